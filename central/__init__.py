@@ -1,0 +1,1 @@
+"""IOE central package."""

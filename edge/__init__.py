@@ -1,0 +1,1 @@
+"""IOE edge package."""

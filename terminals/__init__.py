@@ -1,0 +1,1 @@
+"""IOE terminals package."""

@@ -1,0 +1,82 @@
+"""Helpers for tests that start real processes: free ports, waiting, subprocess management."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 20.0, host: str = "127.0.0.1") -> None:
+    """Block until something accepts TCP connections on the port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 30.0, interval: float = 0.1,
+               what: str = "condition") -> None:
+    """Poll ``check`` until it is true; fail with ``what`` in the message on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Proc:
+    """A child process with its output in a log file, killed (SIGKILL) if still alive at the end."""
+
+    def __init__(self, args: list[str], log: Path, env: dict[str, str] | None = None) -> None:
+        self.args = args
+        self.log = log
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self._out = open(log, "ab")  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen(args, stdout=self._out, stderr=subprocess.STDOUT,
+                                      env=full_env, cwd=REPO, start_new_session=True)
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up, no last words; exactly what a power cut does to the process."""
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(10)
+
+    def terminate(self, timeout: float = 15.0) -> int:
+        """SIGTERM and wait; SIGKILL if it does not stop in time. Returns the exit code."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.popen.returncode
+
+    def stop(self) -> None:
+        self.kill()
+        self._out.close()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def ioe_command(*args: str) -> list[str]:
+    """The `ioe` CLI run with this interpreter (works without the console script on PATH)."""
+    return [sys.executable, "-m", "ioe", *args]
