@@ -1,0 +1,34 @@
+"""`ioe central run`: migrations, then the REST API and the MQTT ingest worker in one process."""
+
+import asyncio
+import logging
+
+from central.api.app import create_app
+from central.db.engine import make_engine
+from central.db.migrate import upgrade
+from central.ingest import IngestWorker
+from central.services.processor import ActionProcessor
+from central.settings import CentralSettings
+from ioe import __version__
+from ioe.serving import make_server, serve_app
+
+log = logging.getLogger(__name__)
+
+
+async def run_central(settings: CentralSettings, *, shared_subscription: bool = False) -> None:
+    """Serve central until cancelled: apply migrations, start API and ingest together."""
+    await upgrade(settings.db_url)
+    engine = make_engine(settings.db_url)
+    processor = ActionProcessor(engine, settings)
+    worker = IngestWorker(processor, mqtt_url=settings.mqtt_url,
+                          shared_subscription=shared_subscription, version=__version__)
+    app = create_app(settings, engine=engine, processor=processor, readiness=worker.status)
+    server = make_server(app, settings.host, settings.port)
+    log.info("central API on http://%s:%s (docs at /docs), MQTT %s", settings.host,
+             settings.port, settings.mqtt_url)
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(serve_app(server), name="central-api")
+            group.create_task(worker.run(), name="central-ingest")
+    finally:
+        await engine.dispose()

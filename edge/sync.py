@@ -1,0 +1,256 @@
+"""The sync loop: drains the durable queue to central over MQTT, one batch in flight.
+
+The queue, not the broker, is the source of truth. A batch stays "sent" until its ack
+arrives; after a reconnect, an edge restart, central coming back online or an ack timeout
+the same oldest actions are sent again and central answers ``duplicate`` for what it already
+applied. Nothing is sent while central's retained state says it is offline, so a backlog never
+piles up in the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from ioe.errors import MqttDisconnected
+from ioe.mqtt import Backoff, MqttConnection, Will, keep_connected
+from protocol import Ack, CentralState, EdgeState, encode_batch, parse_ts
+from protocol.topics import CENTRAL_STATE, ack_topic, act_topic, state_topic
+from protocol.wire import MAX_MESSAGE_BYTES
+
+log = logging.getLogger(__name__)
+
+
+class EventSink(Protocol):
+    """Where the loop reports connectivity and action state changes (the edge's event bus)."""
+
+    def publish(self, kind: str, data: dict[str, Any]) -> None: ...
+
+
+class SyncLoop:
+    """Owns the edge's MQTT link: presence, batches out, acks in."""
+
+    def __init__(self, queue: Any, *, site: str, edge: str, mqtt_url: str,
+                 events: EventSink | None = None, batch_size: int = 200,
+                 ack_timeout: float = 10.0, backlog_warn_seconds: float = 900.0,
+                 state_interval: float = 10.0, version: str = "") -> None:
+        self.queue = queue
+        self.site = site
+        self.edge = edge
+        self.mqtt_url = mqtt_url
+        self.events = events
+        self.batch_size = batch_size
+        self.ack_timeout = ack_timeout
+        self.backlog_warn_seconds = backlog_warn_seconds
+        self.state_interval = state_interval
+        self.version = version
+        self.broker_connected = False
+        self._central_online = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._resend = asyncio.Event()
+        self._in_flight: set[str] = set()
+        self._batch_done = asyncio.Event()
+        self._state_dirty = asyncio.Event()
+        self.batches_sent = 0
+        self.resends = 0
+        queue.add_listener(self.wake)
+
+    # -- public ---------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Something was enqueued: send it now instead of waiting."""
+        self._wake.set()
+        self._state_dirty.set()
+
+    def status(self) -> dict[str, Any]:
+        """Connectivity for the local API and the kiosk."""
+        return {"broker_connected": self.broker_connected,
+                "central_online": self._central_online.is_set(),
+                "in_flight": len(self._in_flight)}
+
+    async def run(self) -> None:
+        """Run forever (until cancelled), reconnecting with jittered exponential backoff."""
+        await keep_connected(self._open, self._session, name=f"edge {self.edge}",
+                             backoff=Backoff(initial=0.5, maximum=30.0),
+                             on_change=self._on_link_change)
+
+    # -- connection -----------------------------------------------------------------------
+
+    async def _open(self) -> MqttConnection:
+        will = Will(state_topic(self.site, self.edge),
+                    json.dumps({**(await self._state_payload()), "online": False}).encode())
+        return await MqttConnection.open(self.mqtt_url, client_id=f"ioe-edge-{self.site}-"
+                                         f"{self.edge}", will=will, keepalive=15)
+
+    def _on_link_change(self, up: bool) -> None:
+        self.broker_connected = up
+        if not up:
+            self._set_central_online(False)
+            self._in_flight.clear()
+        self._emit("connectivity", self.status())
+
+    async def _session(self, conn: MqttConnection) -> None:
+        await conn.subscribe(ack_topic(self.site, self.edge), CENTRAL_STATE)
+        await self._publish_state(conn)
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._receive(conn), name="edge-receive")
+                group.create_task(self._send(conn), name="edge-send")
+                group.create_task(self._report_state(conn), name="edge-state")
+        except* MqttDisconnected as errors:
+            raise errors.exceptions[0] from None
+        finally:
+            if conn.is_connected:  # a clean stop: say so before the will would
+                try:
+                    await asyncio.wait_for(self._publish_state(conn, online=False), 2)
+                except (MqttDisconnected, TimeoutError):
+                    pass
+
+    # -- receiving ------------------------------------------------------------------------
+
+    async def _receive(self, conn: MqttConnection) -> None:
+        ack_from = ack_topic(self.site, self.edge)
+        async for message in conn.messages():
+            if message.topic == CENTRAL_STATE:
+                self._on_central_state(message.payload)
+            elif message.topic == ack_from:
+                await self._on_acks(message.payload)
+
+    def _on_central_state(self, payload: bytes) -> None:
+        try:
+            online = CentralState.model_validate_json(payload).online if payload else False
+        except ValidationError:
+            log.warning("ignoring malformed central state %r", payload[:200])
+            return
+        self._set_central_online(online)
+
+    def _set_central_online(self, online: bool) -> None:
+        was = self._central_online.is_set()
+        if online and not was:
+            self._central_online.set()
+            self._resend.set()  # central (re)started: whatever was in flight may be lost
+            log.info("central is online")
+            self._emit("connectivity", self.status())
+        elif not online and was:
+            self._central_online.clear()
+            log.info("central is offline; holding the queue")
+            self._emit("connectivity", self.status())
+
+    async def _on_acks(self, payload: bytes) -> None:
+        try:
+            raw = json.loads(payload)
+            acks = [Ack.model_validate(item) for item in raw]
+        except (ValueError, TypeError, ValidationError) as err:
+            log.error("malformed ack message ignored: %s", err)
+            return
+        batch_level = [a for a in acks if a.id is None]
+        for ack in batch_level:
+            # Central could not read the message at all; resending after the timeout is the
+            # only safe move (nothing was applied).
+            log.error("central refused a whole message: %s %s", ack.code, ack.message)
+        known = [a for a in acks if a.id is not None]
+        if not known:
+            return
+        changed = await self.queue.apply_acks(known)
+        for record in changed:
+            self._emit("action", {"id": record.id, "seq": record.seq, "state": record.state,
+                                  "code": record.code, "message": record.message})
+        self._in_flight.difference_update(a.id for a in known)
+        if not self._in_flight:
+            self._batch_done.set()
+        self._state_dirty.set()
+
+    # -- sending --------------------------------------------------------------------------
+
+    async def _send(self, conn: MqttConnection) -> None:
+        topic = act_topic(self.site, self.edge)
+        while True:
+            await self._central_online.wait()
+            batch = await self.queue.pending_batch(self.batch_size)
+            if not batch:
+                self._wake.clear()
+                # Re-check after clearing so an enqueue that raced us is not missed.
+                if not await self.queue.pending_batch(1):
+                    await self._wake.wait()
+                continue
+            payload = self._fit(batch)
+            ids = [env["id"] for env in batch[: self._fitted]]
+            self._in_flight = set(ids)
+            self._batch_done.clear()
+            self._resend.clear()
+            await self.queue.mark_sent(ids)
+            await conn.publish(topic, payload)
+            self.batches_sent += 1
+            if not await self._await_ack():
+                self.resends += 1
+                log.warning("no ack for %d actions (seq %s..%s); sending again", len(ids),
+                            batch[0]["seq"], batch[len(ids) - 1]["seq"])
+
+    def _fit(self, batch: list[dict[str, Any]]) -> bytes:
+        """Encode as many of the oldest actions as fit in one message."""
+        count = len(batch)
+        while True:
+            payload = encode_batch(batch[:count])
+            if len(payload) <= MAX_MESSAGE_BYTES or count == 1:
+                self._fitted = count
+                return payload
+            count = max(1, count // 2)
+
+    async def _await_ack(self) -> bool:
+        """Wait for the in-flight batch's acks; False on timeout or when a resend is due."""
+        done = asyncio.ensure_future(self._batch_done.wait())
+        resend = asyncio.ensure_future(self._resend.wait())
+        try:
+            await asyncio.wait({done, resend}, timeout=self.ack_timeout,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            done.cancel()
+            resend.cancel()
+        return self._batch_done.is_set()
+
+    # -- presence -------------------------------------------------------------------------
+
+    async def _state_payload(self) -> dict[str, Any]:
+        stats = await self.queue.stats()
+        warning = False
+        if stats.oldest_pending_ts:
+            age = (datetime.now(UTC) - parse_ts(stats.oldest_pending_ts)).total_seconds()
+            warning = age > self.backlog_warn_seconds
+        return EdgeState(online=True, queue_depth=stats.depth,
+                         oldest_pending_ts=stats.oldest_pending_ts,
+                         last_ack_seq=stats.last_ack_seq, version=self.version,
+                         backlog_warning=warning).model_dump()
+
+    async def _publish_state(self, conn: MqttConnection, *, online: bool = True) -> None:
+        state = {**(await self._state_payload()), "online": online}
+        if state["backlog_warning"]:
+            self._emit("warning", {"code": "BACKLOG_OLD", "oldest_pending_ts":
+                                   state["oldest_pending_ts"]})
+        await conn.publish(state_topic(self.site, self.edge), json.dumps(state).encode(),
+                           retain=True)
+
+    async def _report_state(self, conn: MqttConnection) -> None:
+        """Publish presence when the queue changes (at most once a second) and periodically."""
+        last = 0.0
+        while True:
+            try:
+                await asyncio.wait_for(self._state_dirty.wait(), self.state_interval)
+            except TimeoutError:
+                pass
+            wait = 1.0 - (time.monotonic() - last)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._state_dirty.clear()
+            last = time.monotonic()
+            await self._publish_state(conn)
+
+    def _emit(self, kind: str, data: dict[str, Any]) -> None:
+        if self.events is not None:
+            self.events.publish(kind, data)
+

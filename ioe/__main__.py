@@ -1,0 +1,5 @@
+"""`python -m ioe` runs the CLI."""
+
+from ioe.cli import app
+
+app()
