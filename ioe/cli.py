@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+from pathlib import Path
 
 import typer
 
@@ -53,8 +54,9 @@ def central_run(
                                      "needs a broker that supports it (Mosquitto, EMQX)."),
 ) -> None:
     """Run the central service: migrations, REST API and MQTT ingest."""
-    from central.server import run_central
     from central.settings import CentralSettings
+
+    from central.server import run_central
     from ioe.serving import run_until_signal
 
     setup_logging()
@@ -74,3 +76,74 @@ def db_upgrade(db: str = typer.Option(None, "--db", envvar="IOE_DB_URL")) -> Non
     settings = CentralSettings(**({"db_url": db} if db else {}))
     asyncio.run(upgrade(settings.db_url))
     typer.echo(f"database at {settings.db_url} is up to date")
+
+
+edge_app = typer.Typer(help="Edge agents.", no_args_is_help=True)
+app.add_typer(edge_app, name="edge")
+
+
+@edge_app.command("run")
+def edge_run(config: Path = typer.Option(..., "--config", "-c", help="edge.toml")) -> None:
+    """Run an edge agent with the scanners and stations its config names."""
+    from edge.config import load_config
+    from edge.errors import ConfigError
+
+    from edge.agent import run_edge
+    from ioe.serving import run_until_signal
+
+    setup_logging()
+    try:
+        loaded = load_config(config)
+    except ConfigError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    _run(run_until_signal(lambda: run_edge(loaded)))
+
+
+@edge_app.command("provision")
+def edge_provision(
+    central: str = typer.Option(..., "--central", help="central's base URL, http://host:8000"),
+    site: str = typer.Option(..., "--site"),
+    edge: str = typer.Option(..., "--edge", help="this edge's id, unique within the site"),
+    mqtt: str = typer.Option("mqtt://127.0.0.1:1883", "--mqtt", envvar="IOE_MQTT_URL"),
+    out: Path = typer.Option(Path("edge.toml"), "--out"),
+    port: int = typer.Option(8701, "--port", help="the edge's local API port"),
+    data_dir: Path = typer.Option(None, "--data-dir", help="where the queue lives"),
+    ack_timeout: float = typer.Option(10.0, "--ack-timeout", help="seconds before a resend"),
+    token: str = typer.Option(None, "--token", envvar="IOE_ADMIN_TOKEN"),
+    overwrite: bool = typer.Option(False, "--overwrite"),
+) -> None:
+    """Register this edge at central and write a ready edge.toml holding its secret."""
+    from edge.config import write_config
+    from edge.errors import EdgeError
+    from edge.provision import provision
+
+    setup_logging("WARNING")
+    try:
+        config = asyncio.run(provision(central, site=site, edge_id=edge, mqtt_url=mqtt,
+                                       out_path=out, admin_token=token, overwrite=overwrite))
+    except EdgeError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from err
+    updates: dict[str, object] = {"port": port, "ack_timeout_seconds": ack_timeout}
+    if data_dir is not None:
+        updates["data_dir"] = str(data_dir)
+    write_config(config.model_copy(update=updates), out, overwrite=True)
+    typer.echo(f"edge {site}/{edge} registered; config with its secret written to {out}")
+
+
+@app.command()
+def demo(
+    workdir: Path = typer.Option(Path("var/demo"), "--dir", help="where the demo keeps state"),
+    port: int = typer.Option(8000, "--port", help="central API port (another if taken)"),
+    edge_port: int = typer.Option(8701, "--edge-port"),
+    broker_port: int = typer.Option(1883, "--broker-port"),
+) -> None:
+    """Broker, central and one edge with a simulated scanner, demo data loaded. Ctrl-C stops."""
+    from ioe.demo import run_demo
+    from ioe.serving import run_until_signal
+
+    setup_logging()
+    _run(run_until_signal(lambda: run_demo(workdir=workdir, central_port=port,
+                                           edge_port=edge_port, broker_port=broker_port)))
+    typer.echo("demo stopped")

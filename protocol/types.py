@@ -10,7 +10,8 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 
 # Business codes (items, locations, work orders, LP numbers): printable, no control chars.
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64,
+                                        pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 QTY_DECIMALS = 6
 

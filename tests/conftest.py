@@ -42,7 +42,8 @@ def _pg_databases() -> Iterator[list[str]]:
     made: list[str] = []
     yield made
     for name in made:
-        asyncio.run(_pg_exec(_pg_admin_dsn(PG_URL), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+        asyncio.run(_pg_exec(_pg_admin_dsn(PG_URL), drop))
 
 
 def _fresh_pg_database(made: list[str]) -> str:

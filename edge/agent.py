@@ -1,0 +1,57 @@
+"""`ioe edge run`: one edge's queue, stations, scanners, local API and sync loop, together."""
+
+import asyncio
+import logging
+from pathlib import Path
+
+from edge.api import create_edge_api
+from edge.config import EdgeConfig
+from edge.errors import EdgeError
+from edge.events import EventBus
+from edge.queue import ActionQueue
+from edge.scanners.simulated import SimulatedScanner
+from edge.stations import StationRunner
+from edge.sync import SyncLoop
+from ioe import __version__
+from ioe.serving import make_server, serve_app
+
+log = logging.getLogger(__name__)
+
+
+async def _feed(station: str, scanner: SimulatedScanner, stations: StationRunner) -> None:
+    """Hand every scan of one scanner to its station; a bad scan never stops the scanner."""
+    async for raw in scanner.scans():
+        try:
+            outcome = await stations.handle_scan(station, raw)
+            log.info("%s: %s", station, outcome)
+        except EdgeError as err:
+            log.warning("%s: scan %r refused: %s", station, raw[:60], err)
+
+
+async def run_edge(config: EdgeConfig) -> None:
+    """Run the edge until cancelled; the queue is opened first and closed last."""
+    queue = await ActionQueue.open(Path(config.data_dir) / "queue.db", site=config.site,
+                                   edge=config.edge_id, secret=config.secret)
+    try:
+        events = EventBus()
+        stations = StationRunner(config, queue, events)
+        sync = SyncLoop(queue, site=config.site, edge=config.edge_id, mqtt_url=config.mqtt_url,
+                        events=events, batch_size=config.batch_size,
+                        ack_timeout=config.ack_timeout_seconds,
+                        backlog_warn_seconds=config.backlog_warn_seconds, version=__version__)
+        app = create_edge_api(config=config, queue=queue, stations=stations, events=events,
+                              status=sync.status)
+        server = make_server(app, config.host, config.port)
+        log.info("edge %s/%s: local API on http://%s:%s, broker %s", config.site,
+                 config.edge_id, config.host, config.port, config.mqtt_url)
+        async with asyncio.TaskGroup() as group:
+            group.create_task(serve_app(server), name="edge-api")
+            group.create_task(sync.run(), name="edge-sync")
+            for station in config.stations:
+                if station.scanner is not None and station.scanner.kind == "simulated":
+                    scanner = SimulatedScanner(station.scanner.path,
+                                               follow=station.scanner.follow)
+                    group.create_task(_feed(station.name, scanner, stations),
+                                      name=f"scanner-{station.name}")
+    finally:
+        await queue.close()

@@ -1,0 +1,147 @@
+"""`ioe demo`: broker, central and one edge with a simulated scanner, in one process.
+
+State lives under ``./var/demo`` and survives restarts: the second run reuses the database,
+the edge's queue and its credentials, and does not load the demo data twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from pathlib import Path
+
+import httpx
+from central.settings import CentralSettings
+from edge.config import load_config, write_config
+from edge.provision import provision
+
+from central.server import run_central
+from edge.agent import run_edge
+from ioe.broker import EmbeddedBroker
+
+log = logging.getLogger(__name__)
+
+SITE = "plant-1"
+EDGE = "edge-1"
+STATION = "station-1"
+
+
+def pick_port(preferred: int) -> int:
+    """The preferred port when free on 127.0.0.1, else any free one."""
+    for port in (preferred, 0):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise OSError("no free TCP port")
+
+
+async def _wait_http(url: str, timeout: float = 30.0) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(int(timeout * 10)):
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise TimeoutError(f"{url} did not come up")
+
+
+async def _seed_central(api: str) -> bool:
+    """Load products, locations and a work order unless a previous run did. True if loaded."""
+    async with httpx.AsyncClient(base_url=api, timeout=10) as client:
+        existing = (await client.get("/products")).json()
+        if existing.get("items") if isinstance(existing, dict) else existing:
+            return False
+        for product in ({"code": "FLOUR-T55", "name": "Wheat flour T55", "uom": "kg"},
+                        {"code": "SUGAR", "name": "Sugar", "uom": "kg"},
+                        {"code": "COOKIE-BOX", "name": "Cookie box 12x", "uom": "ea"}):
+            (await client.post("/products", json=product)).raise_for_status()
+        for code, name in (("RECV-1", "Receiving dock 1"), ("A-01", "Rack A-01"),
+                           ("A-02", "Rack A-02"), ("LINE-1", "Line 1 infeed"),
+                           ("FG-1", "Finished goods")):
+            (await client.post("/locations", json={"site": SITE, "code": code,
+                                                   "name": name})).raise_for_status()
+        (await client.post("/work-orders", json={"site": SITE, "number": "WO-1001",
+                                                 "product": "COOKIE-BOX",
+                                                 "qty": "500"})).raise_for_status()
+        return True
+
+
+async def _receive_demo_lps(edge_api: str) -> None:
+    """A few LPs arrive the way real ones do: lp.receive actions through the edge's queue."""
+    async with httpx.AsyncClient(base_url=edge_api, timeout=10) as client:
+        for item, qty, lot in (("FLOUR-T55", "1000", "F-2611"), ("FLOUR-T55", "1000", "F-2612"),
+                               ("SUGAR", "500", "S-77")):
+            response = await client.post("/actions", json={
+                "type": "lp.receive", "station": STATION, "operator": "op-demo",
+                "body": {"item": item, "qty": qty, "uom": "kg", "location": "RECV-1",
+                         "lot": lot}})
+            response.raise_for_status()
+
+
+async def run_demo(*, workdir: Path, central_port: int = 8000, edge_port: int = 8701,
+                   broker_port: int = 1883) -> None:
+    """Run the whole spine until cancelled (Ctrl-C)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    broker = EmbeddedBroker("127.0.0.1", pick_port(broker_port))
+    central_port, edge_port = pick_port(central_port), pick_port(edge_port)
+    settings = CentralSettings(db_url=f"sqlite+aiosqlite:///{workdir / 'central.db'}",
+                               mqtt_url=broker.url, host="127.0.0.1", port=central_port)
+    central_url = f"http://127.0.0.1:{central_port}"
+    scans = workdir / "scans.txt"
+    scans.touch()
+    config_path = workdir / "edge.toml"
+    async with broker, asyncio.TaskGroup() as group:
+        group.create_task(run_central(settings), name="demo-central")
+        await _wait_http(f"{central_url}/healthz")
+        seeded = await _seed_central(f"{central_url}/api/v1")
+        if not config_path.exists():
+            await provision(central_url, site=SITE, edge_id=EDGE, mqtt_url=broker.url,
+                            out_path=config_path)
+        config = load_config(config_path)
+        # Ports may differ from the last run; the scanner follows the demo's scans file.
+        config = config.model_copy(update={"mqtt_url": broker.url, "port": edge_port,
+                                           "data_dir": str(workdir / "edge")})
+        config = _with_demo_station(config, scans)
+        write_config(config, config_path, overwrite=True)
+        group.create_task(run_edge(config), name="demo-edge")
+        edge_url = f"http://127.0.0.1:{edge_port}"
+        await _wait_http(f"{edge_url}/healthz")
+        if seeded:
+            await _receive_demo_lps(f"{edge_url}/api/v1")
+        print(_banner(central_url, edge_url, broker.url, scans), flush=True)
+
+
+def _with_demo_station(config, scans: Path):  # type: ignore[no-untyped-def]
+    """One station that moves LPs, fed by a scans file the user appends to."""
+    from edge.config import ScannerConfig, StationConfig
+
+    station = StationConfig(name=STATION, operator="op-demo", action="lp.move",
+                            location="A-01", work_order="WO-1001",
+                            scanner=ScannerConfig(kind="simulated", path=str(scans), follow=True))
+    return config.model_copy(update={"stations": [station]})
+
+
+def _banner(central: str, edge: str, broker: str, scans: Path) -> str:
+    return f"""
+IOE demo is running (Ctrl-C stops it; state is kept in {scans.parent})
+
+  central API docs   {central}/docs
+  license plates     {central}/api/v1/stock-moves
+  edge local API     {edge}/docs      queue: {edge}/api/v1/queue
+  MQTT broker        {broker}
+
+Feed the simulated scanner by appending lines to {scans}:
+  echo 'LOC:A-02' >> {scans}          # the station now moves LPs to A-02
+  echo '<an LP number>' >> {scans}    # lp.move queued, synced, applied
+  echo 'ACT:lp.consume' >> {scans}    # switch the station to consuming into WO-1001
+or post a scan:
+  curl -s -X POST {edge}/api/v1/stations/{STATION}/scans \\
+       -H 'content-type: application/json' -d '{{"data": "LOC:A-02"}}'
+LP numbers:  curl -s '{central}/api/v1/stock-moves?kind=RECEIPT'
+"""

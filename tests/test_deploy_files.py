@@ -1,0 +1,41 @@
+"""docker-compose.yml, the Dockerfile and the Mosquitto config are checked even where no
+Docker engine runs: they must parse and point at things that exist."""
+
+from pathlib import Path
+
+import yaml
+
+from tests.support import REPO
+
+
+def test_compose_has_the_production_shape() -> None:
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) == {"mosquitto", "postgres", "central", "edge"}
+    central = services["central"]
+    assert central["command"][:2] == ["central", "run"]
+    assert central["environment"]["IOE_DB_URL"].startswith("postgresql+asyncpg://")
+    assert central["environment"]["IOE_MQTT_URL"] == "mqtt://mosquitto:1883"
+    assert services["edge"]["command"][:2] == ["edge", "run"]
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./") and not source.endswith("edge.toml"):
+                assert (REPO / source).exists(), f"{name} mounts missing {source}"
+            elif not source.startswith("./"):
+                assert source in compose["volumes"], f"{name} uses undeclared volume {source}"
+
+
+def test_dockerfile_copies_every_package_and_runs_the_cli() -> None:
+    text = (REPO / "Dockerfile").read_text()
+    for package in ("protocol", "edge", "central", "terminals", "ioe"):
+        assert f"COPY {package} ./{package}" in text
+        assert (REPO / package / "__init__.py").exists()
+    assert 'ENTRYPOINT ["ioe"]' in text
+
+
+def test_mosquitto_config_raises_the_queue_limit() -> None:
+    lines = dict(line.split(None, 1) for line in
+                 Path(REPO / "deploy/mosquitto.conf").read_text().splitlines()
+                 if line.strip() and not line.startswith("#"))
+    assert int(lines["max_queued_messages"]) >= 10000
