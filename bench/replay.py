@@ -29,7 +29,6 @@ sys.path.insert(0, str(REPO))
 
 from edge.config import load_config  # noqa: E402
 from edge.queue import ActionQueue  # noqa: E402
-
 from tests.support import free_port, wait_for_port, wait_until  # noqa: E402
 
 

@@ -2,7 +2,6 @@
 
 import asyncio
 import logging
-from pathlib import Path
 
 from edge.api import create_edge_api
 from edge.config import EdgeConfig
@@ -30,7 +29,7 @@ async def _feed(station: str, scanner: SimulatedScanner, stations: StationRunner
 
 async def run_edge(config: EdgeConfig) -> None:
     """Run the edge until cancelled; the queue is opened first and closed last."""
-    queue = await ActionQueue.open(Path(config.data_dir) / "queue.db", site=config.site,
+    queue = await ActionQueue.open(config.queue_path, site=config.site,
                                    edge=config.edge_id, secret=config.secret)
     try:
         events = EventBus()

@@ -54,9 +54,8 @@ def central_run(
                                      "needs a broker that supports it (Mosquitto, EMQX)."),
 ) -> None:
     """Run the central service: migrations, REST API and MQTT ingest."""
-    from central.settings import CentralSettings
-
     from central.server import run_central
+    from central.settings import CentralSettings
     from ioe.serving import run_until_signal
 
     setup_logging()
@@ -85,10 +84,9 @@ app.add_typer(edge_app, name="edge")
 @edge_app.command("run")
 def edge_run(config: Path = typer.Option(..., "--config", "-c", help="edge.toml")) -> None:
     """Run an edge agent with the scanners and stations its config names."""
+    from edge.agent import run_edge
     from edge.config import load_config
     from edge.errors import ConfigError
-
-    from edge.agent import run_edge
     from ioe.serving import run_until_signal
 
     setup_logging()

@@ -12,12 +12,12 @@ import socket
 from pathlib import Path
 
 import httpx
-from central.settings import CentralSettings
-from edge.config import load_config, write_config
-from edge.provision import provision
 
 from central.server import run_central
+from central.settings import CentralSettings
 from edge.agent import run_edge
+from edge.config import load_config, write_config
+from edge.provision import provision
 from ioe.broker import EmbeddedBroker
 
 log = logging.getLogger(__name__)

@@ -14,6 +14,7 @@ from protocol.envelope import (
     build_envelope,
     check_envelope,
     format_ts,
+    normalize_body,
     parse_ts,
 )
 from protocol.errors import ProtocolError
@@ -44,6 +45,7 @@ __all__ = [
     "encode_batch",
     "format_ts",
     "new_action_id",
+    "normalize_body",
     "parse_ts",
     "sign",
     "verify",

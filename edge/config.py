@@ -1,0 +1,243 @@
+"""The edge's settings: `edge.toml` read with tomllib, a few environment overrides, TOML out."""
+
+import math
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from edge.errors import ConfigError
+from protocol.types import NAME_PATTERN, Code, Name
+
+# Scanner kinds this build can drive; serial and evdev get their own driver modules later.
+SCANNER_KINDS = ("simulated",)
+PLANNED_SCANNER_KINDS = ("serial", "evdev")
+StationAction = Literal["lp.move", "lp.consume", "lp.receive", "wo.output"]
+STATION_ACTIONS: tuple[str, ...] = ("lp.move", "lp.consume", "lp.receive", "wo.output")
+
+# Environment variables that override the file (they mirror the CLI flags).
+ENV_OVERRIDES = {"IOE_MQTT_URL": "mqtt_url", "IOE_HOST": "host", "IOE_PORT": "port"}
+
+MqttUrl = Annotated[str, StringConstraints(pattern=r"^mqtts?://[^\s]+$")]
+
+
+class ScannerConfig(BaseModel):
+    """Which driver reads a station's scanner, and from where."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str = "simulated"
+    path: str = Field(default="-", min_length=1)
+    follow: bool = False
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind in PLANNED_SCANNER_KINDS:
+            raise ValueError(f"scanner kind {kind!r} is not available in this version; "
+                             f"supported: {', '.join(SCANNER_KINDS)}")
+        if kind not in SCANNER_KINDS:
+            raise ValueError(f"unknown scanner kind {kind!r}; supported: "
+                             f"{', '.join(SCANNER_KINDS)}")
+        return kind
+
+
+class StationConfig(BaseModel):
+    """One station: its default operator and step, starting context, and scanner."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Name
+    operator: Name
+    action: StationAction = "lp.move"
+    location: Code | None = None
+    work_order: Code | None = None
+    scanner: ScannerConfig | None = None
+
+
+class EdgeConfig(BaseModel):
+    """Everything one edge agent needs; passed in, never imported as a global."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    site: Name
+    edge_id: Name
+    secret: str = Field(min_length=16)
+    mqtt_url: MqttUrl = "mqtt://127.0.0.1:1883"
+    central_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    data_dir: str = ""
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8701, ge=0, le=65535)
+    batch_size: int = Field(default=200, ge=1, le=200)
+    ack_timeout_seconds: float = Field(default=10.0, gt=0)
+    backlog_warn_seconds: float = Field(default=900.0, gt=0)
+    stations: list[StationConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _defaults_and_unique_stations(self) -> "EdgeConfig":
+        if not self.data_dir:
+            # Frozen model: set through object.__setattr__ once, at validation time.
+            object.__setattr__(self, "data_dir", f"./var/edge-{self.edge_id}")
+        names = [station.name for station in self.stations]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"station names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    @property
+    def queue_path(self) -> Path:
+        """Where the durable queue lives: ``<data_dir>/queue.db``."""
+        return Path(self.data_dir) / "queue.db"
+
+    def station(self, name: str) -> StationConfig | None:
+        """The station called ``name``, or None."""
+        return next((s for s in self.stations if s.name == name), None)
+
+
+def _describe(err: ValidationError) -> str:
+    """One line per bad field, in TOML terms ("stations[0].scanner.kind: ...")."""
+    lines = []
+    for item in err.errors():
+        where = ""
+        for part in item["loc"]:
+            where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "missing":
+            message = "required field is missing"
+        elif item["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling)"
+        elif item["type"] == "string_pattern_mismatch" and item["loc"][-1] in (
+                "site", "edge_id", "name", "operator"):
+            message = f"must match {NAME_PATTERN} (letters, digits, '_', '.', '-')"
+        lines.append(f"  {where or '(top level)'}: {message}")
+    return "\n".join(lines)
+
+
+def validate_config(data: Mapping[str, Any], *, source: str = "edge config") -> EdgeConfig:
+    """Build an EdgeConfig from plain data, or raise ConfigError naming every bad field."""
+    try:
+        return EdgeConfig.model_validate(dict(data))
+    except ValidationError as err:
+        raise ConfigError(f"{source} is invalid:\n{_describe(err)}") from err
+
+
+def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> EdgeConfig:
+    """Read ``edge.toml``; IOE_MQTT_URL, IOE_HOST and IOE_PORT override the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        raise ConfigError(f"edge config {path} does not exist; create one with "
+                          f"`ioe edge provision`") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read edge config {path}: {err}") from err
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"edge config {path} is not valid TOML: {err}") from err
+    env = os.environ if env is None else env
+    for variable, field in ENV_OVERRIDES.items():
+        value = env.get(variable)
+        if value:
+            data[field] = value
+    if isinstance(data.get("port"), str):
+        try:
+            data["port"] = int(data["port"])
+        except ValueError as err:
+            raise ConfigError(f"IOE_PORT must be a port number, not {data['port']!r}") from err
+    return validate_config(data, source=f"edge config {path}")
+
+
+# -- writing ------------------------------------------------------------------------------
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
+            "\r": "\\r"}
+
+
+def toml_string(value: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped."""
+    out = []
+    for char in value:
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\u{ord(char):04X}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):  # before int: bool is an int subclass
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ConfigError(f"cannot write non-finite number {value!r} to TOML")
+        return repr(value)
+    if isinstance(value, str):
+        return toml_string(value)
+    raise ConfigError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _toml_table(data: Mapping[str, Any]) -> list[str]:
+    lines = []
+    for key, value in data.items():
+        if value is None or isinstance(value, dict | list):
+            continue
+        if not _BARE_KEY.match(key):
+            raise ConfigError(f"cannot write key {key!r} to TOML")
+        lines.append(f"{key} = {_toml_value(value)}")
+    return lines
+
+
+def render_config(config: EdgeConfig) -> str:
+    """The TOML text of ``config``; reading it back gives the same config."""
+    data = config.model_dump(mode="json")
+    stations = data.pop("stations")
+    lines = ["# IOE edge configuration (see docs/edge.md).",
+             "# Holds this edge's signing secret: keep it readable by the edge's user only.", ""]
+    lines += _toml_table(data)
+    for station in stations:
+        scanner = station.pop("scanner")
+        lines += ["", "[[stations]]", *_toml_table(station)]
+        if scanner is not None:
+            lines += ["", "[stations.scanner]", *_toml_table(scanner)]
+    text = "\n".join(lines) + "\n"
+    # Belt and braces: what we write must read back as exactly this config.
+    if validate_config(tomllib.loads(text), source="written config") != config:
+        raise ConfigError("internal error: the written TOML does not round-trip")
+    return text
+
+
+def write_config(config: EdgeConfig, path: str | Path, *, overwrite: bool = False) -> None:
+    """Write ``config`` as TOML, atomically and readable by the owner only (it has the secret)."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise ConfigError(f"{path} already exists; refusing to overwrite it")
+    text = render_config(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        raise ConfigError(f"cannot write edge config {path}: {err}") from err

@@ -1,0 +1,33 @@
+"""Edge errors: a small hierarchy; library errors are translated into these at the boundary."""
+
+
+class EdgeError(Exception):
+    """Any failure of the edge agent that a caller can act on."""
+
+
+class ConfigError(EdgeError):
+    """The edge configuration is missing, unreadable or invalid."""
+
+
+class QueueError(EdgeError):
+    """The durable queue could not do what was asked (closed, I/O error, wrong file)."""
+
+
+class QueueFullError(QueueError):
+    """The disk (or the queue's size limit) is full: the new action was not saved."""
+
+
+class ScanError(EdgeError):
+    """A scan that cannot be read: empty, control characters, bad check digit, bad command."""
+
+
+class UnknownStationError(EdgeError):
+    """A scan or request named a station this edge does not have."""
+
+
+class ScannerError(EdgeError):
+    """A scanner driver cannot read its device (missing file, unreadable FIFO)."""
+
+
+class ProvisionError(EdgeError):
+    """Registering the edge with central failed (unreachable, refused, bad answer)."""

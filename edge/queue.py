@@ -1,0 +1,324 @@
+"""The durable outbox: every operator action is committed to SQLite before anyone sees "saved".
+
+All writes go through one writer task. It takes whatever requests are waiting and commits
+them in one transaction (group commit), so a burst of scans shares one fsync while each
+caller still returns only after its own COMMIT. Reads use a second connection, which in WAL
+mode sees committed data only: the sync loop can never send an action that might roll back.
+"""
+
+import asyncio
+import json
+import logging
+import re
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import aiosqlite
+
+from edge.errors import QueueError, QueueFullError
+from edge.queue_ops import (
+    RECORD_COLUMNS,
+    Enqueue,
+    Request,
+    WriteOp,
+    apply_acks_op,
+    mark_sent_op,
+)
+from edge.queue_records import ActionRecord, QueuedAction, QueueStats
+from edge.queue_schema import OPEN_STATES, STATES, claim, migrate, pragma, rollback
+from protocol import Ack, ProtocolError, RejectCode, build_envelope, format_ts, new_action_id
+from protocol.envelope import normalize_body
+from protocol.types import NAME_PATTERN
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(NAME_PATTERN)
+MAX_GROUP = 1000  # requests per transaction; bounds the time one COMMIT holds the writer
+
+
+def _now() -> str:
+    return format_ts(datetime.now(UTC))
+
+
+def translate_sqlite_error(err: sqlite3.Error, doing: str) -> QueueError:
+    """Turn a sqlite3 error into the edge's own, with words an operator can act on."""
+    code = getattr(err, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary == sqlite3.SQLITE_FULL or "database or disk is full" in str(err):
+        return QueueFullError(
+            f"the edge's disk is full: {doing} was NOT saved. Actions already queued are safe "
+            "and will still be sent. Free disk space on the edge, then scan again.")
+    if primary == sqlite3.SQLITE_IOERR:
+        return QueueError(f"storage I/O error while {doing}: {err}. Actions already queued "
+                          "are kept; check the edge's disk.")
+    return QueueError(f"queue error while {doing}: {err}")
+
+
+class ActionQueue:
+    """The edge's durable outbox on aiosqlite (WAL, synchronous=FULL, one writer task)."""
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection,
+                 *, site: str, edge: str, secret: str) -> None:
+        self.path = path
+        self.site, self.edge, self._secret = site, edge, secret
+        self._writer, self._reader = writer, reader
+        self._requests: asyncio.Queue[Request | None] = asyncio.Queue()
+        self._listeners: list[Callable[[], None]] = []
+        self._closing = False
+        self._closed = False
+        self.commits = 0  # transactions committed since open: group commit makes it < actions
+        self._task = asyncio.create_task(self._write_loop(), name="edge-queue-writer")
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, path: str | Path, *, site: str, edge: str, secret: str) -> Self:
+        """Open (or create) the queue file; the directory is created when missing."""
+        path = Path(path)
+        writer = reader = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            writer = await aiosqlite.connect(str(path), isolation_level=None)
+            mode = await pragma(writer, "journal_mode = WAL")
+            if str(mode).lower() != "wal":
+                raise QueueError(f"queue file {path}: the filesystem does not support WAL mode")
+            # FULL: an action is on disk when COMMIT returns, even across a power cut.
+            await pragma(writer, "synchronous = FULL")
+            await pragma(writer, "busy_timeout = 5000")
+            await migrate(writer)
+            await claim(writer, path, site=site, edge=edge)
+            reader = await aiosqlite.connect(str(path), isolation_level=None)
+            await pragma(reader, "query_only = 1")
+            await pragma(reader, "busy_timeout = 5000")
+        except (sqlite3.Error, OSError) as err:
+            for conn in (reader, writer):
+                if conn is not None:
+                    await conn.close()
+            raise QueueError(f"cannot open queue file {path}: {err}") from err
+        except BaseException:
+            for conn in (reader, writer):
+                if conn is not None:
+                    await conn.close()
+            raise
+        return cls(path, writer, reader, site=site, edge=edge, secret=secret)
+
+    async def close(self) -> None:
+        """Finish every write already asked for, then close the file."""
+        if not self._closing:
+            self._closing = True
+            self._requests.put_nowait(None)
+        try:
+            await asyncio.shield(self._task)
+        except Exception:
+            log.exception("the queue writer failed")
+        finally:
+            if not self._closed:
+                self._closed = True
+                await self._reader.close()
+                await self._writer.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.close()
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after each commit that added actions (wakes the sync loop)."""
+        self._listeners.append(callback)
+
+    def remove_listener(self, callback: Callable[[], None]) -> None:
+        """Stop calling ``callback``."""
+        self._listeners.remove(callback)
+
+    # -- writes ---------------------------------------------------------------------------
+
+    async def enqueue(self, *, type: str, station: str, operator: str, body: dict[str, Any],
+                      ts: datetime | None = None) -> QueuedAction:
+        """Validate, sign and store one action; returns only after its COMMIT."""
+        for name, value in (("station", station), ("operator", operator)):
+            if not isinstance(value, str) or not _NAME.match(value):
+                raise ProtocolError(RejectCode.SCHEMA_INVALID,
+                                    f"{name} {value!r} must match {NAME_PATTERN}")
+        wire_body = normalize_body(type, body)  # ProtocolError: nothing is stored
+        request = Enqueue(type=type, station=station, operator=operator, body=wire_body,
+                           ts=format_ts(ts or datetime.now(UTC)))
+        result: QueuedAction = await self._submit(request)
+        return result
+
+    async def mark_sent(self, ids: list[str]) -> None:
+        """Record that these actions were published (they stay pending until acked)."""
+        if ids:
+            await self._submit(WriteOp(mark_sent_op(list(ids), _now()), "marking actions sent"))
+
+    async def apply_acks(self, acks: list[Ack]) -> list[ActionRecord]:
+        """Record central's outcome for each known id; returns the records that changed."""
+        if not acks:
+            return []
+        rows: list[tuple[Any, ...]] = await self._submit(
+            WriteOp(apply_acks_op(list(acks), _now()), "recording acks"))
+        return [ActionRecord(*row) for row in rows]
+
+    async def set_size_limit(self, max_bytes: int | None) -> None:
+        """Cap the queue file's size (a quota; None lifts it); past it, enqueue is refused."""
+        async def op(conn: aiosqlite.Connection) -> None:
+            page_size = int(await pragma(conn, "page_size"))
+            pages = 4294967294 if max_bytes is None else max(1, max_bytes // page_size)
+            await pragma(conn, f"max_page_count = {pages}")
+        await self._submit(WriteOp(op, "setting the size limit"))
+
+    async def _submit(self, request: Request) -> Any:
+        if self._closing or self._task.done():
+            raise QueueError("the queue is closed")
+        self._requests.put_nowait(request)
+        return await request.future
+
+    # -- reads ----------------------------------------------------------------------------
+
+    async def pending_batch(self, limit: int) -> list[dict[str, Any]]:
+        """The oldest actions not yet final (queued or sent), in seq order, as envelopes."""
+        async with self._reader.execute(
+                "SELECT envelope FROM actions WHERE state IN ('queued', 'sent') "
+                "ORDER BY seq LIMIT ?", (limit,)) as cursor:
+            rows = await cursor.fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    async def get(self, id: str) -> ActionRecord | None:
+        """One action by id, or None."""
+        async with self._reader.execute(
+                f"SELECT {RECORD_COLUMNS} FROM actions WHERE id = ?", (id,)) as cursor:
+            row = await cursor.fetchone()
+        return ActionRecord(*row) if row else None
+
+    async def stats(self) -> QueueStats:
+        """Depth, oldest pending ts, last acked seq, counts by state, next seq."""
+        # One statement reads one consistent snapshot of all four figures.
+        async with self._reader.execute(
+                "SELECT (SELECT json_group_object(state, n) FROM state_counts),"
+                " (SELECT ts FROM actions WHERE state IN ('queued', 'sent') ORDER BY seq LIMIT 1),"
+                " (SELECT value FROM meta WHERE key = 'last_ack_seq'),"
+                " (SELECT MAX(seq) FROM actions)") as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        counts = {state: 0 for state in STATES} | json.loads(row[0] or "{}")
+        return QueueStats(depth=sum(counts[s] for s in OPEN_STATES), oldest_pending_ts=row[1],
+                          last_ack_seq=int(row[2] or 0), next_seq=int(row[3] or 0) + 1,
+                          counts=counts, commits=self.commits)
+
+    # -- the writer task ------------------------------------------------------------------
+
+    async def _write_loop(self) -> None:
+        stopping = False
+        group: list[Request] = []
+        try:
+            while not stopping:
+                first = await self._requests.get()
+                if first is None:
+                    break
+                group = [first]
+                while len(group) < MAX_GROUP and not self._requests.empty():
+                    item = self._requests.get_nowait()
+                    if item is None:
+                        stopping = True
+                        break
+                    group.append(item)
+                # A caller that gave up before its write started was told nothing: skip it.
+                group = [r for r in group if not r.future.done()]
+                if group:
+                    await self._commit_group(group)
+                group = []
+        finally:
+            # Nobody will answer what is still waiting: fail it rather than hang its caller.
+            self._closing = True
+            while not self._requests.empty():
+                item = self._requests.get_nowait()
+                if item is not None:
+                    group.append(item)
+            for request in group:
+                if not request.future.done():
+                    request.future.set_exception(QueueError("the queue writer has stopped"))
+
+    async def _commit_group(self, group: list[Request]) -> None:
+        try:
+            results = await self._transaction(group)
+        except Exception as err:
+            if len(group) > 1:
+                # Retry one by one, so only the requests that cannot be written fail.
+                for request in group:
+                    await self._commit_group([request])
+                return
+            request = group[0]
+            if isinstance(err, sqlite3.Error):
+                doing = "this scan" if isinstance(request, Enqueue) else request.doing
+                error: Exception = translate_sqlite_error(err, doing)
+                error.__cause__ = err
+                log.error("%s", error)
+            else:
+                error = err
+            if not request.future.done():
+                request.future.set_exception(error)
+            return
+        for request, result in zip(group, results, strict=True):
+            if not request.future.done():
+                request.future.set_result(result)
+        if any(isinstance(r, Enqueue) for r in group):
+            self._notify()
+
+    async def _transaction(self, group: list[Request]) -> list[Any]:
+        conn = self._writer
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            results: list[Any] = []
+            enqueues = [r for r in group if isinstance(r, Enqueue)]
+            queued = await self._insert(conn, enqueues) if enqueues else {}
+            for request in group:
+                if isinstance(request, Enqueue):
+                    results.append(queued[id(request)])
+                elif isinstance(request, WriteOp):
+                    results.append(await request.run(conn))
+            await conn.execute("COMMIT")
+        except BaseException:
+            await rollback(conn)
+            raise
+        self.commits += 1
+        return results
+
+    async def _insert(self, conn: aiosqlite.Connection,
+                      requests: list[Enqueue]) -> dict[int, QueuedAction]:
+        # seq is read inside this transaction, so it is gap-free and never reused.
+        async with conn.execute("SELECT COALESCE(MAX(seq), 0) FROM actions") as cursor:
+            row = await cursor.fetchone()
+        seq = int(row[0]) if row else 0
+        now = _now()
+        rows, out = [], {}
+        for request in requests:
+            seq += 1
+            envelope = build_envelope(type=request.type, site=self.site, edge=self.edge,
+                                      station=request.station, operator=request.operator,
+                                      seq=seq, body=request.body, secret=self._secret,
+                                      id=new_action_id(), ts=request.ts)
+            text = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+            rows.append((seq, envelope["id"], request.type, request.station, request.operator,
+                         request.ts, text, "queued", now, now))
+            out[id(request)] = QueuedAction(id=envelope["id"], seq=seq, state="queued",
+                                            ts=request.ts)
+        await conn.executemany(
+            "INSERT INTO actions (seq, id, type, station, operator, ts, envelope, state, "
+            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return out
+
+    def _notify(self) -> None:
+        for callback in list(self._listeners):
+            try:
+                callback()
+            except Exception:  # a broken listener must not stop the writer
+                log.exception("queue listener failed")
+
+
+__all__ = ["ActionQueue", "ActionRecord", "QueueStats", "QueuedAction",
+           "translate_sqlite_error"]

@@ -1,0 +1,96 @@
+"""Write operations the queue's writer task runs inside its group transaction."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiosqlite
+
+from edge.queue_schema import FINAL_STATES
+from protocol import Ack, AckResult
+
+RECORD_COLUMNS = ("id, seq, type, station, operator, state, code, message, conflict_id, ts, "
+                  "created_at, updated_at, attempts, sent_at, acked_at")
+
+
+class Request:
+    """One caller's write, answered through its future after COMMIT."""
+
+    __slots__ = ("future",)
+
+    def __init__(self) -> None:
+        self.future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+
+class Enqueue(Request):
+    """A new action waiting for its seq, signature and insert."""
+
+    __slots__ = ("type", "station", "operator", "body", "ts")
+
+    def __init__(self, *, type: str, station: str, operator: str, body: dict[str, Any],
+                 ts: str) -> None:
+        super().__init__()
+        self.type, self.station, self.operator, self.body, self.ts = (
+            type, station, operator, body, ts)
+
+
+class WriteOp(Request):
+    """A write given as a coroutine function run on the writer connection."""
+
+    __slots__ = ("run", "doing")
+
+    def __init__(self, run: Callable[[aiosqlite.Connection], Awaitable[Any]], doing: str) -> None:
+        super().__init__()
+        self.run = run
+        self.doing = doing
+
+
+def mark_sent_op(ids: list[str], now: str) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
+    """Mark not-final actions as sent; final ones keep their outcome."""
+    async def run(conn: aiosqlite.Connection) -> None:
+        await conn.executemany(
+            "UPDATE actions SET state = 'sent', attempts = attempts + 1, sent_at = ?, "
+            "updated_at = ? WHERE id = ? AND state IN ('queued', 'sent')",
+            [(now, now, action_id) for action_id in ids])
+    return run
+
+
+def outcome_state(ack: Ack) -> str:
+    """The state an ack puts an action in: a duplicate of a refusal keeps the refusal."""
+    if ack.result is AckResult.DUPLICATE and ack.original in (AckResult.CONFLICT,
+                                                              AckResult.REJECTED):
+        return ack.original.value
+    return ack.result.value
+
+
+def apply_acks_op(acks: list[Ack], now: str
+                  ) -> Callable[[aiosqlite.Connection], Awaitable[list[tuple[Any, ...]]]]:
+    """Record each ack's outcome; unknown ids are ignored and final states never change."""
+    async def run(conn: aiosqlite.Connection) -> list[tuple[Any, ...]]:
+        changed: list[tuple[Any, ...]] = []
+        top = 0
+        for ack in acks:
+            if ack.id is None:
+                continue
+            async with conn.execute("SELECT seq, state FROM actions WHERE id = ?",
+                                    (ack.id,)) as cursor:
+                row = await cursor.fetchone()
+            if row is None or row[1] in FINAL_STATES:
+                continue
+            await conn.execute(
+                "UPDATE actions SET state = ?, code = ?, message = ?, conflict_id = ?, "
+                "acked_at = ?, updated_at = ? WHERE id = ?",
+                (outcome_state(ack), ack.code, ack.message, ack.conflict_id, now, now, ack.id))
+            async with conn.execute(f"SELECT {RECORD_COLUMNS} FROM actions WHERE id = ?",
+                                    (ack.id,)) as cursor:
+                record = await cursor.fetchone()
+            if record is not None:
+                changed.append(tuple(record))
+            top = max(top, int(row[0]))
+        if top:
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('last_ack_seq', ?) ON CONFLICT(key) "
+                "DO UPDATE SET value = excluded.value "
+                "WHERE CAST(meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)", (str(top),))
+        return changed
+    return run

@@ -1,0 +1,110 @@
+"""The queue file's schema and its add-only migrations, tracked with PRAGMA user_version."""
+
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from edge.errors import QueueError
+
+log = logging.getLogger(__name__)
+
+# States an action can be in; the first two are "not final": they still need sending.
+OPEN_STATES = ("queued", "sent")
+FINAL_STATES = ("applied", "duplicate", "conflict", "rejected")
+STATES = OPEN_STATES + FINAL_STATES
+
+# Each migration only adds (tables, columns, indexes, triggers): a queue file written by an
+# older version keeps every action it holds. Index i brings the file to user_version i + 1.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE actions (
+        seq         INTEGER PRIMARY KEY,  -- per edge, gap-free, assigned in the insert's txn
+        id          TEXT NOT NULL UNIQUE,  -- UUIDv7, the idempotency key everywhere
+        type        TEXT NOT NULL,
+        station     TEXT NOT NULL,
+        operator    TEXT NOT NULL,
+        ts          TEXT NOT NULL,         -- device time of the scan, as in the envelope
+        envelope    TEXT NOT NULL,         -- the signed JSON exactly as it is sent
+        state       TEXT NOT NULL,
+        code        TEXT,
+        message     TEXT,
+        conflict_id INTEGER,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        sent_at     TEXT,
+        acked_at    TEXT
+    );
+    -- Only the actions still to send: stays small however long the history grows.
+    CREATE INDEX actions_open ON actions(seq) WHERE state IN ('queued', 'sent');
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    -- Counts per state kept by triggers in the same transaction, so stats never scan history.
+    CREATE TABLE state_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL);
+    INSERT INTO state_counts (state, n) VALUES
+        ('queued', 0), ('sent', 0), ('applied', 0), ('duplicate', 0), ('conflict', 0),
+        ('rejected', 0);
+    CREATE TRIGGER actions_count_insert AFTER INSERT ON actions BEGIN
+        UPDATE state_counts SET n = n + 1 WHERE state = NEW.state;
+    END;
+    CREATE TRIGGER actions_count_update AFTER UPDATE OF state ON actions
+    WHEN OLD.state <> NEW.state BEGIN
+        UPDATE state_counts SET n = n - 1 WHERE state = OLD.state;
+        UPDATE state_counts SET n = n + 1 WHERE state = NEW.state;
+    END;
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+async def migrate(conn: aiosqlite.Connection) -> int:
+    """Bring the file up to SCHEMA_VERSION; returns the version found before."""
+    async with conn.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    found = int(row[0]) if row else 0
+    if found > SCHEMA_VERSION:
+        raise sqlite3.DatabaseError(
+            f"queue file has schema version {found}, newer than this edge's {SCHEMA_VERSION}; "
+            "upgrade the edge instead of downgrading it")
+    for version in range(found, SCHEMA_VERSION):
+        # executescript commits first; BEGIN/COMMIT make each step all-or-nothing.
+        await conn.executescript(
+            f"BEGIN IMMEDIATE;\n{MIGRATIONS[version]}\nPRAGMA user_version = {version + 1};\n"
+            "COMMIT;")
+    return found
+
+
+async def pragma(conn: aiosqlite.Connection, statement: str) -> Any:
+    """Run a PRAGMA and return its first value, if any."""
+    async with conn.execute(f"PRAGMA {statement}") as cursor:
+        row = await cursor.fetchone()
+    return row[0] if row else None
+
+
+async def rollback(conn: aiosqlite.Connection) -> None:
+    """Roll back if a transaction is still open (SQLite may already have, on SQLITE_FULL)."""
+    try:
+        if conn.in_transaction:
+            await conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        log.exception("rollback failed")
+
+
+async def claim(conn: aiosqlite.Connection, path: Path, *, site: str, edge: str) -> None:
+    """Bind the file to one edge: its seq and signatures belong to that edge only."""
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        async with conn.execute("SELECT key, value FROM meta WHERE key IN ('site', 'edge')") as cur:
+            owner = dict(await cur.fetchall())
+        if owner and owner != {"site": site, "edge": edge}:
+            raise QueueError(f"queue file {path} belongs to edge {owner.get('site')}/"
+                             f"{owner.get('edge')}, not {site}/{edge}; point data_dir elsewhere")
+        if not owner:
+            await conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                                   [("site", site), ("edge", edge)])
+        await conn.execute("COMMIT")
+    except BaseException:
+        await rollback(conn)
+        raise

@@ -1,0 +1,166 @@
+"""The simulated scanner: each line of a file, a FIFO or stdin is one scan.
+
+Lines end with LF, CR or CRLF (real scanners often send a bare CR); blank lines are skipped.
+"""
+
+import asyncio
+import contextlib
+import os
+import re
+import stat
+import sys
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from edge.errors import ScannerError
+
+_CHUNK = 65536
+_TERMINATOR = re.compile(rb"\r\n|\r|\n")
+
+
+class LineSplitter:
+    """Cuts a byte stream into scans at line terminators, keeping any partial last line."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+
+    def feed(self, data: bytes) -> list[str]:
+        """Complete lines found so far (decoded, terminators removed, blanks skipped)."""
+        parts = _TERMINATOR.split(self._pending + data)
+        # A CRLF cut between two chunks ends the line at the CR; the LF then yields a
+        # blank line, which is skipped.
+        self._pending = parts.pop()
+        return [_decode(p) for p in parts if p]
+
+    def flush(self) -> list[str]:
+        """The unterminated last line at end of input, if any."""
+        rest, self._pending = self._pending, b""
+        return [_decode(rest)] if rest else []
+
+
+def _decode(line: bytes) -> str:
+    # Scanners send ASCII in practice; never let one odd byte stop the station.
+    return line.decode("utf-8", errors="replace")
+
+
+class SimulatedScanner:
+    """Reads scans from a regular file (once, or tailed with ``follow``), a FIFO, or stdin."""
+
+    def __init__(self, path: str | Path, *, follow: bool = False,
+                 poll_interval: float = 0.2) -> None:
+        self.path = str(path)
+        self.follow = follow
+        self.poll_interval = poll_interval
+
+    async def scans(self) -> AsyncIterator[str]:
+        """Each raw scan, as the scanner would send it (line terminator removed)."""
+        if self.path == "-":
+            source = _stdin_lines()
+        else:
+            kind = await self._kind()
+            source = self._fifo_lines() if kind == "fifo" else self._file_lines()
+        async for line in source:
+            yield line
+
+    async def _kind(self) -> str:
+        while True:
+            try:
+                mode = os.stat(self.path).st_mode
+            except FileNotFoundError as err:
+                if not self.follow:
+                    raise ScannerError(f"simulated scanner: {self.path} does not exist") from err
+                await asyncio.sleep(self.poll_interval)  # tailing: wait for it to appear
+                continue
+            except OSError as err:
+                raise ScannerError(f"simulated scanner: cannot stat {self.path}: {err}") from err
+            if stat.S_ISFIFO(mode):
+                return "fifo"
+            if stat.S_ISREG(mode):
+                return "file"
+            raise ScannerError(f"simulated scanner: {self.path} is neither a file nor a FIFO")
+
+    async def _file_lines(self) -> AsyncIterator[str]:
+        """A regular file: read once, or (follow) only the lines appended from now on."""
+        try:
+            handle = await asyncio.to_thread(open, self.path, "rb")
+        except OSError as err:
+            raise ScannerError(f"simulated scanner: cannot open {self.path}: {err}") from err
+        splitter = LineSplitter()
+        try:
+            if self.follow:
+                # Like `tail -f -n 0`: a restart must not replay scans already handled.
+                await asyncio.to_thread(handle.seek, 0, os.SEEK_END)
+            while True:
+                data = await asyncio.to_thread(handle.read, _CHUNK)
+                if data:
+                    for line in splitter.feed(data):
+                        yield line
+                    continue
+                if not self.follow:
+                    for line in splitter.flush():
+                        yield line
+                    return
+                size = (await asyncio.to_thread(os.fstat, handle.fileno())).st_size
+                if size < handle.tell():  # truncated: start again from the top
+                    await asyncio.to_thread(handle.seek, 0)
+                    splitter = LineSplitter()
+                    continue
+                await asyncio.sleep(self.poll_interval)
+        finally:
+            handle.close()
+
+    async def _fifo_lines(self) -> AsyncIterator[str]:
+        """A FIFO read through the event loop; writers may come and go."""
+        loop = asyncio.get_running_loop()
+        # O_RDWR keeps a writer end open ourselves, so a writer closing never ends the
+        # stream (the effect of reopening) and opening never blocks waiting for a writer.
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_NONBLOCK)
+        except OSError as err:
+            raise ScannerError(f"simulated scanner: cannot open FIFO {self.path}: {err}") from err
+        reader = asyncio.StreamReader()
+        pipe = os.fdopen(fd, "rb", buffering=0)
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), pipe)
+        splitter = LineSplitter()
+        try:
+            while True:
+                data = await reader.read(_CHUNK)
+                if not data:
+                    for line in splitter.flush():
+                        yield line
+                    return
+                for line in splitter.feed(data):
+                    yield line
+        finally:
+            transport.close()
+
+
+async def _stdin_lines() -> AsyncIterator[str]:
+    """stdin, read by a daemon thread so a blocked read never holds up shutdown."""
+    loop = asyncio.get_running_loop()
+    chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
+    fd = sys.stdin.fileno()
+
+    def pump() -> None:
+        while True:
+            try:
+                data = os.read(fd, _CHUNK)
+            except OSError:
+                data = b""
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody is listening
+                loop.call_soon_threadsafe(chunks.put_nowait, data or None)
+            if not data:
+                return
+
+    threading.Thread(target=pump, name="scanner-stdin", daemon=True).start()
+    splitter = LineSplitter()
+    while True:
+        data = await chunks.get()
+        if data is None:
+            for line in splitter.flush():
+                yield line
+            return
+        for line in splitter.feed(data):
+            yield line

@@ -1,0 +1,42 @@
+"""Fixtures for the edge tests: a real queue file in tmp_path and a small edge config."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from edge.config import EdgeConfig, ScannerConfig, StationConfig
+from edge.queue import ActionQueue
+
+SITE = "plant-1"
+EDGE = "edge-07"
+SECRET = "edge-07-test-secret-0123456789"
+
+
+def move_body(lp: str = "LP0001", to: str = "A-01") -> dict[str, str]:
+    """A valid lp.move body."""
+    return {"lp": lp, "to_location": to}
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> EdgeConfig:
+    """An edge with a moving station and a consuming station."""
+    return EdgeConfig(
+        site=SITE, edge_id=EDGE, secret=SECRET, data_dir=str(tmp_path / "data"),
+        stations=[
+            StationConfig(name="pack-2", operator="op-1", action="lp.move",
+                          scanner=ScannerConfig(kind="simulated", path="-")),
+            StationConfig(name="line-1", operator="op-2", action="lp.consume",
+                          work_order="WO-1001"),
+        ])
+
+
+@pytest.fixture
+async def queue(tmp_path: Path) -> AsyncIterator[ActionQueue]:
+    """A fresh queue file."""
+    q = await ActionQueue.open(tmp_path / "data" / "queue.db", site=SITE, edge=EDGE,
+                               secret=SECRET)
+    try:
+        yield q
+    finally:
+        await q.close()

@@ -1,0 +1,229 @@
+"""The sync loop against a real broker, with a scripted central on the other end of MQTT."""
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from edge.queue import ActionQueue
+from edge.sync import SyncLoop
+from ioe.mqtt import MqttConnection
+from protocol import Ack, AckResult, batch_ack, check_envelope, decode_batch, verify
+from protocol.topics import CENTRAL_STATE, ack_topic, act_topic, state_topic
+from tests.conftest import MQTT_URL
+from tests.e2e.stack import KillableBroker
+from tests.support import free_port
+
+SITE, SECRET = "plant-1", "sync-test-secret"
+
+
+@pytest.fixture(params=["embedded", "mosquitto"])
+def mqtt_url(request: pytest.FixtureRequest, tmp_path: Path):
+    """A broker of this test's own: central's state topic is retained and global, so tests
+    sharing a broker would see each other's central."""
+    if request.param == "mosquitto" and not MQTT_URL:
+        pytest.skip("Mosquitto tier: IOE_TEST_MQTT_URL is not set")
+    broker = KillableBroker(request.param, tmp_path)
+    broker.start()
+    yield broker.url
+    broker.kill()
+
+
+@pytest.fixture
+def edge_id() -> str:
+    return f"edge-{free_port()}"  # topics of their own on a shared broker
+
+
+@pytest.fixture
+async def queue(tmp_path: Path, edge_id: str):
+    q = await ActionQueue.open(tmp_path / "queue.db", site=SITE, edge=edge_id, secret=SECRET)
+    yield q
+    await q.close()
+
+
+async def enqueue(queue: ActionQueue, count: int) -> list[str]:
+    ids = []
+    for i in range(count):
+        action = await queue.enqueue(type="lp.move", station="st-1", operator="op-1",
+                                     body={"lp": f"LP{i}", "to_location": "A-01"})
+        ids.append(action.id)
+    return ids
+
+
+class ScriptedCentral:
+    """Plays central on MQTT: announces itself, records batches, acks when told to."""
+
+    def __init__(self, url: str, edge: str) -> None:
+        self.url, self.edge = url, edge
+        self.batches: list[list[dict]] = []
+        self.arrived = asyncio.Condition()
+        self.auto_ack = True
+
+    async def __aenter__(self) -> "ScriptedCentral":
+        self.conn = await MqttConnection.open(self.url)
+        await self.conn.subscribe(act_topic(SITE, self.edge))
+        self.task = asyncio.create_task(self._serve())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.announce(False)
+        self.task.cancel()
+        await self.conn.close()
+
+    async def announce(self, online: bool) -> None:
+        await self.conn.publish(CENTRAL_STATE, json.dumps({"online": online}).encode(),
+                                retain=True)
+
+    async def _serve(self) -> None:
+        async for message in self.conn.messages():
+            batch = decode_batch(message.payload)
+            async with self.arrived:
+                self.batches.append(batch)
+                self.arrived.notify_all()
+            if self.auto_ack:
+                await self.ack(batch)
+
+    async def ack(self, batch: list[dict], result: AckResult = AckResult.APPLIED) -> None:
+        acks = [Ack(id=env["id"], seq=env["seq"], result=result) for env in batch]
+        await self.conn.publish(ack_topic(SITE, self.edge), batch_ack(acks))
+
+    async def wait_batches(self, count: int, timeout: float = 20) -> None:
+        async with self.arrived:
+            await asyncio.wait_for(self.arrived.wait_for(lambda: len(self.batches) >= count),
+                                   timeout)
+
+
+async def drained(queue: ActionQueue, timeout: float = 30) -> None:
+    async def check() -> None:
+        while (await queue.stats()).depth:
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(check(), timeout)
+
+
+async def run_loop(loop: SyncLoop) -> asyncio.Task:
+    return asyncio.create_task(loop.run())
+
+
+async def stop(task: asyncio.Task) -> None:
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_backlog_goes_in_seq_order_as_full_batches_one_in_flight(
+        mqtt_url: str, queue: ActionQueue, edge_id: str) -> None:
+    ids = await enqueue(queue, 450)
+    async with ScriptedCentral(mqtt_url, edge_id) as central:
+        await central.announce(True)
+        task = await run_loop(SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=mqtt_url))
+        try:
+            await drained(queue)
+        finally:
+            await stop(task)
+    sizes = [len(b) for b in central.batches]
+    assert sizes == [200, 200, 50]
+    sent = [env["id"] for batch in central.batches for env in batch]
+    assert sent == ids
+    seqs = [env["seq"] for batch in central.batches for env in batch]
+    assert seqs == list(range(1, 451))
+    for env in central.batches[0][:3]:
+        check_envelope(env)
+        assert verify(env, SECRET)
+    assert (await queue.get(ids[-1])).state == "applied"
+
+
+async def test_nothing_is_sent_while_central_is_offline(mqtt_url: str, queue: ActionQueue,
+                                                         edge_id: str) -> None:
+    await enqueue(queue, 5)
+    async with ScriptedCentral(mqtt_url, edge_id) as central:
+        await central.announce(False)
+        loop = SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=mqtt_url)
+        task = await run_loop(loop)
+        try:
+            await asyncio.sleep(1.5)
+            assert central.batches == [] and loop.status()["broker_connected"]
+            assert not loop.status()["central_online"]
+            await central.announce(True)  # central comes back: the queue moves by itself
+            await drained(queue)
+        finally:
+            await stop(task)
+    assert [len(b) for b in central.batches] == [5]
+
+
+async def test_unacked_batch_is_resent_after_the_ack_timeout(mqtt_url: str, queue: ActionQueue,
+                                                             edge_id: str) -> None:
+    [first] = await enqueue(queue, 1)
+    async with ScriptedCentral(mqtt_url, edge_id) as central:
+        central.auto_ack = False
+        await central.announce(True)
+        loop = SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=mqtt_url, ack_timeout=0.5)
+        task = await run_loop(loop)
+        try:
+            await central.wait_batches(2)
+            assert central.batches[0] == central.batches[1]  # the same envelope, byte for byte
+            assert (await queue.get(first)).state == "sent"
+            await central.ack(central.batches[1], AckResult.DUPLICATE)
+            await drained(queue)
+        finally:
+            await stop(task)
+    assert loop.resends >= 1
+    assert (await queue.get(first)).state == "duplicate"
+
+
+async def test_live_scans_go_out_one_by_one_at_once(mqtt_url: str, queue: ActionQueue,
+                                                    edge_id: str) -> None:
+    async with ScriptedCentral(mqtt_url, edge_id) as central:
+        await central.announce(True)
+        task = await run_loop(SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=mqtt_url))
+        try:
+            for n in range(1, 4):
+                await enqueue(queue, 1)
+                await central.wait_batches(n, timeout=5)
+                await drained(queue)
+        finally:
+            await stop(task)
+    assert [len(b) for b in central.batches] == [1, 1, 1]
+
+
+async def test_conflicts_and_rejections_do_not_block_what_follows(
+        mqtt_url: str, queue: ActionQueue, edge_id: str) -> None:
+    ids = await enqueue(queue, 3)
+    async with ScriptedCentral(mqtt_url, edge_id) as central:
+        central.auto_ack = False
+        await central.announce(True)
+        task = await run_loop(SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=mqtt_url))
+        try:
+            await central.wait_batches(1)
+            batch = central.batches[0]
+            acks = [Ack(id=batch[0]["id"], seq=1, result=AckResult.CONFLICT,
+                        code="LP_ALREADY_CONSUMED", message="LP1 was consumed", conflict_id=9),
+                    Ack(id=batch[1]["id"], seq=2, result=AckResult.REJECTED,
+                        code="BAD_SIGNATURE", message="signature does not match"),
+                    Ack(id=batch[2]["id"], seq=3, result=AckResult.APPLIED)]
+            await central.conn.publish(ack_topic(SITE, edge_id), batch_ack(acks))
+            await drained(queue)
+        finally:
+            await stop(task)
+    states = [(await queue.get(i)) for i in ids]
+    assert [s.state for s in states] == ["conflict", "rejected", "applied"]
+    assert states[0].code == "LP_ALREADY_CONSUMED" and states[0].conflict_id == 9
+
+
+async def test_presence_is_retained_with_queue_figures(mqtt_url: str, queue: ActionQueue,
+                                                       edge_id: str) -> None:
+    await enqueue(queue, 2)
+    task = await run_loop(SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=mqtt_url,
+                                   version="9.9"))
+    try:
+        await asyncio.sleep(1.0)
+        async with await MqttConnection.open(mqtt_url) as watcher:
+            await watcher.subscribe(state_topic(SITE, edge_id))
+            message = await asyncio.wait_for(anext(aiter(watcher.messages())), 10)
+    finally:
+        await stop(task)
+    state = json.loads(message.payload)
+    assert message.retain
+    assert state["online"] is True and state["queue_depth"] == 2 and state["version"] == "9.9"
+    assert state["oldest_pending_ts"].endswith("Z")
