@@ -112,21 +112,19 @@ def edge_provision(
     overwrite: bool = typer.Option(False, "--overwrite"),
 ) -> None:
     """Register this edge at central and write a ready edge.toml holding its secret."""
-    from edge.config import write_config
     from edge.errors import EdgeError
     from edge.provision import provision
 
     setup_logging("WARNING")
+    settings: dict[str, object] = {"port": port, "ack_timeout_seconds": ack_timeout}
+    if data_dir is not None:
+        settings["data_dir"] = str(data_dir)
     try:
-        config = asyncio.run(provision(central, site=site, edge_id=edge, mqtt_url=mqtt,
-                                       out_path=out, admin_token=token, overwrite=overwrite))
+        asyncio.run(provision(central, site=site, edge_id=edge, mqtt_url=mqtt, out_path=out,
+                              admin_token=token, overwrite=overwrite, settings=settings))
     except EdgeError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from err
-    updates: dict[str, object] = {"port": port, "ack_timeout_seconds": ack_timeout}
-    if data_dir is not None:
-        updates["data_dir"] = str(data_dir)
-    write_config(config.model_copy(update=updates), out, overwrite=True)
     typer.echo(f"edge {site}/{edge} registered; config with its secret written to {out}")
 
 

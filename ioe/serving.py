@@ -28,11 +28,13 @@ def make_server(app: Any, host: str, port: int) -> QuietServer:
 
 
 async def serve_app(server: QuietServer) -> None:
-    """Serve until cancelled, then shut down gracefully."""
+    """Serve until cancelled, then let uvicorn shut down gracefully (lifespan included)."""
+    serving = asyncio.ensure_future(server.serve())
     try:
-        await server.serve()
+        await asyncio.shield(serving)
     except asyncio.CancelledError:
         server.should_exit = True
+        await serving  # bounded by timeout_graceful_shutdown
         raise
 
 
