@@ -12,9 +12,11 @@ from tests.support import wait_until
 EDGE = "edge-1"
 
 
-def receipt(secret: str, seq: int, lp: str, **over: object) -> dict:
+def receipt(secret: str, seq: int, lp: str, action_id: str | None = None,
+            **over: object) -> dict:
+    """A signed receipt; ``over`` changes fields after signing (as a forger would)."""
     env = build_envelope(type="lp.receive", site=SITE, edge=EDGE, station="s1", operator="op-1",
-                         seq=seq, secret=secret, body={"item": "RAW-1", "qty": "5", "uom": "kg",
+                         seq=seq, secret=secret, id=action_id, body={"item": "RAW-1", "qty": "5", "uom": "kg",
                                                        "location": "RECV", "lp": lp})
     env.update(over)
     return env
@@ -80,6 +82,6 @@ def test_bad_messages_are_rejected_and_nothing_is_applied(stack: Stack,
     assert stack.central is not None and stack.central.popen.poll() is None
 
     # The forged copy did not poison the real action's id: the genuine one still applies.
-    genuine = receipt(secret, 7, "LP-T", id=tampered["id"])
+    genuine = receipt(secret, 7, "LP-T", action_id=tampered["id"])
     [[ack]] = asyncio.run(exchange(broker.url, [(topic, encode_batch([genuine]))]))
     assert ack["result"] == "applied"

@@ -1,0 +1,53 @@
+"""The FastAPI application: routes under /api/v1, health probes, one error shape."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from central.api.errors import install_error_handlers
+from central.api.routes import (
+    actions,
+    conflicts,
+    edges,
+    health,
+    inventory,
+    locations,
+    products,
+    work_orders,
+)
+from central.db.engine import make_engine
+from central.services.processor import ActionProcessor
+from central.settings import CentralSettings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: CentralSettings, *, engine: AsyncEngine | None = None,
+               processor: ActionProcessor | None = None,
+               readiness: Callable[[], dict[str, bool]] | None = None) -> FastAPI:
+    """Build central's API; an engine made here (none passed in) is disposed at shutdown."""
+    owned = engine is None
+    engine = engine if engine is not None else make_engine(settings.db_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            await engine.dispose()
+
+    app = FastAPI(title="IOE central", version="1", lifespan=lifespan,
+                  description="Products, work orders, license plates, the stock-move ledger, "
+                              "the edge registry, the conflict inbox, and the action apply path.")
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.processor = processor or ActionProcessor(engine, settings)
+    app.state.readiness = readiness
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (products, locations, work_orders, edges, actions, inventory, conflicts):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(health.router)
+    install_error_handlers(app)
+    return app

@@ -1,0 +1,1 @@
+"""Central's database: engine, tables, column types and migrations."""

@@ -1,0 +1,58 @@
+"""The async engine for SQLite (embedded default) or PostgreSQL (production)."""
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    """True for the embedded SQLite backend."""
+    return engine.dialect.name == "sqlite"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Per-connection SQLite setup.
+
+    synchronous=NORMAL in WAL mode keeps every commit atomic and consistent; a power cut can
+    lose the last commits, but central's durability unit is the transaction and its acks go out
+    only after commit: a batch lost that way was never acked, so the edge sends it again (its
+    own queue, on synchronous=FULL, is the source of truth).
+    """
+    # Let SQLAlchemy emit BEGIN itself (see _sqlite_begin) instead of the driver's lazy BEGIN.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "foreign_keys=ON", f"busy_timeout={BUSY_TIMEOUT_MS}",
+                   "synchronous=NORMAL"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    """Take the write lock at BEGIN, so a transaction's reads and writes see one state.
+
+    With a deferred BEGIN two writers can both read, and the second then fails to upgrade its
+    lock (SQLITE_BUSY without waiting). IMMEDIATE makes it wait on busy_timeout instead.
+    Transactions marked ``ioe_read_only`` stay deferred and never block writers in WAL mode.
+    """
+    read_only = conn.get_execution_options().get("ioe_read_only", False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An AsyncEngine for ``sqlite+aiosqlite://`` or ``postgresql+asyncpg://`` URLs."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    return create_async_engine(url, **kwargs)

@@ -1,0 +1,51 @@
+"""Apply central's Alembic migrations programmatically (``ioe db upgrade``, central start)."""
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from central.db.engine import make_engine
+from central.errors import CentralError
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+# Any constant works: it only has to be the same in every central process.
+PG_MIGRATION_LOCK = 0x10E_0001
+
+
+class MigrationError(CentralError):
+    """The database could not be brought to the current schema."""
+
+    code = "MIGRATION_FAILED"
+
+
+def alembic_config(db_url: str) -> Config:
+    """An Alembic Config pointing at the migrations shipped inside the package."""
+    config = Config(str(PACKAGE_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(PACKAGE_DIR / "migrations"))
+    config.set_main_option("sqlalchemy.url", db_url.replace("%", "%%"))
+    return config
+
+
+def _upgrade_on(connection: Connection, config: Config) -> None:
+    """Run ``upgrade head`` on a connection that is already inside a transaction."""
+    if connection.dialect.name == "postgresql":
+        # Two replicas starting together: the second waits, then finds nothing to do.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def upgrade(db_url: str) -> None:
+    """Bring the database at ``db_url`` to the newest schema; safe to call any number of times."""
+    config = alembic_config(db_url)
+    engine = make_engine(db_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_upgrade_on, config)
+    except OSError as err:
+        raise MigrationError(f"cannot reach the database at {engine.url!r}: {err}") from err
+    finally:
+        await engine.dispose()

@@ -1,0 +1,53 @@
+"""Central's domain errors: raised by services, mapped to HTTP answers in one place (api/errors)."""
+
+from typing import Any
+
+
+class CentralError(Exception):
+    """Base of every error central raises on purpose; ``code`` is stable, ``message`` human."""
+
+    code = "CENTRAL_ERROR"
+
+    def __init__(self, message: str, *, code: str | None = None,
+                 details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details or {}
+
+
+class NotFound(CentralError):
+    """The thing asked for does not exist."""
+
+    code = "NOT_FOUND"
+
+
+class AlreadyExists(CentralError):
+    """A unique business key (product code, location, WO number) is already taken."""
+
+    code = "ALREADY_EXISTS"
+
+
+class InvalidReference(CentralError):
+    """A request names another record (a product, a location) that does not exist."""
+
+    code = "INVALID_REFERENCE"
+
+
+class Unauthorized(CentralError):
+    """The request lacks the admin token the call needs, or carries a wrong one."""
+
+    code = "UNAUTHORIZED"
+
+
+class Forbidden(CentralError):
+    """The request carries an admin token, but not the right one."""
+
+    code = "FORBIDDEN"
+
+
+class ActionConflict(CentralError):
+    """A valid action cannot apply to the current state; ``code`` is a protocol ConflictCode."""
+
+    code = "CONFLICT"

@@ -1,0 +1,1 @@
+"""Central's domain services: keyword-only functions over a connection, raising central.errors."""

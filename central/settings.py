@@ -1,0 +1,31 @@
+"""Central's settings: one pydantic-settings class, read from ``IOE_*`` variables and passed in."""
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+
+class CentralSettings(BaseSettings):
+    """Everything central needs to run; environment variables mirror the CLI flags."""
+
+    model_config = SettingsConfigDict(env_prefix="IOE_", extra="ignore")
+
+    db_url: str = "sqlite+aiosqlite:///./var/central.db"
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    gs1_company_prefix: str = Field(default="0614141", pattern=r"^\d{7,10}$")
+    sscc_extension: str = Field(default="0", pattern=r"^\d$")
+    late_after_seconds: float = Field(default=60, ge=0)
+    admin_token: str | None = None
+
+    @field_validator("db_url")
+    @classmethod
+    def _sqlite_parent_exists(cls, value: str) -> str:
+        """Create the directory of a SQLite file, so a first start needs no preparation."""
+        url = make_url(value)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        return value

@@ -1,0 +1,116 @@
+"""A migrated central on the tier's database, with an API client and envelope helpers."""
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from central.api.app import create_app
+from central.db.engine import make_engine
+from central.db.migrate import upgrade
+from central.services.edges import provision_edge
+from central.services.processor import ActionProcessor
+from central.settings import CentralSettings
+from protocol import Ack, build_envelope, encode_batch
+
+SITE = "plant-1"
+EDGE = "edge-1"
+
+
+class Central:
+    """One central on a fresh database: engine, processor, API client, and a few shortcuts."""
+
+    def __init__(self, engine: AsyncEngine, settings: CentralSettings,
+                 client: httpx.AsyncClient) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.processor = ActionProcessor(engine, settings)
+        self.client = client
+        self.secrets: dict[str, str] = {}
+        self.seqs: dict[str, int] = {}
+
+    async def provision(self, edge: str = EDGE, site: str = SITE) -> str:
+        """Register an edge through the service; remember its secret."""
+        async with self.engine.begin() as conn:
+            self.secrets[edge] = await provision_edge(conn, site=site, edge_id=edge)
+        return self.secrets[edge]
+
+    async def seed(self) -> None:
+        """Products, locations and a released work order through the API."""
+        for code, uom in (("RAW-1", "kg"), ("FG-1", "ea")):
+            response = await self.client.post("/api/v1/products",
+                                              json={"code": code, "name": code, "uom": uom})
+            assert response.status_code == 201, response.text
+        for code in ("RECV", "A-01", "A-02"):
+            response = await self.client.post("/api/v1/locations",
+                                              json={"site": SITE, "code": code, "name": code})
+            assert response.status_code == 201, response.text
+        response = await self.client.post("/api/v1/work-orders", json={
+            "site": SITE, "number": "WO-1001", "product": "FG-1", "qty": "100"})
+        assert response.status_code == 201, response.text
+
+    def env(self, type: str, body: dict[str, Any], *, edge: str = EDGE, seq: int | None = None,
+            secret: str | None = None, ts: datetime | str | None = None,
+            id: str | None = None, site: str = SITE) -> dict[str, Any]:
+        """A signed envelope from ``edge``, with the edge's next seq unless given."""
+        if seq is None:
+            seq = self.seqs.get(edge, 0) + 1
+        self.seqs[edge] = max(seq, self.seqs.get(edge, 0))
+        return build_envelope(type=type, site=site, edge=edge, station="st-1", operator="op-1",
+                              seq=seq, body=body, secret=secret or self.secrets[edge], ts=ts,
+                              id=id)
+
+    async def send(self, *envelopes: dict[str, Any], edge: str = EDGE,
+                   site: str = SITE) -> list[Ack]:
+        """Deliver a batch as MQTT ingest does (on the edge's act topic)."""
+        return await self.processor.process_message(encode_batch(list(envelopes)),
+                                                     topic_site=site, topic_edge=edge,
+                                                     via="mqtt")
+
+    async def send_one(self, envelope: dict[str, Any]) -> Ack:
+        """Deliver one envelope and return its ack."""
+        (ack,) = await self.send(envelope)
+        return ack
+
+    async def receive(self, lp: str, qty: str = "10", *, item: str = "RAW-1",
+                      location: str = "RECV", **body: Any) -> Ack:
+        """Receive an LP (applied, normally)."""
+        return await self.send_one(self.env("lp.receive", {
+            "item": item, "qty": qty, "uom": body.pop("uom", "kg"), "location": location,
+            "lp": lp, **body}))
+
+    async def rows(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+        """Rows of a raw SQL query."""
+        async with self.engine.connect() as conn:
+            return [tuple(row) for row in await conn.execute(text(sql), params)]
+
+    async def count(self, table: str) -> int:
+        """Rows in a table."""
+        return int((await self.rows(f"SELECT count(*) FROM {table}"))[0][0])
+
+
+@pytest.fixture
+async def central(database_url: str) -> AsyncIterator[Central]:
+    """A migrated, empty central with edge-1 provisioned."""
+    await upgrade(database_url)
+    settings = CentralSettings(db_url=database_url)
+    engine = make_engine(database_url)
+    app = create_app(settings, engine=engine)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://central") as client:
+        site = Central(engine, settings, client)
+        site.processor = app.state.processor
+        await site.provision()
+        yield site
+    await engine.dispose()
+
+
+@pytest.fixture
+async def seeded(central: Central) -> Central:
+    """A central with products, locations and WO-1001 released."""
+    await central.seed()
+    return central

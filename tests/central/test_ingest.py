@@ -1,0 +1,132 @@
+"""The ingest worker on a real broker and a real database: acks, presence, a database outage."""
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from central.db.engine import make_engine
+from central.db.migrate import upgrade
+from central.ingest import IngestWorker
+from central.services.processor import ActionProcessor
+from central.settings import CentralSettings
+from ioe.mqtt import MqttConnection
+from protocol import build_envelope, encode_batch
+from protocol.topics import CENTRAL_STATE, ack_topic, act_topic, state_topic
+from tests.conftest import MQTT_URL
+from tests.e2e.stack import KillableBroker
+
+SITE = "plant-1"
+
+
+@pytest.fixture(params=["embedded", "mosquitto"])
+def own_broker(request: pytest.FixtureRequest, tmp_path: Path):
+    """A broker of the test's own: central's retained state topic is global."""
+    if request.param == "mosquitto" and not MQTT_URL:
+        pytest.skip("Mosquitto tier: IOE_TEST_MQTT_URL is not set")
+    broker = KillableBroker(request.param, tmp_path)
+    broker.start()
+    yield broker.url
+    broker.kill()
+
+
+async def start(db_url: str, mqtt_url: str):
+    await upgrade(db_url)
+    settings = CentralSettings(db_url=db_url, mqtt_url=mqtt_url)
+    engine = make_engine(db_url)
+    processor = ActionProcessor(engine, settings)
+    worker = IngestWorker(processor, mqtt_url=mqtt_url, heartbeat=0.5)
+    task = asyncio.create_task(worker.run())
+    return engine, processor, worker, task
+
+
+async def stop(engine, task) -> None:
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await engine.dispose()
+
+
+async def wait_for(check, timeout: float = 15) -> None:
+    async def poll() -> None:
+        while not await check():
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+async def test_batches_are_acked_in_order_and_central_announces_itself(
+        database_url: str, own_broker: str) -> None:
+    engine, processor, worker, task = await start(database_url, own_broker)
+    try:
+        from central.services.edges import provision_edge  # noqa: PLC0415
+
+        async with engine.begin() as conn:
+            secret = await provision_edge(conn, site=SITE, edge_id="edge-1")
+        async with await MqttConnection.open(own_broker) as device:
+            await device.subscribe(ack_topic(SITE, "edge-1"), CENTRAL_STATE)
+            stream = aiter(device.messages())
+            state = await asyncio.wait_for(anext(stream), 10)
+            assert state.topic == CENTRAL_STATE and json.loads(state.payload)["online"]
+            batch = [build_envelope(type="lp.move", site=SITE, edge="edge-1", station="s",
+                                    operator="o", seq=n, secret=secret,
+                                    body={"lp": f"NOPE{n}", "to_location": "A"})
+                     for n in (1, 2, 3)]
+            await device.publish(act_topic(SITE, "edge-1"), encode_batch(batch))
+            while True:
+                message = await asyncio.wait_for(anext(stream), 10)
+                if message.topic != CENTRAL_STATE:
+                    break
+            acks = json.loads(message.payload)
+            assert [a["id"] for a in acks] == [e["id"] for e in batch]
+            assert {a["result"] for a in acks} == {"conflict"}
+            assert {a["code"] for a in acks} == {"LP_NOT_FOUND"}
+            assert worker.status() == {"mqtt": True}
+    finally:
+        await stop(engine, task)
+
+
+async def test_edge_presence_lands_in_the_registry(database_url: str, own_broker: str) -> None:
+    engine, processor, worker, task = await start(database_url, own_broker)
+    try:
+        from central.services.edges import list_edges, provision_edge  # noqa: PLC0415
+
+        async with engine.begin() as conn:
+            await provision_edge(conn, site=SITE, edge_id="edge-7")
+        async with await MqttConnection.open(own_broker) as device:
+            await device.publish(state_topic(SITE, "edge-7"), json.dumps({
+                "online": True, "queue_depth": 42, "oldest_pending_ts": "2026-11-22T13:00:00.000Z",
+                "last_ack_seq": 17, "version": "0.1.0"}).encode(), retain=True)
+
+            async def recorded() -> bool:
+                async with engine.connect() as conn:
+                    edges = await list_edges(conn)
+                return any(e["edge_id"] == "edge-7" and e["queue_depth"] == 42 for e in edges)
+
+            await wait_for(recorded)
+            await device.publish(state_topic(SITE, "edge-7"), b"", retain=True)
+    finally:
+        await stop(engine, task)
+
+
+async def test_database_down_means_no_ack_and_the_worker_keeps_serving(
+        own_broker: str, tmp_path: Path) -> None:
+    """Nothing committed, nothing acked: the edge will resend. The worker survives."""
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'central.db'}"
+    engine, processor, worker, task = await start(db_url, own_broker)
+    try:
+        await engine.dispose()
+        (tmp_path / "central.db").unlink()
+        (tmp_path / "central.db").mkdir()  # the database file is now unusable
+        async with await MqttConnection.open(own_broker) as device:
+            await device.subscribe(ack_topic(SITE, "edge-1"))
+            env = build_envelope(type="lp.move", site=SITE, edge="edge-1", station="s",
+                                 operator="o", seq=1, secret="x" * 32,
+                                 body={"lp": "LP", "to_location": "A"})
+            await device.publish(act_topic(SITE, "edge-1"), encode_batch([env]))
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(anext(aiter(device.messages())), 2)
+        assert not task.done() and worker.connected
+    finally:
+        await stop(engine, task)
