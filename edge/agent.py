@@ -22,7 +22,7 @@ async def _feed(station: str, scanner: SimulatedScanner, stations: StationRunner
     async for raw in scanner.scans():
         try:
             outcome = await stations.handle_scan(station, raw)
-            log.info("%s: %s", station, outcome)
+            log.info("%s: %s: %s", station, outcome.result, outcome.message)
         except EdgeError as err:
             log.warning("%s: scan %r refused: %s", station, raw[:60], err)
 

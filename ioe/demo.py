@@ -88,8 +88,12 @@ async def run_demo(*, workdir: Path, central_port: int = 8000, edge_port: int = 
                    broker_port: int = 1883) -> None:
     """Run the whole spine until cancelled (Ctrl-C)."""
     workdir.mkdir(parents=True, exist_ok=True)
+    wanted = {"broker": broker_port, "central": central_port, "edge": edge_port}
     broker = EmbeddedBroker("127.0.0.1", pick_port(broker_port))
     central_port, edge_port = pick_port(central_port), pick_port(edge_port)
+    got = {"broker": broker.port, "central": central_port, "edge": edge_port}
+    moved = [f"{name} port {wanted[name]} is taken, using {got[name]}"
+             for name in wanted if wanted[name] != got[name]]
     settings = CentralSettings(db_url=f"sqlite+aiosqlite:///{workdir / 'central.db'}",
                                mqtt_url=broker.url, host="127.0.0.1", port=central_port)
     central_url = f"http://127.0.0.1:{central_port}"
@@ -114,7 +118,7 @@ async def run_demo(*, workdir: Path, central_port: int = 8000, edge_port: int = 
         await _wait_http(f"{edge_url}/healthz")
         if seeded:
             await _receive_demo_lps(f"{edge_url}/api/v1")
-        print(_banner(central_url, edge_url, broker.url, scans), flush=True)
+        print(_banner(central_url, edge_url, broker.url, scans, moved), flush=True)
 
 
 def _with_demo_station(config, scans: Path):  # type: ignore[no-untyped-def]
@@ -127,8 +131,9 @@ def _with_demo_station(config, scans: Path):  # type: ignore[no-untyped-def]
     return config.model_copy(update={"stations": [station]})
 
 
-def _banner(central: str, edge: str, broker: str, scans: Path) -> str:
-    return f"""
+def _banner(central: str, edge: str, broker: str, scans: Path, moved: list[str]) -> str:
+    notes = "".join(f"\n  note: {line}" for line in moved)
+    return f"""{notes}
 IOE demo is running (Ctrl-C stops it; state is kept in {scans.parent})
 
   central API docs   {central}/docs

@@ -7,14 +7,15 @@ a sentence a kiosk can show as is.
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, select, update
 
-from central.db.tables import license_plates, lp_genealogy, stock_moves, work_orders
+from central.db.tables import stock_moves, work_orders
 from central.errors import ActionConflict
 from central.services.context import ApplyContext, LicensePlate, WorkOrder
-from central.services.sscc import allocate_sscc
 from protocol import ConflictCode, Envelope
 from protocol.actions import LpConsume, LpMove, LpReceive, WoOutput
 from protocol.types import format_qty
@@ -93,29 +94,17 @@ async def _new_lp_number(ctx: ApplyContext, wanted: str | None) -> str:
         if await ctx.lp(wanted) is not None:
             raise _conflict(ConflictCode.LP_ALREADY_EXISTS, f"LP {wanted} already exists")
         return wanted
-    while True:  # an allocated SSCC could equal a label received from elsewhere: skip it
-        number = await allocate_sscc(ctx.conn, company_prefix=ctx.settings.gs1_company_prefix,
-                                     extension=ctx.settings.sscc_extension)
-        if await ctx.lp(number) is None:
-            return number
+    return await ctx.next_sscc()
 
 
-async def _insert_lp(ctx: ApplyContext, env: Envelope, **values: Any) -> LicensePlate:
-    """Create an available LP and put it in the transaction's cache."""
-    row = {"lot": None, "expiry": None, **values, "status": "available",
-           "last_move_at": None, "created_at": ctx.recorded_at, "created_by_action": env.id}
-    lp_id = (await ctx.conn.execute(
-        insert(license_plates).values(row).returning(license_plates.c.id))).scalar_one()
-    lp = LicensePlate(lp_id, row["number"], row["product_id"], row["qty"], row["uom"],
-                      row["lot"], row["expiry"], row["location_id"], "available", None)
-    ctx.lps[lp.number] = lp
+def _new_lp(ctx: ApplyContext, env: Envelope, *, number: str, product_id: int, qty: Decimal,
+            uom: str, location_id: int, lot: str | None = None,
+            expiry: date | None = None) -> LicensePlate:
+    """A new available LP, written at the next flush."""
+    lp = LicensePlate(None, number, product_id, qty, uom, lot, expiry, location_id, "available",
+                      None)
+    ctx.add_lp(lp, created_at=ctx.recorded_at, created_by_action=env.id)
     return lp
-
-
-async def _save_lp(ctx: ApplyContext, lp: LicensePlate) -> None:
-    """Write an LP's projection (qty, place, status, last move) back to its row."""
-    await ctx.conn.execute(update(license_plates).where(license_plates.c.id == lp.id).values(
-        qty=lp.qty, location_id=lp.location_id, status=lp.status, last_move_at=lp.last_move_at))
 
 
 async def _start_wo(ctx: ApplyContext, wo: WorkOrder) -> None:
@@ -137,9 +126,8 @@ async def receive(ctx: ApplyContext, env: Envelope, body: LpReceive) -> Applied:
         raise _conflict(ConflictCode.UOM_MISMATCH,
                         f"{product.code} is counted in {product.uom}, not {body.uom}")
     number = await _new_lp_number(ctx, body.lp)
-    lp = await _insert_lp(ctx, env, number=number, product_id=product.id, qty=body.qty,
-                          uom=product.uom, lot=body.lot, expiry=body.expiry,
-                          location_id=location_id)
+    lp = _new_lp(ctx, env, number=number, product_id=product.id, qty=body.qty,
+                 uom=product.uom, lot=body.lot, expiry=body.expiry, location_id=location_id)
     ctx.ledger(lp=lp, kind="RECEIPT", qty=body.qty, location_id=location_id,
                occurred_at=env.occurred_at, action_id=env.id, reference=body.po_number)
     return Applied(f"LP {number} received: {format_qty(body.qty)} {product.uom} of "
@@ -159,7 +147,7 @@ async def move(ctx: ApplyContext, env: Envelope, body: LpMove) -> Applied:
     ctx.ledger(lp=lp, kind="TRANSFER_IN", qty=lp.qty, location_id=to_id,
                occurred_at=occurred, action_id=env.id)
     lp.location_id, lp.last_move_at = to_id, occurred
-    await _save_lp(ctx, lp)
+    ctx.save_lp(lp)
     return Applied(f"LP {lp.number} moved to {body.to_location}")
 
 
@@ -177,7 +165,7 @@ async def consume(ctx: ApplyContext, env: Envelope, body: LpConsume) -> Applied:
     lp.qty -= qty
     if lp.qty == 0:
         lp.status = "consumed"
-    await _save_lp(ctx, lp)
+    ctx.save_lp(lp)
     await _start_wo(ctx, wo)
     left = "nothing left" if lp.qty == 0 else f"{format_qty(lp.qty)} {lp.uom} left"
     return Applied(f"{format_qty(qty)} {lp.uom} of LP {lp.number} consumed into {wo.number} "
@@ -203,18 +191,18 @@ async def output(ctx: ApplyContext, env: Envelope, body: WoOutput) -> Applied:
     location_id = await _location(ctx, env.site, body.location)
     number = await _new_lp_number(ctx, body.lp)
     parents = await _inputs_since_last_output(ctx, wo)
-    lp = await _insert_lp(ctx, env, number=number, product_id=wo.product_id, qty=body.qty,
-                          uom=wo.uom, lot=body.lot, location_id=location_id)
+    lp = _new_lp(ctx, env, number=number, product_id=wo.product_id, qty=body.qty, uom=wo.uom,
+                 lot=body.lot, location_id=location_id)
     ctx.ledger(lp=lp, kind="PRODUCE", qty=body.qty, location_id=location_id,
                occurred_at=env.occurred_at, action_id=env.id, work_order_id=wo.id,
                reference=wo.number)
-    if parents:
-        await ctx.conn.execute(insert(lp_genealogy), [
-            {"parent_lp_id": parent, "child_lp_id": lp.id, "kind": "PRODUCE",
-             "action_id": env.id} for parent in parents])
-    await ctx.conn.execute(update(work_orders).where(work_orders.c.id == wo.id)
-                           .values(qty_produced=work_orders.c.qty_produced + body.qty))
-    await _start_wo(ctx, wo)
+    for parent in parents:
+        ctx.link(parent_id=parent, child=lp, kind="PRODUCE", action_id=env.id)
+    await ctx.conn.execute(update(work_orders).where(work_orders.c.id == wo.id).values(
+        qty_produced=work_orders.c.qty_produced + body.qty,
+        status=case((work_orders.c.status == "released", "in_progress"),
+                    else_=work_orders.c.status)))
+    wo.status = "in_progress"
     return Applied(f"LP {number} made on {wo.number}: {format_qty(body.qty)} {wo.uom}")
 
 
@@ -231,6 +219,11 @@ def lp_numbers(env: Envelope) -> list[str]:
     """LP numbers an envelope names, so a batch can load them in one query."""
     number = getattr(env.parsed_body, "lp", None)
     return [number] if number else []
+
+
+def needs_sscc(env: Envelope) -> bool:
+    """True when the action makes a new LP without a label number: central allocates one."""
+    return env.type in ("lp.receive", "wo.output") and getattr(env.parsed_body, "lp", 1) is None
 
 
 def wo_numbers(env: Envelope) -> list[str]:

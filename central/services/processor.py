@@ -29,7 +29,13 @@ from central.services.intake import (
     record_rejections,
     signed_seq,
 )
-from central.services.inventory import Applied, apply_action, lp_numbers, wo_numbers
+from central.services.inventory import (
+    Applied,
+    apply_action,
+    lp_numbers,
+    needs_sscc,
+    wo_numbers,
+)
 from central.settings import CentralSettings
 from protocol import (
     Ack,
@@ -151,6 +157,7 @@ class ActionProcessor:
         fresh = [env for env in valid if env.id not in seen]
         await ctx.load_lps(n for env in fresh for n in lp_numbers(env))
         await ctx.load_wos(n for env in fresh for n in wo_numbers(env))
+        await ctx.reserve_sscc(sum(1 for env in fresh if needs_sscc(env)))
 
         batch = _Batch()
         acks: list[Ack] = []

@@ -23,20 +23,19 @@ def make_sscc(*, extension: str, company_prefix: str, serial: int) -> str:
     return body + str(gs1_check_digit(body))
 
 
-async def next_serial(conn: AsyncConnection, *, name: str = SSCC_SEQUENCE) -> int:
-    """Take the next value of a number sequence (row-locked, so replicas never share one)."""
+async def reserve_serials(conn: AsyncConnection, count: int, *,
+                          name: str = SSCC_SEQUENCE) -> list[int]:
+    """Take ``count`` consecutive values of a number sequence in one statement.
+
+    The row update locks the sequence until commit, so replicas never share a value; values
+    taken by a transaction that rolls back, or left unused, are simply skipped.
+    """
     result = await conn.execute(
         update(number_sequences).where(number_sequences.c.name == name)
-        .values(next_value=number_sequences.c.next_value + 1)
+        .values(next_value=number_sequences.c.next_value + count)
         .returning(number_sequences.c.next_value))
-    value = result.scalar_one_or_none()
-    if value is not None:
-        return int(value) - 1
-    await conn.execute(insert(number_sequences).values(name=name, next_value=2))
-    return 1
-
-
-async def allocate_sscc(conn: AsyncConnection, *, company_prefix: str, extension: str) -> str:
-    """A fresh SSCC-18 from the GS1 company prefix, extension digit and the serial sequence."""
-    serial = await next_serial(conn)
-    return make_sscc(extension=extension, company_prefix=company_prefix, serial=serial)
+    end = result.scalar_one_or_none()
+    if end is None:
+        await conn.execute(insert(number_sequences).values(name=name, next_value=1 + count))
+        end = 1 + count
+    return list(range(int(end) - count, int(end)))
