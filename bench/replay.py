@@ -69,10 +69,14 @@ def paho_ceiling(url: str, count: int, size: int = 300) -> float:
     pub.connect(host, int(port))
     pub.loop_start()
     payload = b"x" * size
+    window = 500  # stay under a stock Mosquitto's max_queued_messages (1000): no silent drops
     started = time.perf_counter()
-    for _ in range(count):
+    for sent in range(count):
+        while sent - received >= window:
+            time.sleep(0.0005)
         pub.publish(topic, payload, qos=1)
-    done.wait(300)
+    if not done.wait(120):
+        raise RuntimeError(f"ceiling run lost messages: {received}/{count} arrived")
     elapsed = time.perf_counter() - started
     for client in (pub, sub):
         client.disconnect()

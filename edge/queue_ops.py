@@ -67,30 +67,30 @@ def apply_acks_op(acks: list[Ack], now: str
                   ) -> Callable[[aiosqlite.Connection], Awaitable[list[tuple[Any, ...]]]]:
     """Record each ack's outcome; unknown ids are ignored and final states never change."""
     async def run(conn: aiosqlite.Connection) -> list[tuple[Any, ...]]:
-        changed: list[tuple[Any, ...]] = []
-        top = 0
-        for ack in acks:
-            if ack.id is None:
-                continue
-            async with conn.execute("SELECT seq, state FROM actions WHERE id = ?",
-                                    (ack.id,)) as cursor:
-                row = await cursor.fetchone()
-            if row is None or row[1] in FINAL_STATES:
-                continue
-            await conn.execute(
-                "UPDATE actions SET state = ?, code = ?, message = ?, conflict_id = ?, "
-                "acked_at = ?, updated_at = ? WHERE id = ?",
-                (outcome_state(ack), ack.code, ack.message, ack.conflict_id, now, now, ack.id))
-            async with conn.execute(f"SELECT {RECORD_COLUMNS} FROM actions WHERE id = ?",
-                                    (ack.id,)) as cursor:
-                record = await cursor.fetchone()
-            if record is not None:
-                changed.append(tuple(record))
-            top = max(top, int(row[0]))
-        if top:
-            await conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('last_ack_seq', ?) ON CONFLICT(key) "
-                "DO UPDATE SET value = excluded.value "
-                "WHERE CAST(meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)", (str(top),))
+        # Three statements per batch, not three per ack: each aiosqlite call is a thread hop.
+        by_id = {ack.id: ack for ack in acks if ack.id is not None}
+        if not by_id:
+            return []
+        marks = ",".join("?" * len(by_id))
+        async with conn.execute(f"SELECT id, seq, state FROM actions WHERE id IN ({marks})",
+                                list(by_id)) as cursor:
+            open_rows = [(row[0], int(row[1])) for row in await cursor.fetchall()
+                         if row[2] not in FINAL_STATES]
+        if not open_rows:
+            return []
+        await conn.executemany(
+            "UPDATE actions SET state = ?, code = ?, message = ?, conflict_id = ?, "
+            "acked_at = ?, updated_at = ? WHERE id = ?",
+            [(outcome_state(by_id[i]), by_id[i].code, by_id[i].message, by_id[i].conflict_id,
+              now, now, i) for i, _ in open_rows])
+        ids = [i for i, _ in open_rows]
+        async with conn.execute(f"SELECT {RECORD_COLUMNS} FROM actions WHERE id IN "
+                                f"({','.join('?' * len(ids))}) ORDER BY seq", ids) as cursor:
+            changed = [tuple(row) for row in await cursor.fetchall()]
+        top = max(seq for _, seq in open_rows)
+        await conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('last_ack_seq', ?) ON CONFLICT(key) "
+            "DO UPDATE SET value = excluded.value "
+            "WHERE CAST(meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)", (str(top),))
         return changed
     return run

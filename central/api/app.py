@@ -33,6 +33,7 @@ def create_app(settings: CentralSettings, *, engine: AsyncEngine | None = None,
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        """Nothing to start; dispose the engine this app made, if it made one."""
         yield
         if owned:
             await engine.dispose()

@@ -38,6 +38,7 @@ class Qty(TypeDecorator[Decimal]):
 
     @property
     def python_type(self) -> type[Decimal]:
+        """Values come back as Decimal."""
         return Decimal
 
 
@@ -66,4 +67,5 @@ class UtcDateTime(TypeDecorator[datetime]):
 
     @property
     def python_type(self) -> type[datetime]:
+        """Values come back as aware datetimes."""
         return datetime

@@ -103,6 +103,7 @@ def authenticate(raw: dict[str, Any], env: Envelope, *, known: dict[tuple[str, s
                  topic_site: str | None, topic_edge: str | None) -> Rejection | None:
     """Edge known, edge matching the topic, signature right; None when all hold."""
     def refuse(code: RejectCode, message: str) -> Rejection:
+        """A refusal that still names the envelope's id, edge and seq."""
         return Rejection(code.value, message, raw_text(raw), env.id, env.site, env.edge, env.seq)
 
     if (env.site, env.edge) not in known:

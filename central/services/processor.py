@@ -250,11 +250,10 @@ class ActionProcessor:
         except ValidationError as err:
             log.warning("ignoring unreadable state of %s/%s: %s", site, edge, err)
             return
+        oldest = state.oldest_pending_ts[:40] if state.oldest_pending_ts else None
         values = {"online": state.online, "queue_depth": state.queue_depth,
-                  "oldest_pending_ts": (state.oldest_pending_ts or None) and
-                  state.oldest_pending_ts[:40],
-                  "last_ack_seq": state.last_ack_seq, "version": state.version[:64],
-                  "last_seen": datetime.now(UTC)}
+                  "oldest_pending_ts": oldest, "last_ack_seq": state.last_ack_seq,
+                  "version": state.version[:64], "last_seen": datetime.now(UTC)}
         try:
             async with self.engine.begin() as conn:
                 result = await conn.execute(update(edges).where(

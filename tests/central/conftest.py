@@ -25,10 +25,10 @@ class Central:
     """One central on a fresh database: engine, processor, API client, and a few shortcuts."""
 
     def __init__(self, engine: AsyncEngine, settings: CentralSettings,
-                 client: httpx.AsyncClient) -> None:
+                 processor: ActionProcessor, client: httpx.AsyncClient) -> None:
         self.engine = engine
         self.settings = settings
-        self.processor = ActionProcessor(engine, settings)
+        self.processor = processor
         self.client = client
         self.secrets: dict[str, str] = {}
         self.seqs: dict[str, int] = {}
@@ -102,8 +102,7 @@ async def central(database_url: str) -> AsyncIterator[Central]:
     app = create_app(settings, engine=engine)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://central") as client:
-        site = Central(engine, settings, client)
-        site.processor = app.state.processor
+        site = Central(engine, settings, app.state.processor, client)
         await site.provision()
         yield site
     await engine.dispose()
