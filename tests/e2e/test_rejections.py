@@ -16,8 +16,9 @@ def receipt(secret: str, seq: int, lp: str, action_id: str | None = None,
             **over: object) -> dict:
     """A signed receipt; ``over`` changes fields after signing (as a forger would)."""
     env = build_envelope(type="lp.receive", site=SITE, edge=EDGE, station="s1", operator="op-1",
-                         seq=seq, secret=secret, id=action_id, body={"item": "RAW-1", "qty": "5", "uom": "kg",
-                                                       "location": "RECV", "lp": lp})
+                         seq=seq, secret=secret, id=action_id,
+                         body={"item": "RAW-1", "qty": "5", "uom": "kg", "location": "RECV",
+                               "lp": lp})
     env.update(over)
     return env
 

@@ -1,46 +1,60 @@
-"""Provisioning against a small stand-in for central's edge registry."""
+"""Provisioning against the real central API (in process, on a SQLite file)."""
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI, Header
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
+from sqlalchemy import select
 
+from central.api.app import create_app
+from central.db.engine import make_engine
+from central.db.migrate import upgrade
+from central.db.tables import edges as edges_table
+from central.settings import CentralSettings
 from edge.config import StationConfig, load_config
 from edge.errors import ConfigError, ProvisionError
 from edge.provision import provision
 
 
-def registry(token: str | None = None) -> tuple[FastAPI, dict[str, dict]]:
-    """POST /api/v1/edges as central answers it: 201 with a fresh secret, 409 when known."""
-    app = FastAPI()
-    edges: dict[str, dict] = {}
+class Central:
+    """central's app plus a look at its edge registry."""
 
-    @app.post("/api/v1/edges", status_code=201, response_model=None)
-    async def register(body: dict, authorization: str | None = Header(default=None)
-                       ) -> dict | JSONResponse:
-        if token and authorization != f"Bearer {token}":
-            return JSONResponse({"code": "UNAUTHORIZED", "message": "admin token required",
-                                 "details": None}, status_code=401)
-        key = f"{body['site']}/{body['edge_id']}"
-        if key in edges:
-            return JSONResponse({"code": "EDGE_EXISTS", "message": f"{key} is registered",
-                                 "details": None}, status_code=409)
-        edges[key] = {**body, "secret": f"secret-for-{body['edge_id']}-0123456789"}
-        return edges[key]
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
 
-    return app, edges
+    def app(self, token: str | None = None) -> FastAPI:
+        return create_app(CentralSettings(db_url=self.url, admin_token=token), engine=self.engine)
+
+    async def secrets(self) -> dict[str, str]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(edges_table.c.site, edges_table.c.edge_id,
+                                             edges_table.c.secret))
+            return {f"{site}/{edge}": secret for site, edge, secret in rows}
 
 
-async def test_provision_writes_a_ready_config(tmp_path: Path) -> None:
-    app, edges = registry()
+@pytest.fixture
+async def central(tmp_path: Path) -> AsyncIterator[Central]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'central.db'}"
+    await upgrade(url)
+    instance = Central(url)
+    yield instance
+    await instance.engine.dispose()
+
+
+def registry_transport(central: Central, token: str | None = None) -> httpx.ASGITransport:
+    return httpx.ASGITransport(app=central.app(token))
+
+
+async def test_provision_writes_a_ready_config(tmp_path: Path, central: Central) -> None:
     out = tmp_path / "edge.toml"
     config = await provision("http://central", site="plant-1", edge_id="edge-07",
                              mqtt_url="mqtt://broker:1883", out_path=out,
                              settings={"port": 8799, "ack_timeout_seconds": 3.0},
-                             transport=httpx.ASGITransport(app=app))
-    assert edges["plant-1/edge-07"]["secret"] == config.secret
+                             transport=registry_transport(central))
+    assert (await central.secrets())["plant-1/edge-07"] == config.secret
     assert load_config(out, env={}) == config
     assert (config.central_url, config.mqtt_url, config.port, config.ack_timeout_seconds) == (
         "http://central", "mqtt://broker:1883", 8799, 3.0)
@@ -49,34 +63,39 @@ async def test_provision_writes_a_ready_config(tmp_path: Path) -> None:
         "station-1", "lp.move", "simulated", "-")
 
 
-async def test_provision_refuses_to_overwrite_before_registering(tmp_path: Path) -> None:
-    app, edges = registry()
+async def test_provision_refuses_to_overwrite_before_registering(tmp_path: Path,
+                                                                 central: Central) -> None:
     out = tmp_path / "edge.toml"
     out.write_text("# someone's config\n")
     with pytest.raises(ConfigError, match="already exists"):
         await provision("http://central", site="plant-1", edge_id="edge-07",
                         mqtt_url="mqtt://broker", out_path=out,
-                        transport=httpx.ASGITransport(app=app))
-    assert edges == {}  # central was not asked: no secret was made and lost
+                        transport=registry_transport(central))
+    assert await central.secrets() == {}  # central was not asked: no secret made and lost
     stations = [StationConfig(name="dock", operator="op-3", action="lp.receive")]
     config = await provision("http://central", site="plant-1", edge_id="edge-07",
                              mqtt_url="mqtt://broker", out_path=out, overwrite=True,
-                             stations=stations, transport=httpx.ASGITransport(app=app))
+                             stations=stations, transport=registry_transport(central))
     assert load_config(out, env={}).stations == stations == config.stations
 
 
-async def test_central_refusals_are_explained(tmp_path: Path) -> None:
-    app, _ = registry(token="t0k")
-    transport = httpx.ASGITransport(app=app)
+async def test_central_refusals_are_explained(tmp_path: Path, central: Central) -> None:
+    transport = registry_transport(central, token="t0k")
     args = {"site": "plant-1", "edge_id": "edge-07", "mqtt_url": "mqtt://broker",
             "transport": transport}
-    with pytest.raises(ProvisionError, match="HTTP 401 UNAUTHORIZED: admin token required"):
+    with pytest.raises(ProvisionError, match="HTTP 401 .*an admin token is needed"):
         await provision("http://central", out_path=tmp_path / "a.toml", **args)
-    await provision("http://central", out_path=tmp_path / "b.toml", admin_token="t0k", **args)
-    with pytest.raises(ProvisionError, match="HTTP 409 EDGE_EXISTS.*already registered"):
-        await provision("http://central", out_path=tmp_path / "c.toml", admin_token="t0k",
+    with pytest.raises(ProvisionError, match="HTTP 40[13] .*admin token"):
+        await provision("http://central", out_path=tmp_path / "a.toml", admin_token="nope",
                         **args)
-    assert not (tmp_path / "a.toml").exists() and not (tmp_path / "c.toml").exists()
+    assert not (tmp_path / "a.toml").exists() and await central.secrets() == {}
+    first = await provision("http://central", out_path=tmp_path / "b.toml", admin_token="t0k",
+                            **args)
+    # Provisioning the same edge again rotates its secret (a replaced device).
+    second = await provision("http://central", out_path=tmp_path / "c.toml",
+                             admin_token="t0k", **args)
+    assert first.secret != second.secret
+    assert (await central.secrets())["plant-1/edge-07"] == second.secret
 
 
 async def test_central_unreachable(tmp_path: Path) -> None:
@@ -85,10 +104,9 @@ async def test_central_unreachable(tmp_path: Path) -> None:
                         mqtt_url="mqtt://broker", out_path=tmp_path / "edge.toml", timeout=5)
 
 
-async def test_bad_settings_fail_before_registering(tmp_path: Path) -> None:
-    app, edges = registry()
+async def test_bad_settings_fail_before_registering(tmp_path: Path, central: Central) -> None:
     with pytest.raises(ConfigError, match="edge_id"):
         await provision("http://central", site="plant-1", edge_id="edge/07",
                         mqtt_url="mqtt://broker", out_path=tmp_path / "edge.toml",
-                        transport=httpx.ASGITransport(app=app))
-    assert edges == {}
+                        transport=registry_transport(central))
+    assert await central.secrets() == {}
