@@ -55,4 +55,11 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
+    # asyncpg prepares every statement. After five runs PostgreSQL may switch a prepared
+    # statement to a generic plan made while the tables were small; for the batch lookups
+    # (`number IN (...200 values)`) that plan is a sequential scan whose cost grows with the
+    # history. Custom plans keep the unique-index lookups whatever the table size.
+    connect_args = kwargs.setdefault("connect_args", {})
+    connect_args.setdefault("server_settings", {}).setdefault("plan_cache_mode",
+                                                              "force_custom_plan")
     return create_async_engine(url, **kwargs)
