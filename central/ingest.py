@@ -14,8 +14,7 @@ import logging
 import uuid
 from typing import Any
 
-from ioe.errors import MqttDisconnected, MqttError
-from ioe.mqtt import Backoff, MqttConnection, Will, keep_connected
+from ioe.mqtt import Backoff, MqttConnection, Will, keep_connected, run_link_tasks
 from protocol import ProtocolError, batch_ack
 from protocol.topics import (
     ACT_FILTER,
@@ -71,20 +70,15 @@ class IngestWorker:
         act = shared(ACT_FILTER) if self.shared_subscription else ACT_FILTER
         await conn.subscribe(act, STATE_FILTER)
         await conn.publish(CENTRAL_STATE, self._state(True), retain=True)
+        def start(group: asyncio.TaskGroup) -> None:
+            group.create_task(self._receive(conn, group), name="central-receive")
+            group.create_task(self._announce(conn), name="central-heartbeat")
+
         try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(self._receive(conn, group), name="central-receive")
-                group.create_task(self._announce(conn), name="central-heartbeat")
-        except* MqttDisconnected as errors:
-            raise errors.exceptions[0] from None
+            await run_link_tasks(conn, start, farewell=lambda: conn.publish(
+                CENTRAL_STATE, self._state(False), retain=True))
         finally:
             self._lanes.clear()
-            if conn.is_connected:
-                try:
-                    await asyncio.wait_for(
-                        conn.publish(CENTRAL_STATE, self._state(False), retain=True), 2)
-                except (MqttError, TimeoutError):
-                    pass
 
     async def _announce(self, conn: MqttConnection) -> None:
         while True:

@@ -18,8 +18,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from ioe.errors import MqttDisconnected
-from ioe.mqtt import Backoff, MqttConnection, Will, keep_connected
+from ioe.mqtt import Backoff, MqttConnection, Will, keep_connected, run_link_tasks
 from protocol import Ack, CentralState, EdgeState, encode_batch, parse_ts
 from protocol.topics import CENTRAL_STATE, ack_topic, act_topic, state_topic
 from protocol.wire import MAX_MESSAGE_BYTES
@@ -98,19 +97,13 @@ class SyncLoop:
     async def _session(self, conn: MqttConnection) -> None:
         await conn.subscribe(ack_topic(self.site, self.edge), CENTRAL_STATE)
         await self._publish_state(conn)
-        try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(self._receive(conn), name="edge-receive")
-                group.create_task(self._send(conn), name="edge-send")
-                group.create_task(self._report_state(conn), name="edge-state")
-        except* MqttDisconnected as errors:
-            raise errors.exceptions[0] from None
-        finally:
-            if conn.is_connected:  # a clean stop: say so before the will would
-                try:
-                    await asyncio.wait_for(self._publish_state(conn, online=False), 2)
-                except (MqttDisconnected, TimeoutError):
-                    pass
+        def start(group: asyncio.TaskGroup) -> None:
+            group.create_task(self._receive(conn), name="edge-receive")
+            group.create_task(self._send(conn), name="edge-send")
+            group.create_task(self._report_state(conn), name="edge-state")
+
+        await run_link_tasks(conn, start,
+                             farewell=lambda: self._publish_state(conn, online=False))
 
     # -- receiving ------------------------------------------------------------------------
 

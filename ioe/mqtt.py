@@ -317,6 +317,27 @@ class Backoff:
         self.attempt = 0
 
 
+async def run_link_tasks(conn: MqttConnection, start: Callable[[asyncio.TaskGroup], None], *,
+                         farewell: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Run one connection's tasks together until one fails or all are cancelled.
+
+    A lost link surfaces as a plain MqttDisconnected (not an ExceptionGroup) so
+    ``keep_connected`` can reconnect. On a clean stop ``farewell`` runs while the link is still
+    up: it publishes the retained offline presence that the will would otherwise publish late.
+    """
+    try:
+        async with asyncio.TaskGroup() as group:
+            start(group)
+    except* MqttDisconnected as errors:
+        raise errors.exceptions[0] from None
+    finally:
+        if farewell is not None and conn.is_connected:
+            try:
+                await asyncio.wait_for(farewell(), 2)
+            except (MqttError, TimeoutError):
+                pass
+
+
 async def keep_connected(open_connection: Callable[[], Awaitable[MqttConnection]],
                          session: Callable[[MqttConnection], Awaitable[None]], *,
                          name: str, backoff: Backoff | None = None,

@@ -94,6 +94,20 @@ def mqtt_url(request: pytest.FixtureRequest) -> str:
     return MQTT_URL
 
 
+@pytest.fixture(params=["embedded", "mosquitto"])
+def own_broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A broker of the test's own (URL): for tests of central's retained, global state topic,
+    which tests sharing one broker would see from each other."""
+    from tests.e2e.stack import KillableBroker
+
+    if request.param == "mosquitto" and not MQTT_URL:
+        pytest.skip("Mosquitto tier: IOE_TEST_MQTT_URL is not set")
+    broker = KillableBroker(request.param, tmp_path)
+    broker.start()
+    yield broker.url
+    broker.kill()
+
+
 @pytest.fixture
 def private_mosquitto(tmp_path: Path) -> Iterator["PrivateMosquitto"]:
     """A Mosquitto of the test's own on a free port, safe to kill and restart."""

@@ -14,21 +14,8 @@ from central.settings import CentralSettings
 from ioe.mqtt import MqttConnection
 from protocol import build_envelope, encode_batch
 from protocol.topics import CENTRAL_STATE, ack_topic, act_topic, state_topic
-from tests.conftest import MQTT_URL
-from tests.e2e.stack import KillableBroker
 
 SITE = "plant-1"
-
-
-@pytest.fixture(params=["embedded", "mosquitto"])
-def own_broker(request: pytest.FixtureRequest, tmp_path: Path):
-    """A broker of the test's own: central's retained state topic is global."""
-    if request.param == "mosquitto" and not MQTT_URL:
-        pytest.skip("Mosquitto tier: IOE_TEST_MQTT_URL is not set")
-    broker = KillableBroker(request.param, tmp_path)
-    broker.start()
-    yield broker.url
-    broker.kill()
 
 
 async def start(db_url: str, mqtt_url: str):

@@ -11,23 +11,9 @@ from edge.sync import SyncLoop
 from ioe.mqtt import MqttConnection
 from protocol import Ack, AckResult, batch_ack, check_envelope, decode_batch, verify
 from protocol.topics import CENTRAL_STATE, ack_topic, act_topic, state_topic
-from tests.conftest import MQTT_URL
-from tests.e2e.stack import KillableBroker
 from tests.support import free_port
 
 SITE, SECRET = "plant-1", "sync-test-secret"
-
-
-@pytest.fixture(params=["embedded", "mosquitto"])
-def mqtt_url(request: pytest.FixtureRequest, tmp_path: Path):
-    """A broker of this test's own: central's state topic is retained and global, so tests
-    sharing a broker would see each other's central."""
-    if request.param == "mosquitto" and not MQTT_URL:
-        pytest.skip("Mosquitto tier: IOE_TEST_MQTT_URL is not set")
-    broker = KillableBroker(request.param, tmp_path)
-    broker.start()
-    yield broker.url
-    broker.kill()
 
 
 @pytest.fixture
@@ -113,11 +99,11 @@ async def stop(task: asyncio.Task) -> None:
 
 
 async def test_backlog_goes_in_seq_order_as_full_batches_one_in_flight(
-        mqtt_url: str, queue: ActionQueue, edge_id: str) -> None:
+        own_broker: str, queue: ActionQueue, edge_id: str) -> None:
     ids = await enqueue(queue, 450)
-    async with ScriptedCentral(mqtt_url, edge_id) as central:
+    async with ScriptedCentral(own_broker, edge_id) as central:
         await central.announce(True)
-        task = await run_loop(SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=mqtt_url))
+        task = await run_loop(SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=own_broker))
         try:
             await drained(queue)
         finally:
@@ -134,12 +120,12 @@ async def test_backlog_goes_in_seq_order_as_full_batches_one_in_flight(
     assert (await queue.get(ids[-1])).state == "applied"
 
 
-async def test_nothing_is_sent_while_central_is_offline(mqtt_url: str, queue: ActionQueue,
+async def test_nothing_is_sent_while_central_is_offline(own_broker: str, queue: ActionQueue,
                                                          edge_id: str) -> None:
     await enqueue(queue, 5)
-    async with ScriptedCentral(mqtt_url, edge_id) as central:
+    async with ScriptedCentral(own_broker, edge_id) as central:
         await central.announce(False)
-        loop = SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=mqtt_url)
+        loop = SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=own_broker)
         task = await run_loop(loop)
         try:
             await asyncio.sleep(1.5)
@@ -152,13 +138,13 @@ async def test_nothing_is_sent_while_central_is_offline(mqtt_url: str, queue: Ac
     assert [len(b) for b in central.batches] == [5]
 
 
-async def test_unacked_batch_is_resent_after_the_ack_timeout(mqtt_url: str, queue: ActionQueue,
+async def test_unacked_batch_is_resent_after_the_ack_timeout(own_broker: str, queue: ActionQueue,
                                                              edge_id: str) -> None:
     [first] = await enqueue(queue, 1)
-    async with ScriptedCentral(mqtt_url, edge_id) as central:
+    async with ScriptedCentral(own_broker, edge_id) as central:
         central.auto_ack = False
         await central.announce(True)
-        loop = SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=mqtt_url, ack_timeout=0.5)
+        loop = SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=own_broker, ack_timeout=0.5)
         task = await run_loop(loop)
         try:
             await central.wait_batches(2)
@@ -172,11 +158,11 @@ async def test_unacked_batch_is_resent_after_the_ack_timeout(mqtt_url: str, queu
     assert (await queue.get(first)).state == "duplicate"
 
 
-async def test_live_scans_go_out_one_by_one_at_once(mqtt_url: str, queue: ActionQueue,
+async def test_live_scans_go_out_one_by_one_at_once(own_broker: str, queue: ActionQueue,
                                                     edge_id: str) -> None:
-    async with ScriptedCentral(mqtt_url, edge_id) as central:
+    async with ScriptedCentral(own_broker, edge_id) as central:
         await central.announce(True)
-        task = await run_loop(SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=mqtt_url))
+        task = await run_loop(SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=own_broker))
         try:
             for n in range(1, 4):
                 await enqueue(queue, 1)
@@ -188,12 +174,12 @@ async def test_live_scans_go_out_one_by_one_at_once(mqtt_url: str, queue: Action
 
 
 async def test_conflicts_and_rejections_do_not_block_what_follows(
-        mqtt_url: str, queue: ActionQueue, edge_id: str) -> None:
+        own_broker: str, queue: ActionQueue, edge_id: str) -> None:
     ids = await enqueue(queue, 3)
-    async with ScriptedCentral(mqtt_url, edge_id) as central:
+    async with ScriptedCentral(own_broker, edge_id) as central:
         central.auto_ack = False
         await central.announce(True)
-        task = await run_loop(SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=mqtt_url))
+        task = await run_loop(SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=own_broker))
         try:
             await central.wait_batches(1)
             batch = central.batches[0]
@@ -211,14 +197,14 @@ async def test_conflicts_and_rejections_do_not_block_what_follows(
     assert states[0].code == "LP_ALREADY_CONSUMED" and states[0].conflict_id == 9
 
 
-async def test_presence_is_retained_with_queue_figures(mqtt_url: str, queue: ActionQueue,
+async def test_presence_is_retained_with_queue_figures(own_broker: str, queue: ActionQueue,
                                                        edge_id: str) -> None:
     await enqueue(queue, 2)
-    task = await run_loop(SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=mqtt_url,
+    task = await run_loop(SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=own_broker,
                                    version="9.9"))
     try:
         await asyncio.sleep(1.0)
-        async with await MqttConnection.open(mqtt_url) as watcher:
+        async with await MqttConnection.open(own_broker) as watcher:
             await watcher.subscribe(state_topic(SITE, edge_id))
             message = await asyncio.wait_for(anext(aiter(watcher.messages())), 10)
     finally:
