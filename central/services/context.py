@@ -208,11 +208,16 @@ class ApplyContext:
                      "uom": lp.uom, "lot": lp.lot, "expiry": lp.expiry,
                      "location_id": lp.location_id, "status": lp.status,
                      "last_move_at": lp.last_move_at, **columns} for lp, columns in self.new_lps]
-            result = await self.conn.execute(
-                insert(license_plates).returning(license_plates.c.id,
-                                                 sort_by_parameter_order=True), rows)
-            for (lp, _), lp_id in zip(self.new_lps, result.scalars(), strict=True):
-                lp.id = lp_id
+            # One multi-row INSERT, then the ids by number (unique). INSERT ... RETURNING in
+            # parameter order is not batched on SQLite (it cannot order a multi-row
+            # RETURNING), which cost one statement and one thread hop per new LP.
+            await self.conn.execute(insert(license_plates), rows)
+            numbers = [lp.number for lp, _ in self.new_lps]
+            ids = dict((await self.conn.execute(
+                select(license_plates.c.number, license_plates.c.id)
+                .where(license_plates.c.number.in_(numbers)))).all())
+            for lp, _ in self.new_lps:
+                lp.id = ids[lp.number]
             self.new_lps = []
         if self.changed_lps:
             await self.conn.execute(_SAVE_LP, [
