@@ -42,7 +42,6 @@ class IngestWorker:
         self.version = version
         self.client_id = f"ioe-central-{uuid.uuid4().hex[:8]}"
         self.connected = False
-        self.batches = 0
         self._lanes: dict[tuple[str, str], asyncio.Queue[bytes]] = {}
 
     def status(self) -> dict[str, bool]:
@@ -115,7 +114,6 @@ class IngestWorker:
                 # nothing is lost or doubled. One bad moment must not stop the other lanes.
                 log.exception("batch from %s/%s not applied; the edge will resend it", site, edge)
                 continue
-            self.batches += 1
             await conn.publish(reply_to, batch_ack(acks))
 
     async def _on_state(self, topic: str, payload: bytes) -> None:

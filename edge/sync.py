@@ -56,7 +56,6 @@ class SyncLoop:
         self._in_flight: set[str] = set()
         self._batch_done = asyncio.Event()
         self._state_dirty = asyncio.Event()
-        self.batches_sent = 0
         self.resends = 0
         queue.add_listener(self.wake)
 
@@ -172,27 +171,26 @@ class SyncLoop:
                 if not await self.queue.pending_batch(1):
                     await self._wake.wait()
                 continue
-            payload = self._fit(batch)
-            ids = [env["id"] for env in batch[: self._fitted]]
+            payload, count = self._fit(batch)
+            ids = [env["id"] for env in batch[:count]]
             self._in_flight = set(ids)
             self._batch_done.clear()
             self._resend.clear()
             await self.queue.mark_sent(ids)
             await conn.publish(topic, payload)
-            self.batches_sent += 1
             if not await self._await_ack():
                 self.resends += 1
                 log.warning("no ack for %d actions (seq %s..%s); sending again", len(ids),
                             batch[0]["seq"], batch[len(ids) - 1]["seq"])
 
-    def _fit(self, batch: list[dict[str, Any]]) -> bytes:
-        """Encode as many of the oldest actions as fit in one message."""
+    @staticmethod
+    def _fit(batch: list[dict[str, Any]]) -> tuple[bytes, int]:
+        """Encode as many of the oldest actions as fit in one message: (payload, how many)."""
         count = len(batch)
         while True:
             payload = encode_batch(batch[:count])
             if len(payload) <= MAX_MESSAGE_BYTES or count == 1:
-                self._fitted = count
-                return payload
+                return payload, count
             count = max(1, count // 2)
 
     async def _await_ack(self) -> bool:

@@ -16,7 +16,7 @@ import httpx
 from central.server import run_central
 from central.settings import CentralSettings
 from edge.agent import run_edge
-from edge.config import load_config, write_config
+from edge.config import EdgeConfig, ScannerConfig, StationConfig, load_config, write_config
 from edge.provision import provision
 from ioe.broker import EmbeddedBroker
 
@@ -121,10 +121,8 @@ async def run_demo(*, workdir: Path, central_port: int = 8000, edge_port: int = 
         print(_banner(central_url, edge_url, broker.url, scans, moved), flush=True)
 
 
-def _with_demo_station(config, scans: Path):  # type: ignore[no-untyped-def]
+def _with_demo_station(config: EdgeConfig, scans: Path) -> EdgeConfig:
     """One station that moves LPs, fed by a scans file the user appends to."""
-    from edge.config import ScannerConfig, StationConfig
-
     station = StationConfig(name=STATION, operator="op-demo", action="lp.move",
                             location="A-01", work_order="WO-1001",
                             scanner=ScannerConfig(kind="simulated", path=str(scans), follow=True))
