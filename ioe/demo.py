@@ -57,10 +57,12 @@ async def _seed_central(api: str) -> bool:
         existing = (await client.get("/products")).json()
         if existing.get("items") if isinstance(existing, dict) else existing:
             return False
-        for product in ({"code": "FLOUR-T55", "name": "Wheat flour T55", "uom": "kg"},
+        for product in ({"code": "FLOUR-T55", "name": "Wheat flour T55", "uom": "kg",
+                         "shelf_life_days": 180, "allergens": ["gluten"]},
                         {"code": "SUGAR", "name": "Sugar", "uom": "kg"},
-                        {"code": "COOKIE-BOX", "name": "Cookie box 12x", "uom": "ea"}):
-            (await client.post("/products", json=product)).raise_for_status()
+                        {"code": "COOKIE-BOX", "name": "Cookie box 12x", "uom": "ea",
+                         "type": "finished", "allergens": ["gluten"]}):
+            (await client.post("/products", json={"site": SITE, **product})).raise_for_status()
         for code, name in (("RECV-1", "Receiving dock 1"), ("A-01", "Rack A-01"),
                            ("A-02", "Rack A-02"), ("LINE-1", "Line 1 infeed"),
                            ("FG-1", "Finished goods")):

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from protocol.types import Code, Quantity
 
@@ -59,11 +59,88 @@ class WoOutput(Body):
     lp: Code | None = None
 
 
+class LpSplit(Body):
+    """Part of an LP taken off as a new child LP (number from its label, or allocated)."""
+
+    lp: Code
+    qty: PositiveQty
+    new_lp: Code | None = None
+
+
+class LpMerge(Body):
+    """The whole of one LP added to another LP of the same product (where the product allows)."""
+
+    lp: Code
+    into: Code
+
+
+class LpPack(Body):
+    """An LP put into a parent LP (a carton onto a pallet); an unknown parent is created."""
+
+    lp: Code
+    parent: Code
+
+
+class LpUnpack(Body):
+    """An LP taken out of the parent it was packed into."""
+
+    lp: Code
+    parent: Code | None = None
+
+
+class WorkOrderStep(Body):
+    """A work order status step from the floor (wo.start, wo.complete)."""
+
+    work_order: Code
+
+
+class QualityTarget(Body):
+    """An LP, or a whole lot (of one product when ``item`` is given), with a reason."""
+
+    lp: Code | None = None
+    lot: Code | None = None
+    item: Code | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "QualityTarget":
+        """Exactly one of lp and lot names what is held or released."""
+        if (self.lp is None) == (self.lot is None):
+            raise ValueError("name exactly one of lp or lot")
+        if self.item is not None and self.lot is None:
+            raise ValueError("item narrows a lot hold; it needs lot")
+        return self
+
+
+class CountedLp(Body):
+    """One LP as counted: its number and the quantity found."""
+
+    lp: Code
+    qty: Annotated[Quantity, Field(ge=Decimal(0))]
+
+
+class CountRecord(Body):
+    """LPs counted at a location within a count session."""
+
+    session: Code
+    location: Code
+    lps: Annotated[list[CountedLp], Field(min_length=1, max_length=500)]
+
+
 ACTION_BODIES: dict[str, type[Body]] = {
     "lp.receive": LpReceive,
     "lp.move": LpMove,
     "lp.consume": LpConsume,
+    "lp.split": LpSplit,
+    "lp.merge": LpMerge,
+    "lp.pack": LpPack,
+    "lp.unpack": LpUnpack,
+    "wo.start": WorkOrderStep,
+    "wo.complete": WorkOrderStep,
     "wo.output": WoOutput,
+    "qc.hold": QualityTarget,
+    "qc.release": QualityTarget,
+    "count.record": CountRecord,
 }
 
 

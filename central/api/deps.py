@@ -1,13 +1,13 @@
 """Dependencies shared by the routes, as Annotated aliases."""
 
-import hmac
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from central.errors import Forbidden, Unauthorized
+from central.errors import Unauthorized
+from central.services.access import OPEN_CALLER, Caller, caller_for_token
 from central.services.common import MAX_PAGE
 from central.services.processor import ActionProcessor
 from central.settings import CentralSettings
@@ -48,20 +48,42 @@ async def write_connection(engine: EngineDep) -> AsyncIterator[AsyncConnection]:
         yield conn
 
 
-def require_admin(settings: SettingsDep,
-                  authorization: Annotated[str | None, Header()] = None) -> None:
-    """When central has an admin token, the call must carry it as a Bearer token."""
+async def get_caller(settings: SettingsDep, engine: EngineDep,
+                     authorization: Annotated[str | None, Header()] = None) -> Caller:
+    """Who is calling. Open (an admin of every site) when central has no admin token."""
     if not settings.admin_token:
-        return
+        return OPEN_CALLER
     if not authorization or not authorization.lower().startswith("bearer "):
-        raise Unauthorized("this call needs the admin token: Authorization: Bearer <token>")
-    given = authorization[len("bearer "):].strip()
-    if not hmac.compare_digest(given.encode(), settings.admin_token.encode()):
-        raise Forbidden("the admin token was refused")
+        raise Unauthorized("this call needs a token: Authorization: Bearer <token>")
+    token = authorization[len("bearer "):].strip()
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(ioe_read_only=True)  # never waits on a writer
+        return await caller_for_token(conn, token=token, admin_token=settings.admin_token)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def require(*roles: str) -> Any:
+    """A dependency that answers the caller when it holds one of ``roles`` (admins always do)."""
+
+    async def caller_with_role(caller: CallerDep) -> Caller:
+        caller.require(*roles)
+        return caller
+
+    return Depends(caller_with_role)
 
 
 ReadConn = Annotated[AsyncConnection, Depends(read_connection, scope="function")]
 WriteConn = Annotated[AsyncConnection, Depends(write_connection, scope="function")]
-AdminDep = Annotated[None, Depends(require_admin)]
+# Who may write what: one alias per role of the plant, plus the supervisors who resolve
+# conflicts (any floor role) and admins (tokens, edges).
+TechnicalCaller = Annotated[Caller, require("technical")]
+PlanningCaller = Annotated[Caller, require("planning")]
+ProductionCaller = Annotated[Caller, require("production")]
+WarehouseCaller = Annotated[Caller, require("warehouse")]
+QualityCaller = Annotated[Caller, require("quality")]
+SupervisorCaller = Annotated[Caller, require("production", "warehouse", "quality")]
+AdminCaller = Annotated[Caller, require("admin")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="rows per page")]
 Offset = Annotated[int, Query(ge=0, description="rows to skip")]

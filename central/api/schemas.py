@@ -21,24 +21,43 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
+ProductType = Literal["raw", "intermediate", "finished"]
+LocationKind = Literal["receiving", "storage", "production", "shipping", "quality"]
+Gtin = Annotated[str, Field(pattern=r"^\d{8}$|^\d{12,14}$")]
+Tag = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_\-]*$")]
+
+
 class ProductIn(BaseModel):
-    """A new product."""
+    """A new product of a site."""
 
     model_config = ConfigDict(extra="forbid")
 
+    site: Name
     code: Code
     name: str = Field(min_length=1, max_length=200)
     uom: str = Field(min_length=1, max_length=16, pattern=r"^[^\x00-\x1f\x7f]+$")
+    gtin: Gtin | None = None
+    type: ProductType = "raw"
+    shelf_life_days: int | None = Field(default=None, ge=0, le=36500)
+    allergens: list[Tag] = Field(default_factory=list, max_length=32)
+    allow_merge: bool = False
 
 
 class ProductOut(BaseModel):
     """A product."""
 
     id: int
+    site: str
     code: str
     name: str
     uom: str
+    gtin: str | None
+    type: str
+    shelf_life_days: int | None
+    allergens: list[str]
+    allow_merge: bool
     created_at: datetime
+    updated_at: datetime | None
 
 
 class LocationIn(BaseModel):
@@ -49,6 +68,7 @@ class LocationIn(BaseModel):
     site: Name
     code: Code
     name: str = Field(min_length=1, max_length=200)
+    kind: LocationKind = "storage"
 
 
 class LocationOut(BaseModel):
@@ -58,6 +78,7 @@ class LocationOut(BaseModel):
     site: str
     code: str
     name: str
+    kind: str
     created_at: datetime
 
 

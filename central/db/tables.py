@@ -1,6 +1,11 @@
-"""Central's tables (SQLAlchemy Core). Migrations in central/migrations must match this file."""
+"""Central's tables (SQLAlchemy Core). Migrations in central/migrations must match this file.
+
+Every business record carries its ``site``: the API filters by the caller's sites, and an
+action from one plant never sees another plant's products, work orders or LPs.
+"""
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -28,9 +33,24 @@ NAMING = {
 }
 metadata = MetaData(naming_convention=NAMING)
 
+PRODUCT_TYPES = ("raw", "intermediate", "finished")
+LOCATION_KINDS = ("receiving", "storage", "production", "shipping", "quality")
 WO_STATUSES = ("planned", "released", "in_progress", "completed", "closed")
 LP_STATUSES = ("available", "reserved", "on_hold", "consumed", "shipped")
-MOVE_KINDS = ("RECEIPT", "TRANSFER_OUT", "TRANSFER_IN", "CONSUME", "PRODUCE")
+# Ledger kinds. QTY_KINDS change what an LP holds; MEMO_KINDS record a commitment (a
+# reservation taken or given back) and carry its quantity, but never count in a balance.
+QTY_KINDS = ("RECEIPT", "TRANSFER_OUT", "TRANSFER_IN", "CONSUME", "PRODUCE", "ADJUST", "PICK",
+             "SHIP", "CORRECTION", "SPLIT_OUT", "SPLIT_IN", "MERGE_OUT", "MERGE_IN")
+MEMO_KINDS = ("RESERVE", "RELEASE")
+MOVE_KINDS = QTY_KINDS + MEMO_KINDS
+MOVE_CAUSES = ("action", "api")  # action_id names a floor action, or an audit_log entry
+GENEALOGY_KINDS = ("SPLIT", "PRODUCE", "MERGE", "PACK")
+RESERVATION_STATUSES = ("active", "released", "consumed")
+HOLD_STATUSES = ("active", "released")
+COUNT_STATUSES = ("open", "approved", "cancelled")
+CONFLICT_STATUSES = ("open", "resolved", "voided")
+RESOLUTIONS = ("apply", "apply_with_changes", "void")
+ROLES = ("technical", "planning", "production", "warehouse", "quality", "admin")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -41,10 +61,19 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
 products = Table(
     "products", metadata,
     Column("id", Integer, primary_key=True),
-    Column("code", String(64), nullable=False, unique=True),
+    Column("site", String(64), nullable=False),
+    Column("code", String(64), nullable=False),
     Column("name", String(200), nullable=False),
     Column("uom", String(16), nullable=False),
+    Column("gtin", String(14)),
+    Column("type", String(16), nullable=False),
+    Column("shelf_life_days", Integer),
+    Column("allergens", JSON, nullable=False),  # list of tags, e.g. ["milk", "nuts"]
+    Column("allow_merge", Boolean, nullable=False),  # LPs of it may be merged into one
     Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime),
+    UniqueConstraint("site", "code"),
+    CheckConstraint(_one_of("type", PRODUCT_TYPES), name="type"),
 )
 
 locations = Table(
@@ -53,26 +82,73 @@ locations = Table(
     Column("site", String(64), nullable=False),
     Column("code", String(64), nullable=False),
     Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),  # held LPs never go to a shipping location
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("site", "code"),
+    CheckConstraint(_one_of("kind", LOCATION_KINDS), name="kind"),
+)
+
+boms = Table(
+    "boms", metadata,  # versioned: a version in use by an open work order is never edited
+    Column("id", Integer, primary_key=True),
+    Column("site", String(64), nullable=False),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("note", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    UniqueConstraint("product_id", "version"),
+)
+
+bom_items = Table(
+    "bom_items", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("bom_id", Integer, ForeignKey("boms.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("line", Integer, nullable=False),
+    Column("component_id", Integer, ForeignKey("products.id"), nullable=False, index=True),
+    Column("qty_per", Qty, nullable=False),  # per one unit of the parent product
+    Column("scrap_factor", Qty, nullable=False),  # 0.05 = 5 % extra
+    Column("consume_whole_lp", Boolean, nullable=False),
 )
 
 work_orders = Table(
     "work_orders", metadata,
     Column("id", Integer, primary_key=True),
     Column("site", String(64), nullable=False),
-    Column("number", String(64), nullable=False, unique=True),
+    Column("number", String(64), nullable=False),
     Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+    Column("bom_id", Integer, ForeignKey("boms.id")),
     Column("qty_planned", Qty, nullable=False),
     Column("qty_produced", Qty, nullable=False),
     Column("status", String(16), nullable=False),
+    Column("due_date", Date),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("released_at", UtcDateTime),
+    Column("started_at", UtcDateTime),
+    Column("completed_at", UtcDateTime),
+    Column("closed_at", UtcDateTime),
+    UniqueConstraint("site", "number"),
     CheckConstraint(_one_of("status", WO_STATUSES), name="status"),
+    Index(None, "site", "status"),
+)
+
+work_order_materials = Table(
+    "work_order_materials", metadata,  # the BOM snapshot taken when the work order was made
+    Column("id", Integer, primary_key=True),
+    Column("work_order_id", Integer, ForeignKey("work_orders.id"), nullable=False, index=True),
+    Column("line", Integer, nullable=False),
+    Column("component_id", Integer, ForeignKey("products.id"), nullable=False),
+    Column("qty_per", Qty, nullable=False),
+    Column("scrap_factor", Qty, nullable=False),
+    Column("consume_whole_lp", Boolean, nullable=False),
+    Column("qty_required", Qty, nullable=False),
 )
 
 license_plates = Table(
     "license_plates", metadata,
     Column("id", Integer, primary_key=True),
+    Column("site", String(64), nullable=False),
     Column("number", String(64), nullable=False, unique=True),
     Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
     Column("qty", Qty, nullable=False),  # projection of the ledger; `ioe db check` proves it
@@ -81,15 +157,20 @@ license_plates = Table(
     Column("expiry", Date),
     Column("location_id", Integer, ForeignKey("locations.id"), nullable=False),
     Column("status", String(16), nullable=False),
+    Column("parent_lp_id", Integer, ForeignKey("license_plates.id"), index=True),  # packed in
     Column("last_move_at", UtcDateTime),  # device ts of the last applied move: latest wins
     Column("created_at", UtcDateTime, nullable=False),
     Column("created_by_action", String(36)),
     CheckConstraint(_one_of("status", LP_STATUSES), name="status"),
+    Index(None, "product_id", "status", "expiry"),  # FEFO picks and available stock
+    Index(None, "location_id", "status"),
+    Index(None, "lot"),
 )
 
 stock_moves = Table(
     "stock_moves", metadata,  # the append-only ledger: never updated, never deleted
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("site", String(64), nullable=False),
     Column("lp_id", Integer, ForeignKey("license_plates.id"), nullable=False, index=True),
     Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
     Column("location_id", Integer, ForeignKey("locations.id"), nullable=False),
@@ -97,19 +178,87 @@ stock_moves = Table(
     Column("qty", Qty, nullable=False),  # signed: + in, - out
     Column("occurred_at", UtcDateTime, nullable=False),  # device time of the scan
     Column("recorded_at", UtcDateTime, nullable=False),  # central time
+    Column("cause", String(8), nullable=False),  # 'action' (floor) or 'api' (audit_log id)
     Column("action_id", String(36), nullable=False, index=True),
     Column("work_order_id", Integer, ForeignKey("work_orders.id"), index=True),
     Column("reference", String(64)),
     CheckConstraint(_one_of("kind", MOVE_KINDS), name="kind"),
+    CheckConstraint(_one_of("cause", MOVE_CAUSES), name="cause"),
 )
 
 lp_genealogy = Table(
-    "lp_genealogy", metadata,
+    "lp_genealogy", metadata,  # parent -> child: what went into what (recall walks it)
     Column("id", Integer, primary_key=True),
     Column("parent_lp_id", Integer, ForeignKey("license_plates.id"), nullable=False, index=True),
     Column("child_lp_id", Integer, ForeignKey("license_plates.id"), nullable=False, index=True),
     Column("kind", String(16), nullable=False),
     Column("action_id", String(36), nullable=False),
+    Column("work_order_id", Integer, ForeignKey("work_orders.id")),
+    Column("created_at", UtcDateTime),
+)
+
+reservations = Table(
+    "reservations", metadata,  # material LPs held for a released work order
+    Column("id", Integer, primary_key=True),
+    Column("site", String(64), nullable=False),
+    Column("work_order_id", Integer, ForeignKey("work_orders.id"), nullable=False, index=True),
+    Column("material_id", Integer, ForeignKey("work_order_materials.id"), nullable=False),
+    Column("lp_id", Integer, ForeignKey("license_plates.id"), nullable=False, index=True),
+    Column("qty", Qty, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime),
+    CheckConstraint(_one_of("status", RESERVATION_STATUSES), name="status"),
+)
+
+quality_holds = Table(
+    "quality_holds", metadata,  # on one LP, or on every LP of a product's lot
+    Column("id", Integer, primary_key=True),
+    Column("site", String(64), nullable=False),
+    Column("lp_id", Integer, ForeignKey("license_plates.id"), index=True),
+    Column("product_id", Integer, ForeignKey("products.id")),
+    Column("lot", String(64)),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("held_by", String(64), nullable=False),
+    Column("held_at", UtcDateTime, nullable=False),
+    Column("hold_cause", String(36), nullable=False),  # action id or audit_log id
+    Column("released_by", String(64)),
+    Column("released_at", UtcDateTime),
+    Column("release_reason", Text),
+    Column("release_cause", String(36)),
+    CheckConstraint(_one_of("status", HOLD_STATUSES), name="status"),
+    CheckConstraint("lp_id IS NOT NULL OR lot IS NOT NULL", name="target"),
+    Index(None, "site", "status"),
+    Index(None, "product_id", "lot"),
+)
+
+count_sessions = Table(
+    "count_sessions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("site", String(64), nullable=False),
+    Column("number", String(64), nullable=False),
+    Column("location_id", Integer, ForeignKey("locations.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("approved_by", String(64)),
+    Column("approved_at", UtcDateTime),
+    Column("approval_cause", String(36)),  # audit_log id, the action_id of its ADJUST rows
+    UniqueConstraint("site", "number"),
+    CheckConstraint(_one_of("status", COUNT_STATUSES), name="status"),
+)
+
+count_lines = Table(
+    "count_lines", metadata,  # what the floor counted; the latest line per LP counts
+    Column("id", Integer, primary_key=True),
+    Column("session_id", Integer, ForeignKey("count_sessions.id"), nullable=False, index=True),
+    Column("lp_number", String(64), nullable=False),
+    Column("qty", Qty, nullable=False),
+    Column("action_id", String(36), nullable=False),
+    Column("operator", String(64), nullable=False),
+    Column("counted_at", UtcDateTime, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
 )
 
 edges = Table(
@@ -162,6 +311,13 @@ conflicts = Table(
     Column("envelope", Text, nullable=False),
     Column("status", String(16), nullable=False, index=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("resolution", String(24)),
+    Column("resolution_reason", Text),
+    Column("resolution_body", Text),  # the changed body of apply_with_changes, as JSON
+    Column("resolved_by", String(64)),
+    Column("resolved_at", UtcDateTime),
+    Column("resolution_cause", String(36)),  # audit_log id: the action_id of its ledger rows
+    CheckConstraint(_one_of("status", CONFLICT_STATUSES), name="status"),
 )
 
 rejected_actions = Table(
@@ -192,4 +348,27 @@ number_sequences = Table(
     "number_sequences", metadata,
     Column("name", String(32), primary_key=True),
     Column("next_value", BigInteger, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens", metadata,  # bearer tokens of people and systems: roles and sites
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),  # the token is never kept
+    Column("roles", JSON, nullable=False),
+    Column("sites", JSON, nullable=False),  # ["*"] for every site
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+)
+
+audit_log = Table(
+    "audit_log", metadata,  # every API write that changes state: who, what, when
+    Column("id", String(36), primary_key=True),  # a UUIDv7; ledger rows of the call point here
+    Column("site", String(64)),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(128), nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index(None, "site", "at"),
 )

@@ -11,26 +11,34 @@ from central.errors import AlreadyExists, NotFound
 from central.services.common import as_dict, now, page
 
 
-async def create_product(conn: AsyncConnection, *, code: str, name: str,
-                         uom: str) -> dict[str, Any]:
-    """Add a product; its code must be new."""
-    exists = select(products.c.id).where(products.c.code == code)
+async def create_product(conn: AsyncConnection, *, site: str, code: str, name: str, uom: str,
+                         gtin: str | None = None, type: str = "raw",
+                         shelf_life_days: int | None = None,
+                         allergens: list[str] | None = None,
+                         allow_merge: bool = False) -> dict[str, Any]:
+    """Add a product to a site; its code must be new there."""
+    details = {"site": site, "code": code}
+    exists = select(products.c.id).where(products.c.site == site, products.c.code == code)
     if (await conn.execute(exists)).first() is not None:
-        raise AlreadyExists(f"product {code} already exists", details={"code": code})
+        raise AlreadyExists(f"product {code} already exists at {site}", details=details)
     try:
         row = (await conn.execute(insert(products).values(
-            code=code, name=name, uom=uom, created_at=now()).returning(*products.c))).one()
+            site=site, code=code, name=name, uom=uom, gtin=gtin, type=type,
+            shelf_life_days=shelf_life_days, allergens=sorted(set(allergens or [])),
+            allow_merge=allow_merge, created_at=now()).returning(*products.c))).one()
     except IntegrityError as err:
-        raise AlreadyExists(f"product {code} already exists", details={"code": code}) from err
+        raise AlreadyExists(f"product {code} already exists at {site}", details=details) from err
     return as_dict(row)
 
 
-async def list_products(conn: AsyncConnection, *, limit: int = 100,
-                        offset: int = 0) -> list[dict[str, Any]]:
-    """Products ordered by code."""
+async def list_products(conn: AsyncConnection, *, sites: list[str] | None = None,
+                        limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    """Products of ``sites`` (None: all) ordered by site and code."""
     limit, offset = page(limit, offset)
-    query = select(products).order_by(products.c.code).limit(limit).offset(offset)
-    return [as_dict(row) for row in await conn.execute(query)]
+    query = select(products).order_by(products.c.site, products.c.code)
+    if sites is not None:
+        query = query.where(products.c.site.in_(sites))
+    return [as_dict(row) for row in await conn.execute(query.limit(limit).offset(offset))]
 
 
 async def get_product(conn: AsyncConnection, *, product_id: int) -> dict[str, Any]:
@@ -41,8 +49,8 @@ async def get_product(conn: AsyncConnection, *, product_id: int) -> dict[str, An
     return as_dict(row)
 
 
-async def create_location(conn: AsyncConnection, *, site: str, code: str,
-                          name: str) -> dict[str, Any]:
+async def create_location(conn: AsyncConnection, *, site: str, code: str, name: str,
+                          kind: str = "storage") -> dict[str, Any]:
     """Add a location to a site; (site, code) must be new."""
     exists = select(locations.c.id).where(locations.c.site == site, locations.c.code == code)
     details = {"site": site, "code": code}
@@ -50,17 +58,18 @@ async def create_location(conn: AsyncConnection, *, site: str, code: str,
         raise AlreadyExists(f"location {code} already exists at {site}", details=details)
     try:
         row = (await conn.execute(insert(locations).values(
-            site=site, code=code, name=name, created_at=now()).returning(*locations.c))).one()
+            site=site, code=code, name=name, kind=kind, created_at=now())
+            .returning(*locations.c))).one()
     except IntegrityError as err:
         raise AlreadyExists(f"location {code} already exists at {site}", details=details) from err
     return as_dict(row)
 
 
-async def list_locations(conn: AsyncConnection, *, site: str | None = None, limit: int = 100,
-                         offset: int = 0) -> list[dict[str, Any]]:
-    """Locations ordered by site and code, optionally of one site."""
+async def list_locations(conn: AsyncConnection, *, sites: list[str] | None = None,
+                         limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    """Locations of ``sites`` (None: all) ordered by site and code."""
     limit, offset = page(limit, offset)
     query = select(locations).order_by(locations.c.site, locations.c.code)
-    if site is not None:
-        query = query.where(locations.c.site == site)
+    if sites is not None:
+        query = query.where(locations.c.site.in_(sites))
     return [as_dict(row) for row in await conn.execute(query.limit(limit).offset(offset))]

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.db.tables import (
@@ -27,7 +27,8 @@ from central.settings import CentralSettings
 
 _SAVE_LP = (update(license_plates).where(license_plates.c.id == bindparam("lp_id"))
             .values(qty=bindparam("qty"), location_id=bindparam("location_id"),
-                    status=bindparam("status"), last_move_at=bindparam("last_move_at")))
+                    status=bindparam("status"), last_move_at=bindparam("last_move_at"),
+                    parent_lp_id=bindparam("parent_lp_id")))
 
 
 @dataclass
@@ -37,6 +38,8 @@ class Product:
     id: int
     code: str
     uom: str
+    allow_merge: bool = False
+    shelf_life_days: int | None = None
 
 
 @dataclass
@@ -44,6 +47,7 @@ class LicensePlate:
     """An LP row as the apply path sees and changes it; ``id`` is None until a new LP is flushed."""
 
     id: int | None
+    site: str
     number: str
     product_id: int
     qty: Decimal
@@ -53,6 +57,7 @@ class LicensePlate:
     location_id: int
     status: str
     last_move_at: datetime | None
+    parent_lp_id: int | None = None
 
 
 @dataclass
@@ -68,38 +73,57 @@ class WorkOrder:
 
 
 class ReferenceCache:
-    """Products and locations by business key, kept for the life of the process.
+    """Products and locations by (site, code), kept for the life of the process.
 
     Only hits are cached: reference rows are never deleted or re-keyed, and a miss is asked
     again next time, so a product created a moment ago is found at once.
     """
 
     def __init__(self) -> None:
-        self.products: dict[str, Product] = {}
+        self.products: dict[tuple[str, str], Product] = {}
         self.locations: dict[tuple[str, str], int] = {}
         self.location_codes: dict[int, str] = {}
+        self.location_kinds: dict[int, str] = {}
 
-    async def product(self, conn: AsyncConnection, code: str) -> Product | None:
-        """The product with this code, or None."""
-        if code not in self.products:
-            row = (await conn.execute(select(products.c.id, products.c.code, products.c.uom)
-                                      .where(products.c.code == code))).first()
+    def forget_product(self, site: str, code: str) -> None:
+        """Drop a cached product after the API changed or deleted it."""
+        self.products.pop((site, code), None)
+
+    async def product(self, conn: AsyncConnection, site: str, code: str) -> Product | None:
+        """The product with this code at ``site``, or None."""
+        key = (site, code)
+        if key not in self.products:
+            row = (await conn.execute(
+                select(products.c.id, products.c.code, products.c.uom, products.c.allow_merge,
+                       products.c.shelf_life_days)
+                .where(products.c.site == site, products.c.code == code))).first()
             if row is None:
                 return None
-            self.products[code] = Product(row.id, row.code, row.uom)
-        return self.products[code]
+            self.products[key] = Product(row.id, row.code, row.uom, row.allow_merge,
+                                         row.shelf_life_days)
+        return self.products[key]
 
     async def location(self, conn: AsyncConnection, site: str, code: str) -> int | None:
         """The id of location ``code`` at ``site``, or None."""
         key = (site, code)
         if key not in self.locations:
-            found = (await conn.execute(select(locations.c.id).where(
-                locations.c.site == site, locations.c.code == code))).scalar_one_or_none()
+            found = (await conn.execute(select(locations.c.id, locations.c.kind).where(
+                locations.c.site == site, locations.c.code == code))).first()
             if found is None:
                 return None
-            self.locations[key] = found
-            self.location_codes[found] = code
+            self.locations[key] = found.id
+            self.location_codes[found.id] = code
+            self.location_kinds[found.id] = found.kind
         return self.locations[key]
+
+    async def location_kind(self, conn: AsyncConnection, location_id: int) -> str:
+        """The kind (receiving, storage, shipping, ...) of a location by id."""
+        if location_id not in self.location_kinds:
+            row = (await conn.execute(select(locations.c.code, locations.c.kind).where(
+                locations.c.id == location_id))).one()
+            self.location_codes[location_id] = row.code
+            self.location_kinds[location_id] = row.kind
+        return self.location_kinds[location_id]
 
 
 @dataclass
@@ -110,8 +134,12 @@ class ApplyContext:
     settings: CentralSettings
     refs: ReferenceCache
     recorded_at: datetime
+    # A supervisor's "apply anyway": status checks are waived and shortfalls are booked as
+    # CORRECTION rows. Ledger rows of a resolution are caused by its audit entry, not an action.
+    force: bool = False
+    cause: str = "action"
     lps: dict[str, LicensePlate | None] = field(default_factory=dict)
-    wos: dict[str, WorkOrder | None] = field(default_factory=dict)
+    wos: dict[tuple[str, str], WorkOrder | None] = field(default_factory=dict)
     moves: list[tuple[LicensePlate, dict[str, Any]]] = field(default_factory=list)
     new_lps: list[tuple[LicensePlate, dict[str, Any]]] = field(default_factory=list)
     changed_lps: dict[str, LicensePlate] = field(default_factory=dict)
@@ -128,9 +156,12 @@ class ApplyContext:
         if lp.id is not None:
             self.changed_lps[lp.number] = lp
 
-    def link(self, *, parent_id: int, child: LicensePlate, kind: str, action_id: str) -> None:
+    def link(self, *, parent_id: int, child: LicensePlate, kind: str, action_id: str,
+             work_order_id: int | None = None) -> None:
         """Buffer a genealogy edge from an existing LP to a (possibly new) LP."""
-        self.links.append((parent_id, child, {"kind": kind, "action_id": action_id}))
+        self.links.append((parent_id, child, {"kind": kind, "action_id": action_id,
+                                              "work_order_id": work_order_id,
+                                              "created_at": self.recorded_at}))
 
     async def reserve_sscc(self, count: int) -> None:
         """Take ``count`` SSCC serials in one statement, and learn which numbers already exist."""
@@ -170,44 +201,47 @@ class ApplyContext:
             await self.load_lps([number])
         return self.lps[number]
 
-    async def load_wos(self, numbers: Iterable[str]) -> None:
-        """Read (and on PostgreSQL row-lock) the work orders a batch names, in one query."""
-        wanted = sorted({n for n in numbers if n not in self.wos})
+    async def load_wos(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Read (and on PostgreSQL row-lock) the work orders a batch names by (site, number)."""
+        wanted = sorted({k for k in keys if k not in self.wos})
         if not wanted:
             return
         query = (select(work_orders.c.id, work_orders.c.site, work_orders.c.number,
                         work_orders.c.product_id, products.c.uom, work_orders.c.status)
                  .join(products, products.c.id == work_orders.c.product_id)
-                 .where(work_orders.c.number.in_(wanted))
-                 .order_by(work_orders.c.number).with_for_update(of=work_orders))
-        found = {row.number: WorkOrder(row.id, row.site, row.number, row.product_id, row.uom,
-                                       row.status)
+                 .where(tuple_(work_orders.c.site, work_orders.c.number).in_(wanted))
+                 .order_by(work_orders.c.site, work_orders.c.number)
+                 .with_for_update(of=work_orders))
+        found = {(row.site, row.number): WorkOrder(row.id, row.site, row.number, row.product_id,
+                                                   row.uom, row.status)
                  for row in await self.conn.execute(query)}
-        for number in wanted:
-            self.wos[number] = found.get(number)
+        for key in wanted:
+            self.wos[key] = found.get(key)
 
-    async def wo(self, number: str) -> WorkOrder | None:
-        """The work order with this number as of this transaction, or None."""
-        if number not in self.wos:
-            await self.load_wos([number])
-        return self.wos[number]
+    async def wo(self, site: str, number: str) -> WorkOrder | None:
+        """The work order ``number`` of ``site`` as of this transaction, or None."""
+        if (site, number) not in self.wos:
+            await self.load_wos([(site, number)])
+        return self.wos[(site, number)]
 
     def ledger(self, *, lp: LicensePlate, kind: str, qty: Decimal, location_id: int,
                occurred_at: datetime, action_id: str, work_order_id: int | None = None,
                reference: str | None = None) -> None:
         """Buffer one ledger row; flush() writes the buffer in one statement."""
         self.moves.append((lp, {
-            "product_id": lp.product_id, "location_id": location_id, "kind": kind, "qty": qty,
-            "occurred_at": occurred_at, "recorded_at": self.recorded_at,
-            "action_id": action_id, "work_order_id": work_order_id, "reference": reference}))
+            "site": lp.site, "product_id": lp.product_id, "location_id": location_id,
+            "kind": kind, "qty": qty, "occurred_at": occurred_at,
+            "recorded_at": self.recorded_at, "cause": self.cause, "action_id": action_id,
+            "work_order_id": work_order_id, "reference": reference}))
 
     async def flush(self) -> None:
         """Write everything buffered (before anything reads these tables, and before commit)."""
         if self.new_lps:
-            rows = [{"number": lp.number, "product_id": lp.product_id, "qty": lp.qty,
-                     "uom": lp.uom, "lot": lp.lot, "expiry": lp.expiry,
+            rows = [{"site": lp.site, "number": lp.number, "product_id": lp.product_id,
+                     "qty": lp.qty, "uom": lp.uom, "lot": lp.lot, "expiry": lp.expiry,
                      "location_id": lp.location_id, "status": lp.status,
-                     "last_move_at": lp.last_move_at, **columns} for lp, columns in self.new_lps]
+                     "parent_lp_id": lp.parent_lp_id, "last_move_at": lp.last_move_at,
+                     **columns} for lp, columns in self.new_lps]
             # One multi-row INSERT, then the ids by number (unique). INSERT ... RETURNING in
             # parameter order is not batched on SQLite (it cannot order a multi-row
             # RETURNING), which cost one statement and one thread hop per new LP.
@@ -222,7 +256,8 @@ class ApplyContext:
         if self.changed_lps:
             await self.conn.execute(_SAVE_LP, [
                 {"lp_id": lp.id, "qty": lp.qty, "location_id": lp.location_id,
-                 "status": lp.status, "last_move_at": lp.last_move_at}
+                 "status": lp.status, "last_move_at": lp.last_move_at,
+                 "parent_lp_id": lp.parent_lp_id}
                 for lp in self.changed_lps.values()])
             self.changed_lps = {}
         if self.moves:
@@ -238,5 +273,6 @@ class ApplyContext:
 
 def _lp(row: Any) -> LicensePlate:
     """A LicensePlate from a license_plates row."""
-    return LicensePlate(row.id, row.number, row.product_id, row.qty, row.uom, row.lot,
-                        row.expiry, row.location_id, row.status, row.last_move_at)
+    return LicensePlate(row.id, row.site, row.number, row.product_id, row.qty, row.uom, row.lot,
+                        row.expiry, row.location_id, row.status, row.last_move_at,
+                        row.parent_lp_id)

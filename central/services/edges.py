@@ -35,24 +35,25 @@ async def provision_edge(conn: AsyncConnection, *, site: str, edge_id: str) -> s
     return secret
 
 
-async def list_edges(conn: AsyncConnection, *, site: str | None = None, limit: int = 100,
-                     offset: int = 0) -> list[dict[str, Any]]:
-    """Registered edges with their last known presence, ordered by site and id."""
+async def list_edges(conn: AsyncConnection, *, sites: list[str] | None = None,
+                     limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    """Registered edges of ``sites`` (None: all) with their last known presence."""
     limit, offset = page(limit, offset)
     query = select(*PUBLIC_COLUMNS).order_by(edges.c.site, edges.c.edge_id)
-    if site is not None:
-        query = query.where(edges.c.site == site)
+    if sites is not None:
+        query = query.where(edges.c.site.in_(sites))
     return [as_dict(row) for row in await conn.execute(query.limit(limit).offset(offset))]
 
 
-async def list_alarms(conn: AsyncConnection, *, site: str | None = None, edge: str | None = None,
-                      kind: str | None = None, limit: int = 100,
+async def list_alarms(conn: AsyncConnection, *, sites: list[str] | None = None,
+                      edge: str | None = None, kind: str | None = None, limit: int = 100,
                       offset: int = 0) -> list[dict[str, Any]]:
-    """Edge alarms (SEQ_GAP: actions lost on a device), newest first."""
+    """Edge alarms of ``sites`` (None: all; SEQ_GAP: actions lost on a device), newest first."""
     limit, offset = page(limit, offset)
     query = select(edge_alarms).order_by(edge_alarms.c.id.desc())
-    for column, value in ((edge_alarms.c.site, site), (edge_alarms.c.edge, edge),
-                          (edge_alarms.c.kind, kind)):
+    if sites is not None:
+        query = query.where(edge_alarms.c.site.in_(sites))
+    for column, value in ((edge_alarms.c.edge, edge), (edge_alarms.c.kind, kind)):
         if value is not None:
             query = query.where(column == value)
     return [as_dict(row) for row in await conn.execute(query.limit(limit).offset(offset))]

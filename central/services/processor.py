@@ -18,6 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from central.db.tables import conflicts, edge_alarms, edges, processed_actions
 from central.errors import ActionConflict
+from central.services.appliers import (
+    Applied,
+    apply_action,
+    lp_numbers,
+    needs_sscc,
+    wo_numbers,
+)
 from central.services.context import ApplyContext, ReferenceCache
 from central.services.intake import (
     EdgeRecord,
@@ -28,13 +35,6 @@ from central.services.intake import (
     readable_seq,
     record_rejections,
     signed_seq,
-)
-from central.services.inventory import (
-    Applied,
-    apply_action,
-    lp_numbers,
-    needs_sscc,
-    wo_numbers,
 )
 from central.settings import CentralSettings
 from protocol import (

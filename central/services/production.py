@@ -26,11 +26,12 @@ async def create_work_order(conn: AsyncConnection, *, site: str, number: str, pr
         raise CentralError(f"status must be one of {', '.join(WO_STATUSES)}",
                            code="INVALID_STATUS", details={"status": status})
     product_id = (await conn.execute(select(products.c.id).where(
-        products.c.code == product))).scalar_one_or_none()
+        products.c.site == site, products.c.code == product))).scalar_one_or_none()
     if product_id is None:
-        raise InvalidReference(f"product {product} does not exist", details={"product": product})
+        raise InvalidReference(f"product {product} does not exist at {site}",
+                               details={"product": product, "site": site})
     if (await conn.execute(select(work_orders.c.id).where(
-            work_orders.c.number == number))).first() is not None:
+            work_orders.c.site == site, work_orders.c.number == number))).first() is not None:
         raise AlreadyExists(f"work order {number} already exists", details={"number": number})
     try:
         wo_id = (await conn.execute(insert(work_orders).values(

@@ -43,7 +43,8 @@ class Central:
         """Products, locations and a released work order through the API."""
         for code, uom in (("RAW-1", "kg"), ("FG-1", "ea")):
             response = await self.client.post("/api/v1/products",
-                                              json={"code": code, "name": code, "uom": uom})
+                                              json={"site": SITE, "code": code, "name": code,
+                                                    "uom": uom})
             assert response.status_code == 201, response.text
         for code in ("RECV", "A-01", "A-02"):
             response = await self.client.post("/api/v1/locations",

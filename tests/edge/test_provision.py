@@ -83,7 +83,7 @@ async def test_central_refusals_are_explained(tmp_path: Path, central: Central) 
     transport = registry_transport(central, token="t0k")
     args = {"site": "plant-1", "edge_id": "edge-07", "mqtt_url": "mqtt://broker",
             "transport": transport}
-    with pytest.raises(ProvisionError, match="HTTP 401 .*an admin token is needed"):
+    with pytest.raises(ProvisionError, match="HTTP 401 .*admin token is needed"):
         await provision("http://central", out_path=tmp_path / "a.toml", **args)
     with pytest.raises(ProvisionError, match="HTTP 40[13] .*admin token"):
         await provision("http://central", out_path=tmp_path / "a.toml", admin_token="nope",

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, status
 
-from central.api.deps import AdminDep, Limit, Offset, ReadConn, WriteConn
+from central.api.deps import AdminCaller, CallerDep, Limit, Offset, ReadConn, WriteConn
 from central.api.schemas import AlarmOut, EdgeIn, EdgeOut, EdgeProvisioned, Page
 from central.services import edges
 
@@ -10,25 +10,27 @@ router = APIRouter(prefix="/edges", tags=["edges"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=EdgeProvisioned)
-async def provision_edge(body: EdgeIn, conn: WriteConn, _: AdminDep) -> dict[str, object]:
+async def provision_edge(body: EdgeIn, conn: WriteConn, caller: AdminCaller) -> dict[str, object]:
     """Register an edge and answer its signing secret, this once; again rotates the secret."""
+    caller.require_site(body.site)
     secret = await edges.provision_edge(conn, site=body.site, edge_id=body.edge_id)
     return {"site": body.site, "edge_id": body.edge_id, "secret": secret}
 
 
 @router.get("", response_model=Page[EdgeOut])
-async def list_edges(conn: ReadConn, site: str | None = None, limit: Limit = 100,
-                     offset: Offset = 0) -> dict[str, object]:
+async def list_edges(conn: ReadConn, caller: CallerDep, site: str | None = None,
+                     limit: Limit = 100, offset: Offset = 0) -> dict[str, object]:
     """Registered edges: online, queue depth, oldest pending, last seen, last seq."""
-    items = await edges.list_edges(conn, site=site, limit=limit, offset=offset)
+    items = await edges.list_edges(conn, sites=caller.site_filter(site), limit=limit,
+                                   offset=offset)
     return {"items": items, "limit": limit, "offset": offset}
 
 
 @router.get("/alarms", response_model=Page[AlarmOut])
-async def list_alarms(conn: ReadConn, site: str | None = None, edge: str | None = None,
-                      kind: str | None = None, limit: Limit = 100,
+async def list_alarms(conn: ReadConn, caller: CallerDep, site: str | None = None,
+                      edge: str | None = None, kind: str | None = None, limit: Limit = 100,
                       offset: Offset = 0) -> dict[str, object]:
     """Edge alarms, newest first (SEQ_GAP: actions that never reached central)."""
-    items = await edges.list_alarms(conn, site=site, edge=edge, kind=kind, limit=limit,
-                                    offset=offset)
+    items = await edges.list_alarms(conn, sites=caller.site_filter(site), edge=edge, kind=kind,
+                                    limit=limit, offset=offset)
     return {"items": items, "limit": limit, "offset": offset}

@@ -34,8 +34,10 @@ async def test_admin_token_guards_provisioning(central: Central) -> None:
         assert missing.status_code == 401 and missing.json()["code"] == "UNAUTHORIZED"
         wrong = await client.post(f"{API}/edges", json=body,
                                   headers={"Authorization": "Bearer nope"})
-        assert wrong.status_code == 403 and wrong.json()["code"] == "FORBIDDEN"
+        assert wrong.status_code == 401 and wrong.json()["code"] == "UNAUTHORIZED"
         right = await client.post(f"{API}/edges", json=body,
                                   headers={"Authorization": "Bearer t0ken"})
         assert right.status_code == 201
-        assert (await client.get(f"{API}/edges")).status_code == 200
+        assert (await client.get(f"{API}/edges")).status_code == 401  # reads need a token too
+        listed = await client.get(f"{API}/edges", headers={"Authorization": "Bearer t0ken"})
+        assert listed.status_code == 200 and len(listed.json()["items"]) == 2

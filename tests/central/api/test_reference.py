@@ -7,16 +7,19 @@ API = "/api/v1"
 
 async def test_products(central: Central) -> None:
     created = await central.client.post(f"{API}/products",
-                                        json={"code": "RAW-1", "name": "Raw", "uom": "kg"})
+                                        json={"site": SITE, "code": "RAW-1", "name": "Raw",
+                                              "uom": "kg"})
     assert created.status_code == 201
     product = created.json()
     assert {k: product[k] for k in ("code", "name", "uom")} == {"code": "RAW-1", "name": "Raw",
                                                                   "uom": "kg"}
     again = await central.client.post(f"{API}/products",
-                                      json={"code": "RAW-1", "name": "Other", "uom": "kg"})
+                                      json={"site": SITE, "code": "RAW-1", "name": "Other",
+                                            "uom": "kg"})
     assert again.status_code == 409
-    assert again.json() == {"code": "ALREADY_EXISTS", "message": "product RAW-1 already exists",
-                            "details": {"code": "RAW-1"}}
+    assert again.json() == {"code": "ALREADY_EXISTS",
+                            "message": f"product RAW-1 already exists at {SITE}",
+                            "details": {"site": SITE, "code": "RAW-1"}}
     got = await central.client.get(f"{API}/products/{product['id']}")
     assert got.json() == product
     listed = (await central.client.get(f"{API}/products")).json()

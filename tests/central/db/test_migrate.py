@@ -25,7 +25,7 @@ async def test_upgrade_twice_and_schema_matches_tables(database_url: str) -> Non
     finally:
         await engine.dispose()
     assert diff == []
-    assert version == [("0001",)]
+    assert version == [("0002",)]
 
 
 async def test_quantities_sum_exactly_and_times_come_back_utc(database_url: str) -> None:
@@ -36,18 +36,20 @@ async def test_quantities_sum_exactly_and_times_come_back_utc(database_url: str)
     try:
         async with engine.begin() as conn:
             product_id = (await conn.execute(insert(products).values(
-                code="P", name="P", uom="kg", created_at=datetime(2026, 1, 1, 12, tzinfo=berlin))
+                site="s", code="P", name="P", uom="kg", type="raw", allergens=[],
+                allow_merge=False, created_at=datetime(2026, 1, 1, 12, tzinfo=berlin))
                 .returning(products.c.id))).scalar_one()
             location_id = (await conn.execute(insert(locations).values(
-                site="s", code="L", name="L", created_at=now).returning(locations.c.id))
+                site="s", code="L", name="L", kind="storage", created_at=now)
+                .returning(locations.c.id))
             ).scalar_one()
             lp_id = (await conn.execute(insert(license_plates).values(
-                number="LP", product_id=product_id, qty=Decimal(0), uom="kg",
+                site="s", number="LP", product_id=product_id, qty=Decimal(0), uom="kg",
                 location_id=location_id, status="available", created_at=now)
                 .returning(license_plates.c.id))).scalar_one()
             await conn.execute(insert(stock_moves), [
-                {"lp_id": lp_id, "product_id": product_id, "location_id": location_id,
-                 "kind": "RECEIPT", "qty": Decimal(q), "occurred_at": now, "recorded_at": now,
+                {"site": "s", "lp_id": lp_id, "product_id": product_id,
+                 "location_id": location_id, "cause": "action", "kind": "RECEIPT", "qty": Decimal(q), "occurred_at": now, "recorded_at": now,
                  "action_id": "a"}
                 for q in ("0.1", "0.2", "-0.3", "123456789.123456")])
         async with engine.connect() as conn:

@@ -1,0 +1,127 @@
+"""What every applier shares: the Applied outcome, conflict helpers, LP and WO lookups.
+
+Every check that can refuse an action runs before the first write, so a conflict never leaves
+half an action behind. Conflicts are raised as ActionConflict with a ConflictCode and a
+sentence a kiosk can show as is. With ``ctx.force`` (a supervisor's "apply anyway") the
+status checks are waived; checks about things that do not exist never are.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from central.db.tables import stock_moves, work_orders
+from central.errors import ActionConflict
+from central.services.context import ApplyContext, LicensePlate, WorkOrder
+from protocol import ConflictCode, Envelope
+
+# Applied, but changed nothing: a newer move of the same LP was applied already.
+MOVE_SUPERSEDED = "MOVE_SUPERSEDED"
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The outcome of an applied action: usually no code, and a short confirmation."""
+
+    message: str
+    code: str | None = None
+
+
+Applier = Callable[[ApplyContext, Envelope, Any], Awaitable[Applied]]
+
+
+def conflict(code: ConflictCode, message: str) -> ActionConflict:
+    """An ActionConflict carrying a protocol conflict code."""
+    return ActionConflict(message, code=code.value)
+
+
+async def consumed_into(ctx: ApplyContext, lp: LicensePlate) -> str | None:
+    """The number of the work order that consumed the last of an LP, if the ledger says."""
+    await ctx.flush()
+    query = (select(work_orders.c.number)
+             .join(stock_moves, stock_moves.c.work_order_id == work_orders.c.id)
+             .where(stock_moves.c.lp_id == lp.id, stock_moves.c.kind == "CONSUME")
+             .order_by(stock_moves.c.id.desc()).limit(1))
+    return (await ctx.conn.execute(query)).scalar_one_or_none()
+
+
+async def known_lp(ctx: ApplyContext, site: str, number: str) -> LicensePlate:
+    """The LP at this site, or LP_NOT_FOUND (an LP of another site is not visible here)."""
+    lp = await ctx.lp(number)
+    if lp is None or lp.site != site:
+        raise conflict(ConflictCode.LP_NOT_FOUND, f"LP {number} is not known at central"
+                       if lp is None else f"LP {number} is not known at site {site}")
+    return lp
+
+
+async def usable_lp(ctx: ApplyContext, site: str, number: str, *, verb: str,
+                    allow_hold: bool = False) -> LicensePlate:
+    """The LP, or a conflict when it is unknown, consumed, shipped or (unless allowed) on hold."""
+    lp = await known_lp(ctx, site, number)
+    if ctx.force:
+        return lp
+    if lp.status == "consumed":
+        wo = await consumed_into(ctx, lp)
+        into = f" into {wo}" if wo else ""
+        raise conflict(ConflictCode.LP_ALREADY_CONSUMED,
+                       f"LP {number} was already consumed{into}; it cannot be {verb}")
+    if lp.status == "shipped":
+        raise conflict(ConflictCode.LP_SHIPPED, f"LP {number} was shipped; it cannot be {verb}")
+    if lp.status == "on_hold" and not allow_hold:
+        raise conflict(ConflictCode.LP_ON_HOLD,
+                       f"LP {number} is on quality hold; it cannot be {verb}")
+    return lp
+
+
+async def known_wo(ctx: ApplyContext, site: str, number: str) -> WorkOrder:
+    """The work order of this site, or WO_NOT_FOUND."""
+    wo = await ctx.wo(site, number)
+    if wo is None:
+        raise conflict(ConflictCode.WO_NOT_FOUND, f"Work order {number} is not known at central")
+    return wo
+
+
+async def open_wo(ctx: ApplyContext, site: str, number: str) -> WorkOrder:
+    """The work order, or a conflict when it is unknown, not released yet, or finished."""
+    wo = await known_wo(ctx, site, number)
+    if ctx.force:
+        return wo
+    if wo.status in ("completed", "closed"):
+        raise conflict(ConflictCode.WO_CLOSED,
+                       f"Work order {number} is {wo.status}; it takes no more material or output")
+    if wo.status not in ("released", "in_progress"):
+        raise conflict(ConflictCode.WO_NOT_RELEASED,
+                       f"Work order {number} is {wo.status}, not released yet")
+    return wo
+
+
+async def location_id(ctx: ApplyContext, site: str, code: str) -> int:
+    """A location id at the envelope's site, or a LOCATION_NOT_FOUND conflict."""
+    found = await ctx.refs.location(ctx.conn, site, code)
+    if found is None:
+        raise conflict(ConflictCode.LOCATION_NOT_FOUND,
+                       f"Location {code} does not exist at site {site}")
+    return found
+
+
+async def new_lp_number(ctx: ApplyContext, wanted: str | None) -> str:
+    """The label's number when it is free (else a conflict), or a freshly allocated SSCC."""
+    if wanted is not None:
+        if await ctx.lp(wanted) is not None:
+            raise conflict(ConflictCode.LP_ALREADY_EXISTS, f"LP {wanted} already exists")
+        return wanted
+    return await ctx.next_sscc()
+
+
+def new_lp(ctx: ApplyContext, env: Envelope, *, number: str, product_id: int, qty: Decimal,
+           uom: str, location_id: int, lot: str | None = None, expiry: date | None = None,
+           status: str = "available") -> LicensePlate:
+    """A new LP at the envelope's site, written at the next flush."""
+    lp = LicensePlate(None, env.site, number, product_id, qty, uom, lot, expiry, location_id,
+                      status, None)
+    ctx.add_lp(lp, created_at=ctx.recorded_at, created_by_action=env.id)
+    return lp

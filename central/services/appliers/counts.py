@@ -1,0 +1,5 @@
+"""Appliers for counts actions from the floor."""
+
+from central.services.appliers.common import Applier
+
+APPLIERS: dict[str, Applier] = {}

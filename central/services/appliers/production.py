@@ -1,0 +1,89 @@
+"""Appliers for production on the floor: material consumed into a work order, output made."""
+
+from sqlalchemy import case, func, select, update
+
+from central.db.tables import stock_moves, work_orders
+from central.services.appliers.common import (
+    Applied,
+    Applier,
+    conflict,
+    location_id,
+    new_lp,
+    new_lp_number,
+    open_wo,
+    usable_lp,
+)
+from central.services.context import ApplyContext, WorkOrder
+from protocol import ConflictCode, Envelope
+from protocol.actions import LpConsume, WoOutput
+from protocol.types import format_qty
+
+
+async def _start_wo(ctx: ApplyContext, wo: WorkOrder) -> None:
+    """Material or output on a released work order means it is in progress."""
+    if wo.status == "released":
+        wo.status = "in_progress"
+        await ctx.conn.execute(update(work_orders).where(work_orders.c.id == wo.id)
+                               .values(status="in_progress", started_at=ctx.recorded_at))
+
+
+async def consume(ctx: ApplyContext, env: Envelope, body: LpConsume) -> Applied:
+    """lp.consume: ledger CONSUME on the work order; the whole LP when no qty is given."""
+    lp = await usable_lp(ctx, env.site, body.lp, verb="consumed")
+    wo = await open_wo(ctx, env.site, body.work_order)
+    qty = lp.qty if body.qty is None else body.qty
+    if qty > lp.qty:
+        raise conflict(ConflictCode.QTY_EXCEEDS_LP,
+                       f"Cannot consume {format_qty(qty)} {lp.uom} from LP {lp.number}: it holds "
+                       f"{format_qty(lp.qty)} {lp.uom}")
+    ctx.ledger(lp=lp, kind="CONSUME", qty=-qty, location_id=lp.location_id,
+               occurred_at=env.occurred_at, action_id=env.id, work_order_id=wo.id)
+    lp.qty -= qty
+    if lp.qty == 0:
+        lp.status = "consumed"
+    ctx.save_lp(lp)
+    await _start_wo(ctx, wo)
+    left = "nothing left" if lp.qty == 0 else f"{format_qty(lp.qty)} {lp.uom} left"
+    return Applied(f"{format_qty(qty)} {lp.uom} of LP {lp.number} consumed into {wo.number} "
+                   f"({left})")
+
+
+async def _inputs_since_last_output(ctx: ApplyContext, wo: WorkOrder) -> list[int]:
+    """LPs consumed on the work order since its previous output: the new LP's parents."""
+    await ctx.flush()
+    last_output = (select(func.coalesce(func.max(stock_moves.c.id), 0))
+                   .where(stock_moves.c.work_order_id == wo.id, stock_moves.c.kind == "PRODUCE")
+                   .scalar_subquery())
+    query = (select(stock_moves.c.lp_id)
+             .where(stock_moves.c.work_order_id == wo.id, stock_moves.c.kind == "CONSUME",
+                    stock_moves.c.id > last_output)
+             .group_by(stock_moves.c.lp_id).order_by(func.min(stock_moves.c.id)))
+    return list((await ctx.conn.execute(query)).scalars())
+
+
+async def output(ctx: ApplyContext, env: Envelope, body: WoOutput) -> Applied:
+    """wo.output: a new LP of the WO's product, ledger PRODUCE, genealogy from its inputs."""
+    wo = await open_wo(ctx, env.site, body.work_order)
+    to_id = await location_id(ctx, env.site, body.location)
+    number = await new_lp_number(ctx, body.lp)
+    parents = await _inputs_since_last_output(ctx, wo)
+    lp = new_lp(ctx, env, number=number, product_id=wo.product_id, qty=body.qty, uom=wo.uom,
+                lot=body.lot, location_id=to_id)
+    ctx.ledger(lp=lp, kind="PRODUCE", qty=body.qty, location_id=to_id,
+               occurred_at=env.occurred_at, action_id=env.id, work_order_id=wo.id,
+               reference=wo.number)
+    for parent in parents:
+        ctx.link(parent_id=parent, child=lp, kind="PRODUCE", action_id=env.id,
+                 work_order_id=wo.id)
+    await ctx.conn.execute(update(work_orders).where(work_orders.c.id == wo.id).values(
+        qty_produced=work_orders.c.qty_produced + body.qty,
+        status=case((work_orders.c.status == "released", "in_progress"),
+                    else_=work_orders.c.status)))
+    wo.status = "in_progress"
+    return Applied(f"LP {number} made on {wo.number}: {format_qty(body.qty)} {wo.uom}")
+
+
+APPLIERS: dict[str, Applier] = {
+    "lp.consume": consume,
+    "wo.output": output,
+}
