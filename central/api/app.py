@@ -9,12 +9,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from central.api.errors import install_error_handlers
 from central.api.routes import (
     actions,
+    boms,
     conflicts,
+    counts,
     edges,
+    genealogy,
     health,
     inventory,
     locations,
     products,
+    quality,
+    tokens,
     work_orders,
 )
 from central.db.engine import make_engine
@@ -39,14 +44,16 @@ def create_app(settings: CentralSettings, *, engine: AsyncEngine | None = None,
             await engine.dispose()
 
     app = FastAPI(title="IOE central", version="1", lifespan=lifespan,
-                  description="Products, work orders, license plates, the stock-move ledger, "
+                  description="Products and BOMs, work orders, license plates and their "
+                              "genealogy, the stock-move ledger, quality holds, stock counts, "
                               "the edge registry, the conflict inbox, and the action apply path.")
     app.state.settings = settings
     app.state.engine = engine
     app.state.processor = processor or ActionProcessor(engine, settings)
     app.state.readiness = readiness
     api = APIRouter(prefix=API_PREFIX)
-    for module in (products, locations, work_orders, edges, actions, inventory, conflicts):
+    for module in (products, boms, locations, work_orders, edges, actions, inventory, genealogy,
+                   quality, counts, conflicts, tokens):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

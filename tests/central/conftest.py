@@ -40,15 +40,16 @@ class Central:
         return self.secrets[edge]
 
     async def seed(self) -> None:
-        """Products, locations and a released work order through the API."""
+        """Products, locations (SHIP-1 is a shipping location) and WO-1001 released, via the API."""
         for code, uom in (("RAW-1", "kg"), ("FG-1", "ea")):
             response = await self.client.post("/api/v1/products",
                                               json={"site": SITE, "code": code, "name": code,
                                                     "uom": uom})
             assert response.status_code == 201, response.text
-        for code in ("RECV", "A-01", "A-02"):
-            response = await self.client.post("/api/v1/locations",
-                                              json={"site": SITE, "code": code, "name": code})
+        for code, kind in (("RECV", "receiving"), ("A-01", "storage"), ("A-02", "storage"),
+                           ("SHIP-1", "shipping")):
+            response = await self.client.post("/api/v1/locations", json={
+                "site": SITE, "code": code, "name": code, "kind": kind})
             assert response.status_code == 201, response.text
         response = await self.client.post("/api/v1/work-orders", json={
             "site": SITE, "number": "WO-1001", "product": "FG-1", "qty": "100"})

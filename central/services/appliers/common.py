@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from central.db.tables import stock_moves, work_orders
+from central.db.tables import quality_holds, stock_moves, work_orders
 from central.errors import ActionConflict
 from central.services.context import ApplyContext, LicensePlate, WorkOrder
 from protocol import ConflictCode, Envelope
@@ -125,3 +125,26 @@ def new_lp(ctx: ApplyContext, env: Envelope, *, number: str, product_id: int, qt
                       status, None)
     ctx.add_lp(lp, created_at=ctx.recorded_at, created_by_action=env.id)
     return lp
+
+
+async def lot_on_hold(ctx: ApplyContext, site: str, product_id: int, lot: str | None) -> bool:
+    """True when an active hold covers this lot of the product (or this lot of any product):
+    an LP received or made with that lot starts on hold."""
+    if lot is None:
+        return False
+    query = (select(quality_holds.c.id)
+             .where(quality_holds.c.site == site, quality_holds.c.status == "active",
+                    quality_holds.c.lot == lot, quality_holds.c.lp_id.is_(None),
+                    (quality_holds.c.product_id == product_id)
+                    | quality_holds.c.product_id.is_(None))
+             .limit(1))
+    return (await ctx.conn.execute(query)).first() is not None
+
+
+async def refuse_held_to_shipping(ctx: ApplyContext, lp: LicensePlate, to_id: int) -> None:
+    """A held LP may move (to quarantine, say) but never to a shipping location."""
+    if ctx.force or lp.status != "on_hold":
+        return
+    if await ctx.refs.location_kind(ctx.conn, to_id) == "shipping":
+        raise conflict(ConflictCode.LP_ON_HOLD,
+                       f"LP {lp.number} is on quality hold; it cannot go to a shipping location")

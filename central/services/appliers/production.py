@@ -8,6 +8,7 @@ from central.services.appliers.common import (
     Applier,
     conflict,
     location_id,
+    lot_on_hold,
     new_lp,
     new_lp_number,
     open_wo,
@@ -67,8 +68,9 @@ async def output(ctx: ApplyContext, env: Envelope, body: WoOutput) -> Applied:
     to_id = await location_id(ctx, env.site, body.location)
     number = await new_lp_number(ctx, body.lp)
     parents = await _inputs_since_last_output(ctx, wo)
+    held = await lot_on_hold(ctx, env.site, wo.product_id, body.lot)
     lp = new_lp(ctx, env, number=number, product_id=wo.product_id, qty=body.qty, uom=wo.uom,
-                lot=body.lot, location_id=to_id)
+                lot=body.lot, location_id=to_id, status="on_hold" if held else "available")
     ctx.ledger(lp=lp, kind="PRODUCE", qty=body.qty, location_id=to_id,
                occurred_at=env.occurred_at, action_id=env.id, work_order_id=wo.id,
                reference=wo.number)

@@ -1,4 +1,7 @@
-"""Request and response bodies. Quantities are decimal strings both ways."""
+"""Request and response bodies shared by every resource; each area adds its own module here.
+
+Quantities are decimal strings both ways.
+"""
 
 from datetime import date, datetime
 from decimal import Decimal
