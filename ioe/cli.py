@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ioe.cli_tokens import token_app
 from ioe.logs import setup_logging
 
 app = typer.Typer(help="IOE shop-floor gateway with central sync.", no_args_is_help=True,
@@ -38,6 +39,7 @@ central_app = typer.Typer(help="The central service.", no_args_is_help=True)
 db_app = typer.Typer(help="Central's database.", no_args_is_help=True)
 app.add_typer(central_app, name="central")
 app.add_typer(db_app, name="db")
+central_app.add_typer(token_app, name="token")
 
 
 @central_app.command("run")

@@ -29,13 +29,13 @@ def alembic_config(db_url: str) -> Config:
     return config
 
 
-def _upgrade_on(connection: Connection, config: Config) -> None:
-    """Run ``upgrade head`` on a connection that is already inside a transaction."""
+def _upgrade_on(connection: Connection, config: Config, revision: str = "head") -> None:
+    """Run ``upgrade <revision>`` on a connection that is already inside a transaction."""
     if connection.dialect.name == "postgresql":
         # Two replicas starting together: the second waits, then finds nothing to do.
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
     if connection.dialect.name == "sqlite":
         # Migrations run with SQLite's foreign keys off (table rebuilds): prove none broke.
         broken = connection.execute(text("PRAGMA foreign_key_check")).all()
@@ -43,13 +43,13 @@ def _upgrade_on(connection: Connection, config: Config) -> None:
             raise MigrationError(f"the migration left broken foreign keys: {broken[:5]}")
 
 
-async def upgrade(db_url: str) -> None:
-    """Bring the database at ``db_url`` to the newest schema; safe to call any number of times."""
+async def upgrade(db_url: str, revision: str = "head") -> None:
+    """Bring the database at ``db_url`` to the newest schema (or ``revision``); safe to repeat."""
     config = alembic_config(db_url)
     engine = make_engine(db_url, sqlite_foreign_keys=False)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(_upgrade_on, config)
+            await conn.run_sync(_upgrade_on, config, revision)
     except OSError as err:
         raise MigrationError(f"cannot reach the database at {engine.url!r}: {err}") from err
     finally:

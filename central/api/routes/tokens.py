@@ -1,5 +1,51 @@
-"""/tokens and /audit: API tokens (roles, sites) and the audit log of API writes."""
+"""/tokens, /me and /audit: API tokens (roles, sites), the caller, the audit log of API writes."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, status
+
+from central.api.deps import AdminCaller, CallerDep, Limit, Offset, ReadConn, WriteConn
+from central.api.schemas import Page
+from central.api.schemas.access import AuditOut, CallerOut, TokenIn, TokenMade, TokenOut
+from central.services import access, audit
 
 router = APIRouter(tags=["access"])
+
+
+@router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenMade)
+async def create_token(body: TokenIn, conn: WriteConn, caller: AdminCaller) -> dict[str, object]:
+    """Make a token for a person or a system; the token is answered this once."""
+    row, token = await access.create_token(conn, name=body.name, roles=list(body.roles),
+                                           sites=list(body.sites))
+    await audit.record(conn, caller=caller, action="token.create", target=body.name, site=None,
+                       details={"roles": row["roles"], "sites": row["sites"]})
+    return {**row, "token": token}
+
+
+@router.get("/tokens", response_model=list[TokenOut])
+async def list_tokens(conn: ReadConn, _: AdminCaller) -> list[dict[str, object]]:
+    """Every token, by name, without secrets."""
+    return await access.list_tokens(conn)
+
+
+@router.delete("/tokens/{name}", response_model=TokenOut)
+async def revoke_token(name: str, conn: WriteConn, caller: AdminCaller) -> dict[str, object]:
+    """Revoke a token: refused from the next call on."""
+    row = await access.revoke_token(conn, name=name)
+    await audit.record(conn, caller=caller, action="token.revoke", target=name, site=None)
+    return row
+
+
+@router.get("/me", response_model=CallerOut)
+async def me(caller: CallerDep) -> dict[str, object]:
+    """The caller the presented token stands for (roles, sites)."""
+    sites = None if caller.sites is None else sorted(caller.sites)
+    return {"name": caller.name, "roles": sorted(caller.roles), "sites": sites}
+
+
+@router.get("/audit", response_model=Page[AuditOut])
+async def list_audit(conn: ReadConn, caller: CallerDep, site: str | None = None,
+                     action: str | None = None, limit: Limit = 100,
+                     offset: Offset = 0) -> dict[str, object]:
+    """Audited API writes of the caller's sites, newest first."""
+    items = await audit.list_entries(conn, sites=caller.site_filter(site), action=action,
+                                     limit=limit, offset=offset)
+    return {"items": items, "limit": limit, "offset": offset}

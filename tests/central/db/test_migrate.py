@@ -49,8 +49,8 @@ async def test_quantities_sum_exactly_and_times_come_back_utc(database_url: str)
                 .returning(license_plates.c.id))).scalar_one()
             await conn.execute(insert(stock_moves), [
                 {"site": "s", "lp_id": lp_id, "product_id": product_id,
-                 "location_id": location_id, "cause": "action", "kind": "RECEIPT", "qty": Decimal(q), "occurred_at": now, "recorded_at": now,
-                 "action_id": "a"}
+                 "location_id": location_id, "cause": "action", "kind": "RECEIPT",
+                 "qty": Decimal(q), "occurred_at": now, "recorded_at": now, "action_id": "a"}
                 for q in ("0.1", "0.2", "-0.3", "123456789.123456")])
         async with engine.connect() as conn:
             total = (await conn.execute(select(func.sum(stock_moves.c.qty)))).scalar_one()
@@ -62,3 +62,44 @@ async def test_quantities_sum_exactly_and_times_come_back_utc(database_url: str)
     assert total == Decimal("123456789.123456") and isinstance(total, Decimal)
     assert created == datetime(2026, 1, 1, 11, tzinfo=UTC) and created.tzinfo is not None
     assert recorded == now
+
+
+async def test_upgrade_from_the_first_release_keeps_and_backfills_rows(database_url: str) -> None:
+    """A plant running the first schema upgrades in place: every row kept, new columns filled."""
+    await upgrade(database_url, "0001")
+    engine = make_engine(database_url)
+    now = "2026-11-01 10:00:00"
+    try:
+        async with engine.begin() as conn:
+            for sql in (
+                "INSERT INTO products (id, code, name, uom, created_at) "
+                f"VALUES (1, 'RAW-1', 'Raw', 'kg', '{now}')",
+                "INSERT INTO locations (id, site, code, name, created_at) "
+                f"VALUES (1, 'plant-9', 'A-01', 'Rack', '{now}')",
+                "INSERT INTO work_orders (id, site, number, product_id, qty_planned, "
+                f"qty_produced, status, created_at) VALUES (1, 'plant-9', 'WO-1', 1, 5000000, 0, "
+                f"'released', '{now}')",
+                "INSERT INTO license_plates (id, number, product_id, qty, uom, location_id, "
+                "status, created_at) VALUES (1, 'LP-1', 1, 7000000, 'kg', 1, 'available', "
+                f"'{now}')",
+                "INSERT INTO stock_moves (lp_id, product_id, location_id, kind, qty, occurred_at, "
+                f"recorded_at, action_id) VALUES (1, 1, 1, 'RECEIPT', 7000000, '{now}', '{now}', "
+                "'a-1')",
+                "INSERT INTO conflicts (action_id, site, edge, seq, type, code, message, "
+                f"envelope, status, created_at) VALUES ('a-2', 'plant-9', 'e', 2, 'lp.move', "
+                f"'LP_NOT_FOUND', 'm', '{{}}', 'open', '{now}')",
+            ):
+                await conn.exec_driver_sql(sql)
+        await upgrade(database_url)
+        async with engine.connect() as conn:
+            product = (await conn.execute(select(products))).one()
+            lp = (await conn.execute(select(license_plates))).one()
+            move = (await conn.execute(select(stock_moves))).one()
+            kind = (await conn.execute(select(locations.c.kind))).scalar_one()
+    finally:
+        await engine.dispose()
+    assert (product.site, product.code, product.type, product.allergens,
+            product.allow_merge) == ("plant-9", "RAW-1", "raw", [], False)
+    assert (lp.site, lp.qty, lp.parent_lp_id) == ("plant-9", Decimal(7), None)
+    assert (move.site, move.cause, move.qty) == ("plant-9", "action", Decimal(7))
+    assert kind == "storage"

@@ -1,0 +1,81 @@
+"""`ioe central token ...`: make, list and revoke API tokens straight in central's database.
+
+This is how the first tokens are made on a new plant (before anyone holds one), and how a
+lost admin's access is cut without the API.
+"""
+
+import asyncio
+from typing import Any
+
+import typer
+
+token_app = typer.Typer(help="API tokens: roles and sites per person or system.",
+                        no_args_is_help=True)
+DB_OPTION = typer.Option(None, "--db", envvar="IOE_DB_URL", help="central's database URL")
+
+
+def _db_url(db: str | None) -> str:
+    """The database URL from the flag, the environment or central's default."""
+    from central.settings import CentralSettings
+
+    return CentralSettings(**({"db_url": db} if db else {})).db_url
+
+
+async def _in_transaction(db_url: str, work: Any) -> Any:
+    """Run ``work(conn)`` in one transaction on a migrated database."""
+    from central.db.engine import make_engine
+    from central.db.migrate import upgrade
+
+    await upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        async with engine.begin() as conn:
+            return await work(conn)
+    finally:
+        await engine.dispose()
+
+
+def _fail(err: Exception) -> None:
+    """A domain error as one line on stderr, exit 1."""
+    typer.echo(f"error: {getattr(err, 'message', err)}", err=True)
+    raise typer.Exit(1)
+
+
+@token_app.command("create")
+def token_create(name: str = typer.Option(..., "--name", help="who or what holds it"),
+                 role: list[str] = typer.Option(..., "--role", help="repeat for several roles"),
+                 site: list[str] = typer.Option(..., "--site", help="repeat; '*' for all"),
+                 db: str = DB_OPTION) -> None:
+    """Make a token and print it (it is shown this once)."""
+    from central.errors import CentralError
+    from central.services.access import create_token
+
+    try:
+        _, token = asyncio.run(_in_transaction(_db_url(db), lambda conn: create_token(
+            conn, name=name, roles=role, sites=site)))
+    except CentralError as err:
+        _fail(err)
+    typer.echo(token)
+
+
+@token_app.command("list")
+def token_list(db: str = DB_OPTION) -> None:
+    """List tokens: name, roles, sites, revoked or not."""
+    from central.services.access import list_tokens
+
+    for row in asyncio.run(_in_transaction(_db_url(db), list_tokens)):
+        state = "revoked" if row["revoked_at"] else "active"
+        typer.echo(f"{row['name']}\t{','.join(row['roles'])}\t{','.join(row['sites'])}\t{state}")
+
+
+@token_app.command("revoke")
+def token_revoke(name: str = typer.Argument(...), db: str = DB_OPTION) -> None:
+    """Revoke a token by name."""
+    from central.errors import CentralError
+    from central.services.access import revoke_token
+
+    try:
+        asyncio.run(_in_transaction(_db_url(db), lambda conn: revoke_token(conn, name=name)))
+    except CentralError as err:
+        _fail(err)
+    typer.echo(f"token {name} revoked")
