@@ -51,3 +51,15 @@ class ActionConflict(CentralError):
     """A valid action cannot apply to the current state; ``code`` is a protocol ConflictCode."""
 
     code = "CONFLICT"
+
+
+class InUse(CentralError):
+    """Other records depend on this one, so it cannot be deleted or changed that way."""
+
+    code = "IN_USE"
+
+
+class InvalidInput(CentralError):
+    """A request is well-formed but its content is invalid for what it asks (422)."""
+
+    code = "INVALID_INPUT"

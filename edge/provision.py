@@ -44,7 +44,8 @@ async def register_edge(central_url: str, *, site: str, edge_id: str,
                              f": {err}); check the URL and that central is running") from err
     if response.status_code != 201:
         hint = {401: " (a valid admin token is needed)",
-                403: " (the token may not register edges of this site)"}.get(response.status_code, "")
+                403: " (the token may not register edges of this site)"
+                }.get(response.status_code, "")
         raise ProvisionError(f"central refused to register {site}/{edge_id}: HTTP "
                              f"{response.status_code} {_central_error(response)}{hint}")
     try:

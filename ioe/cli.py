@@ -79,6 +79,34 @@ def db_upgrade(db: str = typer.Option(None, "--db", envvar="IOE_DB_URL")) -> Non
     typer.echo(f"database at {settings.db_url} is up to date")
 
 
+@db_app.command("check")
+def db_check(db: str = typer.Option(None, "--db", envvar="IOE_DB_URL"),
+             site: list[str] = typer.Option(None, "--site", help="only these sites (repeat)")
+             ) -> None:
+    """Prove LP quantities, places and statuses against the ledger: exit 0 consistent,
+    1 inconsistent (problems listed), 2 database unreachable."""
+    from central.services.consistency import DatabaseUnavailable, check_database
+    from central.settings import CentralSettings
+
+    setup_logging("WARNING")
+    settings = CentralSettings(**({"db_url": db} if db else {}))
+    try:
+        report = asyncio.run(check_database(settings.db_url, sites=site or None))
+    except DatabaseUnavailable as err:
+        typer.echo(f"error: {err.message}", err=True)
+        raise typer.Exit(2) from err
+    counted = (f"{report['checked']['lps']} LPs, {report['checked']['ledger_rows']} ledger rows "
+               f"checked in {report['elapsed_ms']} ms")
+    if report["ok"]:
+        typer.echo(f"consistent: {counted}")
+        return
+    more = " (first ones only)" if report["truncated"] else ""
+    typer.echo(f"INCONSISTENT: {len(report['problems'])} problem(s){more}; {counted}")
+    for problem in report["problems"]:
+        typer.echo(f"  {problem['kind']} {problem['lp']}: {problem['message']}")
+    raise typer.Exit(1)
+
+
 edge_app = typer.Typer(help="Edge agents.", no_args_is_help=True)
 app.add_typer(edge_app, name="edge")
 

@@ -63,15 +63,37 @@ async def _seed_central(api: str) -> bool:
                         {"code": "COOKIE-BOX", "name": "Cookie box 12x", "uom": "ea",
                          "type": "finished", "allergens": ["gluten"]}):
             (await client.post("/products", json={"site": SITE, **product})).raise_for_status()
-        for code, name in (("RECV-1", "Receiving dock 1"), ("A-01", "Rack A-01"),
-                           ("A-02", "Rack A-02"), ("LINE-1", "Line 1 infeed"),
-                           ("FG-1", "Finished goods")):
-            (await client.post("/locations", json={"site": SITE, "code": code,
-                                                   "name": name})).raise_for_status()
-        (await client.post("/work-orders", json={"site": SITE, "number": "WO-1001",
-                                                 "product": "COOKIE-BOX",
-                                                 "qty": "500"})).raise_for_status()
+        for code, name, kind in (("RECV-1", "Receiving dock 1", "receiving"),
+                                 ("A-01", "Rack A-01", "storage"),
+                                 ("A-02", "Rack A-02", "storage"),
+                                 ("LINE-1", "Line 1 infeed", "production"),
+                                 ("FG-1", "Finished goods", "storage"),
+                                 ("SHIP-1", "Shipping dock 1", "shipping")):
+            (await client.post("/locations", json={"site": SITE, "code": code, "name": name,
+                                                   "kind": kind})).raise_for_status()
+        cookie = next(p for p in (await client.get("/products")).json()["items"]
+                      if p["code"] == "COOKIE-BOX")
+        (await client.post(f"/products/{cookie['id']}/bom", json={"items": [
+            {"component": "FLOUR-T55", "qty_per": "0.25", "scrap_factor": "0.02"},
+            {"component": "SUGAR", "qty_per": "0.1"}]})).raise_for_status()
+        wo = {"site": SITE, "number": "WO-1001", "product": "COOKIE-BOX", "qty": "500"}
+        (await client.post("/work-orders", json=wo)).raise_for_status()
         return True
+
+
+async def _release_when_stocked(api: str, *, timeout: float = 30) -> bool:
+    """Release WO-1001 once the demo's receipts reached central, reserving them (FEFO)."""
+    async with httpx.AsyncClient(base_url=api, timeout=10) as client:
+        wo = (await client.get("/work-orders", params={"site": SITE})).json()["items"][0]
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            response = await client.post(f"/work-orders/{wo['id']}/release")
+            if response.status_code == 200:
+                return True
+            if response.json().get("code") != "MATERIAL_SHORT":
+                break
+            await asyncio.sleep(0.2)  # the receipts are still on their way through the edge
+    return False
 
 
 async def _receive_demo_lps(edge_api: str) -> None:
@@ -94,7 +116,7 @@ async def run_demo(*, workdir: Path, central_port: int = 8000, edge_port: int = 
     broker = EmbeddedBroker("127.0.0.1", pick_port(broker_port))
     central_port, edge_port = pick_port(central_port), pick_port(edge_port)
     got = {"broker": broker.port, "central": central_port, "edge": edge_port}
-    moved = [f"{name} port {wanted[name]} is taken, using {got[name]}"
+    notes = [f"{name} port {wanted[name]} is taken, using {got[name]}"
              for name in wanted if wanted[name] != got[name]]
     settings = CentralSettings(db_url=f"sqlite+aiosqlite:///{workdir / 'central.db'}",
                                mqtt_url=broker.url, host="127.0.0.1", port=central_port)
@@ -120,7 +142,10 @@ async def run_demo(*, workdir: Path, central_port: int = 8000, edge_port: int = 
         await _wait_http(f"{edge_url}/healthz")
         if seeded:
             await _receive_demo_lps(f"{edge_url}/api/v1")
-        print(_banner(central_url, edge_url, broker.url, scans, moved), flush=True)
+            if not await _release_when_stocked(f"{central_url}/api/v1"):
+                notes.append("WO-1001 could not be released yet: release it with "
+                             "POST /api/v1/work-orders/{id}/release")
+        print(_banner(central_url, edge_url, broker.url, scans, notes), flush=True)
 
 
 def _with_demo_station(config: EdgeConfig, scans: Path) -> EdgeConfig:
@@ -131,13 +156,15 @@ def _with_demo_station(config: EdgeConfig, scans: Path) -> EdgeConfig:
     return config.model_copy(update={"stations": [station]})
 
 
-def _banner(central: str, edge: str, broker: str, scans: Path, moved: list[str]) -> str:
-    notes = "".join(f"\n  note: {line}" for line in moved)
-    return f"""{notes}
+def _banner(central: str, edge: str, broker: str, scans: Path, notes: list[str]) -> str:
+    noted = "".join(f"\n  note: {line}" for line in notes)
+    return f"""{noted}
 IOE demo is running (Ctrl-C stops it; state is kept in {scans.parent})
 
   central API docs   {central}/docs
-  license plates     {central}/api/v1/stock-moves
+  ledger             {central}/api/v1/stock-moves
+  license plates     {central}/api/v1/license-plates
+  WO-1001 materials  {central}/api/v1/work-orders/1/materials
   edge local API     {edge}/docs      queue: {edge}/api/v1/queue
   MQTT broker        {broker}
 

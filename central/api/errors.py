@@ -14,6 +14,8 @@ from central.errors import (
     AlreadyExists,
     CentralError,
     Forbidden,
+    InUse,
+    InvalidInput,
     InvalidReference,
     NotFound,
     Unauthorized,
@@ -25,7 +27,9 @@ STATUS: list[tuple[type[CentralError], int]] = [
     (NotFound, 404),
     (AlreadyExists, 409),
     (ActionConflict, 409),
+    (InUse, 409),
     (InvalidReference, 422),
+    (InvalidInput, 422),
     (Unauthorized, 401),
     (Forbidden, 403),
 ]

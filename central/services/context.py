@@ -145,6 +145,9 @@ class ApplyContext:
     changed_lps: dict[str, LicensePlate] = field(default_factory=dict)
     links: list[tuple[int, LicensePlate, dict[str, Any]]] = field(default_factory=list)
     serials: list[int] = field(default_factory=list)
+    # LP id -> whether LPs were packed in it when first asked (appliers/lp.py asks for a
+    # whole batch in one query, so moves of unpacked LPs cost no statement each).
+    has_packed: dict[int, bool] = field(default_factory=dict)
 
     def add_lp(self, lp: LicensePlate, **columns: Any) -> None:
         """A new LP: cached now, inserted at flush with its other columns."""

@@ -52,7 +52,8 @@ class Central:
                 "site": SITE, "code": code, "name": code, "kind": kind})
             assert response.status_code == 201, response.text
         response = await self.client.post("/api/v1/work-orders", json={
-            "site": SITE, "number": "WO-1001", "product": "FG-1", "qty": "100"})
+            "site": SITE, "number": "WO-1001", "product": "FG-1", "qty": "100",
+            "status": "released"})
         assert response.status_code == 201, response.text
 
     def env(self, type: str, body: dict[str, Any], *, edge: str = EDGE, seq: int | None = None,

@@ -100,10 +100,10 @@ class Stack:
 
     def seed(self) -> None:
         """Reference data the actions in the tests refer to."""
-        self.api("POST", "/products", json={"code": "RAW-1", "name": "Raw material",
-                                            "uom": "kg"})
-        self.api("POST", "/products", json={"code": "FG-1", "name": "Finished good",
-                                            "uom": "ea"})
+        self.api("POST", "/products", json={"site": SITE, "code": "RAW-1",
+                                            "name": "Raw material", "uom": "kg"})
+        self.api("POST", "/products", json={"site": SITE, "code": "FG-1",
+                                            "name": "Finished good", "uom": "ea"})
         for code in ("RECV", "A-01", "A-02"):
             self.api("POST", "/locations", json={"site": SITE, "code": code, "name": code})
 

@@ -32,6 +32,11 @@ def test_demo_runs_the_spine_stops_cleanly_and_resumes(tmp_path: Path) -> None:
                                      params={"kind": "RECEIPT"}).json()["items"]
         wait_until(lambda: len(receipts()) == 3, 30, what="demo LPs received through the edge")
         lp = receipts()[0]["lp"]
+        (wo,) = httpx.get(f"{central}/work-orders").json()["items"]
+        assert wo["status"] == "released"  # released once the receipts arrived: FEFO reserved
+        materials = httpx.get(f"{central}/work-orders/{wo['id']}/materials").json()["items"]
+        assert {m["component"]: (m["required"], m["reserved"]) for m in materials} == {
+            "FLOUR-T55": ("127.5", "127.5"), "SUGAR": ("50", "50")}
 
         with open(workdir / "scans.txt", "a") as scans:  # the simulated scanner's input
             scans.write(f"LOC:A-02\n{lp}\n")

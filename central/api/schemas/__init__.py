@@ -7,13 +7,24 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-from protocol.types import Code, Name, Quantity, format_qty
+from central.api.schemas.catalog import (  # noqa: F401 (re-exported: products live there)
+    Gtin,
+    ProductIn,
+    ProductOut,
+    ProductType,
+    Tag,
+)
+from central.api.schemas.production import (  # noqa: F401 (re-exported: work orders)
+    WorkOrderIn,
+    WorkOrderOut,
+    WoStatus,
+)
+from protocol.types import Code, Name, format_qty
 
 T = TypeVar("T")
 QtyOut = Annotated[Decimal, PlainSerializer(format_qty, return_type=str)]
-WoStatus = Literal["planned", "released", "in_progress", "completed", "closed"]
 
 
 class Page(BaseModel, Generic[T]):
@@ -24,43 +35,7 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
-ProductType = Literal["raw", "intermediate", "finished"]
 LocationKind = Literal["receiving", "storage", "production", "shipping", "quality"]
-Gtin = Annotated[str, Field(pattern=r"^\d{8}$|^\d{12,14}$")]
-Tag = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_\-]*$")]
-
-
-class ProductIn(BaseModel):
-    """A new product of a site."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    site: Name
-    code: Code
-    name: str = Field(min_length=1, max_length=200)
-    uom: str = Field(min_length=1, max_length=16, pattern=r"^[^\x00-\x1f\x7f]+$")
-    gtin: Gtin | None = None
-    type: ProductType = "raw"
-    shelf_life_days: int | None = Field(default=None, ge=0, le=36500)
-    allergens: list[Tag] = Field(default_factory=list, max_length=32)
-    allow_merge: bool = False
-
-
-class ProductOut(BaseModel):
-    """A product."""
-
-    id: int
-    site: str
-    code: str
-    name: str
-    uom: str
-    gtin: str | None
-    type: str
-    shelf_life_days: int | None
-    allergens: list[str]
-    allow_merge: bool
-    created_at: datetime
-    updated_at: datetime | None
 
 
 class LocationIn(BaseModel):
@@ -82,32 +57,6 @@ class LocationOut(BaseModel):
     code: str
     name: str
     kind: str
-    created_at: datetime
-
-
-class WorkOrderIn(BaseModel):
-    """A new work order: product by code, planned quantity as a decimal string."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    site: Name
-    number: Code
-    product: Code
-    qty: Quantity = Field(gt=0, validation_alias=AliasChoices("qty", "qty_planned"))
-    status: WoStatus = "released"
-
-
-class WorkOrderOut(BaseModel):
-    """A work order with its product and progress."""
-
-    id: int
-    site: str
-    number: str
-    product: str
-    uom: str
-    qty_planned: QtyOut
-    qty_produced: QtyOut
-    status: str
     created_at: datetime
 
 

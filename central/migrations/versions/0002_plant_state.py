@@ -159,6 +159,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("created_at", UtcDateTime))
         batch.create_foreign_key("fk_lp_genealogy_work_order_id_work_orders", "work_orders",
                                  ["work_order_id"], ["id"])
+    for column in ("parent_lp_id", "child_lp_id"):  # the recall walk seeks by LP and kind
+        op.drop_index(f"ix_lp_genealogy_{column}", table_name="lp_genealogy")
+        op.create_index(f"ix_lp_genealogy_{column}", "lp_genealogy", [column, "kind"])
 
     op.create_table(
         "reservations",

@@ -7,6 +7,7 @@ from central.services.appliers.common import (
     Applied,
     Applier,
     conflict,
+    known_wo,
     location_id,
     lot_on_hold,
     new_lp,
@@ -15,8 +16,10 @@ from central.services.appliers.common import (
     usable_lp,
 )
 from central.services.context import ApplyContext, WorkOrder
+from central.services.reservations import active_reservation, use_reservation
+from central.services.work_orders import bad_transition, is_behind, transition
 from protocol import ConflictCode, Envelope
-from protocol.actions import LpConsume, WoOutput
+from protocol.actions import LpConsume, WoOutput, WorkOrderStep
 from protocol.types import format_qty
 
 
@@ -33,16 +36,29 @@ async def consume(ctx: ApplyContext, env: Envelope, body: LpConsume) -> Applied:
     lp = await usable_lp(ctx, env.site, body.lp, verb="consumed")
     wo = await open_wo(ctx, env.site, body.work_order)
     qty = lp.qty if body.qty is None else body.qty
+    if qty > lp.qty and ctx.force:
+        # "Apply anyway": the floor used more than central knew of; the shortfall is booked
+        # as a CORRECTION first, so the ledger still sums to what the LP holds.
+        ctx.ledger(lp=lp, kind="CORRECTION", qty=qty - lp.qty, location_id=lp.location_id,
+                   occurred_at=env.occurred_at, action_id=env.id)
+        lp.qty = qty
     if qty > lp.qty:
         raise conflict(ConflictCode.QTY_EXCEEDS_LP,
                        f"Cannot consume {format_qty(qty)} {lp.uom} from LP {lp.number}: it holds "
                        f"{format_qty(lp.qty)} {lp.uom}")
+    reservation = await active_reservation(ctx, lp)
+    if reservation is not None and reservation.work_order_id != wo.id and not ctx.force:
+        raise conflict(ConflictCode.LP_RESERVED,
+                       f"LP {lp.number} is reserved for work order {reservation.number}; it "
+                       f"cannot be consumed into {wo.number}")
     ctx.ledger(lp=lp, kind="CONSUME", qty=-qty, location_id=lp.location_id,
                occurred_at=env.occurred_at, action_id=env.id, work_order_id=wo.id)
     lp.qty -= qty
     if lp.qty == 0:
         lp.status = "consumed"
     ctx.save_lp(lp)
+    if reservation is not None:
+        await use_reservation(ctx, lp, reservation, qty)
     await _start_wo(ctx, wo)
     left = "nothing left" if lp.qty == 0 else f"{format_qty(lp.qty)} {lp.uom} left"
     return Applied(f"{format_qty(qty)} {lp.uom} of LP {lp.number} consumed into {wo.number} "
@@ -85,7 +101,35 @@ async def output(ctx: ApplyContext, env: Envelope, body: WoOutput) -> Applied:
     return Applied(f"LP {number} made on {wo.number}: {format_qty(body.qty)} {wo.uom}")
 
 
+async def _step(ctx: ApplyContext, env: Envelope, number: str, target: str) -> str | None:
+    """Move a work order from the floor; answers a note when a forced step found it there
+    already. Completed or closed is WO_CLOSED, any other wrong status WO_BAD_TRANSITION."""
+    wo = await known_wo(ctx, env.site, number)
+    if ctx.force:
+        if is_behind(wo, target):  # "apply anyway" never moves an order backwards
+            return f"Work order {wo.number} is already {wo.status}; nothing changed"
+    elif wo.status in ("completed", "closed"):
+        raise bad_transition(wo, target, code=ConflictCode.WO_CLOSED.value)
+    await transition(ctx, wo, target, action_id=env.id, force=ctx.force)
+    return None
+
+
+async def start(ctx: ApplyContext, env: Envelope, body: WorkOrderStep) -> Applied:
+    """wo.start: a released work order is in progress."""
+    note = await _step(ctx, env, body.work_order, "in_progress")
+    return Applied(note or f"Work order {body.work_order} started")
+
+
+async def complete(ctx: ApplyContext, env: Envelope, body: WorkOrderStep) -> Applied:
+    """wo.complete: a started (or released) work order is completed; material still reserved
+    for it is given back."""
+    note = await _step(ctx, env, body.work_order, "completed")
+    return Applied(note or f"Work order {body.work_order} completed")
+
+
 APPLIERS: dict[str, Applier] = {
     "lp.consume": consume,
     "wo.output": output,
+    "wo.start": start,
+    "wo.complete": complete,
 }

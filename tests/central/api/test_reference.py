@@ -23,7 +23,7 @@ async def test_products(central: Central) -> None:
     got = await central.client.get(f"{API}/products/{product['id']}")
     assert got.json() == product
     listed = (await central.client.get(f"{API}/products")).json()
-    assert listed == {"items": [product], "limit": 100, "offset": 0}
+    assert listed == {"items": [product], "limit": 100, "offset": 0, "total": 1}
     missing = await central.client.get(f"{API}/products/999")
     assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"
 

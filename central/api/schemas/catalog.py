@@ -1,0 +1,145 @@
+"""Products and BOMs: request and response bodies. Quantities are decimal strings both ways."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+
+from protocol.types import Code, Name, Quantity, format_qty
+
+ProductType = Literal["raw", "intermediate", "finished"]
+Tag = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_\-]*$")]
+QtyOut = Annotated[Decimal, PlainSerializer(format_qty, return_type=str)]
+
+
+def _gtin_check_digit(gtin: str) -> str:
+    """Refuse a GTIN whose last digit is not its GS1 mod-10 check digit (a mistyped code)."""
+    body, check = gtin[:-1], int(gtin[-1])
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    expected = (10 - total % 10) % 10
+    if check != expected:
+        raise ValueError(f"GTIN {gtin} has a wrong check digit (expected {expected})")
+    return gtin
+
+
+# GTIN-8, -12, -13 or -14, with a correct check digit.
+Gtin = Annotated[str, Field(pattern=r"^\d{8}$|^\d{12,14}$"), AfterValidator(_gtin_check_digit)]
+Uom = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[^\x00-\x1f\x7f]+$")]
+ProductName = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class ProductUpdate(BaseModel):
+    """A product's editable fields: a PUT replaces them all (omitted ones are cleared)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: ProductName
+    uom: Uom
+    gtin: Gtin | None = None
+    type: ProductType = "raw"
+    shelf_life_days: int | None = Field(default=None, ge=0, le=36500)
+    allergens: list[Tag] = Field(default_factory=list, max_length=32)
+    allow_merge: bool = False
+    # Immutable: accepted so a client may PUT back what it read, refused when changed.
+    site: Name | None = None
+    code: Code | None = None
+
+
+class ProductIn(ProductUpdate):
+    """A new product of a site."""
+
+    site: Name
+    code: Code
+
+
+class ProductOut(BaseModel):
+    """A product."""
+
+    id: int
+    site: str
+    code: str
+    name: str
+    uom: str
+    gtin: str | None
+    type: str
+    shelf_life_days: int | None
+    allergens: list[str]
+    allow_merge: bool
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class ProductPage(BaseModel):
+    """One page of products and how many match in all; ask again with offset + limit."""
+
+    items: list[ProductOut]
+    limit: int
+    offset: int
+    total: int
+
+
+class BomItemIn(BaseModel):
+    """One component line: how much of it one unit of the product needs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    component: Code
+    qty_per: Quantity = Field(gt=0)
+    scrap_factor: Quantity = Field(default=Decimal(0), ge=0, lt=1)
+    consume_whole_lp: bool = False
+
+
+class BomIn(BaseModel):
+    """A product's bill of materials: replaces the current version, or makes a new one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[BomItemIn] = Field(min_length=1, max_length=500)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class BomItemOut(BaseModel):
+    """A component line with the component's code, name and unit."""
+
+    line: int
+    component_id: int
+    component: str
+    name: str
+    uom: str
+    qty_per: QtyOut
+    scrap_factor: QtyOut
+    consume_whole_lp: bool
+
+
+class BomOut(BaseModel):
+    """One version of a product's BOM."""
+
+    id: int
+    site: str
+    product_id: int
+    product: str
+    version: int
+    note: str | None
+    created_at: datetime
+    created_by: str
+    items: list[BomItemOut]
+
+
+class BomSaved(BomOut):
+    """The BOM after a POST: ``created_new_version`` is false when it was replaced in place."""
+
+    created_new_version: bool
+
+
+class BomVersionOut(BaseModel):
+    """A BOM version in the list: its size, and how many open work orders use it."""
+
+    id: int
+    version: int
+    note: str | None
+    created_at: datetime
+    created_by: str
+    item_count: int
+    open_work_orders: int
+    current: bool

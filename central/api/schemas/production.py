@@ -1,0 +1,84 @@
+"""Work orders: request and response bodies. Quantities are decimal strings both ways."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainSerializer
+
+from protocol.types import Code, Name, Quantity, format_qty
+
+QtyOut = Annotated[Decimal, PlainSerializer(format_qty, return_type=str)]
+WoStatus = Literal["planned", "released", "in_progress", "completed", "closed"]
+
+
+class WorkOrderIn(BaseModel):
+    """A new work order: product by code, planned quantity as a decimal string.
+
+    It starts ``planned``; ``released`` releases it at once, reserving its material.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    site: Name
+    number: Code
+    product: Code
+    qty: Quantity = Field(gt=0, validation_alias=AliasChoices("qty", "qty_planned"))
+    due_date: date | None = None
+    status: Literal["planned", "released"] = "planned"
+
+
+class WorkOrderOut(BaseModel):
+    """A work order with its product, BOM snapshot version, progress and lifecycle times."""
+
+    id: int
+    site: str
+    number: str
+    product: str
+    uom: str
+    qty_planned: QtyOut
+    qty_produced: QtyOut
+    status: str
+    due_date: date | None
+    bom_id: int | None
+    bom_version: int | None
+    created_at: datetime
+    released_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    closed_at: datetime | None
+
+
+class ReservedLpOut(BaseModel):
+    """An LP reserved for a material, and the part of it counted against the material."""
+
+    lp: str
+    qty: QtyOut
+    lot: str | None
+    expiry: date | None
+    location: str
+
+
+class MaterialOut(BaseModel):
+    """One component of a work order's BOM snapshot and where it stands."""
+
+    line: int
+    component: str
+    uom: str
+    qty_per: QtyOut
+    scrap_factor: QtyOut
+    consume_whole_lp: bool
+    required: QtyOut
+    reserved: QtyOut
+    consumed: QtyOut
+    remaining: QtyOut
+    lps: list[ReservedLpOut]
+
+
+class MaterialsOut(BaseModel):
+    """The materials of a work order."""
+
+    work_order: str
+    site: str
+    status: str
+    items: list[MaterialOut]
