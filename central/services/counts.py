@@ -28,6 +28,7 @@ from central.services.access import Caller
 from central.services.appliers.counts import session_row
 from central.services.common import as_dict, now, page
 from central.services.context import ApplyContext, ReferenceCache
+from central.services.reservations import drop_reservation
 from central.settings import CentralSettings
 from protocol import ConflictCode
 from protocol.ids import new_action_id
@@ -222,6 +223,7 @@ async def approve(conn: AsyncConnection, *, settings: CentralSettings, refs: Ref
             lp.qty = line["counted"]
             adjusted.append({"lp": lp.number, "qty": difference})
         if lp.qty == 0:
+            await drop_reservation(ctx, lp, action_id=entry, reference=session.number)
             lp.status = "consumed"
         ctx.save_lp(lp)
     await ctx.flush()

@@ -166,3 +166,18 @@ async def use_reservation(ctx: ApplyContext, lp: LicensePlate, reservation: Any,
             ctx.save_lp(lp)
     await ctx.conn.execute(update(reservations).where(reservations.c.id == reservation.id)
                            .values(**values))
+
+
+async def drop_reservation(ctx: ApplyContext, lp: LicensePlate, *, action_id: str,
+                           reference: str | None = None) -> bool:
+    """Give back the reservation of an LP that no longer holds stock (a count found it empty);
+    answers whether there was one. The work order then shows that material as unreserved."""
+    reservation = await active_reservation(ctx, lp)
+    if reservation is None:
+        return False
+    ctx.ledger(lp=lp, kind="RELEASE", qty=-reservation.qty, location_id=lp.location_id,
+               occurred_at=ctx.recorded_at, action_id=action_id,
+               work_order_id=reservation.work_order_id, reference=reference)
+    await ctx.conn.execute(update(reservations).where(reservations.c.id == reservation.id)
+                           .values(status="released", closed_at=ctx.recorded_at))
+    return True

@@ -239,9 +239,14 @@ async def pack(ctx: ApplyContext, env: Envelope, body: LpPack) -> Applied:
                        f"LP {parent.number} is LP {lp.number} or packed inside it; "
                        "an LP cannot be packed into itself")
     lp.parent_lp_id = parent_id
+    note = ""
+    if parent.status == "on_hold" and lp.status in ("available", "reserved"):
+        # A hold on a pallet covers everything on it, cartons packed later included; releasing
+        # the pallet's hold frees them again.
+        lp.status, note = "on_hold", f" (LP {parent.number} is on quality hold: so is it now)"
     ctx.save_lp(lp)
     ctx.link(parent_id=parent_id, child=lp, kind="PACK", action_id=env.id)
-    return Applied(f"LP {lp.number} packed into LP {parent.number}")
+    return Applied(f"LP {lp.number} packed into LP {parent.number}{note}")
 
 
 async def unpack(ctx: ApplyContext, env: Envelope, body: LpUnpack) -> Applied:

@@ -101,3 +101,31 @@ async def test_approval_books_a_count_made_of_several_actions(seeded: Central) -
     assert await seeded.rows("SELECT kind, qty FROM stock_moves WHERE kind = 'ADJUST'") == [
         ("ADJUST", -2_000_000)]
     assert Decimal((await seeded.client.get("/api/v1/license-plates/LP-1")).json()["qty"]) == 8
+
+
+async def test_an_lp_counted_empty_gives_back_its_reservation(seeded: Central) -> None:
+    """A reserved LP the count finds empty: ADJUST to 0, its reservation released, books agree."""
+    api = seeded.client
+    fg = (await api.get("/api/v1/products", params={"q": "FG-1"})).json()["items"][0]
+    saved = await api.post(f"/api/v1/products/{fg['id']}/bom",
+                           json={"items": [{"component": "RAW-1", "qty_per": "1"}]})
+    assert saved.status_code == 201, saved.text
+    await seeded.receive("LP-R", "10", location="A-01")
+    made = await api.post("/api/v1/work-orders", json={
+        "site": SITE, "number": "WO-2", "product": "FG-1", "qty": "4", "status": "released"})
+    assert made.status_code == 201, made.text
+    assert await seeded.rows("SELECT status FROM license_plates WHERE number = 'LP-R'") == [
+        ("reserved",)]
+    session = await open_count(seeded)
+    ack = await seeded.send_one(counted(seeded, session["number"], ("LP-R", "0")))
+    assert ack.result == AckResult.APPLIED
+    approved = await api.post(f"/api/v1/counts/{session['id']}/approve")
+    assert approved.status_code == 200, approved.text
+    assert await seeded.rows("SELECT status FROM reservations") == [("released",)]
+    assert await seeded.rows("SELECT qty, status FROM license_plates WHERE number = 'LP-R'") == [
+        (0, "consumed")]
+    assert await seeded.rows("SELECT kind, qty FROM stock_moves WHERE kind IN "  # micro-units
+                             "('ADJUST', 'RELEASE') ORDER BY id") == [
+        ("ADJUST", -10_000_000), ("RELEASE", -4_000_000)]
+    check = (await api.get("/api/v1/inventory/check")).json()
+    assert check["ok"], check["problems"]

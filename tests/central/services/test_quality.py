@@ -213,3 +213,19 @@ async def test_carton_unpacked_from_a_held_pallet_can_be_released(seeded: Centra
                                                             "covering it any more; it is off hold")
     assert [await status(seeded, n) for n in ("PAL-1", "CASE-1", "CASE-2")] == [
         "on_hold", "available", "on_hold"]
+
+
+async def test_carton_packed_onto_a_held_pallet_is_held_and_freed_with_it(
+        seeded: Central) -> None:
+    for number in ("PAL-1", "CASE-1"):
+        await seeded.receive(number)
+    await hold(seeded, lp="PAL-1")
+    ack = await seeded.send_one(seeded.env("lp.pack", {"lp": "CASE-1", "parent": "PAL-1"}))
+    assert (ack.result, ack.message) == (
+        AckResult.APPLIED, "LP CASE-1 packed into LP PAL-1 (LP PAL-1 is on quality hold: so is "
+                           "it now)")
+    consume = await seeded.send_one(seeded.env("lp.consume", {"lp": "CASE-1",
+                                                              "work_order": "WO-1001"}))
+    assert (consume.result, consume.code) == (AckResult.CONFLICT, "LP_ON_HOLD")
+    assert (await release(seeded, lp="PAL-1")).result == AckResult.APPLIED
+    assert [await status(seeded, n) for n in ("PAL-1", "CASE-1")] == ["available", "available"]
