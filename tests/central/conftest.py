@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from central.api.app import create_app
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
+from central.services.access import create_token
 from central.services.edges import provision_edge
 from central.services.processor import ActionProcessor
 from central.settings import CentralSettings
@@ -19,6 +20,7 @@ from protocol import Ack, build_envelope, encode_batch
 
 SITE = "plant-1"
 EDGE = "edge-1"
+ADMIN_TOKEN = "root-token"
 
 
 class Central:
@@ -95,6 +97,12 @@ class Central:
         """Rows in a table."""
         return int((await self.rows(f"SELECT count(*) FROM {table}"))[0][0])
 
+    async def bearer(self, name: str, roles: list[str], sites: list[str]) -> dict[str, str]:
+        """An Authorization header for a new token (made straight in the database)."""
+        async with self.engine.begin() as conn:
+            _, token = await create_token(conn, name=name, roles=roles, sites=sites)
+        return {"Authorization": f"Bearer {token}"}
+
 
 @pytest.fixture
 async def central(database_url: str) -> AsyncIterator[Central]:
@@ -109,6 +117,16 @@ async def central(database_url: str) -> AsyncIterator[Central]:
         await site.provision()
         yield site
     await engine.dispose()
+
+
+@pytest.fixture
+async def guarded(central: Central) -> AsyncIterator[httpx.AsyncClient]:
+    """The same database behind an app that demands tokens (admin token: ADMIN_TOKEN)."""
+    settings = CentralSettings(db_url=central.settings.db_url, admin_token=ADMIN_TOKEN)
+    app = create_app(settings, engine=central.engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://central") as client:
+        yield client
 
 
 @pytest.fixture

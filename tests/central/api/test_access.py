@@ -2,11 +2,9 @@
 
 import asyncio
 from asyncio.subprocess import PIPE
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from central.api.app import create_app
 from central.db.engine import make_engine
@@ -18,15 +16,6 @@ from tests.support import ioe_command
 API = "/api/v1"
 ADMIN = {"Authorization": "Bearer root-token"}
 
-
-@pytest.fixture
-async def guarded(central: Central) -> AsyncIterator[httpx.AsyncClient]:
-    """The same database behind an app that demands tokens (admin token: root-token)."""
-    settings = CentralSettings(db_url=central.settings.db_url, admin_token="root-token")
-    app = create_app(settings, engine=central.engine)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://central") as client:
-        yield client
 
 
 async def make_token(client: httpx.AsyncClient, name: str, roles: list[str],

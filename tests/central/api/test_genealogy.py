@@ -1,14 +1,11 @@
 """The recall query through the API (up and down, depth limits) and the LP lists."""
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from central.api.app import create_app
 from central.services.access import create_token
-from central.settings import CentralSettings
 from protocol import AckResult
 from tests.central.conftest import Central
 
@@ -169,15 +166,6 @@ async def test_contents_of_a_pallet(chain: Central) -> None:
     missing = await chain.client.get(f"{API}/license-plates/NOPE/contents")
     assert missing.status_code == 404
 
-
-@pytest.fixture
-async def guarded(chain: Central) -> AsyncIterator[httpx.AsyncClient]:
-    """The chain's database behind an app that demands tokens."""
-    settings = CentralSettings(db_url=chain.settings.db_url, admin_token="root-token")
-    app = create_app(settings, engine=chain.engine)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://central") as client:
-        yield client
 
 
 async def test_other_sites_see_nothing(chain: Central, guarded: httpx.AsyncClient) -> None:

@@ -1,15 +1,11 @@
 """/inventory/available, /inventory/check, /license-plates and /stock-moves over HTTP."""
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import text
 
-from central.api.app import create_app
 from central.services.access import create_token
-from central.settings import CentralSettings
 from tests.central.conftest import SITE, Central
 
 API = "/api/v1"
@@ -79,15 +75,6 @@ async def test_lp_shows_its_parent_and_moves_show_their_cause(seeded: Central) -
     bad = await seeded.client.get(f"{API}/stock-moves", params={"kind": "NOPE"})
     assert bad.status_code == 422
 
-
-@pytest.fixture
-async def guarded(seeded: Central) -> AsyncIterator[httpx.AsyncClient]:
-    """The same database behind an app that demands tokens."""
-    settings = CentralSettings(db_url=seeded.settings.db_url, admin_token="root-token")
-    app = create_app(settings, engine=seeded.engine)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://central") as client:
-        yield client
 
 
 async def test_other_sites_see_nothing(seeded: Central, guarded: httpx.AsyncClient) -> None:

@@ -1,13 +1,8 @@
 """/quality/holds over REST: the same holds as the floor's, audited, role- and site-guarded."""
 
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 
-from central.api.app import create_app
-from central.services.access import create_token
-from central.settings import CentralSettings
 from protocol import AckResult
 from tests.central.conftest import SITE, Central
 
@@ -19,21 +14,6 @@ async def lp_status(central: Central, number: str) -> str:
     return (await central.client.get(f"{API}/license-plates/{number}")).json()["status"]
 
 
-@pytest.fixture
-async def guarded(seeded: Central) -> AsyncIterator[httpx.AsyncClient]:
-    """The seeded database behind an app that demands tokens."""
-    settings = CentralSettings(db_url=seeded.settings.db_url, admin_token="root-token")
-    app = create_app(settings, engine=seeded.engine)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://central") as client:
-        yield client
-
-
-async def bearer(central: Central, name: str, roles: list[str], sites: list[str]) -> dict:
-    """An Authorization header for a new token."""
-    async with central.engine.begin() as conn:
-        _, token = await create_token(conn, name=name, roles=roles, sites=sites)
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_hold_and_release_an_lp(seeded: Central) -> None:
@@ -125,9 +105,9 @@ async def test_list_filters(seeded: Central) -> None:
 
 async def test_roles_and_sites(seeded: Central, guarded: httpx.AsyncClient) -> None:
     await seeded.receive("LP-1")
-    production = await bearer(seeded, "prod-1", ["production"], [SITE])
-    quality = await bearer(seeded, "qa-1", ["quality"], [SITE])
-    elsewhere = await bearer(seeded, "qa-2", ["quality"], ["plant-2"])
+    production = await seeded.bearer("prod-1", ["production"], [SITE])
+    quality = await seeded.bearer("qa-1", ["quality"], [SITE])
+    elsewhere = await seeded.bearer("qa-2", ["quality"], ["plant-2"])
     body = {"site": SITE, "lp": "LP-1", "reason": "foreign body"}
     refused = await guarded.post(f"{API}/quality/holds", json=body, headers=production)
     assert refused.status_code == 403 and refused.json()["code"] == "ROLE_REQUIRED"

@@ -1,16 +1,11 @@
 """Conflict resolution: apply anyway, apply with changes, void; audited, with ledger effects."""
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import text
 
-from central.api.app import create_app
-from central.services.access import create_token
-from central.settings import CentralSettings
 from protocol import AckResult
 from protocol.types import format_qty
 from tests.central.conftest import SITE, Central
@@ -187,20 +182,6 @@ async def test_apply_receives_once_the_product_exists(seeded: Central) -> None:
                              "WHERE number = 'LP-N'") == [(entry_id,)]
 
 
-@pytest.fixture
-async def guarded(seeded: Central) -> AsyncIterator[httpx.AsyncClient]:
-    """The same database behind an app that demands tokens."""
-    settings = CentralSettings(db_url=seeded.settings.db_url, admin_token="root-token")
-    app = create_app(settings, engine=seeded.engine)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://central") as client:
-        yield client
-
-
-async def bearer(c: Central, name: str, roles: list[str], sites: list[str]) -> dict[str, str]:
-    async with c.engine.begin() as conn:
-        _, token = await create_token(conn, name=name, roles=roles, sites=sites)
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_only_supervisors_of_the_site_resolve(seeded: Central,
@@ -209,10 +190,10 @@ async def test_only_supervisors_of_the_site_resolve(seeded: Central,
         seeded, "lp.move", {"lp": "LP-GHOST", "to_location": "A-01"}, "LP_NOT_FOUND")
     url = f"{API}/conflicts/{conflict_id}/resolve"
     decision = {"resolution": "void", "reason": "ghost label"}
-    tech = await bearer(seeded, "tech-1", ["technical"], [SITE])
+    tech = await seeded.bearer("tech-1", ["technical"], [SITE])
     refused = await guarded.post(url, json=decision, headers=tech)
     assert refused.status_code == 403 and refused.json()["code"] == "ROLE_REQUIRED"
-    elsewhere = await bearer(seeded, "wh-2", ["warehouse"], ["plant-2"])
+    elsewhere = await seeded.bearer("wh-2", ["warehouse"], ["plant-2"])
     refused = await guarded.post(url, json=decision, headers=elsewhere)
     assert refused.status_code == 403 and refused.json()["code"] == "SITE_FORBIDDEN"
     hidden = await guarded.get(f"{API}/conflicts", headers=elsewhere)
@@ -221,7 +202,7 @@ async def test_only_supervisors_of_the_site_resolve(seeded: Central,
                               headers=elsewhere)).status_code == 404
     assert await seeded.rows("SELECT status FROM conflicts") == [("open",)]
 
-    supervisor = await bearer(seeded, "wh-1", ["warehouse"], [SITE])
+    supervisor = await seeded.bearer("wh-1", ["warehouse"], [SITE])
     done = await guarded.post(url, json=decision, headers=supervisor)
     assert done.status_code == 200, done.text
     assert done.json()["conflict"]["resolved_by"] == "wh-1"
