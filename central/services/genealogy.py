@@ -31,6 +31,10 @@ DEFAULT_DEPTH = 10
 MAX_LINKS = 10_000
 
 
+_PG_TRACE_SETTINGS = text("SELECT set_config('jit', 'off', true), "
+                          "set_config('plan_cache_mode', 'auto', true)")
+
+
 def _walk(way: str) -> CTE:
     """Recursive CTE of the links reached from LP :root within :depth levels:
     (link, kind, action_id, work_order_id, created_at, src, dst, level)."""
@@ -124,6 +128,7 @@ def _tree(root: dict[str, Any], root_id: int, rows: Sequence[Any]) -> tuple[int,
     through another link (a diamond, a split merged back), it appears as a leaf marked
     ``repeated``."""
     nodes = {root_id: root}
+    shown: dict[int, dict[str, Any]] = {}  # one dict per LP, however many links reach it
     used: set[int] = set()
     links = 0
     for row in rows:  # shallowest first, then oldest link first
@@ -131,8 +136,10 @@ def _tree(root: dict[str, Any], root_id: int, rows: Sequence[Any]) -> tuple[int,
         if row.link in used or parent is None:  # walked already, or under an LP not shown
             continue
         used.add(row.link)
+        if (lp := shown.get(row.dst)) is None:
+            lp = shown[row.dst] = _lp(row)
         node: dict[str, Any] = {
-            "lp": _lp(row),
+            "lp": lp,
             "edge": {"kind": row.kind, "work_order": row.work_order,
                      "action_id": row.action_id, "at": row.created_at},
             "children": []}
@@ -157,8 +164,11 @@ async def trace(conn: AsyncConnection, *, number: str, direction: str, depth: in
     query = _walk_query(way, filtered)
     if conn.dialect.name == "postgresql":
         # A recursive CTE's row estimate is a guess far above what the walk finds; it makes
-        # PostgreSQL JIT-compile the plan, which costs seconds to save microseconds.
-        await conn.execute(text("SET LOCAL jit = off"))
+        # PostgreSQL JIT-compile the plan, which costs seconds to save microseconds. And the
+        # walk's only parameters are scalars, so a reused generic plan is as good as a custom
+        # one, minus the 1-3 ms of planning it on every call (central's connections force
+        # custom plans for the batch lookups; see central/db/engine.py).
+        await conn.execute(_PG_TRACE_SETTINGS)
     result = await conn.execute(query, {"root": root_row.id, "depth": depth, **params})
     rows = sorted(result.all(), key=lambda r: (r.level, r.link))  # links in the order made
     tree: dict[str, Any] = {"lp": _lp(root_row), "edge": None, "children": []}

@@ -42,8 +42,16 @@ async def available(conn: AsyncConnection, *, sites: list[str] | None,
                        license_plates.c.lot))
     if sites is not None:
         query = query.where(license_plates.c.site.in_(sites))
-    for column, value in ((products.c.code, product), (locations.c.code, location),
-                          (license_plates.c.lot, lot)):
-        if value is not None:
-            query = query.where(column == value)
+    # Codes are resolved to ids first, within the sites: a seek on the (site, code) unique
+    # index, then on the LP indexes by product or location. Filtering the joined code instead
+    # let SQLite start from a scan of every LP.
+    for table, column, code in ((products, license_plates.c.product_id, product),
+                                (locations, license_plates.c.location_id, location)):
+        if code is not None:
+            ids = select(table.c.id).where(table.c.code == code)
+            if sites is not None:
+                ids = ids.where(table.c.site.in_(sites))
+            query = query.where(column.in_(ids.scalar_subquery()))
+    if lot is not None:
+        query = query.where(license_plates.c.lot == lot)
     return [as_dict(row) for row in await conn.execute(query.limit(limit).offset(offset))]
