@@ -1,0 +1,396 @@
+"""Plant-scale benchmark: read queries on a generated plant history (1M ledger rows at 1.0).
+
+    python bench/plant_scale.py [--db URL] [--scale 1.0] [--seed 7] [--repeat 1000]
+    python bench/plant_scale.py --db postgresql+asyncpg://postgres@127.0.0.1:5432/ioe_bench_plant
+
+At scale 1.0: 10,000 products, 50,000 BOM items, 1,000 active work orders, 200,000 LPs and
+1,000,000 ledger rows (bench/plant_history.py makes them, consistent and deterministic). Then
+each query runs --repeat times on random keys through the service functions on one
+connection, as an API call does: LP lookup, available inventory by product and by location,
+a 10-level genealogy trace up and down, and the consistency check (three runs). Every answer
+is checked against the generated history; a query slower than --budget seconds in all stops
+early. A PostgreSQL database named in --db is created when missing (--drop removes it at the
+end); a database that already holds LPs is refused unless --reuse says to measure it as it
+is (the history is regenerated in memory with the same seed and scale).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import random
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from sqlalchemy import func, insert, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine  # noqa: E402
+from sqlalchemy.types import TypeDecorator  # noqa: E402
+
+from bench.plant_history import (  # noqa: E402
+    GENEALOGY_COLUMNS,
+    LEDGER_COLUMNS,
+    LEVELS,
+    History,
+    Sizes,
+)
+from central.db.engine import make_engine  # noqa: E402
+from central.db.migrate import upgrade  # noqa: E402
+from central.db.tables import license_plates, metadata  # noqa: E402
+from central.services import consistency, genealogy, queries, stock  # noqa: E402
+
+CHUNK = 10_000
+BUDGET = 90.0  # seconds per query at most
+WARM = 20  # untimed calls first: caches, prepared statements, compiled SQL
+LOAD_ORDER = ("locations", "products", "boms", "bom_items", "work_orders",
+              "work_order_materials", "license_plates", "lp_genealogy", "stock_moves",
+              "reservations", "quality_holds")
+EXPLICIT_IDS = ("locations", "products", "boms", "work_orders", "work_order_materials",
+                "license_plates")
+ON_HAND = ("available", "reserved", "on_hold")
+
+
+def table_rows(history: History) -> dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
+    """Every table's (columns, rows as tuples), ready to insert."""
+    out: dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]] = {}
+    for name, rows in {**history.rows, "license_plates": history.lp_rows()}.items():
+        columns = tuple(rows[0]) if rows else ()
+        out[name] = columns, [tuple(row[c] for c in columns) for row in rows]
+    out["stock_moves"] = LEDGER_COLUMNS, history.ledger
+    out["lp_genealogy"] = GENEALOGY_COLUMNS, history.genealogy
+    return out
+
+
+async def _insert(conn: AsyncConnection, name: str, columns: tuple[str, ...],
+                  rows: list[tuple[Any, ...]]) -> None:
+    """Bulk insert: COPY on PostgreSQL, executemany in chunks on SQLite; types applied."""
+    table = metadata.tables[name]
+    if conn.dialect.name == "postgresql" and name != "products":  # products: JSON column
+        dialect = conn.dialect
+        typed = [(i, table.c[c].type) for i, c in enumerate(columns)
+                 if isinstance(table.c[c].type, TypeDecorator)]
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        for start in range(0, len(rows), CHUNK * 10):
+            records = []
+            for row in rows[start:start + CHUNK * 10]:
+                values = list(row)
+                for i, kind in typed:  # Qty -> micro-units, UtcDateTime -> aware UTC
+                    values[i] = kind.process_bind_param(values[i], dialect)
+                records.append(values)
+            await raw.copy_records_to_table(name, records=records, columns=list(columns))
+        return
+    for start in range(0, len(rows), CHUNK):
+        await conn.execute(insert(table), [dict(zip(columns, row, strict=True))
+                                           for row in rows[start:start + CHUNK]])
+
+
+async def load(engine: AsyncEngine, history: History) -> dict[str, float]:
+    """Write the history in three transactions; seconds per table."""
+    data, took = table_rows(history), {}
+    for group in (LOAD_ORDER[:6], LOAD_ORDER[6:8], LOAD_ORDER[8:]):
+        async with engine.begin() as conn:
+            for name in group:
+                started = time.perf_counter()
+                columns, rows = data[name]
+                if rows:
+                    await _insert(conn, name, columns, rows)
+                took[name] = time.perf_counter() - started
+                progress(f"loaded {len(rows):,} rows into {name} in {took[name]:.1f} s")
+    async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            for name in EXPLICIT_IDS:  # rows came with ids: move the sequences past them
+                await conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'),"
+                                        f" (SELECT max(id) FROM {name}))"))
+    if engine.dialect.name == "postgresql":
+        async with engine.begin() as conn:  # autovacuum would do this within minutes
+            started = time.perf_counter()
+            await conn.execute(text("ANALYZE"))
+            took["analyze"] = time.perf_counter() - started
+    return took
+
+
+def progress(message: str) -> None:
+    """A line on stderr while the run goes on (a full run takes minutes)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def summary(samples: list[float]) -> tuple[float, float, float]:
+    """p50, p99 and max in milliseconds."""
+    ordered = sorted(samples)
+    p99 = ordered[max(0, math.ceil(len(ordered) * 0.99) - 1)]
+    return statistics.median(ordered) * 1000, p99 * 1000, ordered[-1] * 1000
+
+
+async def timed(keys: Iterable[Any], call: Callable[[Any], Awaitable[Any]],
+                verify: Callable[[Any, Any], int], warm: int = WARM,
+                budget: float | None = None) -> tuple[list[float], list[int]]:
+    """Seconds per call over ``keys`` (the first ``warm`` untimed), each answer verified;
+    also the size of each answer (rows or nodes) as ``verify`` counts it. A slow query stops
+    after ``budget`` seconds: a few hundred samples of a 400 ms plan say all there is to say."""
+    samples, sizes = [], []
+    deadline = time.perf_counter() + (BUDGET if budget is None else budget)
+    for n, key in enumerate(keys):
+        started = time.perf_counter()
+        answer = await call(key)
+        elapsed = time.perf_counter() - started
+        sizes.append(verify(key, answer))
+        if n >= warm:
+            samples.append(elapsed)
+            if started > deadline:
+                break
+    return samples, sizes
+
+
+def tree_numbers(node: dict[str, Any], depth: int = 0) -> Iterable[tuple[str, int]]:
+    """(LP number, depth) of every node of a trace tree."""
+    yield node["lp"]["number"], depth
+    for child in node["children"]:
+        yield from tree_numbers(child, depth + 1)
+
+
+class Bench:
+    """The sampled keys, the expected answers and the timings of one run."""
+
+    def __init__(self, history: History, repeat: int, seed: int) -> None:
+        self.history, self.repeat, self.rng = history, repeat, random.Random(seed + 1)
+        self.on_hand: dict[tuple[str, str], Decimal] = {}
+        self.at_location: dict[tuple[str, str], Decimal] = {}
+        for lp in history.lps:
+            if lp.status in ON_HAND:
+                key = (lp.site, lp.product.code)
+                self.on_hand[key] = self.on_hand.get(key, Decimal(0)) + lp.qty
+                where = (lp.site, history.locations[lp.location][1])
+                self.at_location[where] = self.at_location.get(where, Decimal(0)) + lp.qty
+        self.seed, self.warm, self.budget = seed, min(WARM, repeat), BUDGET
+        self.results: dict[str, tuple[float, float, float]] = {}
+        self.timing: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self.sizes: dict[str, list[int]] = {}
+
+    def sample(self, population: list[Any]) -> list[Any]:
+        """``repeat`` random picks (with replacement), plus the warm-up's."""
+        return [self.rng.choice(population) for _ in range(self.repeat + self.warm)]
+
+    async def run(self, conn: AsyncConnection) -> None:
+        """Every measured query, in turn, on one connection."""
+        h = self.history
+        await self._measure("LP lookup", self.sample(h.lps), lambda lp: queries.get_license_plate(
+            conn, number=lp.number), self._lp_ok)
+        products = [p for p in h.products if (p.site, p.code) in self.on_hand]
+        await self._measure("available, by product", self.sample(products),
+                            lambda p: stock.available(conn, sites=[p.site], product=p.code),
+                            lambda p, rows: self._sum_ok(rows, self.on_hand[(p.site, p.code)],
+                                                         "product"))
+        bins = list(self.at_location)
+        await self._measure("available, by location", self.sample(bins),
+                            lambda b: stock.available(conn, sites=[b[0]], location=b[1]),
+                            lambda b, rows: self._sum_ok(rows, self.at_location[b], "location"))
+        tops = [lp for lp in h.lps if lp.level == LEVELS]
+        await self._measure("genealogy up, 10 levels", self.sample(tops),
+                            lambda lp: genealogy.trace(conn, number=lp.number, direction="up",
+                                                       depth=LEVELS, sites=None),
+                            lambda lp, tree: self._trace_ok(tree, h.chain_root(lp), "up"))
+        pairs = [(h.chain_root(lp), lp) for lp in self.sample(tops)]
+        await self._measure("genealogy down, 10 levels", pairs,
+                            lambda pair: genealogy.trace(conn, number=pair[0].number,
+                                                         direction="down", depth=LEVELS,
+                                                         sites=None),
+                            lambda pair, tree: self._trace_ok(tree, pair[1], "down"))
+        for run in range(3):
+            started = time.perf_counter()
+            report = await consistency.check(conn, sites=None)
+            took = time.perf_counter() - started
+            if not report["ok"] or report["checked"] != {"lps": len(h.lps),
+                                                         "ledger_rows": len(h.ledger)}:
+                raise AssertionError(f"the check disagrees with the history: "
+                                     f"{report['checked']} {report['problems'][:3]}")
+            self.results[f"consistency check, run {run + 1}"] = (took * 1000,) * 3
+            progress(f"consistency check: ok in {took:.2f} s")
+
+    async def _measure(self, name: str, keys: list[Any], call: Callable[[Any], Awaitable[Any]],
+                       verify: Callable[[Any, Any], int]) -> None:
+        """Time one query over ``keys`` and keep its p50/p99/max and answer sizes."""
+        samples, self.sizes[name] = await timed(keys, call, verify, self.warm, self.budget)
+        self.results[name] = summary(samples)
+        self.calls[name] = len(samples)
+        progress(f"{name}: p50 {self.results[name][0]:.2f} ms, p99 {self.results[name][1]:.2f}"
+                 f" ms over {len(samples)} calls")
+
+    def _lp_ok(self, lp: Any, row: dict[str, Any]) -> int:
+        """The LP as the history left it: qty, place, status."""
+        if (row["number"], row["qty"], row["location"], row["status"]) != (
+                lp.number, Decimal(lp.qty), self.history.locations[lp.location][1], lp.status):
+            raise AssertionError(f"LP {lp.number}: {row} does not match the history")
+        return 1
+
+    @staticmethod
+    def _sum_ok(rows: list[dict[str, Any]], expected: Decimal, what: str) -> int:
+        """The on-hand rows add up to what the history holds there."""
+        if sum(row["on_hand"] for row in rows) != expected:
+            raise AssertionError(f"available by {what}: {rows[:3]} do not sum to {expected}")
+        return len(rows)
+
+    @staticmethod
+    def _trace_ok(result: dict[str, Any], expected: Any, direction: str) -> int:
+        """The tree reaches the other end of the known 10-link chain, untruncated."""
+        reached = dict(tree_numbers(result["tree"]))
+        if result["truncated"] or expected.number not in reached:
+            raise AssertionError(f"trace {direction} of {result['lp']} misses {expected.number}")
+        return int(result["nodes"])
+
+
+async def over_http(engine: AsyncEngine, db_url: str, bench: Bench) -> None:
+    """The LP lookup and the trace up once more through the whole API in-process (routing,
+    auth, validation, JSON), to show what the API adds to the service call."""
+    import httpx
+
+    from central.api.app import create_app
+    from central.settings import CentralSettings
+
+    app = create_app(CentralSettings(db_url=db_url), engine=engine)
+    tops = [lp for lp in bench.history.lps if lp.level == LEVELS]
+    calls = (("LP lookup over HTTP (in-process)", bench.history.lps, "/api/v1/license-plates/{}"),
+             ("genealogy up over HTTP (in-process)", tops,
+              "/api/v1/license-plates/{}/genealogy?direction=up&depth=10"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        for name, population, path in calls:
+            async def get(lp: Any, path: str = path) -> Any:
+                return await client.get(path.format(lp.number))
+
+            def ok(lp: Any, response: Any) -> int:
+                body = response.json()
+                if response.status_code != 200 or lp.number not in (body.get("number"),
+                                                                     body.get("lp")):
+                    raise AssertionError(f"GET {lp.number}: {response.status_code} {body}")
+                return 1
+
+            samples, _ = await timed(bench.sample(population), get, ok, bench.warm,
+                                     bench.budget)
+            bench.results[name], bench.calls[name] = summary(samples), len(samples)
+            progress(f"{name}: p50 {bench.results[name][0]:.2f} ms")
+
+
+async def prepare_database(db_url: str) -> None:
+    """On PostgreSQL, create the database named in the URL when it does not exist."""
+    url = make_url(db_url)
+    if url.get_backend_name() != "postgresql":
+        return
+    import asyncpg
+
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(False)
+    conn = await asyncpg.connect(admin)
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", url.database):
+            await conn.execute(f'CREATE DATABASE "{url.database}"')
+    finally:
+        await conn.close()
+
+
+async def drop_database(db_url: str) -> None:
+    """Remove the benchmark's PostgreSQL database (or SQLite file)."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{url.database}{suffix}").unlink(missing_ok=True)
+        return
+    import asyncpg
+
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(False)
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def run(db_url: str, scale: float, seed: int, repeat: int, *, reuse: bool = False,
+              http: bool = True, budget: float = BUDGET) -> Bench:
+    """Generate (or reuse), load, measure; answers the Bench with its results."""
+    await prepare_database(db_url)
+    await upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        async with engine.connect() as conn:
+            present = (await conn.execute(select(func.count()).select_from(license_plates)))
+            present_lps = int(present.scalar_one())
+        if present_lps and not reuse:
+            raise SystemExit(f"{db_url} already holds {present_lps} LPs: pass --reuse to measure "
+                             "it as it is, or name a fresh database")
+        started = time.perf_counter()
+        history = History(Sizes.at(scale), seed)
+        generated = time.perf_counter() - started
+        progress(f"history generated in {generated:.1f} s")
+        bench = Bench(history, repeat, seed)
+        bench.budget = budget
+        bench.timing["generate"] = generated
+        if not present_lps:
+            started = time.perf_counter()
+            bench.timing.update(await load(engine, history))
+            bench.timing["load"] = time.perf_counter() - started
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(ioe_read_only=True)
+            await bench.run(conn)
+        if http:
+            await over_http(engine, db_url, bench)
+    finally:
+        await engine.dispose()
+    return bench
+
+
+def report(db_url: str, bench: Bench) -> None:
+    """Print the dataset, the load times and the table of results."""
+    h = bench.history
+    print(f"database: {make_url(db_url).get_backend_name()}, seed {bench.seed}, "
+          f"{bench.repeat} calls per query")
+    print(f"  {len(h.products):,} products, {len(h.rows['bom_items']):,} BOM items, "
+          f"{len(h.rows['work_orders']):,} work orders "
+          f"({sum(w['status'] in ('released', 'in_progress') for w in h.rows['work_orders']):,}"
+          f" active), {len(h.lps):,} LPs, {len(h.ledger):,} ledger rows, "
+          f"{len(h.genealogy):,} genealogy links")
+    print("  " + ", ".join(f"{name} {secs:.1f} s" for name, secs in bench.timing.items()))
+    print(f"  {'query':<36} {'calls':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  "
+          "answer size: mean / p99")
+    for name, (p50, p99, top) in bench.results.items():
+        sizes = bench.sizes.get(name)
+        size = (f"  {statistics.mean(sizes):.0f} / {sorted(sizes)[len(sizes) * 99 // 100]}"
+                if sizes else "")
+        print(f"  {name:<36} {bench.calls.get(name, 1):>6} {p50:8.2f} {p99:8.2f} {top:8.2f}"
+              f"{size}")
+
+
+def main() -> None:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="sqlite+aiosqlite:////tmp/ioe-plant-scale.db")
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=1000)
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure a database this benchmark filled before (same seed/scale)")
+    parser.add_argument("--drop", action="store_true", help="remove the database at the end")
+    parser.add_argument("--no-http", action="store_true", help="skip the in-process API calls")
+    parser.add_argument("--budget", type=float, default=BUDGET,
+                        help="seconds one query may take in all before it stops early")
+    args = parser.parse_args()
+    try:
+        bench = asyncio.run(run(args.db, args.scale, args.seed, args.repeat, reuse=args.reuse,
+                                http=not args.no_http, budget=args.budget))
+        report(args.db, bench)
+    finally:
+        if args.drop:
+            asyncio.run(drop_database(args.db))
+
+
+if __name__ == "__main__":
+    main()
