@@ -74,6 +74,7 @@ products = Table(
     Column("updated_at", UtcDateTime),
     UniqueConstraint("site", "code"),
     CheckConstraint(_one_of("type", PRODUCT_TYPES), name="type"),
+    Index(None, "code"),  # a code across every site (an admin's query) is a seek too
 )
 
 locations = Table(
@@ -86,6 +87,7 @@ locations = Table(
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("site", "code"),
     CheckConstraint(_one_of("kind", LOCATION_KINDS), name="kind"),
+    Index(None, "code"),
 )
 
 boms = Table(

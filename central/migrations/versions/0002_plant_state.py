@@ -79,6 +79,9 @@ def upgrade() -> None:
         batch.alter_column("kind", nullable=False)
         batch.create_check_constraint("ck_locations_kind", _one_of("kind", LOCATION_KINDS))
 
+    op.create_index("ix_products_code", "products", ["code"])
+    op.create_index("ix_locations_code", "locations", ["code"])
+
     op.create_table(
         "boms",
         sa.Column("id", sa.Integer, nullable=False),
