@@ -16,6 +16,7 @@ def test_compose_has_the_production_shape() -> None:
     assert central["command"][:2] == ["central", "run"]
     assert central["environment"]["IOE_DB_URL"].startswith("postgresql+asyncpg://")
     assert central["environment"]["IOE_MQTT_URL"] == "mqtt://mosquitto:1883"
+    assert central["environment"]["IOE_ADMIN_TOKEN"].startswith("${IOE_ADMIN_TOKEN:?")
     assert services["edge"]["command"][:2] == ["edge", "run"]
     for name, service in services.items():
         for volume in service.get("volumes", []):
