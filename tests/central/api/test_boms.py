@@ -7,12 +7,9 @@ import httpx
 import pytest
 from sqlalchemy import insert, update
 
-from central.api.app import create_app
 from central.db.tables import work_orders
-from central.services.access import create_token
 from central.services.boms import current_bom
 from central.services.common import now
-from central.settings import CentralSettings
 from tests.central.conftest import SITE, Central
 
 API = "/api/v1"
@@ -227,30 +224,24 @@ async def test_reading_boms(central: Central) -> None:
     assert unknown.status_code == 404
 
 
-async def test_roles_and_sites(central: Central) -> None:
+async def test_roles_and_sites(central: Central, guarded: httpx.AsyncClient) -> None:
     ids = await products(central, "CAKE-EA", "FLOUR")
     await post_bom(central, ids["CAKE-EA"], item("FLOUR"))
-    headers = {}
-    async with central.engine.begin() as conn:
-        for name, roles, sites in (("planner", ["planning"], [SITE]),
-                                   ("tech-2", ["technical"], ["plant-2"]),
-                                   ("tech-1", ["technical"], [SITE])):
-            _, token = await create_token(conn, name=name, roles=roles, sites=sites)
-            headers[name] = {"Authorization": f"Bearer {token}"}
-    app = create_app(CentralSettings(db_url=central.settings.db_url, admin_token="root"),
-                     engine=central.engine)
+    headers = {name: await central.bearer(name, roles, sites)
+               for name, roles, sites in (("planner", ["planning"], [SITE]),
+                                          ("tech-2", ["technical"], ["plant-2"]),
+                                          ("tech-1", ["technical"], [SITE]))}
     url = f"{API}/products/{ids['CAKE-EA']}/bom"
     body = {"items": [item("FLOUR", "3")]}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://central") as client:
-        planner = await client.post(url, json=body, headers=headers["planner"])
-        assert planner.status_code == 403 and planner.json()["code"] == "ROLE_REQUIRED"
-        assert (await client.get(url, headers=headers["planner"])).status_code == 200
-        for answer in (await client.post(url, json=body, headers=headers["tech-2"]),
-                       await client.get(url, headers=headers["tech-2"]),
-                       await client.get(f"{url}/versions", headers=headers["tech-2"])):
-            assert answer.status_code == 403 and answer.json()["code"] == "SITE_FORBIDDEN"
-        saved = await client.post(url, json=body, headers=headers["tech-1"])
-        assert saved.status_code == 200 and saved.json()["items"][0]["qty_per"] == "3"
+    client = guarded
+    planner = await client.post(url, json=body, headers=headers["planner"])
+    assert planner.status_code == 403 and planner.json()["code"] == "ROLE_REQUIRED"
+    assert (await client.get(url, headers=headers["planner"])).status_code == 200
+    for answer in (await client.post(url, json=body, headers=headers["tech-2"]),
+                   await client.get(url, headers=headers["tech-2"]),
+                   await client.get(f"{url}/versions", headers=headers["tech-2"])):
+        assert answer.status_code == 403 and answer.json()["code"] == "SITE_FORBIDDEN"
+    saved = await client.post(url, json=body, headers=headers["tech-1"])
+    assert saved.status_code == 200 and saved.json()["items"][0]["qty_per"] == "3"
     assert await central.rows("SELECT actor FROM audit_log WHERE action = 'bom.replace'") == [
         ("tech-1",)]
