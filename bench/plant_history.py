@@ -25,7 +25,7 @@ ALLERGENS = ("milk", "nuts", "gluten", "soy", "egg", "sesame")
 HOUR, DAY = 3_600, 86_400
 LEDGER_COLUMNS = ("site", "lp_id", "product_id", "location_id", "kind", "qty", "occurred_at",
                   "recorded_at", "cause", "action_id", "work_order_id", "reference")
-GENEALOGY_COLUMNS = ("parent_lp_id", "child_lp_id", "kind", "action_id", "work_order_id",
+GENEALOGY_COLUMNS = ("from_lp_id", "to_lp_id", "kind", "action_id", "work_order_id",
                      "created_at")
 
 

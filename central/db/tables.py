@@ -189,19 +189,24 @@ stock_moves = Table(
 )
 
 lp_genealogy = Table(
-    "lp_genealogy", metadata,  # parent -> child: what went into what (recall walks it)
+    # from -> to, the way material goes: what was used -> what it went into. SPLIT: an LP ->
+    # the LP split off it; PRODUCE: an input -> the output; MERGE: the LP merged away -> the
+    # LP it went into; PACK: a carton -> the pallet it was packed onto. A recall walks it.
+    "lp_genealogy", metadata,
     Column("id", Integer, primary_key=True),
-    Column("parent_lp_id", Integer, ForeignKey("license_plates.id"), nullable=False),
-    Column("child_lp_id", Integer, ForeignKey("license_plates.id"), nullable=False),
+    Column("from_lp_id", Integer, ForeignKey("license_plates.id"), nullable=False),
+    Column("to_lp_id", Integer, ForeignKey("license_plates.id"), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("action_id", String(36), nullable=False),
     Column("work_order_id", Integer, ForeignKey("work_orders.id")),
     Column("created_at", UtcDateTime),
-    # The recall walk looks links up by LP *and* kind (PACK links are walked the other way),
-    # so an LP feeding thousands of others costs one index seek, not thousands of row reads.
-    Index(None, "parent_lp_id", "kind"),
-    Index(None, "child_lp_id", "kind"),
+    # Each step of a recall walk seeks one end and needs only the other end and the link id:
+    # with both in the index (SQLite keeps the rowid in every index) the walk never reads
+    # the table, even from an LP that fed thousands of others.
+    Index(None, "from_lp_id", "to_lp_id", postgresql_include=["id"]),
+    Index(None, "to_lp_id", "from_lp_id", postgresql_include=["id"]),
 )
+
 
 reservations = Table(
     "reservations", metadata,  # material LPs held for a released work order

@@ -11,6 +11,16 @@ from sqlalchemy.types import TypeDecorator
 QTY_SCALE = 10**6  # six decimals, the most protocol.types.Quantity allows
 
 
+def from_units(value: int) -> Decimal:
+    """A quantity stored as micro-units, as the Decimal it stands for."""
+    return Decimal(int(value)) / QTY_SCALE
+
+
+def as_utc(value: datetime) -> datetime:
+    """A timestamp read back from either backend as an aware UTC datetime (SQLite's are naive)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Qty(TypeDecorator[Decimal]):
     """A Decimal stored as a scaled integer (micro-units), so SUM is exact on every backend.
 
@@ -32,9 +42,7 @@ class Qty(TypeDecorator[Decimal]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         """Micro-units -> Decimal (also for SUM(), which SQLite and PG hand back as int)."""
-        if value is None:
-            return None
-        return Decimal(int(value)) / QTY_SCALE
+        return None if value is None else from_units(value)
 
     @property
     def python_type(self) -> type[Decimal]:
@@ -59,11 +67,7 @@ class UtcDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         """Always an aware UTC datetime."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return None if value is None else as_utc(value)
 
     @property
     def python_type(self) -> type[datetime]:

@@ -159,12 +159,12 @@ class ApplyContext:
         if lp.id is not None:
             self.changed_lps[lp.number] = lp
 
-    def link(self, *, parent_id: int, child: LicensePlate, kind: str, action_id: str,
+    def link(self, *, source_id: int, target: LicensePlate, kind: str, action_id: str,
              work_order_id: int | None = None) -> None:
-        """Buffer a genealogy edge from an existing LP to a (possibly new) LP."""
-        self.links.append((parent_id, child, {"kind": kind, "action_id": action_id,
-                                              "work_order_id": work_order_id,
-                                              "created_at": self.recorded_at}))
+        """Buffer a genealogy link: LP ``source_id`` went into ``target`` (possibly new)."""
+        self.links.append((source_id, target, {"kind": kind, "action_id": action_id,
+                                               "work_order_id": work_order_id,
+                                               "created_at": self.recorded_at}))
 
     async def reserve_sscc(self, count: int) -> None:
         """Take ``count`` SSCC serials in one statement, and learn which numbers already exist."""
@@ -269,8 +269,8 @@ class ApplyContext:
             self.moves = []
         if self.links:
             await self.conn.execute(insert(lp_genealogy), [
-                {"parent_lp_id": parent, "child_lp_id": child.id, **row}
-                for parent, child, row in self.links])
+                {"from_lp_id": source_id, "to_lp_id": target.id, **row}
+                for source_id, target, row in self.links])
             self.links = []
 
 

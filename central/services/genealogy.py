@@ -1,27 +1,39 @@
 """The recall query: where an LP went (down, forward) and what went into it (up, backward).
 
-``lp_genealogy`` holds parent -> child links: SPLIT (an LP -> the LP split off it), PRODUCE
-(each input consumed on a work order -> the output LP), MERGE (the LP merged away -> the LP it
-went into) and PACK (the container -> the LP packed into it). Material flows parent -> child
-for the first three, but a carton *goes into* its pallet, so the walk follows PACK links the
-other way: down from a carton reaches the pallets it was packed on (and whatever happens to
-them), up from a pallet reaches its cartons.
+``lp_genealogy`` holds links ``from -> to`` the way material goes: SPLIT (an LP -> the LP
+split off it), PRODUCE (each input consumed on a work order -> the output LP), MERGE (the LP
+merged away -> the LP it went into) and PACK (a carton -> the pallet it was packed onto). Down
+follows links from -> to, up follows them to -> from, whatever their kind.
 
-One recursive query walks the links with the depth limit (the indexes on (parent_lp_id, kind)
-and (child_lp_id, kind) make every step an index seek, even from an LP that fed thousands of
-others), with each reached LP's details joined in; the tree is built in Python, each LP
-expanded once.
+One query answers a trace: a recursive walk that starts at the LP itself (level 0) and follows
+the links within the depth limit, carrying only link and LP ids, then each reached LP's
+details and each link's kind, work order and action joined in, level by level. Each step is
+one seek on an index holding both ends and the link id (``(from_lp_id, to_lp_id)`` down,
+``(to_lp_id, from_lp_id)`` up): the walk never reads the table, even from an LP that fed
+thousands of others. The tree is built in Python, each LP expanded once.
 """
 
 from collections.abc import Sequence
 from functools import cache
-from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import CTE, Integer, Select, and_, bindparam, case, literal, or_, select, text
+from sqlalchemy import (
+    CTE,
+    BigInteger,
+    DateTime,
+    Integer,
+    Select,
+    bindparam,
+    cast,
+    literal,
+    select,
+    text,
+    type_coerce,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.db.tables import license_plates, locations, lp_genealogy, products, work_orders
+from central.db.types import as_utc, from_units
 from central.errors import InvalidInput, NotFound
 
 DIRECTIONS = {"up": "up", "backward": "up", "down": "down", "forward": "down"}
@@ -39,28 +51,18 @@ _PG_TRACE_SETTINGS = text("SELECT set_config('jit', 'off', true), "
                           "set_config('plan_cache_mode', 'auto', true)")
 
 
-def _walk(way: str) -> CTE:
-    """Recursive CTE of the links reached from LP :root within :depth levels:
-    (link, kind, action_id, work_order_id, created_at, src, dst, level)."""
+def _walk(way: str, filtered: bool) -> CTE:
+    """Recursive CTE of LP :number (level 0, if the caller may see it) and the links reached
+    from it within :depth levels: (link, src, dst, level)."""
     g = lp_genealogy
-    pack = g.c.kind == "PACK"
-    if way == "up":  # towards inputs: child -> parent, but pallet -> carton for PACK
-        near, far = g.c.child_lp_id, g.c.parent_lp_id
-    else:  # towards uses: parent -> child, but carton -> pallet for PACK
-        near, far = g.c.parent_lp_id, g.c.child_lp_id
-    step = case((pack, near), else_=far)
-
-    def follows(node: Any) -> Any:
-        """The links leaving ``node`` in this direction (each side an index lookup)."""
-        return or_(and_(near == node, ~pack), and_(far == node, pack))
-
-    columns = (g.c.id.label("link"), g.c.kind, g.c.action_id, g.c.work_order_id,
-               g.c.created_at)
-    root = bindparam("root", type_=Integer)
-    walk = (select(*columns, root.label("src"), step.label("dst"), literal(1).label("level"))
-            .where(follows(root)).cte("walk", recursive=True))
-    deeper = (select(*columns, walk.c.dst, step, walk.c.level + 1)
-              .select_from(walk.join(g, follows(walk.c.dst)))
+    near, far = (g.c.to_lp_id, g.c.from_lp_id) if way == "up" else (g.c.from_lp_id, g.c.to_lp_id)
+    root = license_plates.alias("root")
+    start = select(cast(None, Integer).label("link"), cast(None, Integer).label("src"),
+                   root.c.id.label("dst"), literal(0, Integer).label("level"))
+    walk = (_site_filtered(start.where(root.c.number == bindparam("number")), root, filtered)
+            .cte("walk", recursive=True))
+    deeper = (select(g.c.id, walk.c.dst, far, walk.c.level + 1)
+              .select_from(walk.join(g, near == walk.c.dst))
               .where(walk.c.level < bindparam("depth", type_=Integer)))
     # UNION, not UNION ALL: the same link reached twice at one level is walked once, so
     # diamonds cannot multiply rows level by level; a cycle (split off, then merged back)
@@ -69,11 +71,15 @@ def _walk(way: str) -> CTE:
 
 
 def _details(lp: Any) -> Select[Any]:
-    """The columns of one LP a trace shows, from the license_plates alias ``lp``."""
+    """The columns of one LP a trace shows, from the license_plates alias ``lp``.
+
+    The quantity comes as stored (micro-units): _lp converts it, once per LP shown rather
+    than once per row through the column type."""
     packed_in = license_plates.alias("packed_in")
     return (select(lp.c.id, lp.c.number, lp.c.site, products.c.code.label("product"),
-                   lp.c.lot, lp.c.expiry, lp.c.qty, lp.c.uom, lp.c.status,
-                   locations.c.code.label("location"), packed_in.c.number.label("parent"))
+                   lp.c.lot, lp.c.expiry, type_coerce(lp.c.qty, BigInteger).label("qty"),
+                   lp.c.uom, lp.c.status, locations.c.code.label("location"),
+                   packed_in.c.number.label("parent"))
             .join(products, products.c.id == lp.c.product_id)
             .join(locations, locations.c.id == lp.c.location_id)
             .outerjoin(packed_in, packed_in.c.id == lp.c.parent_lp_id))
@@ -85,24 +91,22 @@ def _site_filtered(query: Select[Any], lp: Any, filtered: bool) -> Select[Any]:
 
 
 @cache
-def _root_query(filtered: bool) -> Select[Any]:
-    """The LP named :number, with its details (built once: statements are cached compiled)."""
-    lp = license_plates.alias("lp")
-    return _site_filtered(_details(lp).where(lp.c.number == bindparam("number")), lp, filtered)
-
-
-@cache
-def _walk_query(way: str, filtered: bool) -> Select[Any]:
-    """Every link walked from :root, joined to the details of the LP it reaches."""
-    # The cap applies inside, before the joins, so a huge walk stops at MAX_LINKS rows.
-    walked = select(_walk(way)).limit(MAX_LINKS + 1).subquery("walked")
+def _trace_query(way: str, filtered: bool) -> Select[Any]:
+    """The LP and every link walked from it, each joined to the details of the LP it reaches,
+    shallowest first, then oldest link first (built once: statements are cached compiled)."""
+    # The cap applies inside, before the joins, so a huge walk stops at MAX_LINKS links
+    # (plus the LP itself, plus one to tell that it stopped).
+    walked = select(_walk(way, filtered)).limit(MAX_LINKS + 2).subquery("walked")
     node = license_plates.alias("node")
+    g = lp_genealogy
     query = (_details(node).add_columns(walked.c.link, walked.c.src, walked.c.dst,
-                                        walked.c.level, walked.c.kind, walked.c.action_id,
-                                        walked.c.created_at,
+                                        walked.c.level, g.c.kind, g.c.action_id,
+                                        type_coerce(g.c.created_at, DateTime(timezone=True)),
                                         work_orders.c.number.label("work_order"))
              .join(walked, walked.c.dst == node.c.id)
-             .outerjoin(work_orders, work_orders.c.id == walked.c.work_order_id))
+             .outerjoin(g, g.c.id == walked.c.link)
+             .outerjoin(work_orders, work_orders.c.id == g.c.work_order_id)
+             .order_by(walked.c.level, walked.c.link))
     return _site_filtered(query, node, filtered)
 
 
@@ -113,7 +117,8 @@ def _lp(row: Sequence[Any]) -> dict[str, Any]:
     access on a result row costs about a microsecond a column."""
     _, number, site, product, lot, expiry, qty, uom, status, location, parent = row[:11]
     return {"number": number, "site": site, "product": product, "lot": lot, "expiry": expiry,
-            "qty": qty, "uom": uom, "status": status, "location": location, "parent": parent}
+            "qty": from_units(qty), "uom": uom, "status": status, "location": location,
+            "parent": parent}
 
 
 def _checked(direction: str, depth: int) -> str:
@@ -128,17 +133,19 @@ def _checked(direction: str, depth: int) -> str:
     return way
 
 
-def _tree(root: dict[str, Any], root_id: int, rows: Sequence[Sequence[Any]]) -> tuple[int, int]:
-    """Hang the walked links under ``root`` (in place); answers (LPs, links) placed.
+def _tree(rows: Sequence[Sequence[Any]]) -> tuple[dict[str, Any], int, int]:
+    """The tree of a trace's rows (the LP itself first): answers (tree, LPs, links) placed.
 
     Each LP is expanded once, where it is first reached (the shallowest level); reached again
     through another link (a diamond, a split merged back), it appears as a leaf marked
     ``repeated``."""
-    nodes = {root_id: root}
-    shown: dict[int, dict[str, Any]] = {}  # one dict per LP, however many links reach it
+    first = rows[0]
+    tree: dict[str, Any] = {"lp": _lp(first), "edge": None, "children": []}
+    nodes = {first[0]: tree}
+    shown = {first[0]: tree["lp"]}  # one dict per LP, however many links reach it
     used: set[int] = set()
     links = 0
-    for row in rows:  # shallowest first, then oldest link first
+    for row in rows[1:]:  # shallowest first, then oldest link first
         link, src, dst, _, kind, action_id, created_at, work_order = row[_LINK:]
         parent = nodes.get(src)
         if link in used or parent is None:  # walked already, or under an LP not shown
@@ -149,7 +156,7 @@ def _tree(root: dict[str, Any], root_id: int, rows: Sequence[Sequence[Any]]) -> 
         node: dict[str, Any] = {
             "lp": lp,
             "edge": {"kind": kind, "work_order": work_order, "action_id": action_id,
-                     "at": created_at},
+                     "at": None if created_at is None else as_utc(created_at)},
             "children": []}
         if dst in nodes:
             node["repeated"] = True
@@ -157,7 +164,7 @@ def _tree(root: dict[str, Any], root_id: int, rows: Sequence[Sequence[Any]]) -> 
             nodes[dst] = node
         parent["children"].append(node)
         links += 1
-    return len(nodes), links
+    return tree, len(nodes), links
 
 
 async def trace(conn: AsyncConnection, *, number: str, direction: str, depth: int,
@@ -165,11 +172,9 @@ async def trace(conn: AsyncConnection, *, number: str, direction: str, depth: in
     """The genealogy tree of LP ``number``: ``up`` what went into it, ``down`` where it went."""
     way = _checked(direction, depth)
     filtered = sites is not None
-    params: dict[str, Any] = {"sites": sites} if filtered else {}
-    root_row = (await conn.execute(_root_query(filtered), {"number": number, **params})).first()
-    if root_row is None:
-        raise NotFound(f"LP {number} does not exist", details={"number": number})
-    query = _walk_query(way, filtered)
+    params: dict[str, Any] = {"number": number, "depth": depth}
+    if filtered:
+        params["sites"] = sites
     if conn.dialect.name == "postgresql":
         # A recursive CTE's row estimate is a guess far above what the walk finds; it makes
         # PostgreSQL JIT-compile the plan, which costs seconds to save microseconds. And the
@@ -177,10 +182,10 @@ async def trace(conn: AsyncConnection, *, number: str, direction: str, depth: in
         # one, minus the 1-3 ms of planning it on every call (central's connections force
         # custom plans for the batch lookups; see central/db/engine.py).
         await conn.execute(_PG_TRACE_SETTINGS)
-    result = await conn.execute(query, {"root": root_row.id, "depth": depth, **params})
-    # Links level by level, each level in the order the links were made.
-    rows = sorted(result.all(), key=itemgetter(_LINK + 3, _LINK))
-    tree: dict[str, Any] = {"lp": _lp(tuple(root_row)), "edge": None, "children": []}
-    count, links = _tree(tree, root_row.id, rows[:MAX_LINKS])
+    rows = (await conn.execute(_trace_query(way, filtered), params)).all()
+    if not rows:  # the walk starts at the LP itself: no row, no LP the caller may see
+        raise NotFound(f"LP {number} does not exist", details={"number": number})
+    tree, count, links = _tree(rows[:MAX_LINKS + 1])
     return {"lp": number, "direction": way, "depth": depth,
-            "truncated": len(rows) > MAX_LINKS, "nodes": count, "links": links, "tree": tree}
+            "truncated": len(rows) > MAX_LINKS + 1, "nodes": count, "links": links,
+            "tree": tree}

@@ -162,7 +162,7 @@ async def split(ctx: ApplyContext, env: Envelope, body: LpSplit) -> Applied:
                occurred_at=env.occurred_at, action_id=env.id, reference=number)
     ctx.ledger(lp=child, kind="SPLIT_IN", qty=body.qty, location_id=lp.location_id,
                occurred_at=env.occurred_at, action_id=env.id, reference=lp.number)
-    ctx.link(parent_id=parent_id, child=child, kind="SPLIT", action_id=env.id)
+    ctx.link(source_id=parent_id, target=child, kind="SPLIT", action_id=env.id)
     lp.qty -= body.qty
     ctx.save_lp(lp)
     return Applied(f"LP {number} split off LP {lp.number}: {format_qty(body.qty)} {lp.uom} "
@@ -203,7 +203,7 @@ async def merge(ctx: ApplyContext, env: Envelope, body: LpMerge) -> Applied:
                occurred_at=env.occurred_at, action_id=env.id, reference=into.number)
     ctx.ledger(lp=into, kind="MERGE_IN", qty=qty, location_id=into.location_id,
                occurred_at=env.occurred_at, action_id=env.id, reference=lp.number)
-    ctx.link(parent_id=lp_id, child=into, kind="MERGE", action_id=env.id)
+    ctx.link(source_id=lp_id, target=into, kind="MERGE", action_id=env.id)
     lp.qty, lp.status, lp.parent_lp_id = Decimal(0), "consumed", None
     into.qty += qty
     ctx.save_lp(lp)
@@ -245,7 +245,8 @@ async def pack(ctx: ApplyContext, env: Envelope, body: LpPack) -> Applied:
         # the pallet's hold frees them again.
         lp.status, note = "on_hold", f" (LP {parent.number} is on quality hold: so is it now)"
     ctx.save_lp(lp)
-    ctx.link(parent_id=parent_id, child=lp, kind="PACK", action_id=env.id)
+    # In genealogy the carton goes into the pallet, as an LP merged away goes into another.
+    ctx.link(source_id=lp_id, target=parent, kind="PACK", action_id=env.id)
     return Applied(f"LP {lp.number} packed into LP {parent.number}{note}")
 
 

@@ -91,7 +91,7 @@ async def output(ctx: ApplyContext, env: Envelope, body: WoOutput) -> Applied:
                occurred_at=env.occurred_at, action_id=env.id, work_order_id=wo.id,
                reference=wo.number)
     for parent in parents:
-        ctx.link(parent_id=parent, child=lp, kind="PRODUCE", action_id=env.id,
+        ctx.link(source_id=parent, target=lp, kind="PRODUCE", action_id=env.id,
                  work_order_id=wo.id)
     await ctx.conn.execute(update(work_orders).where(work_orders.c.id == wo.id).values(
         qty_produced=work_orders.c.qty_produced + body.qty,

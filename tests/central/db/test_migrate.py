@@ -9,7 +9,14 @@ from sqlalchemy import func, insert, select
 
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
-from central.db.tables import license_plates, locations, metadata, products, stock_moves
+from central.db.tables import (
+    license_plates,
+    locations,
+    lp_genealogy,
+    metadata,
+    products,
+    stock_moves,
+)
 
 
 async def test_upgrade_twice_and_schema_matches_tables(database_url: str) -> None:
@@ -25,7 +32,7 @@ async def test_upgrade_twice_and_schema_matches_tables(database_url: str) -> Non
     finally:
         await engine.dispose()
     assert diff == []
-    assert version == [("0002",)]
+    assert version == [("0003",)]
 
 
 async def test_quantities_sum_exactly_and_times_come_back_utc(database_url: str) -> None:
@@ -82,6 +89,12 @@ async def test_upgrade_from_the_first_release_keeps_and_backfills_rows(database_
                 "INSERT INTO license_plates (id, number, product_id, qty, uom, location_id, "
                 "status, created_at) VALUES (1, 'LP-1', 1, 7000000, 'kg', 1, 'available', "
                 f"'{now}')",
+                "INSERT INTO license_plates (id, number, product_id, qty, uom, location_id, "
+                "status, created_at) VALUES (2, 'PAL-1', 1, 0, 'kg', 1, 'available', "
+                f"'{now}')",
+                # the first schema stored PACK links container -> content, against the flow
+                "INSERT INTO lp_genealogy (id, parent_lp_id, child_lp_id, kind, action_id) "
+                "VALUES (1, 2, 1, 'PACK', 'a-3'), (2, 1, 2, 'MERGE', 'a-4')",
                 "INSERT INTO stock_moves (lp_id, product_id, location_id, kind, qty, occurred_at, "
                 f"recorded_at, action_id) VALUES (1, 1, 1, 'RECEIPT', 7000000, '{now}', '{now}', "
                 "'a-1')",
@@ -93,7 +106,11 @@ async def test_upgrade_from_the_first_release_keeps_and_backfills_rows(database_
         await upgrade(database_url)
         async with engine.connect() as conn:
             product = (await conn.execute(select(products))).one()
-            lp = (await conn.execute(select(license_plates))).one()
+            lp = (await conn.execute(select(license_plates).where(license_plates.c.id == 1))
+                  ).one()
+            links = (await conn.execute(select(lp_genealogy.c.from_lp_id, lp_genealogy.c.to_lp_id,
+                                               lp_genealogy.c.kind).order_by(lp_genealogy.c.id))
+                     ).all()
             move = (await conn.execute(select(stock_moves))).one()
             kind = (await conn.execute(select(locations.c.kind))).scalar_one()
     finally:
@@ -103,3 +120,5 @@ async def test_upgrade_from_the_first_release_keeps_and_backfills_rows(database_
     assert (lp.site, lp.qty, lp.parent_lp_id) == ("plant-9", Decimal(7), None)
     assert (move.site, move.cause, move.qty) == ("plant-9", "action", Decimal(7))
     assert kind == "storage"
+    # every link now runs the way material went: the carton LP-1 onto the pallet PAL-1
+    assert links == [(1, 2, "PACK"), (1, 2, "MERGE")]

@@ -108,8 +108,8 @@ async def test_output_links_inputs_consumed_since_the_last_output(seeded: Centra
     acks = await seeded.send(consume_c, second)
     assert [a.result for a in acks] == [AckResult.APPLIED, AckResult.APPLIED]
     edges = await seeded.rows(
-        "SELECT p.number, c.number FROM lp_genealogy g JOIN license_plates p "
-        "ON p.id = g.parent_lp_id JOIN license_plates c ON c.id = g.child_lp_id ORDER BY g.id")
+        "SELECT f.number, t.number FROM lp_genealogy g JOIN license_plates f "
+        "ON f.id = g.from_lp_id JOIN license_plates t ON t.id = g.to_lp_id ORDER BY g.id")
     child = (await seeded.rows("SELECT number FROM license_plates WHERE created_by_action = :a",
                                a=second["id"]))[0][0]
     assert edges == [("LP-A", "FG-LP-1"), ("LP-B", "FG-LP-1"), ("LP-C", child)]

@@ -37,11 +37,11 @@ async def parent_of(central: Central, number: str) -> str | None:
 
 
 async def links(central: Central) -> list[tuple]:
-    """Every genealogy link as (parent number, child number, kind)."""
+    """Every genealogy link as (from number, to number, kind): the way material went."""
     return await central.rows(
-        "SELECT p.number, c.number, g.kind FROM lp_genealogy g "
-        "JOIN license_plates p ON p.id = g.parent_lp_id "
-        "JOIN license_plates c ON c.id = g.child_lp_id ORDER BY g.id")
+        "SELECT f.number, t.number, g.kind FROM lp_genealogy g "
+        "JOIN license_plates f ON f.id = g.from_lp_id "
+        "JOIN license_plates t ON t.id = g.to_lp_id ORDER BY g.id")
 
 
 async def set_status(central: Central, number: str, status: str) -> None:
@@ -199,7 +199,7 @@ async def test_pack_and_unpack(seeded: Central) -> None:
     assert (ack.result, ack.message) == (AckResult.APPLIED, "LP C-1 packed into LP PAL-1")
     assert await parent_of(seeded, "C-1") == "PAL-1"
     assert await moves(seeded, action) == []  # packing changes no quantity
-    assert await links(seeded) == [("PAL-1", "C-1", "PACK")]
+    assert await links(seeded) == [("C-1", "PAL-1", "PACK")]  # the carton went onto the pallet
     ack, _ = await act(seeded, "lp.pack", {"lp": "C-1", "parent": "PAL-1"})
     assert (ack.result, ack.message) == (AckResult.APPLIED,
                                          "LP C-1 is already packed in LP PAL-1")
@@ -209,7 +209,7 @@ async def test_pack_and_unpack(seeded: Central) -> None:
     ack, _ = await act(seeded, "lp.unpack", {"lp": "C-1"})
     assert (ack.result, ack.code, ack.message) == (
         AckResult.CONFLICT, "LP_NOT_PACKED", "LP C-1 is not packed in any LP")
-    assert await links(seeded) == [("PAL-1", "C-1", "PACK")]  # the history stays
+    assert await links(seeded) == [("C-1", "PAL-1", "PACK")]  # the history stays
 
 
 async def test_pack_refusals(seeded: Central) -> None:
