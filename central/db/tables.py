@@ -188,6 +188,8 @@ stock_moves = Table(
     CheckConstraint(_one_of("cause", MOVE_CAUSES), name="cause"),
 )
 
+# What a trace shows of a link besides its two ends (see lp_genealogy's indexes).
+_TRACED = ("kind", "work_order_id", "action_id", "created_at")
 lp_genealogy = Table(
     # from -> to, the way material goes: what was used -> what it went into. SPLIT: an LP ->
     # the LP split off it; PRODUCE: an input -> the output; MERGE: the LP merged away -> the
@@ -200,11 +202,12 @@ lp_genealogy = Table(
     Column("action_id", String(36), nullable=False),
     Column("work_order_id", Integer, ForeignKey("work_orders.id")),
     Column("created_at", UtcDateTime),
-    # Each step of a recall walk seeks one end and needs only the other end and the link id:
-    # with both in the index (SQLite keeps the rowid in every index) the walk never reads
-    # the table, even from an LP that fed thousands of others.
-    Index(None, "from_lp_id", "to_lp_id", postgresql_include=["id"]),
-    Index(None, "to_lp_id", "from_lp_id", postgresql_include=["id"]),
+    # Each step of a recall walk seeks one end and carries the rest of the link: with every
+    # column in the index (SQLite keeps the rowid in each) the walk never reads the table,
+    # even from an LP that fed thousands of others. The price: the links are stored three
+    # times, a small table next to the ledger.
+    Index(None, "from_lp_id", "to_lp_id", *_TRACED, postgresql_include=["id"]),
+    Index(None, "to_lp_id", "from_lp_id", *_TRACED, postgresql_include=["id"]),
 )
 
 

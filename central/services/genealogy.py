@@ -14,7 +14,9 @@ thousands of others. The tree is built in Python, each LP expanded once.
 """
 
 from collections.abc import Sequence
+from datetime import UTC
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -45,6 +47,7 @@ MAX_LINKS = 10_000
 # Position of the walk's columns in a trace row, after the 11 LP columns of _details:
 # link, src, dst, level, kind, action_id, created_at, work_order.
 _LINK = 11
+_LEVEL_THEN_LINK = itemgetter(_LINK + 3, _LINK)  # the LP itself (level 0, no link) first
 
 
 _PG_TRACE_SETTINGS = text("SELECT set_config('jit', 'off', true), "
@@ -53,21 +56,30 @@ _PG_TRACE_SETTINGS = text("SELECT set_config('jit', 'off', true), "
 
 def _walk(way: str, filtered: bool) -> CTE:
     """Recursive CTE of LP :number (level 0, if the caller may see it) and the links reached
-    from it within :depth levels: (link, src, dst, level)."""
+    from it within :depth levels: (link, src, dst, level, kind, action_id, created_at,
+    work_order_id), every column read off the index the step seeks."""
     g = lp_genealogy
     near, far = (g.c.to_lp_id, g.c.from_lp_id) if way == "up" else (g.c.from_lp_id, g.c.to_lp_id)
     root = license_plates.alias("root")
+    # The LP itself has no link: typed NULLs, so PostgreSQL types the columns as the links do.
     start = select(cast(None, Integer).label("link"), cast(None, Integer).label("src"),
-                   root.c.id.label("dst"), literal(0, Integer).label("level"))
+                   root.c.id.label("dst"), literal(0, Integer).label("level"),
+                   *(cast(None, column.type).label(column.name) for column in _link_columns()))
     walk = (_site_filtered(start.where(root.c.number == bindparam("number")), root, filtered)
             .cte("walk", recursive=True))
-    deeper = (select(g.c.id, walk.c.dst, far, walk.c.level + 1)
+    deeper = (select(g.c.id, walk.c.dst, far, walk.c.level + 1, *_link_columns())
               .select_from(walk.join(g, near == walk.c.dst))
               .where(walk.c.level < bindparam("depth", type_=Integer)))
     # UNION, not UNION ALL: the same link reached twice at one level is walked once, so
     # diamonds cannot multiply rows level by level; a cycle (split off, then merged back)
     # ends at the depth limit, and the tree shows each LP once.
     return walk.union(deeper)
+
+
+def _link_columns() -> tuple[Any, ...]:
+    """What a trace shows of a link besides its ends (all in the indexes the walk seeks)."""
+    g = lp_genealogy
+    return g.c.kind, g.c.action_id, g.c.created_at, g.c.work_order_id
 
 
 def _details(lp: Any) -> Select[Any]:
@@ -92,21 +104,22 @@ def _site_filtered(query: Select[Any], lp: Any, filtered: bool) -> Select[Any]:
 
 @cache
 def _trace_query(way: str, filtered: bool) -> Select[Any]:
-    """The LP and every link walked from it, each joined to the details of the LP it reaches,
-    shallowest first, then oldest link first (built once: statements are cached compiled)."""
+    """The LP and every link walked from it, each joined to the details of the LP it reaches
+    (built once: statements are cached compiled).
+
+    Unordered: sorting these wide rows cost PostgreSQL more than the joins; trace() puts the
+    rows in order, by level then link, in Python."""
     # The cap applies inside, before the joins, so a huge walk stops at MAX_LINKS links
     # (plus the LP itself, plus one to tell that it stopped).
     walked = select(_walk(way, filtered)).limit(MAX_LINKS + 2).subquery("walked")
     node = license_plates.alias("node")
-    g = lp_genealogy
     query = (_details(node).add_columns(walked.c.link, walked.c.src, walked.c.dst,
-                                        walked.c.level, g.c.kind, g.c.action_id,
-                                        type_coerce(g.c.created_at, DateTime(timezone=True)),
+                                        walked.c.level, walked.c.kind, walked.c.action_id,
+                                        type_coerce(walked.c.created_at,
+                                                    DateTime(timezone=True)),
                                         work_orders.c.number.label("work_order"))
              .join(walked, walked.c.dst == node.c.id)
-             .outerjoin(g, g.c.id == walked.c.link)
-             .outerjoin(work_orders, work_orders.c.id == g.c.work_order_id)
-             .order_by(walked.c.level, walked.c.link))
+             .outerjoin(work_orders, work_orders.c.id == walked.c.work_order_id))
     return _site_filtered(query, node, filtered)
 
 
@@ -146,17 +159,18 @@ def _tree(rows: Sequence[Sequence[Any]]) -> tuple[dict[str, Any], int, int]:
     used: set[int] = set()
     links = 0
     for row in rows[1:]:  # shallowest first, then oldest link first
-        link, src, dst, _, kind, action_id, created_at, work_order = row[_LINK:]
+        link, src, dst, _, kind, action_id, at, work_order = row[_LINK:]
         parent = nodes.get(src)
-        if link in used or parent is None:  # walked already, or under an LP not shown
+        if parent is None or link in used:  # under an LP not shown, or walked already
             continue
         used.add(link)
         if (lp := shown.get(dst)) is None:
             lp = shown[dst] = _lp(row)
+        if at is not None and at.tzinfo is not UTC:  # SQLite's are naive
+            at = as_utc(at)
         node: dict[str, Any] = {
             "lp": lp,
-            "edge": {"kind": kind, "work_order": work_order, "action_id": action_id,
-                     "at": None if created_at is None else as_utc(created_at)},
+            "edge": {"kind": kind, "work_order": work_order, "action_id": action_id, "at": at},
             "children": []}
         if dst in nodes:
             node["repeated"] = True
@@ -182,7 +196,8 @@ async def trace(conn: AsyncConnection, *, number: str, direction: str, depth: in
         # one, minus the 1-3 ms of planning it on every call (central's connections force
         # custom plans for the batch lookups; see central/db/engine.py).
         await conn.execute(_PG_TRACE_SETTINGS)
-    rows = (await conn.execute(_trace_query(way, filtered), params)).all()
+    rows = sorted((await conn.execute(_trace_query(way, filtered), params)).all(),
+                  key=_LEVEL_THEN_LINK)
     if not rows:  # the walk starts at the LP itself: no row, no LP the caller may see
         raise NotFound(f"LP {number} does not exist", details={"number": number})
     tree, count, links = _tree(rows[:MAX_LINKS + 1])
