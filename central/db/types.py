@@ -9,11 +9,12 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 QTY_SCALE = 10**6  # six decimals, the most protocol.types.Quantity allows
+_SCALE = Decimal(QTY_SCALE)
 
 
 def from_units(value: int) -> Decimal:
     """A quantity stored as micro-units, as the Decimal it stands for."""
-    return Decimal(int(value)) / QTY_SCALE
+    return Decimal(int(value)) / _SCALE
 
 
 def as_utc(value: datetime) -> datetime:
