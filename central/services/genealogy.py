@@ -113,9 +113,12 @@ def _trace_query(way: str, filtered: bool, sqlite: bool) -> Select[Any]:
     rows in order, by level then link, in Python. SQLite's link times come as the stored
     text: _tree parses them straight to aware datetimes, five times cheaper than the column
     type's parse followed by attaching UTC."""
-    # The cap applies inside, before the joins, so a huge walk stops at MAX_LINKS links
-    # (plus the LP itself, plus one to tell that it stopped).
-    walked = select(_walk(way, filtered)).limit(MAX_LINKS + 2).subquery("walked")
+    # The cap, :cap rows of the walk (the links, plus the LP itself, plus one to tell that it
+    # stopped), applies inside, before the joins: a huge walk stops there, and the rows kept
+    # are the first it found, the shallowest. (Capping the joined rows instead was about 8 %
+    # faster on PostgreSQL, but its joins may hand rows back in any order.)
+    walked = (select(_walk(way, filtered)).limit(bindparam("cap", type_=Integer))
+              .subquery("walked"))
     node = license_plates.alias("node")
     at = type_coerce(walked.c.created_at, String() if sqlite else DateTime(timezone=True))
     query = (_details(node).add_columns(walked.c.link, walked.c.src, walked.c.dst,
@@ -187,11 +190,13 @@ def _tree(rows: Sequence[Sequence[Any]]) -> tuple[dict[str, Any], int, int]:
 
 
 async def trace(conn: AsyncConnection, *, number: str, direction: str, depth: int,
-                sites: list[str] | None) -> dict[str, Any]:
-    """The genealogy tree of LP ``number``: ``up`` what went into it, ``down`` where it went."""
+                sites: list[str] | None, max_links: int = MAX_LINKS) -> dict[str, Any]:
+    """The genealogy tree of LP ``number``: ``up`` what went into it, ``down`` where it went;
+    a walk that reaches more than ``max_links`` links answers the first ones (shallowest
+    first), marked ``truncated``."""
     way = _checked(direction, depth)
     filtered = sites is not None
-    params: dict[str, Any] = {"number": number, "depth": depth}
+    params: dict[str, Any] = {"number": number, "depth": depth, "cap": max_links + 2}
     if filtered:
         params["sites"] = sites
     if conn.dialect.name == "postgresql":
@@ -206,7 +211,7 @@ async def trace(conn: AsyncConnection, *, number: str, direction: str, depth: in
                   key=_LEVEL_THEN_LINK)
     if not rows:  # the walk starts at the LP itself: no row, no LP the caller may see
         raise NotFound(f"LP {number} does not exist", details={"number": number})
-    tree, count, links = _tree(rows[:MAX_LINKS + 1])
+    tree, count, links = _tree(rows[:max_links + 1])
     return {"lp": number, "direction": way, "depth": depth,
-            "truncated": len(rows) > MAX_LINKS + 1, "nodes": count, "links": links,
+            "truncated": len(rows) > max_links + 1, "nodes": count, "links": links,
             "tree": tree}

@@ -5,6 +5,7 @@ from typing import Any
 import httpx
 import pytest
 
+from central.services import genealogy
 from central.services.access import create_token
 from protocol import AckResult
 from tests.central.conftest import Central
@@ -111,6 +112,22 @@ async def test_an_lp_reached_twice_is_expanded_once(seeded: Central) -> None:
     again = answer["tree"]["children"][0]["children"][0]
     assert again["repeated"] is True and answer["tree"]["children"][0]["repeated"] is False
     assert (answer["nodes"], answer["links"], answer["truncated"]) == (2, 2, False)
+
+
+async def test_a_walk_over_the_cap_answers_its_shallowest_links_marked_truncated(
+        chain: Central) -> None:
+    await act(chain, "lp.split", {"lp": "F-1", "qty": "2", "new_lp": "F-3"})
+    await act(chain, "lp.split", {"lp": "F-2", "qty": "1", "new_lp": "F-4"})
+    async with chain.engine.connect() as conn:  # R-1 -> F-1 -> (F-2 -> F-4, F-3): 4 links
+        whole = await genealogy.trace(conn, number="R-1", direction="down", depth=10,
+                                      sites=None, max_links=4)
+        capped = await genealogy.trace(conn, number="R-1", direction="down", depth=10,
+                                       sites=None, max_links=2)
+    assert (whole["truncated"], whole["links"]) == (False, 4)
+    assert shape(whole["tree"]) == ("R-1", None, [("F-1", "PRODUCE", [
+        ("F-2", "SPLIT", [("F-4", "SPLIT", [])]), ("F-3", "SPLIT", [])])])
+    assert (capped["truncated"], capped["nodes"], capped["links"]) == (True, 3, 2)
+    assert shape(capped["tree"]) == ("R-1", None, [("F-1", "PRODUCE", [("F-2", "SPLIT", [])])])
 
 
 async def test_bad_trace_requests(chain: Central) -> None:
