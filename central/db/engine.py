@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 BUSY_TIMEOUT_MS = 30_000
 # Pages each connection keeps in memory (negative: KiB). SQLite's default, 2 MiB, is sized
 # for phones; a plant database runs to gigabytes, and every page missed is a system call.
-# Memory is taken only as pages are read. A recall trace reads ~13% faster for it.
+# Memory is taken only as pages are read. The recall trace's statement runs ~11% faster for
+# it (docs/benchmarks.md).
 SQLITE_CACHE_KIB = 64 * 1024
 
 
