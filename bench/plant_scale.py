@@ -156,6 +156,24 @@ async def timed(keys: Iterable[Any], call: Callable[[Any], Awaitable[Any]],
     return samples, sizes
 
 
+def reference_ms(rounds: int = 5) -> float:
+    """Median milliseconds of a fixed piece of Python work (tuples sorted, dicts built): how
+    fast this machine is at the moment. On shared hardware the same code measures slower when
+    the neighbours are busy; a run whose reference is slow too says so."""
+    samples = []
+    gc.disable()  # the machine's speed, not the collector's (whose cost depends on the heap)
+    try:
+        for _ in range(rounds):
+            started = time.perf_counter()
+            rows = sorted((i % 97, i, str(i)) for i in range(20_000))
+            nodes = [{"n": n, "k": k, "children": []} for k, n, _ in rows]
+            samples.append(time.perf_counter() - started)
+            del rows, nodes
+    finally:
+        gc.enable()
+    return statistics.median(samples) * 1000
+
+
 def tree_numbers(node: dict[str, Any], depth: int = 0) -> Iterable[tuple[str, int]]:
     """(LP number, depth) of every node of a trace tree."""
     yield node["lp"]["number"], depth
@@ -181,6 +199,7 @@ class Bench:
         self.timing: dict[str, float] = {}
         self.calls: dict[str, int] = {}
         self.sizes: dict[str, list[int]] = {}
+        self.reference: dict[str, float] = {}  # reference_ms() before and after the queries
 
     def sample(self, population: list[Any]) -> list[Any]:
         """``repeat`` random picks (with replacement), plus the warm-up's."""
@@ -348,9 +367,11 @@ async def run(db_url: str, scale: float, seed: int, repeat: int, *, reuse: bool 
         # charged to whichever query happens to set off a full collection.
         gc.collect()
         gc.freeze()
+        bench.reference["before"] = reference_ms()
         async with engine.connect() as conn:
             conn = await conn.execution_options(ioe_read_only=True)
             await bench.run(conn)
+        bench.reference["after"] = reference_ms()
         if http:
             await over_http(engine, db_url, bench)
     finally:
@@ -369,6 +390,10 @@ def report(db_url: str, bench: Bench) -> None:
           f" active), {len(h.lps):,} LPs, {len(h.ledger):,} ledger rows, "
           f"{len(h.genealogy):,} genealogy links")
     print("  " + ", ".join(f"{name} {secs:.1f} s" for name, secs in bench.timing.items()))
+    if bench.reference:
+        print("  machine: reference work " + ", ".join(
+            f"{ms:.1f} ms {when}" for when, ms in bench.reference.items())
+            + " the queries (the lower, the quieter the machine)")
     print(f"  {'query':<36} {'calls':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  "
           "answer size: mean / p99")
     for name, (p50, p99, top) in bench.results.items():
