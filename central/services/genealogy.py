@@ -10,8 +10,8 @@ the links within the depth limit, each step one seek on an index that holds the 
 (``(from_lp_id, to_lp_id, kind, ...)`` down, ``(to_lp_id, from_lp_id, kind, ...)`` up), so
 the walk never reads the table, even from an LP that fed thousands of others. Each reached
 LP's details and each link's work-order number are joined in after the walk; the rows are
-ordered and the tree is built in Python, each LP expanded once. Cost: about 17-19 us per link
-reached (docs/benchmarks.md).
+ordered and the tree is built in Python, each LP expanded once. Cost: about 12 us per link
+reached on a quiet machine (docs/benchmarks.md).
 """
 
 from collections.abc import Sequence
