@@ -188,8 +188,9 @@ stock_moves = Table(
     CheckConstraint(_one_of("cause", MOVE_CAUSES), name="cause"),
 )
 
-# What a trace shows of a link besides its two ends (see lp_genealogy's indexes).
-_TRACED = ("kind", "work_order_id", "action_id", "created_at")
+# What a trace shows of a link besides its two ends: in lp_genealogy's indexes, so the recall
+# walk (central.services.genealogy) reads them without reading the table.
+TRACED_LINK_COLUMNS = ("kind", "work_order_id", "action_id", "created_at")
 lp_genealogy = Table(
     # from -> to, the way material goes: what was used -> what it went into. SPLIT: an LP ->
     # the LP split off it; PRODUCE: an input -> the output; MERGE: the LP merged away -> the
@@ -206,8 +207,8 @@ lp_genealogy = Table(
     # column in the index (SQLite keeps the rowid in each) the walk never reads the table,
     # even from an LP that fed thousands of others. The price: the links are stored three
     # times, a small table next to the ledger.
-    Index(None, "from_lp_id", "to_lp_id", *_TRACED, postgresql_include=["id"]),
-    Index(None, "to_lp_id", "from_lp_id", *_TRACED, postgresql_include=["id"]),
+    Index(None, "from_lp_id", "to_lp_id", *TRACED_LINK_COLUMNS, postgresql_include=["id"]),
+    Index(None, "to_lp_id", "from_lp_id", *TRACED_LINK_COLUMNS, postgresql_include=["id"]),
 )
 
 

@@ -36,7 +36,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from central.db.tables import license_plates, locations, lp_genealogy, products, work_orders
+from central.db.tables import (
+    TRACED_LINK_COLUMNS,
+    license_plates,
+    locations,
+    lp_genealogy,
+    products,
+    work_orders,
+)
 from central.db.types import as_utc, from_units
 from central.errors import InvalidInput, NotFound
 
@@ -58,8 +65,8 @@ _PG_TRACE_SETTINGS = text("SELECT set_config('jit', 'off', true), "
 
 def _walk(way: str, filtered: bool) -> CTE:
     """Recursive CTE of LP :number (level 0, if the caller may see it) and the links reached
-    from it within :depth levels: (link, src, dst, level, kind, action_id, created_at,
-    work_order_id), every column read off the index the step seeks."""
+    from it within :depth levels: (link, src, dst, level, then TRACED_LINK_COLUMNS), every
+    column read off the index the step seeks."""
     g = lp_genealogy
     near, far = (g.c.to_lp_id, g.c.from_lp_id) if way == "up" else (g.c.from_lp_id, g.c.to_lp_id)
     root = license_plates.alias("root")
@@ -80,8 +87,7 @@ def _walk(way: str, filtered: bool) -> CTE:
 
 def _link_columns() -> tuple[Any, ...]:
     """What a trace shows of a link besides its ends (all in the indexes the walk seeks)."""
-    g = lp_genealogy
-    return g.c.kind, g.c.action_id, g.c.created_at, g.c.work_order_id
+    return tuple(lp_genealogy.c[name] for name in TRACED_LINK_COLUMNS)
 
 
 def _details(lp: Any) -> Select[Any]:

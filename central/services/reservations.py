@@ -128,16 +128,27 @@ async def release_reservations(ctx: ApplyContext, wo: WorkOrder, *, action_id: s
     for row in rows:
         lp = ctx.lps[row.number]
         assert lp is not None
-        ctx.ledger(lp=lp, kind="RELEASE", qty=-row.qty, location_id=lp.location_id,
-                   occurred_at=occurred_at or ctx.recorded_at, action_id=action_id,
-                   work_order_id=wo.id, reference=wo.number)
+        _release_memo(ctx, lp, qty=row.qty, work_order_id=wo.id, action_id=action_id,
+                      occurred_at=occurred_at, reference=wo.number)
         if lp.status == "reserved":  # held or consumed meanwhile: that status stays
             lp.status = "available"
             ctx.save_lp(lp)
-    await ctx.conn.execute(update(reservations)
-                           .where(reservations.c.id.in_([row.id for row in rows]))
-                           .values(status="released", closed_at=ctx.recorded_at))
+    await _mark_released(ctx, [row.id for row in rows])
     return len(rows)
+
+
+def _release_memo(ctx: ApplyContext, lp: LicensePlate, *, qty: Decimal, work_order_id: int,
+                  action_id: str, occurred_at: datetime | None, reference: str | None) -> None:
+    """The RELEASE memo row of a reservation given back (it never counts in a balance)."""
+    ctx.ledger(lp=lp, kind="RELEASE", qty=-qty, location_id=lp.location_id,
+               occurred_at=occurred_at or ctx.recorded_at, action_id=action_id,
+               work_order_id=work_order_id, reference=reference)
+
+
+async def _mark_released(ctx: ApplyContext, ids: list[int]) -> None:
+    """Close the reservations ``ids`` as released."""
+    await ctx.conn.execute(update(reservations).where(reservations.c.id.in_(ids))
+                           .values(status="released", closed_at=ctx.recorded_at))
 
 
 async def active_reservation(ctx: ApplyContext, lp: LicensePlate) -> Any | None:
@@ -175,9 +186,7 @@ async def drop_reservation(ctx: ApplyContext, lp: LicensePlate, *, action_id: st
     reservation = await active_reservation(ctx, lp)
     if reservation is None:
         return False
-    ctx.ledger(lp=lp, kind="RELEASE", qty=-reservation.qty, location_id=lp.location_id,
-               occurred_at=ctx.recorded_at, action_id=action_id,
-               work_order_id=reservation.work_order_id, reference=reference)
-    await ctx.conn.execute(update(reservations).where(reservations.c.id == reservation.id)
-                           .values(status="released", closed_at=ctx.recorded_at))
+    _release_memo(ctx, lp, qty=reservation.qty, work_order_id=reservation.work_order_id,
+                  action_id=action_id, occurred_at=None, reference=reference)
+    await _mark_released(ctx, [reservation.id])
     return True
