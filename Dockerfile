@@ -8,6 +8,7 @@ COPY protocol ./protocol
 COPY edge ./edge
 COPY central ./central
 COPY terminals ./terminals
+COPY runtime ./runtime
 COPY ioe ./ioe
 RUN pip install --no-cache-dir . && useradd --system --home /var/lib/ioe --create-home ioe
 USER ioe

@@ -14,7 +14,6 @@ import logging
 import uuid
 from typing import Any
 
-from ioe.mqtt import Backoff, MqttConnection, Will, keep_connected, run_link_tasks
 from protocol import ProtocolError, batch_ack
 from protocol.topics import (
     ACT_FILTER,
@@ -25,6 +24,7 @@ from protocol.topics import (
     parse_state_topic,
     shared,
 )
+from runtime.mqtt import Backoff, MqttConnection, Will, keep_connected, run_link_tasks
 
 log = logging.getLogger(__name__)
 

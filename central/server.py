@@ -9,8 +9,8 @@ from central.db.migrate import upgrade
 from central.ingest import IngestWorker
 from central.services.processor import ActionProcessor
 from central.settings import CentralSettings
-from ioe import __version__
-from ioe.serving import make_server, serve_app
+from runtime import __version__
+from runtime.serving import make_server, serve_app
 
 log = logging.getLogger(__name__)
 

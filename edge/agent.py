@@ -11,8 +11,8 @@ from edge.queue import ActionQueue
 from edge.scanners.simulated import SimulatedScanner
 from edge.stations import StationRunner
 from edge.sync import SyncLoop
-from ioe import __version__
-from ioe.serving import make_server, serve_app
+from runtime import __version__
+from runtime.serving import make_server, serve_app
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from ioe.mqtt import Backoff, MqttConnection, Will, keep_connected, run_link_tasks
 from protocol import Ack, CentralState, EdgeState, encode_batch, parse_ts
 from protocol.topics import CENTRAL_STATE, ack_topic, act_topic, state_topic
 from protocol.wire import MAX_MESSAGE_BYTES
+from runtime.mqtt import Backoff, MqttConnection, Will, keep_connected, run_link_tasks
 
 log = logging.getLogger(__name__)
 

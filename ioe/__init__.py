@@ -1,3 +1,5 @@
-"""Runtime shared by IOE's deployables: the `ioe` CLI, the MQTT bridge, the embedded broker."""
+"""The `ioe` command line and the demo: they compose edge, central and the runtime."""
 
-__version__ = "0.1.0"
+from runtime import __version__
+
+__all__ = ["__version__"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ioe.cli_tokens import token_app
-from ioe.logs import setup_logging
+from runtime.logs import setup_logging
 
 app = typer.Typer(help="IOE shop-floor gateway with central sync.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -28,7 +28,7 @@ def _run(coro: object) -> None:
 def broker(host: str = typer.Option("127.0.0.1", envvar="IOE_HOST"),
            port: int = typer.Option(1883, envvar="IOE_PORT")) -> None:
     """Run the embedded development MQTT broker alone."""
-    from ioe.broker import serve_forever
+    from runtime.broker import serve_forever
 
     setup_logging()
     typer.echo(f"embedded broker on mqtt://{host}:{port} (Ctrl-C stops)")
@@ -58,7 +58,7 @@ def central_run(
     """Run the central service: migrations, REST API and MQTT ingest."""
     from central.server import run_central
     from central.settings import CentralSettings
-    from ioe.serving import run_until_signal
+    from runtime.serving import run_until_signal
 
     setup_logging()
     overrides = {k: v for k, v in {"db_url": db, "mqtt_url": mqtt, "host": host,
@@ -117,7 +117,7 @@ def edge_run(config: Path = typer.Option(..., "--config", "-c", help="edge.toml"
     from edge.agent import run_edge
     from edge.config import load_config
     from edge.errors import ConfigError
-    from ioe.serving import run_until_signal
+    from runtime.serving import run_until_signal
 
     setup_logging()
     try:
@@ -167,7 +167,7 @@ def demo(
 ) -> None:
     """Broker, central and one edge with a simulated scanner, demo data loaded. Ctrl-C stops."""
     from ioe.demo import run_demo
-    from ioe.serving import run_until_signal
+    from runtime.serving import run_until_signal
 
     setup_logging()
     _run(run_until_signal(lambda: run_demo(workdir=workdir, central_port=port,

@@ -18,7 +18,7 @@ from central.settings import CentralSettings
 from edge.agent import run_edge
 from edge.config import EdgeConfig, ScannerConfig, StationConfig, load_config, write_config
 from edge.provision import provision
-from ioe.broker import EmbeddedBroker
+from runtime.broker import EmbeddedBroker
 
 log = logging.getLogger(__name__)
 

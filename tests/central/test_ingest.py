@@ -11,9 +11,9 @@ from central.db.migrate import upgrade
 from central.ingest import IngestWorker
 from central.services.processor import ActionProcessor
 from central.settings import CentralSettings
-from ioe.mqtt import MqttConnection
 from protocol import build_envelope, encode_batch
 from protocol.topics import CENTRAL_STATE, ack_topic, act_topic, state_topic
+from runtime.mqtt import MqttConnection
 
 SITE = "plant-1"
 

@@ -22,9 +22,9 @@ from central.ingest import IngestWorker
 from central.services.edges import provision_edge
 from central.services.processor import ActionProcessor
 from central.settings import CentralSettings
-from ioe.mqtt import MqttConnection
 from protocol import build_envelope, encode_batch
 from protocol.topics import ack_topic, act_topic
+from runtime.mqtt import MqttConnection
 
 SITE, EDGE = "plant-1", "edge-1"
 API = "/api/v1"

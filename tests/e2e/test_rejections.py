@@ -3,9 +3,9 @@
 import asyncio
 import json
 
-from ioe.mqtt import MqttConnection
 from protocol import build_envelope, encode_batch
 from protocol.topics import ack_topic, act_topic
+from runtime.mqtt import MqttConnection
 from tests.e2e.stack import SITE, KillableBroker, Stack
 from tests.support import wait_until
 

@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from ioe.errors import BrokerUrlError, MqttConnectError, MqttDisconnected
-from ioe.mqtt import Backoff, BrokerAddress, MqttConnection, Will, keep_connected
+from runtime.errors import BrokerUrlError, MqttConnectError, MqttDisconnected
+from runtime.mqtt import Backoff, BrokerAddress, MqttConnection, Will, keep_connected
 from tests.support import free_port
 
 
@@ -66,7 +66,7 @@ async def test_will_is_published_when_a_client_dies(mqtt_url: str) -> None:
     topic = f"ioe-test/{free_port()}/will"
     script = textwrap.dedent(f"""
         import asyncio, sys
-        from ioe.mqtt import MqttConnection, Will
+        from runtime.mqtt import MqttConnection, Will
         async def main():
             await MqttConnection.open({mqtt_url!r}, keepalive=2,
                                       will=Will({topic!r}, b"gone", retain=False))

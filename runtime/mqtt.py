@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 
-from ioe.errors import BrokerUrlError, MqttConnectError, MqttDisconnected, MqttError
+from runtime.errors import BrokerUrlError, MqttConnectError, MqttDisconnected, MqttError
 
 log = logging.getLogger(__name__)
 
