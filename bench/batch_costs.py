@@ -47,12 +47,26 @@ async def main(db_url: str, batches: int) -> None:
         await create_product(conn, code="RAW-1", name="Raw", uom="kg")
         await create_location(conn, site="plant-1", code="RECV", name="Receiving")
     processor = ActionProcessor(engine, CentralSettings(db_url=db_url))
-    queue = await ActionQueue.open(work / "queue.db", site="plant-1", edge="cost-edge",
-                                   secret=secret)
-    await asyncio.gather(*(queue.enqueue(
-        type="lp.receive", station="s1", operator="op-1",
-        body={"item": "RAW-1", "qty": "5", "uom": "kg", "location": "RECV",
-              "lp": f"C{i:09d}"}) for i in range(BATCH * batches)))
+    queue = await ActionQueue.open(
+        work / "queue.db", site="plant-1", edge="cost-edge", secret=secret
+    )
+    await asyncio.gather(
+        *(
+            queue.enqueue(
+                type="lp.receive",
+                station="s1",
+                operator="op-1",
+                body={
+                    "item": "RAW-1",
+                    "qty": "5",
+                    "uom": "kg",
+                    "location": "RECV",
+                    "lp": f"C{i:09d}",
+                },
+            )
+            for i in range(BATCH * batches)
+        )
+    )
     read, mark, apply, acks_cost = [], [], [], []
     for _ in range(batches):
         t0 = time.perf_counter()
@@ -60,8 +74,9 @@ async def main(db_url: str, batches: int) -> None:
         t1 = time.perf_counter()
         await queue.mark_sent([env["id"] for env in batch])
         t2 = time.perf_counter()
-        acks = await processor.process_message(encode_batch(batch), topic_site="plant-1",
-                                               topic_edge="cost-edge", via="mqtt")
+        acks = await processor.process_message(
+            encode_batch(batch), topic_site="plant-1", topic_edge="cost-edge", via="mqtt"
+        )
         t3 = time.perf_counter()
         assert {a.result for a in acks} == {AckResult.APPLIED}, acks[:2]
         await queue.apply_acks([Ack.model_validate(a.wire()) for a in acks])
@@ -76,14 +91,20 @@ async def main(db_url: str, batches: int) -> None:
     print(f"database: {db_url.split('://')[0]}, {batches} batches of {BATCH}")
     print(f"  edge    read batch        {ms(read)}")
     print(f"  edge    mark sent         {ms(mark)}")
-    print(f"  central process_message   {ms(apply)}  "
-          f"({BATCH / statistics.median(apply):,.0f} actions/s alone)")
+    print(
+        f"  central process_message   {ms(apply)}  "
+        f"({BATCH / statistics.median(apply):,.0f} actions/s alone)"
+    )
     print(f"  edge    record acks       {ms(acks_cost)}")
-    print(f"  sum of the steps          {ms(total)}  "
-          f"({BATCH / statistics.median(total):,.0f} actions/s without any transport)")
+    print(
+        f"  sum of the steps          {ms(total)}  "
+        f"({BATCH / statistics.median(total):,.0f} actions/s without any transport)"
+    )
     tenth = max(1, batches // 10)
-    print(f"  central, first {tenth} batches {ms(apply[:tenth])}, last {tenth} {ms(apply[-tenth:])}"
-          " (does the cost grow with the tables?)")
+    print(
+        f"  central, first {tenth} batches {ms(apply[:tenth])}, last {tenth} {ms(apply[-tenth:])}"
+        " (does the cost grow with the tables?)"
+    )
 
 
 if __name__ == "__main__":

@@ -23,10 +23,21 @@ LEVELS = 10
 BASE = datetime(2025, 1, 1, tzinfo=UTC)
 ALLERGENS = ("milk", "nuts", "gluten", "soy", "egg", "sesame")
 HOUR, DAY = 3_600, 86_400
-LEDGER_COLUMNS = ("site", "lp_id", "product_id", "location_id", "kind", "qty", "occurred_at",
-                  "recorded_at", "cause", "action_id", "work_order_id", "reference")
-GENEALOGY_COLUMNS = ("from_lp_id", "to_lp_id", "kind", "action_id", "work_order_id",
-                     "created_at")
+LEDGER_COLUMNS = (
+    "site",
+    "lp_id",
+    "product_id",
+    "location_id",
+    "kind",
+    "qty",
+    "occurred_at",
+    "recorded_at",
+    "cause",
+    "action_id",
+    "work_order_id",
+    "reference",
+)
+GENEALOGY_COLUMNS = ("from_lp_id", "to_lp_id", "kind", "action_id", "work_order_id", "created_at")
 
 
 @dataclass(frozen=True)
@@ -45,9 +56,13 @@ class Sizes:
         if scale <= 0:
             raise ValueError(f"scale must be positive, not {scale}")
         products = max(60, round(10_000 * scale))
-        return cls(products, max(products * 3, round(50_000 * scale)),
-                   max(4, round(1_000 * scale)), max(1_000, round(200_000 * scale)),
-                   max(5_000, round(1_000_000 * scale)) // 2 * 2)
+        return cls(
+            products,
+            max(products * 3, round(50_000 * scale)),
+            max(4, round(1_000 * scale)),
+            max(1_000, round(200_000 * scale)),
+            max(5_000, round(1_000_000 * scale)) // 2 * 2,
+        )
 
 
 @dataclass(eq=False)
@@ -88,13 +103,41 @@ class WorkOrder:
 class Lp:
     """An LP's state while its history is written; its row is made at the end."""
 
-    __slots__ = ("id", "site", "number", "product", "qty", "lot", "expiry", "location",
-                 "status", "last_move", "created", "action", "ready", "level", "chain")
+    __slots__ = (
+        "id",
+        "site",
+        "number",
+        "product",
+        "qty",
+        "lot",
+        "expiry",
+        "location",
+        "status",
+        "last_move",
+        "created",
+        "action",
+        "ready",
+        "level",
+        "chain",
+    )
 
-    def __init__(self, id_: int, product: Product, qty: int, lot: str, expiry: date | None,
-                 location: int, t: int, action: str, chain: Lp | None) -> None:
-        self.id, self.site, self.number = id_, product.site, make_sscc(
-            extension="0", company_prefix="0614141", serial=id_)
+    def __init__(
+        self,
+        id_: int,
+        product: Product,
+        qty: int,
+        lot: str,
+        expiry: date | None,
+        location: int,
+        t: int,
+        action: str,
+        chain: Lp | None,
+    ) -> None:
+        self.id, self.site, self.number = (
+            id_,
+            product.site,
+            make_sscc(extension="0", company_prefix="0614141", serial=id_),
+        )
         self.product, self.qty, self.lot, self.expiry = product, qty, lot, expiry
         self.location, self.status, self.last_move = location, "available", None
         self.created = self.ready = t
@@ -117,8 +160,18 @@ class History:
     def __init__(self, sizes: Sizes, seed: int = 7) -> None:
         self.sizes, self.rng = sizes, random.Random(seed)
         self.rows: dict[str, list[dict[str, Any]]] = {
-            name: [] for name in ("locations", "products", "boms", "bom_items", "work_orders",
-                                  "work_order_materials", "reservations", "quality_holds")}
+            name: []
+            for name in (
+                "locations",
+                "products",
+                "boms",
+                "bom_items",
+                "work_orders",
+                "work_order_materials",
+                "reservations",
+                "quality_holds",
+            )
+        }
         self.ledger: list[tuple[Any, ...]] = []
         self.genealogy: list[tuple[Any, ...]] = []
         self.lps: list[Lp] = []
@@ -127,9 +180,17 @@ class History:
         self.wos: list[WorkOrder] = []
         self.actions = 0
         self.end = 0
-        for site, (n_products, n_items, n_active, n_lps) in zip(SITES, zip(
-                shares(sizes.products, 2), shares(sizes.bom_items, 2),
-                shares(sizes.active_wos, 2), shares(sizes.lps, 2), strict=True), strict=True):
+        for site, (n_products, n_items, n_active, n_lps) in zip(
+            SITES,
+            zip(
+                shares(sizes.products, 2),
+                shares(sizes.bom_items, 2),
+                shares(sizes.active_wos, 2),
+                shares(sizes.lps, 2),
+                strict=True,
+            ),
+            strict=True,
+        ):
             self._site(site, n_products, n_items, n_active, n_lps)
         self._fill_moves(sizes.ledger - len(self.ledger))
 
@@ -143,15 +204,46 @@ class History:
         h = f"{ms:012x}7{(n >> 60) & 0xFFF:03x}8{n & 0xFFFFFFFFFFFFFFF:015x}"
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
-    def _book(self, lp: Lp, kind: str, qty: int, location: int, t: int, action: str,
-              wo: WorkOrder | None = None, reference: str | None = None) -> None:
+    def _book(
+        self,
+        lp: Lp,
+        kind: str,
+        qty: int,
+        location: int,
+        t: int,
+        action: str,
+        wo: WorkOrder | None = None,
+        reference: str | None = None,
+    ) -> None:
         """One ledger row; quantities are whole units (Qty scales them)."""
-        self.ledger.append((lp.site, lp.id, lp.product.id, location, kind, qty, at(t),
-                            at(t + 2), "action", action, wo.id if wo else None, reference))
+        self.ledger.append(
+            (
+                lp.site,
+                lp.id,
+                lp.product.id,
+                location,
+                kind,
+                qty,
+                at(t),
+                at(t + 2),
+                "action",
+                action,
+                wo.id if wo else None,
+                reference,
+            )
+        )
         self.end = max(self.end, t)
 
-    def _new_lp(self, product: Product, qty: int, lot: str, location: int, t: int,
-                chain: Lp | None, expiry: date | None = None) -> Lp:
+    def _new_lp(
+        self,
+        product: Product,
+        qty: int,
+        lot: str,
+        location: int,
+        t: int,
+        chain: Lp | None,
+        expiry: date | None = None,
+    ) -> Lp:
         """A new LP (its creating ledger row is the caller's)."""
         if expiry is None and product.shelf_life:
             expiry = (BASE + timedelta(seconds=t, days=product.shelf_life)).date()
@@ -192,11 +284,23 @@ class History:
         for _ in range(n_raw):
             product = rng.choice(by_level[0])
             t = rng.randrange(180 * DAY)
-            lp = self._new_lp(product, rng.choice((25, 50, 100, 200, 500, 1000)),
-                              f"R{t // DAY:03d}-{product.id}", rng.choice(locs["receiving"]),
-                              t, None)
-            self._book(lp, "RECEIPT", lp.qty, lp.location, t, lp.action,
-                       reference=f"PO-{rng.randrange(10**5):05d}")
+            lp = self._new_lp(
+                product,
+                rng.choice((25, 50, 100, 200, 500, 1000)),
+                f"R{t // DAY:03d}-{product.id}",
+                rng.choice(locs["receiving"]),
+                t,
+                None,
+            )
+            self._book(
+                lp,
+                "RECEIPT",
+                lp.qty,
+                lp.location,
+                t,
+                lp.action,
+                reference=f"PO-{rng.randrange(10**5):05d}",
+            )
             if rng.random() < 0.95:
                 self._move(lp, rng.choice(locs["storage"]), t + rng.randrange(600, 2 * HOUR))
         level_lps = [self.lps[-n_raw:]]
@@ -208,19 +312,29 @@ class History:
 
     def _locations(self, site: str) -> dict[str, list[int]]:
         """Two docks in, 200 storage bins, 8 lines, a QA cage, 4 shipping docks."""
-        kinds = {"receiving": [f"RECV-{i}" for i in (1, 2)],
-                 "storage": [f"{a}-{b:02d}" for a in "ABCDEFGHIJ" for b in range(1, 21)],
-                 "production": [f"LINE-{i}" for i in range(1, 9)], "quality": ["QA-1"],
-                 "shipping": [f"SHIP-{i}" for i in range(1, 5)]}
+        kinds = {
+            "receiving": [f"RECV-{i}" for i in (1, 2)],
+            "storage": [f"{a}-{b:02d}" for a in "ABCDEFGHIJ" for b in range(1, 21)],
+            "production": [f"LINE-{i}" for i in range(1, 9)],
+            "quality": ["QA-1"],
+            "shipping": [f"SHIP-{i}" for i in range(1, 5)],
+        }
         ids: dict[str, list[int]] = {}
         for kind, codes in kinds.items():
             for code in codes:
                 lid = len(self.locations) + 1
                 self.locations[lid] = (site, code, kind)
                 ids.setdefault(kind, []).append(lid)
-                self.rows["locations"].append({"id": lid, "site": site, "code": code,
-                                               "name": f"{kind} {code}", "kind": kind,
-                                               "created_at": BASE})
+                self.rows["locations"].append(
+                    {
+                        "id": lid,
+                        "site": site,
+                        "code": code,
+                        "name": f"{kind} {code}",
+                        "kind": kind,
+                        "created_at": BASE,
+                    }
+                )
         return ids
 
     def _products(self, site: str, n: int) -> list[list[Product]]:
@@ -232,12 +346,15 @@ class History:
             level = 0 if i < n_raw else 1 + (i - n_raw) % LEVELS
             raw = level == 0
             allergens = {rng.choice(ALLERGENS)} if raw and rng.random() < 0.1 else set()
-            product = Product(len(self.products) + 1, site,
-                              f"{'RM' if raw else 'FG' if level == LEVELS else 'IM'}-{i:05d}",
-                              level, rng.choice(("kg", "l", "ea")) if raw else "kg"
-                              if level < LEVELS else "ea",
-                              rng.choice((180, 365, 720)) if raw else rng.choice((None, 30, 90)),
-                              allergens)
+            product = Product(
+                len(self.products) + 1,
+                site,
+                f"{'RM' if raw else 'FG' if level == LEVELS else 'IM'}-{i:05d}",
+                level,
+                rng.choice(("kg", "l", "ea")) if raw else "kg" if level < LEVELS else "ea",
+                rng.choice((180, 365, 720)) if raw else rng.choice((None, 30, 90)),
+                allergens,
+            )
             self.products.append(product)
             by_level[level].append(product)
         return by_level
@@ -255,32 +372,58 @@ class History:
                 d = rng.randrange(counts[i] - 1)
                 counts[i], counts[j] = counts[i] - d, counts[j] + d
         for (product, version), count in zip(versions, counts, strict=True):
-            below = [p for level in by_level[:product.level] for p in level]
+            below = [p for level in by_level[: product.level] for p in level]
             chain = rng.choice(by_level[product.level - 1])
-            others = rng.sample([p for p in below if p is not chain],
-                                min(count - 1, len(below) - 1))
+            others = rng.sample(
+                [p for p in below if p is not chain], min(count - 1, len(below) - 1)
+            )
             bom_id = len(self.rows["boms"]) + 1
-            self.rows["boms"].append({"id": bom_id, "site": site, "product_id": product.id,
-                                      "version": version, "note": None, "created_at": BASE,
-                                      "created_by": "bench"})
+            self.rows["boms"].append(
+                {
+                    "id": bom_id,
+                    "site": site,
+                    "product_id": product.id,
+                    "version": version,
+                    "note": None,
+                    "created_at": BASE,
+                    "created_by": "bench",
+                }
+            )
             items = []
             for line, component in enumerate([chain, *others], start=1):
-                items.append({"bom_id": bom_id, "line": line, "component_id": component.id,
-                              "qty_per": Decimal(rng.randint(1, 2000)) / 1000,
-                              "scrap_factor": Decimal(rng.randint(0, 5)) / 100,
-                              "consume_whole_lp": component.level == 0 and rng.random() < 0.2})
+                items.append(
+                    {
+                        "bom_id": bom_id,
+                        "line": line,
+                        "component_id": component.id,
+                        "qty_per": Decimal(rng.randint(1, 2000)) / 1000,
+                        "scrap_factor": Decimal(rng.randint(0, 5)) / 100,
+                        "consume_whole_lp": component.level == 0 and rng.random() < 0.2,
+                    }
+                )
                 product.allergens |= component.allergens
             self.rows["bom_items"].extend(items)
             product.bom, product.bom_id, product.bom_items = [chain, *others], bom_id, items
         for product in (p for level in by_level for p in level):
-            self.rows["products"].append({
-                "id": product.id, "site": site, "code": product.code, "uom": product.uom,
-                "name": f"Product {product.code}", "gtin": f"{product.id:014d}"
-                if product.level == LEVELS else None,
-                "type": "raw" if product.level == 0 else "finished"
-                if product.level == LEVELS else "intermediate",
-                "shelf_life_days": product.shelf_life, "allergens": sorted(product.allergens),
-                "allow_merge": product.level == 0, "created_at": BASE})
+            self.rows["products"].append(
+                {
+                    "id": product.id,
+                    "site": site,
+                    "code": product.code,
+                    "uom": product.uom,
+                    "name": f"Product {product.code}",
+                    "gtin": f"{product.id:014d}" if product.level == LEVELS else None,
+                    "type": "raw"
+                    if product.level == 0
+                    else "finished"
+                    if product.level == LEVELS
+                    else "intermediate",
+                    "shelf_life_days": product.shelf_life,
+                    "allergens": sorted(product.allergens),
+                    "allow_merge": product.level == 0,
+                    "created_at": BASE,
+                }
+            )
 
     def _split(self, lps: list[Lp], count: int) -> None:
         """Split part of ``count`` live LPs of one level into new LPs (SPLIT genealogy)."""
@@ -294,8 +437,9 @@ class History:
                 raise RuntimeError("no LP left to split: the history is too small")
             t = parent.ready + rng.randrange(300, 4 * HOUR)
             qty = rng.randint(1, parent.qty - 1)
-            child = self._new_lp(parent.product, qty, parent.lot, parent.location, t, parent,
-                                 parent.expiry)
+            child = self._new_lp(
+                parent.product, qty, parent.lot, parent.location, t, parent, parent.expiry
+            )
             self._book(parent, "SPLIT_OUT", -qty, parent.location, t, child.action)
             self._book(child, "SPLIT_IN", qty, child.location, t, child.action)
             parent.qty -= qty
@@ -307,13 +451,15 @@ class History:
         """A random LP of the product that still holds stock, or None."""
         return self.rng.choice(product.pool) if product.pool else None
 
-    def _produce(self, site: str, products: list[Product], count: int,
-                 locs: dict[str, list[int]]) -> list[Lp]:
+    def _produce(
+        self, site: str, products: list[Product], count: int, locs: dict[str, list[int]]
+    ) -> list[Lp]:
         """``count`` outputs of one level, each consuming its inputs on a work order."""
         rng, made = self.rng, []
         for _ in range(count):
-            product = next((p for p in (rng.choice(products) for _ in range(30))
-                            if p.bom[0].pool), None)
+            product = next(
+                (p for p in (rng.choice(products) for _ in range(30)) if p.bom[0].pool), None
+            )
             if product is None:
                 stocked = [p for p in products if p.bom[0].pool]
                 if not stocked:
@@ -339,15 +485,18 @@ class History:
             t = max(lp.ready for lp, _ in parents.values()) + rng.randrange(HOUR, 6 * HOUR)
             action = self._action(t)
             for lp, whole in parents.values():
-                share = lp.qty if whole or lp.qty <= 2 else max(1, lp.qty * rng.randint(10, 50)
-                                                                // 100)
+                share = (
+                    lp.qty if whole or lp.qty <= 2 else max(1, lp.qty * rng.randint(10, 50) // 100)
+                )
                 self._consume(lp, share, t - rng.randrange(60, 900), action, wo)
-            out = self._new_lp(product, rng.choice((10, 20, 50, 100, 250)), wo.number, wo.line,
-                               t, chain)
+            out = self._new_lp(
+                product, rng.choice((10, 20, 50, 100, 250)), wo.number, wo.line, t, chain
+            )
             out.action = action
             self._book(out, "PRODUCE", out.qty, wo.line, t, action, wo, wo.number)
-            self.genealogy.extend((lp.id, out.id, "PRODUCE", action, wo.id, at(t))
-                                  for lp, _ in parents.values())
+            self.genealogy.extend(
+                (lp.id, out.id, "PRODUCE", action, wo.id, at(t)) for lp, _ in parents.values()
+            )
             wo.outputs, wo.produced, wo.last = wo.outputs + 1, wo.produced + out.qty, t
             wo.first = wo.first if wo.first is not None else t - HOUR
             if rng.random() < 0.9:
@@ -355,24 +504,34 @@ class History:
             made.append(out)
         return made
 
-    def _open_wo(self, site: str, product: Product, locs: dict[str, list[int]],
-                 t: int) -> WorkOrder:
+    def _open_wo(
+        self, site: str, product: Product, locs: dict[str, list[int]], t: int
+    ) -> WorkOrder:
         """A new work order for the product; the previous one (if any) is done."""
         wid = len(self.wos) + 1
-        wo = WorkOrder(wid, f"WO-{SITES.index(site) + 1}{wid:06d}", product,
-                       self.rng.choice(locs["production"]), self.rng.randint(3, 15),
-                       max(0, t - DAY))
+        wo = WorkOrder(
+            wid,
+            f"WO-{SITES.index(site) + 1}{wid:06d}",
+            product,
+            self.rng.choice(locs["production"]),
+            self.rng.randint(3, 15),
+            max(0, t - DAY),
+        )
         self.wos.append(wo)
         product.wo = wo
         return wo
 
-    def _finish_wos(self, site: str, by_level: list[list[Product]], n_active: int,
-                    locs: dict[str, list[int]]) -> None:
+    def _finish_wos(
+        self, site: str, by_level: list[list[Product]], n_active: int, locs: dict[str, list[int]]
+    ) -> None:
         """Close old work orders; the latest open ones run on; released ones reserve stock."""
         rng = self.rng
-        open_wos = sorted((p.wo for level in by_level for p in level if p.wo is not None),
-                          key=lambda wo: wo.last or 0, reverse=True)
-        running = open_wos[:min(len(open_wos), n_active * 3 // 5)]
+        open_wos = sorted(
+            (p.wo for level in by_level for p in level if p.wo is not None),
+            key=lambda wo: wo.last or 0,
+            reverse=True,
+        )
+        running = open_wos[: min(len(open_wos), n_active * 3 // 5)]
         for wo in running:
             wo.status = "in_progress"
         made = [p for level in by_level[1:] for p in level]
@@ -390,23 +549,39 @@ class History:
         closed = wo.status == "completed" and (wo.last or 0) < self.end - 14 * DAY
         done = at((wo.last or 0) + HOUR) if wo.status == "completed" else None
         created = min(wo.created, wo.first - DAY) if wo.first is not None else wo.created
-        self.rows["work_orders"].append({
-            "id": wo.id, "site": product.site, "number": wo.number, "product_id": product.id,
-            "bom_id": product.bom_id, "qty_planned": planned, "qty_produced": wo.produced,
-            "status": "closed" if closed else wo.status,
-            "due_date": (BASE + timedelta(seconds=(wo.last or self.end) + 2 * DAY)).date(),
-            "created_at": at(created), "released_at": at(created + HOUR),
-            "started_at": at(wo.first) if wo.first is not None else None,
-            "completed_at": done, "closed_at": at((wo.last or 0) + 7 * DAY) if closed else None})
+        self.rows["work_orders"].append(
+            {
+                "id": wo.id,
+                "site": product.site,
+                "number": wo.number,
+                "product_id": product.id,
+                "bom_id": product.bom_id,
+                "qty_planned": planned,
+                "qty_produced": wo.produced,
+                "status": "closed" if closed else wo.status,
+                "due_date": (BASE + timedelta(seconds=(wo.last or self.end) + 2 * DAY)).date(),
+                "created_at": at(created),
+                "released_at": at(created + HOUR),
+                "started_at": at(wo.first) if wo.first is not None else None,
+                "completed_at": done,
+                "closed_at": at((wo.last or 0) + 7 * DAY) if closed else None,
+            }
+        )
         materials = self.rows["work_order_materials"]
         for item in product.bom_items:
             mid = len(materials) + 1
-            materials.append({
-                "id": mid, "work_order_id": wo.id, "line": item["line"],
-                "component_id": item["component_id"], "qty_per": item["qty_per"],
-                "scrap_factor": item["scrap_factor"],
-                "consume_whole_lp": item["consume_whole_lp"],
-                "qty_required": item["qty_per"] * planned * (1 + item["scrap_factor"])})
+            materials.append(
+                {
+                    "id": mid,
+                    "work_order_id": wo.id,
+                    "line": item["line"],
+                    "component_id": item["component_id"],
+                    "qty_per": item["qty_per"],
+                    "scrap_factor": item["scrap_factor"],
+                    "consume_whole_lp": item["consume_whole_lp"],
+                    "qty_required": item["qty_per"] * planned * (1 + item["scrap_factor"]),
+                }
+            )
             if wo.status == "released" and item["line"] == 1:
                 self._reserve(wo, mid, product.bom[0], rng.randint(1, 2))
 
@@ -421,9 +596,17 @@ class History:
             self._book(lp, "RESERVE", lp.qty, lp.location, t, action, wo, wo.number)
             lp.status, lp.ready = "reserved", t
             component.pool.remove(lp)
-            self.rows["reservations"].append({
-                "site": lp.site, "work_order_id": wo.id, "material_id": material_id,
-                "lp_id": lp.id, "qty": lp.qty, "status": "active", "created_at": at(t)})
+            self.rows["reservations"].append(
+                {
+                    "site": lp.site,
+                    "work_order_id": wo.id,
+                    "material_id": material_id,
+                    "lp_id": lp.id,
+                    "qty": lp.qty,
+                    "status": "active",
+                    "created_at": at(t),
+                }
+            )
 
     # -- the whole plant ----------------------------------------------------------------
 
@@ -436,10 +619,19 @@ class History:
                 continue
             t = lp.ready + rng.randrange(HOUR, DAY)
             lp.status, lp.ready = "on_hold", t
-            self.rows["quality_holds"].append({
-                "site": lp.site, "lp_id": lp.id, "product_id": lp.product.id, "lot": None,
-                "reason": "sample out of spec", "status": "active", "held_by": "qa-1",
-                "held_at": at(t), "hold_cause": self._action(t)})
+            self.rows["quality_holds"].append(
+                {
+                    "site": lp.site,
+                    "lp_id": lp.id,
+                    "product_id": lp.product.id,
+                    "lot": None,
+                    "reason": "sample out of spec",
+                    "status": "active",
+                    "held_by": "qa-1",
+                    "held_at": at(t),
+                    "hold_cause": self._action(t),
+                }
+            )
         by_kind: dict[tuple[str, str], list[int]] = {}
         for lid, (site, _, kind) in self.locations.items():
             by_kind.setdefault((site, kind), []).append(lid)
@@ -447,10 +639,14 @@ class History:
             self._consume_on_running()
         for _ in range(max(0, budget) // 2):
             lp = rng.choice(live)
-            kind = ("shipping" if lp.level == LEVELS and lp.status == "available"
-                    and rng.random() < 0.3 else "storage")
-            self._move(lp, rng.choice(by_kind[(lp.site, kind)]), lp.ready + rng.randrange(
-                600, 2 * DAY))
+            kind = (
+                "shipping"
+                if lp.level == LEVELS and lp.status == "available" and rng.random() < 0.3
+                else "storage"
+            )
+            self._move(
+                lp, rng.choice(by_kind[(lp.site, kind)]), lp.ready + rng.randrange(600, 2 * DAY)
+            )
 
     def _consume_on_running(self) -> None:
         """One unit of a live LP consumed on an in-progress work order, since its last output."""
@@ -463,12 +659,25 @@ class History:
 
     def lp_rows(self) -> list[dict[str, Any]]:
         """The license_plates rows: each LP as its history left it."""
-        return [{"id": lp.id, "site": lp.site, "number": lp.number, "product_id": lp.product.id,
-                 "qty": lp.qty, "uom": lp.product.uom, "lot": lp.lot, "expiry": lp.expiry,
-                 "location_id": lp.location, "status": lp.status, "parent_lp_id": None,
-                 "last_move_at": at(lp.last_move) if lp.last_move is not None else None,
-                 "created_at": at(lp.created), "created_by_action": lp.action}
-                for lp in self.lps]
+        return [
+            {
+                "id": lp.id,
+                "site": lp.site,
+                "number": lp.number,
+                "product_id": lp.product.id,
+                "qty": lp.qty,
+                "uom": lp.product.uom,
+                "lot": lp.lot,
+                "expiry": lp.expiry,
+                "location_id": lp.location,
+                "status": lp.status,
+                "parent_lp_id": None,
+                "last_move_at": at(lp.last_move) if lp.last_move is not None else None,
+                "created_at": at(lp.created),
+                "created_by_action": lp.action,
+            }
+            for lp in self.lps
+        ]
 
     def chain_root(self, lp: Lp, depth: int = LEVELS) -> Lp:
         """The ancestor ``depth`` chain edges up from ``lp`` (a 10-level trace ends there)."""

@@ -52,11 +52,27 @@ from central.services import consistency, genealogy, queries, stock  # noqa: E40
 CHUNK = 10_000
 BUDGET = 90.0  # seconds per query at most
 WARM = 20  # untimed calls first: caches, prepared statements, compiled SQL
-LOAD_ORDER = ("locations", "products", "boms", "bom_items", "work_orders",
-              "work_order_materials", "license_plates", "lp_genealogy", "stock_moves",
-              "reservations", "quality_holds")
-EXPLICIT_IDS = ("locations", "products", "boms", "work_orders", "work_order_materials",
-                "license_plates")
+LOAD_ORDER = (
+    "locations",
+    "products",
+    "boms",
+    "bom_items",
+    "work_orders",
+    "work_order_materials",
+    "license_plates",
+    "lp_genealogy",
+    "stock_moves",
+    "reservations",
+    "quality_holds",
+)
+EXPLICIT_IDS = (
+    "locations",
+    "products",
+    "boms",
+    "work_orders",
+    "work_order_materials",
+    "license_plates",
+)
 ON_HAND = ("available", "reserved", "on_hold")
 
 
@@ -71,19 +87,23 @@ def table_rows(history: History) -> dict[str, tuple[tuple[str, ...], list[tuple[
     return out
 
 
-async def _insert(conn: AsyncConnection, name: str, columns: tuple[str, ...],
-                  rows: list[tuple[Any, ...]]) -> None:
+async def _insert(
+    conn: AsyncConnection, name: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
     """Bulk insert: COPY on PostgreSQL, executemany in chunks on SQLite; types applied."""
     table = metadata.tables[name]
     if conn.dialect.name == "postgresql" and name != "products":  # products: JSON column
         dialect = conn.dialect
-        typed = [(i, table.c[c].type) for i, c in enumerate(columns)
-                 if isinstance(table.c[c].type, TypeDecorator)]
+        typed = [
+            (i, table.c[c].type)
+            for i, c in enumerate(columns)
+            if isinstance(table.c[c].type, TypeDecorator)
+        ]
         raw = (await conn.get_raw_connection()).driver_connection
         assert raw is not None
         for start in range(0, len(rows), CHUNK * 10):
             records = []
-            for row in rows[start:start + CHUNK * 10]:
+            for row in rows[start : start + CHUNK * 10]:
                 values = list(row)
                 for i, kind in typed:  # Qty -> micro-units, UtcDateTime -> aware UTC
                     values[i] = kind.process_bind_param(values[i], dialect)
@@ -91,8 +111,10 @@ async def _insert(conn: AsyncConnection, name: str, columns: tuple[str, ...],
             await raw.copy_records_to_table(name, records=records, columns=list(columns))
         return
     for start in range(0, len(rows), CHUNK):
-        await conn.execute(insert(table), [dict(zip(columns, row, strict=True))
-                                           for row in rows[start:start + CHUNK]])
+        await conn.execute(
+            insert(table),
+            [dict(zip(columns, row, strict=True)) for row in rows[start : start + CHUNK]],
+        )
 
 
 async def load(engine: AsyncEngine, history: History) -> dict[str, float]:
@@ -110,8 +132,12 @@ async def load(engine: AsyncEngine, history: History) -> dict[str, float]:
     async with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             for name in EXPLICIT_IDS:  # rows came with ids: move the sequences past them
-                await conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'),"
-                                        f" (SELECT max(id) FROM {name}))"))
+                await conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'),"
+                        f" (SELECT max(id) FROM {name}))"
+                    )
+                )
     if engine.dialect.name == "postgresql":
         # Autovacuum does this within minutes of a bulk insert (PostgreSQL 13+ vacuums
         # insert-only tables too): statistics for the planner, and the visibility map that
@@ -136,9 +162,13 @@ def summary(samples: list[float]) -> tuple[float, float, float]:
     return statistics.median(ordered) * 1000, p99 * 1000, ordered[-1] * 1000
 
 
-async def timed(keys: Iterable[Any], call: Callable[[Any], Awaitable[Any]],
-                verify: Callable[[Any, Any], int], warm: int = WARM,
-                budget: float | None = None) -> tuple[list[float], list[int]]:
+async def timed(
+    keys: Iterable[Any],
+    call: Callable[[Any], Awaitable[Any]],
+    verify: Callable[[Any, Any], int],
+    warm: int = WARM,
+    budget: float | None = None,
+) -> tuple[list[float], list[int]]:
     """Seconds per call over ``keys`` (the first ``warm`` untimed), each answer verified;
     also the size of each answer (rows or nodes) as ``verify`` counts it. A slow query stops
     after ``budget`` seconds: a few hundred samples of a 400 ms plan say all there is to say."""
@@ -208,52 +238,83 @@ class Bench:
     async def run(self, conn: AsyncConnection) -> None:
         """Every measured query, in turn, on one connection."""
         h = self.history
-        await self._measure("LP lookup", self.sample(h.lps), lambda lp: queries.get_license_plate(
-            conn, number=lp.number), self._lp_ok)
+        await self._measure(
+            "LP lookup",
+            self.sample(h.lps),
+            lambda lp: queries.get_license_plate(conn, number=lp.number),
+            self._lp_ok,
+        )
         products = [p for p in h.products if (p.site, p.code) in self.on_hand]
-        await self._measure("available, by product", self.sample(products),
-                            lambda p: stock.available(conn, sites=[p.site], product=p.code),
-                            lambda p, rows: self._sum_ok(rows, self.on_hand[(p.site, p.code)],
-                                                         "product"))
+        await self._measure(
+            "available, by product",
+            self.sample(products),
+            lambda p: stock.available(conn, sites=[p.site], product=p.code),
+            lambda p, rows: self._sum_ok(rows, self.on_hand[(p.site, p.code)], "product"),
+        )
         bins = list(self.at_location)
-        await self._measure("available, by location", self.sample(bins),
-                            lambda b: stock.available(conn, sites=[b[0]], location=b[1]),
-                            lambda b, rows: self._sum_ok(rows, self.at_location[b], "location"))
+        await self._measure(
+            "available, by location",
+            self.sample(bins),
+            lambda b: stock.available(conn, sites=[b[0]], location=b[1]),
+            lambda b, rows: self._sum_ok(rows, self.at_location[b], "location"),
+        )
         tops = [lp for lp in h.lps if lp.level == LEVELS]
-        await self._measure("genealogy up, 10 levels", self.sample(tops),
-                            lambda lp: genealogy.trace(conn, number=lp.number, direction="up",
-                                                       depth=LEVELS, sites=None),
-                            lambda lp, tree: self._trace_ok(tree, h.chain_root(lp), "up"))
+        await self._measure(
+            "genealogy up, 10 levels",
+            self.sample(tops),
+            lambda lp: genealogy.trace(
+                conn, number=lp.number, direction="up", depth=LEVELS, sites=None
+            ),
+            lambda lp, tree: self._trace_ok(tree, h.chain_root(lp), "up"),
+        )
         pairs = [(h.chain_root(lp), lp) for lp in self.sample(tops)]
-        await self._measure("genealogy down, 10 levels", pairs,
-                            lambda pair: genealogy.trace(conn, number=pair[0].number,
-                                                         direction="down", depth=LEVELS,
-                                                         sites=None),
-                            lambda pair, tree: self._trace_ok(tree, pair[1], "down"))
+        await self._measure(
+            "genealogy down, 10 levels",
+            pairs,
+            lambda pair: genealogy.trace(
+                conn, number=pair[0].number, direction="down", depth=LEVELS, sites=None
+            ),
+            lambda pair, tree: self._trace_ok(tree, pair[1], "down"),
+        )
         for run in range(3):
             started = time.perf_counter()
             report = await consistency.check(conn, sites=None)
             took = time.perf_counter() - started
-            if not report["ok"] or report["checked"] != {"lps": len(h.lps),
-                                                         "ledger_rows": len(h.ledger)}:
-                raise AssertionError(f"the check disagrees with the history: "
-                                     f"{report['checked']} {report['problems'][:3]}")
+            if not report["ok"] or report["checked"] != {
+                "lps": len(h.lps),
+                "ledger_rows": len(h.ledger),
+            }:
+                raise AssertionError(
+                    f"the check disagrees with the history: "
+                    f"{report['checked']} {report['problems'][:3]}"
+                )
             self.results[f"consistency check, run {run + 1}"] = (took * 1000,) * 3
             progress(f"consistency check: ok in {took:.2f} s")
 
-    async def _measure(self, name: str, keys: list[Any], call: Callable[[Any], Awaitable[Any]],
-                       verify: Callable[[Any, Any], int]) -> None:
+    async def _measure(
+        self,
+        name: str,
+        keys: list[Any],
+        call: Callable[[Any], Awaitable[Any]],
+        verify: Callable[[Any, Any], int],
+    ) -> None:
         """Time one query over ``keys`` and keep its p50/p99/max and answer sizes."""
         samples, self.sizes[name] = await timed(keys, call, verify, self.warm, self.budget)
         self.results[name] = summary(samples)
         self.calls[name] = len(samples)
-        progress(f"{name}: p50 {self.results[name][0]:.2f} ms, p99 {self.results[name][1]:.2f}"
-                 f" ms over {len(samples)} calls")
+        progress(
+            f"{name}: p50 {self.results[name][0]:.2f} ms, p99 {self.results[name][1]:.2f}"
+            f" ms over {len(samples)} calls"
+        )
 
     def _lp_ok(self, lp: Any, row: dict[str, Any]) -> int:
         """The LP as the history left it: qty, place, status."""
         if (row["number"], row["qty"], row["location"], row["status"]) != (
-                lp.number, Decimal(lp.qty), self.history.locations[lp.location][1], lp.status):
+            lp.number,
+            Decimal(lp.qty),
+            self.history.locations[lp.location][1],
+            lp.status,
+        ):
             raise AssertionError(f"LP {lp.number}: {row} does not match the history")
         return 1
 
@@ -283,24 +344,31 @@ async def over_http(engine: AsyncEngine, db_url: str, bench: Bench) -> None:
 
     app = create_app(CentralSettings(db_url=db_url), engine=engine)
     tops = [lp for lp in bench.history.lps if lp.level == LEVELS]
-    calls = (("LP lookup over HTTP (in-process)", bench.history.lps, "/api/v1/license-plates/{}"),
-             ("genealogy up over HTTP (in-process)", tops,
-              "/api/v1/license-plates/{}/genealogy?direction=up&depth=10"))
+    calls = (
+        ("LP lookup over HTTP (in-process)", bench.history.lps, "/api/v1/license-plates/{}"),
+        (
+            "genealogy up over HTTP (in-process)",
+            tops,
+            "/api/v1/license-plates/{}/genealogy?direction=up&depth=10",
+        ),
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
         for name, population, path in calls:
+
             async def get(lp: Any, path: str = path) -> Any:
                 return await client.get(path.format(lp.number))
 
             def ok(lp: Any, response: Any) -> int:
                 body = response.json()
-                if response.status_code != 200 or lp.number not in (body.get("number"),
-                                                                     body.get("lp")):
+                if response.status_code != 200 or lp.number not in (
+                    body.get("number"),
+                    body.get("lp"),
+                ):
                     raise AssertionError(f"GET {lp.number}: {response.status_code} {body}")
                 return 1
 
-            samples, _ = await timed(bench.sample(population), get, ok, bench.warm,
-                                     bench.budget)
+            samples, _ = await timed(bench.sample(population), get, ok, bench.warm, bench.budget)
             bench.results[name], bench.calls[name] = summary(samples), len(samples)
             progress(f"{name}: p50 {bench.results[name][0]:.2f} ms")
 
@@ -338,19 +406,29 @@ async def drop_database(db_url: str) -> None:
         await conn.close()
 
 
-async def run(db_url: str, scale: float, seed: int, repeat: int, *, reuse: bool = False,
-              http: bool = True, budget: float = BUDGET) -> Bench:
+async def run(
+    db_url: str,
+    scale: float,
+    seed: int,
+    repeat: int,
+    *,
+    reuse: bool = False,
+    http: bool = True,
+    budget: float = BUDGET,
+) -> Bench:
     """Generate (or reuse), load, measure; answers the Bench with its results."""
     await prepare_database(db_url)
     await upgrade(db_url)
     engine = make_engine(db_url)
     try:
         async with engine.connect() as conn:
-            present = (await conn.execute(select(func.count()).select_from(license_plates)))
+            present = await conn.execute(select(func.count()).select_from(license_plates))
             present_lps = int(present.scalar_one())
         if present_lps and not reuse:
-            raise SystemExit(f"{db_url} already holds {present_lps} LPs: pass --reuse to measure "
-                             "it as it is, or name a fresh database")
+            raise SystemExit(
+                f"{db_url} already holds {present_lps} LPs: pass --reuse to measure "
+                "it as it is, or name a fresh database"
+            )
         started = time.perf_counter()
         history = History(Sizes.at(scale), seed)
         generated = time.perf_counter() - started
@@ -382,26 +460,36 @@ async def run(db_url: str, scale: float, seed: int, repeat: int, *, reuse: bool 
 def report(db_url: str, bench: Bench) -> None:
     """Print the dataset, the load times and the table of results."""
     h = bench.history
-    print(f"database: {make_url(db_url).get_backend_name()}, seed {bench.seed}, "
-          f"{bench.repeat} calls per query")
-    print(f"  {len(h.products):,} products, {len(h.rows['bom_items']):,} BOM items, "
-          f"{len(h.rows['work_orders']):,} work orders "
-          f"({sum(w['status'] in ('released', 'in_progress') for w in h.rows['work_orders']):,}"
-          f" active), {len(h.lps):,} LPs, {len(h.ledger):,} ledger rows, "
-          f"{len(h.genealogy):,} genealogy links")
+    print(
+        f"database: {make_url(db_url).get_backend_name()}, seed {bench.seed}, "
+        f"{bench.repeat} calls per query"
+    )
+    print(
+        f"  {len(h.products):,} products, {len(h.rows['bom_items']):,} BOM items, "
+        f"{len(h.rows['work_orders']):,} work orders "
+        f"({sum(w['status'] in ('released', 'in_progress') for w in h.rows['work_orders']):,}"
+        f" active), {len(h.lps):,} LPs, {len(h.ledger):,} ledger rows, "
+        f"{len(h.genealogy):,} genealogy links"
+    )
     print("  " + ", ".join(f"{name} {secs:.1f} s" for name, secs in bench.timing.items()))
     if bench.reference:
-        print("  machine: reference work " + ", ".join(
-            f"{ms:.1f} ms {when}" for when, ms in bench.reference.items())
-            + " the queries (the lower, the quieter the machine)")
-    print(f"  {'query':<36} {'calls':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  "
-          "answer size: mean / p99")
+        print(
+            "  machine: reference work "
+            + ", ".join(f"{ms:.1f} ms {when}" for when, ms in bench.reference.items())
+            + " the queries (the lower, the quieter the machine)"
+        )
+    print(
+        f"  {'query':<36} {'calls':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  "
+        "answer size: mean / p99"
+    )
     for name, (p50, p99, top) in bench.results.items():
         sizes = bench.sizes.get(name)
-        size = (f"  {statistics.mean(sizes):.0f} / {sorted(sizes)[len(sizes) * 99 // 100]}"
-                if sizes else "")
-        print(f"  {name:<36} {bench.calls.get(name, 1):>6} {p50:8.2f} {p99:8.2f} {top:8.2f}"
-              f"{size}")
+        size = (
+            f"  {statistics.mean(sizes):.0f} / {sorted(sizes)[len(sizes) * 99 // 100]}"
+            if sizes
+            else ""
+        )
+        print(f"  {name:<36} {bench.calls.get(name, 1):>6} {p50:8.2f} {p99:8.2f} {top:8.2f}{size}")
 
 
 def main() -> None:
@@ -411,16 +499,32 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=1000)
-    parser.add_argument("--reuse", action="store_true",
-                        help="measure a database this benchmark filled before (same seed/scale)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure a database this benchmark filled before (same seed/scale)",
+    )
     parser.add_argument("--drop", action="store_true", help="remove the database at the end")
     parser.add_argument("--no-http", action="store_true", help="skip the in-process API calls")
-    parser.add_argument("--budget", type=float, default=BUDGET,
-                        help="seconds one query may take in all before it stops early")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=BUDGET,
+        help="seconds one query may take in all before it stops early",
+    )
     args = parser.parse_args()
     try:
-        bench = asyncio.run(run(args.db, args.scale, args.seed, args.repeat, reuse=args.reuse,
-                                http=not args.no_http, budget=args.budget))
+        bench = asyncio.run(
+            run(
+                args.db,
+                args.scale,
+                args.seed,
+                args.repeat,
+                reuse=args.reuse,
+                http=not args.no_http,
+                budget=args.budget,
+            )
+        )
         report(args.db, bench)
     finally:
         if args.drop:

@@ -42,9 +42,12 @@ async def concurrent(path: Path, count: int, wave: int) -> tuple[float, int]:
     async with await ActionQueue.open(path, site="bench", edge="conc", secret=SECRET) as queue:
         started = time.perf_counter()
         for offset in range(0, count, wave):
-            await asyncio.gather(*(
-                queue.enqueue(type="lp.receive", station="s1", operator="op-1", body=_body(i))
-                for i in range(offset, min(count, offset + wave))))
+            await asyncio.gather(
+                *(
+                    queue.enqueue(type="lp.receive", station="s1", operator="op-1", body=_body(i))
+                    for i in range(offset, min(count, offset + wave))
+                )
+            )
         return count / (time.perf_counter() - started), queue.commits
 
 
@@ -57,11 +60,15 @@ async def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as work:
         rate, commits = await sequential(Path(work) / "seq.db", args.sequential)
-        print(f"one at a time : {rate:>9,.0f} actions/s  ({args.sequential:,} actions, "
-              f"{commits:,} transactions)")
+        print(
+            f"one at a time : {rate:>9,.0f} actions/s  ({args.sequential:,} actions, "
+            f"{commits:,} transactions)"
+        )
         rate, commits = await concurrent(Path(work) / "conc.db", args.concurrent, args.wave)
-        print(f"concurrent    : {rate:>9,.0f} actions/s  ({args.concurrent:,} actions in waves "
-              f"of {args.wave}, {commits:,} transactions)")
+        print(
+            f"concurrent    : {rate:>9,.0f} actions/s  ({args.concurrent:,} actions in waves "
+            f"of {args.wave}, {commits:,} transactions)"
+        )
 
 
 if __name__ == "__main__":

@@ -34,9 +34,13 @@ from tests.support import free_port, wait_for_port, wait_until  # noqa: E402
 
 def spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
     out = open(log, "ab")  # noqa: SIM115 - lives as long as the process
-    return subprocess.Popen([sys.executable, "-m", "ioe", *args], stdout=out,
-                            stderr=subprocess.STDOUT, cwd=REPO,
-                            env={**os.environ, "IOE_LOG_LEVEL": "WARNING"})
+    return subprocess.Popen(
+        [sys.executable, "-m", "ioe", *args],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+        env={**os.environ, "IOE_LOG_LEVEL": "WARNING"},
+    )
 
 
 def paho_ceiling(url: str, count: int, size: int = 300) -> float:
@@ -87,16 +91,33 @@ def paho_ceiling(url: str, count: int, size: int = 300) -> float:
 async def fill_queue(config_path: Path, count: int) -> float:
     """Queue ``count`` receipts as concurrent scans would arrive; returns actions/s."""
     config = load_config(config_path)
-    queue = await ActionQueue.open(Path(config.data_dir) / "queue.db", site=config.site,
-                                   edge=config.edge_id, secret=config.secret)
+    queue = await ActionQueue.open(
+        Path(config.data_dir) / "queue.db",
+        site=config.site,
+        edge=config.edge_id,
+        secret=config.secret,
+    )
     started = time.perf_counter()
     try:
         chunk = 500
         for offset in range(0, count, chunk):
-            await asyncio.gather(*(queue.enqueue(
-                type="lp.receive", station="station-1", operator="op-1",
-                body={"item": "RAW-1", "qty": "5", "uom": "kg", "location": "RECV",
-                      "lp": f"B{i:09d}"}) for i in range(offset, min(count, offset + chunk))))
+            await asyncio.gather(
+                *(
+                    queue.enqueue(
+                        type="lp.receive",
+                        station="station-1",
+                        operator="op-1",
+                        body={
+                            "item": "RAW-1",
+                            "qty": "5",
+                            "uom": "kg",
+                            "location": "RECV",
+                            "lp": f"B{i:09d}",
+                        },
+                    )
+                    for i in range(offset, min(count, offset + chunk))
+                )
+            )
     finally:
         await queue.close()
     return count / (time.perf_counter() - started)
@@ -105,8 +126,9 @@ async def fill_queue(config_path: Path, count: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--actions", type=int, default=100_000)
-    parser.add_argument("--broker", default="embedded",
-                        help="'embedded' (starts `ioe broker`) or an mqtt:// URL")
+    parser.add_argument(
+        "--broker", default="embedded", help="'embedded' (starts `ioe broker`) or an mqtt:// URL"
+    )
     parser.add_argument("--db", default="", help="central database URL (default: SQLite file)")
     parser.add_argument("--ceiling-messages", type=int, default=20_000)
     args = parser.parse_args()
@@ -124,8 +146,21 @@ def main() -> None:
         db_url = args.db or f"sqlite+aiosqlite:///{work / 'central.db'}"
         central_port = free_port()
         central_url = f"http://127.0.0.1:{central_port}"
-        procs.append(spawn(["central", "run", "--db", db_url, "--mqtt", broker_url,
-                            "--port", str(central_port)], work / "central.log"))
+        procs.append(
+            spawn(
+                [
+                    "central",
+                    "run",
+                    "--db",
+                    db_url,
+                    "--mqtt",
+                    broker_url,
+                    "--port",
+                    str(central_port),
+                ],
+                work / "central.log",
+            )
+        )
         http = httpx.Client(timeout=30)
 
         def central_ready() -> bool:
@@ -135,17 +170,41 @@ def main() -> None:
                 return False
 
         wait_until(central_ready, 60, what="central")
-        http.post(f"{central_url}/api/v1/products", json={"code": "RAW-1", "name": "Raw",
-                                                          "uom": "kg"})
-        http.post(f"{central_url}/api/v1/locations", json={"site": "plant-1", "code": "RECV",
-                                                           "name": "Receiving"})
+        http.post(
+            f"{central_url}/api/v1/products", json={"code": "RAW-1", "name": "Raw", "uom": "kg"}
+        )
+        http.post(
+            f"{central_url}/api/v1/locations",
+            json={"site": "plant-1", "code": "RECV", "name": "Receiving"},
+        )
         edge_port = free_port()
         config = work / "edge.toml"
-        subprocess.run([sys.executable, "-m", "ioe", "edge", "provision", "--central",
-                        central_url, "--site", "plant-1", "--edge", "bench-edge", "--mqtt",
-                        broker_url, "--out", str(config), "--port", str(edge_port),
-                        "--data-dir", str(work / "edge")], check=True, cwd=REPO,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ioe",
+                "edge",
+                "provision",
+                "--central",
+                central_url,
+                "--site",
+                "plant-1",
+                "--edge",
+                "bench-edge",
+                "--mqtt",
+                broker_url,
+                "--out",
+                str(config),
+                "--port",
+                str(edge_port),
+                "--data-dir",
+                str(work / "edge"),
+            ],
+            check=True,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+        )
 
         enqueue_rate = asyncio.run(fill_queue(config, args.actions))
         print(f"queued {args.actions} actions offline at {enqueue_rate:,.0f}/s (group commit)")
@@ -167,10 +226,14 @@ def main() -> None:
         ceiling = paho_ceiling(broker_url, args.ceiling_messages)
         print(f"broker: {'embedded amqtt' if args.broker == 'embedded' else broker_url}")
         print(f"central db: {db_url.split('://')[0]}")
-        print(f"drain: {args.actions} actions in {elapsed:.1f}s = {rate:,.0f} actions/s "
-              f"(edge start to last ack; stock-moves API {applied})")
-        print(f"raw paho QoS 1 ceiling through the same broker: {ceiling:,.0f} msgs/s "
-              f"(300-byte messages)")
+        print(
+            f"drain: {args.actions} actions in {elapsed:.1f}s = {rate:,.0f} actions/s "
+            f"(edge start to last ack; stock-moves API {applied})"
+        )
+        print(
+            f"raw paho QoS 1 ceiling through the same broker: {ceiling:,.0f} msgs/s "
+            f"(300-byte messages)"
+        )
         print(f"ratio actions/s : ceiling msgs/s = {rate / ceiling:.2f}")
     finally:
         for proc in reversed(procs):

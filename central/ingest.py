@@ -32,8 +32,16 @@ log = logging.getLogger(__name__)
 class IngestWorker:
     """Subscribes to every edge's act and state topics and runs each batch through the processor."""
 
-    def __init__(self, processor: Any, *, mqtt_url: str, shared_subscription: bool = False,
-                 heartbeat: float = 5.0, keepalive: int = 10, version: str = "") -> None:
+    def __init__(
+        self,
+        processor: Any,
+        *,
+        mqtt_url: str,
+        shared_subscription: bool = False,
+        heartbeat: float = 5.0,
+        keepalive: int = 10,
+        version: str = "",
+    ) -> None:
         self.processor = processor
         self.mqtt_url = mqtt_url
         self.shared_subscription = shared_subscription
@@ -50,9 +58,13 @@ class IngestWorker:
 
     async def run(self) -> None:
         """Run forever (until cancelled), reconnecting with jittered exponential backoff."""
-        await keep_connected(self._open, self._session, name="central ingest",
-                             backoff=Backoff(initial=0.5, maximum=15.0),
-                             on_change=self._on_change)
+        await keep_connected(
+            self._open,
+            self._session,
+            name="central ingest",
+            backoff=Backoff(initial=0.5, maximum=15.0),
+            on_change=self._on_change,
+        )
 
     def _on_change(self, up: bool) -> None:
         self.connected = up
@@ -61,21 +73,28 @@ class IngestWorker:
         return json.dumps({"online": online, "version": self.version}).encode()
 
     async def _open(self) -> MqttConnection:
-        return await MqttConnection.open(self.mqtt_url, client_id=self.client_id,
-                                         will=Will(CENTRAL_STATE, self._state(False)),
-                                         keepalive=self.keepalive)
+        return await MqttConnection.open(
+            self.mqtt_url,
+            client_id=self.client_id,
+            will=Will(CENTRAL_STATE, self._state(False)),
+            keepalive=self.keepalive,
+        )
 
     async def _session(self, conn: MqttConnection) -> None:
         act = shared(ACT_FILTER) if self.shared_subscription else ACT_FILTER
         await conn.subscribe(act, STATE_FILTER)
         await conn.publish(CENTRAL_STATE, self._state(True), retain=True)
+
         def start(group: asyncio.TaskGroup) -> None:
             group.create_task(self._receive(conn, group), name="central-receive")
             group.create_task(self._announce(conn), name="central-heartbeat")
 
         try:
-            await run_link_tasks(conn, start, farewell=lambda: conn.publish(
-                CENTRAL_STATE, self._state(False), retain=True))
+            await run_link_tasks(
+                conn,
+                start,
+                farewell=lambda: conn.publish(CENTRAL_STATE, self._state(False), retain=True),
+            )
         finally:
             self._lanes.clear()
 
@@ -100,15 +119,17 @@ class IngestWorker:
                 group.create_task(self._drain(conn, site, edge, lane), name=f"lane-{site}-{edge}")
             lane.put_nowait(message.payload)
 
-    async def _drain(self, conn: MqttConnection, site: str, edge: str,
-                     lane: asyncio.Queue[bytes]) -> None:
+    async def _drain(
+        self, conn: MqttConnection, site: str, edge: str, lane: asyncio.Queue[bytes]
+    ) -> None:
         """Apply one edge's batches in order and answer each on the edge's ack topic."""
         reply_to = ack_topic(site, edge)
         while True:
             payload = await lane.get()
             try:
-                acks = await self.processor.process_message(payload, topic_site=site,
-                                                            topic_edge=edge, via="mqtt")
+                acks = await self.processor.process_message(
+                    payload, topic_site=site, topic_edge=edge, via="mqtt"
+                )
             except Exception:  # the database is down or broken: answer nothing, keep serving
                 # No ack means the edge resends after its timeout; nothing was committed, so
                 # nothing is lost or doubled. One bad moment must not stop the other lanes.

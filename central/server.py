@@ -20,12 +20,20 @@ async def run_central(settings: CentralSettings, *, shared_subscription: bool = 
     await upgrade(settings.db_url)
     engine = make_engine(settings.db_url)
     processor = ActionProcessor(engine, settings)
-    worker = IngestWorker(processor, mqtt_url=settings.mqtt_url,
-                          shared_subscription=shared_subscription, version=__version__)
+    worker = IngestWorker(
+        processor,
+        mqtt_url=settings.mqtt_url,
+        shared_subscription=shared_subscription,
+        version=__version__,
+    )
     app = create_app(settings, engine=engine, processor=processor, readiness=worker.status)
     server = make_server(app, settings.host, settings.port)
-    log.info("central API on http://%s:%s (docs at /docs), MQTT %s", settings.host,
-             settings.port, settings.mqtt_url)
+    log.info(
+        "central API on http://%s:%s (docs at /docs), MQTT %s",
+        settings.host,
+        settings.port,
+        settings.mqtt_url,
+    )
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(serve_app(server), name="central-api")

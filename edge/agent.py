@@ -29,28 +29,43 @@ async def _feed(station: str, scanner: SimulatedScanner, stations: StationRunner
 
 async def run_edge(config: EdgeConfig) -> None:
     """Run the edge until cancelled; the queue is opened first and closed last."""
-    queue = await ActionQueue.open(config.queue_path, site=config.site,
-                                   edge=config.edge_id, secret=config.secret)
+    queue = await ActionQueue.open(
+        config.queue_path, site=config.site, edge=config.edge_id, secret=config.secret
+    )
     try:
         events = EventBus()
         stations = StationRunner(config, queue, events)
-        sync = SyncLoop(queue, site=config.site, edge=config.edge_id, mqtt_url=config.mqtt_url,
-                        events=events, batch_size=config.batch_size,
-                        ack_timeout=config.ack_timeout_seconds,
-                        backlog_warn_seconds=config.backlog_warn_seconds, version=__version__)
-        app = create_edge_api(config=config, queue=queue, stations=stations, events=events,
-                              status=sync.status)
+        sync = SyncLoop(
+            queue,
+            site=config.site,
+            edge=config.edge_id,
+            mqtt_url=config.mqtt_url,
+            events=events,
+            batch_size=config.batch_size,
+            ack_timeout=config.ack_timeout_seconds,
+            backlog_warn_seconds=config.backlog_warn_seconds,
+            version=__version__,
+        )
+        app = create_edge_api(
+            config=config, queue=queue, stations=stations, events=events, status=sync.status
+        )
         server = make_server(app, config.host, config.port)
-        log.info("edge %s/%s: local API on http://%s:%s, broker %s", config.site,
-                 config.edge_id, config.host, config.port, config.mqtt_url)
+        log.info(
+            "edge %s/%s: local API on http://%s:%s, broker %s",
+            config.site,
+            config.edge_id,
+            config.host,
+            config.port,
+            config.mqtt_url,
+        )
         async with asyncio.TaskGroup() as group:
             group.create_task(serve_app(server), name="edge-api")
             group.create_task(sync.run(), name="edge-sync")
             for station in config.stations:
                 if station.scanner is not None and station.scanner.kind == "simulated":
-                    scanner = SimulatedScanner(station.scanner.path,
-                                               follow=station.scanner.follow)
-                    group.create_task(_feed(station.name, scanner, stations),
-                                      name=f"scanner-{station.name}")
+                    scanner = SimulatedScanner(station.scanner.path, follow=station.scanner.follow)
+                    group.create_task(
+                        _feed(station.name, scanner, stations), name=f"scanner-{station.name}"
+                    )
     finally:
         await queue.close()

@@ -54,8 +54,10 @@ class ApiError(Exception):
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
     """The JSON error shape shared with central: {"code", "message", "details"}."""
-    return JSONResponse(status_code=status, content={"code": code, "message": message,
-                                                      "details": jsonable_encoder(details)})
+    return JSONResponse(
+        status_code=status,
+        content={"code": code, "message": message, "details": jsonable_encoder(details)},
+    )
 
 
 def _edge_error(err: EdgeError) -> ApiError:
@@ -71,23 +73,32 @@ def _edge_error(err: EdgeError) -> ApiError:
     return ApiError(500, "EDGE_ERROR", str(err))
 
 
-def queue_status(stats: dict[str, Any], status: dict[str, Any],
-                 backlog_warn_seconds: float) -> dict[str, Any]:
+def queue_status(
+    stats: dict[str, Any], status: dict[str, Any], backlog_warn_seconds: float
+) -> dict[str, Any]:
     """Queue figures plus connectivity, with a backlog warning past the age threshold."""
     age = None
     if stats.get("oldest_pending_ts"):
-        age = max(0.0, (datetime.now(UTC) - parse_ts(stats["oldest_pending_ts"]))
-                  .total_seconds())
-    return {**stats, "broker_connected": bool(status.get("broker_connected", False)),
-            "central_online": bool(status.get("central_online", False)),
-            **{k: v for k, v in status.items() if k not in ("broker_connected",
-                                                            "central_online")},
-            "backlog_age_seconds": age, "backlog_warn_seconds": backlog_warn_seconds,
-            "backlog_warning": age is not None and age > backlog_warn_seconds}
+        age = max(0.0, (datetime.now(UTC) - parse_ts(stats["oldest_pending_ts"])).total_seconds())
+    return {
+        **stats,
+        "broker_connected": bool(status.get("broker_connected", False)),
+        "central_online": bool(status.get("central_online", False)),
+        **{k: v for k, v in status.items() if k not in ("broker_connected", "central_online")},
+        "backlog_age_seconds": age,
+        "backlog_warn_seconds": backlog_warn_seconds,
+        "backlog_warning": age is not None and age > backlog_warn_seconds,
+    }
 
 
-def create_edge_api(*, config: EdgeConfig, queue: ActionQueue, stations: StationRunner,
-                    events: EventBus, status: Callable[[], dict[str, Any]]) -> FastAPI:
+def create_edge_api(
+    *,
+    config: EdgeConfig,
+    queue: ActionQueue,
+    stations: StationRunner,
+    events: EventBus,
+    status: Callable[[], dict[str, Any]],
+) -> FastAPI:
     """The local API app; ``status`` supplies the sync loop's connectivity figures."""
     app = FastAPI(title=f"IOE edge {config.site}/{config.edge_id}", version="1")
 
@@ -106,8 +117,9 @@ def create_edge_api(*, config: EdgeConfig, queue: ActionQueue, stations: Station
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, err: RequestValidationError) -> JSONResponse:
-        return error_response(422, "REQUEST_INVALID", "the request is not valid",
-                              details=err.errors())
+        return error_response(
+            422, "REQUEST_INVALID", "the request is not valid", details=err.errors()
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, err: StarletteHTTPException) -> JSONResponse:
@@ -139,10 +151,19 @@ def create_edge_api(*, config: EdgeConfig, queue: ActionQueue, stations: Station
     @app.post("/api/v1/actions", status_code=201)
     async def post_action(action: ActionIn) -> dict[str, Any]:
         """Enqueue an action; answers only after it is committed to disk."""
-        queued = await queue.enqueue(type=action.type, station=action.station,
-                                     operator=action.operator, body=action.body)
-        events.publish("action", {"id": queued.id, "seq": queued.seq, "state": queued.state,
-                                  "type": action.type, "station": action.station})
+        queued = await queue.enqueue(
+            type=action.type, station=action.station, operator=action.operator, body=action.body
+        )
+        events.publish(
+            "action",
+            {
+                "id": queued.id,
+                "seq": queued.seq,
+                "state": queued.state,
+                "type": action.type,
+                "station": action.station,
+            },
+        )
         return {"id": queued.id, "seq": queued.seq, "state": queued.state, "ts": queued.ts}
 
     @app.get("/api/v1/actions/{action_id}")
@@ -178,8 +199,10 @@ def create_edge_api(*, config: EdgeConfig, queue: ActionQueue, stations: Station
             finally:
                 subscription.close()
 
-        return StreamingResponse(stream(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache",
-                                          "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            stream(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     return app

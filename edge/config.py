@@ -46,11 +46,14 @@ class ScannerConfig(BaseModel):
     @classmethod
     def _known_kind(cls, kind: str) -> str:
         if kind in PLANNED_SCANNER_KINDS:
-            raise ValueError(f"scanner kind {kind!r} is not available in this version; "
-                             f"supported: {', '.join(SCANNER_KINDS)}")
+            raise ValueError(
+                f"scanner kind {kind!r} is not available in this version; "
+                f"supported: {', '.join(SCANNER_KINDS)}"
+            )
         if kind not in SCANNER_KINDS:
-            raise ValueError(f"unknown scanner kind {kind!r}; supported: "
-                             f"{', '.join(SCANNER_KINDS)}")
+            raise ValueError(
+                f"unknown scanner kind {kind!r}; supported: {', '.join(SCANNER_KINDS)}"
+            )
         return kind
 
 
@@ -119,7 +122,11 @@ def _describe(err: ValidationError) -> str:
         elif item["type"] == "extra_forbidden":
             message = "unknown field (check the spelling)"
         elif item["type"] == "string_pattern_mismatch" and item["loc"][-1] in (
-                "site", "edge_id", "name", "operator"):
+            "site",
+            "edge_id",
+            "name",
+            "operator",
+        ):
             message = f"must match {NAME_PATTERN} (letters, digits, '_', '.', '-')"
         lines.append(f"  {where or '(top level)'}: {message}")
     return "\n".join(lines)
@@ -139,8 +146,9 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Ed
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as err:
-        raise ConfigError(f"edge config {path} does not exist; create one with "
-                          f"`ioe edge provision`") from err
+        raise ConfigError(
+            f"edge config {path} does not exist; create one with `ioe edge provision`"
+        ) from err
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"cannot read edge config {path}: {err}") from err
     try:
@@ -163,8 +171,15 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Ed
 # -- writing ------------------------------------------------------------------------------
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
-            "\r": "\\r"}
+_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
 
 
 def toml_string(value: str) -> str:
@@ -209,8 +224,11 @@ def render_config(config: EdgeConfig) -> str:
     """The TOML text of ``config``; reading it back gives the same config."""
     data = config.model_dump(mode="json")
     stations = data.pop("stations")
-    lines = ["# IOE edge configuration (see docs/edge.md).",
-             "# Holds this edge's signing secret: keep it readable by the edge's user only.", ""]
+    lines = [
+        "# IOE edge configuration (see docs/edge.md).",
+        "# Holds this edge's signing secret: keep it readable by the edge's user only.",
+        "",
+    ]
     lines += _toml_table(data)
     for station in stations:
         scanner = station.pop("scanner")

@@ -12,8 +12,12 @@ from edge.errors import ConfigError, ProvisionError
 
 def default_station() -> StationConfig:
     """One station moving LPs, fed by a simulated scanner on stdin."""
-    return StationConfig(name="station-1", operator="op-1", action="lp.move",
-                         scanner=ScannerConfig(kind="simulated", path="-"))
+    return StationConfig(
+        name="station-1",
+        operator="op-1",
+        action="lp.move",
+        scanner=ScannerConfig(kind="simulated", path="-"),
+    )
 
 
 def _central_error(response: httpx.Response) -> str:
@@ -29,44 +33,67 @@ def _central_error(response: httpx.Response) -> str:
     return str(body)[:200]
 
 
-async def register_edge(central_url: str, *, site: str, edge_id: str,
-                        admin_token: str | None = None, timeout: float = 10.0,
-                        transport: httpx.AsyncBaseTransport | None = None) -> str:
+async def register_edge(
+    central_url: str,
+    *,
+    site: str,
+    edge_id: str,
+    admin_token: str | None = None,
+    timeout: float = 10.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> str:
     """Register the edge with central; returns the signing secret central made for it."""
     url = central_url.rstrip("/") + "/api/v1/edges"
     headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
     try:
         async with httpx.AsyncClient(timeout=timeout, transport=transport) as client:
-            response = await client.post(url, json={"site": site, "edge_id": edge_id},
-                                         headers=headers)
+            response = await client.post(
+                url, json={"site": site, "edge_id": edge_id}, headers=headers
+            )
     except httpx.HTTPError as err:
-        raise ProvisionError(f"central at {central_url} is unreachable ({err.__class__.__name__}"
-                             f": {err}); check the URL and that central is running") from err
+        raise ProvisionError(
+            f"central at {central_url} is unreachable ({err.__class__.__name__}"
+            f": {err}); check the URL and that central is running"
+        ) from err
     if response.status_code != 201:
-        hint = {401: " (a valid admin token is needed)",
-                403: " (the token may not register edges of this site)"
-                }.get(response.status_code, "")
-        raise ProvisionError(f"central refused to register {site}/{edge_id}: HTTP "
-                             f"{response.status_code} {_central_error(response)}{hint}")
+        hint = {
+            401: " (a valid admin token is needed)",
+            403: " (the token may not register edges of this site)",
+        }.get(response.status_code, "")
+        raise ProvisionError(
+            f"central refused to register {site}/{edge_id}: HTTP "
+            f"{response.status_code} {_central_error(response)}{hint}"
+        )
     try:
         body = response.json()
         secret = body["secret"]
     except (ValueError, KeyError, TypeError) as err:
-        raise ProvisionError(f"central answered 201 without a secret: {response.text[:200]}"
-                             ) from err
+        raise ProvisionError(
+            f"central answered 201 without a secret: {response.text[:200]}"
+        ) from err
     if body.get("site", site) != site or body.get("edge_id", edge_id) != edge_id:
-        raise ProvisionError(f"central registered {body.get('site')}/{body.get('edge_id')}, "
-                             f"not {site}/{edge_id}")
+        raise ProvisionError(
+            f"central registered {body.get('site')}/{body.get('edge_id')}, not {site}/{edge_id}"
+        )
     if not isinstance(secret, str) or not secret:
         raise ProvisionError("central answered with an empty secret")
     return secret
 
 
-async def provision(central_url: str, *, site: str, edge_id: str, mqtt_url: str,
-                    out_path: Path, admin_token: str | None = None,
-                    stations: Sequence[StationConfig] | None = None, overwrite: bool = False,
-                    settings: dict[str, Any] | None = None, timeout: float = 10.0,
-                    transport: httpx.AsyncBaseTransport | None = None) -> EdgeConfig:
+async def provision(
+    central_url: str,
+    *,
+    site: str,
+    edge_id: str,
+    mqtt_url: str,
+    out_path: Path,
+    admin_token: str | None = None,
+    stations: Sequence[StationConfig] | None = None,
+    overwrite: bool = False,
+    settings: dict[str, Any] | None = None,
+    timeout: float = 10.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> EdgeConfig:
     """Register the edge with central and write a ready edge.toml to ``out_path``.
 
     ``settings`` sets further EdgeConfig fields (port, data_dir, ack_timeout_seconds, ...).
@@ -75,16 +102,27 @@ async def provision(central_url: str, *, site: str, edge_id: str, mqtt_url: str,
     """
     out_path = Path(out_path)
     if out_path.exists() and not overwrite:
-        raise ConfigError(f"{out_path} already exists; refusing to overwrite it "
-                          "(pass overwrite to replace it)")
+        raise ConfigError(
+            f"{out_path} already exists; refusing to overwrite it (pass overwrite to replace it)"
+        )
     fields: dict[str, Any] = {
-        "site": site, "edge_id": edge_id, "mqtt_url": mqtt_url, "central_url": central_url,
+        "site": site,
+        "edge_id": edge_id,
+        "mqtt_url": mqtt_url,
+        "central_url": central_url,
         "stations": [s.model_dump() for s in (stations or [default_station()])],
-        **(settings or {})}
+        **(settings or {}),
+    }
     # Validate everything but the secret first: a typo should not cost a registration.
     validate_config({**fields, "secret": "x" * 32}, source="edge settings")
-    secret = await register_edge(central_url, site=site, edge_id=edge_id,
-                                 admin_token=admin_token, timeout=timeout, transport=transport)
+    secret = await register_edge(
+        central_url,
+        site=site,
+        edge_id=edge_id,
+        admin_token=admin_token,
+        timeout=timeout,
+        transport=transport,
+    )
     config = validate_config({**fields, "secret": secret}, source="edge settings")
     write_config(config, out_path, overwrite=overwrite)
     return config

@@ -51,18 +51,29 @@ def translate_sqlite_error(err: sqlite3.Error, doing: str) -> QueueError:
     if primary == sqlite3.SQLITE_FULL or "database or disk is full" in str(err):
         return QueueFullError(
             f"the edge's disk is full: {doing} was NOT saved. Actions already queued are safe "
-            "and will still be sent. Free disk space on the edge, then scan again.")
+            "and will still be sent. Free disk space on the edge, then scan again."
+        )
     if primary == sqlite3.SQLITE_IOERR:
-        return QueueError(f"storage I/O error while {doing}: {err}. Actions already queued "
-                          "are kept; check the edge's disk.")
+        return QueueError(
+            f"storage I/O error while {doing}: {err}. Actions already queued "
+            "are kept; check the edge's disk."
+        )
     return QueueError(f"queue error while {doing}: {err}")
 
 
 class ActionQueue:
     """The edge's durable outbox on aiosqlite (WAL, synchronous=FULL, one writer task)."""
 
-    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection,
-                 *, site: str, edge: str, secret: str) -> None:
+    def __init__(
+        self,
+        path: Path,
+        writer: aiosqlite.Connection,
+        reader: aiosqlite.Connection,
+        *,
+        site: str,
+        edge: str,
+        secret: str,
+    ) -> None:
         self.path = path
         self.site, self.edge, self._secret = site, edge, secret
         self._writer, self._reader = writer, reader
@@ -124,8 +135,12 @@ class ActionQueue:
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.close()
 
     def add_listener(self, callback: Callable[[], None]) -> None:
@@ -138,16 +153,29 @@ class ActionQueue:
 
     # -- writes ---------------------------------------------------------------------------
 
-    async def enqueue(self, *, type: str, station: str, operator: str, body: dict[str, Any],
-                      ts: datetime | None = None) -> QueuedAction:
+    async def enqueue(
+        self,
+        *,
+        type: str,
+        station: str,
+        operator: str,
+        body: dict[str, Any],
+        ts: datetime | None = None,
+    ) -> QueuedAction:
         """Validate, sign and store one action; returns only after its COMMIT."""
         for name, value in (("station", station), ("operator", operator)):
             if not isinstance(value, str) or not _NAME.match(value):
-                raise ProtocolError(RejectCode.SCHEMA_INVALID,
-                                    f"{name} {value!r} must match {NAME_PATTERN}")
+                raise ProtocolError(
+                    RejectCode.SCHEMA_INVALID, f"{name} {value!r} must match {NAME_PATTERN}"
+                )
         wire_body = normalize_body(type, body)  # ProtocolError: nothing is stored
-        request = Enqueue(type=type, station=station, operator=operator, body=wire_body,
-                           ts=format_ts(ts or datetime.now(UTC)))
+        request = Enqueue(
+            type=type,
+            station=station,
+            operator=operator,
+            body=wire_body,
+            ts=format_ts(ts or datetime.now(UTC)),
+        )
         result: QueuedAction = await self._submit(request)
         return result
 
@@ -161,15 +189,18 @@ class ActionQueue:
         if not acks:
             return []
         rows: list[tuple[Any, ...]] = await self._submit(
-            WriteOp(apply_acks_op(list(acks), _now()), "recording acks"))
+            WriteOp(apply_acks_op(list(acks), _now()), "recording acks")
+        )
         return [ActionRecord(*row) for row in rows]
 
     async def set_size_limit(self, max_bytes: int | None) -> None:
         """Cap the queue file's size (a quota; None lifts it); past it, enqueue is refused."""
+
         async def op(conn: aiosqlite.Connection) -> None:
             page_size = int(await pragma(conn, "page_size"))
             pages = 4294967294 if max_bytes is None else max(1, max_bytes // page_size)
             await pragma(conn, f"max_page_count = {pages}")
+
         await self._submit(WriteOp(op, "setting the size limit"))
 
     async def _submit(self, request: Request) -> Any:
@@ -183,15 +214,17 @@ class ActionQueue:
     async def pending_batch(self, limit: int) -> list[dict[str, Any]]:
         """The oldest actions not yet final (queued or sent), in seq order, as envelopes."""
         async with self._reader.execute(
-                "SELECT envelope FROM actions WHERE state IN ('queued', 'sent') "
-                "ORDER BY seq LIMIT ?", (limit,)) as cursor:
+            "SELECT envelope FROM actions WHERE state IN ('queued', 'sent') ORDER BY seq LIMIT ?",
+            (limit,),
+        ) as cursor:
             rows = await cursor.fetchall()
         return [json.loads(row[0]) for row in rows]
 
     async def get(self, id: str) -> ActionRecord | None:
         """One action by id, or None."""
         async with self._reader.execute(
-                f"SELECT {RECORD_COLUMNS} FROM actions WHERE id = ?", (id,)) as cursor:
+            f"SELECT {RECORD_COLUMNS} FROM actions WHERE id = ?", (id,)
+        ) as cursor:
             row = await cursor.fetchone()
         return ActionRecord(*row) if row else None
 
@@ -199,16 +232,22 @@ class ActionQueue:
         """Depth, oldest pending ts, last acked seq, counts by state, next seq."""
         # One statement reads one consistent snapshot of all four figures.
         async with self._reader.execute(
-                "SELECT (SELECT json_group_object(state, n) FROM state_counts),"
-                " (SELECT ts FROM actions WHERE state IN ('queued', 'sent') ORDER BY seq LIMIT 1),"
-                " (SELECT value FROM meta WHERE key = 'last_ack_seq'),"
-                " (SELECT MAX(seq) FROM actions)") as cursor:
+            "SELECT (SELECT json_group_object(state, n) FROM state_counts),"
+            " (SELECT ts FROM actions WHERE state IN ('queued', 'sent') ORDER BY seq LIMIT 1),"
+            " (SELECT value FROM meta WHERE key = 'last_ack_seq'),"
+            " (SELECT MAX(seq) FROM actions)"
+        ) as cursor:
             row = await cursor.fetchone()
         assert row is not None
         counts = {state: 0 for state in STATES} | json.loads(row[0] or "{}")
-        return QueueStats(depth=sum(counts[s] for s in OPEN_STATES), oldest_pending_ts=row[1],
-                          last_ack_seq=int(row[2] or 0), next_seq=int(row[3] or 0) + 1,
-                          counts=counts, commits=self.commits)
+        return QueueStats(
+            depth=sum(counts[s] for s in OPEN_STATES),
+            oldest_pending_ts=row[1],
+            last_ack_seq=int(row[2] or 0),
+            next_seq=int(row[3] or 0) + 1,
+            counts=counts,
+            commits=self.commits,
+        )
 
     # -- the writer task ------------------------------------------------------------------
 
@@ -288,8 +327,9 @@ class ActionQueue:
         self.commits += 1
         return results
 
-    async def _insert(self, conn: aiosqlite.Connection,
-                      requests: list[Enqueue]) -> dict[int, QueuedAction]:
+    async def _insert(
+        self, conn: aiosqlite.Connection, requests: list[Enqueue]
+    ) -> dict[int, QueuedAction]:
         # seq is read inside this transaction, so it is gap-free and never reused.
         async with conn.execute("SELECT COALESCE(MAX(seq), 0) FROM actions") as cursor:
             row = await cursor.fetchone()
@@ -298,18 +338,41 @@ class ActionQueue:
         rows, out = [], {}
         for request in requests:
             seq += 1
-            envelope = build_envelope(type=request.type, site=self.site, edge=self.edge,
-                                      station=request.station, operator=request.operator,
-                                      seq=seq, body=request.body, secret=self._secret,
-                                      id=new_action_id(), ts=request.ts)
+            envelope = build_envelope(
+                type=request.type,
+                site=self.site,
+                edge=self.edge,
+                station=request.station,
+                operator=request.operator,
+                seq=seq,
+                body=request.body,
+                secret=self._secret,
+                id=new_action_id(),
+                ts=request.ts,
+            )
             text = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
-            rows.append((seq, envelope["id"], request.type, request.station, request.operator,
-                         request.ts, text, "queued", now, now))
-            out[id(request)] = QueuedAction(id=envelope["id"], seq=seq, state="queued",
-                                            ts=request.ts)
+            rows.append(
+                (
+                    seq,
+                    envelope["id"],
+                    request.type,
+                    request.station,
+                    request.operator,
+                    request.ts,
+                    text,
+                    "queued",
+                    now,
+                    now,
+                )
+            )
+            out[id(request)] = QueuedAction(
+                id=envelope["id"], seq=seq, state="queued", ts=request.ts
+            )
         await conn.executemany(
             "INSERT INTO actions (seq, id, type, station, operator, ts, envelope, state, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
         return out
 
     def _notify(self) -> None:
@@ -320,5 +383,4 @@ class ActionQueue:
                 log.exception("queue listener failed")
 
 
-__all__ = ["ActionQueue", "ActionRecord", "QueueStats", "QueuedAction",
-           "translate_sqlite_error"]
+__all__ = ["ActionQueue", "ActionRecord", "QueueStats", "QueuedAction", "translate_sqlite_error"]

@@ -9,8 +9,10 @@ import aiosqlite
 from edge.queue_schema import FINAL_STATES
 from protocol import Ack, AckResult
 
-RECORD_COLUMNS = ("id, seq, type, station, operator, state, code, message, conflict_id, ts, "
-                  "created_at, updated_at, attempts, sent_at, acked_at")
+RECORD_COLUMNS = (
+    "id, seq, type, station, operator, state, code, message, conflict_id, ts, "
+    "created_at, updated_at, attempts, sent_at, acked_at"
+)
 
 
 class Request:
@@ -27,11 +29,17 @@ class Enqueue(Request):
 
     __slots__ = ("type", "station", "operator", "body", "ts")
 
-    def __init__(self, *, type: str, station: str, operator: str, body: dict[str, Any],
-                 ts: str) -> None:
+    def __init__(
+        self, *, type: str, station: str, operator: str, body: dict[str, Any], ts: str
+    ) -> None:
         super().__init__()
         self.type, self.station, self.operator, self.body, self.ts = (
-            type, station, operator, body, ts)
+            type,
+            station,
+            operator,
+            body,
+            ts,
+        )
 
 
 class WriteOp(Request):
@@ -47,50 +55,78 @@ class WriteOp(Request):
 
 def mark_sent_op(ids: list[str], now: str) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
     """Mark not-final actions as sent; final ones keep their outcome."""
+
     async def run(conn: aiosqlite.Connection) -> None:
         await conn.executemany(
             "UPDATE actions SET state = 'sent', attempts = attempts + 1, sent_at = ?, "
             "updated_at = ? WHERE id = ? AND state IN ('queued', 'sent')",
-            [(now, now, action_id) for action_id in ids])
+            [(now, now, action_id) for action_id in ids],
+        )
+
     return run
 
 
 def outcome_state(ack: Ack) -> str:
     """The state an ack puts an action in: a duplicate of a refusal keeps the refusal."""
-    if ack.result is AckResult.DUPLICATE and ack.original in (AckResult.CONFLICT,
-                                                              AckResult.REJECTED):
+    if ack.result is AckResult.DUPLICATE and ack.original in (
+        AckResult.CONFLICT,
+        AckResult.REJECTED,
+    ):
         return ack.original.value
     return ack.result.value
 
 
-def apply_acks_op(acks: list[Ack], now: str
-                  ) -> Callable[[aiosqlite.Connection], Awaitable[list[tuple[Any, ...]]]]:
+def apply_acks_op(
+    acks: list[Ack], now: str
+) -> Callable[[aiosqlite.Connection], Awaitable[list[tuple[Any, ...]]]]:
     """Record each ack's outcome; unknown ids are ignored and final states never change."""
+
     async def run(conn: aiosqlite.Connection) -> list[tuple[Any, ...]]:
         # Three statements per batch, not three per ack: each aiosqlite call is a thread hop.
         by_id = {ack.id: ack for ack in acks if ack.id is not None}
         if not by_id:
             return []
         marks = ",".join("?" * len(by_id))
-        async with conn.execute(f"SELECT id, seq, state FROM actions WHERE id IN ({marks})",
-                                list(by_id)) as cursor:
-            open_rows = [(row[0], int(row[1])) for row in await cursor.fetchall()
-                         if row[2] not in FINAL_STATES]
+        async with conn.execute(
+            f"SELECT id, seq, state FROM actions WHERE id IN ({marks})", list(by_id)
+        ) as cursor:
+            open_rows = [
+                (row[0], int(row[1]))
+                for row in await cursor.fetchall()
+                if row[2] not in FINAL_STATES
+            ]
         if not open_rows:
             return []
         await conn.executemany(
             "UPDATE actions SET state = ?, code = ?, message = ?, conflict_id = ?, "
             "acked_at = ?, updated_at = ? WHERE id = ?",
-            [(outcome_state(by_id[i]), by_id[i].code, by_id[i].message, by_id[i].conflict_id,
-              now, now, i) for i, _ in open_rows])
+            [
+                (
+                    outcome_state(by_id[i]),
+                    by_id[i].code,
+                    by_id[i].message,
+                    by_id[i].conflict_id,
+                    now,
+                    now,
+                    i,
+                )
+                for i, _ in open_rows
+            ],
+        )
         ids = [i for i, _ in open_rows]
-        async with conn.execute(f"SELECT {RECORD_COLUMNS} FROM actions WHERE id IN "
-                                f"({','.join('?' * len(ids))}) ORDER BY seq", ids) as cursor:
+        async with conn.execute(
+            f"SELECT {RECORD_COLUMNS} FROM actions WHERE id IN "
+            f"({','.join('?' * len(ids))}) ORDER BY seq",
+            ids,
+        ) as cursor:
             changed = [tuple(row) for row in await cursor.fetchall()]
         top = max(seq for _, seq in open_rows)
         await conn.execute(
             "INSERT INTO meta (key, value) VALUES ('last_ack_seq', ?) ON CONFLICT(key) "
             "DO UPDATE SET value = excluded.value "
-            "WHERE CAST(meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)", (str(top),))
+            "WHERE CAST(meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)",
+            (str(top),),
+        )
         return changed
+
     return run

@@ -67,12 +67,14 @@ async def migrate(conn: aiosqlite.Connection) -> int:
     if found > SCHEMA_VERSION:
         raise sqlite3.DatabaseError(
             f"queue file has schema version {found}, newer than this edge's {SCHEMA_VERSION}; "
-            "upgrade the edge instead of downgrading it")
+            "upgrade the edge instead of downgrading it"
+        )
     for version in range(found, SCHEMA_VERSION):
         # executescript commits first; BEGIN/COMMIT make each step all-or-nothing.
         await conn.executescript(
             f"BEGIN IMMEDIATE;\n{MIGRATIONS[version]}\nPRAGMA user_version = {version + 1};\n"
-            "COMMIT;")
+            "COMMIT;"
+        )
     return found
 
 
@@ -99,11 +101,14 @@ async def claim(conn: aiosqlite.Connection, path: Path, *, site: str, edge: str)
         async with conn.execute("SELECT key, value FROM meta WHERE key IN ('site', 'edge')") as cur:
             owner = dict(await cur.fetchall())
         if owner and owner != {"site": site, "edge": edge}:
-            raise QueueError(f"queue file {path} belongs to edge {owner.get('site')}/"
-                             f"{owner.get('edge')}, not {site}/{edge}; point data_dir elsewhere")
+            raise QueueError(
+                f"queue file {path} belongs to edge {owner.get('site')}/"
+                f"{owner.get('edge')}, not {site}/{edge}; point data_dir elsewhere"
+            )
         if not owner:
-            await conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
-                                   [("site", site), ("edge", edge)])
+            await conn.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)", [("site", site), ("edge", edge)]
+            )
         await conn.execute("COMMIT")
     except BaseException:
         await rollback(conn)

@@ -54,8 +54,10 @@ def check_sscc(sscc: str) -> str:
         raise ScanError(f"an SSCC has 18 digits, not {sscc!r}")
     expected = gs1_check_digit(sscc[:17])
     if int(sscc[17]) != expected:
-        raise ScanError(f"SSCC {sscc} has a bad check digit ({sscc[17]}, expected {expected}): "
-                        "misread or damaged label, scan it again")
+        raise ScanError(
+            f"SSCC {sscc} has a bad check digit ({sscc[17]}, expected {expected}): "
+            "misread or damaged label, scan it again"
+        )
     return sscc
 
 
@@ -68,8 +70,10 @@ def decode_gs1(data: str) -> dict[str, str]:
     data = data.lstrip(GS)
     if data.startswith("00") and len(data) >= 20 and data[2:20].isdigit():
         return {"00": data[2:20]}
-    raise ScanError("this GS1 barcode carries no SSCC (AI 00); other GS1 labels cannot be "
-                    "read by this version yet")
+    raise ScanError(
+        "this GS1 barcode carries no SSCC (AI 00); other GS1 labels cannot be "
+        "read by this version yet"
+    )
 
 
 def normalize(raw: str) -> Scan:
@@ -79,7 +83,7 @@ def normalize(raw: str) -> Scan:
     match = _AIM.match(text)
     if match:
         symbology = match.group(0)
-        text = text[match.end():]
+        text = text[match.end() :]
     gs1 = symbology in GS1_SYMBOLOGIES or text.startswith(GS)
     text = text.strip(GS)  # a leading GS is FNC1; a trailing one terminates nothing
     if not text:
@@ -97,11 +101,13 @@ def normalize(raw: str) -> Scan:
     if command:
         return _command(command.group(1).upper(), command.group(2), text, symbology)
     if _CONTROL.search(text):
-        raise ScanError(f"scan {text!r} contains control characters; check the scanner's "
-                        "configuration")
+        raise ScanError(
+            f"scan {text!r} contains control characters; check the scanner's configuration"
+        )
     if len(text) > MAX_LP_LENGTH:
-        raise ScanError(f"an LP number has at most {MAX_LP_LENGTH} characters; this scan has "
-                        f"{len(text)}")
+        raise ScanError(
+            f"an LP number has at most {MAX_LP_LENGTH} characters; this scan has {len(text)}"
+        )
     return Scan("lp", text, text, symbology)
 
 
@@ -133,11 +139,17 @@ def _command(prefix: str, value: str, text: str, symbology: str | None) -> Scan:
     return Scan("qty", format_qty(qty), text, symbology)
 
 
-_EXAMPLES = {"WO": "WO:WO-1001", "LOC": "LOC:A-01", "OP": "OP:op-113",
-             "ACT": "ACT:lp.consume", "QTY": "QTY:12"}
+_EXAMPLES = {
+    "WO": "WO:WO-1001",
+    "LOC": "LOC:A-01",
+    "OP": "OP:op-113",
+    "ACT": "ACT:lp.consume",
+    "QTY": "QTY:12",
+}
 
 
 # -- interpretation -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class StationState:
@@ -200,25 +212,42 @@ def _lp_action(state: StationState, lp: str) -> Interpretation:
     if state.action == "lp.move":
         if not state.location:
             return Refusal("NEED_LOCATION", "scan a location first (LOC:<code>)")
-        return ActionRequest("lp.move", {"lp": lp, "to_location": state.location},
-                             state.operator, f"move {lp} to {state.location}")
+        return ActionRequest(
+            "lp.move",
+            {"lp": lp, "to_location": state.location},
+            state.operator,
+            f"move {lp} to {state.location}",
+        )
     if state.action == "lp.consume":
         if not state.work_order:
             return Refusal("NEED_WORK_ORDER", "scan a work order first (WO:<number>)")
-        return ActionRequest("lp.consume", {"lp": lp, "work_order": state.work_order},
-                             state.operator, f"consume {lp} into {state.work_order}")
+        return ActionRequest(
+            "lp.consume",
+            {"lp": lp, "work_order": state.work_order},
+            state.operator,
+            f"consume {lp} into {state.work_order}",
+        )
     if state.action == "wo.output":
-        for missing, code, hint in ((state.work_order, "NEED_WORK_ORDER", "a work order (WO:)"),
-                                    (state.location, "NEED_LOCATION", "a location (LOC:)"),
-                                    (state.qty, "NEED_QTY", "a quantity (QTY:)")):
+        for missing, code, hint in (
+            (state.work_order, "NEED_WORK_ORDER", "a work order (WO:)"),
+            (state.location, "NEED_LOCATION", "a location (LOC:)"),
+            (state.qty, "NEED_QTY", "a quantity (QTY:)"),
+        ):
             if not missing:
                 return Refusal(code, f"scan {hint} first")
-        body = {"work_order": state.work_order, "qty": state.qty, "location": state.location,
-                "lp": lp}
-        return ActionRequest("wo.output", body, state.operator,
-                             f"output {state.qty} on {state.work_order} as {lp}")
+        body = {
+            "work_order": state.work_order,
+            "qty": state.qty,
+            "location": state.location,
+            "lp": lp,
+        }
+        return ActionRequest(
+            "wo.output", body, state.operator, f"output {state.qty} on {state.work_order} as {lp}"
+        )
     if state.action == "lp.receive":
-        return Refusal("NEED_LABEL_DATA",
-                       "receiving needs the item and quantity from a GS1 label, which this "
-                       "version cannot read yet; receive through the kiosk or the local API")
+        return Refusal(
+            "NEED_LABEL_DATA",
+            "receiving needs the item and quantity from a GS1 label, which this "
+            "version cannot read yet; receive through the kiosk or the local API",
+        )
     return Refusal("UNKNOWN_STEP", f"this station's step {state.action!r} takes no LP scans")

@@ -33,23 +33,35 @@ class ScanOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for the local API and events."""
-        return {"station": self.station, "result": self.result, "message": self.message,
-                "code": self.code, "action_type": self.action_type,
-                "action": asdict(self.action) if self.action else None,
-                "state": asdict(self.state)}
+        return {
+            "station": self.station,
+            "result": self.result,
+            "message": self.message,
+            "code": self.code,
+            "action_type": self.action_type,
+            "action": asdict(self.action) if self.action else None,
+            "state": asdict(self.state),
+        }
 
 
 class StationRunner:
     """Owns every configured station's context and turns their scans into queued actions."""
 
-    def __init__(self, config: EdgeConfig, queue: ActionQueue,
-                 events: EventBus | None = None) -> None:
+    def __init__(
+        self, config: EdgeConfig, queue: ActionQueue, events: EventBus | None = None
+    ) -> None:
         self.queue = queue
         self.events = events
         self._states = {
-            s.name: StationState(name=s.name, operator=s.operator, action=s.action,
-                                 location=s.location, work_order=s.work_order)
-            for s in config.stations}
+            s.name: StationState(
+                name=s.name,
+                operator=s.operator,
+                action=s.action,
+                location=s.location,
+                work_order=s.work_order,
+            )
+            for s in config.stations
+        }
         # Scans at one station are handled in arrival order: a LOC: scan must take effect
         # before the LP scanned right after it.
         self._locks = {name: asyncio.Lock() for name in self._states}
@@ -64,8 +76,10 @@ class StationRunner:
         try:
             return self._states[station]
         except KeyError:
-            raise UnknownStationError(f"no station {station!r} on this edge; configured: "
-                                      f"{', '.join(self._states) or '(none)'}") from None
+            raise UnknownStationError(
+                f"no station {station!r} on this edge; configured: "
+                f"{', '.join(self._states) or '(none)'}"
+            ) from None
 
     async def handle_scan(self, station: str, raw: str) -> ScanOutcome:
         """Handle one raw scan exactly as if the station's scanner had read it.
@@ -79,27 +93,34 @@ class StationRunner:
             try:
                 scan = normalize(raw)
             except ScanError as err:
-                self._publish("scan", {"station": station, "result": "invalid",
-                                       "code": "SCAN_INVALID", "message": str(err)})
+                self._publish(
+                    "scan",
+                    {
+                        "station": station,
+                        "result": "invalid",
+                        "code": "SCAN_INVALID",
+                        "message": str(err),
+                    },
+                )
                 raise
             meaning = interpret(state, scan)
             if isinstance(meaning, ContextChange):
                 self._states[station] = meaning.state
                 outcome = ScanOutcome(station, "context", meaning.message, meaning.state)
             elif isinstance(meaning, Refusal):
-                outcome = ScanOutcome(station, "refused", meaning.message, state,
-                                      code=meaning.code)
+                outcome = ScanOutcome(station, "refused", meaning.message, state, code=meaning.code)
             else:
                 outcome = await self._enqueue(station, state, meaning)
-            self._publish("scan", {"kind": scan.kind, "value": scan.value,
-                                   **outcome.to_dict()})
+            self._publish("scan", {"kind": scan.kind, "value": scan.value, **outcome.to_dict()})
             return outcome
 
-    async def _enqueue(self, station: str, state: StationState,
-                       request: ActionRequest) -> ScanOutcome:
+    async def _enqueue(
+        self, station: str, state: StationState, request: ActionRequest
+    ) -> ScanOutcome:
         try:
-            queued = await self.queue.enqueue(type=request.type, station=station,
-                                              operator=request.operator, body=request.body)
+            queued = await self.queue.enqueue(
+                type=request.type, station=station, operator=request.operator, body=request.body
+            )
         except (QueueError, ProtocolError) as err:
             if isinstance(err, ProtocolError):
                 code = err.code
@@ -107,10 +128,24 @@ class StationRunner:
                 code = "QUEUE_FULL" if isinstance(err, QueueFullError) else "QUEUE_ERROR"
             self._publish("warning", {"station": station, "code": code, "message": str(err)})
             raise
-        self._publish("action", {"id": queued.id, "seq": queued.seq, "state": queued.state,
-                                 "type": request.type, "station": station})
-        return ScanOutcome(station, "queued", f"saved: {request.message}", state,
-                           action_type=request.type, action=queued)
+        self._publish(
+            "action",
+            {
+                "id": queued.id,
+                "seq": queued.seq,
+                "state": queued.state,
+                "type": request.type,
+                "station": station,
+            },
+        )
+        return ScanOutcome(
+            station,
+            "queued",
+            f"saved: {request.message}",
+            state,
+            action_type=request.type,
+            action=queued,
+        )
 
     def _publish(self, kind: str, data: dict[str, Any]) -> None:
         if self.events is not None:

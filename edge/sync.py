@@ -35,10 +35,20 @@ class EventSink(Protocol):
 class SyncLoop:
     """Owns the edge's MQTT link: presence, batches out, acks in."""
 
-    def __init__(self, queue: Any, *, site: str, edge: str, mqtt_url: str,
-                 events: EventSink | None = None, batch_size: int = 200,
-                 ack_timeout: float = 10.0, backlog_warn_seconds: float = 900.0,
-                 state_interval: float = 10.0, version: str = "") -> None:
+    def __init__(
+        self,
+        queue: Any,
+        *,
+        site: str,
+        edge: str,
+        mqtt_url: str,
+        events: EventSink | None = None,
+        batch_size: int = 200,
+        ack_timeout: float = 10.0,
+        backlog_warn_seconds: float = 900.0,
+        state_interval: float = 10.0,
+        version: str = "",
+    ) -> None:
         self.queue = queue
         self.site = site
         self.edge = edge
@@ -68,23 +78,32 @@ class SyncLoop:
 
     def status(self) -> dict[str, Any]:
         """Connectivity for the local API and the kiosk."""
-        return {"broker_connected": self.broker_connected,
-                "central_online": self._central_online.is_set(),
-                "in_flight": len(self._in_flight)}
+        return {
+            "broker_connected": self.broker_connected,
+            "central_online": self._central_online.is_set(),
+            "in_flight": len(self._in_flight),
+        }
 
     async def run(self) -> None:
         """Run forever (until cancelled), reconnecting with jittered exponential backoff."""
-        await keep_connected(self._open, self._session, name=f"edge {self.edge}",
-                             backoff=Backoff(initial=0.5, maximum=30.0),
-                             on_change=self._on_link_change)
+        await keep_connected(
+            self._open,
+            self._session,
+            name=f"edge {self.edge}",
+            backoff=Backoff(initial=0.5, maximum=30.0),
+            on_change=self._on_link_change,
+        )
 
     # -- connection -----------------------------------------------------------------------
 
     async def _open(self) -> MqttConnection:
-        will = Will(state_topic(self.site, self.edge),
-                    json.dumps({**(await self._state_payload()), "online": False}).encode())
-        return await MqttConnection.open(self.mqtt_url, client_id=f"ioe-edge-{self.site}-"
-                                         f"{self.edge}", will=will, keepalive=15)
+        will = Will(
+            state_topic(self.site, self.edge),
+            json.dumps({**(await self._state_payload()), "online": False}).encode(),
+        )
+        return await MqttConnection.open(
+            self.mqtt_url, client_id=f"ioe-edge-{self.site}-{self.edge}", will=will, keepalive=15
+        )
 
     def _on_link_change(self, up: bool) -> None:
         self.broker_connected = up
@@ -96,13 +115,13 @@ class SyncLoop:
     async def _session(self, conn: MqttConnection) -> None:
         await conn.subscribe(ack_topic(self.site, self.edge), CENTRAL_STATE)
         await self._publish_state(conn)
+
         def start(group: asyncio.TaskGroup) -> None:
             group.create_task(self._receive(conn), name="edge-receive")
             group.create_task(self._send(conn), name="edge-send")
             group.create_task(self._report_state(conn), name="edge-state")
 
-        await run_link_tasks(conn, start,
-                             farewell=lambda: self._publish_state(conn, online=False))
+        await run_link_tasks(conn, start, farewell=lambda: self._publish_state(conn, online=False))
 
     # -- receiving ------------------------------------------------------------------------
 
@@ -151,8 +170,16 @@ class SyncLoop:
             return
         changed = await self.queue.apply_acks(known)
         for record in changed:
-            self._emit("action", {"id": record.id, "seq": record.seq, "state": record.state,
-                                  "code": record.code, "message": record.message})
+            self._emit(
+                "action",
+                {
+                    "id": record.id,
+                    "seq": record.seq,
+                    "state": record.state,
+                    "code": record.code,
+                    "message": record.message,
+                },
+            )
         self._in_flight.difference_update(a.id for a in known)
         if not self._in_flight:
             self._batch_done.set()
@@ -180,8 +207,12 @@ class SyncLoop:
             await conn.publish(topic, payload)
             if not await self._await_ack():
                 self.resends += 1
-                log.warning("no ack for %d actions (seq %s..%s); sending again", len(ids),
-                            batch[0]["seq"], batch[len(ids) - 1]["seq"])
+                log.warning(
+                    "no ack for %d actions (seq %s..%s); sending again",
+                    len(ids),
+                    batch[0]["seq"],
+                    batch[len(ids) - 1]["seq"],
+                )
 
     @staticmethod
     def _fit(batch: list[dict[str, Any]]) -> tuple[bytes, int]:
@@ -198,8 +229,9 @@ class SyncLoop:
         done = asyncio.ensure_future(self._batch_done.wait())
         resend = asyncio.ensure_future(self._resend.wait())
         try:
-            await asyncio.wait({done, resend}, timeout=self.ack_timeout,
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {done, resend}, timeout=self.ack_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             done.cancel()
             resend.cancel()
@@ -213,18 +245,24 @@ class SyncLoop:
         if stats.oldest_pending_ts:
             age = (datetime.now(UTC) - parse_ts(stats.oldest_pending_ts)).total_seconds()
             warning = age > self.backlog_warn_seconds
-        return EdgeState(online=True, queue_depth=stats.depth,
-                         oldest_pending_ts=stats.oldest_pending_ts,
-                         last_ack_seq=stats.last_ack_seq, version=self.version,
-                         backlog_warning=warning).model_dump()
+        return EdgeState(
+            online=True,
+            queue_depth=stats.depth,
+            oldest_pending_ts=stats.oldest_pending_ts,
+            last_ack_seq=stats.last_ack_seq,
+            version=self.version,
+            backlog_warning=warning,
+        ).model_dump()
 
     async def _publish_state(self, conn: MqttConnection, *, online: bool = True) -> None:
         state = {**(await self._state_payload()), "online": online}
         if state["backlog_warning"]:
-            self._emit("warning", {"code": "BACKLOG_OLD", "oldest_pending_ts":
-                                   state["oldest_pending_ts"]})
-        await conn.publish(state_topic(self.site, self.edge), json.dumps(state).encode(),
-                           retain=True)
+            self._emit(
+                "warning", {"code": "BACKLOG_OLD", "oldest_pending_ts": state["oldest_pending_ts"]}
+            )
+        await conn.publish(
+            state_topic(self.site, self.edge), json.dumps(state).encode(), retain=True
+        )
 
     async def _report_state(self, conn: MqttConnection) -> None:
         """Publish presence when the queue changes (at most once a second) and periodically."""
@@ -244,4 +282,3 @@ class SyncLoop:
     def _emit(self, kind: str, data: dict[str, Any]) -> None:
         if self.events is not None:
             self.events.publish(kind, data)
-

@@ -9,8 +9,11 @@ import typer
 from ioe.cli_tokens import token_app
 from runtime.logs import setup_logging
 
-app = typer.Typer(help="IOE shop-floor gateway with central sync.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="IOE shop-floor gateway with central sync.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 
 
 @app.callback()
@@ -25,8 +28,10 @@ def _run(coro: object) -> None:
 
 
 @app.command()
-def broker(host: str = typer.Option("127.0.0.1", envvar="IOE_HOST"),
-           port: int = typer.Option(1883, envvar="IOE_PORT")) -> None:
+def broker(
+    host: str = typer.Option("127.0.0.1", envvar="IOE_HOST"),
+    port: int = typer.Option(1883, envvar="IOE_PORT"),
+) -> None:
     """Run the embedded development MQTT broker alone."""
     from runtime.broker import serve_forever
 
@@ -44,16 +49,24 @@ central_app.add_typer(token_app, name="token")
 
 @central_app.command("run")
 def central_run(
-    db: str = typer.Option(None, "--db", envvar="IOE_DB_URL",
-                           help="sqlite+aiosqlite:///path.db or postgresql+asyncpg://..."),
-    mqtt: str = typer.Option(None, "--mqtt", envvar="IOE_MQTT_URL",
-                             help="mqtt://user:pass@host:port, mqtts:// for TLS"),
+    db: str = typer.Option(
+        None,
+        "--db",
+        envvar="IOE_DB_URL",
+        help="sqlite+aiosqlite:///path.db or postgresql+asyncpg://...",
+    ),
+    mqtt: str = typer.Option(
+        None, "--mqtt", envvar="IOE_MQTT_URL", help="mqtt://user:pass@host:port, mqtts:// for TLS"
+    ),
     host: str = typer.Option(None, "--host", envvar="IOE_HOST"),
     port: int = typer.Option(None, "--port", envvar="IOE_PORT"),
-    shared: bool = typer.Option(False, "--shared-subscription/--plain-subscription",
-                                envvar="IOE_MQTT_SHARED",
-                                help="Split the act stream between replicas ($share); "
-                                     "needs a broker that supports it (Mosquitto, EMQX)."),
+    shared: bool = typer.Option(
+        False,
+        "--shared-subscription/--plain-subscription",
+        envvar="IOE_MQTT_SHARED",
+        help="Split the act stream between replicas ($share); "
+        "needs a broker that supports it (Mosquitto, EMQX).",
+    ),
 ) -> None:
     """Run the central service: migrations, REST API and MQTT ingest."""
     from central.server import run_central
@@ -61,8 +74,11 @@ def central_run(
     from runtime.serving import run_until_signal
 
     setup_logging()
-    overrides = {k: v for k, v in {"db_url": db, "mqtt_url": mqtt, "host": host,
-                                    "port": port}.items() if v is not None}
+    overrides = {
+        k: v
+        for k, v in {"db_url": db, "mqtt_url": mqtt, "host": host, "port": port}.items()
+        if v is not None
+    }
     settings = CentralSettings(**overrides)
     _run(run_until_signal(lambda: run_central(settings, shared_subscription=shared)))
 
@@ -80,9 +96,10 @@ def db_upgrade(db: str = typer.Option(None, "--db", envvar="IOE_DB_URL")) -> Non
 
 
 @db_app.command("check")
-def db_check(db: str = typer.Option(None, "--db", envvar="IOE_DB_URL"),
-             site: list[str] = typer.Option(None, "--site", help="only these sites (repeat)")
-             ) -> None:
+def db_check(
+    db: str = typer.Option(None, "--db", envvar="IOE_DB_URL"),
+    site: list[str] = typer.Option(None, "--site", help="only these sites (repeat)"),
+) -> None:
     """Prove LP quantities, places and statuses against the ledger: exit 0 consistent,
     1 inconsistent (problems listed), 2 database unreachable."""
     from central.services.consistency import DatabaseUnavailable, check_database
@@ -95,8 +112,10 @@ def db_check(db: str = typer.Option(None, "--db", envvar="IOE_DB_URL"),
     except DatabaseUnavailable as err:
         typer.echo(f"error: {err.message}", err=True)
         raise typer.Exit(2) from err
-    counted = (f"{report['checked']['lps']} LPs, {report['checked']['ledger_rows']} ledger rows "
-               f"checked in {report['elapsed_ms']} ms")
+    counted = (
+        f"{report['checked']['lps']} LPs, {report['checked']['ledger_rows']} ledger rows "
+        f"checked in {report['elapsed_ms']} ms"
+    )
     if report["ok"]:
         typer.echo(f"consistent: {counted}")
         return
@@ -150,8 +169,18 @@ def edge_provision(
     if data_dir is not None:
         settings["data_dir"] = str(data_dir)
     try:
-        asyncio.run(provision(central, site=site, edge_id=edge, mqtt_url=mqtt, out_path=out,
-                              admin_token=token, overwrite=overwrite, settings=settings))
+        asyncio.run(
+            provision(
+                central,
+                site=site,
+                edge_id=edge,
+                mqtt_url=mqtt,
+                out_path=out,
+                admin_token=token,
+                overwrite=overwrite,
+                settings=settings,
+            )
+        )
     except EdgeError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from err
@@ -170,6 +199,11 @@ def demo(
     from runtime.serving import run_until_signal
 
     setup_logging()
-    _run(run_until_signal(lambda: run_demo(workdir=workdir, central_port=port,
-                                           edge_port=edge_port, broker_port=broker_port)))
+    _run(
+        run_until_signal(
+            lambda: run_demo(
+                workdir=workdir, central_port=port, edge_port=edge_port, broker_port=broker_port
+            )
+        )
+    )
     typer.echo("demo stopped")

@@ -9,8 +9,9 @@ from typing import Any
 
 import typer
 
-token_app = typer.Typer(help="API tokens: roles and sites per person or system.",
-                        no_args_is_help=True)
+token_app = typer.Typer(
+    help="API tokens: roles and sites per person or system.", no_args_is_help=True
+)
 DB_OPTION = typer.Option(None, "--db", envvar="IOE_DB_URL", help="central's database URL")
 
 
@@ -42,17 +43,22 @@ def _fail(err: Exception) -> None:
 
 
 @token_app.command("create")
-def token_create(name: str = typer.Option(..., "--name", help="who or what holds it"),
-                 role: list[str] = typer.Option(..., "--role", help="repeat for several roles"),
-                 site: list[str] = typer.Option(..., "--site", help="repeat; '*' for all"),
-                 db: str = DB_OPTION) -> None:
+def token_create(
+    name: str = typer.Option(..., "--name", help="who or what holds it"),
+    role: list[str] = typer.Option(..., "--role", help="repeat for several roles"),
+    site: list[str] = typer.Option(..., "--site", help="repeat; '*' for all"),
+    db: str = DB_OPTION,
+) -> None:
     """Make a token and print it (it is shown this once)."""
     from central.errors import CentralError
     from central.services.access import create_token
 
     try:
-        _, token = asyncio.run(_in_transaction(_db_url(db), lambda conn: create_token(
-            conn, name=name, roles=role, sites=site)))
+        _, token = asyncio.run(
+            _in_transaction(
+                _db_url(db), lambda conn: create_token(conn, name=name, roles=role, sites=site)
+            )
+        )
     except CentralError as err:
         _fail(err)
     typer.echo(token)

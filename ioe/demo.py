@@ -57,25 +57,51 @@ async def _seed_central(api: str) -> bool:
         existing = (await client.get("/products")).json()
         if existing.get("items") if isinstance(existing, dict) else existing:
             return False
-        for product in ({"code": "FLOUR-T55", "name": "Wheat flour T55", "uom": "kg",
-                         "shelf_life_days": 180, "allergens": ["gluten"]},
-                        {"code": "SUGAR", "name": "Sugar", "uom": "kg"},
-                        {"code": "COOKIE-BOX", "name": "Cookie box 12x", "uom": "ea",
-                         "type": "finished", "allergens": ["gluten"]}):
+        for product in (
+            {
+                "code": "FLOUR-T55",
+                "name": "Wheat flour T55",
+                "uom": "kg",
+                "shelf_life_days": 180,
+                "allergens": ["gluten"],
+            },
+            {"code": "SUGAR", "name": "Sugar", "uom": "kg"},
+            {
+                "code": "COOKIE-BOX",
+                "name": "Cookie box 12x",
+                "uom": "ea",
+                "type": "finished",
+                "allergens": ["gluten"],
+            },
+        ):
             (await client.post("/products", json={"site": SITE, **product})).raise_for_status()
-        for code, name, kind in (("RECV-1", "Receiving dock 1", "receiving"),
-                                 ("A-01", "Rack A-01", "storage"),
-                                 ("A-02", "Rack A-02", "storage"),
-                                 ("LINE-1", "Line 1 infeed", "production"),
-                                 ("FG-1", "Finished goods", "storage"),
-                                 ("SHIP-1", "Shipping dock 1", "shipping")):
-            (await client.post("/locations", json={"site": SITE, "code": code, "name": name,
-                                                   "kind": kind})).raise_for_status()
-        cookie = next(p for p in (await client.get("/products")).json()["items"]
-                      if p["code"] == "COOKIE-BOX")
-        (await client.post(f"/products/{cookie['id']}/bom", json={"items": [
-            {"component": "FLOUR-T55", "qty_per": "0.25", "scrap_factor": "0.02"},
-            {"component": "SUGAR", "qty_per": "0.1"}]})).raise_for_status()
+        for code, name, kind in (
+            ("RECV-1", "Receiving dock 1", "receiving"),
+            ("A-01", "Rack A-01", "storage"),
+            ("A-02", "Rack A-02", "storage"),
+            ("LINE-1", "Line 1 infeed", "production"),
+            ("FG-1", "Finished goods", "storage"),
+            ("SHIP-1", "Shipping dock 1", "shipping"),
+        ):
+            (
+                await client.post(
+                    "/locations", json={"site": SITE, "code": code, "name": name, "kind": kind}
+                )
+            ).raise_for_status()
+        cookie = next(
+            p for p in (await client.get("/products")).json()["items"] if p["code"] == "COOKIE-BOX"
+        )
+        (
+            await client.post(
+                f"/products/{cookie['id']}/bom",
+                json={
+                    "items": [
+                        {"component": "FLOUR-T55", "qty_per": "0.25", "scrap_factor": "0.02"},
+                        {"component": "SUGAR", "qty_per": "0.1"},
+                    ]
+                },
+            )
+        ).raise_for_status()
         wo = {"site": SITE, "number": "WO-1001", "product": "COOKIE-BOX", "qty": "500"}
         (await client.post("/work-orders", json=wo)).raise_for_status()
         return True
@@ -99,27 +125,49 @@ async def _release_when_stocked(api: str, *, timeout: float = 30) -> bool:
 async def _receive_demo_lps(edge_api: str) -> None:
     """A few LPs arrive the way real ones do: lp.receive actions through the edge's queue."""
     async with httpx.AsyncClient(base_url=edge_api, timeout=10) as client:
-        for item, qty, lot in (("FLOUR-T55", "1000", "F-2611"), ("FLOUR-T55", "1000", "F-2612"),
-                               ("SUGAR", "500", "S-77")):
-            response = await client.post("/actions", json={
-                "type": "lp.receive", "station": STATION, "operator": "op-demo",
-                "body": {"item": item, "qty": qty, "uom": "kg", "location": "RECV-1",
-                         "lot": lot}})
+        for item, qty, lot in (
+            ("FLOUR-T55", "1000", "F-2611"),
+            ("FLOUR-T55", "1000", "F-2612"),
+            ("SUGAR", "500", "S-77"),
+        ):
+            response = await client.post(
+                "/actions",
+                json={
+                    "type": "lp.receive",
+                    "station": STATION,
+                    "operator": "op-demo",
+                    "body": {
+                        "item": item,
+                        "qty": qty,
+                        "uom": "kg",
+                        "location": "RECV-1",
+                        "lot": lot,
+                    },
+                },
+            )
             response.raise_for_status()
 
 
-async def run_demo(*, workdir: Path, central_port: int = 8000, edge_port: int = 8701,
-                   broker_port: int = 1883) -> None:
+async def run_demo(
+    *, workdir: Path, central_port: int = 8000, edge_port: int = 8701, broker_port: int = 1883
+) -> None:
     """Run the whole spine until cancelled (Ctrl-C)."""
     workdir.mkdir(parents=True, exist_ok=True)
     wanted = {"broker": broker_port, "central": central_port, "edge": edge_port}
     broker = EmbeddedBroker("127.0.0.1", pick_port(broker_port))
     central_port, edge_port = pick_port(central_port), pick_port(edge_port)
     got = {"broker": broker.port, "central": central_port, "edge": edge_port}
-    notes = [f"{name} port {wanted[name]} is taken, using {got[name]}"
-             for name in wanted if wanted[name] != got[name]]
-    settings = CentralSettings(db_url=f"sqlite+aiosqlite:///{workdir / 'central.db'}",
-                               mqtt_url=broker.url, host="127.0.0.1", port=central_port)
+    notes = [
+        f"{name} port {wanted[name]} is taken, using {got[name]}"
+        for name in wanted
+        if wanted[name] != got[name]
+    ]
+    settings = CentralSettings(
+        db_url=f"sqlite+aiosqlite:///{workdir / 'central.db'}",
+        mqtt_url=broker.url,
+        host="127.0.0.1",
+        port=central_port,
+    )
     central_url = f"http://127.0.0.1:{central_port}"
     scans = workdir / "scans.txt"
     scans.touch()
@@ -129,12 +177,14 @@ async def run_demo(*, workdir: Path, central_port: int = 8000, edge_port: int = 
         await _wait_http(f"{central_url}/healthz")
         seeded = await _seed_central(f"{central_url}/api/v1")
         if not config_path.exists():
-            await provision(central_url, site=SITE, edge_id=EDGE, mqtt_url=broker.url,
-                            out_path=config_path)
+            await provision(
+                central_url, site=SITE, edge_id=EDGE, mqtt_url=broker.url, out_path=config_path
+            )
         config = load_config(config_path)
         # Ports may differ from the last run; the scanner follows the demo's scans file.
-        config = config.model_copy(update={"mqtt_url": broker.url, "port": edge_port,
-                                           "data_dir": str(workdir / "edge")})
+        config = config.model_copy(
+            update={"mqtt_url": broker.url, "port": edge_port, "data_dir": str(workdir / "edge")}
+        )
         config = _with_demo_station(config, scans)
         write_config(config, config_path, overwrite=True)
         group.create_task(run_edge(config), name="demo-edge")
@@ -143,16 +193,23 @@ async def run_demo(*, workdir: Path, central_port: int = 8000, edge_port: int = 
         if seeded:
             await _receive_demo_lps(f"{edge_url}/api/v1")
             if not await _release_when_stocked(f"{central_url}/api/v1"):
-                notes.append("WO-1001 could not be released yet: release it with "
-                             "POST /api/v1/work-orders/{id}/release")
+                notes.append(
+                    "WO-1001 could not be released yet: release it with "
+                    "POST /api/v1/work-orders/{id}/release"
+                )
         print(_banner(central_url, edge_url, broker.url, scans, notes), flush=True)
 
 
 def _with_demo_station(config: EdgeConfig, scans: Path) -> EdgeConfig:
     """One station that moves LPs, fed by a scans file the user appends to."""
-    station = StationConfig(name=STATION, operator="op-demo", action="lp.move",
-                            location="A-01", work_order="WO-1001",
-                            scanner=ScannerConfig(kind="simulated", path=str(scans), follow=True))
+    station = StationConfig(
+        name=STATION,
+        operator="op-demo",
+        action="lp.move",
+        location="A-01",
+        work_order="WO-1001",
+        scanner=ScannerConfig(kind="simulated", path=str(scans), follow=True),
+    )
     return config.model_copy(update={"stations": [station]})
 
 

@@ -16,8 +16,9 @@ from protocol.errors import ProtocolError
 def _refuse_floats(value: Any) -> None:
     """Walk the value and raise on any float, so signed bytes never depend on float printing."""
     if isinstance(value, float):
-        raise ProtocolError(RejectCode.SCHEMA_INVALID,
-                            "floats are not allowed on the wire; send decimal strings")
+        raise ProtocolError(
+            RejectCode.SCHEMA_INVALID, "floats are not allowed on the wire; send decimal strings"
+        )
     if isinstance(value, dict):
         for item in value.values():
             _refuse_floats(item)
@@ -29,5 +30,6 @@ def _refuse_floats(value: Any) -> None:
 def canonical_json(value: Any) -> bytes:
     """Return the canonical UTF-8 JSON bytes of ``value``."""
     _refuse_floats(value)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")

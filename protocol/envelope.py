@@ -85,29 +85,42 @@ def check_envelope(raw: Any) -> Envelope:
     seq = raw.get("seq") if type(raw.get("seq")) is int else None
     version = raw.get("v")
     if type(version) is not int:
-        raise ProtocolError(RejectCode.SCHEMA_INVALID, "field v must be an integer version",
-                            action_id=action_id, seq=seq)
+        raise ProtocolError(
+            RejectCode.SCHEMA_INVALID,
+            "field v must be an integer version",
+            action_id=action_id,
+            seq=seq,
+        )
     if version != MAJOR_VERSION:
-        raise ProtocolError(RejectCode.UNSUPPORTED_VERSION,
-                            f"envelope version {version} is not supported; this central speaks "
-                            f"v{MAJOR_VERSION}", action_id=action_id, seq=seq)
+        raise ProtocolError(
+            RejectCode.UNSUPPORTED_VERSION,
+            f"envelope version {version} is not supported; this central speaks v{MAJOR_VERSION}",
+            action_id=action_id,
+            seq=seq,
+        )
     try:
         canonical_json(raw)
         envelope = Envelope.model_validate(raw)
     except ProtocolError as err:
         raise ProtocolError(err.code, err.message, action_id=action_id, seq=seq) from err
     except ValidationError as err:
-        raise ProtocolError(RejectCode.SCHEMA_INVALID, _short(err), action_id=action_id,
-                            seq=seq) from err
+        raise ProtocolError(
+            RejectCode.SCHEMA_INVALID, _short(err), action_id=action_id, seq=seq
+        ) from err
     model = body_model_for(envelope.type)
     if model is None:
-        raise ProtocolError(RejectCode.UNKNOWN_ACTION_TYPE,
-                            f"unknown action type {envelope.type!r}", action_id=action_id, seq=seq)
+        raise ProtocolError(
+            RejectCode.UNKNOWN_ACTION_TYPE,
+            f"unknown action type {envelope.type!r}",
+            action_id=action_id,
+            seq=seq,
+        )
     try:
         envelope._parsed = model.model_validate(envelope.body)
     except ValidationError as err:
-        raise ProtocolError(RejectCode.BODY_INVALID, f"{envelope.type}: {_short(err)}",
-                            action_id=action_id, seq=seq) from err
+        raise ProtocolError(
+            RejectCode.BODY_INVALID, f"{envelope.type}: {_short(err)}", action_id=action_id, seq=seq
+        ) from err
     return envelope
 
 
@@ -123,9 +136,19 @@ def normalize_body(action_type: str, body: dict[str, Any]) -> dict[str, Any]:
     return parsed.model_dump(mode="json", exclude_none=True)
 
 
-def build_envelope(*, type: str, site: str, edge: str, station: str, operator: str, seq: int,
-                   body: dict[str, Any], secret: str, id: str | None = None,
-                   ts: datetime | str | None = None) -> dict[str, Any]:
+def build_envelope(
+    *,
+    type: str,
+    site: str,
+    edge: str,
+    station: str,
+    operator: str,
+    seq: int,
+    body: dict[str, Any],
+    secret: str,
+    id: str | None = None,
+    ts: datetime | str | None = None,
+) -> dict[str, Any]:
     """Make a signed wire envelope (a plain dict) from its parts."""
     if isinstance(ts, datetime):
         ts = format_ts(ts)

@@ -10,8 +10,9 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 
 # Business codes (items, locations, work orders, LP numbers): printable, no control chars.
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64,
-                                        pattern=r"^[^\x00-\x1f\x7f]+$")]
+Code = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
 
 QTY_DECIMALS = 6
 
@@ -23,7 +24,7 @@ def _decimal_string(value: object) -> Decimal:
     elif isinstance(value, str):
         text = value
     else:
-        raise ValueError("quantities travel as decimal strings, e.g. \"12.5\"")
+        raise ValueError('quantities travel as decimal strings, e.g. "12.5"')
     if not text or text.strip() != text or "e" in text.lower():
         raise ValueError(f"not a plain decimal string: {text!r}")
     try:

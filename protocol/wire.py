@@ -22,8 +22,10 @@ def _no_constants(name: str) -> Any:
 def decode_batch(payload: bytes) -> list[Any]:
     """Parse an act message into its list of raw envelopes, or raise ProtocolError."""
     if len(payload) > MAX_MESSAGE_BYTES:
-        raise ProtocolError(RejectCode.MESSAGE_TOO_LARGE,
-                            f"message is {len(payload)} bytes; the limit is {MAX_MESSAGE_BYTES}")
+        raise ProtocolError(
+            RejectCode.MESSAGE_TOO_LARGE,
+            f"message is {len(payload)} bytes; the limit is {MAX_MESSAGE_BYTES}",
+        )
     try:
         value = json.loads(payload.decode("utf-8"), parse_constant=_no_constants)
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
@@ -33,8 +35,10 @@ def decode_batch(payload: bytes) -> list[Any]:
     if not value:
         raise ProtocolError(RejectCode.BATCH_EMPTY, "an act message must hold at least one action")
     if len(value) > MAX_BATCH:
-        raise ProtocolError(RejectCode.BATCH_TOO_LARGE,
-                            f"{len(value)} actions in one message; the limit is {MAX_BATCH}")
+        raise ProtocolError(
+            RejectCode.BATCH_TOO_LARGE,
+            f"{len(value)} actions in one message; the limit is {MAX_BATCH}",
+        )
     return value
 
 

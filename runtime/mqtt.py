@@ -60,10 +60,14 @@ class BrokerAddress:
         version = int(query.get("version", ["4"])[0].replace("3.1.1", "4").replace("5.0", "5"))
         if version not in (4, 5):
             raise BrokerUrlError(f"MQTT version must be 4 (3.1.1) or 5: {url!r}")
-        return cls(host=parts.hostname, port=port,
-                   username=unquote(parts.username) if parts.username else None,
-                   password=unquote(parts.password) if parts.password else None,
-                   tls=tls, version=version)
+        return cls(
+            host=parts.hostname,
+            port=port,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            tls=tls,
+            version=version,
+        )
 
     def display(self) -> str:
         """The URL without its password, for logs."""
@@ -108,8 +112,15 @@ _LOST = object()  # sentinel put on the message queue when the connection dies
 class MqttConnection:
     """One live connection to a broker, with awaitable publish/subscribe and a message stream."""
 
-    def __init__(self, address: BrokerAddress, *, client_id: str, will: Will | None,
-                 keepalive: int, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        address: BrokerAddress,
+        *,
+        client_id: str,
+        will: Will | None,
+        keepalive: int,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
         self.address = address
         self.client_id = client_id
         self._loop = loop
@@ -120,12 +131,16 @@ class MqttConnection:
         self._messages: asyncio.Queue[Any] = asyncio.Queue()
         self._connack: asyncio.Future[None] = loop.create_future()
         self.closed: asyncio.Future[str] = loop.create_future()
-        version = (MQTTProtocolVersion.MQTTv5 if address.version == 5
-                   else MQTTProtocolVersion.MQTTv311)
+        version = (
+            MQTTProtocolVersion.MQTTv5 if address.version == 5 else MQTTProtocolVersion.MQTTv311
+        )
         self._client = paho.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=version,
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=version,
             clean_session=True if version == MQTTProtocolVersion.MQTTv311 else None,
-            reconnect_on_failure=False)
+            reconnect_on_failure=False,
+        )
         self._client.max_inflight_messages_set(MAX_INFLIGHT)
         self._client.max_queued_messages_set(0)
         if address.username:
@@ -141,15 +156,26 @@ class MqttConnection:
         self._client.on_message = self._on_message
 
     @classmethod
-    async def open(cls, address: BrokerAddress | str, *, client_id: str | None = None,
-                   will: Will | None = None, keepalive: int = 15,
-                   timeout: float = 10.0) -> MqttConnection:
+    async def open(
+        cls,
+        address: BrokerAddress | str,
+        *,
+        client_id: str | None = None,
+        will: Will | None = None,
+        keepalive: int = 15,
+        timeout: float = 10.0,
+    ) -> MqttConnection:
         """Connect and wait for the broker's CONNACK; raise MqttConnectError on any failure."""
         if isinstance(address, str):
             address = BrokerAddress.parse(address)
         loop = asyncio.get_running_loop()
-        conn = cls(address, client_id=client_id or f"ioe-{uuid.uuid4().hex[:12]}", will=will,
-                   keepalive=keepalive, loop=loop)
+        conn = cls(
+            address,
+            client_id=client_id or f"ioe-{uuid.uuid4().hex[:12]}",
+            will=will,
+            keepalive=keepalive,
+            loop=loop,
+        )
         await conn._connect(timeout)
         return conn
 
@@ -159,9 +185,13 @@ class MqttConnection:
             kwargs["clean_start"] = True
         try:
             # The TCP connect blocks; keep it off the event loop.
-            await asyncio.wait_for(self._loop.run_in_executor(
-                None, lambda: self._client.connect(self.address.host, self.address.port,
-                                                   **kwargs)), timeout)
+            await asyncio.wait_for(
+                self._loop.run_in_executor(
+                    None,
+                    lambda: self._client.connect(self.address.host, self.address.port, **kwargs),
+                ),
+                timeout,
+            )
         except (OSError, TimeoutError, ValueError) as err:
             raise MqttConnectError(f"cannot reach broker {self.address.display()}: {err}") from err
         self._client.loop_start()
@@ -169,8 +199,9 @@ class MqttConnection:
             await asyncio.wait_for(asyncio.shield(self._connack), timeout)
         except TimeoutError as err:
             await self._abort()
-            raise MqttConnectError(f"no CONNACK from {self.address.display()} in {timeout}s") \
-                from err
+            raise MqttConnectError(
+                f"no CONNACK from {self.address.display()} in {timeout}s"
+            ) from err
         except MqttConnectError:
             await self._abort()
             raise
@@ -181,26 +212,39 @@ class MqttConnection:
 
     # -- paho callbacks: these run on paho's network thread ------------------------------
 
-    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any,
-                    properties: Any) -> None:
-        error = None if not reason.is_failure else MqttConnectError(
-            f"broker {self.address.display()} refused the connection: {reason}")
+    def _on_connect(
+        self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        error = (
+            None
+            if not reason.is_failure
+            else MqttConnectError(
+                f"broker {self.address.display()} refused the connection: {reason}"
+            )
+        )
         self._loop.call_soon_threadsafe(_resolve, self._connack, error)
 
-    def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any,
-                       properties: Any) -> None:
+    def _on_disconnect(
+        self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         self._loop.call_soon_threadsafe(self._lost, str(reason))
 
-    def _on_publish(self, client: paho.Client, userdata: Any, mid: int, reason: Any,
-                    properties: Any) -> None:
-        self._complete(mid, None if not reason.is_failure else MqttError(
-            f"broker refused publish: {reason}"))
+    def _on_publish(
+        self, client: paho.Client, userdata: Any, mid: int, reason: Any, properties: Any
+    ) -> None:
+        self._complete(
+            mid, None if not reason.is_failure else MqttError(f"broker refused publish: {reason}")
+        )
 
-    def _on_subscribe(self, client: paho.Client, userdata: Any, mid: int, reasons: list[Any],
-                      properties: Any) -> None:
+    def _on_subscribe(
+        self, client: paho.Client, userdata: Any, mid: int, reasons: list[Any], properties: Any
+    ) -> None:
         refused = [str(r) for r in reasons if r.is_failure]
-        self._complete(mid, MqttError(f"subscription refused: {refused}") if refused else None,
-                       [r.value for r in reasons])
+        self._complete(
+            mid,
+            MqttError(f"subscription refused: {refused}") if refused else None,
+            [r.value for r in reasons],
+        )
 
     def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
         message = Message(msg.topic, bytes(msg.payload), msg.qos, bool(msg.retain))
@@ -236,16 +280,18 @@ class MqttConnection:
         for future in pending.values():
             _resolve(future, MqttDisconnected(f"connection lost: {reason}"))
         self._messages.put_nowait(_LOST)
-        log.info("mqtt connection %s to %s closed: %s", self.client_id, self.address.display(),
-                 reason)
+        log.info(
+            "mqtt connection %s to %s closed: %s", self.client_id, self.address.display(), reason
+        )
 
     @property
     def is_connected(self) -> bool:
         """True until the connection is lost or closed."""
         return not self.closed.done()
 
-    def publish_nowait(self, topic: str, payload: bytes, *, qos: int = 1,
-                       retain: bool = False) -> asyncio.Future[Any]:
+    def publish_nowait(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+    ) -> asyncio.Future[Any]:
         """Queue a publish; the future resolves when the broker acknowledged it (QoS 1)."""
         if self.closed.done():
             raise MqttDisconnected("connection is closed")
@@ -258,8 +304,9 @@ class MqttConnection:
             return done
         return self._register(info.mid)
 
-    async def publish(self, topic: str, payload: bytes, *, qos: int = 1,
-                      retain: bool = False) -> None:
+    async def publish(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+    ) -> None:
         """Publish and wait for the broker's PUBACK (QoS 1)."""
         await self.publish_nowait(topic, payload, qos=qos, retain=retain)
 
@@ -292,8 +339,12 @@ class MqttConnection:
     async def __aenter__(self) -> MqttConnection:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.close()
 
 
@@ -308,7 +359,7 @@ class Backoff:
 
     def next_delay(self) -> float:
         """The delay before the next attempt; grows until ``maximum``."""
-        ceiling = min(self.maximum, self.initial * self.factor ** self.attempt)
+        ceiling = min(self.maximum, self.initial * self.factor**self.attempt)
         self.attempt += 1
         return random.uniform(ceiling / 2, ceiling)
 
@@ -317,8 +368,12 @@ class Backoff:
         self.attempt = 0
 
 
-async def run_link_tasks(conn: MqttConnection, start: Callable[[asyncio.TaskGroup], None], *,
-                         farewell: Callable[[], Awaitable[None]] | None = None) -> None:
+async def run_link_tasks(
+    conn: MqttConnection,
+    start: Callable[[asyncio.TaskGroup], None],
+    *,
+    farewell: Callable[[], Awaitable[None]] | None = None,
+) -> None:
     """Run one connection's tasks together until one fails or all are cancelled.
 
     A lost link surfaces as a plain MqttDisconnected (not an ExceptionGroup) so
@@ -338,10 +393,14 @@ async def run_link_tasks(conn: MqttConnection, start: Callable[[asyncio.TaskGrou
                 pass
 
 
-async def keep_connected(open_connection: Callable[[], Awaitable[MqttConnection]],
-                         session: Callable[[MqttConnection], Awaitable[None]], *,
-                         name: str, backoff: Backoff | None = None,
-                         on_change: Callable[[bool], None] | None = None) -> None:
+async def keep_connected(
+    open_connection: Callable[[], Awaitable[MqttConnection]],
+    session: Callable[[MqttConnection], Awaitable[None]],
+    *,
+    name: str,
+    backoff: Backoff | None = None,
+    on_change: Callable[[bool], None] | None = None,
+) -> None:
     """Own one logical link forever: connect, run ``session`` until the link dies, back off, redo.
 
     ``session`` should return or raise MqttDisconnected when the connection ends. Cancel the

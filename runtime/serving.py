@@ -22,8 +22,15 @@ class QuietServer(uvicorn.Server):
 
 def make_server(app: Any, host: str, port: int) -> QuietServer:
     """A uvicorn server for ``app`` without its own signal handling or access log."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            lifespan="on", timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
     return QuietServer(config)
 
 

@@ -55,8 +55,7 @@ def _fresh_pg_database(made: list[str]) -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path,
-                 _pg_databases: list[str]) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, _pg_databases: list[str]) -> str:
     """A fresh, empty database: a SQLite file, or a new database on PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'central.db'}"
@@ -129,7 +128,8 @@ class PrivateMosquitto:
         self.conf = workdir / "mosquitto.conf"
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "max_queued_messages 100000\nmax_inflight_messages 100\n")
+            "max_queued_messages 100000\nmax_inflight_messages 100\n"
+        )
         self.log = workdir / "mosquitto.log"
         self.proc: Proc | None = None
 

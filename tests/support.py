@@ -31,8 +31,9 @@ def wait_for_port(port: int, timeout: float = 20.0, host: str = "127.0.0.1") -> 
     raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
 
 
-def wait_until(check: Callable[[], bool], timeout: float = 30.0, interval: float = 0.1,
-               what: str = "condition") -> None:
+def wait_until(
+    check: Callable[[], bool], timeout: float = 30.0, interval: float = 0.1, what: str = "condition"
+) -> None:
     """Poll ``check`` until it is true; fail with ``what`` in the message on timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -50,8 +51,14 @@ class Proc:
         self.log = log
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self._out = open(log, "ab")  # noqa: SIM115 - closed in stop()
-        self.popen = subprocess.Popen(args, stdout=self._out, stderr=subprocess.STDOUT,
-                                      env=full_env, cwd=REPO, start_new_session=True)
+        self.popen = subprocess.Popen(
+            args,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            cwd=REPO,
+            start_new_session=True,
+        )
 
     def kill(self) -> None:
         """SIGKILL: no clean-up, no last words; exactly what a power cut does to the process."""

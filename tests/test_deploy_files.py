@@ -36,7 +36,9 @@ def test_dockerfile_copies_every_package_and_runs_the_cli() -> None:
 
 
 def test_mosquitto_config_raises_the_queue_limit() -> None:
-    lines = dict(line.split(None, 1) for line in
-                 Path(REPO / "deploy/mosquitto.conf").read_text().splitlines()
-                 if line.strip() and not line.startswith("#"))
+    lines = dict(
+        line.split(None, 1)
+        for line in Path(REPO / "deploy/mosquitto.conf").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
     assert int(lines["max_queued_messages"]) >= 10000

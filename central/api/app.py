@@ -29,9 +29,13 @@ from central.settings import CentralSettings
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: CentralSettings, *, engine: AsyncEngine | None = None,
-               processor: ActionProcessor | None = None,
-               readiness: Callable[[], dict[str, bool]] | None = None) -> FastAPI:
+def create_app(
+    settings: CentralSettings,
+    *,
+    engine: AsyncEngine | None = None,
+    processor: ActionProcessor | None = None,
+    readiness: Callable[[], dict[str, bool]] | None = None,
+) -> FastAPI:
     """Build central's API; an engine made here (none passed in) is disposed at shutdown."""
     owned = engine is None
     engine = engine if engine is not None else make_engine(settings.db_url)
@@ -43,17 +47,33 @@ def create_app(settings: CentralSettings, *, engine: AsyncEngine | None = None,
         if owned:
             await engine.dispose()
 
-    app = FastAPI(title="IOE central", version="1", lifespan=lifespan,
-                  description="Products and BOMs, work orders, license plates and their "
-                              "genealogy, the stock-move ledger, quality holds, stock counts, "
-                              "the edge registry, the conflict inbox, and the action apply path.")
+    app = FastAPI(
+        title="IOE central",
+        version="1",
+        lifespan=lifespan,
+        description="Products and BOMs, work orders, license plates and their "
+        "genealogy, the stock-move ledger, quality holds, stock counts, "
+        "the edge registry, the conflict inbox, and the action apply path.",
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.processor = processor or ActionProcessor(engine, settings)
     app.state.readiness = readiness
     api = APIRouter(prefix=API_PREFIX)
-    for module in (products, boms, locations, work_orders, edges, actions, inventory, genealogy,
-                   quality, counts, conflicts, tokens):
+    for module in (
+        products,
+        boms,
+        locations,
+        work_orders,
+        edges,
+        actions,
+        inventory,
+        genealogy,
+        quality,
+        counts,
+        conflicts,
+        tokens,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

@@ -48,14 +48,15 @@ async def write_connection(engine: EngineDep) -> AsyncIterator[AsyncConnection]:
         yield conn
 
 
-async def get_caller(settings: SettingsDep, engine: EngineDep,
-                     authorization: Annotated[str | None, Header()] = None) -> Caller:
+async def get_caller(
+    settings: SettingsDep, engine: EngineDep, authorization: Annotated[str | None, Header()] = None
+) -> Caller:
     """Who is calling. Open (an admin of every site) when central has no admin token."""
     if not settings.admin_token:
         return OPEN_CALLER
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthorized("this call needs a token: Authorization: Bearer <token>")
-    token = authorization[len("bearer "):].strip()
+    token = authorization[len("bearer ") :].strip()
     async with engine.connect() as conn:
         conn = await conn.execution_options(ioe_read_only=True)  # never waits on a writer
         return await caller_for_token(conn, token=token, admin_token=settings.admin_token)

@@ -33,16 +33,29 @@ STATUS: list[tuple[type[CentralError], int]] = [
     (Unauthorized, 401),
     (Forbidden, 403),
 ]
-HTTP_CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
-              405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
+HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+}
 
 
-def error_response(status: int, code: str, message: str,
-                   details: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     """The one error shape every endpoint answers with."""
-    return JSONResponse({"code": code, "message": message, "details": details or {}},
-                        status_code=status, headers=headers)
+    return JSONResponse(
+        {"code": code, "message": message, "details": details or {}},
+        status_code=status,
+        headers=headers,
+    )
 
 
 async def _central_error(_: Request, exc: Exception) -> JSONResponse:
@@ -56,11 +69,16 @@ async def _central_error(_: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     """A request that does not match its schema: name every bad field."""
     assert isinstance(exc, RequestValidationError)
-    errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
-               "type": str(e.get("type", ""))} for e in exc.errors()]
+    errors = [
+        {
+            "loc": [str(p) for p in e.get("loc", ())],
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        for e in exc.errors()
+    ]
     summary = "; ".join(f"{'.'.join(e['loc'][1:]) or 'body'}: {e['msg']}" for e in errors[:5])
-    return error_response(422, "VALIDATION_ERROR", summary or "invalid request",
-                          {"errors": errors})
+    return error_response(422, "VALIDATION_ERROR", summary or "invalid request", {"errors": errors})
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:

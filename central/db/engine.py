@@ -33,9 +33,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, foreign_keys: bool =
     # Let SQLAlchemy emit BEGIN itself (see _sqlite_begin) instead of the driver's lazy BEGIN.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", f"foreign_keys={'ON' if foreign_keys else 'OFF'}",
-                   f"busy_timeout={BUSY_TIMEOUT_MS}", "synchronous=NORMAL",
-                   f"cache_size=-{SQLITE_CACHE_KIB}"):
+    for pragma in (
+        "journal_mode=WAL",
+        f"foreign_keys={'ON' if foreign_keys else 'OFF'}",
+        f"busy_timeout={BUSY_TIMEOUT_MS}",
+        "synchronous=NORMAL",
+        f"cache_size=-{SQLITE_CACHE_KIB}",
+    ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
@@ -62,8 +66,11 @@ def make_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) ->
         if parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, **kwargs)
-        event.listen(engine.sync_engine, "connect",
-                     partial(_sqlite_pragmas, foreign_keys=sqlite_foreign_keys))
+        event.listen(
+            engine.sync_engine,
+            "connect",
+            partial(_sqlite_pragmas, foreign_keys=sqlite_foreign_keys),
+        )
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -73,6 +80,7 @@ def make_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) ->
     # (`number IN (...200 values)`) that plan is a sequential scan whose cost grows with the
     # history. Custom plans keep the unique-index lookups whatever the table size.
     connect_args = kwargs.setdefault("connect_args", {})
-    connect_args.setdefault("server_settings", {}).setdefault("plan_cache_mode",
-                                                              "force_custom_plan")
+    connect_args.setdefault("server_settings", {}).setdefault(
+        "plan_cache_mode", "force_custom_plan"
+    )
     return create_async_engine(url, **kwargs)

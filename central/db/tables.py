@@ -39,8 +39,21 @@ WO_STATUSES = ("planned", "released", "in_progress", "completed", "closed")
 LP_STATUSES = ("available", "reserved", "on_hold", "consumed", "shipped")
 # Ledger kinds. QTY_KINDS change what an LP holds; MEMO_KINDS record a commitment (a
 # reservation taken or given back) and carry its quantity, but never count in a balance.
-QTY_KINDS = ("RECEIPT", "TRANSFER_OUT", "TRANSFER_IN", "CONSUME", "PRODUCE", "ADJUST", "PICK",
-             "SHIP", "CORRECTION", "SPLIT_OUT", "SPLIT_IN", "MERGE_OUT", "MERGE_IN")
+QTY_KINDS = (
+    "RECEIPT",
+    "TRANSFER_OUT",
+    "TRANSFER_IN",
+    "CONSUME",
+    "PRODUCE",
+    "ADJUST",
+    "PICK",
+    "SHIP",
+    "CORRECTION",
+    "SPLIT_OUT",
+    "SPLIT_IN",
+    "MERGE_OUT",
+    "MERGE_IN",
+)
 MEMO_KINDS = ("RESERVE", "RELEASE")
 MOVE_KINDS = QTY_KINDS + MEMO_KINDS
 MOVE_CAUSES = ("action", "api")  # action_id names a floor action, or an audit_log entry
@@ -59,7 +72,8 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
 
 
 products = Table(
-    "products", metadata,
+    "products",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("site", String(64), nullable=False),
     Column("code", String(64), nullable=False),
@@ -78,7 +92,8 @@ products = Table(
 )
 
 locations = Table(
-    "locations", metadata,
+    "locations",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("site", String(64), nullable=False),
     Column("code", String(64), nullable=False),
@@ -91,7 +106,8 @@ locations = Table(
 )
 
 boms = Table(
-    "boms", metadata,  # versioned: a version in use by an open work order is never edited
+    "boms",
+    metadata,  # versioned: a version in use by an open work order is never edited
     Column("id", Integer, primary_key=True),
     Column("site", String(64), nullable=False),
     Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
@@ -103,10 +119,12 @@ boms = Table(
 )
 
 bom_items = Table(
-    "bom_items", metadata,
+    "bom_items",
+    metadata,
     Column("id", Integer, primary_key=True),
-    Column("bom_id", Integer, ForeignKey("boms.id", ondelete="CASCADE"), nullable=False,
-           index=True),
+    Column(
+        "bom_id", Integer, ForeignKey("boms.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
     Column("line", Integer, nullable=False),
     Column("component_id", Integer, ForeignKey("products.id"), nullable=False, index=True),
     Column("qty_per", Qty, nullable=False),  # per one unit of the parent product
@@ -115,7 +133,8 @@ bom_items = Table(
 )
 
 work_orders = Table(
-    "work_orders", metadata,
+    "work_orders",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("site", String(64), nullable=False),
     Column("number", String(64), nullable=False),
@@ -136,7 +155,8 @@ work_orders = Table(
 )
 
 work_order_materials = Table(
-    "work_order_materials", metadata,  # the BOM snapshot taken when the work order was made
+    "work_order_materials",
+    metadata,  # the BOM snapshot taken when the work order was made
     Column("id", Integer, primary_key=True),
     Column("work_order_id", Integer, ForeignKey("work_orders.id"), nullable=False, index=True),
     Column("line", Integer, nullable=False),
@@ -148,7 +168,8 @@ work_order_materials = Table(
 )
 
 license_plates = Table(
-    "license_plates", metadata,
+    "license_plates",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("site", String(64), nullable=False),
     Column("number", String(64), nullable=False, unique=True),
@@ -170,7 +191,8 @@ license_plates = Table(
 )
 
 stock_moves = Table(
-    "stock_moves", metadata,  # the append-only ledger: never updated, never deleted
+    "stock_moves",
+    metadata,  # the append-only ledger: never updated, never deleted
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
     Column("site", String(64), nullable=False),
     Column("lp_id", Integer, ForeignKey("license_plates.id"), nullable=False, index=True),
@@ -195,7 +217,8 @@ lp_genealogy = Table(
     # from -> to, the way material goes: what was used -> what it went into. SPLIT: an LP ->
     # the LP split off it; PRODUCE: an input -> the output; MERGE: the LP merged away -> the
     # LP it went into; PACK: a carton -> the pallet it was packed onto. A recall walks it.
-    "lp_genealogy", metadata,
+    "lp_genealogy",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("from_lp_id", Integer, ForeignKey("license_plates.id"), nullable=False),
     Column("to_lp_id", Integer, ForeignKey("license_plates.id"), nullable=False),
@@ -213,7 +236,8 @@ lp_genealogy = Table(
 
 
 reservations = Table(
-    "reservations", metadata,  # material LPs held for a released work order
+    "reservations",
+    metadata,  # material LPs held for a released work order
     Column("id", Integer, primary_key=True),
     Column("site", String(64), nullable=False),
     Column("work_order_id", Integer, ForeignKey("work_orders.id"), nullable=False, index=True),
@@ -227,7 +251,8 @@ reservations = Table(
 )
 
 quality_holds = Table(
-    "quality_holds", metadata,  # on one LP, or on every LP of a product's lot
+    "quality_holds",
+    metadata,  # on one LP, or on every LP of a product's lot
     Column("id", Integer, primary_key=True),
     Column("site", String(64), nullable=False),
     Column("lp_id", Integer, ForeignKey("license_plates.id"), index=True),
@@ -249,7 +274,8 @@ quality_holds = Table(
 )
 
 count_sessions = Table(
-    "count_sessions", metadata,
+    "count_sessions",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("site", String(64), nullable=False),
     Column("number", String(64), nullable=False),
@@ -265,7 +291,8 @@ count_sessions = Table(
 )
 
 count_lines = Table(
-    "count_lines", metadata,  # what the floor counted; the latest line per LP counts
+    "count_lines",
+    metadata,  # what the floor counted; the latest line per LP counts
     Column("id", Integer, primary_key=True),
     Column("session_id", Integer, ForeignKey("count_sessions.id"), nullable=False, index=True),
     Column("lp_number", String(64), nullable=False),
@@ -277,7 +304,8 @@ count_lines = Table(
 )
 
 edges = Table(
-    "edges", metadata,
+    "edges",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("site", String(64), nullable=False),
     Column("edge_id", String(64), nullable=False),
@@ -294,7 +322,8 @@ edges = Table(
 )
 
 processed_actions = Table(
-    "processed_actions", metadata,  # the dedup record, written in the apply transaction
+    "processed_actions",
+    metadata,  # the dedup record, written in the apply transaction
     Column("action_id", String(36), primary_key=True),
     Column("site", String(64), nullable=False),
     Column("edge", String(64), nullable=False),
@@ -314,7 +343,8 @@ processed_actions = Table(
 )
 
 conflicts = Table(
-    "conflicts", metadata,  # the conflict inbox: valid actions that could not apply
+    "conflicts",
+    metadata,  # the conflict inbox: valid actions that could not apply
     Column("id", Integer, primary_key=True),
     Column("action_id", String(36), nullable=False, unique=True),
     Column("site", String(64), nullable=False),
@@ -336,7 +366,8 @@ conflicts = Table(
 )
 
 rejected_actions = Table(
-    "rejected_actions", metadata,  # refused envelopes, kept apart so a forgery blocks no real id
+    "rejected_actions",
+    metadata,  # refused envelopes, kept apart so a forgery blocks no real id
     Column("id", Integer, primary_key=True),
     Column("action_id", String(64), index=True),
     Column("site", String(64)),
@@ -350,7 +381,8 @@ rejected_actions = Table(
 )
 
 edge_alarms = Table(
-    "edge_alarms", metadata,
+    "edge_alarms",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("site", String(64), nullable=False),
     Column("edge", String(64), nullable=False),
@@ -360,13 +392,15 @@ edge_alarms = Table(
 )
 
 number_sequences = Table(
-    "number_sequences", metadata,
+    "number_sequences",
+    metadata,
     Column("name", String(32), primary_key=True),
     Column("next_value", BigInteger, nullable=False),
 )
 
 api_tokens = Table(
-    "api_tokens", metadata,  # bearer tokens of people and systems: roles and sites
+    "api_tokens",
+    metadata,  # bearer tokens of people and systems: roles and sites
     Column("id", Integer, primary_key=True),
     Column("name", String(64), nullable=False, unique=True),
     Column("token_sha256", String(64), nullable=False, unique=True),  # the token is never kept
@@ -377,7 +411,8 @@ api_tokens = Table(
 )
 
 audit_log = Table(
-    "audit_log", metadata,  # every API write that changes state: who, what, when
+    "audit_log",
+    metadata,  # every API write that changes state: who, what, when
     Column("id", String(36), primary_key=True),  # a UUIDv7; ledger rows of the call point here
     Column("site", String(64)),
     Column("actor", String(64), nullable=False),

@@ -13,8 +13,12 @@ config = context.config
 
 def _run(connection: Connection) -> None:
     """Run the pending migrations on one synchronous connection."""
-    context.configure(connection=connection, target_metadata=metadata,
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -31,8 +35,11 @@ async def _run_own_engine(url: str) -> None:
 
 def _url() -> str:
     """The database URL: ``-x db_url=...`` on the command line wins over alembic.ini."""
-    return context.get_x_argument(as_dictionary=True).get("db_url") or \
-        config.get_main_option("sqlalchemy.url") or ""
+    return (
+        context.get_x_argument(as_dictionary=True).get("db_url")
+        or config.get_main_option("sqlalchemy.url")
+        or ""
+    )
 
 
 if context.is_offline_mode():

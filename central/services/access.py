@@ -40,9 +40,11 @@ class Caller:
         """Refuse the call unless the caller holds one of ``roles`` (or is an admin)."""
         if self.is_admin or self.roles.intersection(roles):
             return
-        raise Forbidden(f"{self.name} lacks the role this call needs: {' or '.join(roles)}",
-                        code="ROLE_REQUIRED", details={"needs": list(roles),
-                                                       "has": sorted(self.roles)})
+        raise Forbidden(
+            f"{self.name} lacks the role this call needs: {' or '.join(roles)}",
+            code="ROLE_REQUIRED",
+            details={"needs": list(roles), "has": sorted(self.roles)},
+        )
 
     def sees(self, site: str) -> bool:
         """True when the caller may see records of ``site``."""
@@ -51,8 +53,11 @@ class Caller:
     def require_site(self, site: str) -> None:
         """Refuse a call about a site the caller does not belong to."""
         if not self.sees(site):
-            raise Forbidden(f"{self.name} has no access to site {site}", code="SITE_FORBIDDEN",
-                            details={"site": site})
+            raise Forbidden(
+                f"{self.name} has no access to site {site}",
+                code="SITE_FORBIDDEN",
+                details={"site": site},
+            )
 
     def site_filter(self, site: str | None = None) -> list[str] | None:
         """The sites a list query may return: ``site`` if asked (and allowed), else all the
@@ -72,13 +77,13 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def caller_for_token(conn: AsyncConnection, *, token: str,
-                           admin_token: str | None) -> Caller:
+async def caller_for_token(conn: AsyncConnection, *, token: str, admin_token: str | None) -> Caller:
     """The caller a bearer token stands for; Unauthorized when it is unknown or revoked."""
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return ADMIN_CALLER
-    row = (await conn.execute(select(api_tokens).where(
-        api_tokens.c.token_sha256 == digest(token)))).first()
+    row = (
+        await conn.execute(select(api_tokens).where(api_tokens.c.token_sha256 == digest(token)))
+    ).first()
     if row is None or row.revoked_at is not None:
         raise Unauthorized("the bearer token is unknown or revoked")
     sites = None if ALL_SITES in row.sites else frozenset(row.sites)
@@ -89,30 +94,47 @@ def _checked(roles: list[str], sites: list[str]) -> None:
     """Refuse unknown roles and an empty site list."""
     unknown = sorted(set(roles) - set(ROLES))
     if unknown or not roles:
-        raise CentralError(f"roles must be some of {', '.join(ROLES)}", code="INVALID_ROLE",
-                           details={"unknown": unknown})
+        raise CentralError(
+            f"roles must be some of {', '.join(ROLES)}",
+            code="INVALID_ROLE",
+            details={"unknown": unknown},
+        )
     if not sites:
-        raise CentralError("a token needs at least one site (or '*' for all)",
-                           code="INVALID_SITE")
+        raise CentralError("a token needs at least one site (or '*' for all)", code="INVALID_SITE")
 
 
-async def create_token(conn: AsyncConnection, *, name: str, roles: list[str],
-                       sites: list[str]) -> tuple[dict[str, Any], str]:
+async def create_token(
+    conn: AsyncConnection, *, name: str, roles: list[str], sites: list[str]
+) -> tuple[dict[str, Any], str]:
     """Make a token; answers its row and the token itself, which is never shown again."""
     _checked(roles, sites)
     token = "ioe_" + secrets.token_urlsafe(32)
     try:
-        row = (await conn.execute(insert(api_tokens).values(
-            name=name, token_sha256=digest(token), roles=sorted(set(roles)),
-            sites=sorted(set(sites)), created_at=now()).returning(*_PUBLIC))).one()
+        row = (
+            await conn.execute(
+                insert(api_tokens)
+                .values(
+                    name=name,
+                    token_sha256=digest(token),
+                    roles=sorted(set(roles)),
+                    sites=sorted(set(sites)),
+                    created_at=now(),
+                )
+                .returning(*_PUBLIC)
+            )
+        ).one()
     except IntegrityError as err:
-        raise AlreadyExists(f"a token named {name} already exists",
-                            details={"name": name}) from err
+        raise AlreadyExists(f"a token named {name} already exists", details={"name": name}) from err
     return as_dict(row), token
 
 
-_PUBLIC = (api_tokens.c.name, api_tokens.c.roles, api_tokens.c.sites, api_tokens.c.created_at,
-           api_tokens.c.revoked_at)
+_PUBLIC = (
+    api_tokens.c.name,
+    api_tokens.c.roles,
+    api_tokens.c.sites,
+    api_tokens.c.created_at,
+    api_tokens.c.revoked_at,
+)
 
 
 async def list_tokens(conn: AsyncConnection) -> list[dict[str, Any]]:
@@ -122,8 +144,14 @@ async def list_tokens(conn: AsyncConnection) -> list[dict[str, Any]]:
 
 async def revoke_token(conn: AsyncConnection, *, name: str) -> dict[str, Any]:
     """Revoke a token by name; it is refused from the next call on."""
-    row = (await conn.execute(update(api_tokens).where(api_tokens.c.name == name)
-                              .values(revoked_at=now()).returning(*_PUBLIC))).first()
+    row = (
+        await conn.execute(
+            update(api_tokens)
+            .where(api_tokens.c.name == name)
+            .values(revoked_at=now())
+            .returning(*_PUBLIC)
+        )
+    ).first()
     if row is None:
         raise NotFound(f"no token named {name}", details={"name": name})
     return as_dict(row)

@@ -16,19 +16,39 @@ from central.services.common import as_dict, now, page
 from protocol.ids import new_action_id
 
 
-async def record(conn: AsyncConnection, *, caller: Caller, action: str, target: str,
-                 site: str | None, details: dict[str, Any] | None = None) -> str:
+async def record(
+    conn: AsyncConnection,
+    *,
+    caller: Caller,
+    action: str,
+    target: str,
+    site: str | None,
+    details: dict[str, Any] | None = None,
+) -> str:
     """Write one audit entry in the caller's transaction; answers its id."""
     entry_id = new_action_id()
-    await conn.execute(insert(audit_log).values(
-        id=entry_id, site=site, actor=caller.name, action=action, target=target[:128],
-        details=details or {}, at=now()))
+    await conn.execute(
+        insert(audit_log).values(
+            id=entry_id,
+            site=site,
+            actor=caller.name,
+            action=action,
+            target=target[:128],
+            details=details or {},
+            at=now(),
+        )
+    )
     return entry_id
 
 
-async def list_entries(conn: AsyncConnection, *, sites: list[str] | None,
-                       action: str | None = None, limit: int = 100,
-                       offset: int = 0) -> list[dict[str, Any]]:
+async def list_entries(
+    conn: AsyncConnection,
+    *,
+    sites: list[str] | None,
+    action: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
     """Audit entries, newest first, of the given sites (None: all)."""
     limit, offset = page(limit, offset)
     query = select(audit_log).order_by(audit_log.c.at.desc(), audit_log.c.id.desc())

@@ -29,30 +29,38 @@ from protocol.envelope import normalize_body
 
 async def _open_conflict(conn: AsyncConnection, conflict_id: int, caller: Caller) -> Any:
     """The conflict row, locked for this transaction; it must be of the caller's site and open."""
-    row = (await conn.execute(select(conflicts).where(conflicts.c.id == conflict_id)
-                              .with_for_update())).first()
+    row = (
+        await conn.execute(select(conflicts).where(conflicts.c.id == conflict_id).with_for_update())
+    ).first()
     if row is None:
-        raise NotFound(f"conflict {conflict_id} does not exist",
-                       details={"conflict_id": conflict_id})
+        raise NotFound(
+            f"conflict {conflict_id} does not exist", details={"conflict_id": conflict_id}
+        )
     caller.require_site(row.site)
     if row.status != "open":
-        raise ActionConflict(f"conflict {conflict_id} is already {row.status}; only open "
-                             "conflicts can be resolved", code="CONFLICT_NOT_OPEN",
-                             details={"conflict_id": conflict_id, "status": row.status})
+        raise ActionConflict(
+            f"conflict {conflict_id} is already {row.status}; only open conflicts can be resolved",
+            code="CONFLICT_NOT_OPEN",
+            details={"conflict_id": conflict_id, "status": row.status},
+        )
     return row
 
 
 def _checked_input(resolution: str, body: dict[str, Any] | None) -> None:
     """A known resolution, with a body exactly when it is apply_with_changes."""
     if resolution not in RESOLUTIONS:
-        raise InvalidInput(f"resolution must be one of {', '.join(RESOLUTIONS)}",
-                           code="INVALID_RESOLUTION", details={"resolution": resolution})
+        raise InvalidInput(
+            f"resolution must be one of {', '.join(RESOLUTIONS)}",
+            code="INVALID_RESOLUTION",
+            details={"resolution": resolution},
+        )
     if resolution == "apply_with_changes" and body is None:
-        raise InvalidInput("apply_with_changes needs the changed action body",
-                           code="BODY_REQUIRED")
+        raise InvalidInput("apply_with_changes needs the changed action body", code="BODY_REQUIRED")
     if resolution != "apply_with_changes" and body is not None:
-        raise InvalidInput(f"{resolution} takes no body; use apply_with_changes to change the "
-                           "action", code="BODY_NOT_ALLOWED")
+        raise InvalidInput(
+            f"{resolution} takes no body; use apply_with_changes to change the action",
+            code="BODY_NOT_ALLOWED",
+        )
 
 
 def _envelope(row: Any, *, entry_id: str, body: dict[str, Any] | None) -> Envelope:
@@ -67,13 +75,21 @@ def _envelope(row: Any, *, entry_id: str, body: dict[str, Any] | None) -> Envelo
         try:
             wire = normalize_body(env.type, body)
         except ProtocolError as err:
-            raise InvalidInput(err.message, code="BODY_INVALID",
-                               details={"type": env.type}) from err
+            raise InvalidInput(
+                err.message, code="BODY_INVALID", details={"type": env.type}
+            ) from err
     return Envelope.model_validate({**env.model_dump(), "id": entry_id, "body": wire})
 
 
-async def _apply(conn: AsyncConnection, env: Envelope, *, force: bool, conflict_id: int,
-                 settings: CentralSettings, refs: ReferenceCache) -> tuple[str, str | None]:
+async def _apply(
+    conn: AsyncConnection,
+    env: Envelope,
+    *,
+    force: bool,
+    conflict_id: int,
+    settings: CentralSettings,
+    refs: ReferenceCache,
+) -> tuple[str, str | None]:
     """Run the action through its applier; RESOLUTION_FAILED when it still cannot apply."""
     ctx = ApplyContext(conn, settings, refs, recorded_at=now(), force=force, cause="api")
     await ctx.load_lps(lp_numbers(env))
@@ -85,18 +101,31 @@ async def _apply(conn: AsyncConnection, env: Envelope, *, force: bool, conflict_
     except ActionConflict as err:
         # Raised so the whole transaction (audit entry included) rolls back: nothing written.
         hint = "void it" if force else "correct the body again, or void it"
-        raise ActionConflict(f"the action still cannot apply: {err.message}. Use "
-                             f"apply_with_changes to change it, or {hint}",
-                             code="RESOLUTION_FAILED",
-                             details={"conflict_id": conflict_id, "conflict_code": err.code,
-                                      "conflict_message": err.message}) from err
+        raise ActionConflict(
+            f"the action still cannot apply: {err.message}. Use "
+            f"apply_with_changes to change it, or {hint}",
+            code="RESOLUTION_FAILED",
+            details={
+                "conflict_id": conflict_id,
+                "conflict_code": err.code,
+                "conflict_message": err.message,
+            },
+        ) from err
     await ctx.flush()
     return applied.message, applied.code
 
 
-async def resolve(conn: AsyncConnection, *, conflict_id: int, resolution: str, reason: str,
-                  body: dict[str, Any] | None, caller: Caller, settings: CentralSettings,
-                  refs: ReferenceCache) -> dict[str, Any]:
+async def resolve(
+    conn: AsyncConnection,
+    *,
+    conflict_id: int,
+    resolution: str,
+    reason: str,
+    body: dict[str, Any] | None,
+    caller: Caller,
+    settings: CentralSettings,
+    refs: ReferenceCache,
+) -> dict[str, Any]:
     """Resolve an open conflict (apply, apply_with_changes or void), audited, in one transaction.
 
     Answers the updated conflict, the applier's message and code, and the ledger row ids.
@@ -104,24 +133,62 @@ async def resolve(conn: AsyncConnection, *, conflict_id: int, resolution: str, r
     row = await _open_conflict(conn, conflict_id, caller)
     _checked_input(resolution, body)
     entry_id = await audit.record(
-        conn, caller=caller, action="conflict.resolve", target=f"conflict/{conflict_id}",
-        site=row.site, details={"conflict_id": conflict_id, "action_id": row.action_id,
-                                "type": row.type, "code": row.code, "resolution": resolution,
-                                "reason": reason, "body": body})
+        conn,
+        caller=caller,
+        action="conflict.resolve",
+        target=f"conflict/{conflict_id}",
+        site=row.site,
+        details={
+            "conflict_id": conflict_id,
+            "action_id": row.action_id,
+            "type": row.type,
+            "code": row.code,
+            "resolution": resolution,
+            "reason": reason,
+            "body": body,
+        },
+    )
     message: str | None = f"conflict {conflict_id} voided: the action will not apply"
     code: str | None = None
     changed: dict[str, Any] | None = None
     if resolution != "void":
         env = _envelope(row, entry_id=entry_id, body=body)
         changed = env.body if body is not None else None
-        message, code = await _apply(conn, env, force=resolution == "apply",
-                                     conflict_id=conflict_id, settings=settings, refs=refs)
-    await conn.execute(update(conflicts).where(conflicts.c.id == conflict_id).values(
-        status="voided" if resolution == "void" else "resolved", resolution=resolution,
-        resolution_reason=reason,
-        resolution_body=json.dumps(changed, sort_keys=True) if changed is not None else None,
-        resolved_by=caller.name, resolved_at=now(), resolution_cause=entry_id))
-    moves = (await conn.execute(select(stock_moves.c.id).where(stock_moves.c.action_id == entry_id)
-                                .order_by(stock_moves.c.id))).scalars().all()
-    return {"conflict": await get_conflict(conn, conflict_id=conflict_id), "message": message,
-            "code": code, "stock_moves": list(moves)}
+        message, code = await _apply(
+            conn,
+            env,
+            force=resolution == "apply",
+            conflict_id=conflict_id,
+            settings=settings,
+            refs=refs,
+        )
+    await conn.execute(
+        update(conflicts)
+        .where(conflicts.c.id == conflict_id)
+        .values(
+            status="voided" if resolution == "void" else "resolved",
+            resolution=resolution,
+            resolution_reason=reason,
+            resolution_body=json.dumps(changed, sort_keys=True) if changed is not None else None,
+            resolved_by=caller.name,
+            resolved_at=now(),
+            resolution_cause=entry_id,
+        )
+    )
+    moves = (
+        (
+            await conn.execute(
+                select(stock_moves.c.id)
+                .where(stock_moves.c.action_id == entry_id)
+                .order_by(stock_moves.c.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return {
+        "conflict": await get_conflict(conn, conflict_id=conflict_id),
+        "message": message,
+        "code": code,
+        "stock_moves": list(moves),
+    }

@@ -25,10 +25,17 @@ from central.db.tables import (
 from central.services.sscc import make_sscc, reserve_serials
 from central.settings import CentralSettings
 
-_SAVE_LP = (update(license_plates).where(license_plates.c.id == bindparam("lp_id"))
-            .values(qty=bindparam("qty"), location_id=bindparam("location_id"),
-                    status=bindparam("status"), last_move_at=bindparam("last_move_at"),
-                    parent_lp_id=bindparam("parent_lp_id")))
+_SAVE_LP = (
+    update(license_plates)
+    .where(license_plates.c.id == bindparam("lp_id"))
+    .values(
+        qty=bindparam("qty"),
+        location_id=bindparam("location_id"),
+        status=bindparam("status"),
+        last_move_at=bindparam("last_move_at"),
+        parent_lp_id=bindparam("parent_lp_id"),
+    )
+)
 
 
 @dataclass
@@ -93,22 +100,35 @@ class ReferenceCache:
         """The product with this code at ``site``, or None."""
         key = (site, code)
         if key not in self.products:
-            row = (await conn.execute(
-                select(products.c.id, products.c.code, products.c.uom, products.c.allow_merge,
-                       products.c.shelf_life_days)
-                .where(products.c.site == site, products.c.code == code))).first()
+            row = (
+                await conn.execute(
+                    select(
+                        products.c.id,
+                        products.c.code,
+                        products.c.uom,
+                        products.c.allow_merge,
+                        products.c.shelf_life_days,
+                    ).where(products.c.site == site, products.c.code == code)
+                )
+            ).first()
             if row is None:
                 return None
-            self.products[key] = Product(row.id, row.code, row.uom, row.allow_merge,
-                                         row.shelf_life_days)
+            self.products[key] = Product(
+                row.id, row.code, row.uom, row.allow_merge, row.shelf_life_days
+            )
         return self.products[key]
 
     async def location(self, conn: AsyncConnection, site: str, code: str) -> int | None:
         """The id of location ``code`` at ``site``, or None."""
         key = (site, code)
         if key not in self.locations:
-            found = (await conn.execute(select(locations.c.id, locations.c.kind).where(
-                locations.c.site == site, locations.c.code == code))).first()
+            found = (
+                await conn.execute(
+                    select(locations.c.id, locations.c.kind).where(
+                        locations.c.site == site, locations.c.code == code
+                    )
+                )
+            ).first()
             if found is None:
                 return None
             self.locations[key] = found.id
@@ -119,8 +139,11 @@ class ReferenceCache:
     async def location_kind(self, conn: AsyncConnection, location_id: int) -> str:
         """The kind (receiving, storage, shipping, ...) of a location by id."""
         if location_id not in self.location_kinds:
-            row = (await conn.execute(select(locations.c.code, locations.c.kind).where(
-                locations.c.id == location_id))).one()
+            row = (
+                await conn.execute(
+                    select(locations.c.code, locations.c.kind).where(locations.c.id == location_id)
+                )
+            ).one()
             self.location_codes[location_id] = row.code
             self.location_kinds[location_id] = row.kind
         return self.location_kinds[location_id]
@@ -159,12 +182,28 @@ class ApplyContext:
         if lp.id is not None:
             self.changed_lps[lp.number] = lp
 
-    def link(self, *, source_id: int, target: LicensePlate, kind: str, action_id: str,
-             work_order_id: int | None = None) -> None:
+    def link(
+        self,
+        *,
+        source_id: int,
+        target: LicensePlate,
+        kind: str,
+        action_id: str,
+        work_order_id: int | None = None,
+    ) -> None:
         """Buffer a genealogy link: LP ``source_id`` went into ``target`` (possibly new)."""
-        self.links.append((source_id, target, {"kind": kind, "action_id": action_id,
-                                               "work_order_id": work_order_id,
-                                               "created_at": self.recorded_at}))
+        self.links.append(
+            (
+                source_id,
+                target,
+                {
+                    "kind": kind,
+                    "action_id": action_id,
+                    "work_order_id": work_order_id,
+                    "created_at": self.recorded_at,
+                },
+            )
+        )
 
     async def reserve_sscc(self, count: int) -> None:
         """Take ``count`` SSCC serials in one statement, and learn which numbers already exist."""
@@ -184,16 +223,23 @@ class ApplyContext:
 
     def _sscc(self, serial: int) -> str:
         """The SSCC-18 of one serial under the configured prefix."""
-        return make_sscc(extension=self.settings.sscc_extension,
-                         company_prefix=self.settings.gs1_company_prefix, serial=serial)
+        return make_sscc(
+            extension=self.settings.sscc_extension,
+            company_prefix=self.settings.gs1_company_prefix,
+            serial=serial,
+        )
 
     async def load_lps(self, numbers: Iterable[str]) -> None:
         """Read (and on PostgreSQL row-lock) the LPs a batch names, in one query."""
         wanted = sorted({n for n in numbers if n not in self.lps})
         if not wanted:
             return
-        query = (select(license_plates).where(license_plates.c.number.in_(wanted))
-                 .order_by(license_plates.c.number).with_for_update())
+        query = (
+            select(license_plates)
+            .where(license_plates.c.number.in_(wanted))
+            .order_by(license_plates.c.number)
+            .with_for_update()
+        )
         found = {row.number: _lp(row) for row in await self.conn.execute(query)}
         for number in wanted:
             self.lps[number] = found.get(number)
@@ -209,15 +255,26 @@ class ApplyContext:
         wanted = sorted({k for k in keys if k not in self.wos})
         if not wanted:
             return
-        query = (select(work_orders.c.id, work_orders.c.site, work_orders.c.number,
-                        work_orders.c.product_id, products.c.uom, work_orders.c.status)
-                 .join(products, products.c.id == work_orders.c.product_id)
-                 .where(tuple_(work_orders.c.site, work_orders.c.number).in_(wanted))
-                 .order_by(work_orders.c.site, work_orders.c.number)
-                 .with_for_update(of=work_orders))
-        found = {(row.site, row.number): WorkOrder(row.id, row.site, row.number, row.product_id,
-                                                   row.uom, row.status)
-                 for row in await self.conn.execute(query)}
+        query = (
+            select(
+                work_orders.c.id,
+                work_orders.c.site,
+                work_orders.c.number,
+                work_orders.c.product_id,
+                products.c.uom,
+                work_orders.c.status,
+            )
+            .join(products, products.c.id == work_orders.c.product_id)
+            .where(tuple_(work_orders.c.site, work_orders.c.number).in_(wanted))
+            .order_by(work_orders.c.site, work_orders.c.number)
+            .with_for_update(of=work_orders)
+        )
+        found = {
+            (row.site, row.number): WorkOrder(
+                row.id, row.site, row.number, row.product_id, row.uom, row.status
+            )
+            for row in await self.conn.execute(query)
+        }
         for key in wanted:
             self.wos[key] = found.get(key)
 
@@ -227,55 +284,120 @@ class ApplyContext:
             await self.load_wos([(site, number)])
         return self.wos[(site, number)]
 
-    def ledger(self, *, lp: LicensePlate, kind: str, qty: Decimal, location_id: int,
-               occurred_at: datetime, action_id: str, work_order_id: int | None = None,
-               reference: str | None = None) -> None:
+    def ledger(
+        self,
+        *,
+        lp: LicensePlate,
+        kind: str,
+        qty: Decimal,
+        location_id: int,
+        occurred_at: datetime,
+        action_id: str,
+        work_order_id: int | None = None,
+        reference: str | None = None,
+    ) -> None:
         """Buffer one ledger row; flush() writes the buffer in one statement."""
-        self.moves.append((lp, {
-            "site": lp.site, "product_id": lp.product_id, "location_id": location_id,
-            "kind": kind, "qty": qty, "occurred_at": occurred_at,
-            "recorded_at": self.recorded_at, "cause": self.cause, "action_id": action_id,
-            "work_order_id": work_order_id, "reference": reference}))
+        self.moves.append(
+            (
+                lp,
+                {
+                    "site": lp.site,
+                    "product_id": lp.product_id,
+                    "location_id": location_id,
+                    "kind": kind,
+                    "qty": qty,
+                    "occurred_at": occurred_at,
+                    "recorded_at": self.recorded_at,
+                    "cause": self.cause,
+                    "action_id": action_id,
+                    "work_order_id": work_order_id,
+                    "reference": reference,
+                },
+            )
+        )
 
     async def flush(self) -> None:
         """Write everything buffered (before anything reads these tables, and before commit)."""
         if self.new_lps:
-            rows = [{"site": lp.site, "number": lp.number, "product_id": lp.product_id,
-                     "qty": lp.qty, "uom": lp.uom, "lot": lp.lot, "expiry": lp.expiry,
-                     "location_id": lp.location_id, "status": lp.status,
-                     "parent_lp_id": lp.parent_lp_id, "last_move_at": lp.last_move_at,
-                     **columns} for lp, columns in self.new_lps]
+            rows = [
+                {
+                    "site": lp.site,
+                    "number": lp.number,
+                    "product_id": lp.product_id,
+                    "qty": lp.qty,
+                    "uom": lp.uom,
+                    "lot": lp.lot,
+                    "expiry": lp.expiry,
+                    "location_id": lp.location_id,
+                    "status": lp.status,
+                    "parent_lp_id": lp.parent_lp_id,
+                    "last_move_at": lp.last_move_at,
+                    **columns,
+                }
+                for lp, columns in self.new_lps
+            ]
             # One multi-row INSERT, then the ids by number (unique). INSERT ... RETURNING in
             # parameter order is not batched on SQLite (it cannot order a multi-row
             # RETURNING), which cost one statement and one thread hop per new LP.
             await self.conn.execute(insert(license_plates), rows)
             numbers = [lp.number for lp, _ in self.new_lps]
-            ids = dict((await self.conn.execute(
-                select(license_plates.c.number, license_plates.c.id)
-                .where(license_plates.c.number.in_(numbers)))).all())
+            ids = dict(
+                (
+                    await self.conn.execute(
+                        select(license_plates.c.number, license_plates.c.id).where(
+                            license_plates.c.number.in_(numbers)
+                        )
+                    )
+                ).all()
+            )
             for lp, _ in self.new_lps:
                 lp.id = ids[lp.number]
             self.new_lps = []
         if self.changed_lps:
-            await self.conn.execute(_SAVE_LP, [
-                {"lp_id": lp.id, "qty": lp.qty, "location_id": lp.location_id,
-                 "status": lp.status, "last_move_at": lp.last_move_at,
-                 "parent_lp_id": lp.parent_lp_id}
-                for lp in self.changed_lps.values()])
+            await self.conn.execute(
+                _SAVE_LP,
+                [
+                    {
+                        "lp_id": lp.id,
+                        "qty": lp.qty,
+                        "location_id": lp.location_id,
+                        "status": lp.status,
+                        "last_move_at": lp.last_move_at,
+                        "parent_lp_id": lp.parent_lp_id,
+                    }
+                    for lp in self.changed_lps.values()
+                ],
+            )
             self.changed_lps = {}
         if self.moves:
-            await self.conn.execute(insert(stock_moves),
-                                    [{"lp_id": lp.id, **row} for lp, row in self.moves])
+            await self.conn.execute(
+                insert(stock_moves), [{"lp_id": lp.id, **row} for lp, row in self.moves]
+            )
             self.moves = []
         if self.links:
-            await self.conn.execute(insert(lp_genealogy), [
-                {"from_lp_id": source_id, "to_lp_id": target.id, **row}
-                for source_id, target, row in self.links])
+            await self.conn.execute(
+                insert(lp_genealogy),
+                [
+                    {"from_lp_id": source_id, "to_lp_id": target.id, **row}
+                    for source_id, target, row in self.links
+                ],
+            )
             self.links = []
 
 
 def _lp(row: Any) -> LicensePlate:
     """A LicensePlate from a license_plates row."""
-    return LicensePlate(row.id, row.site, row.number, row.product_id, row.qty, row.uom, row.lot,
-                        row.expiry, row.location_id, row.status, row.last_move_at,
-                        row.parent_lp_id)
+    return LicensePlate(
+        row.id,
+        row.site,
+        row.number,
+        row.product_id,
+        row.qty,
+        row.uom,
+        row.lot,
+        row.expiry,
+        row.location_id,
+        row.status,
+        row.last_move_at,
+        row.parent_lp_id,
+    )

@@ -36,47 +36,85 @@ from protocol.ids import new_action_id
 CLOSED_LP = ("consumed", "shipped")
 
 
-async def create_session(conn: AsyncConnection, *, caller: Caller, site: str, location: str,
-                         number: str | None = None) -> dict[str, Any]:
+async def create_session(
+    conn: AsyncConnection, *, caller: Caller, site: str, location: str, number: str | None = None
+) -> dict[str, Any]:
     """Open a count session for one location; numbered CNT-<id> unless a number is given."""
     caller.require_site(site)
-    location_id = (await conn.execute(select(locations.c.id).where(
-        locations.c.site == site, locations.c.code == location))).scalar_one_or_none()
+    location_id = (
+        await conn.execute(
+            select(locations.c.id).where(locations.c.site == site, locations.c.code == location)
+        )
+    ).scalar_one_or_none()
     if location_id is None:
-        raise InvalidReference(f"location {location} does not exist at {site}",
-                               details={"location": location, "site": site})
+        raise InvalidReference(
+            f"location {location} does not exist at {site}",
+            details={"location": location, "site": site},
+        )
     if number is not None and await _taken(conn, site, number):
-        raise AlreadyExists(f"count {number} already exists at {site}",
-                            details={"number": number, "site": site})
-    session_id = (await conn.execute(insert(count_sessions).values(
-        site=site, number=number or new_action_id(), location_id=location_id, status="open",
-        created_by=caller.name, created_at=now()).returning(count_sessions.c.id))).scalar_one()
+        raise AlreadyExists(
+            f"count {number} already exists at {site}", details={"number": number, "site": site}
+        )
+    session_id = (
+        await conn.execute(
+            insert(count_sessions)
+            .values(
+                site=site,
+                number=number or new_action_id(),
+                location_id=location_id,
+                status="open",
+                created_by=caller.name,
+                created_at=now(),
+            )
+            .returning(count_sessions.c.id)
+        )
+    ).scalar_one()
     if number is None:
         number, n = f"CNT-{session_id}", 1
         while await _taken(conn, site, number):  # someone chose that number by hand
             n += 1
             number = f"CNT-{session_id}-{n}"
-        await conn.execute(update(count_sessions).where(count_sessions.c.id == session_id)
-                           .values(number=number))
-    await audit.record(conn, caller=caller, action="count.open", target=f"count {number}",
-                       site=site, details={"location": location})
+        await conn.execute(
+            update(count_sessions).where(count_sessions.c.id == session_id).values(number=number)
+        )
+    await audit.record(
+        conn,
+        caller=caller,
+        action="count.open",
+        target=f"count {number}",
+        site=site,
+        details={"location": location},
+    )
     return await get_session(conn, session_id=session_id)
 
 
 async def _taken(conn: AsyncConnection, site: str, number: str) -> bool:
     """True when a session of the site already has this number."""
-    return (await conn.execute(select(count_sessions.c.id).where(
-        count_sessions.c.site == site, count_sessions.c.number == number))).first() is not None
+    return (
+        await conn.execute(
+            select(count_sessions.c.id).where(
+                count_sessions.c.site == site, count_sessions.c.number == number
+            )
+        )
+    ).first() is not None
 
 
-async def list_sessions(conn: AsyncConnection, *, sites: list[str] | None,
-                        status: str | None = None, location: str | None = None,
-                        limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+async def list_sessions(
+    conn: AsyncConnection,
+    *,
+    sites: list[str] | None,
+    status: str | None = None,
+    location: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
     """Count sessions, newest first, of the given sites (None: all)."""
     limit, offset = page(limit, offset)
-    query = (select(*count_sessions.c, locations.c.code.label("location"))
-             .join(locations, locations.c.id == count_sessions.c.location_id)
-             .order_by(count_sessions.c.id.desc()))
+    query = (
+        select(*count_sessions.c, locations.c.code.label("location"))
+        .join(locations, locations.c.id == count_sessions.c.location_id)
+        .order_by(count_sessions.c.id.desc())
+    )
     if sites is not None:
         query = query.where(count_sessions.c.site.in_(sites))
     for column, value in ((count_sessions.c.status, status), (locations.c.code, location)):
@@ -85,8 +123,9 @@ async def list_sessions(conn: AsyncConnection, *, sites: list[str] | None,
     return [as_dict(row) for row in await conn.execute(query.limit(limit).offset(offset))]
 
 
-async def _session(conn: AsyncConnection, session_id: int, caller: Caller | None,
-                   *, lock: bool = False) -> Any:
+async def _session(
+    conn: AsyncConnection, session_id: int, caller: Caller | None, *, lock: bool = False
+) -> Any:
     """A session the caller may see, or NotFound."""
     row = await session_row(conn, session_id=session_id, lock=lock)
     if row is None or (caller is not None and not caller.sees(row.site)):
@@ -94,16 +133,27 @@ async def _session(conn: AsyncConnection, session_id: int, caller: Caller | None
     return row
 
 
-async def get_session(conn: AsyncConnection, *, session_id: int,
-                      caller: Caller | None = None) -> dict[str, Any]:
+async def get_session(
+    conn: AsyncConnection, *, session_id: int, caller: Caller | None = None
+) -> dict[str, Any]:
     """One session with every count line; ``current`` marks the line that counts per LP."""
     session = as_dict(await _session(conn, session_id, caller))
-    lines = [as_dict(r) for r in await conn.execute(
-        select(count_lines.c.id, count_lines.c.lp_number.label("lp"), count_lines.c.qty,
-               count_lines.c.operator, count_lines.c.counted_at, count_lines.c.recorded_at,
-               count_lines.c.action_id)
-        .where(count_lines.c.session_id == session_id)
-        .order_by(count_lines.c.counted_at, count_lines.c.id))]
+    lines = [
+        as_dict(r)
+        for r in await conn.execute(
+            select(
+                count_lines.c.id,
+                count_lines.c.lp_number.label("lp"),
+                count_lines.c.qty,
+                count_lines.c.operator,
+                count_lines.c.counted_at,
+                count_lines.c.recorded_at,
+                count_lines.c.action_id,
+            )
+            .where(count_lines.c.session_id == session_id)
+            .order_by(count_lines.c.counted_at, count_lines.c.id)
+        )
+    ]
     latest = {line["lp"]: line["id"] for line in lines}  # ordered: the last one wins
     for line in lines:
         line["current"] = latest[line["lp"]] == line["id"]
@@ -112,8 +162,11 @@ async def get_session(conn: AsyncConnection, *, session_id: int,
 
 async def _latest_lines(conn: AsyncConnection, session_id: int) -> dict[str, Any]:
     """The line that counts per LP number: latest device time, then latest recorded."""
-    rows = await conn.execute(select(count_lines).where(count_lines.c.session_id == session_id)
-                              .order_by(count_lines.c.counted_at, count_lines.c.id))
+    rows = await conn.execute(
+        select(count_lines)
+        .where(count_lines.c.session_id == session_id)
+        .order_by(count_lines.c.counted_at, count_lines.c.id)
+    )
     return {row.lp_number: row for row in rows}
 
 
@@ -121,39 +174,71 @@ async def _variance_lines(conn: AsyncConnection, session: Any) -> list[dict[str,
     """One line per LP booked at the session's location or counted there, against the books."""
     counted = await _latest_lines(conn, session.id)
     # Missing LPs were "counted" (as absent) when the session's last line was taken.
-    count_time = max((line.counted_at for line in counted.values()),
-                     default=session.created_at)
-    columns = (license_plates.c.id, license_plates.c.number, license_plates.c.qty,
-               license_plates.c.uom, license_plates.c.status, license_plates.c.location_id,
-               products.c.code.label("product"), locations.c.code.label("location"))
-    base = (select(*columns).join(products, products.c.id == license_plates.c.product_id)
-            .join(locations, locations.c.id == license_plates.c.location_id)
-            .where(license_plates.c.site == session.site))
-    booked = list(await conn.execute(base.where(
-        license_plates.c.location_id == session.location_id, license_plates.c.qty > 0,
-        license_plates.c.status.not_in(CLOSED_LP))))
+    count_time = max((line.counted_at for line in counted.values()), default=session.created_at)
+    columns = (
+        license_plates.c.id,
+        license_plates.c.number,
+        license_plates.c.qty,
+        license_plates.c.uom,
+        license_plates.c.status,
+        license_plates.c.location_id,
+        products.c.code.label("product"),
+        locations.c.code.label("location"),
+    )
+    base = (
+        select(*columns)
+        .join(products, products.c.id == license_plates.c.product_id)
+        .join(locations, locations.c.id == license_plates.c.location_id)
+        .where(license_plates.c.site == session.site)
+    )
+    booked = list(
+        await conn.execute(
+            base.where(
+                license_plates.c.location_id == session.location_id,
+                license_plates.c.qty > 0,
+                license_plates.c.status.not_in(CLOSED_LP),
+            )
+        )
+    )
     found = list(await conn.execute(base.where(license_plates.c.number.in_(counted))))
     books = {row.number: row for row in booked + found}
     here = {row.number for row in booked}
-    activity = dict((await conn.execute(
-        select(stock_moves.c.lp_id, func.max(stock_moves.c.occurred_at))
-        .where(stock_moves.c.lp_id.in_([row.id for row in books.values()]),
-               stock_moves.c.kind.in_(QTY_KINDS))
-        .group_by(stock_moves.c.lp_id))).all())
+    activity = dict(
+        (
+            await conn.execute(
+                select(stock_moves.c.lp_id, func.max(stock_moves.c.occurred_at))
+                .where(
+                    stock_moves.c.lp_id.in_([row.id for row in books.values()]),
+                    stock_moves.c.kind.in_(QTY_KINDS),
+                )
+                .group_by(stock_moves.c.lp_id)
+            )
+        ).all()
+    )
     lines = []
     for number in sorted(set(books) | set(counted)):
         book, line = books.get(number), counted.get(number)
         qty = line.qty if line is not None else Decimal(0)
         at: datetime = line.counted_at if line is not None else count_time
         expected = book.qty if number in here else Decimal(0)
-        item = {"lp": number, "product": book.product if book else None,
-                "uom": book.uom if book else None, "book_location": book.location if book
-                else None, "book_status": book.status if book else None,
-                "book_qty": book.qty if book else None, "expected": expected, "counted": qty,
-                "variance": qty - expected, "counted_at": line.counted_at if line else None,
-                "missing": line is None, "unexpected": book is not None and number not in here,
-                "unknown": book is None, "changed_after_count": False, "adjustment": None,
-                "as_of": at}
+        item = {
+            "lp": number,
+            "product": book.product if book else None,
+            "uom": book.uom if book else None,
+            "book_location": book.location if book else None,
+            "book_status": book.status if book else None,
+            "book_qty": book.qty if book else None,
+            "expected": expected,
+            "counted": qty,
+            "variance": qty - expected,
+            "counted_at": line.counted_at if line else None,
+            "missing": line is None,
+            "unexpected": book is not None and number not in here,
+            "unknown": book is None,
+            "changed_after_count": False,
+            "adjustment": None,
+            "as_of": at,
+        }
         if book is not None and book.status not in CLOSED_LP:
             # The books moved on after the count (a move, a consumption): latest device time
             # wins, so this count no longer says anything about the LP. Count it again.
@@ -170,28 +255,47 @@ def _totals(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for line in lines:
         if line["product"] is None:
             continue
-        total = totals.setdefault(line["product"], {
-            "product": line["product"], "uom": line["uom"], "expected": Decimal(0),
-            "counted": Decimal(0), "variance": Decimal(0)})
+        total = totals.setdefault(
+            line["product"],
+            {
+                "product": line["product"],
+                "uom": line["uom"],
+                "expected": Decimal(0),
+                "counted": Decimal(0),
+                "variance": Decimal(0),
+            },
+        )
         for key in ("expected", "counted", "variance"):
             total[key] += line[key]
     return [totals[code] for code in sorted(totals)]
 
 
-async def variance(conn: AsyncConnection, *, session_id: int,
-                   caller: Caller | None = None) -> dict[str, Any]:
+async def variance(
+    conn: AsyncConnection, *, session_id: int, caller: Caller | None = None
+) -> dict[str, Any]:
     """The variance report of a session against the books as they are now."""
     session = await _session(conn, session_id, caller)
     lines = await _variance_lines(conn, session)
     return {"session": as_dict(session), "lines": lines, "totals": _totals(lines)}
 
 
-async def approve(conn: AsyncConnection, *, settings: CentralSettings, refs: ReferenceCache,
-                  caller: Caller, session_id: int) -> dict[str, Any]:
+async def approve(
+    conn: AsyncConnection,
+    *,
+    settings: CentralSettings,
+    refs: ReferenceCache,
+    caller: Caller,
+    session_id: int,
+) -> dict[str, Any]:
     """Book the count: ADJUST rows (and transfers here) caused by the approval's audit entry."""
     session = await _open_session(conn, session_id, caller)
-    entry = await audit.record(conn, caller=caller, action="count.approve",
-                               target=f"count {session.number}", site=session.site)
+    entry = await audit.record(
+        conn,
+        caller=caller,
+        action="count.approve",
+        target=f"count {session.number}",
+        site=session.site,
+    )
     ctx = ApplyContext(conn, settings, refs, recorded_at=now(), cause="api")
     lines = await _variance_lines(conn, session)
     await ctx.load_lps(line["lp"] for line in lines if line["adjustment"] is not None)
@@ -201,8 +305,11 @@ async def approve(conn: AsyncConnection, *, settings: CentralSettings, refs: Ref
             needs_receipt.append({"lp": line["lp"], "qty": line["counted"]})
             continue
         if line["adjustment"] is None:
-            reason = ("changed after it was counted; count it again"
-                      if line["changed_after_count"] else f"is {line['book_status']}")
+            reason = (
+                "changed after it was counted; count it again"
+                if line["changed_after_count"]
+                else f"is {line['book_status']}"
+            )
             skipped.append({"lp": line["lp"], "reason": f"LP {line['lp']} {reason}"})
             continue
         lp = ctx.lps[line["lp"]]
@@ -210,10 +317,10 @@ async def approve(conn: AsyncConnection, *, settings: CentralSettings, refs: Ref
         at = line["as_of"]
         row = {"occurred_at": at, "action_id": entry, "reference": session.number}
         if lp.location_id != session.location_id:
-            ctx.ledger(lp=lp, kind="TRANSFER_OUT", qty=-lp.qty, location_id=lp.location_id,
-                       **row)
-            ctx.ledger(lp=lp, kind="TRANSFER_IN", qty=lp.qty, location_id=session.location_id,
-                       **row)
+            ctx.ledger(lp=lp, kind="TRANSFER_OUT", qty=-lp.qty, location_id=lp.location_id, **row)
+            ctx.ledger(
+                lp=lp, kind="TRANSFER_IN", qty=lp.qty, location_id=session.location_id, **row
+            )
             lp.location_id = session.location_id
             lp.last_move_at = max(at, lp.last_move_at) if lp.last_move_at else at
             transferred.append(lp.number)
@@ -227,11 +334,23 @@ async def approve(conn: AsyncConnection, *, settings: CentralSettings, refs: Ref
             lp.status = "consumed"
         ctx.save_lp(lp)
     await ctx.flush()
-    await conn.execute(update(count_sessions).where(count_sessions.c.id == session.id).values(
-        status="approved", approved_by=caller.name, approved_at=ctx.recorded_at,
-        approval_cause=entry))
-    return {"session": as_dict(await _session(conn, session_id, None)), "adjusted": adjusted,
-            "transferred": transferred, "needs_receipt": needs_receipt, "not_adjusted": skipped}
+    await conn.execute(
+        update(count_sessions)
+        .where(count_sessions.c.id == session.id)
+        .values(
+            status="approved",
+            approved_by=caller.name,
+            approved_at=ctx.recorded_at,
+            approval_cause=entry,
+        )
+    )
+    return {
+        "session": as_dict(await _session(conn, session_id, None)),
+        "adjusted": adjusted,
+        "transferred": transferred,
+        "needs_receipt": needs_receipt,
+        "not_adjusted": skipped,
+    }
 
 
 async def _open_session(conn: AsyncConnection, session_id: int, caller: Caller) -> Any:
@@ -239,17 +358,25 @@ async def _open_session(conn: AsyncConnection, session_id: int, caller: Caller) 
     session = await _session(conn, session_id, caller, lock=True)
     caller.require_site(session.site)
     if session.status != "open":
-        raise ActionConflict(f"count {session.number} is {session.status}",
-                             code=ConflictCode.COUNT_CLOSED.value,
-                             details={"id": session_id, "status": session.status})
+        raise ActionConflict(
+            f"count {session.number} is {session.status}",
+            code=ConflictCode.COUNT_CLOSED.value,
+            details={"id": session_id, "status": session.status},
+        )
     return session
 
 
 async def cancel(conn: AsyncConnection, *, caller: Caller, session_id: int) -> dict[str, Any]:
     """Close a session without booking anything; its lines stay for the record."""
     session = await _open_session(conn, session_id, caller)
-    await audit.record(conn, caller=caller, action="count.cancel",
-                       target=f"count {session.number}", site=session.site)
-    await conn.execute(update(count_sessions).where(count_sessions.c.id == session.id)
-                       .values(status="cancelled"))
+    await audit.record(
+        conn,
+        caller=caller,
+        action="count.cancel",
+        target=f"count {session.number}",
+        site=session.site,
+    )
+    await conn.execute(
+        update(count_sessions).where(count_sessions.c.id == session.id).values(status="cancelled")
+    )
     return as_dict(await _session(conn, session_id, None))

@@ -59,8 +59,9 @@ _LINK = 11
 _LEVEL_THEN_LINK = itemgetter(_LINK + 3, _LINK)  # the LP itself (level 0, no link) first
 
 
-_PG_TRACE_SETTINGS = text("SELECT set_config('jit', 'off', true), "
-                          "set_config('plan_cache_mode', 'auto', true)")
+_PG_TRACE_SETTINGS = text(
+    "SELECT set_config('jit', 'off', true), set_config('plan_cache_mode', 'auto', true)"
+)
 
 
 def _walk(way: str, filtered: bool) -> CTE:
@@ -71,14 +72,21 @@ def _walk(way: str, filtered: bool) -> CTE:
     near, far = (g.c.to_lp_id, g.c.from_lp_id) if way == "up" else (g.c.from_lp_id, g.c.to_lp_id)
     root = license_plates.alias("root")
     # The LP itself has no link: typed NULLs, so PostgreSQL types the columns as the links do.
-    start = select(cast(None, Integer).label("link"), cast(None, Integer).label("src"),
-                   root.c.id.label("dst"), literal(0, Integer).label("level"),
-                   *(cast(None, column.type).label(column.name) for column in _link_columns()))
-    walk = (_site_filtered(start.where(root.c.number == bindparam("number")), root, filtered)
-            .cte("walk", recursive=True))
-    deeper = (select(g.c.id, walk.c.dst, far, walk.c.level + 1, *_link_columns())
-              .select_from(walk.join(g, near == walk.c.dst))
-              .where(walk.c.level < bindparam("depth", type_=Integer)))
+    start = select(
+        cast(None, Integer).label("link"),
+        cast(None, Integer).label("src"),
+        root.c.id.label("dst"),
+        literal(0, Integer).label("level"),
+        *(cast(None, column.type).label(column.name) for column in _link_columns()),
+    )
+    walk = _site_filtered(start.where(root.c.number == bindparam("number")), root, filtered).cte(
+        "walk", recursive=True
+    )
+    deeper = (
+        select(g.c.id, walk.c.dst, far, walk.c.level + 1, *_link_columns())
+        .select_from(walk.join(g, near == walk.c.dst))
+        .where(walk.c.level < bindparam("depth", type_=Integer))
+    )
     # UNION, not UNION ALL: the same link reached twice at one level is walked once, so
     # diamonds cannot multiply rows level by level; a cycle (split off, then merged back)
     # ends at the depth limit, and the tree shows each LP once.
@@ -96,13 +104,24 @@ def _details(lp: Any) -> Select[Any]:
     The quantity comes as stored (micro-units): _lp converts it, once per LP shown rather
     than once per row through the column type."""
     packed_in = license_plates.alias("packed_in")
-    return (select(lp.c.id, lp.c.number, lp.c.site, products.c.code.label("product"),
-                   lp.c.lot, lp.c.expiry, type_coerce(lp.c.qty, BigInteger).label("qty"),
-                   lp.c.uom, lp.c.status, locations.c.code.label("location"),
-                   packed_in.c.number.label("parent"))
-            .join(products, products.c.id == lp.c.product_id)
-            .join(locations, locations.c.id == lp.c.location_id)
-            .outerjoin(packed_in, packed_in.c.id == lp.c.parent_lp_id))
+    return (
+        select(
+            lp.c.id,
+            lp.c.number,
+            lp.c.site,
+            products.c.code.label("product"),
+            lp.c.lot,
+            lp.c.expiry,
+            type_coerce(lp.c.qty, BigInteger).label("qty"),
+            lp.c.uom,
+            lp.c.status,
+            locations.c.code.label("location"),
+            packed_in.c.number.label("parent"),
+        )
+        .join(products, products.c.id == lp.c.product_id)
+        .join(locations, locations.c.id == lp.c.location_id)
+        .outerjoin(packed_in, packed_in.c.id == lp.c.parent_lp_id)
+    )
 
 
 def _site_filtered(query: Select[Any], lp: Any, filtered: bool) -> Select[Any]:
@@ -123,15 +142,24 @@ def _trace_query(way: str, filtered: bool, sqlite: bool) -> Select[Any]:
     # stopped), applies inside, before the joins: a huge walk stops there, and the rows kept
     # are the first it found, the shallowest. (Capping the joined rows instead was about 8 %
     # faster on PostgreSQL, but its joins may hand rows back in any order.)
-    walked = (select(_walk(way, filtered)).limit(bindparam("cap", type_=Integer))
-              .subquery("walked"))
+    walked = select(_walk(way, filtered)).limit(bindparam("cap", type_=Integer)).subquery("walked")
     node = license_plates.alias("node")
     at = type_coerce(walked.c.created_at, String() if sqlite else DateTime(timezone=True))
-    query = (_details(node).add_columns(walked.c.link, walked.c.src, walked.c.dst,
-                                        walked.c.level, walked.c.kind, walked.c.action_id,
-                                        at.label("at"), work_orders.c.number.label("work_order"))
-             .join(walked, walked.c.dst == node.c.id)
-             .outerjoin(work_orders, work_orders.c.id == walked.c.work_order_id))
+    query = (
+        _details(node)
+        .add_columns(
+            walked.c.link,
+            walked.c.src,
+            walked.c.dst,
+            walked.c.level,
+            walked.c.kind,
+            walked.c.action_id,
+            at.label("at"),
+            work_orders.c.number.label("work_order"),
+        )
+        .join(walked, walked.c.dst == node.c.id)
+        .outerjoin(work_orders, work_orders.c.id == walked.c.work_order_id)
+    )
     return _site_filtered(query, node, filtered)
 
 
@@ -143,20 +171,35 @@ def _lp(row: Sequence[Any]) -> dict[str, Any]:
     _, number, site, product, lot, expiry, qty, uom, status, location, parent = row[:11]
     if expiry.__class__ is str:  # SQLite: ISO text
         expiry = date.fromisoformat(expiry)
-    return {"number": number, "site": site, "product": product, "lot": lot, "expiry": expiry,
-            "qty": from_units(qty), "uom": uom, "status": status, "location": location,
-            "parent": parent}
+    return {
+        "number": number,
+        "site": site,
+        "product": product,
+        "lot": lot,
+        "expiry": expiry,
+        "qty": from_units(qty),
+        "uom": uom,
+        "status": status,
+        "location": location,
+        "parent": parent,
+    }
 
 
 def _checked(direction: str, depth: int) -> str:
     """The canonical direction, or InvalidInput for a bad direction or depth."""
     way = DIRECTIONS.get(direction)
     if way is None:
-        raise InvalidInput(f"direction must be one of {', '.join(DIRECTIONS)}",
-                           code="INVALID_DIRECTION", details={"direction": direction})
+        raise InvalidInput(
+            f"direction must be one of {', '.join(DIRECTIONS)}",
+            code="INVALID_DIRECTION",
+            details={"direction": direction},
+        )
     if not 1 <= depth <= MAX_DEPTH:
-        raise InvalidInput(f"depth must be between 1 and {MAX_DEPTH}", code="INVALID_DEPTH",
-                           details={"depth": depth})
+        raise InvalidInput(
+            f"depth must be between 1 and {MAX_DEPTH}",
+            code="INVALID_DEPTH",
+            details={"depth": depth},
+        )
     return way
 
 
@@ -187,7 +230,8 @@ def _tree(rows: Sequence[Sequence[Any]]) -> tuple[dict[str, Any], int, int]:
         node: dict[str, Any] = {
             "lp": lp,
             "edge": {"kind": kind, "work_order": work_order, "action_id": action_id, "at": at},
-            "children": []}
+            "children": [],
+        }
         if dst in nodes:
             node["repeated"] = True
         else:
@@ -197,8 +241,15 @@ def _tree(rows: Sequence[Sequence[Any]]) -> tuple[dict[str, Any], int, int]:
     return tree, len(nodes), links
 
 
-async def trace(conn: AsyncConnection, *, number: str, direction: str, depth: int,
-                sites: list[str] | None, max_links: int = MAX_LINKS) -> dict[str, Any]:
+async def trace(
+    conn: AsyncConnection,
+    *,
+    number: str,
+    direction: str,
+    depth: int,
+    sites: list[str] | None,
+    max_links: int = MAX_LINKS,
+) -> dict[str, Any]:
     """The genealogy tree of LP ``number``: ``up`` what went into it, ``down`` where it went;
     a walk that reaches more than ``max_links`` links answers the first ones (shallowest
     first), marked ``truncated``."""
@@ -214,8 +265,7 @@ async def trace(conn: AsyncConnection, *, number: str, direction: str, depth: in
         # one, minus the 1-3 ms of planning it on every call (central's connections force
         # custom plans for the batch lookups; see central/db/engine.py).
         await conn.execute(_PG_TRACE_SETTINGS)
-    result = await conn.execute(_trace_query(way, filtered, conn.dialect.name == "sqlite"),
-                                params)
+    result = await conn.execute(_trace_query(way, filtered, conn.dialect.name == "sqlite"), params)
     # The driver's own rows (tuples, asyncpg records), already fetched: building a result row
     # object for each cost ~2 us a link, a tenth of a trace; _lp and _tree convert the few
     # columns that need it.
@@ -223,7 +273,13 @@ async def trace(conn: AsyncConnection, *, number: str, direction: str, depth: in
     result.close()
     if not rows:  # the walk starts at the LP itself: no row, no LP the caller may see
         raise NotFound(f"LP {number} does not exist", details={"number": number})
-    tree, count, links = _tree(rows[:max_links + 1])
-    return {"lp": number, "direction": way, "depth": depth,
-            "truncated": len(rows) > max_links + 1, "nodes": count, "links": links,
-            "tree": tree}
+    tree, count, links = _tree(rows[: max_links + 1])
+    return {
+        "lp": number,
+        "direction": way,
+        "depth": depth,
+        "truncated": len(rows) > max_links + 1,
+        "nodes": count,
+        "links": links,
+        "tree": tree,
+    }

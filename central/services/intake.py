@@ -44,15 +44,27 @@ class Rejection:
 
     def ack(self) -> Ack:
         """The rejected ack for this refusal."""
-        return Ack(id=self.action_id, seq=self.seq, result=AckResult.REJECTED, code=self.code,
-                   message=self.message)
+        return Ack(
+            id=self.action_id,
+            seq=self.seq,
+            result=AckResult.REJECTED,
+            code=self.code,
+            message=self.message,
+        )
 
     def row(self, *, via: str, received_at: datetime) -> dict[str, Any]:
         """The rejected_actions row kept for inspection."""
-        return {"action_id": _clip(self.action_id), "site": _clip(self.site),
-                "edge": _clip(self.edge), "seq": self.seq, "code": self.code,
-                "message": self.message, "raw": self.raw[:MAX_RAW_CHARS], "via": via,
-                "received_at": received_at}
+        return {
+            "action_id": _clip(self.action_id),
+            "site": _clip(self.site),
+            "edge": _clip(self.edge),
+            "seq": self.seq,
+            "code": self.code,
+            "message": self.message,
+            "raw": self.raw[:MAX_RAW_CHARS],
+            "via": via,
+            "received_at": received_at,
+        }
 
 
 def _clip(value: str | None, size: int = 64) -> str | None:
@@ -80,8 +92,9 @@ def readable_seq(raw: Any) -> int | None:
     return value if type(value) is int else None
 
 
-async def load_edges(conn: AsyncConnection,
-                     pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], EdgeRecord]:
+async def load_edges(
+    conn: AsyncConnection, pairs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], EdgeRecord]:
     """The registered edges among (site, edge_id) pairs, read in one query."""
     wanted = sorted(set(pairs))
     if not wanted:
@@ -92,35 +105,54 @@ async def load_edges(conn: AsyncConnection,
         where = tuple_(edges.c.site, edges.c.edge_id).in_(wanted)
     else:
         where = or_(*((edges.c.site == s) & (edges.c.edge_id == e) for s, e in wanted))
-    query = select(edges.c.id, edges.c.site, edges.c.edge_id, edges.c.secret,
-                   edges.c.last_seq).where(where)
-    return {(row.site, row.edge_id): EdgeRecord(row.id, row.site, row.edge_id, row.secret,
-                                                int(row.last_seq))
-            for row in await conn.execute(query)}
+    query = select(
+        edges.c.id, edges.c.site, edges.c.edge_id, edges.c.secret, edges.c.last_seq
+    ).where(where)
+    return {
+        (row.site, row.edge_id): EdgeRecord(
+            row.id, row.site, row.edge_id, row.secret, int(row.last_seq)
+        )
+        for row in await conn.execute(query)
+    }
 
 
-def authenticate(raw: dict[str, Any], env: Envelope, *, known: dict[tuple[str, str], EdgeRecord],
-                 topic_site: str | None, topic_edge: str | None) -> Rejection | None:
+def authenticate(
+    raw: dict[str, Any],
+    env: Envelope,
+    *,
+    known: dict[tuple[str, str], EdgeRecord],
+    topic_site: str | None,
+    topic_edge: str | None,
+) -> Rejection | None:
     """Edge known, edge matching the topic, signature right; None when all hold."""
+
     def refuse(code: RejectCode, message: str) -> Rejection:
         """A refusal that still names the envelope's id, edge and seq."""
         return Rejection(code.value, message, raw_text(raw), env.id, env.site, env.edge, env.seq)
 
     if (env.site, env.edge) not in known:
-        return refuse(RejectCode.UNKNOWN_EDGE, f"edge {env.site}/{env.edge} is not registered "
-                                               "at central; provision it first")
+        return refuse(
+            RejectCode.UNKNOWN_EDGE,
+            f"edge {env.site}/{env.edge} is not registered at central; provision it first",
+        )
     if topic_edge is not None and (topic_site, topic_edge) != (env.site, env.edge):
-        return refuse(RejectCode.WRONG_EDGE, f"an envelope of {env.site}/{env.edge} arrived on "
-                                             f"the topic of {topic_site}/{topic_edge}")
+        return refuse(
+            RejectCode.WRONG_EDGE,
+            f"an envelope of {env.site}/{env.edge} arrived on "
+            f"the topic of {topic_site}/{topic_edge}",
+        )
     if not verify(raw, known[(env.site, env.edge)].secret):
-        return refuse(RejectCode.BAD_SIGNATURE,
-                      f"signature does not match the secret of {env.site}/{env.edge}; the "
-                      "envelope was altered, or the edge holds an old secret")
+        return refuse(
+            RejectCode.BAD_SIGNATURE,
+            f"signature does not match the secret of {env.site}/{env.edge}; the "
+            "envelope was altered, or the edge holds an old secret",
+        )
     return None
 
 
-def signed_seq(raw: Any, known: dict[tuple[str, str], EdgeRecord],
-               topic_edge: str | None) -> tuple[EdgeRecord, int] | None:
+def signed_seq(
+    raw: Any, known: dict[tuple[str, str], EdgeRecord], topic_edge: str | None
+) -> tuple[EdgeRecord, int] | None:
     """(edge, seq) of a refused element that its own edge did sign: that seq was used up."""
     site, edge, seq = readable(raw, "site"), readable(raw, "edge"), readable_seq(raw)
     record = known.get((site, edge)) if site and edge else None
@@ -129,9 +161,11 @@ def signed_seq(raw: Any, known: dict[tuple[str, str], EdgeRecord],
     return (record, seq) if verify(raw, record.secret) else None
 
 
-async def record_rejections(conn: AsyncConnection, rejections: list[Rejection], *, via: str,
-                            received_at: datetime) -> None:
+async def record_rejections(
+    conn: AsyncConnection, rejections: list[Rejection], *, via: str, received_at: datetime
+) -> None:
     """Keep refused elements for inspection."""
     if rejections:
-        await conn.execute(insert(rejected_actions),
-                           [r.row(via=via, received_at=received_at) for r in rejections])
+        await conn.execute(
+            insert(rejected_actions), [r.row(via=via, received_at=received_at) for r in rejections]
+        )

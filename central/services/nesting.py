@@ -18,20 +18,27 @@ MAX_NESTING = 32
 def _nested(lp_id: int) -> CTE:
     """A recursive CTE of (id, number, level) of every LP nested below ``lp_id``."""
     lps = license_plates.alias("nested_lp")
-    top = (select(lps.c.id, lps.c.number, literal(1).label("level"))
-           .where(lps.c.parent_lp_id == lp_id)
-           .cte("nested", recursive=True))
-    deeper = (select(lps.c.id, lps.c.number, (top.c.level + 1).label("level"))
-              .join(top, lps.c.parent_lp_id == top.c.id)
-              .where(top.c.level < MAX_NESTING))
+    top = (
+        select(lps.c.id, lps.c.number, literal(1).label("level"))
+        .where(lps.c.parent_lp_id == lp_id)
+        .cte("nested", recursive=True)
+    )
+    deeper = (
+        select(lps.c.id, lps.c.number, (top.c.level + 1).label("level"))
+        .join(top, lps.c.parent_lp_id == top.c.id)
+        .where(top.c.level < MAX_NESTING)
+    )
     return top.union_all(deeper)
 
 
 async def nested_lps(conn: AsyncConnection, *, lp_id: int) -> list[tuple[int, str]]:
     """(id, number) of every LP nested below ``lp_id`` (any depth), shallowest first."""
     nested = _nested(lp_id)
-    query = (select(nested.c.id, nested.c.number).group_by(nested.c.id, nested.c.number)
-             .order_by(func.min(nested.c.level), nested.c.id))
+    query = (
+        select(nested.c.id, nested.c.number)
+        .group_by(nested.c.id, nested.c.number)
+        .order_by(func.min(nested.c.level), nested.c.id)
+    )
     return [(row.id, row.number) for row in await conn.execute(query)]
 
 

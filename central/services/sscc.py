@@ -23,17 +23,20 @@ def make_sscc(*, extension: str, company_prefix: str, serial: int) -> str:
     return body + str(gs1_check_digit(body))
 
 
-async def reserve_serials(conn: AsyncConnection, count: int, *,
-                          name: str = SSCC_SEQUENCE) -> list[int]:
+async def reserve_serials(
+    conn: AsyncConnection, count: int, *, name: str = SSCC_SEQUENCE
+) -> list[int]:
     """Take ``count`` consecutive values of a number sequence in one statement.
 
     The row update locks the sequence until commit, so replicas never share a value; values
     taken by a transaction that rolls back, or left unused, are simply skipped.
     """
     result = await conn.execute(
-        update(number_sequences).where(number_sequences.c.name == name)
+        update(number_sequences)
+        .where(number_sequences.c.name == name)
         .values(next_value=number_sequences.c.next_value + count)
-        .returning(number_sequences.c.next_value))
+        .returning(number_sequences.c.next_value)
+    )
     end = result.scalar_one_or_none()
     if end is None:
         await conn.execute(insert(number_sequences).values(name=name, next_value=1 + count))

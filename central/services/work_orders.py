@@ -21,17 +21,27 @@ ALLOWED_FROM = {
     "completed": ("released", "in_progress"),
     "closed": ("completed",),
 }
-VERBS = {"released": "released", "in_progress": "started", "completed": "completed",
-         "closed": "closed"}
-_STAMPS = {"released": "released_at", "in_progress": "started_at",
-           "completed": "completed_at", "closed": "closed_at"}
+VERBS = {
+    "released": "released",
+    "in_progress": "started",
+    "completed": "completed",
+    "closed": "closed",
+}
+_STAMPS = {
+    "released": "released_at",
+    "in_progress": "started_at",
+    "completed": "completed_at",
+    "closed": "closed_at",
+}
 
 
 def bad_transition(wo: WorkOrder, target: str, code: str = WO_BAD_TRANSITION) -> ActionConflict:
     """The conflict of a step the work order's status does not allow."""
-    return ActionConflict(f"Work order {wo.number} is {wo.status}; it cannot be {VERBS[target]}",
-                          code=code, details={"work_order": wo.number, "from": wo.status,
-                                              "to": target})
+    return ActionConflict(
+        f"Work order {wo.number} is {wo.status}; it cannot be {VERBS[target]}",
+        code=code,
+        details={"work_order": wo.number, "from": wo.status, "to": target},
+    )
 
 
 def is_behind(wo: WorkOrder, target: str) -> bool:
@@ -39,8 +49,9 @@ def is_behind(wo: WorkOrder, target: str) -> bool:
     return WO_STATUSES.index(wo.status) >= WO_STATUSES.index(target)
 
 
-async def transition(ctx: ApplyContext, wo: WorkOrder, target: str, *, action_id: str,
-                     force: bool = False) -> int:
+async def transition(
+    ctx: ApplyContext, wo: WorkOrder, target: str, *, action_id: str, force: bool = False
+) -> int:
     """Move the work order to ``target``, with its reservations; answers how many reservations
     were taken or given back. Refuses (before any write) a step its status does not allow,
     unless forced; a release short of material raises MATERIAL_SHORT."""
@@ -51,7 +62,10 @@ async def transition(ctx: ApplyContext, wo: WorkOrder, target: str, *, action_id
         touched = await reserve_materials(ctx, wo, action_id=action_id)
     elif target in ("completed", "closed"):
         touched = await release_reservations(ctx, wo, action_id=action_id)
-    await ctx.conn.execute(update(work_orders).where(work_orders.c.id == wo.id)
-                           .values({"status": target, _STAMPS[target]: ctx.recorded_at}))
+    await ctx.conn.execute(
+        update(work_orders)
+        .where(work_orders.c.id == wo.id)
+        .values({"status": target, _STAMPS[target]: ctx.recorded_at})
+    )
     wo.status = target
     return touched

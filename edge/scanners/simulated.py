@@ -47,8 +47,9 @@ def _decode(line: bytes) -> str:
 class SimulatedScanner:
     """Reads scans from a regular file (once, or tailed with ``follow``), a FIFO, or stdin."""
 
-    def __init__(self, path: str | Path, *, follow: bool = False,
-                 poll_interval: float = 0.2) -> None:
+    def __init__(
+        self, path: str | Path, *, follow: bool = False, poll_interval: float = 0.2
+    ) -> None:
         self.path = str(path)
         self.follow = follow
         self.poll_interval = poll_interval
@@ -122,7 +123,8 @@ class SimulatedScanner:
         reader = asyncio.StreamReader()
         pipe = os.fdopen(fd, "rb", buffering=0)
         transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), pipe)
+            lambda: asyncio.StreamReaderProtocol(reader), pipe
+        )
         splitter = LineSplitter()
         try:
             while True:

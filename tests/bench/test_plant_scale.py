@@ -46,8 +46,7 @@ def tree_depths(result: dict[str, object]) -> dict[str, int]:
     return depths
 
 
-async def test_generated_history_is_consistent_and_every_query_answers_it(
-        sqlite_url: str) -> None:
+async def test_generated_history_is_consistent_and_every_query_answers_it(sqlite_url: str) -> None:
     bench = await plant_scale.run(sqlite_url, SCALE, seed=7, repeat=10)
     history = bench.history
     sizes = Sizes.at(SCALE)
@@ -55,26 +54,32 @@ async def test_generated_history_is_consistent_and_every_query_answers_it(
     engine = make_engine(sqlite_url)
     try:
         async with engine.connect() as conn:
+
             async def count(table: object, *where: object) -> int:
                 query = select(func.count()).select_from(table).where(*where)  # type: ignore
                 return int((await conn.execute(query)).scalar_one())
 
             assert await count(products) == sizes.products == 60
             assert await count(bom_items) == sizes.bom_items == 250
-            assert await count(work_orders, work_orders.c.status.in_(
-                ("released", "in_progress"))) == sizes.active_wos == 5
+            assert (
+                await count(work_orders, work_orders.c.status.in_(("released", "in_progress")))
+                == sizes.active_wos
+                == 5
+            )
             assert await count(license_plates) == sizes.lps == 1_000
             assert await count(stock_moves) == sizes.ledger == 5_000
             assert await count(lp_genealogy) == len(history.genealogy) > 1_000
             assert await count(license_plates, license_plates.c.status == "consumed") > 0
 
             top = next(lp for lp in history.lps if lp.level == LEVELS)
-            up = await genealogy.trace(conn, number=top.number, direction="up", depth=LEVELS,
-                                       sites=None)
+            up = await genealogy.trace(
+                conn, number=top.number, direction="up", depth=LEVELS, sites=None
+            )
             expected_up = shallowest(history, top.id, "up", LEVELS)
             root = history.chain_root(top)
-            down = await genealogy.trace(conn, number=root.number, direction="down",
-                                         depth=LEVELS, sites=None)
+            down = await genealogy.trace(
+                conn, number=root.number, direction="down", depth=LEVELS, sites=None
+            )
             expected_down = shallowest(history, root.id, "down", LEVELS)
     finally:
         await engine.dispose()
@@ -88,10 +93,17 @@ async def test_generated_history_is_consistent_and_every_query_answers_it(
     # Every query ran, answered what the history says (run() verifies each answer), and the
     # consistency check found the generated ledger and LPs in agreement three times.
     assert list(bench.results) == [
-        "LP lookup", "available, by product", "available, by location",
-        "genealogy up, 10 levels", "genealogy down, 10 levels", "consistency check, run 1",
-        "consistency check, run 2", "consistency check, run 3",
-        "LP lookup over HTTP (in-process)", "genealogy up over HTTP (in-process)"]
+        "LP lookup",
+        "available, by product",
+        "available, by location",
+        "genealogy up, 10 levels",
+        "genealogy down, 10 levels",
+        "consistency check, run 1",
+        "consistency check, run 2",
+        "consistency check, run 3",
+        "LP lookup over HTTP (in-process)",
+        "genealogy up over HTTP (in-process)",
+    ]
     for p50, p99, top_ms in bench.results.values():
         assert 0 < p50 <= p99 <= top_ms
     assert all(size > 0 for size in bench.sizes["genealogy up, 10 levels"])

@@ -26,8 +26,13 @@ ADMIN_TOKEN = "root-token"
 class Central:
     """One central on a fresh database: engine, processor, API client, and a few shortcuts."""
 
-    def __init__(self, engine: AsyncEngine, settings: CentralSettings,
-                 processor: ActionProcessor, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        settings: CentralSettings,
+        processor: ActionProcessor,
+        client: httpx.AsyncClient,
+    ) -> None:
         self.engine = engine
         self.settings = settings
         self.processor = processor
@@ -44,49 +49,91 @@ class Central:
     async def seed(self) -> None:
         """Products, locations (SHIP-1 is a shipping location) and WO-1001 released, via the API."""
         for code, uom in (("RAW-1", "kg"), ("FG-1", "ea")):
-            response = await self.client.post("/api/v1/products",
-                                              json={"site": SITE, "code": code, "name": code,
-                                                    "uom": uom})
+            response = await self.client.post(
+                "/api/v1/products", json={"site": SITE, "code": code, "name": code, "uom": uom}
+            )
             assert response.status_code == 201, response.text
-        for code, kind in (("RECV", "receiving"), ("A-01", "storage"), ("A-02", "storage"),
-                           ("SHIP-1", "shipping")):
-            response = await self.client.post("/api/v1/locations", json={
-                "site": SITE, "code": code, "name": code, "kind": kind})
+        for code, kind in (
+            ("RECV", "receiving"),
+            ("A-01", "storage"),
+            ("A-02", "storage"),
+            ("SHIP-1", "shipping"),
+        ):
+            response = await self.client.post(
+                "/api/v1/locations", json={"site": SITE, "code": code, "name": code, "kind": kind}
+            )
             assert response.status_code == 201, response.text
-        response = await self.client.post("/api/v1/work-orders", json={
-            "site": SITE, "number": "WO-1001", "product": "FG-1", "qty": "100",
-            "status": "released"})
+        response = await self.client.post(
+            "/api/v1/work-orders",
+            json={
+                "site": SITE,
+                "number": "WO-1001",
+                "product": "FG-1",
+                "qty": "100",
+                "status": "released",
+            },
+        )
         assert response.status_code == 201, response.text
 
-    def env(self, type: str, body: dict[str, Any], *, edge: str = EDGE, seq: int | None = None,
-            secret: str | None = None, ts: datetime | str | None = None,
-            id: str | None = None, site: str = SITE) -> dict[str, Any]:
+    def env(
+        self,
+        type: str,
+        body: dict[str, Any],
+        *,
+        edge: str = EDGE,
+        seq: int | None = None,
+        secret: str | None = None,
+        ts: datetime | str | None = None,
+        id: str | None = None,
+        site: str = SITE,
+    ) -> dict[str, Any]:
         """A signed envelope from ``edge``, with the edge's next seq unless given."""
         if seq is None:
             seq = self.seqs.get(edge, 0) + 1
         self.seqs[edge] = max(seq, self.seqs.get(edge, 0))
-        return build_envelope(type=type, site=site, edge=edge, station="st-1", operator="op-1",
-                              seq=seq, body=body, secret=secret or self.secrets[edge], ts=ts,
-                              id=id)
+        return build_envelope(
+            type=type,
+            site=site,
+            edge=edge,
+            station="st-1",
+            operator="op-1",
+            seq=seq,
+            body=body,
+            secret=secret or self.secrets[edge],
+            ts=ts,
+            id=id,
+        )
 
-    async def send(self, *envelopes: dict[str, Any], edge: str = EDGE,
-                   site: str = SITE) -> list[Ack]:
+    async def send(
+        self, *envelopes: dict[str, Any], edge: str = EDGE, site: str = SITE
+    ) -> list[Ack]:
         """Deliver a batch as MQTT ingest does (on the edge's act topic)."""
-        return await self.processor.process_message(encode_batch(list(envelopes)),
-                                                     topic_site=site, topic_edge=edge,
-                                                     via="mqtt")
+        return await self.processor.process_message(
+            encode_batch(list(envelopes)), topic_site=site, topic_edge=edge, via="mqtt"
+        )
 
     async def send_one(self, envelope: dict[str, Any]) -> Ack:
         """Deliver one envelope and return its ack."""
         (ack,) = await self.send(envelope)
         return ack
 
-    async def receive(self, lp: str, qty: str = "10", *, item: str = "RAW-1",
-                      location: str = "RECV", **body: Any) -> Ack:
+    async def receive(
+        self, lp: str, qty: str = "10", *, item: str = "RAW-1", location: str = "RECV", **body: Any
+    ) -> Ack:
         """Receive an LP (applied, normally)."""
-        return await self.send_one(self.env("lp.receive", {
-            "item": item, "qty": qty, "uom": body.pop("uom", "kg"), "location": location,
-            "lp": lp, **body}))
+        return await self.send_one(
+            self.env(
+                "lp.receive",
+                {
+                    "item": item,
+                    "qty": qty,
+                    "uom": body.pop("uom", "kg"),
+                    "location": location,
+                    "lp": lp,
+                    **body,
+                },
+            )
+        )
 
     async def rows(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         """Rows of a raw SQL query."""
@@ -124,8 +171,9 @@ async def guarded(central: Central) -> AsyncIterator[httpx.AsyncClient]:
     """The same database behind an app that demands tokens (admin token: ADMIN_TOKEN)."""
     settings = CentralSettings(db_url=central.settings.db_url, admin_token=ADMIN_TOKEN)
     app = create_app(settings, engine=central.engine)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://central") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://central"
+    ) as client:
         yield client
 
 

@@ -44,7 +44,8 @@ async def wait_for(check, timeout: float = 15) -> None:
 
 
 async def test_batches_are_acked_in_order_and_central_announces_itself(
-        database_url: str, own_broker: str) -> None:
+    database_url: str, own_broker: str
+) -> None:
     engine, processor, worker, task = await start(database_url, own_broker)
     try:
         from central.services.edges import provision_edge  # noqa: PLC0415
@@ -56,10 +57,19 @@ async def test_batches_are_acked_in_order_and_central_announces_itself(
             stream = aiter(device.messages())
             state = await asyncio.wait_for(anext(stream), 10)
             assert state.topic == CENTRAL_STATE and json.loads(state.payload)["online"]
-            batch = [build_envelope(type="lp.move", site=SITE, edge="edge-1", station="s",
-                                    operator="o", seq=n, secret=secret,
-                                    body={"lp": f"NOPE{n}", "to_location": "A"})
-                     for n in (1, 2, 3)]
+            batch = [
+                build_envelope(
+                    type="lp.move",
+                    site=SITE,
+                    edge="edge-1",
+                    station="s",
+                    operator="o",
+                    seq=n,
+                    secret=secret,
+                    body={"lp": f"NOPE{n}", "to_location": "A"},
+                )
+                for n in (1, 2, 3)
+            ]
             await device.publish(act_topic(SITE, "edge-1"), encode_batch(batch))
             while True:
                 message = await asyncio.wait_for(anext(stream), 10)
@@ -82,9 +92,19 @@ async def test_edge_presence_lands_in_the_registry(database_url: str, own_broker
         async with engine.begin() as conn:
             await provision_edge(conn, site=SITE, edge_id="edge-7")
         async with await MqttConnection.open(own_broker) as device:
-            await device.publish(state_topic(SITE, "edge-7"), json.dumps({
-                "online": True, "queue_depth": 42, "oldest_pending_ts": "2026-11-22T13:00:00.000Z",
-                "last_ack_seq": 17, "version": "0.1.0"}).encode(), retain=True)
+            await device.publish(
+                state_topic(SITE, "edge-7"),
+                json.dumps(
+                    {
+                        "online": True,
+                        "queue_depth": 42,
+                        "oldest_pending_ts": "2026-11-22T13:00:00.000Z",
+                        "last_ack_seq": 17,
+                        "version": "0.1.0",
+                    }
+                ).encode(),
+                retain=True,
+            )
 
             async def recorded() -> bool:
                 async with engine.connect() as conn:
@@ -98,7 +118,8 @@ async def test_edge_presence_lands_in_the_registry(database_url: str, own_broker
 
 
 async def test_database_down_means_no_ack_and_the_worker_keeps_serving(
-        own_broker: str, tmp_path: Path) -> None:
+    own_broker: str, tmp_path: Path
+) -> None:
     """Nothing committed, nothing acked: the edge will resend. The worker survives."""
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'central.db'}"
     engine, processor, worker, task = await start(db_url, own_broker)
@@ -108,9 +129,16 @@ async def test_database_down_means_no_ack_and_the_worker_keeps_serving(
         (tmp_path / "central.db").mkdir()  # the database file is now unusable
         async with await MqttConnection.open(own_broker) as device:
             await device.subscribe(ack_topic(SITE, "edge-1"))
-            env = build_envelope(type="lp.move", site=SITE, edge="edge-1", station="s",
-                                 operator="o", seq=1, secret="x" * 32,
-                                 body={"lp": "LP", "to_location": "A"})
+            env = build_envelope(
+                type="lp.move",
+                site=SITE,
+                edge="edge-1",
+                station="s",
+                operator="o",
+                seq=1,
+                secret="x" * 32,
+                body={"lp": "LP", "to_location": "A"},
+            )
             await device.publish(act_topic(SITE, "edge-1"), encode_batch([env]))
             with pytest.raises(TimeoutError):
                 await asyncio.wait_for(anext(aiter(device.messages())), 2)

@@ -44,9 +44,17 @@ class Plant:
     def env(self, type: str, body: dict[str, Any], ts: str) -> dict[str, Any]:
         """The device's next signed envelope."""
         self.seq += 1
-        return build_envelope(type=type, site=SITE, edge=EDGE, station="line-1",
-                              operator="op-7", seq=self.seq, body=body, secret=self.secret,
-                              ts=ts)
+        return build_envelope(
+            type=type,
+            site=SITE,
+            edge=EDGE,
+            station="line-1",
+            operator="op-7",
+            seq=self.seq,
+            body=body,
+            secret=self.secret,
+            ts=ts,
+        )
 
     async def send(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Publish one act batch and wait for its ack array."""
@@ -75,9 +83,12 @@ async def plant(database_url: str, own_broker: str) -> AsyncIterator[Plant]:
         secret = await provision_edge(conn, site=SITE, edge_id=EDGE)
     app = create_app(settings, engine=engine, processor=processor)
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://central") as api, \
-                await MqttConnection.open(own_broker) as device:
+        async with (
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://central"
+            ) as api,
+            await MqttConnection.open(own_broker) as device,
+        ):
             await device.subscribe(ack_topic(SITE, EDGE))
             yield Plant(api, device, aiter(device.messages()), secret)
     finally:
@@ -89,39 +100,101 @@ async def plant(database_url: str, own_broker: str) -> AsyncIterator[Plant]:
 
 async def test_a_day_at_the_plant(plant: Plant) -> None:
     p, api = plant, plant.api
-    raw = await p.ok(await api.post(f"{API}/products", json={
-        "site": SITE, "code": "FLOUR", "name": "Flour", "uom": "kg", "allergens": ["gluten"]}),
-        201)
-    cookie = await p.ok(await api.post(f"{API}/products", json={
-        "site": SITE, "code": "COOKIE", "name": "Cookie box", "uom": "ea", "type": "finished"}),
-        201)
+    raw = await p.ok(
+        await api.post(
+            f"{API}/products",
+            json={
+                "site": SITE,
+                "code": "FLOUR",
+                "name": "Flour",
+                "uom": "kg",
+                "allergens": ["gluten"],
+            },
+        ),
+        201,
+    )
+    cookie = await p.ok(
+        await api.post(
+            f"{API}/products",
+            json={
+                "site": SITE,
+                "code": "COOKIE",
+                "name": "Cookie box",
+                "uom": "ea",
+                "type": "finished",
+            },
+        ),
+        201,
+    )
     assert raw["allergens"] == ["gluten"]
-    await p.ok(await api.post(f"{API}/products/{cookie['id']}/bom", json={
-        "items": [{"component": "FLOUR", "qty_per": "0.5"}]}), 201)
-    for code, kind in (("RECV", "receiving"), ("A-01", "storage"), ("LINE-1", "production"),
-                       ("SHIP-1", "shipping")):
-        await p.ok(await api.post(f"{API}/locations", json={
-            "site": SITE, "code": code, "name": code, "kind": kind}), 201)
+    await p.ok(
+        await api.post(
+            f"{API}/products/{cookie['id']}/bom",
+            json={"items": [{"component": "FLOUR", "qty_per": "0.5"}]},
+        ),
+        201,
+    )
+    for code, kind in (
+        ("RECV", "receiving"),
+        ("A-01", "storage"),
+        ("LINE-1", "production"),
+        ("SHIP-1", "shipping"),
+    ):
+        await p.ok(
+            await api.post(
+                f"{API}/locations", json={"site": SITE, "code": code, "name": code, "kind": kind}
+            ),
+            201,
+        )
 
     # Receipts from the floor: three flour LPs, the middle one expires first.
     receive = {"item": "FLOUR", "uom": "kg", "location": "RECV"}
-    acks = await p.send([
-        p.env("lp.receive", {**receive, "lp": "F-1", "qty": "10", "lot": "L1",
-                             "expiry": "2027-03-01"}, "2026-11-23T06:00:00.000Z"),
-        p.env("lp.receive", {**receive, "lp": "F-2", "qty": "10", "lot": "L2",
-                             "expiry": "2027-01-01"}, "2026-11-23T06:00:01.000Z"),
-        p.env("lp.receive", {**receive, "lp": "F-3", "qty": "4", "lot": "L1",
-                             "expiry": "2027-03-01"}, "2026-11-23T06:00:02.000Z")])
+    acks = await p.send(
+        [
+            p.env(
+                "lp.receive",
+                {**receive, "lp": "F-1", "qty": "10", "lot": "L1", "expiry": "2027-03-01"},
+                "2026-11-23T06:00:00.000Z",
+            ),
+            p.env(
+                "lp.receive",
+                {**receive, "lp": "F-2", "qty": "10", "lot": "L2", "expiry": "2027-01-01"},
+                "2026-11-23T06:00:01.000Z",
+            ),
+            p.env(
+                "lp.receive",
+                {**receive, "lp": "F-3", "qty": "4", "lot": "L1", "expiry": "2027-03-01"},
+                "2026-11-23T06:00:02.000Z",
+            ),
+        ]
+    )
     assert [a["result"] for a in acks] == ["applied"] * 3
 
     # Planning: a work order for 24 boxes needs 12 kg; release reserves FEFO (F-2, then F-1).
-    wo = await p.ok(await api.post(f"{API}/work-orders", json={
-        "site": SITE, "number": "WO-7", "product": "COOKIE", "qty": "24",
-        "due_date": "2026-11-24"}), 201)
+    wo = await p.ok(
+        await api.post(
+            f"{API}/work-orders",
+            json={
+                "site": SITE,
+                "number": "WO-7",
+                "product": "COOKIE",
+                "qty": "24",
+                "due_date": "2026-11-24",
+            },
+        ),
+        201,
+    )
     assert wo["status"] == "planned"
-    too_big = await api.post(f"{API}/work-orders", json={
-        "site": SITE, "number": "WO-8", "product": "COOKIE", "qty": "100",
-        "status": "released"})
+    too_big = await api.post(
+        f"{API}/work-orders",
+        json={
+            "site": SITE,
+            "number": "WO-8",
+            "product": "COOKIE",
+            "qty": "100",
+            "status": "released",
+        },
+    )
     assert too_big.status_code == 409 and too_big.json()["code"] == "MATERIAL_SHORT"
     assert too_big.json()["details"]["short"][0]["short"] == "26"
     await p.ok(await api.post(f"{API}/work-orders/{wo['id']}/release"))
@@ -131,33 +204,61 @@ async def test_a_day_at_the_plant(plant: Plant) -> None:
     assert [lp["lp"] for lp in flour["lps"]] == ["F-2", "F-1"]
 
     # The line: start, consume F-2 whole and 2 kg of F-1, report 24 boxes, split a case off.
-    acks = await p.send([
-        p.env("wo.start", {"work_order": "WO-7"}, "2026-11-23T07:00:00.000Z"),
-        p.env("lp.move", {"lp": "F-2", "to_location": "LINE-1"}, "2026-11-23T07:01:00.000Z"),
-        p.env("lp.consume", {"lp": "F-2", "work_order": "WO-7"}, "2026-11-23T07:02:00.000Z"),
-        p.env("lp.consume", {"lp": "F-1", "work_order": "WO-7", "qty": "2"},
-              "2026-11-23T07:03:00.000Z"),
-        p.env("wo.output", {"work_order": "WO-7", "qty": "24", "location": "A-01",
-                            "lp": "C-1", "lot": "B-1123"}, "2026-11-23T08:00:00.000Z"),
-        p.env("lp.split", {"lp": "C-1", "qty": "6", "new_lp": "C-2"},
-              "2026-11-23T08:05:00.000Z")])
+    acks = await p.send(
+        [
+            p.env("wo.start", {"work_order": "WO-7"}, "2026-11-23T07:00:00.000Z"),
+            p.env("lp.move", {"lp": "F-2", "to_location": "LINE-1"}, "2026-11-23T07:01:00.000Z"),
+            p.env("lp.consume", {"lp": "F-2", "work_order": "WO-7"}, "2026-11-23T07:02:00.000Z"),
+            p.env(
+                "lp.consume",
+                {"lp": "F-1", "work_order": "WO-7", "qty": "2"},
+                "2026-11-23T07:03:00.000Z",
+            ),
+            p.env(
+                "wo.output",
+                {
+                    "work_order": "WO-7",
+                    "qty": "24",
+                    "location": "A-01",
+                    "lp": "C-1",
+                    "lot": "B-1123",
+                },
+                "2026-11-23T08:00:00.000Z",
+            ),
+            p.env(
+                "lp.split", {"lp": "C-1", "qty": "6", "new_lp": "C-2"}, "2026-11-23T08:05:00.000Z"
+            ),
+        ]
+    )
     assert [a["result"] for a in acks] == ["applied"] * 6, acks
 
     # Quality holds lot L1; a consume of F-3 (lot L1) becomes a conflict, not a silent error.
-    acks = await p.send([
-        p.env("qc.hold", {"lot": "L1", "item": "FLOUR", "reason": "mould on a sack"},
-              "2026-11-23T09:00:00.000Z"),
-        p.env("lp.consume", {"lp": "F-3", "work_order": "WO-7"}, "2026-11-23T09:05:00.000Z"),
-        p.env("lp.move", {"lp": "C-2", "to_location": "SHIP-1"}, "2026-11-23T09:10:00.000Z")])
+    acks = await p.send(
+        [
+            p.env(
+                "qc.hold",
+                {"lot": "L1", "item": "FLOUR", "reason": "mould on a sack"},
+                "2026-11-23T09:00:00.000Z",
+            ),
+            p.env("lp.consume", {"lp": "F-3", "work_order": "WO-7"}, "2026-11-23T09:05:00.000Z"),
+            p.env("lp.move", {"lp": "C-2", "to_location": "SHIP-1"}, "2026-11-23T09:10:00.000Z"),
+        ]
+    )
     assert [(a["result"], a.get("code")) for a in acks] == [
-        ("applied", None), ("conflict", "LP_ON_HOLD"), ("applied", None)]
+        ("applied", None),
+        ("conflict", "LP_ON_HOLD"),
+        ("applied", None),
+    ]
     lp = await p.ok(await api.get(f"{API}/license-plates/F-3"))
     assert lp["status"] == "on_hold"
 
     # The supervisor applies it anyway, with a reason: the ledger shows the API call's id.
-    resolved = await p.ok(await api.post(f"{API}/conflicts/{acks[1]['conflict_id']}/resolve",
-                                         json={"resolution": "apply",
-                                               "reason": "lab cleared this sack"}))
+    resolved = await p.ok(
+        await api.post(
+            f"{API}/conflicts/{acks[1]['conflict_id']}/resolve",
+            json={"resolution": "apply", "reason": "lab cleared this sack"},
+        )
+    )
     assert resolved["conflict"]["status"] == "resolved"
     forced = await p.ok(await api.get(f"{API}/stock-moves", params={"lp": "F-3"}))
     consume = [m for m in forced["items"] if m["kind"] == "CONSUME"]
@@ -165,35 +266,49 @@ async def test_a_day_at_the_plant(plant: Plant) -> None:
     assert consume[0]["action_id"] == resolved["conflict"]["resolution_cause"]
 
     # Recall: what went into C-2 (up), and where lot L2's sack went (down).
-    up = await p.ok(await api.get(f"{API}/license-plates/C-2/genealogy",
-                                  params={"direction": "up", "depth": 10}))
+    up = await p.ok(
+        await api.get(
+            f"{API}/license-plates/C-2/genealogy", params={"direction": "up", "depth": 10}
+        )
+    )
     (c1,) = up["tree"]["children"]
     assert c1["lp"]["number"] == "C-1"
     assert {n["lp"]["number"] for n in c1["children"]} == {"F-1", "F-2"}
-    down = await p.ok(await api.get(f"{API}/license-plates/F-2/genealogy",
-                                    params={"direction": "down"}))
+    down = await p.ok(
+        await api.get(f"{API}/license-plates/F-2/genealogy", params={"direction": "down"})
+    )
     (made,) = down["tree"]["children"]
     assert made["lp"]["number"] == "C-1" and made["edge"]["work_order"] == "WO-7"
     assert [n["lp"]["number"] for n in made["children"]] == ["C-2"]
 
     # A count at A-01 finds 17 boxes on C-1 (the books say 18); approval books -1.
-    session = await p.ok(await api.post(f"{API}/counts", json={
-        "site": SITE, "location": "A-01", "number": "CNT-1"}), 201)
-    (ack,) = await p.send([p.env("count.record", {"session": "CNT-1", "location": "A-01",
-                                                 "lps": [{"lp": "C-1", "qty": "17"}]},
-                                 "2026-11-23T10:00:00.000Z")])
+    session = await p.ok(
+        await api.post(f"{API}/counts", json={"site": SITE, "location": "A-01", "number": "CNT-1"}),
+        201,
+    )
+    (ack,) = await p.send(
+        [
+            p.env(
+                "count.record",
+                {"session": "CNT-1", "location": "A-01", "lps": [{"lp": "C-1", "qty": "17"}]},
+                "2026-11-23T10:00:00.000Z",
+            )
+        ]
+    )
     assert ack["result"] == "applied"
     variance = await p.ok(await api.get(f"{API}/counts/{session['id']}/variance"))
-    assert [(v["lp"], v["expected"], v["counted"], v["variance"])
-            for v in variance["lines"]] == [("C-1", "18", "17", "-1")]
+    assert [(v["lp"], v["expected"], v["counted"], v["variance"]) for v in variance["lines"]] == [
+        ("C-1", "18", "17", "-1")
+    ]
     approval = await p.ok(await api.post(f"{API}/counts/{session['id']}/approve"))
     assert [(a["lp"], a["qty"]) for a in approval["adjusted"]] == [("C-1", "-1")]
 
     # Available stock and the ledger check agree; a replay of the day changes nothing.
-    stock = await p.ok(await api.get(f"{API}/inventory/available",
-                                     params={"product": "COOKIE"}))
+    stock = await p.ok(await api.get(f"{API}/inventory/available", params={"product": "COOKIE"}))
     assert {(s["location"], s["on_hand"]) for s in stock["items"]} == {
-        ("A-01", "17"), ("SHIP-1", "6")}
+        ("A-01", "17"),
+        ("SHIP-1", "6"),
+    }
     check = await p.ok(await api.get(f"{API}/inventory/check"))
     assert check["ok"], check["problems"]
     ledger = (await p.ok(await api.get(f"{API}/stock-moves", params={"limit": 1000})))["items"]

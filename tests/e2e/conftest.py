@@ -13,8 +13,9 @@ from tests.e2e.stack import KillableBroker, Stack
 
 
 @pytest.fixture(params=["embedded+sqlite", "mosquitto+postgresql"])
-def tier(request: pytest.FixtureRequest, tmp_path: Path,
-         _pg_databases: list[str]) -> tuple[str, str]:
+def tier(
+    request: pytest.FixtureRequest, tmp_path: Path, _pg_databases: list[str]
+) -> tuple[str, str]:
     """(broker kind, database URL) of the tier under test."""
     if request.param == "embedded+sqlite":
         return "embedded", f"sqlite+aiosqlite:///{tmp_path / 'central.db'}"
@@ -34,8 +35,9 @@ def broker(tier: tuple[str, str], tmp_path: Path) -> Iterator[KillableBroker]:
 
 
 @pytest.fixture
-def stack(tier: tuple[str, str], broker: KillableBroker, tmp_path: Path,
-          request: pytest.FixtureRequest) -> Iterator[Stack]:
+def stack(
+    tier: tuple[str, str], broker: KillableBroker, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Stack]:
     """Central and edges wired to the tier's broker and database; logs shown on failure."""
     instance = Stack(tmp_path, db_url=tier[1], mqtt_url=broker.url)
     yield instance

@@ -35,8 +35,10 @@ class KillableBroker:
             self.proc = Proc(ioe_command("broker", "--port", str(self.port)), log)
         else:
             conf = self.workdir / "mosquitto.conf"
-            conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
-                            "persistence false\nmax_queued_messages 100000\n")
+            conf.write_text(
+                f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+                "persistence false\nmax_queued_messages 100000\n"
+            )
             binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
             self.proc = Proc([binary, "-c", str(conf)], log)
         wait_for_port(self.port)
@@ -68,9 +70,19 @@ class Stack:
 
     def start_central(self) -> None:
         self.central_starts += 1
-        self.central = Proc(ioe_command("central", "run", "--db", self.db_url, "--mqtt",
-                                        self.mqtt_url, "--port", str(self.central_port)),
-                            self.workdir / f"central-{self.central_starts}.log")
+        self.central = Proc(
+            ioe_command(
+                "central",
+                "run",
+                "--db",
+                self.db_url,
+                "--mqtt",
+                self.mqtt_url,
+                "--port",
+                str(self.central_port),
+            ),
+            self.workdir / f"central-{self.central_starts}.log",
+        )
         wait_until(self._central_up, 60, what=f"central on {self.central_url}")
 
     def _central_up(self) -> bool:
@@ -94,16 +106,23 @@ class Stack:
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.http.request(method, f"{self.central_url}/api/v1{path}", **kwargs)
-        assert response.status_code < 300, f"{method} {path}: {response.status_code} " \
-                                            f"{response.text}"
+        assert response.status_code < 300, (
+            f"{method} {path}: {response.status_code} {response.text}"
+        )
         return response.json()
 
     def seed(self) -> None:
         """Reference data the actions in the tests refer to."""
-        self.api("POST", "/products", json={"site": SITE, "code": "RAW-1",
-                                            "name": "Raw material", "uom": "kg"})
-        self.api("POST", "/products", json={"site": SITE, "code": "FG-1",
-                                            "name": "Finished good", "uom": "ea"})
+        self.api(
+            "POST",
+            "/products",
+            json={"site": SITE, "code": "RAW-1", "name": "Raw material", "uom": "kg"},
+        )
+        self.api(
+            "POST",
+            "/products",
+            json={"site": SITE, "code": "FG-1", "name": "Finished good", "uom": "ea"},
+        )
         for code in ("RECV", "A-01", "A-02"):
             self.api("POST", "/locations", json={"site": SITE, "code": code, "name": code})
 
@@ -112,12 +131,29 @@ class Stack:
     def provision_edge(self, edge_id: str, *, ack_timeout: float = 3.0) -> Path:
         config = self.workdir / f"{edge_id}.toml"
         port = free_port()
-        proc = Proc(ioe_command("edge", "provision", "--central", self.central_url,
-                                "--site", SITE, "--edge", edge_id, "--mqtt", self.mqtt_url,
-                                "--out", str(config), "--port", str(port),
-                                "--data-dir", str(self.workdir / f"{edge_id}-data"),
-                                "--ack-timeout", str(ack_timeout)),
-                    self.workdir / f"provision-{edge_id}.log")
+        proc = Proc(
+            ioe_command(
+                "edge",
+                "provision",
+                "--central",
+                self.central_url,
+                "--site",
+                SITE,
+                "--edge",
+                edge_id,
+                "--mqtt",
+                self.mqtt_url,
+                "--out",
+                str(config),
+                "--port",
+                str(port),
+                "--data-dir",
+                str(self.workdir / f"{edge_id}-data"),
+                "--ack-timeout",
+                str(ack_timeout),
+            ),
+            self.workdir / f"provision-{edge_id}.log",
+        )
         assert proc.popen.wait(60) == 0, proc.output()
         proc.stop()
         self.edge_configs[edge_id] = config
@@ -126,8 +162,10 @@ class Stack:
 
     def start_edge(self, edge_id: str) -> None:
         self.edge_starts += 1
-        proc = Proc(ioe_command("edge", "run", "--config", str(self.edge_configs[edge_id])),
-                    self.workdir / f"edge-{edge_id}-{self.edge_starts}.log")
+        proc = Proc(
+            ioe_command("edge", "run", "--config", str(self.edge_configs[edge_id])),
+            self.workdir / f"edge-{edge_id}-{self.edge_starts}.log",
+        )
         self.edges[edge_id] = proc
         wait_until(lambda: self._edge_up(edge_id), 60, what=f"edge {edge_id} API")
 
@@ -153,10 +191,21 @@ class Stack:
         """Enqueue ``count`` lp.receive actions through the edge's local API; return their ids."""
         ids = []
         for i in range(start, start + count):
-            response = self.http.post(f"{self.edge_url(edge_id)}/api/v1/actions", json={
-                "type": "lp.receive", "station": "station-1", "operator": "op-1",
-                "body": {"item": "RAW-1", "qty": "5", "uom": "kg", "location": "RECV",
-                         "lp": f"LP{i:08d}"}})
+            response = self.http.post(
+                f"{self.edge_url(edge_id)}/api/v1/actions",
+                json={
+                    "type": "lp.receive",
+                    "station": "station-1",
+                    "operator": "op-1",
+                    "body": {
+                        "item": "RAW-1",
+                        "qty": "5",
+                        "uom": "kg",
+                        "location": "RECV",
+                        "lp": f"LP{i:08d}",
+                    },
+                },
+            )
             assert response.status_code == 201, response.text
             assert response.json()["state"] == "queued"
             ids.append(response.json()["id"])
@@ -186,21 +235,28 @@ class Stack:
 
     def assert_exactly_once(self, ids: list[str]) -> None:
         """Every action applied once: one dedup record and one ledger row each, no extras."""
-        doubled = self.sql("SELECT action_id, count(*) FROM stock_moves GROUP BY action_id "
-                           "HAVING count(*) > 1")
+        doubled = self.sql(
+            "SELECT action_id, count(*) FROM stock_moves GROUP BY action_id HAVING count(*) > 1"
+        )
         assert doubled == [], f"actions applied twice: {doubled[:5]}"
-        ledger = {row[0] for row in self.sql("SELECT action_id FROM stock_moves "
-                                             "WHERE kind = 'RECEIPT'")}
-        assert ledger == set(ids), (f"missing {len(set(ids) - ledger)}, "
-                                    f"unexpected {len(ledger - set(ids))}")
+        ledger = {
+            row[0] for row in self.sql("SELECT action_id FROM stock_moves WHERE kind = 'RECEIPT'")
+        }
+        assert ledger == set(ids), (
+            f"missing {len(set(ids) - ledger)}, unexpected {len(ledger - set(ids))}"
+        )
         processed = self.sql("SELECT count(*), count(DISTINCT action_id) FROM processed_actions")
         assert processed[0] == (len(ids), len(ids))
         lps = self.sql("SELECT count(*) FROM license_plates")
         assert lps[0][0] == len(ids)
 
     def wait_drained(self, edge_id: str, count: int, timeout: float = 120) -> None:
-        wait_until(lambda: self.queue(edge_id)["depth"] == 0 and self.receipts() >= count,
-                   timeout, interval=0.5, what=f"{count} actions drained from {edge_id}")
+        wait_until(
+            lambda: self.queue(edge_id)["depth"] == 0 and self.receipts() >= count,
+            timeout,
+            interval=0.5,
+            what=f"{count} actions drained from {edge_id}",
+        )
 
     def close(self) -> None:
         for proc in list(self.edges.values()):
@@ -210,5 +266,7 @@ class Stack:
         self.http.close()
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}"
-                         for p in sorted(self.workdir.glob("*.log")))
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}"
+            for p in sorted(self.workdir.glob("*.log"))
+        )

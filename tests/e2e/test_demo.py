@@ -10,11 +10,25 @@ from tests.support import Proc, free_port, ioe_command, wait_until
 
 
 def start_demo(workdir: Path, log: Path, ports: dict[str, int]) -> Proc:
-    proc = Proc(ioe_command("demo", "--dir", str(workdir), "--port", str(ports["central"]),
-                            "--edge-port", str(ports["edge"]),
-                            "--broker-port", str(ports["broker"])), log)
-    wait_until(lambda: "IOE demo is running" in proc.output() or proc.popen.poll() is not None,
-               60, what="the demo banner")
+    proc = Proc(
+        ioe_command(
+            "demo",
+            "--dir",
+            str(workdir),
+            "--port",
+            str(ports["central"]),
+            "--edge-port",
+            str(ports["edge"]),
+            "--broker-port",
+            str(ports["broker"]),
+        ),
+        log,
+    )
+    wait_until(
+        lambda: "IOE demo is running" in proc.output() or proc.popen.poll() is not None,
+        60,
+        what="the demo banner",
+    )
     assert proc.popen.poll() is None, proc.output()
     return proc
 
@@ -28,20 +42,27 @@ def test_demo_runs_the_spine_stops_cleanly_and_resumes(tmp_path: Path) -> None:
         banner = proc.output()
         assert f"http://127.0.0.1:{ports['central']}/docs" in banner
         assert str(workdir / "scans.txt") in banner
-        receipts = lambda: httpx.get(f"{central}/stock-moves",  # noqa: E731
-                                     params={"kind": "RECEIPT"}).json()["items"]
+
+        def receipts() -> list[dict[str, str]]:
+            return httpx.get(f"{central}/stock-moves", params={"kind": "RECEIPT"}).json()["items"]
+
         wait_until(lambda: len(receipts()) == 3, 30, what="demo LPs received through the edge")
         lp = receipts()[0]["lp"]
         (wo,) = httpx.get(f"{central}/work-orders").json()["items"]
         assert wo["status"] == "released"  # released once the receipts arrived: FEFO reserved
         materials = httpx.get(f"{central}/work-orders/{wo['id']}/materials").json()["items"]
         assert {m["component"]: (m["required"], m["reserved"]) for m in materials} == {
-            "FLOUR-T55": ("127.5", "127.5"), "SUGAR": ("50", "50")}
+            "FLOUR-T55": ("127.5", "127.5"),
+            "SUGAR": ("50", "50"),
+        }
 
         with open(workdir / "scans.txt", "a") as scans:  # the simulated scanner's input
             scans.write(f"LOC:A-02\n{lp}\n")
-        wait_until(lambda: httpx.get(f"{central}/license-plates/{lp}").json()["location"]
-                   == "A-02", 30, what="the scanned move applied at central")
+        wait_until(
+            lambda: httpx.get(f"{central}/license-plates/{lp}").json()["location"] == "A-02",
+            30,
+            what="the scanned move applied at central",
+        )
 
         proc.popen.send_signal(signal.SIGINT)  # Ctrl-C
         assert proc.popen.wait(30) == 0
@@ -52,8 +73,10 @@ def test_demo_runs_the_spine_stops_cleanly_and_resumes(tmp_path: Path) -> None:
     again = start_demo(workdir, tmp_path / "demo-2.log", ports)
     try:
         time.sleep(1)
-        assert len(httpx.get(f"{central}/stock-moves", params={"kind": "RECEIPT"})
-                   .json()["items"]) == 3, "demo data must not be loaded twice"
+        assert (
+            len(httpx.get(f"{central}/stock-moves", params={"kind": "RECEIPT"}).json()["items"])
+            == 3
+        ), "demo data must not be loaded twice"
         assert httpx.get(f"{central}/license-plates/{lp}").json()["location"] == "A-02"
         again.popen.send_signal(signal.SIGINT)
         assert again.popen.wait(30) == 0

@@ -12,13 +12,19 @@ from tests.support import wait_until
 EDGE = "edge-1"
 
 
-def receipt(secret: str, seq: int, lp: str, action_id: str | None = None,
-            **over: object) -> dict:
+def receipt(secret: str, seq: int, lp: str, action_id: str | None = None, **over: object) -> dict:
     """A signed receipt; ``over`` changes fields after signing (as a forger would)."""
-    env = build_envelope(type="lp.receive", site=SITE, edge=EDGE, station="s1", operator="op-1",
-                         seq=seq, secret=secret, id=action_id,
-                         body={"item": "RAW-1", "qty": "5", "uom": "kg", "location": "RECV",
-                               "lp": lp})
+    env = build_envelope(
+        type="lp.receive",
+        site=SITE,
+        edge=EDGE,
+        station="s1",
+        operator="op-1",
+        seq=seq,
+        secret=secret,
+        id=action_id,
+        body={"item": "RAW-1", "qty": "5", "uom": "kg", "location": "RECV", "lp": lp},
+    )
     env.update(over)
     return env
 
@@ -36,8 +42,9 @@ async def exchange(url: str, messages: list[tuple[str, bytes]]) -> list[list[dic
         return answers
 
 
-def test_bad_messages_are_rejected_and_nothing_is_applied(stack: Stack,
-                                                          broker: KillableBroker) -> None:
+def test_bad_messages_are_rejected_and_nothing_is_applied(
+    stack: Stack, broker: KillableBroker
+) -> None:
     broker.start()
     stack.start_central()
     stack.seed()
@@ -52,20 +59,28 @@ def test_bad_messages_are_rejected_and_nothing_is_applied(stack: Stack,
     unknown = receipt(secret, 3, "LP-U")
     unknown["type"] = "lp.teleport"
     future = receipt(secret, 4, "LP-V", v=2)
-    oversize = encode_batch([receipt(secret, 5, "LP-O")])[:-1] + b"," + \
-        json.dumps(["x" * 600_000]).encode()[1:]
+    oversize = (
+        encode_batch([receipt(secret, 5, "LP-O")])[:-1]
+        + b","
+        + json.dumps(["x" * 600_000]).encode()[1:]
+    )
     valid = receipt(secret, 6, "LP-OK")
 
-    answers = asyncio.run(exchange(broker.url, [
-        (topic, encode_batch([tampered])),
-        (topic, encode_batch([other_edge])),
-        (topic, encode_batch([unknown])),
-        (topic, encode_batch([future])),
-        (topic, b'[{"v": 1, "id": '),
-        (topic, oversize),
-        (topic, b'{"not": "an array"}'),
-        (topic, encode_batch([valid])),
-    ]))
+    answers = asyncio.run(
+        exchange(
+            broker.url,
+            [
+                (topic, encode_batch([tampered])),
+                (topic, encode_batch([other_edge])),
+                (topic, encode_batch([unknown])),
+                (topic, encode_batch([future])),
+                (topic, b'[{"v": 1, "id": '),
+                (topic, oversize),
+                (topic, b'{"not": "an array"}'),
+                (topic, encode_batch([valid])),
+            ],
+        )
+    )
     codes = [[(a["result"], a.get("code")) for a in answer] for answer in answers]
     assert codes == [
         [("rejected", "BAD_SIGNATURE")],

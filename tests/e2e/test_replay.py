@@ -13,7 +13,8 @@ EDGE = "edge-1"
 
 
 def test_broker_down_at_start_then_1000_actions_applied_exactly_once(
-        stack: Stack, broker: KillableBroker) -> None:
+    stack: Stack, broker: KillableBroker
+) -> None:
     stack.start_central()  # the broker is down: central serves its API and keeps retrying
     assert not stack.central_ready(), "readyz must say not ready while MQTT is down"
     stack.seed()
@@ -29,8 +30,10 @@ def test_broker_down_at_start_then_1000_actions_applied_exactly_once(
     stack.assert_exactly_once(ids)
     counts = stack.queue(EDGE)["counts"]
     assert counts.get("applied", 0) + counts.get("duplicate", 0) == 1000, counts
-    assert {stack.action_state(EDGE, i)["state"] for i in (ids[0], ids[-1])} <= \
-        {"applied", "duplicate"}
+    assert {stack.action_state(EDGE, i)["state"] for i in (ids[0], ids[-1])} <= {
+        "applied",
+        "duplicate",
+    }
     wait_until(stack.central_ready, 30, what="central ready once MQTT is up")
 
 
@@ -99,8 +102,9 @@ class DatabaseWriteLock:
         else:
             dsn = self.db_url.replace("postgresql+asyncpg://", "postgresql://", 1)
             self._pg = self._loop.run_until_complete(asyncpg.connect(dsn))
-            self._loop.run_until_complete(self._pg.execute(
-                "BEGIN; LOCK TABLE processed_actions IN EXCLUSIVE MODE"))
+            self._loop.run_until_complete(
+                self._pg.execute("BEGIN; LOCK TABLE processed_actions IN EXCLUSIVE MODE")
+            )
 
     def release(self) -> None:
         if self._sqlite is not None:
@@ -113,7 +117,8 @@ class DatabaseWriteLock:
 
 
 def test_lost_ack_means_resend_answered_duplicate_applied_once(
-        stack: Stack, broker: KillableBroker) -> None:
+    stack: Stack, broker: KillableBroker
+) -> None:
     broker.start()
     proxy = CuttableProxy(broker.port)  # the edge reaches the broker only through this
     try:
@@ -129,19 +134,28 @@ def test_lost_ack_means_resend_answered_duplicate_applied_once(
         lock.acquire()
         try:
             [action] = stack.enqueue_receipts(EDGE, 1)
-            wait_until(lambda: stack.action_state(EDGE, action)["state"] == "sent", 10,
-                       what="the batch to be sent")
+            wait_until(
+                lambda: stack.action_state(EDGE, action)["state"] == "sent",
+                10,
+                what="the batch to be sent",
+            )
             time.sleep(0.3)  # let it reach central, which now waits on the lock
             proxy.cut(refuse=True)  # the edge goes away before the ack can come back
         finally:
             lock.release()
-        wait_until(lambda: stack.sql("SELECT count(*) FROM processed_actions")[0][0] == 1, 30,
-                   what="central to apply the first copy (its ack is lost)")
+        wait_until(
+            lambda: stack.sql("SELECT count(*) FROM processed_actions")[0][0] == 1,
+            30,
+            what="central to apply the first copy (its ack is lost)",
+        )
         assert stack.action_state(EDGE, action)["state"] == "sent"
 
         proxy.resume()  # the edge reconnects and sends the unacked batch again
-        wait_until(lambda: stack.action_state(EDGE, action)["state"] != "sent", 60,
-                   what="the resent batch to be acked")
+        wait_until(
+            lambda: stack.action_state(EDGE, action)["state"] != "sent",
+            60,
+            what="the resent batch to be acked",
+        )
         assert stack.action_state(EDGE, action)["state"] == "duplicate"
         stack.assert_exactly_once([action])
     finally:

@@ -22,20 +22,28 @@ def move_body(lp: str = "LP0001", to: str = "A-01") -> dict[str, str]:
 def config(tmp_path: Path) -> EdgeConfig:
     """An edge with a moving station and a consuming station."""
     return EdgeConfig(
-        site=SITE, edge_id=EDGE, secret=SECRET, data_dir=str(tmp_path / "data"),
+        site=SITE,
+        edge_id=EDGE,
+        secret=SECRET,
+        data_dir=str(tmp_path / "data"),
         stations=[
-            StationConfig(name="pack-2", operator="op-1", action="lp.move",
-                          scanner=ScannerConfig(kind="simulated", path="-")),
-            StationConfig(name="line-1", operator="op-2", action="lp.consume",
-                          work_order="WO-1001"),
-        ])
+            StationConfig(
+                name="pack-2",
+                operator="op-1",
+                action="lp.move",
+                scanner=ScannerConfig(kind="simulated", path="-"),
+            ),
+            StationConfig(
+                name="line-1", operator="op-2", action="lp.consume", work_order="WO-1001"
+            ),
+        ],
+    )
 
 
 @pytest.fixture
 async def queue(tmp_path: Path) -> AsyncIterator[ActionQueue]:
     """A fresh queue file."""
-    q = await ActionQueue.open(tmp_path / "data" / "queue.db", site=SITE, edge=EDGE,
-                               secret=SECRET)
+    q = await ActionQueue.open(tmp_path / "data" / "queue.db", site=SITE, edge=EDGE, secret=SECRET)
     try:
         yield q
     finally:

@@ -29,8 +29,13 @@ def bus() -> EventBus:
 
 @pytest.fixture
 def app(config: EdgeConfig, queue: ActionQueue, bus: EventBus) -> FastAPI:
-    return create_edge_api(config=config, queue=queue, stations=StationRunner(config, queue, bus),
-                           events=bus, status=lambda: dict(LINK))
+    return create_edge_api(
+        config=config,
+        queue=queue,
+        stations=StationRunner(config, queue, bus),
+        events=bus,
+        status=lambda: dict(LINK),
+    )
 
 
 @pytest.fixture
@@ -40,8 +45,12 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-RECEIVE = {"type": "lp.receive", "station": "dock-1", "operator": "op-1",
-           "body": {"item": "RAW-1", "qty": "5", "uom": "kg", "location": "RECV"}}
+RECEIVE = {
+    "type": "lp.receive",
+    "station": "dock-1",
+    "operator": "op-1",
+    "body": {"item": "RAW-1", "qty": "5", "uom": "kg", "location": "RECV"},
+}
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
@@ -49,8 +58,9 @@ async def test_healthz(client: httpx.AsyncClient) -> None:
     assert response.json() == {"status": "ok", "site": "plant-1", "edge": "edge-07"}
 
 
-async def test_post_action_answers_after_commit(client: httpx.AsyncClient,
-                                                queue: ActionQueue) -> None:
+async def test_post_action_answers_after_commit(
+    client: httpx.AsyncClient, queue: ActionQueue
+) -> None:
     response = await client.post("/api/v1/actions", json=RECEIVE)
     assert response.status_code == 201
     answer = response.json()
@@ -59,25 +69,48 @@ async def test_post_action_answers_after_commit(client: httpx.AsyncClient,
     state = await client.get(f"/api/v1/actions/{answer['id']}")
     assert state.status_code == 200
     assert {k: state.json()[k] for k in ("id", "seq", "state", "code", "message")} == {
-        "id": answer["id"], "seq": 1, "state": "queued", "code": None, "message": None}
+        "id": answer["id"],
+        "seq": 1,
+        "state": "queued",
+        "code": None,
+        "message": None,
+    }
 
 
-async def test_action_state_shows_central_outcome(client: httpx.AsyncClient,
-                                                  queue: ActionQueue) -> None:
+async def test_action_state_shows_central_outcome(
+    client: httpx.AsyncClient, queue: ActionQueue
+) -> None:
     action_id = (await client.post("/api/v1/actions", json=RECEIVE)).json()["id"]
-    await queue.apply_acks([Ack(id=action_id, seq=1, result="conflict", code="LP_NOT_FOUND",
-                                message="no such LP", conflict_id=3)])
+    await queue.apply_acks(
+        [
+            Ack(
+                id=action_id,
+                seq=1,
+                result="conflict",
+                code="LP_NOT_FOUND",
+                message="no such LP",
+                conflict_id=3,
+            )
+        ]
+    )
     body = (await client.get(f"/api/v1/actions/{action_id}")).json()
     assert (body["state"], body["code"], body["message"], body["conflict_id"]) == (
-        "conflict", "LP_NOT_FOUND", "no such LP", 3)
+        "conflict",
+        "LP_NOT_FOUND",
+        "no such LP",
+        3,
+    )
 
 
-@pytest.mark.parametrize("change, code", [
-    ({"type": "lp.teleport"}, "UNKNOWN_ACTION_TYPE"),
-    ({"body": {"item": "RAW-1", "qty": 5, "uom": "kg", "location": "RECV"}}, "BODY_INVALID"),
-    ({"operator": "op 1"}, "SCHEMA_INVALID"),
-    ({"body": None}, "REQUEST_INVALID"),
-])
+@pytest.mark.parametrize(
+    "change, code",
+    [
+        ({"type": "lp.teleport"}, "UNKNOWN_ACTION_TYPE"),
+        ({"body": {"item": "RAW-1", "qty": 5, "uom": "kg", "location": "RECV"}}, "BODY_INVALID"),
+        ({"operator": "op 1"}, "SCHEMA_INVALID"),
+        ({"body": None}, "REQUEST_INVALID"),
+    ],
+)
 async def test_post_action_refusals(client: httpx.AsyncClient, change: dict, code: str) -> None:
     response = await client.post("/api/v1/actions", json=RECEIVE | change)
     assert response.status_code == 422
@@ -116,8 +149,9 @@ async def test_scan_errors(client: httpx.AsyncClient) -> None:
 async def test_disk_full_is_507(client: httpx.AsyncClient, queue: ActionQueue) -> None:
     await queue.set_size_limit(1)
     for i in range(5000):
-        response = await client.post("/api/v1/actions", json=RECEIVE | {
-            "body": RECEIVE["body"] | {"lp": f"LP{i}"}})
+        response = await client.post(
+            "/api/v1/actions", json=RECEIVE | {"body": RECEIVE["body"] | {"lp": f"LP{i}"}}
+        )
         if response.status_code != 201:
             break
     assert (response.status_code, response.json()["code"]) == (507, "QUEUE_FULL")
@@ -126,15 +160,23 @@ async def test_disk_full_is_507(client: httpx.AsyncClient, queue: ActionQueue) -
     assert (scan.status_code, scan.json()["code"]) == (507, "QUEUE_FULL")
 
 
-async def test_queue_status_and_backlog_warning(client: httpx.AsyncClient,
-                                                queue: ActionQueue) -> None:
+async def test_queue_status_and_backlog_warning(
+    client: httpx.AsyncClient, queue: ActionQueue
+) -> None:
     empty = (await client.get("/api/v1/queue")).json()
     assert (empty["depth"], empty["oldest_pending_ts"], empty["last_ack_seq"]) == (0, None, 0)
     assert (empty["broker_connected"], empty["central_online"], empty["backlog_warning"]) == (
-        False, False, False)
-    await queue.enqueue(type="lp.move", station="pack-2", operator="op-1",
-                        body={"lp": "LP1", "to_location": "A-01"},
-                        ts=datetime.now(UTC) - timedelta(hours=1))
+        False,
+        False,
+        False,
+    )
+    await queue.enqueue(
+        type="lp.move",
+        station="pack-2",
+        operator="op-1",
+        body={"lp": "LP1", "to_location": "A-01"},
+        ts=datetime.now(UTC) - timedelta(hours=1),
+    )
     status = (await client.get("/api/v1/queue")).json()
     assert status["depth"] == 1 and status["counts"]["queued"] == 1
     assert status["backlog_warning"] is True and status["backlog_age_seconds"] > 3500
@@ -166,8 +208,10 @@ async def _next_event(lines: AsyncIterator[str]) -> tuple[str, dict[str, Any]]:
 async def test_events_stream_reports_a_scan(app: FastAPI) -> None:
     server, task, url = await _serve(app)
     try:
-        async with httpx.AsyncClient(base_url=url, timeout=10) as http, \
-                http.stream("GET", "/api/v1/events") as stream:
+        async with (
+            httpx.AsyncClient(base_url=url, timeout=10) as http,
+            http.stream("GET", "/api/v1/events") as stream,
+        ):
             assert stream.headers["content-type"].startswith("text/event-stream")
             lines = stream.aiter_lines()
             kind, snapshot = await asyncio.wait_for(_next_event(lines), 10)
@@ -178,7 +222,11 @@ async def test_events_stream_reports_a_scan(app: FastAPI) -> None:
             assert (kind, action["id"], action["state"]) == ("action", action_id, "queued")
             kind, scan = await asyncio.wait_for(_next_event(lines), 10)
             assert (kind, scan["station"], scan["result"], scan["value"]) == (
-                "scan", "line-1", "queued", "LP5")
+                "scan",
+                "line-1",
+                "queued",
+                "LP5",
+            )
     finally:
         server.should_exit = True
         await task

@@ -50,26 +50,33 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 def test_load_example_with_defaults(tmp_path: Path) -> None:
     config = load_config(_write(tmp_path, EXAMPLE), env={})
-    assert (config.site, config.edge_id, config.mqtt_url) == ("plant-1", "edge-07",
-                                                              "mqtt://127.0.0.1:1883")
+    assert (config.site, config.edge_id, config.mqtt_url) == (
+        "plant-1",
+        "edge-07",
+        "mqtt://127.0.0.1:1883",
+    )
     assert (config.host, config.port, config.batch_size) == ("127.0.0.1", 8701, 200)
     assert (config.ack_timeout_seconds, config.backlog_warn_seconds) == (10.0, 900.0)
     assert config.data_dir == "./var/edge-edge-07"
     assert config.queue_path == Path("./var/edge-edge-07/queue.db")
     pack, dock = config.stations
     assert (pack.action, pack.work_order, pack.scanner) == (
-        "lp.consume", "WO-1001", ScannerConfig(kind="simulated", path="/tmp/pack-2.scans",
-                                               follow=True))
+        "lp.consume",
+        "WO-1001",
+        ScannerConfig(kind="simulated", path="/tmp/pack-2.scans", follow=True),
+    )
     assert (dock.action, dock.location, dock.scanner) == ("lp.move", "RECV-1", None)
     assert config.station("dock-1") is dock and config.station("nope") is None
 
 
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
-    env = {"IOE_MQTT_URL": "mqtts://user:pw@broker:8883", "IOE_HOST": "0.0.0.0",
-           "IOE_PORT": "9001"}
+    env = {"IOE_MQTT_URL": "mqtts://user:pw@broker:8883", "IOE_HOST": "0.0.0.0", "IOE_PORT": "9001"}
     config = load_config(_write(tmp_path, EXAMPLE), env=env)
-    assert (config.mqtt_url, config.host, config.port) == ("mqtts://user:pw@broker:8883",
-                                                           "0.0.0.0", 9001)
+    assert (config.mqtt_url, config.host, config.port) == (
+        "mqtts://user:pw@broker:8883",
+        "0.0.0.0",
+        9001,
+    )
     with pytest.raises(ConfigError, match="IOE_PORT must be a port number"):
         load_config(_write(tmp_path, EXAMPLE), env={"IOE_PORT": "eighty"})
 
@@ -84,20 +91,27 @@ def test_bad_toml(tmp_path: Path) -> None:
         load_config(_write(tmp_path, 'site = "plant-1\n'), env={})
 
 
-@pytest.mark.parametrize("text, message", [
-    ('site = "plant-1"\nsecret = "0123456789abcdef"\n', "edge_id: required field is missing"),
-    (EXAMPLE.replace('edge_id = "edge-07"', 'edge_id = "edge/07"'), "edge_id: must match"),
-    (EXAMPLE.replace('kind = "simulated"', 'kind = "bluetooth"'),
-     "stations[0].scanner.kind: unknown scanner kind 'bluetooth'; supported: simulated"),
-    (EXAMPLE.replace('kind = "simulated"', 'kind = "serial"'),
-     "scanner kind 'serial' is not available in this version"),
-    (EXAMPLE.replace('action = "lp.consume"', 'action = "lp.fly"'), "stations[0].action"),
-    (EXAMPLE.replace('name = "dock-1"', 'name = "pack-2"'), "repeated: pack-2"),
-    (EXAMPLE + "batch_size = 500\n", "stations[1].batch_size: unknown field"),
-    ("batch_size = 500\n" + EXAMPLE, "batch_size: Input should be less than or equal to 200"),
-    ('mqtt_url = "http://x"\n' + EXAMPLE, "mqtt_url"),
-    ('secret_key = "x"\n' + EXAMPLE, "secret_key: unknown field (check the spelling)"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('site = "plant-1"\nsecret = "0123456789abcdef"\n', "edge_id: required field is missing"),
+        (EXAMPLE.replace('edge_id = "edge-07"', 'edge_id = "edge/07"'), "edge_id: must match"),
+        (
+            EXAMPLE.replace('kind = "simulated"', 'kind = "bluetooth"'),
+            "stations[0].scanner.kind: unknown scanner kind 'bluetooth'; supported: simulated",
+        ),
+        (
+            EXAMPLE.replace('kind = "simulated"', 'kind = "serial"'),
+            "scanner kind 'serial' is not available in this version",
+        ),
+        (EXAMPLE.replace('action = "lp.consume"', 'action = "lp.fly"'), "stations[0].action"),
+        (EXAMPLE.replace('name = "dock-1"', 'name = "pack-2"'), "repeated: pack-2"),
+        (EXAMPLE + "batch_size = 500\n", "stations[1].batch_size: unknown field"),
+        ("batch_size = 500\n" + EXAMPLE, "batch_size: Input should be less than or equal to 200"),
+        ('mqtt_url = "http://x"\n' + EXAMPLE, "mqtt_url"),
+        ('secret_key = "x"\n' + EXAMPLE, "secret_key: unknown field (check the spelling)"),
+    ],
+)
 def test_invalid_config_names_the_field(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(_write(tmp_path, text), env={})
@@ -111,12 +125,20 @@ def test_toml_string_escapes() -> None:
 
 def test_write_config_round_trips_and_protects_the_secret(tmp_path: Path) -> None:
     config = EdgeConfig(
-        site="plant-1", edge_id="edge-07", secret='s3cret"with\\odd\nchars-0123456789',
-        central_url="http://127.0.0.1:8000", data_dir=str(tmp_path / 'data "x"'), port=0,
+        site="plant-1",
+        edge_id="edge-07",
+        secret='s3cret"with\\odd\nchars-0123456789',
+        central_url="http://127.0.0.1:8000",
+        data_dir=str(tmp_path / 'data "x"'),
+        port=0,
         ack_timeout_seconds=2.5,
-        stations=[StationConfig(name="station-1", operator="op-1", location="A 01",
-                                scanner=ScannerConfig(path="-")),
-                  StationConfig(name="station-2", operator="op-2", action="wo.output")])
+        stations=[
+            StationConfig(
+                name="station-1", operator="op-1", location="A 01", scanner=ScannerConfig(path="-")
+            ),
+            StationConfig(name="station-2", operator="op-2", action="wo.output"),
+        ],
+    )
     path = tmp_path / "out" / "edge.toml"
     write_config(config, path)
     assert load_config(path, env={}) == config
@@ -126,5 +148,4 @@ def test_write_config_round_trips_and_protects_the_secret(tmp_path: Path) -> Non
     changed = config.model_copy(update={"port": 8702})
     write_config(changed, path, overwrite=True)
     assert load_config(path, env={}).port == 8702
-    assert "[[stations]]" in render_config(config) and "[stations.scanner]" in render_config(
-        config)
+    assert "[[stations]]" in render_config(config) and "[stations.scanner]" in render_config(config)

@@ -14,7 +14,9 @@ async def test_every_subscriber_gets_every_event() -> None:
         bus.publish("action", {"n": 2})
         for sub in (a, b):
             assert [(e.kind, e.data["n"]) for e in (await sub.get(), await sub.get())] == [
-                ("scan", 1), ("action", 2)]
+                ("scan", 1),
+                ("action", 2),
+            ]
     assert bus.subscriber_count == 0
 
 
@@ -30,10 +32,12 @@ async def test_slow_subscriber_loses_the_oldest() -> None:
 async def test_async_iteration_waits_for_events() -> None:
     bus = EventBus()
     async with bus.subscribe() as sub:
+
         async def first() -> str:
             async for event in sub:
                 return event.kind
             return ""
+
         task = asyncio.create_task(first())
         await asyncio.sleep(0)
         bus.publish("connectivity", {"broker_connected": True})

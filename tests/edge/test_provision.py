@@ -30,8 +30,9 @@ class Central:
 
     async def secrets(self) -> dict[str, str]:
         async with self.engine.connect() as conn:
-            rows = await conn.execute(select(edges_table.c.site, edges_table.c.edge_id,
-                                             edges_table.c.secret))
+            rows = await conn.execute(
+                select(edges_table.c.site, edges_table.c.edge_id, edges_table.c.secret)
+            )
             return {f"{site}/{edge}": secret for site, edge, secret in rows}
 
 
@@ -50,63 +51,105 @@ def registry_transport(central: Central, token: str | None = None) -> httpx.ASGI
 
 async def test_provision_writes_a_ready_config(tmp_path: Path, central: Central) -> None:
     out = tmp_path / "edge.toml"
-    config = await provision("http://central", site="plant-1", edge_id="edge-07",
-                             mqtt_url="mqtt://broker:1883", out_path=out,
-                             settings={"port": 8799, "ack_timeout_seconds": 3.0},
-                             transport=registry_transport(central))
+    config = await provision(
+        "http://central",
+        site="plant-1",
+        edge_id="edge-07",
+        mqtt_url="mqtt://broker:1883",
+        out_path=out,
+        settings={"port": 8799, "ack_timeout_seconds": 3.0},
+        transport=registry_transport(central),
+    )
     assert (await central.secrets())["plant-1/edge-07"] == config.secret
     assert load_config(out, env={}) == config
     assert (config.central_url, config.mqtt_url, config.port, config.ack_timeout_seconds) == (
-        "http://central", "mqtt://broker:1883", 8799, 3.0)
+        "http://central",
+        "mqtt://broker:1883",
+        8799,
+        3.0,
+    )
     [station] = config.stations
     assert (station.name, station.action, station.scanner.kind, station.scanner.path) == (
-        "station-1", "lp.move", "simulated", "-")
+        "station-1",
+        "lp.move",
+        "simulated",
+        "-",
+    )
 
 
-async def test_provision_refuses_to_overwrite_before_registering(tmp_path: Path,
-                                                                 central: Central) -> None:
+async def test_provision_refuses_to_overwrite_before_registering(
+    tmp_path: Path, central: Central
+) -> None:
     out = tmp_path / "edge.toml"
     out.write_text("# someone's config\n")
     with pytest.raises(ConfigError, match="already exists"):
-        await provision("http://central", site="plant-1", edge_id="edge-07",
-                        mqtt_url="mqtt://broker", out_path=out,
-                        transport=registry_transport(central))
+        await provision(
+            "http://central",
+            site="plant-1",
+            edge_id="edge-07",
+            mqtt_url="mqtt://broker",
+            out_path=out,
+            transport=registry_transport(central),
+        )
     assert await central.secrets() == {}  # central was not asked: no secret made and lost
     stations = [StationConfig(name="dock", operator="op-3", action="lp.receive")]
-    config = await provision("http://central", site="plant-1", edge_id="edge-07",
-                             mqtt_url="mqtt://broker", out_path=out, overwrite=True,
-                             stations=stations, transport=registry_transport(central))
+    config = await provision(
+        "http://central",
+        site="plant-1",
+        edge_id="edge-07",
+        mqtt_url="mqtt://broker",
+        out_path=out,
+        overwrite=True,
+        stations=stations,
+        transport=registry_transport(central),
+    )
     assert load_config(out, env={}).stations == stations == config.stations
 
 
 async def test_central_refusals_are_explained(tmp_path: Path, central: Central) -> None:
     transport = registry_transport(central, token="t0k")
-    args = {"site": "plant-1", "edge_id": "edge-07", "mqtt_url": "mqtt://broker",
-            "transport": transport}
+    args = {
+        "site": "plant-1",
+        "edge_id": "edge-07",
+        "mqtt_url": "mqtt://broker",
+        "transport": transport,
+    }
     with pytest.raises(ProvisionError, match="HTTP 401 .*admin token is needed"):
         await provision("http://central", out_path=tmp_path / "a.toml", **args)
     with pytest.raises(ProvisionError, match="HTTP 40[13] .*admin token"):
-        await provision("http://central", out_path=tmp_path / "a.toml", admin_token="nope",
-                        **args)
+        await provision("http://central", out_path=tmp_path / "a.toml", admin_token="nope", **args)
     assert not (tmp_path / "a.toml").exists() and await central.secrets() == {}
-    first = await provision("http://central", out_path=tmp_path / "b.toml", admin_token="t0k",
-                            **args)
+    first = await provision(
+        "http://central", out_path=tmp_path / "b.toml", admin_token="t0k", **args
+    )
     # Provisioning the same edge again rotates its secret (a replaced device).
-    second = await provision("http://central", out_path=tmp_path / "c.toml",
-                             admin_token="t0k", **args)
+    second = await provision(
+        "http://central", out_path=tmp_path / "c.toml", admin_token="t0k", **args
+    )
     assert first.secret != second.secret
     assert (await central.secrets())["plant-1/edge-07"] == second.secret
 
 
 async def test_central_unreachable(tmp_path: Path) -> None:
     with pytest.raises(ProvisionError, match="central at http://127.0.0.1:9 is unreachable"):
-        await provision("http://127.0.0.1:9", site="plant-1", edge_id="edge-07",
-                        mqtt_url="mqtt://broker", out_path=tmp_path / "edge.toml", timeout=5)
+        await provision(
+            "http://127.0.0.1:9",
+            site="plant-1",
+            edge_id="edge-07",
+            mqtt_url="mqtt://broker",
+            out_path=tmp_path / "edge.toml",
+            timeout=5,
+        )
 
 
 async def test_bad_settings_fail_before_registering(tmp_path: Path, central: Central) -> None:
     with pytest.raises(ConfigError, match="edge_id"):
-        await provision("http://central", site="plant-1", edge_id="edge/07",
-                        mqtt_url="mqtt://broker", out_path=tmp_path / "edge.toml",
-                        transport=registry_transport(central))
+        await provision(
+            "http://central",
+            site="plant-1",
+            edge_id="edge/07",
+            mqtt_url="mqtt://broker",
+            out_path=tmp_path / "edge.toml",
+            transport=registry_transport(central),
+        )
     assert await central.secrets() == {}

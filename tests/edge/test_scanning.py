@@ -24,8 +24,11 @@ RECORDED = json.loads((Path(__file__).parent / "fixtures" / "scans.json").read_t
 @pytest.mark.parametrize("case", RECORDED["valid"], ids=lambda c: repr(c["raw"]))
 def test_recorded_scans_decode(case: dict) -> None:
     scan = normalize(case["raw"])
-    assert (scan.kind, scan.value, scan.symbology) == (case["kind"], case["value"],
-                                                       case["symbology"])
+    assert (scan.kind, scan.value, scan.symbology) == (
+        case["kind"],
+        case["value"],
+        case["symbology"],
+    )
 
 
 @pytest.mark.parametrize("case", RECORDED["invalid"], ids=lambda c: repr(c["raw"]))
@@ -48,10 +51,13 @@ MOVE = StationState(name="pack-2", operator="op-1", action="lp.move")
 
 def test_context_commands_change_the_state() -> None:
     state = MOVE
-    for raw, field, value in (("LOC:A-02", "location", "A-02"), ("WO:WO-1", "work_order", "WO-1"),
-                              ("OP:op-9", "operator", "op-9"), ("ACT:wo.output", "action",
-                                                                "wo.output"),
-                              ("QTY:12", "qty", "12")):
+    for raw, field, value in (
+        ("LOC:A-02", "location", "A-02"),
+        ("WO:WO-1", "work_order", "WO-1"),
+        ("OP:op-9", "operator", "op-9"),
+        ("ACT:wo.output", "action", "wo.output"),
+        ("QTY:12", "qty", "12"),
+    ):
         meaning = interpret(state, normalize(raw))
         assert isinstance(meaning, ContextChange)
         assert getattr(meaning.state, field) == value and value in meaning.message
@@ -64,8 +70,12 @@ def test_move_needs_a_location_first() -> None:
     assert refusal == Refusal("NEED_LOCATION", "scan a location first (LOC:<code>)")
     located = interpret(MOVE, normalize("LOC:A-02")).state
     action = interpret(located, normalize("]C100106141411234567897\r\n"))
-    assert action == ActionRequest("lp.move", {"lp": "106141411234567897", "to_location": "A-02"},
-                                   "op-1", "move 106141411234567897 to A-02")
+    assert action == ActionRequest(
+        "lp.move",
+        {"lp": "106141411234567897", "to_location": "A-02"},
+        "op-1",
+        "move 106141411234567897 to A-02",
+    )
 
 
 def test_consume_needs_a_work_order() -> None:

@@ -88,7 +88,12 @@ def test_stdin(tmp_path: Path) -> None:
 
         asyncio.run(main())
     """)
-    result = subprocess.run([sys.executable, "-c", script], input=b"LOC:A-01\r\nLP1\rLP2",
-                            capture_output=True, timeout=30, cwd=Path(__file__).parents[2])
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        input=b"LOC:A-01\r\nLP1\rLP2",
+        capture_output=True,
+        timeout=30,
+        cwd=Path(__file__).parents[2],
+    )
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout.decode().split() == ["'LOC:A-01'", "'LP1'", "'LP2'"]

@@ -21,23 +21,30 @@ def runner(config: EdgeConfig, queue: ActionQueue, bus: EventBus) -> StationRunn
     return StationRunner(config, queue, bus)
 
 
-async def test_scans_build_context_then_queue_an_action(runner: StationRunner,
-                                                        queue: ActionQueue) -> None:
+async def test_scans_build_context_then_queue_an_action(
+    runner: StationRunner, queue: ActionQueue
+) -> None:
     refused = await runner.handle_scan("pack-2", "LP1\r\n")
     assert (refused.result, refused.code) == ("refused", "NEED_LOCATION")
     context = await runner.handle_scan("pack-2", "]C0LOC:A-02\r\n")
     assert (context.result, context.message, context.state.location) == (
-        "context", "location A-02", "A-02")
+        "context",
+        "location A-02",
+        "A-02",
+    )
     queued = await runner.handle_scan("pack-2", "]C100106141411234567897\r\n")
     assert queued.result == "queued" and queued.action is not None
     assert queued.message == "saved: move 106141411234567897 to A-02"
     [envelope] = await queue.pending_batch(5)
     assert (envelope["id"], envelope["station"], envelope["operator"], envelope["body"]) == (
-        queued.action.id, "pack-2", "op-1", {"lp": "106141411234567897", "to_location": "A-02"})
+        queued.action.id,
+        "pack-2",
+        "op-1",
+        {"lp": "106141411234567897", "to_location": "A-02"},
+    )
 
 
-async def test_station_context_starts_from_config_and_is_per_station(
-        runner: StationRunner) -> None:
+async def test_station_context_starts_from_config_and_is_per_station(runner: StationRunner) -> None:
     outcome = await runner.handle_scan("line-1", "LP7")
     assert outcome.result == "queued" and outcome.action_type == "lp.consume"
     await runner.handle_scan("line-1", "OP:op-9")
@@ -45,8 +52,9 @@ async def test_station_context_starts_from_config_and_is_per_station(
     assert runner.state("pack-2").operator == "op-1"
 
 
-async def test_scans_at_one_station_keep_their_order(runner: StationRunner,
-                                                     queue: ActionQueue) -> None:
+async def test_scans_at_one_station_keep_their_order(
+    runner: StationRunner, queue: ActionQueue
+) -> None:
     raws = ["LOC:A-01", "LP1", "LOC:A-02", "LP2", "LP3"]
     outcomes = await asyncio.gather(*(runner.handle_scan("pack-2", raw) for raw in raws))
     assert [o.result for o in outcomes] == ["context", "queued", "context", "queued", "queued"]
@@ -64,8 +72,11 @@ async def test_bad_scan_raises_and_is_announced(runner: StationRunner, bus: Even
         with pytest.raises(ScanError, match="bad check digit"):
             await runner.handle_scan("pack-2", "106141411234567890\r\n")
         event = await events.get()
-    assert (event.kind, event.data["code"], event.data["station"]) == ("scan", "SCAN_INVALID",
-                                                                       "pack-2")
+    assert (event.kind, event.data["code"], event.data["station"]) == (
+        "scan",
+        "SCAN_INVALID",
+        "pack-2",
+    )
 
 
 async def test_scan_and_action_events(runner: StationRunner, bus: EventBus) -> None:
@@ -73,12 +84,16 @@ async def test_scan_and_action_events(runner: StationRunner, bus: EventBus) -> N
         outcome = await runner.handle_scan("line-1", "LP5")
         action, scan = await events.get(), await events.get()
     assert (action.kind, action.data["id"], action.data["state"]) == (
-        "action", outcome.action.id, "queued")
+        "action",
+        outcome.action.id,
+        "queued",
+    )
     assert (scan.kind, scan.data["result"], scan.data["value"]) == ("scan", "queued", "LP5")
 
 
-async def test_full_disk_refuses_the_scan_visibly(runner: StationRunner, queue: ActionQueue,
-                                                  bus: EventBus) -> None:
+async def test_full_disk_refuses_the_scan_visibly(
+    runner: StationRunner, queue: ActionQueue, bus: EventBus
+) -> None:
     await runner.handle_scan("line-1", "LP1")
     await queue.set_size_limit(1)
     async with bus.subscribe() as events:

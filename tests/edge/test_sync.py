@@ -31,8 +31,12 @@ async def queue(tmp_path: Path, edge_id: str):
 async def enqueue(queue: ActionQueue, count: int) -> list[str]:
     ids = []
     for i in range(count):
-        action = await queue.enqueue(type="lp.move", station="st-1", operator="op-1",
-                                     body={"lp": f"LP{i}", "to_location": "A-01"})
+        action = await queue.enqueue(
+            type="lp.move",
+            station="st-1",
+            operator="op-1",
+            body={"lp": f"LP{i}", "to_location": "A-01"},
+        )
         ids.append(action.id)
     return ids
 
@@ -58,8 +62,7 @@ class ScriptedCentral:
         await self.conn.close()
 
     async def announce(self, online: bool) -> None:
-        await self.conn.publish(CENTRAL_STATE, json.dumps({"online": online}).encode(),
-                                retain=True)
+        await self.conn.publish(CENTRAL_STATE, json.dumps({"online": online}).encode(), retain=True)
 
     async def _serve(self) -> None:
         async for message in self.conn.messages():
@@ -76,8 +79,9 @@ class ScriptedCentral:
 
     async def wait_batches(self, count: int, timeout: float = 20) -> None:
         async with self.arrived:
-            await asyncio.wait_for(self.arrived.wait_for(lambda: len(self.batches) >= count),
-                                   timeout)
+            await asyncio.wait_for(
+                self.arrived.wait_for(lambda: len(self.batches) >= count), timeout
+            )
 
 
 async def drained(queue: ActionQueue, timeout: float = 30) -> None:
@@ -99,7 +103,8 @@ async def stop(task: asyncio.Task) -> None:
 
 
 async def test_backlog_goes_in_seq_order_as_full_batches_one_in_flight(
-        own_broker: str, queue: ActionQueue, edge_id: str) -> None:
+    own_broker: str, queue: ActionQueue, edge_id: str
+) -> None:
     ids = await enqueue(queue, 450)
     async with ScriptedCentral(own_broker, edge_id) as central:
         await central.announce(True)
@@ -120,8 +125,9 @@ async def test_backlog_goes_in_seq_order_as_full_batches_one_in_flight(
     assert (await queue.get(ids[-1])).state == "applied"
 
 
-async def test_nothing_is_sent_while_central_is_offline(own_broker: str, queue: ActionQueue,
-                                                         edge_id: str) -> None:
+async def test_nothing_is_sent_while_central_is_offline(
+    own_broker: str, queue: ActionQueue, edge_id: str
+) -> None:
     await enqueue(queue, 5)
     async with ScriptedCentral(own_broker, edge_id) as central:
         await central.announce(False)
@@ -138,8 +144,9 @@ async def test_nothing_is_sent_while_central_is_offline(own_broker: str, queue: 
     assert [len(b) for b in central.batches] == [5]
 
 
-async def test_unacked_batch_is_resent_after_the_ack_timeout(own_broker: str, queue: ActionQueue,
-                                                             edge_id: str) -> None:
+async def test_unacked_batch_is_resent_after_the_ack_timeout(
+    own_broker: str, queue: ActionQueue, edge_id: str
+) -> None:
     [first] = await enqueue(queue, 1)
     async with ScriptedCentral(own_broker, edge_id) as central:
         central.auto_ack = False
@@ -158,8 +165,9 @@ async def test_unacked_batch_is_resent_after_the_ack_timeout(own_broker: str, qu
     assert (await queue.get(first)).state == "duplicate"
 
 
-async def test_live_scans_go_out_one_by_one_at_once(own_broker: str, queue: ActionQueue,
-                                                    edge_id: str) -> None:
+async def test_live_scans_go_out_one_by_one_at_once(
+    own_broker: str, queue: ActionQueue, edge_id: str
+) -> None:
     async with ScriptedCentral(own_broker, edge_id) as central:
         await central.announce(True)
         task = await run_loop(SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=own_broker))
@@ -174,7 +182,8 @@ async def test_live_scans_go_out_one_by_one_at_once(own_broker: str, queue: Acti
 
 
 async def test_conflicts_and_rejections_do_not_block_what_follows(
-        own_broker: str, queue: ActionQueue, edge_id: str) -> None:
+    own_broker: str, queue: ActionQueue, edge_id: str
+) -> None:
     ids = await enqueue(queue, 3)
     async with ScriptedCentral(own_broker, edge_id) as central:
         central.auto_ack = False
@@ -183,11 +192,24 @@ async def test_conflicts_and_rejections_do_not_block_what_follows(
         try:
             await central.wait_batches(1)
             batch = central.batches[0]
-            acks = [Ack(id=batch[0]["id"], seq=1, result=AckResult.CONFLICT,
-                        code="LP_ALREADY_CONSUMED", message="LP1 was consumed", conflict_id=9),
-                    Ack(id=batch[1]["id"], seq=2, result=AckResult.REJECTED,
-                        code="BAD_SIGNATURE", message="signature does not match"),
-                    Ack(id=batch[2]["id"], seq=3, result=AckResult.APPLIED)]
+            acks = [
+                Ack(
+                    id=batch[0]["id"],
+                    seq=1,
+                    result=AckResult.CONFLICT,
+                    code="LP_ALREADY_CONSUMED",
+                    message="LP1 was consumed",
+                    conflict_id=9,
+                ),
+                Ack(
+                    id=batch[1]["id"],
+                    seq=2,
+                    result=AckResult.REJECTED,
+                    code="BAD_SIGNATURE",
+                    message="signature does not match",
+                ),
+                Ack(id=batch[2]["id"], seq=3, result=AckResult.APPLIED),
+            ]
             await central.conn.publish(ack_topic(SITE, edge_id), batch_ack(acks))
             await drained(queue)
         finally:
@@ -197,11 +219,13 @@ async def test_conflicts_and_rejections_do_not_block_what_follows(
     assert states[0].code == "LP_ALREADY_CONSUMED" and states[0].conflict_id == 9
 
 
-async def test_presence_is_retained_with_queue_figures(own_broker: str, queue: ActionQueue,
-                                                       edge_id: str) -> None:
+async def test_presence_is_retained_with_queue_figures(
+    own_broker: str, queue: ActionQueue, edge_id: str
+) -> None:
     await enqueue(queue, 2)
-    task = await run_loop(SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=own_broker,
-                                   version="9.9"))
+    task = await run_loop(
+        SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=own_broker, version="9.9")
+    )
     try:
         await asyncio.sleep(1.0)
         async with await MqttConnection.open(own_broker) as watcher:

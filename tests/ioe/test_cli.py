@@ -33,7 +33,17 @@ def test_edge_run_with_a_missing_config_says_so(tmp_path: Path) -> None:
 
 
 def test_provision_with_central_down_says_so(tmp_path: Path) -> None:
-    result = run("edge", "provision", "--central", "http://127.0.0.1:9", "--site", "p",
-                  "--edge", "e", "--out", str(tmp_path / "edge.toml"))
+    result = run(
+        "edge",
+        "provision",
+        "--central",
+        "http://127.0.0.1:9",
+        "--site",
+        "p",
+        "--edge",
+        "e",
+        "--out",
+        str(tmp_path / "edge.toml"),
+    )
     assert result.returncode == 1
     assert "unreachable" in result.stderr and not (tmp_path / "edge.toml").exists()

@@ -27,18 +27,61 @@ async def one_received_lp(url: str) -> None:
     await upgrade(url)
     engine = make_engine(url)
     async with engine.begin() as conn:
-        product = (await conn.execute(insert(products).returning(products.c.id).values(
-            site="plant-1", code="RAW-1", name="Raw", uom="kg", type="raw", allergens=[],
-            allow_merge=False, created_at=T0))).scalar_one()
-        place = (await conn.execute(insert(locations).returning(locations.c.id).values(
-            site="plant-1", code="RECV", name="Receiving", kind="receiving",
-            created_at=T0))).scalar_one()
-        lp = (await conn.execute(insert(license_plates).returning(license_plates.c.id).values(
-            site="plant-1", number="LP-1", product_id=product, qty=5, uom="kg",
-            location_id=place, status="available", created_at=T0))).scalar_one()
-        await conn.execute(insert(stock_moves).values(
-            site="plant-1", lp_id=lp, product_id=product, location_id=place, kind="RECEIPT",
-            qty=5, occurred_at=T0, recorded_at=T0, cause="action", action_id="a-1"))
+        product = (
+            await conn.execute(
+                insert(products)
+                .returning(products.c.id)
+                .values(
+                    site="plant-1",
+                    code="RAW-1",
+                    name="Raw",
+                    uom="kg",
+                    type="raw",
+                    allergens=[],
+                    allow_merge=False,
+                    created_at=T0,
+                )
+            )
+        ).scalar_one()
+        place = (
+            await conn.execute(
+                insert(locations)
+                .returning(locations.c.id)
+                .values(
+                    site="plant-1", code="RECV", name="Receiving", kind="receiving", created_at=T0
+                )
+            )
+        ).scalar_one()
+        lp = (
+            await conn.execute(
+                insert(license_plates)
+                .returning(license_plates.c.id)
+                .values(
+                    site="plant-1",
+                    number="LP-1",
+                    product_id=product,
+                    qty=5,
+                    uom="kg",
+                    location_id=place,
+                    status="available",
+                    created_at=T0,
+                )
+            )
+        ).scalar_one()
+        await conn.execute(
+            insert(stock_moves).values(
+                site="plant-1",
+                lp_id=lp,
+                product_id=product,
+                location_id=place,
+                kind="RECEIPT",
+                qty=5,
+                occurred_at=T0,
+                recorded_at=T0,
+                cause="action",
+                action_id="a-1",
+            )
+        )
     await engine.dispose()
 
 
@@ -69,8 +112,9 @@ async def test_an_unreachable_database_exits_2(tmp_path: Path) -> None:
     code, _, err = await ioe("db", "check", "--db", f"sqlite+aiosqlite:///{missing}")
     assert code == 2 and "nope.db" in err and "Traceback" not in err
     assert not missing.exists()
-    code, _, err = await ioe("db", "check", "--db",
-                             "postgresql+asyncpg://ioe:secret@127.0.0.1:9/ioe")
+    code, _, err = await ioe(
+        "db", "check", "--db", "postgresql+asyncpg://ioe:secret@127.0.0.1:9/ioe"
+    )
     assert code == 2 and "cannot check the database" in err
     assert "Traceback" not in err and "secret" not in err
 

@@ -37,8 +37,10 @@ def test_signature_is_plain_hmac_sha256_over_published_bytes() -> None:
 
 
 def test_canonical_form_sorts_keys_keeps_unicode_and_has_no_spaces() -> None:
-    assert canonical_json({"b": 1, "a": {"z": "Ä", "y": True, "x": None}}) == \
-        '{"a":{"x":null,"y":true,"z":"Ä"},"b":1}'.encode()
+    assert (
+        canonical_json({"b": 1, "a": {"z": "Ä", "y": True, "x": None}})
+        == '{"a":{"x":null,"y":true,"z":"Ä"},"b":1}'.encode()
+    )
 
 
 def test_quantities_are_decimal_strings_on_the_wire() -> None:
@@ -54,8 +56,9 @@ def test_golden_acks_parse() -> None:
     assert [a.wire() for a in acks] == load("acks.json")
 
 
-@pytest.mark.parametrize("field,value", [("seq", 1235), ("operator", "op-114"),
-                                         ("ts", "2026-11-22T13:00:00.124Z")])
+@pytest.mark.parametrize(
+    "field,value", [("seq", 1235), ("operator", "op-114"), ("ts", "2026-11-22T13:00:00.124Z")]
+)
 def test_any_changed_field_breaks_the_signature(field: str, value: object) -> None:
     raw = load("envelope_lp_consume.json")
     raw[field] = value

@@ -21,9 +21,16 @@ SECRET = "s"
 
 
 def envelope(**over: object) -> dict:
-    env = build_envelope(type="lp.move", site="plant-1", edge="edge-1", station="st-1",
-                         operator="op-1", seq=1, body={"lp": "LP1", "to_location": "A-01"},
-                         secret=SECRET)
+    env = build_envelope(
+        type="lp.move",
+        site="plant-1",
+        edge="edge-1",
+        station="st-1",
+        operator="op-1",
+        seq=1,
+        body={"lp": "LP1", "to_location": "A-01"},
+        secret=SECRET,
+    )
     env.update(over)
     return env
 
@@ -52,23 +59,42 @@ def test_unknown_type() -> None:
     assert code_of(envelope(type="lp.teleport")) == RejectCode.UNKNOWN_ACTION_TYPE
 
 
-@pytest.mark.parametrize("body", [{"lp": "LP1"}, {"lp": "LP1", "to_location": "A", "x": 1},
-                                  {"lp": "", "to_location": "A"}])
+@pytest.mark.parametrize(
+    "body",
+    [{"lp": "LP1"}, {"lp": "LP1", "to_location": "A", "x": 1}, {"lp": "", "to_location": "A"}],
+)
 def test_bad_bodies(body: dict) -> None:
     assert code_of(envelope(body=body)) == RejectCode.BODY_INVALID
 
 
 @pytest.mark.parametrize("qty", [12.5, 12, "1e3", "NaN", "-1", "0", " 1", "1.1234567"])
 def test_quantities_must_be_positive_plain_decimal_strings(qty: object) -> None:
-    raw = build_envelope(type="lp.consume", site="p", edge="e", station="s", operator="o",
-                         seq=1, body={"lp": "LP1", "work_order": "WO"}, secret=SECRET)
+    raw = build_envelope(
+        type="lp.consume",
+        site="p",
+        edge="e",
+        station="s",
+        operator="o",
+        seq=1,
+        body={"lp": "LP1", "work_order": "WO"},
+        secret=SECRET,
+    )
     raw["body"]["qty"] = qty
     assert code_of(raw) in (RejectCode.BODY_INVALID, RejectCode.SCHEMA_INVALID)
 
 
-@pytest.mark.parametrize("field,value", [("seq", 0), ("seq", "3"), ("id", "not-a-uuid"),
-                                         ("ts", "2026-11-22 13:00:00"), ("edge", "a/b"),
-                                         ("site", "+"), ("sig", "xyz")])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("seq", 0),
+        ("seq", "3"),
+        ("id", "not-a-uuid"),
+        ("ts", "2026-11-22 13:00:00"),
+        ("edge", "a/b"),
+        ("site", "+"),
+        ("sig", "xyz"),
+    ],
+)
 def test_schema_errors(field: str, value: object) -> None:
     assert code_of(envelope(**{field: value})) == RejectCode.SCHEMA_INVALID
 
@@ -84,15 +110,18 @@ def test_not_an_object() -> None:
     assert code_of([1]) == RejectCode.NOT_AN_OBJECT
 
 
-@pytest.mark.parametrize("payload,code", [
-    (b"{not json", RejectCode.MALFORMED_JSON),
-    (b"\xff\xfe", RejectCode.MALFORMED_JSON),
-    (b"[NaN]", RejectCode.MALFORMED_JSON),
-    (b"{}", RejectCode.BATCH_NOT_ARRAY),
-    (b"[]", RejectCode.BATCH_EMPTY),
-    (json.dumps([{}] * (MAX_BATCH + 1)).encode(), RejectCode.BATCH_TOO_LARGE),
-    (b"[" + b" " * MAX_MESSAGE_BYTES + b"]", RejectCode.MESSAGE_TOO_LARGE),
-])
+@pytest.mark.parametrize(
+    "payload,code",
+    [
+        (b"{not json", RejectCode.MALFORMED_JSON),
+        (b"\xff\xfe", RejectCode.MALFORMED_JSON),
+        (b"[NaN]", RejectCode.MALFORMED_JSON),
+        (b"{}", RejectCode.BATCH_NOT_ARRAY),
+        (b"[]", RejectCode.BATCH_EMPTY),
+        (json.dumps([{}] * (MAX_BATCH + 1)).encode(), RejectCode.BATCH_TOO_LARGE),
+        (b"[" + b" " * MAX_MESSAGE_BYTES + b"]", RejectCode.MESSAGE_TOO_LARGE),
+    ],
+)
 def test_batch_framing(payload: bytes, code: str) -> None:
     with pytest.raises(ProtocolError) as info:
         decode_batch(payload)

@@ -28,8 +28,10 @@ def test_parse_roundtrip() -> None:
     assert parse_state_topic(state_topic("p", "e")) == ("p", "e")
 
 
-@pytest.mark.parametrize("site,edge", [("a/b", "e"), ("p", "+"), ("p", "#"), ("", "e"),
-                                       ("central", "e"), ("p", "x" * 65)])
+@pytest.mark.parametrize(
+    "site,edge",
+    [("a/b", "e"), ("p", "+"), ("p", "#"), ("", "e"), ("central", "e"), ("p", "x" * 65)],
+)
 def test_unsafe_names_refused(site: str, edge: str) -> None:
     with pytest.raises(ProtocolError):
         act_topic(site, edge)

@@ -13,8 +13,14 @@ from tests.support import free_port
 
 def test_broker_url_parsing() -> None:
     addr = BrokerAddress.parse("mqtts://user:p%40ss@broker.plant:8884?version=5")
-    assert (addr.host, addr.port, addr.username, addr.password, addr.tls, addr.version) == \
-        ("broker.plant", 8884, "user", "p@ss", True, 5)
+    assert (addr.host, addr.port, addr.username, addr.password, addr.tls, addr.version) == (
+        "broker.plant",
+        8884,
+        "user",
+        "p@ss",
+        True,
+        5,
+    )
     assert BrokerAddress.parse("mqtt://h").port == 1883
     assert "p@ss" not in addr.display()
     for bad in ("http://h", "mqtt://", "mqtt://h:99999", "mqtt://h?version=7"):
@@ -37,8 +43,10 @@ async def test_connect_to_nothing_fails_fast() -> None:
 
 
 async def test_publish_subscribe_roundtrip_in_order(mqtt_url: str) -> None:
-    async with await MqttConnection.open(mqtt_url) as sub, \
-            await MqttConnection.open(mqtt_url) as pub:
+    async with (
+        await MqttConnection.open(mqtt_url) as sub,
+        await MqttConnection.open(mqtt_url) as pub,
+    ):
         topic = f"ioe-test/{free_port()}/x"
         assert await sub.subscribe(topic) == [1]
         await asyncio.gather(*(pub.publish_nowait(topic, str(i).encode()) for i in range(300)))
@@ -76,8 +84,9 @@ async def test_will_is_published_when_a_client_dies(mqtt_url: str) -> None:
     """)
     async with await MqttConnection.open(mqtt_url) as sub:
         await sub.subscribe(topic)
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", script,
-                                                    stdout=asyncio.subprocess.PIPE)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", script, stdout=asyncio.subprocess.PIPE
+        )
         assert proc.stdout is not None
         assert (await asyncio.wait_for(proc.stdout.readline(), 20)).strip() == b"up"
         proc.kill()
@@ -101,9 +110,15 @@ async def test_lost_broker_fails_waiters_and_supervisor_reconnects(private_mosqu
         async for _ in conn.messages():
             pass
 
-    task = asyncio.create_task(keep_connected(
-        lambda: MqttConnection.open(private_mosquitto.url, timeout=3), session, name="test",
-        backoff=Backoff(initial=0.1, maximum=0.5), on_change=ups.append))
+    task = asyncio.create_task(
+        keep_connected(
+            lambda: MqttConnection.open(private_mosquitto.url, timeout=3),
+            session,
+            name="test",
+            backoff=Backoff(initial=0.1, maximum=0.5),
+            on_change=ups.append,
+        )
+    )
     try:
         await asyncio.sleep(0.5)
         assert ups == [True]

@@ -15,10 +15,22 @@ router = APIRouter(tags=["actions"])
 _BODY_SCHEMA = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": {
-            "description": "One signed envelope, or a JSON array of 1..200 of them",
-            "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"},
-                                           "minItems": 1, "maxItems": 200}]}}},
+        "content": {
+            "application/json": {
+                "schema": {
+                    "description": "One signed envelope, or a JSON array of 1..200 of them",
+                    "oneOf": [
+                        {"type": "object"},
+                        {
+                            "type": "array",
+                            "items": {"type": "object"},
+                            "minItems": 1,
+                            "maxItems": 200,
+                        },
+                    ],
+                }
+            }
+        },
     }
 }
 
@@ -44,8 +56,7 @@ async def post_actions(request: Request, processor: ProcessorDep) -> JSONRespons
     single = _single(payload)
     if single is not None:
         payload = dumps([single])
-    acks = await processor.process_message(payload, topic_site=None, topic_edge=None,
-                                           via="http")
+    acks = await processor.process_message(payload, topic_site=None, topic_edge=None, via="http")
     if single is not None and len(acks) == 1:
         return JSONResponse(_wire(acks[0]))
     return JSONResponse([_wire(ack) for ack in acks])

@@ -11,28 +11,43 @@ from central.services import boms
 router = APIRouter(prefix="/products", tags=["boms"])
 
 
-@router.post("/{product_id}/bom", response_model=BomSaved,
-             responses={status.HTTP_201_CREATED: {"model": BomSaved,
-                                                  "description": "a new version was made"}})
-async def save_bom(product_id: int, body: BomIn, conn: WriteConn, caller: TechnicalCaller,
-                   response: Response) -> dict[str, object]:
+@router.post(
+    "/{product_id}/bom",
+    response_model=BomSaved,
+    responses={
+        status.HTTP_201_CREATED: {"model": BomSaved, "description": "a new version was made"}
+    },
+)
+async def save_bom(
+    product_id: int, body: BomIn, conn: WriteConn, caller: TechnicalCaller, response: Response
+) -> dict[str, object]:
     """Save the product's BOM: 201 with a new version (the first one, or because open work
     orders use the current one), 200 when the current version was replaced in place."""
-    bom = await boms.save_bom(conn, product_id=product_id, note=body.note, caller=caller,
-                              items=[item.model_dump() for item in body.items])
+    bom = await boms.save_bom(
+        conn,
+        product_id=product_id,
+        note=body.note,
+        caller=caller,
+        items=[item.model_dump() for item in body.items],
+    )
     response.status_code = status.HTTP_201_CREATED if bom["created_new_version"] else 200
     return bom
 
 
 @router.get("/{product_id}/bom", response_model=BomOut)
-async def get_bom(product_id: int, conn: ReadConn, caller: CallerDep,
-                  version: Annotated[int | None, Query(ge=1)] = None) -> dict[str, object]:
+async def get_bom(
+    product_id: int,
+    conn: ReadConn,
+    caller: CallerDep,
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> dict[str, object]:
     """The product's current BOM, or the given version."""
     return await boms.get_bom(conn, product_id=product_id, version=version, caller=caller)
 
 
 @router.get("/{product_id}/bom/versions", response_model=list[BomVersionOut])
-async def list_bom_versions(product_id: int, conn: ReadConn,
-                            caller: CallerDep) -> list[dict[str, object]]:
+async def list_bom_versions(
+    product_id: int, conn: ReadConn, caller: CallerDep
+) -> list[dict[str, object]]:
     """Every BOM version of the product, oldest first; the last one is current."""
     return await boms.list_versions(conn, product_id=product_id, caller=caller)

@@ -14,12 +14,19 @@ ConflictStatus = Literal["open", "resolved", "voided"]
 
 
 @router.get("", response_model=Page[ConflictDetailOut])
-async def list_conflicts(conn: ReadConn, caller: CallerDep, status: ConflictStatus | None = None,
-                         site: str | None = None, edge: str | None = None, limit: Limit = 100,
-                         offset: Offset = 0) -> dict[str, object]:
+async def list_conflicts(
+    conn: ReadConn,
+    caller: CallerDep,
+    status: ConflictStatus | None = None,
+    site: str | None = None,
+    edge: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, object]:
     """Conflicts, oldest first, each with the envelope exactly as the edge sent it."""
-    items = await queries.list_conflicts(conn, sites=caller.site_filter(site), status=status,
-                                         edge=edge, limit=limit, offset=offset)
+    items = await queries.list_conflicts(
+        conn, sites=caller.site_filter(site), status=status, edge=edge, limit=limit, offset=offset
+    )
     return {"items": items, "limit": limit, "offset": offset}
 
 
@@ -30,10 +37,17 @@ async def get_conflict(conflict_id: int, conn: ReadConn, caller: CallerDep) -> d
 
 
 @router.post("/{conflict_id}/resolve", response_model=ResolvedOut)
-async def resolve_conflict(conflict_id: int, body: ResolveIn, request: Request, conn: WriteConn,
-                           caller: SupervisorCaller) -> dict[str, object]:
+async def resolve_conflict(
+    conflict_id: int, body: ResolveIn, request: Request, conn: WriteConn, caller: SupervisorCaller
+) -> dict[str, object]:
     """Apply the action anyway (forced), apply it with a changed body, or void it; audited."""
-    return await conflicts.resolve(conn, conflict_id=conflict_id, resolution=body.resolution,
-                                   reason=body.reason, body=body.body, caller=caller,
-                                   settings=request.app.state.settings,
-                                   refs=request.app.state.processor.refs)
+    return await conflicts.resolve(
+        conn,
+        conflict_id=conflict_id,
+        resolution=body.resolution,
+        reason=body.reason,
+        body=body.body,
+        caller=caller,
+        settings=request.app.state.settings,
+        refs=request.app.state.processor.refs,
+    )

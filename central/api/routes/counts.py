@@ -27,20 +27,34 @@ router = APIRouter(prefix="/counts", tags=["counts"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CountDetailOut)
-async def create_count(body: CountIn, conn: WriteConn,
-                       caller: WarehouseCaller) -> dict[str, object]:
+async def create_count(
+    body: CountIn, conn: WriteConn, caller: WarehouseCaller
+) -> dict[str, object]:
     """Open a count session for a location."""
-    return await counts.create_session(conn, caller=caller, site=body.site,
-                                       location=body.location, number=body.number)
+    return await counts.create_session(
+        conn, caller=caller, site=body.site, location=body.location, number=body.number
+    )
 
 
 @router.get("", response_model=Page[CountOut])
-async def list_counts(conn: ReadConn, caller: CallerDep, status: CountStatus | None = None,
-                      location: str | None = None, site: str | None = None,
-                      limit: Limit = 100, offset: Offset = 0) -> dict[str, object]:
+async def list_counts(
+    conn: ReadConn,
+    caller: CallerDep,
+    status: CountStatus | None = None,
+    location: str | None = None,
+    site: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, object]:
     """Count sessions, newest first, of the caller's sites."""
-    items = await counts.list_sessions(conn, sites=caller.site_filter(site), status=status,
-                                       location=location, limit=limit, offset=offset)
+    items = await counts.list_sessions(
+        conn,
+        sites=caller.site_filter(site),
+        status=status,
+        location=location,
+        limit=limit,
+        offset=offset,
+    )
     return {"items": items, "limit": limit, "offset": offset}
 
 
@@ -51,22 +65,28 @@ async def get_count(session_id: int, conn: ReadConn, caller: CallerDep) -> dict[
 
 
 @router.get("/{session_id}/variance", response_model=VarianceOut)
-async def get_variance(session_id: int, conn: ReadConn,
-                       caller: CallerDep) -> dict[str, object]:
+async def get_variance(session_id: int, conn: ReadConn, caller: CallerDep) -> dict[str, object]:
     """Counted against booked, per LP and per product."""
     return await counts.variance(conn, session_id=session_id, caller=caller)
 
 
 @router.post("/{session_id}/approve", response_model=ApprovalOut)
-async def approve_count(session_id: int, conn: WriteConn, caller: WarehouseCaller,
-                        settings: SettingsDep, processor: ProcessorDep) -> dict[str, object]:
+async def approve_count(
+    session_id: int,
+    conn: WriteConn,
+    caller: WarehouseCaller,
+    settings: SettingsDep,
+    processor: ProcessorDep,
+) -> dict[str, object]:
     """Approve the count: every difference is booked as ADJUST rows linked to the session."""
-    return await counts.approve(conn, settings=settings, refs=processor.refs, caller=caller,
-                                session_id=session_id)
+    return await counts.approve(
+        conn, settings=settings, refs=processor.refs, caller=caller, session_id=session_id
+    )
 
 
 @router.post("/{session_id}/cancel", response_model=CountOut)
-async def cancel_count(session_id: int, conn: WriteConn,
-                       caller: WarehouseCaller) -> dict[str, object]:
+async def cancel_count(
+    session_id: int, conn: WriteConn, caller: WarehouseCaller
+) -> dict[str, object]:
     """Close the session without booking anything."""
     return await counts.cancel(conn, caller=caller, session_id=session_id)

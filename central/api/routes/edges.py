@@ -18,19 +18,30 @@ async def provision_edge(body: EdgeIn, conn: WriteConn, caller: AdminCaller) -> 
 
 
 @router.get("", response_model=Page[EdgeOut])
-async def list_edges(conn: ReadConn, caller: CallerDep, site: str | None = None,
-                     limit: Limit = 100, offset: Offset = 0) -> dict[str, object]:
+async def list_edges(
+    conn: ReadConn,
+    caller: CallerDep,
+    site: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, object]:
     """Registered edges: online, queue depth, oldest pending, last seen, last seq."""
-    items = await edges.list_edges(conn, sites=caller.site_filter(site), limit=limit,
-                                   offset=offset)
+    items = await edges.list_edges(conn, sites=caller.site_filter(site), limit=limit, offset=offset)
     return {"items": items, "limit": limit, "offset": offset}
 
 
 @router.get("/alarms", response_model=Page[AlarmOut])
-async def list_alarms(conn: ReadConn, caller: CallerDep, site: str | None = None,
-                      edge: str | None = None, kind: str | None = None, limit: Limit = 100,
-                      offset: Offset = 0) -> dict[str, object]:
+async def list_alarms(
+    conn: ReadConn,
+    caller: CallerDep,
+    site: str | None = None,
+    edge: str | None = None,
+    kind: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, object]:
     """Edge alarms, newest first (SEQ_GAP: actions that never reached central)."""
-    items = await edges.list_alarms(conn, sites=caller.site_filter(site), edge=edge, kind=kind,
-                                    limit=limit, offset=offset)
+    items = await edges.list_alarms(
+        conn, sites=caller.site_filter(site), edge=edge, kind=kind, limit=limit, offset=offset
+    )
     return {"items": items, "limit": limit, "offset": offset}

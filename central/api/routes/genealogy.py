@@ -21,16 +21,31 @@ Depth = Annotated[int, Query(ge=1, le=genealogy.MAX_DEPTH, description="links to
 
 
 @router.get("/license-plates", response_model=Page[LicensePlateRow])
-async def list_license_plates(conn: ReadConn, caller: CallerDep, site: str | None = None,
-                              product: str | None = None, location: str | None = None,
-                              lot: str | None = None, status: LpStatus | None = None,
-                              parent: str | None = None, limit: Limit = 100,
-                              offset: Offset = 0) -> dict[str, object]:
+async def list_license_plates(
+    conn: ReadConn,
+    caller: CallerDep,
+    site: str | None = None,
+    product: str | None = None,
+    location: str | None = None,
+    lot: str | None = None,
+    status: LpStatus | None = None,
+    parent: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, object]:
     """LPs by number, filtered by site, product code, location code, lot, status or the LP
     they are packed in (``parent``)."""
     items = await license_plates.list_license_plates(
-        conn, sites=caller.site_filter(site), product=product, location=location, lot=lot,
-        status=status, parent=parent, limit=limit, offset=offset)
+        conn,
+        sites=caller.site_filter(site),
+        product=product,
+        location=location,
+        lot=lot,
+        status=status,
+        parent=parent,
+        limit=limit,
+        offset=offset,
+    )
     return {"items": items, "limit": limit, "offset": offset}
 
 
@@ -41,9 +56,14 @@ async def get_contents(number: str, conn: ReadConn, caller: CallerDep) -> dict[s
 
 
 @router.get("/license-plates/{number}/genealogy", response_model=GenealogyOut)
-async def get_genealogy(number: str, conn: ReadConn, caller: CallerDep,
-                        direction: Direction = "down",
-                        depth: Depth = genealogy.DEFAULT_DEPTH) -> dict[str, object]:
+async def get_genealogy(
+    number: str,
+    conn: ReadConn,
+    caller: CallerDep,
+    direction: Direction = "down",
+    depth: Depth = genealogy.DEFAULT_DEPTH,
+) -> dict[str, object]:
     """The recall tree: ``down`` (forward) where the LP went, ``up`` (backward) what went in."""
-    return await genealogy.trace(conn, number=number, direction=direction, depth=depth,
-                                 sites=caller.site_filter())
+    return await genealogy.trace(
+        conn, number=number, direction=direction, depth=depth, sites=caller.site_filter()
+    )

@@ -10,18 +10,26 @@ router = APIRouter(prefix="/locations", tags=["locations"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=LocationOut)
-async def create_location(body: LocationIn, conn: WriteConn,
-                          caller: WarehouseCaller) -> dict[str, object]:
+async def create_location(
+    body: LocationIn, conn: WriteConn, caller: WarehouseCaller
+) -> dict[str, object]:
     """Add a location ((site, code) unique)."""
     caller.require_site(body.site)
-    return await catalog.create_location(conn, site=body.site, code=body.code, name=body.name,
-                                         kind=body.kind)
+    return await catalog.create_location(
+        conn, site=body.site, code=body.code, name=body.name, kind=body.kind
+    )
 
 
 @router.get("", response_model=Page[LocationOut])
-async def list_locations(conn: ReadConn, caller: CallerDep, site: str | None = None,
-                         limit: Limit = 100, offset: Offset = 0) -> dict[str, object]:
+async def list_locations(
+    conn: ReadConn,
+    caller: CallerDep,
+    site: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, object]:
     """Locations of the caller's sites, optionally of one."""
-    items = await catalog.list_locations(conn, sites=caller.site_filter(site), limit=limit,
-                                         offset=offset)
+    items = await catalog.list_locations(
+        conn, sites=caller.site_filter(site), limit=limit, offset=offset
+    )
     return {"items": items, "limit": limit, "offset": offset}

@@ -16,10 +16,17 @@ from central.services import catalog
 
 router = APIRouter(prefix="/products", tags=["products"])
 
-AllergenTag = Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=32,
-                                          description="products carrying this allergen tag")]
-Search = Annotated[str | None, Query(max_length=200,
-                                     description="case-insensitive substring of code or name")]
+AllergenTag = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[a-z0-9][a-z0-9_\-]*$",
+        max_length=32,
+        description="products carrying this allergen tag",
+    ),
+]
+Search = Annotated[
+    str | None, Query(max_length=200, description="case-insensitive substring of code or name")
+]
 
 
 def _forget(request: Request, background: BackgroundTasks, site: str, code: str) -> None:
@@ -31,21 +38,34 @@ def _forget(request: Request, background: BackgroundTasks, site: str, code: str)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ProductOut)
-async def create_product(body: ProductIn, conn: WriteConn,
-                         caller: TechnicalCaller) -> dict[str, object]:
+async def create_product(
+    body: ProductIn, conn: WriteConn, caller: TechnicalCaller
+) -> dict[str, object]:
     """Add a product ((site, code) unique)."""
     caller.require_site(body.site)
     return await catalog.create_product(conn, **body.model_dump(), caller=caller)
 
 
 @router.get("", response_model=ProductPage)
-async def list_products(conn: ReadConn, caller: CallerDep, site: str | None = None,
-                        type: ProductType | None = None, allergen: AllergenTag = None,
-                        gtin: str | None = None, q: Search = None, limit: Limit = 100,
-                        offset: Offset = 0) -> dict[str, object]:
+async def list_products(
+    conn: ReadConn,
+    caller: CallerDep,
+    site: str | None = None,
+    type: ProductType | None = None,
+    allergen: AllergenTag = None,
+    gtin: str | None = None,
+    q: Search = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, object]:
     """Products ordered by site and code, filtered, with the total count of matches."""
-    filters = {"sites": caller.site_filter(site), "type": type, "allergen": allergen,
-               "gtin": gtin, "q": q}
+    filters = {
+        "sites": caller.site_filter(site),
+        "type": type,
+        "allergen": allergen,
+        "gtin": gtin,
+        "q": q,
+    }
     items = await catalog.list_products(conn, **filters, limit=limit, offset=offset)
     total = await catalog.count_products(conn, **filters)
     return {"items": items, "limit": limit, "offset": offset, "total": total}
@@ -60,19 +80,30 @@ async def get_product(product_id: int, conn: ReadConn, caller: CallerDep) -> dic
 
 
 @router.put("/{product_id}", response_model=ProductOut)
-async def update_product(product_id: int, body: ProductUpdate, conn: WriteConn,
-                         caller: TechnicalCaller, request: Request,
-                         background: BackgroundTasks) -> dict[str, object]:
+async def update_product(
+    product_id: int,
+    body: ProductUpdate,
+    conn: WriteConn,
+    caller: TechnicalCaller,
+    request: Request,
+    background: BackgroundTasks,
+) -> dict[str, object]:
     """Replace a product's fields (code and site never change; uom is frozen once stocked)."""
-    product = await catalog.update_product(conn, product_id=product_id, **body.model_dump(),
-                                           caller=caller)
+    product = await catalog.update_product(
+        conn, product_id=product_id, **body.model_dump(), caller=caller
+    )
     _forget(request, background, product["site"], product["code"])
     return product
 
 
 @router.delete("/{product_id}", response_model=ProductOut)
-async def delete_product(product_id: int, conn: WriteConn, caller: TechnicalCaller,
-                         request: Request, background: BackgroundTasks) -> dict[str, object]:
+async def delete_product(
+    product_id: int,
+    conn: WriteConn,
+    caller: TechnicalCaller,
+    request: Request,
+    background: BackgroundTasks,
+) -> dict[str, object]:
     """Delete a product that no LP, ledger row, BOM or work order refers to; answers it."""
     product = await catalog.delete_product(conn, product_id=product_id, caller=caller)
     _forget(request, background, product["site"], product["code"])

@@ -20,12 +20,26 @@ router = APIRouter(prefix="/quality", tags=["quality"])
 
 
 @router.get("/holds", response_model=Page[HoldOut])
-async def list_holds(conn: ReadConn, caller: CallerDep, status: HoldStatus | None = None,
-                     lp: str | None = None, lot: str | None = None, site: str | None = None,
-                     limit: Limit = 100, offset: Offset = 0) -> dict[str, object]:
+async def list_holds(
+    conn: ReadConn,
+    caller: CallerDep,
+    status: HoldStatus | None = None,
+    lp: str | None = None,
+    lot: str | None = None,
+    site: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, object]:
     """Holds, newest first, of the caller's sites; by status, LP number, lot or site."""
-    items = await quality.list_holds(conn, sites=caller.site_filter(site), status=status,
-                                     lp=lp, lot=lot, limit=limit, offset=offset)
+    items = await quality.list_holds(
+        conn,
+        sites=caller.site_filter(site),
+        status=status,
+        lp=lp,
+        lot=lot,
+        limit=limit,
+        offset=offset,
+    )
     return {"items": items, "limit": limit, "offset": offset}
 
 
@@ -36,17 +50,42 @@ async def get_hold(hold_id: int, conn: ReadConn, caller: CallerDep) -> dict[str,
 
 
 @router.post("/holds", status_code=status.HTTP_201_CREATED, response_model=HoldChangeOut)
-async def create_hold(body: HoldIn, conn: WriteConn, caller: QualityCaller,
-                      settings: SettingsDep, processor: ProcessorDep) -> dict[str, object]:
+async def create_hold(
+    body: HoldIn,
+    conn: WriteConn,
+    caller: QualityCaller,
+    settings: SettingsDep,
+    processor: ProcessorDep,
+) -> dict[str, object]:
     """Put an LP (with everything packed in it) or a lot on hold, as qc.hold does."""
-    return await quality.create_hold(conn, settings=settings, refs=processor.refs,
-                                     caller=caller, site=body.site, reason=body.reason,
-                                     lp=body.lp, lot=body.lot, item=body.item)
+    return await quality.create_hold(
+        conn,
+        settings=settings,
+        refs=processor.refs,
+        caller=caller,
+        site=body.site,
+        reason=body.reason,
+        lp=body.lp,
+        lot=body.lot,
+        item=body.item,
+    )
 
 
 @router.post("/holds/{hold_id}/release", response_model=HoldChangeOut)
-async def release_hold(hold_id: int, body: ReleaseIn, conn: WriteConn, caller: QualityCaller,
-                       settings: SettingsDep, processor: ProcessorDep) -> dict[str, object]:
+async def release_hold(
+    hold_id: int,
+    body: ReleaseIn,
+    conn: WriteConn,
+    caller: QualityCaller,
+    settings: SettingsDep,
+    processor: ProcessorDep,
+) -> dict[str, object]:
     """Release a hold; its LPs come off hold unless another active hold still covers them."""
-    return await quality.release_hold(conn, settings=settings, refs=processor.refs,
-                                      caller=caller, hold_id=hold_id, reason=body.reason)
+    return await quality.release_hold(
+        conn,
+        settings=settings,
+        refs=processor.refs,
+        caller=caller,
+        hold_id=hold_id,
+        reason=body.reason,
+    )

@@ -13,10 +13,17 @@ router = APIRouter(tags=["access"])
 @router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenMade)
 async def create_token(body: TokenIn, conn: WriteConn, caller: AdminCaller) -> dict[str, object]:
     """Make a token for a person or a system; the token is answered this once."""
-    row, token = await access.create_token(conn, name=body.name, roles=list(body.roles),
-                                           sites=list(body.sites))
-    await audit.record(conn, caller=caller, action="token.create", target=body.name, site=None,
-                       details={"roles": row["roles"], "sites": row["sites"]})
+    row, token = await access.create_token(
+        conn, name=body.name, roles=list(body.roles), sites=list(body.sites)
+    )
+    await audit.record(
+        conn,
+        caller=caller,
+        action="token.create",
+        target=body.name,
+        site=None,
+        details={"roles": row["roles"], "sites": row["sites"]},
+    )
     return {**row, "token": token}
 
 
@@ -42,10 +49,16 @@ async def me(caller: CallerDep) -> dict[str, object]:
 
 
 @router.get("/audit", response_model=Page[AuditOut])
-async def list_audit(conn: ReadConn, caller: CallerDep, site: str | None = None,
-                     action: str | None = None, limit: Limit = 100,
-                     offset: Offset = 0) -> dict[str, object]:
+async def list_audit(
+    conn: ReadConn,
+    caller: CallerDep,
+    site: str | None = None,
+    action: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, object]:
     """Audited API writes of the caller's sites, newest first."""
-    items = await audit.list_entries(conn, sites=caller.site_filter(site), action=action,
-                                     limit=limit, offset=offset)
+    items = await audit.list_entries(
+        conn, sites=caller.site_filter(site), action=action, limit=limit, offset=offset
+    )
     return {"items": items, "limit": limit, "offset": offset}

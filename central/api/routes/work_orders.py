@@ -20,29 +20,50 @@ router = APIRouter(prefix="/work-orders", tags=["work orders"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WorkOrderOut)
-async def create_work_order(body: WorkOrderIn, conn: WriteConn, settings: SettingsDep,
-                            caller: PlanningCaller) -> dict[str, object]:
+async def create_work_order(
+    body: WorkOrderIn, conn: WriteConn, settings: SettingsDep, caller: PlanningCaller
+) -> dict[str, object]:
     """Add a work order with a snapshot of its product's BOM; planned unless ``released``."""
     caller.require_site(body.site)
     return await production.create_work_order(
-        conn, settings=settings, caller=caller, site=body.site, number=body.number,
-        product=body.product, qty_planned=body.qty, due_date=body.due_date, status=body.status)
+        conn,
+        settings=settings,
+        caller=caller,
+        site=body.site,
+        number=body.number,
+        product=body.product,
+        qty_planned=body.qty,
+        due_date=body.due_date,
+        status=body.status,
+    )
 
 
 @router.get("", response_model=Page[WorkOrderOut])
-async def list_work_orders(conn: ReadConn, caller: CallerDep, site: str | None = None,
-                           status: WoStatus | None = None, product: str | None = None,
-                           limit: Limit = 100, offset: Offset = 0) -> dict[str, object]:
+async def list_work_orders(
+    conn: ReadConn,
+    caller: CallerDep,
+    site: str | None = None,
+    status: WoStatus | None = None,
+    product: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, object]:
     """Work orders, newest first."""
-    items = await production.list_work_orders(conn, sites=caller.site_filter(site),
-                                              status=status, product=product, limit=limit,
-                                              offset=offset)
+    items = await production.list_work_orders(
+        conn,
+        sites=caller.site_filter(site),
+        status=status,
+        product=product,
+        limit=limit,
+        offset=offset,
+    )
     return {"items": items, "limit": limit, "offset": offset}
 
 
 @router.get("/{work_order_id}", response_model=WorkOrderOut)
-async def get_work_order(work_order_id: int, conn: ReadConn,
-                         caller: CallerDep) -> dict[str, object]:
+async def get_work_order(
+    work_order_id: int, conn: ReadConn, caller: CallerDep
+) -> dict[str, object]:
     """One work order with its progress."""
     wo = await production.get_work_order(conn, work_order_id=work_order_id)
     caller.require_site(wo["site"])
@@ -50,8 +71,9 @@ async def get_work_order(work_order_id: int, conn: ReadConn,
 
 
 @router.get("/{work_order_id}/materials", response_model=MaterialsOut)
-async def list_materials(work_order_id: int, conn: ReadConn,
-                         caller: CallerDep) -> dict[str, object]:
+async def list_materials(
+    work_order_id: int, conn: ReadConn, caller: CallerDep
+) -> dict[str, object]:
     """Per component: required, reserved (and which LPs), consumed, remaining."""
     materials = await production.list_materials(conn, work_order_id=work_order_id)
     caller.require_site(materials["site"])
@@ -59,32 +81,40 @@ async def list_materials(work_order_id: int, conn: ReadConn,
 
 
 @router.post("/{work_order_id}/release", response_model=WorkOrderOut)
-async def release(work_order_id: int, conn: WriteConn, settings: SettingsDep,
-                  caller: PlanningCaller) -> dict[str, object]:
+async def release(
+    work_order_id: int, conn: WriteConn, settings: SettingsDep, caller: PlanningCaller
+) -> dict[str, object]:
     """planned -> released, reserving material LPs (FEFO); 409 MATERIAL_SHORT changes nothing."""
-    return await production.change_status(conn, settings=settings, caller=caller,
-                                          work_order_id=work_order_id, target="released")
+    return await production.change_status(
+        conn, settings=settings, caller=caller, work_order_id=work_order_id, target="released"
+    )
 
 
 @router.post("/{work_order_id}/start", response_model=WorkOrderOut)
-async def start(work_order_id: int, conn: WriteConn, settings: SettingsDep,
-                caller: ProductionCaller) -> dict[str, object]:
+async def start(
+    work_order_id: int, conn: WriteConn, settings: SettingsDep, caller: ProductionCaller
+) -> dict[str, object]:
     """released -> in_progress."""
-    return await production.change_status(conn, settings=settings, caller=caller,
-                                          work_order_id=work_order_id, target="in_progress")
+    return await production.change_status(
+        conn, settings=settings, caller=caller, work_order_id=work_order_id, target="in_progress"
+    )
 
 
 @router.post("/{work_order_id}/complete", response_model=WorkOrderOut)
-async def complete(work_order_id: int, conn: WriteConn, settings: SettingsDep,
-                   caller: ProductionCaller) -> dict[str, object]:
+async def complete(
+    work_order_id: int, conn: WriteConn, settings: SettingsDep, caller: ProductionCaller
+) -> dict[str, object]:
     """in_progress (or released) -> completed, giving back what is still reserved."""
-    return await production.change_status(conn, settings=settings, caller=caller,
-                                          work_order_id=work_order_id, target="completed")
+    return await production.change_status(
+        conn, settings=settings, caller=caller, work_order_id=work_order_id, target="completed"
+    )
 
 
 @router.post("/{work_order_id}/close", response_model=WorkOrderOut)
-async def close(work_order_id: int, conn: WriteConn, settings: SettingsDep,
-                caller: PlanningCaller) -> dict[str, object]:
+async def close(
+    work_order_id: int, conn: WriteConn, settings: SettingsDep, caller: PlanningCaller
+) -> dict[str, object]:
     """completed -> closed."""
-    return await production.change_status(conn, settings=settings, caller=caller,
-                                          work_order_id=work_order_id, target="closed")
+    return await production.change_status(
+        conn, settings=settings, caller=caller, work_order_id=work_order_id, target="closed"
+    )

@@ -76,7 +76,8 @@ class ResolveIn(BaseModel):
     resolution: Resolution
     reason: str = Field(min_length=1, max_length=500)
     body: dict[str, Any] | None = Field(
-        default=None, description="the changed action body; required for apply_with_changes")
+        default=None, description="the changed action body; required for apply_with_changes"
+    )
 
 
 class ResolvedOut(BaseModel):

@@ -55,8 +55,9 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("created_at", UtcDateTime, nullable=False),
         sa.CheckConstraint(WO_STATUSES, name="ck_work_orders_status"),
-        sa.ForeignKeyConstraint(["product_id"], ["products.id"],
-                                name="fk_work_orders_product_id_products"),
+        sa.ForeignKeyConstraint(
+            ["product_id"], ["products.id"], name="fk_work_orders_product_id_products"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_work_orders"),
         sa.UniqueConstraint("number", name="uq_work_orders_number"),
     )
@@ -75,10 +76,12 @@ def upgrade() -> None:
         sa.Column("created_at", UtcDateTime, nullable=False),
         sa.Column("created_by_action", sa.String(36)),
         sa.CheckConstraint(LP_STATUSES, name="ck_license_plates_status"),
-        sa.ForeignKeyConstraint(["location_id"], ["locations.id"],
-                                name="fk_license_plates_location_id_locations"),
-        sa.ForeignKeyConstraint(["product_id"], ["products.id"],
-                                name="fk_license_plates_product_id_products"),
+        sa.ForeignKeyConstraint(
+            ["location_id"], ["locations.id"], name="fk_license_plates_location_id_locations"
+        ),
+        sa.ForeignKeyConstraint(
+            ["product_id"], ["products.id"], name="fk_license_plates_product_id_products"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_license_plates"),
         sa.UniqueConstraint("number", name="uq_license_plates_number"),
     )
@@ -96,14 +99,18 @@ def upgrade() -> None:
         sa.Column("work_order_id", sa.Integer),
         sa.Column("reference", sa.String(64)),
         sa.CheckConstraint(MOVE_KINDS, name="ck_stock_moves_kind"),
-        sa.ForeignKeyConstraint(["location_id"], ["locations.id"],
-                                name="fk_stock_moves_location_id_locations"),
-        sa.ForeignKeyConstraint(["lp_id"], ["license_plates.id"],
-                                name="fk_stock_moves_lp_id_license_plates"),
-        sa.ForeignKeyConstraint(["product_id"], ["products.id"],
-                                name="fk_stock_moves_product_id_products"),
-        sa.ForeignKeyConstraint(["work_order_id"], ["work_orders.id"],
-                                name="fk_stock_moves_work_order_id_work_orders"),
+        sa.ForeignKeyConstraint(
+            ["location_id"], ["locations.id"], name="fk_stock_moves_location_id_locations"
+        ),
+        sa.ForeignKeyConstraint(
+            ["lp_id"], ["license_plates.id"], name="fk_stock_moves_lp_id_license_plates"
+        ),
+        sa.ForeignKeyConstraint(
+            ["product_id"], ["products.id"], name="fk_stock_moves_product_id_products"
+        ),
+        sa.ForeignKeyConstraint(
+            ["work_order_id"], ["work_orders.id"], name="fk_stock_moves_work_order_id_work_orders"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_stock_moves"),
     )
     op.create_index("ix_stock_moves_lp_id", "stock_moves", ["lp_id"])
@@ -116,10 +123,16 @@ def upgrade() -> None:
         sa.Column("child_lp_id", sa.Integer, nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("action_id", sa.String(36), nullable=False),
-        sa.ForeignKeyConstraint(["child_lp_id"], ["license_plates.id"],
-                                name="fk_lp_genealogy_child_lp_id_license_plates"),
-        sa.ForeignKeyConstraint(["parent_lp_id"], ["license_plates.id"],
-                                name="fk_lp_genealogy_parent_lp_id_license_plates"),
+        sa.ForeignKeyConstraint(
+            ["child_lp_id"],
+            ["license_plates.id"],
+            name="fk_lp_genealogy_child_lp_id_license_plates",
+        ),
+        sa.ForeignKeyConstraint(
+            ["parent_lp_id"],
+            ["license_plates.id"],
+            name="fk_lp_genealogy_parent_lp_id_license_plates",
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_lp_genealogy"),
     )
     op.create_index("ix_lp_genealogy_parent_lp_id", "lp_genealogy", ["parent_lp_id"])
@@ -214,7 +227,18 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Drop every table (children first)."""
-    for table in ("number_sequences", "edge_alarms", "rejected_actions", "conflicts",
-                  "processed_actions", "edges", "lp_genealogy", "stock_moves",
-                  "license_plates", "work_orders", "locations", "products"):
+    for table in (
+        "number_sequences",
+        "edge_alarms",
+        "rejected_actions",
+        "conflicts",
+        "processed_actions",
+        "edges",
+        "lp_genealogy",
+        "stock_moves",
+        "license_plates",
+        "work_orders",
+        "locations",
+        "products",
+    ):
         op.drop_table(table)

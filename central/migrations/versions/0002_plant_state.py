@@ -40,13 +40,19 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
 
 def _backfill() -> None:
     """Fill the new NOT NULL columns of existing rows before they become NOT NULL."""
-    op.execute("UPDATE products SET site = COALESCE((SELECT min(site) FROM locations), "
-               "'default'), type = 'raw', allergens = '[]', allow_merge = false")
+    op.execute(
+        "UPDATE products SET site = COALESCE((SELECT min(site) FROM locations), "
+        "'default'), type = 'raw', allergens = '[]', allow_merge = false"
+    )
     op.execute("UPDATE locations SET kind = 'storage'")
-    op.execute("UPDATE license_plates SET site = (SELECT site FROM locations "
-               "WHERE locations.id = license_plates.location_id)")
-    op.execute("UPDATE stock_moves SET cause = 'action', site = (SELECT site FROM locations "
-               "WHERE locations.id = stock_moves.location_id)")
+    op.execute(
+        "UPDATE license_plates SET site = (SELECT site FROM locations "
+        "WHERE locations.id = license_plates.location_id)"
+    )
+    op.execute(
+        "UPDATE stock_moves SET cause = 'action', site = (SELECT site FROM locations "
+        "WHERE locations.id = stock_moves.location_id)"
+    )
 
 
 def upgrade() -> None:
@@ -91,8 +97,9 @@ def upgrade() -> None:
         sa.Column("note", sa.Text),
         sa.Column("created_at", UtcDateTime, nullable=False),
         sa.Column("created_by", sa.String(64), nullable=False),
-        sa.ForeignKeyConstraint(["product_id"], ["products.id"],
-                                name="fk_boms_product_id_products"),
+        sa.ForeignKeyConstraint(
+            ["product_id"], ["products.id"], name="fk_boms_product_id_products"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_boms"),
         sa.UniqueConstraint("product_id", "version", name="uq_boms_product_id_version"),
     )
@@ -105,10 +112,12 @@ def upgrade() -> None:
         sa.Column("qty_per", Qty, nullable=False),
         sa.Column("scrap_factor", Qty, nullable=False),
         sa.Column("consume_whole_lp", sa.Boolean, nullable=False),
-        sa.ForeignKeyConstraint(["bom_id"], ["boms.id"], name="fk_bom_items_bom_id_boms",
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["component_id"], ["products.id"],
-                                name="fk_bom_items_component_id_products"),
+        sa.ForeignKeyConstraint(
+            ["bom_id"], ["boms.id"], name="fk_bom_items_bom_id_boms", ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["component_id"], ["products.id"], name="fk_bom_items_component_id_products"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_bom_items"),
     )
     op.create_index("ix_bom_items_bom_id", "bom_items", ["bom_id"])
@@ -134,19 +143,28 @@ def upgrade() -> None:
         sa.Column("scrap_factor", Qty, nullable=False),
         sa.Column("consume_whole_lp", sa.Boolean, nullable=False),
         sa.Column("qty_required", Qty, nullable=False),
-        sa.ForeignKeyConstraint(["work_order_id"], ["work_orders.id"],
-                                name="fk_work_order_materials_work_order_id_work_orders"),
-        sa.ForeignKeyConstraint(["component_id"], ["products.id"],
-                                name="fk_work_order_materials_component_id_products"),
+        sa.ForeignKeyConstraint(
+            ["work_order_id"],
+            ["work_orders.id"],
+            name="fk_work_order_materials_work_order_id_work_orders",
+        ),
+        sa.ForeignKeyConstraint(
+            ["component_id"], ["products.id"], name="fk_work_order_materials_component_id_products"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_work_order_materials"),
     )
-    op.create_index("ix_work_order_materials_work_order_id", "work_order_materials",
-                    ["work_order_id"])
+    op.create_index(
+        "ix_work_order_materials_work_order_id", "work_order_materials", ["work_order_id"]
+    )
 
     with op.batch_alter_table("license_plates") as batch:
         batch.alter_column("site", nullable=False)
-        batch.create_foreign_key("fk_license_plates_parent_lp_id_license_plates",
-                                 "license_plates", ["parent_lp_id"], ["id"])
+        batch.create_foreign_key(
+            "fk_license_plates_parent_lp_id_license_plates",
+            "license_plates",
+            ["parent_lp_id"],
+            ["id"],
+        )
         batch.create_index("ix_license_plates_parent_lp_id", ["parent_lp_id"])
         batch.create_index("ix_license_plates_product_id", ["product_id", "status", "expiry"])
         batch.create_index("ix_license_plates_location_id", ["location_id", "status"])
@@ -160,8 +178,9 @@ def upgrade() -> None:
     with op.batch_alter_table("lp_genealogy") as batch:
         batch.add_column(sa.Column("work_order_id", sa.Integer))
         batch.add_column(sa.Column("created_at", UtcDateTime))
-        batch.create_foreign_key("fk_lp_genealogy_work_order_id_work_orders", "work_orders",
-                                 ["work_order_id"], ["id"])
+        batch.create_foreign_key(
+            "fk_lp_genealogy_work_order_id_work_orders", "work_orders", ["work_order_id"], ["id"]
+        )
     for column in ("parent_lp_id", "child_lp_id"):  # the recall walk seeks by LP and kind
         op.drop_index(f"ix_lp_genealogy_{column}", table_name="lp_genealogy")
         op.create_index(f"ix_lp_genealogy_{column}", "lp_genealogy", [column, "kind"])
@@ -177,14 +196,18 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("created_at", UtcDateTime, nullable=False),
         sa.Column("closed_at", UtcDateTime),
-        sa.CheckConstraint(_one_of("status", RESERVATION_STATUSES),
-                           name="ck_reservations_status"),
-        sa.ForeignKeyConstraint(["work_order_id"], ["work_orders.id"],
-                                name="fk_reservations_work_order_id_work_orders"),
-        sa.ForeignKeyConstraint(["material_id"], ["work_order_materials.id"],
-                                name="fk_reservations_material_id_work_order_materials"),
-        sa.ForeignKeyConstraint(["lp_id"], ["license_plates.id"],
-                                name="fk_reservations_lp_id_license_plates"),
+        sa.CheckConstraint(_one_of("status", RESERVATION_STATUSES), name="ck_reservations_status"),
+        sa.ForeignKeyConstraint(
+            ["work_order_id"], ["work_orders.id"], name="fk_reservations_work_order_id_work_orders"
+        ),
+        sa.ForeignKeyConstraint(
+            ["material_id"],
+            ["work_order_materials.id"],
+            name="fk_reservations_material_id_work_order_materials",
+        ),
+        sa.ForeignKeyConstraint(
+            ["lp_id"], ["license_plates.id"], name="fk_reservations_lp_id_license_plates"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_reservations"),
     )
     op.create_index("ix_reservations_work_order_id", "reservations", ["work_order_id"])
@@ -207,12 +230,13 @@ def upgrade() -> None:
         sa.Column("release_reason", sa.Text),
         sa.Column("release_cause", sa.String(36)),
         sa.CheckConstraint(_one_of("status", HOLD_STATUSES), name="ck_quality_holds_status"),
-        sa.CheckConstraint("lp_id IS NOT NULL OR lot IS NOT NULL",
-                           name="ck_quality_holds_target"),
-        sa.ForeignKeyConstraint(["lp_id"], ["license_plates.id"],
-                                name="fk_quality_holds_lp_id_license_plates"),
-        sa.ForeignKeyConstraint(["product_id"], ["products.id"],
-                                name="fk_quality_holds_product_id_products"),
+        sa.CheckConstraint("lp_id IS NOT NULL OR lot IS NOT NULL", name="ck_quality_holds_target"),
+        sa.ForeignKeyConstraint(
+            ["lp_id"], ["license_plates.id"], name="fk_quality_holds_lp_id_license_plates"
+        ),
+        sa.ForeignKeyConstraint(
+            ["product_id"], ["products.id"], name="fk_quality_holds_product_id_products"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_quality_holds"),
     )
     op.create_index("ix_quality_holds_lp_id", "quality_holds", ["lp_id"])
@@ -232,8 +256,9 @@ def upgrade() -> None:
         sa.Column("approved_at", UtcDateTime),
         sa.Column("approval_cause", sa.String(36)),
         sa.CheckConstraint(_one_of("status", COUNT_STATUSES), name="ck_count_sessions_status"),
-        sa.ForeignKeyConstraint(["location_id"], ["locations.id"],
-                                name="fk_count_sessions_location_id_locations"),
+        sa.ForeignKeyConstraint(
+            ["location_id"], ["locations.id"], name="fk_count_sessions_location_id_locations"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_count_sessions"),
         sa.UniqueConstraint("site", "number", name="uq_count_sessions_site_number"),
     )
@@ -247,8 +272,9 @@ def upgrade() -> None:
         sa.Column("operator", sa.String(64), nullable=False),
         sa.Column("counted_at", UtcDateTime, nullable=False),
         sa.Column("recorded_at", UtcDateTime, nullable=False),
-        sa.ForeignKeyConstraint(["session_id"], ["count_sessions.id"],
-                                name="fk_count_lines_session_id_count_sessions"),
+        sa.ForeignKeyConstraint(
+            ["session_id"], ["count_sessions.id"], name="fk_count_lines_session_id_count_sessions"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_count_lines"),
     )
     op.create_index("ix_count_lines_session_id", "count_lines", ["session_id"])
@@ -260,8 +286,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("resolved_by", sa.String(64)))
         batch.add_column(sa.Column("resolved_at", UtcDateTime))
         batch.add_column(sa.Column("resolution_cause", sa.String(36)))
-        batch.create_check_constraint("ck_conflicts_status",
-                                      _one_of("status", CONFLICT_STATUSES))
+        batch.create_check_constraint("ck_conflicts_status", _one_of("status", CONFLICT_STATUSES))
 
     op.create_table(
         "api_tokens",

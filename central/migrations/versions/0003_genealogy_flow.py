@@ -41,16 +41,28 @@ def upgrade() -> None:
     # A second pass: SQLite's table rebuild drops a key made on a column renamed in the same one.
     with op.batch_alter_table("lp_genealogy") as batch:
         for new in _RENAMED.values():
-            batch.create_foreign_key(f"fk_lp_genealogy_{new}_license_plates", "license_plates",
-                                     [new], ["id"])
-    links = sa.table("lp_genealogy", sa.column("from_lp_id", sa.Integer),
-                     sa.column("to_lp_id", sa.Integer), sa.column("kind", sa.String))
+            batch.create_foreign_key(
+                f"fk_lp_genealogy_{new}_license_plates", "license_plates", [new], ["id"]
+            )
+    links = sa.table(
+        "lp_genealogy",
+        sa.column("from_lp_id", sa.Integer),
+        sa.column("to_lp_id", sa.Integer),
+        sa.column("kind", sa.String),
+    )
     # Both sides of SET read the row as it was, on SQLite and PostgreSQL alike: a swap.
-    op.execute(links.update().where(links.c.kind == "PACK")
-               .values(from_lp_id=links.c.to_lp_id, to_lp_id=links.c.from_lp_id))
+    op.execute(
+        links.update()
+        .where(links.c.kind == "PACK")
+        .values(from_lp_id=links.c.to_lp_id, to_lp_id=links.c.from_lp_id)
+    )
     for near, far in (("from_lp_id", "to_lp_id"), ("to_lp_id", "from_lp_id")):
-        op.create_index(f"ix_lp_genealogy_{near}", "lp_genealogy", [near, far, *_TRACED],
-                        postgresql_include=["id"])
+        op.create_index(
+            f"ix_lp_genealogy_{near}",
+            "lp_genealogy",
+            [near, far, *_TRACED],
+            postgresql_include=["id"],
+        )
 
 
 def downgrade() -> None:

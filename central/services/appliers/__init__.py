@@ -10,8 +10,12 @@ from central.services.appliers.common import Applied, Applier
 from central.services.context import ApplyContext
 from protocol import Envelope
 
-APPLIERS: dict[str, Applier] = {**lp.APPLIERS, **production.APPLIERS, **quality.APPLIERS,
-                                **counts.APPLIERS}
+APPLIERS: dict[str, Applier] = {
+    **lp.APPLIERS,
+    **production.APPLIERS,
+    **quality.APPLIERS,
+    **counts.APPLIERS,
+}
 _LP_FIELDS = ("lp", "parent", "into", "new_lp")
 
 
@@ -41,8 +45,9 @@ async def apply_action(ctx: ApplyContext, env: Envelope) -> Applied:
     """Apply one checked envelope; raises ActionConflict when it cannot apply."""
     applier = APPLIERS.get(env.type)
     if applier is None:  # a type protocol knows but central has no applier for yet
-        raise ActionConflict(f"{env.type} is not handled by this central yet",
-                             code="TYPE_NOT_HANDLED")
+        raise ActionConflict(
+            f"{env.type} is not handled by this central yet", code="TYPE_NOT_HANDLED"
+        )
     return await applier(ctx, env, env.parsed_body)
 
 

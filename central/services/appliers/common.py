@@ -42,10 +42,13 @@ def conflict(code: ConflictCode, message: str) -> ActionConflict:
 async def consumed_into(ctx: ApplyContext, lp: LicensePlate) -> str | None:
     """The number of the work order that consumed the last of an LP, if the ledger says."""
     await ctx.flush()
-    query = (select(work_orders.c.number)
-             .join(stock_moves, stock_moves.c.work_order_id == work_orders.c.id)
-             .where(stock_moves.c.lp_id == lp.id, stock_moves.c.kind == "CONSUME")
-             .order_by(stock_moves.c.id.desc()).limit(1))
+    query = (
+        select(work_orders.c.number)
+        .join(stock_moves, stock_moves.c.work_order_id == work_orders.c.id)
+        .where(stock_moves.c.lp_id == lp.id, stock_moves.c.kind == "CONSUME")
+        .order_by(stock_moves.c.id.desc())
+        .limit(1)
+    )
     return (await ctx.conn.execute(query)).scalar_one_or_none()
 
 
@@ -53,13 +56,18 @@ async def known_lp(ctx: ApplyContext, site: str, number: str) -> LicensePlate:
     """The LP at this site, or LP_NOT_FOUND (an LP of another site is not visible here)."""
     lp = await ctx.lp(number)
     if lp is None or lp.site != site:
-        raise conflict(ConflictCode.LP_NOT_FOUND, f"LP {number} is not known at central"
-                       if lp is None else f"LP {number} is not known at site {site}")
+        raise conflict(
+            ConflictCode.LP_NOT_FOUND,
+            f"LP {number} is not known at central"
+            if lp is None
+            else f"LP {number} is not known at site {site}",
+        )
     return lp
 
 
-async def usable_lp(ctx: ApplyContext, site: str, number: str, *, verb: str,
-                    allow_hold: bool = False) -> LicensePlate:
+async def usable_lp(
+    ctx: ApplyContext, site: str, number: str, *, verb: str, allow_hold: bool = False
+) -> LicensePlate:
     """The LP, or a conflict when it is unknown, consumed, shipped or (unless allowed) on hold."""
     lp = await known_lp(ctx, site, number)
     if ctx.force:
@@ -67,13 +75,16 @@ async def usable_lp(ctx: ApplyContext, site: str, number: str, *, verb: str,
     if lp.status == "consumed":
         wo = await consumed_into(ctx, lp)
         into = f" into {wo}" if wo else ""
-        raise conflict(ConflictCode.LP_ALREADY_CONSUMED,
-                       f"LP {number} was already consumed{into}; it cannot be {verb}")
+        raise conflict(
+            ConflictCode.LP_ALREADY_CONSUMED,
+            f"LP {number} was already consumed{into}; it cannot be {verb}",
+        )
     if lp.status == "shipped":
         raise conflict(ConflictCode.LP_SHIPPED, f"LP {number} was shipped; it cannot be {verb}")
     if lp.status == "on_hold" and not allow_hold:
-        raise conflict(ConflictCode.LP_ON_HOLD,
-                       f"LP {number} is on quality hold; it cannot be {verb}")
+        raise conflict(
+            ConflictCode.LP_ON_HOLD, f"LP {number} is on quality hold; it cannot be {verb}"
+        )
     return lp
 
 
@@ -91,11 +102,14 @@ async def open_wo(ctx: ApplyContext, site: str, number: str) -> WorkOrder:
     if ctx.force:
         return wo
     if wo.status in ("completed", "closed"):
-        raise conflict(ConflictCode.WO_CLOSED,
-                       f"Work order {number} is {wo.status}; it takes no more material or output")
+        raise conflict(
+            ConflictCode.WO_CLOSED,
+            f"Work order {number} is {wo.status}; it takes no more material or output",
+        )
     if wo.status not in ("released", "in_progress"):
-        raise conflict(ConflictCode.WO_NOT_RELEASED,
-                       f"Work order {number} is {wo.status}, not released yet")
+        raise conflict(
+            ConflictCode.WO_NOT_RELEASED, f"Work order {number} is {wo.status}, not released yet"
+        )
     return wo
 
 
@@ -103,8 +117,9 @@ async def location_id(ctx: ApplyContext, site: str, code: str) -> int:
     """A location id at the envelope's site, or a LOCATION_NOT_FOUND conflict."""
     found = await ctx.refs.location(ctx.conn, site, code)
     if found is None:
-        raise conflict(ConflictCode.LOCATION_NOT_FOUND,
-                       f"Location {code} does not exist at site {site}")
+        raise conflict(
+            ConflictCode.LOCATION_NOT_FOUND, f"Location {code} does not exist at site {site}"
+        )
     return found
 
 
@@ -117,12 +132,23 @@ async def new_lp_number(ctx: ApplyContext, wanted: str | None) -> str:
     return await ctx.next_sscc()
 
 
-def new_lp(ctx: ApplyContext, env: Envelope, *, number: str, product_id: int, qty: Decimal,
-           uom: str, location_id: int, lot: str | None = None, expiry: date | None = None,
-           status: str = "available") -> LicensePlate:
+def new_lp(
+    ctx: ApplyContext,
+    env: Envelope,
+    *,
+    number: str,
+    product_id: int,
+    qty: Decimal,
+    uom: str,
+    location_id: int,
+    lot: str | None = None,
+    expiry: date | None = None,
+    status: str = "available",
+) -> LicensePlate:
     """A new LP at the envelope's site, written at the next flush."""
-    lp = LicensePlate(None, env.site, number, product_id, qty, uom, lot, expiry, location_id,
-                      status, None)
+    lp = LicensePlate(
+        None, env.site, number, product_id, qty, uom, lot, expiry, location_id, status, None
+    )
     ctx.add_lp(lp, created_at=ctx.recorded_at, created_by_action=env.id)
     return lp
 
@@ -132,12 +158,17 @@ async def lot_on_hold(ctx: ApplyContext, site: str, product_id: int, lot: str | 
     an LP received or made with that lot starts on hold."""
     if lot is None:
         return False
-    query = (select(quality_holds.c.id)
-             .where(quality_holds.c.site == site, quality_holds.c.status == "active",
-                    quality_holds.c.lot == lot, quality_holds.c.lp_id.is_(None),
-                    (quality_holds.c.product_id == product_id)
-                    | quality_holds.c.product_id.is_(None))
-             .limit(1))
+    query = (
+        select(quality_holds.c.id)
+        .where(
+            quality_holds.c.site == site,
+            quality_holds.c.status == "active",
+            quality_holds.c.lot == lot,
+            quality_holds.c.lp_id.is_(None),
+            (quality_holds.c.product_id == product_id) | quality_holds.c.product_id.is_(None),
+        )
+        .limit(1)
+    )
     return (await ctx.conn.execute(query)).first() is not None
 
 
@@ -146,5 +177,7 @@ async def refuse_held_to_shipping(ctx: ApplyContext, lp: LicensePlate, to_id: in
     if ctx.force or lp.status != "on_hold":
         return
     if await ctx.refs.location_kind(ctx.conn, to_id) == "shipping":
-        raise conflict(ConflictCode.LP_ON_HOLD,
-                       f"LP {lp.number} is on quality hold; it cannot go to a shipping location")
+        raise conflict(
+            ConflictCode.LP_ON_HOLD,
+            f"LP {lp.number} is on quality hold; it cannot go to a shipping location",
+        )

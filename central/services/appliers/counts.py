@@ -17,15 +17,21 @@ from protocol import ConflictCode, Envelope
 from protocol.actions import CountRecord
 
 
-async def session_row(conn: AsyncConnection, *, site: str | None = None,
-                      number: str | None = None, session_id: int | None = None,
-                      lock: bool = True) -> Any:
+async def session_row(
+    conn: AsyncConnection,
+    *,
+    site: str | None = None,
+    number: str | None = None,
+    session_id: int | None = None,
+    lock: bool = True,
+) -> Any:
     """A count session (with its location's code), by id or by (site, number); None if absent.
 
     Writers lock it (PostgreSQL) so an approval and a late count do not cross.
     """
-    query = (select(*count_sessions.c, locations.c.code.label("location"))
-             .join(locations, locations.c.id == count_sessions.c.location_id))
+    query = select(*count_sessions.c, locations.c.code.label("location")).join(
+        locations, locations.c.id == count_sessions.c.location_id
+    )
     if lock:
         query = query.with_for_update(of=count_sessions)
     if session_id is not None:
@@ -39,21 +45,36 @@ async def record(ctx: ApplyContext, env: Envelope, body: CountRecord) -> Applied
     """count.record: count lines for an open session at its location; the ledger waits."""
     session = await session_row(ctx.conn, site=env.site, number=body.session)
     if session is None:
-        raise conflict(ConflictCode.COUNT_NOT_FOUND,
-                       f"Count {body.session} does not exist at site {env.site}")
+        raise conflict(
+            ConflictCode.COUNT_NOT_FOUND, f"Count {body.session} does not exist at site {env.site}"
+        )
     # Not waived by "apply anyway": a line added after approval would disagree with the
     # adjustments already written. Open a new count instead.
     if session.status != "open":
-        raise conflict(ConflictCode.COUNT_CLOSED,
-                       f"Count {body.session} is {session.status}; it takes no more counts")
+        raise conflict(
+            ConflictCode.COUNT_CLOSED,
+            f"Count {body.session} is {session.status}; it takes no more counts",
+        )
     if body.location != session.location:
-        raise conflict(ConflictCode.COUNT_WRONG_LOCATION,
-                       f"Count {body.session} is for location {session.location}, "
-                       f"not {body.location}")
-    await ctx.conn.execute(insert(count_lines), [
-        {"session_id": session.id, "lp_number": line.lp, "qty": line.qty, "action_id": env.id,
-         "operator": env.operator, "counted_at": env.occurred_at,
-         "recorded_at": ctx.recorded_at} for line in body.lps])
+        raise conflict(
+            ConflictCode.COUNT_WRONG_LOCATION,
+            f"Count {body.session} is for location {session.location}, not {body.location}",
+        )
+    await ctx.conn.execute(
+        insert(count_lines),
+        [
+            {
+                "session_id": session.id,
+                "lp_number": line.lp,
+                "qty": line.qty,
+                "action_id": env.id,
+                "operator": env.operator,
+                "counted_at": env.occurred_at,
+                "recorded_at": ctx.recorded_at,
+            }
+            for line in body.lps
+        ],
+    )
     unknown, elsewhere = [], []
     for line in body.lps:
         lp = await ctx.lp(line.lp)

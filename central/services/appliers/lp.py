@@ -34,22 +34,42 @@ async def receive(ctx: ApplyContext, env: Envelope, body: LpReceive) -> Applied:
     """lp.receive: a new LP at a location, ledger RECEIPT."""
     product = await ctx.refs.product(ctx.conn, env.site, body.item)
     if product is None:
-        raise conflict(ConflictCode.PRODUCT_NOT_FOUND,
-                       f"Product {body.item} is not known at site {env.site}")
+        raise conflict(
+            ConflictCode.PRODUCT_NOT_FOUND, f"Product {body.item} is not known at site {env.site}"
+        )
     to_id = await location_id(ctx, env.site, body.location)
     if body.uom != product.uom:
-        raise conflict(ConflictCode.UOM_MISMATCH,
-                       f"{product.code} is counted in {product.uom}, not {body.uom}")
+        raise conflict(
+            ConflictCode.UOM_MISMATCH, f"{product.code} is counted in {product.uom}, not {body.uom}"
+        )
     number = await new_lp_number(ctx, body.lp)
     held = await lot_on_hold(ctx, env.site, product.id, body.lot)
-    lp = new_lp(ctx, env, number=number, product_id=product.id, qty=body.qty,
-                uom=product.uom, lot=body.lot, expiry=body.expiry, location_id=to_id,
-                status="on_hold" if held else "available")
-    ctx.ledger(lp=lp, kind="RECEIPT", qty=body.qty, location_id=to_id,
-               occurred_at=env.occurred_at, action_id=env.id, reference=body.po_number)
+    lp = new_lp(
+        ctx,
+        env,
+        number=number,
+        product_id=product.id,
+        qty=body.qty,
+        uom=product.uom,
+        lot=body.lot,
+        expiry=body.expiry,
+        location_id=to_id,
+        status="on_hold" if held else "available",
+    )
+    ctx.ledger(
+        lp=lp,
+        kind="RECEIPT",
+        qty=body.qty,
+        location_id=to_id,
+        occurred_at=env.occurred_at,
+        action_id=env.id,
+        reference=body.po_number,
+    )
     note = f" (lot {body.lot} is on quality hold: so is this LP)" if held else ""
-    return Applied(f"LP {number} received: {format_qty(body.qty)} {product.uom} of "
-                   f"{product.code} at {body.location}{note}")
+    return Applied(
+        f"LP {number} received: {format_qty(body.qty)} {product.uom} of "
+        f"{product.code} at {body.location}{note}"
+    )
 
 
 async def _lp_id(ctx: ApplyContext, lp: LicensePlate) -> int:
@@ -78,8 +98,11 @@ async def _has_contents(ctx: ApplyContext, lp: LicensePlate) -> bool:
     if lp.id not in ctx.has_packed:
         ids = {o.id for o in ctx.lps.values() if o is not None and o.id is not None}
         ids -= ctx.has_packed.keys()
-        query = (select(license_plates.c.parent_lp_id).distinct()
-                 .where(license_plates.c.parent_lp_id.in_(ids)))
+        query = (
+            select(license_plates.c.parent_lp_id)
+            .distinct()
+            .where(license_plates.c.parent_lp_id.in_(ids))
+        )
         found = set((await ctx.conn.execute(query)).scalars())
         ctx.has_packed.update((i, i in found) for i in ids)
     # A "yes" may be stale (a child unpacked earlier in this batch): _contents looks again
@@ -114,18 +137,32 @@ async def move(ctx: ApplyContext, env: Envelope, body: LpMove) -> Applied:
         await refuse_held_to_shipping(ctx, content, to_id)
     occurred = env.occurred_at
     if lp.last_move_at is not None and occurred < lp.last_move_at:
-        return Applied(f"LP {lp.number} was moved by a later scan; this earlier move changes "
-                       "nothing", code=MOVE_SUPERSEDED)
+        return Applied(
+            f"LP {lp.number} was moved by a later scan; this earlier move changes nothing",
+            code=MOVE_SUPERSEDED,
+        )
     note = ""
     if lp.parent_lp_id is not None:
         note = f" (taken off {await _parent_number(ctx, lp)})"
         lp.parent_lp_id = None
     for moved in (lp, *inside):
         if moved.qty > 0:
-            ctx.ledger(lp=moved, kind="TRANSFER_OUT", qty=-moved.qty,
-                       location_id=moved.location_id, occurred_at=occurred, action_id=env.id)
-            ctx.ledger(lp=moved, kind="TRANSFER_IN", qty=moved.qty, location_id=to_id,
-                       occurred_at=occurred, action_id=env.id)
+            ctx.ledger(
+                lp=moved,
+                kind="TRANSFER_OUT",
+                qty=-moved.qty,
+                location_id=moved.location_id,
+                occurred_at=occurred,
+                action_id=env.id,
+            )
+            ctx.ledger(
+                lp=moved,
+                kind="TRANSFER_IN",
+                qty=moved.qty,
+                location_id=to_id,
+                occurred_at=occurred,
+                action_id=env.id,
+            )
         moved.location_id, moved.last_move_at = to_id, occurred
         ctx.save_lp(moved)
     if inside:
@@ -139,8 +176,11 @@ async def _refuse_reserved(ctx: ApplyContext, lp: LicensePlate, verb: str) -> No
         return
     reserved = lp.status == "reserved"
     if not reserved and lp.id is not None:
-        query = (select(reservations.c.id).where(reservations.c.lp_id == lp.id,
-                                                 reservations.c.status == "active").limit(1))
+        query = (
+            select(reservations.c.id)
+            .where(reservations.c.lp_id == lp.id, reservations.c.status == "active")
+            .limit(1)
+        )
         reserved = (await ctx.conn.execute(query)).first() is not None
     if reserved:
         raise conflict(ConflictCode.LP_RESERVED, f"LP {lp.number} is reserved; it cannot be {verb}")
@@ -151,22 +191,50 @@ async def split(ctx: ApplyContext, env: Envelope, body: LpSplit) -> Applied:
     lp = await usable_lp(ctx, env.site, body.lp, verb="split")
     await _refuse_reserved(ctx, lp, "split")
     if body.qty >= lp.qty:
-        raise conflict(ConflictCode.QTY_EXCEEDS_LP,
-                       f"Cannot split {format_qty(body.qty)} {lp.uom} off LP {lp.number}: it "
-                       f"holds {format_qty(lp.qty)} {lp.uom}, and a split must leave some")
+        raise conflict(
+            ConflictCode.QTY_EXCEEDS_LP,
+            f"Cannot split {format_qty(body.qty)} {lp.uom} off LP {lp.number}: it "
+            f"holds {format_qty(lp.qty)} {lp.uom}, and a split must leave some",
+        )
     number = await new_lp_number(ctx, body.new_lp)
     parent_id = await _lp_id(ctx, lp)
-    child = new_lp(ctx, env, number=number, product_id=lp.product_id, qty=body.qty, uom=lp.uom,
-                   location_id=lp.location_id, lot=lp.lot, expiry=lp.expiry, status=lp.status)
-    ctx.ledger(lp=lp, kind="SPLIT_OUT", qty=-body.qty, location_id=lp.location_id,
-               occurred_at=env.occurred_at, action_id=env.id, reference=number)
-    ctx.ledger(lp=child, kind="SPLIT_IN", qty=body.qty, location_id=lp.location_id,
-               occurred_at=env.occurred_at, action_id=env.id, reference=lp.number)
+    child = new_lp(
+        ctx,
+        env,
+        number=number,
+        product_id=lp.product_id,
+        qty=body.qty,
+        uom=lp.uom,
+        location_id=lp.location_id,
+        lot=lp.lot,
+        expiry=lp.expiry,
+        status=lp.status,
+    )
+    ctx.ledger(
+        lp=lp,
+        kind="SPLIT_OUT",
+        qty=-body.qty,
+        location_id=lp.location_id,
+        occurred_at=env.occurred_at,
+        action_id=env.id,
+        reference=number,
+    )
+    ctx.ledger(
+        lp=child,
+        kind="SPLIT_IN",
+        qty=body.qty,
+        location_id=lp.location_id,
+        occurred_at=env.occurred_at,
+        action_id=env.id,
+        reference=lp.number,
+    )
     ctx.link(source_id=parent_id, target=child, kind="SPLIT", action_id=env.id)
     lp.qty -= body.qty
     ctx.save_lp(lp)
-    return Applied(f"LP {number} split off LP {lp.number}: {format_qty(body.qty)} {lp.uom} "
-                   f"({format_qty(lp.qty)} {lp.uom} left)")
+    return Applied(
+        f"LP {number} split off LP {lp.number}: {format_qty(body.qty)} {lp.uom} "
+        f"({format_qty(lp.qty)} {lp.uom} left)"
+    )
 
 
 async def _merge_refusal(ctx: ApplyContext, lp: LicensePlate, into: LicensePlate) -> str | None:
@@ -175,13 +243,18 @@ async def _merge_refusal(ctx: ApplyContext, lp: LicensePlate, into: LicensePlate
         return f"LP {lp.number} cannot be merged into itself"
     if lp.product_id != into.product_id:
         return f"LP {lp.number} and LP {into.number} hold different products"
-    row = (await ctx.conn.execute(select(products.c.code, products.c.allow_merge)
-                                  .where(products.c.id == lp.product_id))).one()
+    row = (
+        await ctx.conn.execute(
+            select(products.c.code, products.c.allow_merge).where(products.c.id == lp.product_id)
+        )
+    ).one()
     if not row.allow_merge:
         return f"{row.code} does not allow merging LPs"
     if lp.lot != into.lot:
-        return (f"LP {lp.number} (lot {lp.lot or 'none'}) and LP {into.number} "
-                f"(lot {into.lot or 'none'}) are different lots")
+        return (
+            f"LP {lp.number} (lot {lp.lot or 'none'}) and LP {into.number} "
+            f"(lot {into.lot or 'none'}) are different lots"
+        )
     return None
 
 
@@ -192,17 +265,35 @@ async def merge(ctx: ApplyContext, env: Envelope, body: LpMerge) -> Applied:
     if (why := await _merge_refusal(ctx, lp, into)) is not None:
         raise conflict(ConflictCode.MERGE_NOT_ALLOWED, why)
     if lp.uom != into.uom:
-        raise conflict(ConflictCode.UOM_MISMATCH,
-                       f"LP {lp.number} is in {lp.uom}, LP {into.number} in {into.uom}")
+        raise conflict(
+            ConflictCode.UOM_MISMATCH,
+            f"LP {lp.number} is in {lp.uom}, LP {into.number} in {into.uom}",
+        )
     await _refuse_reserved(ctx, lp, "merged away")
     if await _has_contents(ctx, lp) and await _contents(ctx, lp):
-        raise conflict(ConflictCode.LP_PACKED,
-                       f"LP {lp.number} has LPs packed in it; unpack them before merging it")
+        raise conflict(
+            ConflictCode.LP_PACKED,
+            f"LP {lp.number} has LPs packed in it; unpack them before merging it",
+        )
     qty, lp_id = lp.qty, await _lp_id(ctx, lp)
-    ctx.ledger(lp=lp, kind="MERGE_OUT", qty=-qty, location_id=lp.location_id,
-               occurred_at=env.occurred_at, action_id=env.id, reference=into.number)
-    ctx.ledger(lp=into, kind="MERGE_IN", qty=qty, location_id=into.location_id,
-               occurred_at=env.occurred_at, action_id=env.id, reference=lp.number)
+    ctx.ledger(
+        lp=lp,
+        kind="MERGE_OUT",
+        qty=-qty,
+        location_id=lp.location_id,
+        occurred_at=env.occurred_at,
+        action_id=env.id,
+        reference=into.number,
+    )
+    ctx.ledger(
+        lp=into,
+        kind="MERGE_IN",
+        qty=qty,
+        location_id=into.location_id,
+        occurred_at=env.occurred_at,
+        action_id=env.id,
+        reference=lp.number,
+    )
     ctx.link(source_id=lp_id, target=into, kind="MERGE", action_id=env.id)
     lp.qty, lp.status, lp.parent_lp_id = Decimal(0), "consumed", None
     into.qty += qty
@@ -211,10 +302,14 @@ async def merge(ctx: ApplyContext, env: Envelope, body: LpMerge) -> Applied:
     if lp.expiry is not None and (into.expiry is None or lp.expiry < into.expiry):
         into.expiry = lp.expiry  # the merged stock is only as good as its oldest part
         if into.id is not None:  # a new LP is inserted with it at the next flush
-            await ctx.conn.execute(update(license_plates).where(license_plates.c.id == into.id)
-                                   .values(expiry=into.expiry))
-    return Applied(f"LP {lp.number} merged into LP {into.number}: {format_qty(into.qty)} "
-                   f"{into.uom} now")
+            await ctx.conn.execute(
+                update(license_plates)
+                .where(license_plates.c.id == into.id)
+                .values(expiry=into.expiry)
+            )
+    return Applied(
+        f"LP {lp.number} merged into LP {into.number}: {format_qty(into.qty)} {into.uom} now"
+    )
 
 
 async def pack(ctx: ApplyContext, env: Envelope, body: LpPack) -> Applied:
@@ -225,19 +320,24 @@ async def pack(ctx: ApplyContext, env: Envelope, body: LpPack) -> Applied:
         current = await _parent_number(ctx, lp)
         if current == parent.number:
             return Applied(f"LP {lp.number} is already packed in LP {parent.number}")
-        raise conflict(ConflictCode.LP_PACKED, f"LP {lp.number} is packed in LP {current}; "
-                       "unpack it first")
+        raise conflict(
+            ConflictCode.LP_PACKED, f"LP {lp.number} is packed in LP {current}; unpack it first"
+        )
     if parent.location_id != lp.location_id:
         here = await _location_code(ctx, lp.location_id)
         there = await _location_code(ctx, parent.location_id)
-        raise conflict(ConflictCode.LOCATION_MISMATCH,
-                       f"LP {lp.number} is at {here} but LP {parent.number} is at {there}; "
-                       "both must be at the same location to pack")
+        raise conflict(
+            ConflictCode.LOCATION_MISMATCH,
+            f"LP {lp.number} is at {here} but LP {parent.number} is at {there}; "
+            "both must be at the same location to pack",
+        )
     lp_id, parent_id = await _lp_id(ctx, lp), await _lp_id(ctx, parent)
     if parent_id == lp_id or parent.number in {c.number for c in await _contents(ctx, lp)}:
-        raise conflict(ConflictCode.PACK_CYCLE,
-                       f"LP {parent.number} is LP {lp.number} or packed inside it; "
-                       "an LP cannot be packed into itself")
+        raise conflict(
+            ConflictCode.PACK_CYCLE,
+            f"LP {parent.number} is LP {lp.number} or packed inside it; "
+            "an LP cannot be packed into itself",
+        )
     lp.parent_lp_id = parent_id
     note = ""
     if parent.status == "on_hold" and lp.status in ("available", "reserved"):
@@ -258,8 +358,10 @@ async def unpack(ctx: ApplyContext, env: Envelope, body: LpUnpack) -> Applied:
     current = await _parent_number(ctx, lp)
     if body.parent is not None and body.parent != current:
         await known_lp(ctx, env.site, body.parent)
-        raise conflict(ConflictCode.LP_NOT_PACKED,
-                       f"LP {lp.number} is packed in LP {current}, not in LP {body.parent}")
+        raise conflict(
+            ConflictCode.LP_NOT_PACKED,
+            f"LP {lp.number} is packed in LP {current}, not in LP {body.parent}",
+        )
     lp.parent_lp_id = None
     ctx.save_lp(lp)
     return Applied(f"LP {lp.number} taken out of LP {current}")

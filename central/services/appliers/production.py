@@ -27,8 +27,11 @@ async def _start_wo(ctx: ApplyContext, wo: WorkOrder) -> None:
     """Material or output on a released work order means it is in progress."""
     if wo.status == "released":
         wo.status = "in_progress"
-        await ctx.conn.execute(update(work_orders).where(work_orders.c.id == wo.id)
-                               .values(status="in_progress", started_at=ctx.recorded_at))
+        await ctx.conn.execute(
+            update(work_orders)
+            .where(work_orders.c.id == wo.id)
+            .values(status="in_progress", started_at=ctx.recorded_at)
+        )
 
 
 async def consume(ctx: ApplyContext, env: Envelope, body: LpConsume) -> Applied:
@@ -39,20 +42,37 @@ async def consume(ctx: ApplyContext, env: Envelope, body: LpConsume) -> Applied:
     if qty > lp.qty and ctx.force:
         # "Apply anyway": the floor used more than central knew of; the shortfall is booked
         # as a CORRECTION first, so the ledger still sums to what the LP holds.
-        ctx.ledger(lp=lp, kind="CORRECTION", qty=qty - lp.qty, location_id=lp.location_id,
-                   occurred_at=env.occurred_at, action_id=env.id)
+        ctx.ledger(
+            lp=lp,
+            kind="CORRECTION",
+            qty=qty - lp.qty,
+            location_id=lp.location_id,
+            occurred_at=env.occurred_at,
+            action_id=env.id,
+        )
         lp.qty = qty
     if qty > lp.qty:
-        raise conflict(ConflictCode.QTY_EXCEEDS_LP,
-                       f"Cannot consume {format_qty(qty)} {lp.uom} from LP {lp.number}: it holds "
-                       f"{format_qty(lp.qty)} {lp.uom}")
+        raise conflict(
+            ConflictCode.QTY_EXCEEDS_LP,
+            f"Cannot consume {format_qty(qty)} {lp.uom} from LP {lp.number}: it holds "
+            f"{format_qty(lp.qty)} {lp.uom}",
+        )
     reservation = await active_reservation(ctx, lp)
     if reservation is not None and reservation.work_order_id != wo.id and not ctx.force:
-        raise conflict(ConflictCode.LP_RESERVED,
-                       f"LP {lp.number} is reserved for work order {reservation.number}; it "
-                       f"cannot be consumed into {wo.number}")
-    ctx.ledger(lp=lp, kind="CONSUME", qty=-qty, location_id=lp.location_id,
-               occurred_at=env.occurred_at, action_id=env.id, work_order_id=wo.id)
+        raise conflict(
+            ConflictCode.LP_RESERVED,
+            f"LP {lp.number} is reserved for work order {reservation.number}; it "
+            f"cannot be consumed into {wo.number}",
+        )
+    ctx.ledger(
+        lp=lp,
+        kind="CONSUME",
+        qty=-qty,
+        location_id=lp.location_id,
+        occurred_at=env.occurred_at,
+        action_id=env.id,
+        work_order_id=wo.id,
+    )
     lp.qty -= qty
     if lp.qty == 0:
         lp.status = "consumed"
@@ -61,20 +81,29 @@ async def consume(ctx: ApplyContext, env: Envelope, body: LpConsume) -> Applied:
         await use_reservation(ctx, lp, reservation, qty)
     await _start_wo(ctx, wo)
     left = "nothing left" if lp.qty == 0 else f"{format_qty(lp.qty)} {lp.uom} left"
-    return Applied(f"{format_qty(qty)} {lp.uom} of LP {lp.number} consumed into {wo.number} "
-                   f"({left})")
+    return Applied(
+        f"{format_qty(qty)} {lp.uom} of LP {lp.number} consumed into {wo.number} ({left})"
+    )
 
 
 async def _inputs_since_last_output(ctx: ApplyContext, wo: WorkOrder) -> list[int]:
     """LPs consumed on the work order since its previous output: the new LP's parents."""
     await ctx.flush()
-    last_output = (select(func.coalesce(func.max(stock_moves.c.id), 0))
-                   .where(stock_moves.c.work_order_id == wo.id, stock_moves.c.kind == "PRODUCE")
-                   .scalar_subquery())
-    query = (select(stock_moves.c.lp_id)
-             .where(stock_moves.c.work_order_id == wo.id, stock_moves.c.kind == "CONSUME",
-                    stock_moves.c.id > last_output)
-             .group_by(stock_moves.c.lp_id).order_by(func.min(stock_moves.c.id)))
+    last_output = (
+        select(func.coalesce(func.max(stock_moves.c.id), 0))
+        .where(stock_moves.c.work_order_id == wo.id, stock_moves.c.kind == "PRODUCE")
+        .scalar_subquery()
+    )
+    query = (
+        select(stock_moves.c.lp_id)
+        .where(
+            stock_moves.c.work_order_id == wo.id,
+            stock_moves.c.kind == "CONSUME",
+            stock_moves.c.id > last_output,
+        )
+        .group_by(stock_moves.c.lp_id)
+        .order_by(func.min(stock_moves.c.id))
+    )
     return list((await ctx.conn.execute(query)).scalars())
 
 
@@ -85,18 +114,39 @@ async def output(ctx: ApplyContext, env: Envelope, body: WoOutput) -> Applied:
     number = await new_lp_number(ctx, body.lp)
     parents = await _inputs_since_last_output(ctx, wo)
     held = await lot_on_hold(ctx, env.site, wo.product_id, body.lot)
-    lp = new_lp(ctx, env, number=number, product_id=wo.product_id, qty=body.qty, uom=wo.uom,
-                lot=body.lot, location_id=to_id, status="on_hold" if held else "available")
-    ctx.ledger(lp=lp, kind="PRODUCE", qty=body.qty, location_id=to_id,
-               occurred_at=env.occurred_at, action_id=env.id, work_order_id=wo.id,
-               reference=wo.number)
+    lp = new_lp(
+        ctx,
+        env,
+        number=number,
+        product_id=wo.product_id,
+        qty=body.qty,
+        uom=wo.uom,
+        lot=body.lot,
+        location_id=to_id,
+        status="on_hold" if held else "available",
+    )
+    ctx.ledger(
+        lp=lp,
+        kind="PRODUCE",
+        qty=body.qty,
+        location_id=to_id,
+        occurred_at=env.occurred_at,
+        action_id=env.id,
+        work_order_id=wo.id,
+        reference=wo.number,
+    )
     for parent in parents:
-        ctx.link(source_id=parent, target=lp, kind="PRODUCE", action_id=env.id,
-                 work_order_id=wo.id)
-    await ctx.conn.execute(update(work_orders).where(work_orders.c.id == wo.id).values(
-        qty_produced=work_orders.c.qty_produced + body.qty,
-        status=case((work_orders.c.status == "released", "in_progress"),
-                    else_=work_orders.c.status)))
+        ctx.link(source_id=parent, target=lp, kind="PRODUCE", action_id=env.id, work_order_id=wo.id)
+    await ctx.conn.execute(
+        update(work_orders)
+        .where(work_orders.c.id == wo.id)
+        .values(
+            qty_produced=work_orders.c.qty_produced + body.qty,
+            status=case(
+                (work_orders.c.status == "released", "in_progress"), else_=work_orders.c.status
+            ),
+        )
+    )
     wo.status = "in_progress"
     return Applied(f"LP {number} made on {wo.number}: {format_qty(body.qty)} {wo.uom}")
 

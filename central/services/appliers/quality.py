@@ -76,31 +76,40 @@ async def _product_id(ctx: ApplyContext, target: Target) -> int | None:
         return None
     product = await ctx.refs.product(ctx.conn, target.site, target.item)
     if product is None:
-        raise conflict(ConflictCode.PRODUCT_NOT_FOUND,
-                       f"Product {target.item} is not known at site {target.site}")
+        raise conflict(
+            ConflictCode.PRODUCT_NOT_FOUND,
+            f"Product {target.item} is not known at site {target.site}",
+        )
     return product.id
 
 
-async def _lot_lps(ctx: ApplyContext, site: str, lot: str, product_id: int | None,
-                   statuses: tuple[str, ...]) -> list[LicensePlate]:
+async def _lot_lps(
+    ctx: ApplyContext, site: str, lot: str, product_id: int | None, statuses: tuple[str, ...]
+) -> list[LicensePlate]:
     """The LPs of a lot at a site in the given statuses, loaded (and locked) through ctx."""
     await ctx.flush()  # LPs made or changed earlier in the batch must be visible to the query
     query = select(license_plates.c.number).where(
-        license_plates.c.site == site, license_plates.c.lot == lot,
-        license_plates.c.status.in_(statuses))
+        license_plates.c.site == site,
+        license_plates.c.lot == lot,
+        license_plates.c.status.in_(statuses),
+    )
     if product_id is not None:
         query = query.where(license_plates.c.product_id == product_id)
     numbers = list((await ctx.conn.execute(query)).scalars())
     await ctx.load_lps(numbers)
-    return [lp for n in sorted(numbers) if (lp := ctx.lps[n]) is not None
-            and lp.status in statuses]
+    return [lp for n in sorted(numbers) if (lp := ctx.lps[n]) is not None and lp.status in statuses]
 
 
-async def place_hold(ctx: ApplyContext, target: Target, *, reason: str,
-                     stamp: Stamp) -> HoldChange:
+async def place_hold(ctx: ApplyContext, target: Target, *, reason: str, stamp: Stamp) -> HoldChange:
     """Hold an LP (with its contents) or a lot; LP_NOT_FOUND / PRODUCT_NOT_FOUND conflicts."""
-    row: dict[str, Any] = {"site": target.site, "reason": reason, "status": "active",
-                           "held_by": stamp.by, "held_at": stamp.at, "hold_cause": stamp.cause}
+    row: dict[str, Any] = {
+        "site": target.site,
+        "reason": reason,
+        "status": "active",
+        "held_by": stamp.by,
+        "held_at": stamp.at,
+        "hold_cause": stamp.cause,
+    }
     root = None
     if target.lp is not None:
         root = await known_lp(ctx, target.site, target.lp)
@@ -115,8 +124,9 @@ async def place_hold(ctx: ApplyContext, target: Target, *, reason: str,
         product_id = await _product_id(ctx, target)
         lps = await _lot_lps(ctx, target.site, target.lot, product_id, HOLDABLE)
         row.update(lot=target.lot, product_id=product_id)
-    hold_id = (await ctx.conn.execute(insert(quality_holds).values(row)
-                                      .returning(quality_holds.c.id))).scalar_one()
+    hold_id = (
+        await ctx.conn.execute(insert(quality_holds).values(row).returning(quality_holds.c.id))
+    ).scalar_one()
     message = _hold_message(target, root, lps)  # before the statuses change
     for lp in lps:
         lp.status = "on_hold"
@@ -128,8 +138,10 @@ def _hold_message(target: Target, root: LicensePlate | None, lps: list[LicensePl
     """A sentence for the kiosk and the API answer about what a hold changed."""
     if root is None:
         if not lps:
-            return (f"{target.title} is on hold; no LP carries it now, so LPs "
-                    "received or made with it will start on hold")
+            return (
+                f"{target.title} is on hold; no LP carries it now, so LPs "
+                "received or made with it will start on hold"
+            )
         return f"{target.title} is on hold: {len(lps)} LP(s) held"
     inside = len([lp for lp in lps if lp is not root])
     packed = f" and {inside} LP(s) packed in it are now held" if inside else ""
@@ -137,14 +149,14 @@ def _hold_message(target: Target, root: LicensePlate | None, lps: list[LicensePl
         return f"LP {root.number} is {root.status}; the hold is recorded{packed}"
     if root.status == "on_hold":
         return f"LP {root.number} was already on hold; this hold is recorded too{packed}"
-    return f"LP {root.number} is on hold" + (f" with {inside} LP(s) packed in it" if inside
-                                             else "")
+    return f"LP {root.number} is on hold" + (f" with {inside} LP(s) packed in it" if inside else "")
 
 
 async def active_holds(ctx: ApplyContext, target: Target) -> list[Any]:
     """Active hold rows on exactly this target (an LP's own holds; a lot's holds)."""
-    query = select(quality_holds).where(quality_holds.c.site == target.site,
-                                        quality_holds.c.status == "active")
+    query = select(quality_holds).where(
+        quality_holds.c.site == target.site, quality_holds.c.status == "active"
+    )
     if target.lp is not None:
         lp = await known_lp(ctx, target.site, target.lp)
         query = query.where(quality_holds.c.lp_id == lp.id)
@@ -155,8 +167,9 @@ async def active_holds(ctx: ApplyContext, target: Target) -> list[Any]:
     return list(await ctx.conn.execute(query.order_by(quality_holds.c.id)))
 
 
-async def release_target(ctx: ApplyContext, target: Target, *, reason: str,
-                         stamp: Stamp) -> HoldChange:
+async def release_target(
+    ctx: ApplyContext, target: Target, *, reason: str, stamp: Stamp
+) -> HoldChange:
     """Release every active hold on the target; HOLD_NOT_FOUND when there is none."""
     holds = await active_holds(ctx, target)
     if holds:
@@ -169,21 +182,36 @@ async def release_target(ctx: ApplyContext, target: Target, *, reason: str,
             why = (await still_held(ctx, [lp])).get(lp.number)
             if why is None:
                 await _free(ctx, [lp])
-                return HoldChange([], [lp.number], f"LP {lp.number} had no active hold "
-                                  "covering it any more; it is off hold")
-            raise conflict(ConflictCode.HOLD_NOT_FOUND, f"LP {lp.number} has no hold of its "
-                           f"own: it is on hold because {why}; release that")
-    raise conflict(ConflictCode.HOLD_NOT_FOUND,
-                   f"{target.title} has no active quality hold to release")
+                return HoldChange(
+                    [],
+                    [lp.number],
+                    f"LP {lp.number} had no active hold covering it any more; it is off hold",
+                )
+            raise conflict(
+                ConflictCode.HOLD_NOT_FOUND,
+                f"LP {lp.number} has no hold of its own: it is on hold because {why}; release that",
+            )
+    raise conflict(
+        ConflictCode.HOLD_NOT_FOUND, f"{target.title} has no active quality hold to release"
+    )
 
 
-async def release_holds(ctx: ApplyContext, holds: list[Any], *, reason: str,
-                        stamp: Stamp) -> HoldChange:
+async def release_holds(
+    ctx: ApplyContext, holds: list[Any], *, reason: str, stamp: Stamp
+) -> HoldChange:
     """Release these active hold rows; LPs they covered come off hold unless still covered."""
     ids = [h.id for h in holds]
-    await ctx.conn.execute(update(quality_holds).where(quality_holds.c.id.in_(ids)).values(
-        status="released", released_by=stamp.by, released_at=stamp.at, release_reason=reason,
-        release_cause=stamp.cause))
+    await ctx.conn.execute(
+        update(quality_holds)
+        .where(quality_holds.c.id.in_(ids))
+        .values(
+            status="released",
+            released_by=stamp.by,
+            released_at=stamp.at,
+            release_reason=reason,
+            release_cause=stamp.cause,
+        )
+    )
     candidates: dict[str, LicensePlate] = {}
     names = []
     for hold in holds:
@@ -204,8 +232,9 @@ async def release_holds(ctx: ApplyContext, holds: list[Any], *, reason: str,
     await _free(ctx, freed)
     message = f"Released {', '.join(dict.fromkeys(names))}: {len(freed)} LP(s) off hold"
     if still:
-        message += "; still on hold: " + "; ".join(f"LP {n} ({why})"
-                                                   for n, why in sorted(still.items()))
+        message += "; still on hold: " + "; ".join(
+            f"LP {n} ({why})" for n, why in sorted(still.items())
+        )
     return HoldChange(ids, sorted(lp.number for lp in freed), message)
 
 
@@ -216,36 +245,63 @@ async def still_held(ctx: ApplyContext, lps: list[LicensePlate]) -> dict[str, st
         return {}
     await ctx.flush()
     ids = [lp.id for lp in lps]
-    up = (select(license_plates.c.id.label("lp_id"), license_plates.c.parent_lp_id.label("up"))
-          .where(license_plates.c.id.in_(ids), license_plates.c.parent_lp_id.is_not(None))
-          .cte("up", recursive=True))
-    up = up.union(select(up.c.lp_id, license_plates.c.parent_lp_id)
-                  .join(license_plates, license_plates.c.id == up.c.up)
-                  .where(license_plates.c.parent_lp_id.is_not(None)))
+    up = (
+        select(license_plates.c.id.label("lp_id"), license_plates.c.parent_lp_id.label("up"))
+        .where(license_plates.c.id.in_(ids), license_plates.c.parent_lp_id.is_not(None))
+        .cte("up", recursive=True)
+    )
+    up = up.union(
+        select(up.c.lp_id, license_plates.c.parent_lp_id)
+        .join(license_plates, license_plates.c.id == up.c.up)
+        .where(license_plates.c.parent_lp_id.is_not(None))
+    )
     ancestors: dict[int, list[int]] = {i: [] for i in ids}
     for lp_id, parent in await ctx.conn.execute(select(up.c.lp_id, up.c.up)):
         ancestors[lp_id].append(parent)
-    held_lps = dict((await ctx.conn.execute(
-        select(quality_holds.c.lp_id, license_plates.c.number)
-        .join(license_plates, license_plates.c.id == quality_holds.c.lp_id)
-        .where(quality_holds.c.status == "active",
-               quality_holds.c.lp_id.in_(ids + [a for v in ancestors.values() for a in v]))))
-        .all())
+    held_lps = dict(
+        (
+            await ctx.conn.execute(
+                select(quality_holds.c.lp_id, license_plates.c.number)
+                .join(license_plates, license_plates.c.id == quality_holds.c.lp_id)
+                .where(
+                    quality_holds.c.status == "active",
+                    quality_holds.c.lp_id.in_(ids + [a for v in ancestors.values() for a in v]),
+                )
+            )
+        ).all()
+    )
     lots = {lp.lot for lp in lps if lp.lot}
-    held_lots = ((await ctx.conn.execute(
-        select(quality_holds.c.site, quality_holds.c.lot, quality_holds.c.product_id,
-               products.c.code).outerjoin(products, products.c.id == quality_holds.c.product_id)
-        .where(quality_holds.c.site == lps[0].site, quality_holds.c.status == "active",
-               quality_holds.c.lp_id.is_(None), quality_holds.c.lot.in_(lots)))).all()
-        if lots else [])
+    held_lots = (
+        (
+            await ctx.conn.execute(
+                select(
+                    quality_holds.c.site,
+                    quality_holds.c.lot,
+                    quality_holds.c.product_id,
+                    products.c.code,
+                )
+                .outerjoin(products, products.c.id == quality_holds.c.product_id)
+                .where(
+                    quality_holds.c.site == lps[0].site,
+                    quality_holds.c.status == "active",
+                    quality_holds.c.lp_id.is_(None),
+                    quality_holds.c.lot.in_(lots),
+                )
+            )
+        ).all()
+        if lots
+        else []
+    )
     why: dict[str, str] = {}
     for lp in lps:
         if lp.id in held_lps:
             why[lp.number] = "it has its own active hold"
         elif parents := [held_lps[a] for a in ancestors[lp.id or 0] if a in held_lps]:
             why[lp.number] = f"it is packed in held LP {parents[0]}"
-        elif held := next((h for h in held_lots if h.lot == lp.lot
-                           and h.product_id in (None, lp.product_id)), None):
+        elif held := next(
+            (h for h in held_lots if h.lot == lp.lot and h.product_id in (None, lp.product_id)),
+            None,
+        ):
             of = f" of {held.code}" if held.code else ""
             why[lp.number] = f"lot {held.lot}{of} is still held"
     return why
@@ -256,8 +312,9 @@ async def _free(ctx: ApplyContext, lps: list[LicensePlate]) -> None:
     available."""
     if not lps:
         return
-    query = select(reservations.c.lp_id).where(reservations.c.lp_id.in_([lp.id for lp in lps]),
-                                               reservations.c.status == "active")
+    query = select(reservations.c.lp_id).where(
+        reservations.c.lp_id.in_([lp.id for lp in lps]), reservations.c.status == "active"
+    )
     reserved = set((await ctx.conn.execute(query)).scalars())
     for lp in lps:
         lp.status = "reserved" if lp.id in reserved else "available"
@@ -271,15 +328,23 @@ def _target(env: Envelope, body: QualityTarget) -> Target:
 
 async def hold(ctx: ApplyContext, env: Envelope, body: QualityTarget) -> Applied:
     """qc.hold: an LP (with its contents) or a lot goes on quality hold."""
-    change = await place_hold(ctx, _target(env, body), reason=body.reason,
-                              stamp=Stamp(env.operator, env.occurred_at, env.id))
+    change = await place_hold(
+        ctx,
+        _target(env, body),
+        reason=body.reason,
+        stamp=Stamp(env.operator, env.occurred_at, env.id),
+    )
     return Applied(change.message)
 
 
 async def release(ctx: ApplyContext, env: Envelope, body: QualityTarget) -> Applied:
     """qc.release: the active holds on an LP or a lot are released."""
-    change = await release_target(ctx, _target(env, body), reason=body.reason,
-                                    stamp=Stamp(env.operator, env.occurred_at, env.id))
+    change = await release_target(
+        ctx,
+        _target(env, body),
+        reason=body.reason,
+        stamp=Stamp(env.operator, env.occurred_at, env.id),
+    )
     return Applied(change.message)
 
 

@@ -19,9 +19,15 @@ async def products(central: Central, *codes: str, site: str = SITE) -> dict[str,
     """Create products (uom kg, except names ending in -EA) and answer their ids by code."""
     ids = {}
     for code in codes:
-        response = await central.client.post(f"{API}/products", json={
-            "site": site, "code": code, "name": f"{code} name",
-            "uom": "ea" if code.endswith("-EA") else "kg"})
+        response = await central.client.post(
+            f"{API}/products",
+            json={
+                "site": site,
+                "code": code,
+                "name": f"{code} name",
+                "uom": "ea" if code.endswith("-EA") else "kg",
+            },
+        )
         assert response.status_code == 201, response.text
         ids[code] = response.json()["id"]
     return ids
@@ -32,45 +38,84 @@ def item(component: str, qty_per: str = "1", **extra: Any) -> dict[str, Any]:
     return {"component": component, "qty_per": qty_per, **extra}
 
 
-async def post_bom(central: Central, product_id: int, *items: dict[str, Any],
-                   note: str | None = None) -> httpx.Response:
+async def post_bom(
+    central: Central, product_id: int, *items: dict[str, Any], note: str | None = None
+) -> httpx.Response:
     """POST a BOM for a product."""
-    return await central.client.post(f"{API}/products/{product_id}/bom",
-                                      json={"items": list(items), "note": note})
+    return await central.client.post(
+        f"{API}/products/{product_id}/bom", json={"items": list(items), "note": note}
+    )
 
 
-async def open_work_order(central: Central, product_id: int, bom_id: int, number: str,
-                          status: str = "released") -> None:
+async def open_work_order(
+    central: Central, product_id: int, bom_id: int, number: str, status: str = "released"
+) -> None:
     """A work order made from a BOM version, inserted directly."""
     async with central.engine.begin() as conn:
-        await conn.execute(insert(work_orders).values(
-            site=SITE, number=number, product_id=product_id, bom_id=bom_id,
-            qty_planned=Decimal(10), qty_produced=Decimal(0), status=status, created_at=now()))
+        await conn.execute(
+            insert(work_orders).values(
+                site=SITE,
+                number=number,
+                product_id=product_id,
+                bom_id=bom_id,
+                qty_planned=Decimal(10),
+                qty_produced=Decimal(0),
+                status=status,
+                created_at=now(),
+            )
+        )
 
 
 async def test_first_bom_is_version_one(central: Central) -> None:
     ids = await products(central, "CAKE-EA", "FLOUR", "EGG-EA")
-    saved = await post_bom(central, ids["CAKE-EA"],
-                           item("FLOUR", "0.25", scrap_factor="0.05"),
-                           item("EGG-EA", "2", consume_whole_lp=True), note="first recipe")
+    saved = await post_bom(
+        central,
+        ids["CAKE-EA"],
+        item("FLOUR", "0.25", scrap_factor="0.05"),
+        item("EGG-EA", "2", consume_whole_lp=True),
+        note="first recipe",
+    )
     assert saved.status_code == 201, saved.text
     bom = saved.json()
-    assert (bom["version"], bom["created_new_version"], bom["product"], bom["site"],
-            bom["note"], bom["created_by"]) == (1, True, "CAKE-EA", SITE, "first recipe",
-                                                "anonymous")
+    assert (
+        bom["version"],
+        bom["created_new_version"],
+        bom["product"],
+        bom["site"],
+        bom["note"],
+        bom["created_by"],
+    ) == (1, True, "CAKE-EA", SITE, "first recipe", "anonymous")
     assert bom["items"] == [
-        {"line": 1, "component_id": ids["FLOUR"], "component": "FLOUR", "name": "FLOUR name",
-         "uom": "kg", "qty_per": "0.25", "scrap_factor": "0.05", "consume_whole_lp": False},
-        {"line": 2, "component_id": ids["EGG-EA"], "component": "EGG-EA",
-         "name": "EGG-EA name", "uom": "ea", "qty_per": "2", "scrap_factor": "0",
-         "consume_whole_lp": True}]
+        {
+            "line": 1,
+            "component_id": ids["FLOUR"],
+            "component": "FLOUR",
+            "name": "FLOUR name",
+            "uom": "kg",
+            "qty_per": "0.25",
+            "scrap_factor": "0.05",
+            "consume_whole_lp": False,
+        },
+        {
+            "line": 2,
+            "component_id": ids["EGG-EA"],
+            "component": "EGG-EA",
+            "name": "EGG-EA name",
+            "uom": "ea",
+            "qty_per": "2",
+            "scrap_factor": "0",
+            "consume_whole_lp": True,
+        },
+    ]
     got = (await central.client.get(f"{API}/products/{ids['CAKE-EA']}/bom")).json()
     assert got == {k: v for k, v in bom.items() if k != "created_new_version"}
     versions = (await central.client.get(f"{API}/products/{ids['CAKE-EA']}/bom/versions")).json()
-    assert [(v["version"], v["item_count"], v["open_work_orders"], v["current"])
-            for v in versions] == [(1, 2, 0, True)]
-    assert await central.rows("SELECT action, target FROM audit_log WHERE action LIKE 'bom.%'") \
-        == [("bom.create", "CAKE-EA v1")]
+    assert [
+        (v["version"], v["item_count"], v["open_work_orders"], v["current"]) for v in versions
+    ] == [(1, 2, 0, True)]
+    assert await central.rows("SELECT action, target FROM audit_log WHERE action LIKE 'bom.%'") == [
+        ("bom.create", "CAKE-EA v1")
+    ]
 
 
 async def test_unused_bom_is_replaced_in_place(central: Central) -> None:
@@ -79,30 +124,35 @@ async def test_unused_bom_is_replaced_in_place(central: Central) -> None:
     done = first["id"]
     await open_work_order(central, ids["CAKE-EA"], done, "WO-OLD", status="completed")
     await open_work_order(central, ids["CAKE-EA"], done, "WO-SHUT", status="closed")
-    again = await post_bom(central, ids["CAKE-EA"], item("SUGAR", "0.1"), item("FLOUR", "0.3"),
-                           note="less flour")
+    again = await post_bom(
+        central, ids["CAKE-EA"], item("SUGAR", "0.1"), item("FLOUR", "0.3"), note="less flour"
+    )
     assert again.status_code == 200, again.text
     bom = again.json()
     assert (bom["id"], bom["version"], bom["created_new_version"], bom["note"]) == (
-        first["id"], 1, False, "less flour")
+        first["id"],
+        1,
+        False,
+        "less flour",
+    )
     assert [(i["line"], i["component"], i["qty_per"]) for i in bom["items"]] == [
-        (1, "SUGAR", "0.1"), (2, "FLOUR", "0.3")]
+        (1, "SUGAR", "0.1"),
+        (2, "FLOUR", "0.3"),
+    ]
     assert await central.count("boms") == 1 and await central.count("bom_items") == 2
-    assert await central.rows("SELECT action, target FROM audit_log WHERE action LIKE 'bom.%' "
-                              "ORDER BY id") == [("bom.create", "CAKE-EA v1"),
-                                                 ("bom.replace", "CAKE-EA v1")]
+    assert await central.rows(
+        "SELECT action, target FROM audit_log WHERE action LIKE 'bom.%' ORDER BY id"
+    ) == [("bom.create", "CAKE-EA v1"), ("bom.replace", "CAKE-EA v1")]
 
 
 @pytest.mark.parametrize("status", ["planned", "released", "in_progress"])
-async def test_bom_of_an_open_work_order_gets_a_new_version(central: Central,
-                                                            status: str) -> None:
+async def test_bom_of_an_open_work_order_gets_a_new_version(central: Central, status: str) -> None:
     ids = await products(central, "CAKE-EA", "FLOUR", "SUGAR")
     cake = ids["CAKE-EA"]
     v1 = (await post_bom(central, cake, item("FLOUR", "0.5"), note="v1")).json()
     await open_work_order(central, cake, v1["id"], "WO-1", status=status)
 
-    saved = await post_bom(central, cake, item("FLOUR", "0.4"), item("SUGAR", "0.1"),
-                           note="v2")
+    saved = await post_bom(central, cake, item("FLOUR", "0.4"), item("SUGAR", "0.1"), note="v2")
     assert saved.status_code == 201, saved.text
     v2 = saved.json()
     assert (v2["version"], v2["created_new_version"], v2["note"]) == (2, True, "v2")
@@ -112,8 +162,10 @@ async def test_bom_of_an_open_work_order_gets_a_new_version(central: Central,
     current = (await central.client.get(f"{API}/products/{cake}/bom")).json()
     assert (current["version"], len(current["items"])) == (2, 2)
     versions = (await central.client.get(f"{API}/products/{cake}/bom/versions")).json()
-    assert [(v["version"], v["note"], v["item_count"], v["open_work_orders"], v["current"])
-            for v in versions] == [(1, "v1", 1, 1, False), (2, "v2", 2, 0, True)]
+    assert [
+        (v["version"], v["note"], v["item_count"], v["open_work_orders"], v["current"])
+        for v in versions
+    ] == [(1, "v1", 1, 1, False), (2, "v2", 2, 0, True)]
 
     # Nothing uses version 2 yet: the next save edits it in place.
     third = await post_bom(central, cake, item("SUGAR", "0.2"), note="v2 fixed")
@@ -134,30 +186,70 @@ async def test_current_bom_for_work_orders(central: Central) -> None:
     ids = await products(central, "CAKE-EA", "FLOUR", "EGG-EA")
     async with central.engine.connect() as conn:
         assert await current_bom(conn, product_id=ids["CAKE-EA"]) is None
-    v1 = (await post_bom(central, ids["CAKE-EA"], item("FLOUR", "0.25", scrap_factor="0.05"),
-                         item("EGG-EA", "2", consume_whole_lp=True))).json()
+    v1 = (
+        await post_bom(
+            central,
+            ids["CAKE-EA"],
+            item("FLOUR", "0.25", scrap_factor="0.05"),
+            item("EGG-EA", "2", consume_whole_lp=True),
+        )
+    ).json()
     async with central.engine.connect() as conn:
         bom = await current_bom(conn, product_id=ids["CAKE-EA"])
-    assert bom == {"id": v1["id"], "version": 1, "items": [
-        {"component_id": ids["FLOUR"], "qty_per": Decimal("0.25"),
-         "scrap_factor": Decimal("0.05"), "consume_whole_lp": False, "line": 1},
-        {"component_id": ids["EGG-EA"], "qty_per": Decimal(2), "scrap_factor": Decimal(0),
-         "consume_whole_lp": True, "line": 2}]}
+    assert bom == {
+        "id": v1["id"],
+        "version": 1,
+        "items": [
+            {
+                "component_id": ids["FLOUR"],
+                "qty_per": Decimal("0.25"),
+                "scrap_factor": Decimal("0.05"),
+                "consume_whole_lp": False,
+                "line": 1,
+            },
+            {
+                "component_id": ids["EGG-EA"],
+                "qty_per": Decimal(2),
+                "scrap_factor": Decimal(0),
+                "consume_whole_lp": True,
+                "line": 2,
+            },
+        ],
+    }
 
 
-@pytest.mark.parametrize(("items", "code", "message", "details"), [
-    ([item("NOPE"), item("FLOUR"), item("GONE")], "COMPONENT_NOT_FOUND",
-     f"no product NOPE, GONE at {SITE}", {"components": ["NOPE", "GONE"], "site": SITE}),
-    ([item("ELSEWHERE")], "COMPONENT_NOT_FOUND", f"no product ELSEWHERE at {SITE}",
-     {"components": ["ELSEWHERE"], "site": SITE}),
-    ([item("FLOUR"), item("CAKE-EA")], "BOM_SELF_REFERENCE",
-     "product CAKE-EA cannot be a component of itself", {"component": "CAKE-EA"}),
-    ([item("FLOUR"), item("SUGAR"), item("FLOUR", "2")], "BOM_DUPLICATE_COMPONENT",
-     "a component may appear once in a BOM: FLOUR", {"components": ["FLOUR"]}),
-])
-async def test_bad_components_are_refused(central: Central, items: list[dict[str, Any]],
-                                          code: str, message: str,
-                                          details: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("items", "code", "message", "details"),
+    [
+        (
+            [item("NOPE"), item("FLOUR"), item("GONE")],
+            "COMPONENT_NOT_FOUND",
+            f"no product NOPE, GONE at {SITE}",
+            {"components": ["NOPE", "GONE"], "site": SITE},
+        ),
+        (
+            [item("ELSEWHERE")],
+            "COMPONENT_NOT_FOUND",
+            f"no product ELSEWHERE at {SITE}",
+            {"components": ["ELSEWHERE"], "site": SITE},
+        ),
+        (
+            [item("FLOUR"), item("CAKE-EA")],
+            "BOM_SELF_REFERENCE",
+            "product CAKE-EA cannot be a component of itself",
+            {"component": "CAKE-EA"},
+        ),
+        (
+            [item("FLOUR"), item("SUGAR"), item("FLOUR", "2")],
+            "BOM_DUPLICATE_COMPONENT",
+            "a component may appear once in a BOM: FLOUR",
+            {"components": ["FLOUR"]},
+        ),
+    ],
+)
+async def test_bad_components_are_refused(
+    central: Central, items: list[dict[str, Any]], code: str, message: str, details: dict[str, Any]
+) -> None:
     ids = await products(central, "CAKE-EA", "FLOUR", "SUGAR")
     await products(central, "ELSEWHERE", site="plant-2")
     refused = await post_bom(central, ids["CAKE-EA"], *items)
@@ -166,15 +258,18 @@ async def test_bad_components_are_refused(central: Central, items: list[dict[str
     assert await central.count("boms") == 0 and await central.count("audit_log") == 4
 
 
-@pytest.mark.parametrize(("line", "field"), [
-    ({"component": "FLOUR", "qty_per": "0"}, "qty_per"),
-    ({"component": "FLOUR", "qty_per": "-1"}, "qty_per"),
-    ({"component": "FLOUR", "qty_per": 2}, "qty_per"),
-    ({"component": "FLOUR", "qty_per": "1", "scrap_factor": "1"}, "scrap_factor"),
-    ({"component": "FLOUR", "qty_per": "1", "scrap_factor": "-0.1"}, "scrap_factor"),
-    ({"component": "FLOUR", "qty_per": "1", "extra": True}, "extra"),
-    ({"qty_per": "1"}, "component"),
-])
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ({"component": "FLOUR", "qty_per": "0"}, "qty_per"),
+        ({"component": "FLOUR", "qty_per": "-1"}, "qty_per"),
+        ({"component": "FLOUR", "qty_per": 2}, "qty_per"),
+        ({"component": "FLOUR", "qty_per": "1", "scrap_factor": "1"}, "scrap_factor"),
+        ({"component": "FLOUR", "qty_per": "1", "scrap_factor": "-0.1"}, "scrap_factor"),
+        ({"component": "FLOUR", "qty_per": "1", "extra": True}, "extra"),
+        ({"qty_per": "1"}, "component"),
+    ],
+)
 async def test_bad_lines_are_refused(central: Central, line: dict[str, Any], field: str) -> None:
     ids = await products(central, "CAKE-EA", "FLOUR")
     refused = await post_bom(central, ids["CAKE-EA"], line)
@@ -191,15 +286,21 @@ async def test_cycles_through_other_boms_are_refused(central: Central) -> None:
     assert (await post_bom(central, ids["B"], item("C"))).status_code == 201
     cycle = await post_bom(central, ids["C"], item("D"), item("A"))
     assert cycle.status_code == 422
-    assert cycle.json() == {"code": "BOM_CYCLE",
-                            "message": "this BOM would make a cycle: C -> A -> B -> C",
-                            "details": {"path": ["C", "A", "B", "C"]}}
+    assert cycle.json() == {
+        "code": "BOM_CYCLE",
+        "message": "this BOM would make a cycle: C -> A -> B -> C",
+        "details": {"path": ["C", "A", "B", "C"]},
+    }
     two = await post_bom(central, ids["B"], item("A"))
     assert two.status_code == 422 and two.json()["details"]["path"] == ["B", "A", "B"]
     assert (await post_bom(central, ids["C"], item("D"))).status_code == 201  # D is shared
     # Only current versions count: once A no longer needs B, B may need A.
-    await open_work_order(central, ids["A"], (await central.client.get(
-        f"{API}/products/{ids['A']}/bom")).json()["id"], "WO-A")
+    await open_work_order(
+        central,
+        ids["A"],
+        (await central.client.get(f"{API}/products/{ids['A']}/bom")).json()["id"],
+        "WO-A",
+    )
     assert (await post_bom(central, ids["A"], item("D"))).json()["version"] == 2
     assert (await post_bom(central, ids["B"], item("A"))).status_code == 200
 
@@ -208,13 +309,14 @@ async def test_reading_boms(central: Central) -> None:
     ids = await products(central, "CAKE-EA", "FLOUR")
     none = await central.client.get(f"{API}/products/{ids['CAKE-EA']}/bom")
     assert none.status_code == 404
-    assert none.json() == {"code": "BOM_NOT_FOUND", "message": "product CAKE-EA has no BOM",
-                           "details": {"product_id": ids["CAKE-EA"], "version": None}}
-    assert (await central.client.get(f"{API}/products/{ids['CAKE-EA']}/bom/versions")
-            ).json() == []
+    assert none.json() == {
+        "code": "BOM_NOT_FOUND",
+        "message": "product CAKE-EA has no BOM",
+        "details": {"product_id": ids["CAKE-EA"], "version": None},
+    }
+    assert (await central.client.get(f"{API}/products/{ids['CAKE-EA']}/bom/versions")).json() == []
     await post_bom(central, ids["CAKE-EA"], item("FLOUR"))
-    nine = await central.client.get(f"{API}/products/{ids['CAKE-EA']}/bom",
-                                    params={"version": 9})
+    nine = await central.client.get(f"{API}/products/{ids['CAKE-EA']}/bom", params={"version": 9})
     assert nine.status_code == 404
     assert nine.json()["message"] == "product CAKE-EA has no version 9 of its BOM"
     for path in ("/bom", "/bom/versions"):
@@ -227,21 +329,28 @@ async def test_reading_boms(central: Central) -> None:
 async def test_roles_and_sites(central: Central, guarded: httpx.AsyncClient) -> None:
     ids = await products(central, "CAKE-EA", "FLOUR")
     await post_bom(central, ids["CAKE-EA"], item("FLOUR"))
-    headers = {name: await central.bearer(name, roles, sites)
-               for name, roles, sites in (("planner", ["planning"], [SITE]),
-                                          ("tech-2", ["technical"], ["plant-2"]),
-                                          ("tech-1", ["technical"], [SITE]))}
+    headers = {
+        name: await central.bearer(name, roles, sites)
+        for name, roles, sites in (
+            ("planner", ["planning"], [SITE]),
+            ("tech-2", ["technical"], ["plant-2"]),
+            ("tech-1", ["technical"], [SITE]),
+        )
+    }
     url = f"{API}/products/{ids['CAKE-EA']}/bom"
     body = {"items": [item("FLOUR", "3")]}
     client = guarded
     planner = await client.post(url, json=body, headers=headers["planner"])
     assert planner.status_code == 403 and planner.json()["code"] == "ROLE_REQUIRED"
     assert (await client.get(url, headers=headers["planner"])).status_code == 200
-    for answer in (await client.post(url, json=body, headers=headers["tech-2"]),
-                   await client.get(url, headers=headers["tech-2"]),
-                   await client.get(f"{url}/versions", headers=headers["tech-2"])):
+    for answer in (
+        await client.post(url, json=body, headers=headers["tech-2"]),
+        await client.get(url, headers=headers["tech-2"]),
+        await client.get(f"{url}/versions", headers=headers["tech-2"]),
+    ):
         assert answer.status_code == 403 and answer.json()["code"] == "SITE_FORBIDDEN"
     saved = await client.post(url, json=body, headers=headers["tech-1"])
     assert saved.status_code == 200 and saved.json()["items"][0]["qty_per"] == "3"
     assert await central.rows("SELECT actor FROM audit_log WHERE action = 'bom.replace'") == [
-        ("tech-1",)]
+        ("tech-1",)
+    ]

@@ -14,18 +14,26 @@ API = "/api/v1"
 
 async def open_count(central: Central, location: str = "A-01") -> dict:
     """Open a count session."""
-    response = await central.client.post(f"{API}/counts", json={"site": SITE,
-                                                                "location": location})
+    response = await central.client.post(f"{API}/counts", json={"site": SITE, "location": location})
     assert response.status_code == 201, response.text
     return response.json()
 
 
-async def count(central: Central, number: str, *lines: tuple[str, str],
-                ts: datetime | None = None) -> None:
+async def count(
+    central: Central, number: str, *lines: tuple[str, str], ts: datetime | None = None
+) -> None:
     """Record a count at A-01 (applied)."""
-    ack = await central.send_one(central.env("count.record", {
-        "session": number, "location": "A-01",
-        "lps": [{"lp": lp, "qty": qty} for lp, qty in lines]}, ts=ts))
+    ack = await central.send_one(
+        central.env(
+            "count.record",
+            {
+                "session": number,
+                "location": "A-01",
+                "lps": [{"lp": lp, "qty": qty} for lp, qty in lines],
+            },
+            ts=ts,
+        )
+    )
     assert ack.result.value == "applied", ack.message
 
 
@@ -47,8 +55,9 @@ async def scenario(central: Central) -> dict:
     await central.receive("LP-3", "6", location="A-01", item="FG-1", uom="ea")
     await central.receive("LP-4", "5", location="A-02")
     session = await open_count(central)
-    await count(central, session["number"], ("LP-1", "7"), ("LP-3", "6"), ("LP-4", "5"),
-                ("LP-NEW", "2"))
+    await count(
+        central, session["number"], ("LP-1", "7"), ("LP-3", "6"), ("LP-4", "5"), ("LP-NEW", "2")
+    )
     return session
 
 
@@ -63,12 +72,14 @@ async def test_variance_report(seeded: Central) -> None:
         "LP-2": ("4", "0", "-4", "-4", True, False, False),
         "LP-3": ("6", "6", "0", "0", False, False, False),
         "LP-4": ("0", "5", "5", "0", False, True, False),
-        "LP-NEW": ("0", "2", "2", None, False, False, True)}
+        "LP-NEW": ("0", "2", "2", None, False, False, True),
+    }
     assert (lines["LP-4"]["book_location"], lines["LP-4"]["book_qty"]) == ("A-02", "5")
     assert lines["LP-NEW"]["product"] is None
     assert report["totals"] == [
         {"product": "FG-1", "uom": "ea", "expected": "6", "counted": "6", "variance": "0"},
-        {"product": "RAW-1", "uom": "kg", "expected": "14", "counted": "12", "variance": "-2"}]
+        {"product": "RAW-1", "uom": "kg", "expected": "14", "counted": "12", "variance": "-2"},
+    ]
     assert await seeded.rows("SELECT count(*) FROM stock_moves WHERE kind = 'ADJUST'") == [(0,)]
 
 
@@ -85,24 +96,35 @@ async def test_approval_writes_adjustments_linked_to_the_session(seeded: Central
     assert (after["status"], after["approved_by"]) == ("approved", "anonymous")
     cause = after["approval_cause"]
     assert await seeded.rows("SELECT action, target FROM audit_log WHERE id = :i", i=cause) == [
-        ("count.approve", f"count {session['number']}")]
+        ("count.approve", f"count {session['number']}")
+    ]
     rows = await seeded.rows(
         "SELECT l.number, m.kind, m.qty, c.code, m.cause, m.reference FROM stock_moves m "
         "JOIN license_plates l ON l.id = m.lp_id JOIN locations c ON c.id = m.location_id "
-        "WHERE m.action_id = :a ORDER BY m.id", a=cause)
+        "WHERE m.action_id = :a ORDER BY m.id",
+        a=cause,
+    )
     number = session["number"]
-    assert rows == [("LP-1", "ADJUST", -3_000_000, "A-01", "api", number),
-                    ("LP-2", "ADJUST", -4_000_000, "A-01", "api", number),
-                    ("LP-4", "TRANSFER_OUT", -5_000_000, "A-02", "api", number),
-                    ("LP-4", "TRANSFER_IN", 5_000_000, "A-01", "api", number)]
-    assert await stock(seeded) == {"LP-1": ("7", "A-01", "available"),
-                                   "LP-2": ("0", "A-01", "consumed"),
-                                   "LP-3": ("6", "A-01", "available"),
-                                   "LP-4": ("5", "A-01", "available")}
+    assert rows == [
+        ("LP-1", "ADJUST", -3_000_000, "A-01", "api", number),
+        ("LP-2", "ADJUST", -4_000_000, "A-01", "api", number),
+        ("LP-4", "TRANSFER_OUT", -5_000_000, "A-02", "api", number),
+        ("LP-4", "TRANSFER_IN", 5_000_000, "A-01", "api", number),
+    ]
+    assert await stock(seeded) == {
+        "LP-1": ("7", "A-01", "available"),
+        "LP-2": ("0", "A-01", "consumed"),
+        "LP-3": ("6", "A-01", "available"),
+        "LP-4": ("5", "A-01", "available"),
+    }
     # The LP projection still equals the ledger.
-    assert await seeded.rows(
-        "SELECT l.number FROM license_plates l WHERE l.qty != (SELECT sum(m.qty) FROM "
-        "stock_moves m WHERE m.lp_id = l.id AND m.kind NOT IN ('RESERVE', 'RELEASE'))") == []
+    assert (
+        await seeded.rows(
+            "SELECT l.number FROM license_plates l WHERE l.qty != (SELECT sum(m.qty) FROM "
+            "stock_moves m WHERE m.lp_id = l.id AND m.kind NOT IN ('RESERVE', 'RELEASE'))"
+        )
+        == []
+    )
     again = await seeded.client.post(f"{API}/counts/{session['id']}/approve")
     assert again.status_code == 409 and again.json()["code"] == "COUNT_CLOSED"
     assert again.json()["message"] == f"count {number} is approved"
@@ -115,8 +137,13 @@ async def test_lp_changed_after_its_count_is_left_alone(seeded: Central) -> None
     session = await open_count(seeded)
     await count(seeded, session["number"], ("LP-1", "10"), ts=t0 + timedelta(seconds=1))
     # After the count, part of LP-1 was consumed (device time later than the count).
-    ack = await seeded.send_one(seeded.env("lp.consume", {
-        "lp": "LP-1", "work_order": "WO-1001", "qty": "4"}, ts=t0 + timedelta(seconds=2)))
+    ack = await seeded.send_one(
+        seeded.env(
+            "lp.consume",
+            {"lp": "LP-1", "work_order": "WO-1001", "qty": "4"},
+            ts=t0 + timedelta(seconds=2),
+        )
+    )
     assert ack.result.value == "applied"
     report = (await seeded.client.get(f"{API}/counts/{session['id']}/variance")).json()
     (line,) = report["lines"]
@@ -124,15 +151,17 @@ async def test_lp_changed_after_its_count_is_left_alone(seeded: Central) -> None
     approved = (await seeded.client.post(f"{API}/counts/{session['id']}/approve")).json()
     assert approved["adjusted"] == []
     assert approved["not_adjusted"] == [
-        {"lp": "LP-1", "reason": "LP LP-1 changed after it was counted; count it again"}]
+        {"lp": "LP-1", "reason": "LP LP-1 changed after it was counted; count it again"}
+    ]
     assert (await stock(seeded))["LP-1"] == ("6", "A-01", "available")
 
 
 async def test_sessions_list_get_cancel(seeded: Central) -> None:
     first = await open_count(seeded)
     second = await open_count(seeded, "A-02")
-    dup = await seeded.client.post(f"{API}/counts", json={"site": SITE, "location": "A-01",
-                                                          "number": first["number"]})
+    dup = await seeded.client.post(
+        f"{API}/counts", json={"site": SITE, "location": "A-01", "number": first["number"]}
+    )
     assert dup.status_code == 409 and dup.json()["code"] == "ALREADY_EXISTS"
     bad = await seeded.client.post(f"{API}/counts", json={"site": SITE, "location": "Z-99"})
     assert bad.status_code == 422 and bad.json()["code"] == "INVALID_REFERENCE"
@@ -156,22 +185,27 @@ async def test_roles(seeded: Central) -> None:
         _, store = await create_token(conn, name="store-1", roles=["warehouse"], sites=[SITE])
     settings = CentralSettings(db_url=seeded.settings.db_url, admin_token="root-token")
     app = create_app(settings, engine=seeded.engine)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://central") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://central"
+    ) as client:
         body = {"site": SITE, "location": "A-01"}
-        refused = await client.post(f"{API}/counts", json=body,
-                                    headers={"Authorization": f"Bearer {prod}"})
+        refused = await client.post(
+            f"{API}/counts", json=body, headers={"Authorization": f"Bearer {prod}"}
+        )
         assert refused.status_code == 403
-        made = await client.post(f"{API}/counts", json=body,
-                                 headers={"Authorization": f"Bearer {store}"})
+        made = await client.post(
+            f"{API}/counts", json=body, headers={"Authorization": f"Bearer {store}"}
+        )
         assert made.status_code == 201 and made.json()["created_by"] == "store-1"
         session_id = made.json()["id"]
-        refused = await client.post(f"{API}/counts/{session_id}/approve",
-                                    headers={"Authorization": f"Bearer {prod}"})
+        refused = await client.post(
+            f"{API}/counts/{session_id}/approve", headers={"Authorization": f"Bearer {prod}"}
+        )
         assert refused.status_code == 403
         seen = await client.get(f"{API}/counts", headers={"Authorization": f"Bearer {prod}"})
         assert [s["id"] for s in seen.json()["items"]] == [session_id]
-        approved = await client.post(f"{API}/counts/{session_id}/approve",
-                                     headers={"Authorization": f"Bearer {store}"})
+        approved = await client.post(
+            f"{API}/counts/{session_id}/approve", headers={"Authorization": f"Bearer {store}"}
+        )
         assert approved.status_code == 200
         assert approved.json()["session"]["approved_by"] == "store-1"

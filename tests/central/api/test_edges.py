@@ -18,8 +18,17 @@ async def test_provision_answers_the_secret_once(central: Central) -> None:
     assert body["secret"] not in listed.text and "secret" not in listed.text
     items = listed.json()["items"]
     assert [e["edge_id"] for e in items] == ["edge-1", "edge-7"]
-    assert set(items[0]) >= {"site", "edge_id", "online", "queue_depth", "oldest_pending_ts",
-                             "last_ack_seq", "last_seen", "last_seq", "version"}
+    assert set(items[0]) >= {
+        "site",
+        "edge_id",
+        "online",
+        "queue_depth",
+        "oldest_pending_ts",
+        "last_ack_seq",
+        "last_seen",
+        "last_seq",
+        "version",
+    }
     bad = await central.client.post(f"{API}/edges", json={"site": SITE, "edge_id": "a/b"})
     assert bad.status_code == 422
 
@@ -27,16 +36,19 @@ async def test_provision_answers_the_secret_once(central: Central) -> None:
 async def test_admin_token_guards_provisioning(central: Central) -> None:
     settings = CentralSettings(db_url=central.settings.db_url, admin_token="t0ken")
     app = create_app(settings, engine=central.engine)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://central") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://central"
+    ) as client:
         body = {"site": SITE, "edge_id": "edge-8"}
         missing = await client.post(f"{API}/edges", json=body)
         assert missing.status_code == 401 and missing.json()["code"] == "UNAUTHORIZED"
-        wrong = await client.post(f"{API}/edges", json=body,
-                                  headers={"Authorization": "Bearer nope"})
+        wrong = await client.post(
+            f"{API}/edges", json=body, headers={"Authorization": "Bearer nope"}
+        )
         assert wrong.status_code == 401 and wrong.json()["code"] == "UNAUTHORIZED"
-        right = await client.post(f"{API}/edges", json=body,
-                                  headers={"Authorization": "Bearer t0ken"})
+        right = await client.post(
+            f"{API}/edges", json=body, headers={"Authorization": "Bearer t0ken"}
+        )
         assert right.status_code == 201
         assert (await client.get(f"{API}/edges")).status_code == 401  # reads need a token too
         listed = await client.get(f"{API}/edges", headers={"Authorization": "Bearer t0ken"})

@@ -29,16 +29,18 @@ async def chain(seeded: Central) -> Central:
     await seeded.receive("R-3", "10", lot="L3")  # never used
     await act(seeded, "lp.consume", {"lp": "R-1", "work_order": "WO-1001"})
     await act(seeded, "lp.consume", {"lp": "R-2", "work_order": "WO-1001", "qty": "4"})
-    await act(seeded, "wo.output", {"work_order": "WO-1001", "qty": "20", "location": "A-01",
-                                    "lp": "F-1", "lot": "FL1"})
+    await act(
+        seeded,
+        "wo.output",
+        {"work_order": "WO-1001", "qty": "20", "location": "A-01", "lp": "F-1", "lot": "FL1"},
+    )
     await act(seeded, "lp.split", {"lp": "F-1", "qty": "5", "new_lp": "F-2"})
     return seeded
 
 
 async def trace(central: Central, number: str, **params: Any) -> dict[str, Any]:
     """GET the genealogy of an LP; it must answer 200."""
-    response = await central.client.get(f"{API}/license-plates/{number}/genealogy",
-                                        params=params)
+    response = await central.client.get(f"{API}/license-plates/{number}/genealogy", params=params)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -46,8 +48,11 @@ async def trace(central: Central, number: str, **params: Any) -> dict[str, Any]:
 def shape(node: dict[str, Any]) -> Any:
     """(number, edge kind, children shapes) of a tree, children sorted by number."""
     kind = node["edge"]["kind"] if node["edge"] else None
-    return (node["lp"]["number"], kind,
-            sorted((shape(c) for c in node["children"]), key=lambda s: s[0]))
+    return (
+        node["lp"]["number"],
+        kind,
+        sorted((shape(c) for c in node["children"]), key=lambda s: s[0]),
+    )
 
 
 async def test_forward_from_a_raw_lp_finds_the_finished_lps(chain: Central) -> None:
@@ -56,9 +61,18 @@ async def test_forward_from_a_raw_lp_finds_the_finished_lps(chain: Central) -> N
     assert (answer["truncated"], answer["nodes"], answer["links"]) == (False, 3, 2)
     assert shape(answer["tree"]) == ("R-1", None, [("F-1", "PRODUCE", [("F-2", "SPLIT", [])])])
     root = answer["tree"]
-    assert root["lp"] == {"number": "R-1", "site": "plant-1", "product": "RAW-1", "lot": "L1",
-                          "expiry": None, "qty": "0", "uom": "kg", "status": "consumed",
-                          "location": "RECV", "parent": None}
+    assert root["lp"] == {
+        "number": "R-1",
+        "site": "plant-1",
+        "product": "RAW-1",
+        "lot": "L1",
+        "expiry": None,
+        "qty": "0",
+        "uom": "kg",
+        "status": "consumed",
+        "location": "RECV",
+        "parent": None,
+    }
     produced = root["children"][0]
     assert produced["edge"]["work_order"] == "WO-1001"
     assert produced["lp"]["qty"] == "15" and produced["lp"]["lot"] == "FL1"
@@ -79,8 +93,11 @@ async def test_depth_limits_the_walk(chain: Central) -> None:
 async def test_backward_from_a_split_finds_every_input(chain: Central) -> None:
     answer = await trace(chain, "F-2", direction="backward")
     assert answer["direction"] == "up" and answer["nodes"] == 4
-    assert shape(answer["tree"]) == ("F-2", None, [
-        ("F-1", "SPLIT", [("R-1", "PRODUCE", []), ("R-2", "PRODUCE", [])])])
+    assert shape(answer["tree"]) == (
+        "F-2",
+        None,
+        [("F-1", "SPLIT", [("R-1", "PRODUCE", []), ("R-2", "PRODUCE", [])])],
+    )
     r2 = answer["tree"]["children"][0]["children"][1]["lp"]
     assert (r2["number"], r2["qty"], r2["status"]) == ("R-2", "6", "available")
     lonely = await trace(chain, "R-3", direction="down")
@@ -92,8 +109,11 @@ async def test_a_pallet_is_part_of_where_a_carton_went(chain: Central) -> None:
     await chain.receive("PAL-1", "1", item="FG-1", uom="ea", location="A-01")
     await act(chain, "lp.pack", {"lp": "F-2", "parent": "PAL-1"})
     down = await trace(chain, "R-1")  # forward is the default
-    assert shape(down["tree"]) == ("R-1", None, [
-        ("F-1", "PRODUCE", [("F-2", "SPLIT", [("PAL-1", "PACK", [])])])])
+    assert shape(down["tree"]) == (
+        "R-1",
+        None,
+        [("F-1", "PRODUCE", [("F-2", "SPLIT", [("PAL-1", "PACK", [])])])],
+    )
     carton = down["tree"]["children"][0]["children"][0]["lp"]
     assert carton["parent"] == "PAL-1"
     up = await trace(chain, "PAL-1", direction="up", depth=2)
@@ -101,8 +121,10 @@ async def test_a_pallet_is_part_of_where_a_carton_went(chain: Central) -> None:
 
 
 async def test_an_lp_reached_twice_is_expanded_once(seeded: Central) -> None:
-    response = await seeded.client.post(f"{API}/products", json={
-        "site": "plant-1", "code": "MIX-1", "name": "mix", "uom": "kg", "allow_merge": True})
+    response = await seeded.client.post(
+        f"{API}/products",
+        json={"site": "plant-1", "code": "MIX-1", "name": "mix", "uom": "kg", "allow_merge": True},
+    )
     assert response.status_code == 201, response.text
     await seeded.receive("M-1", "10", item="MIX-1")
     await act(seeded, "lp.split", {"lp": "M-1", "qty": "4", "new_lp": "M-2"})
@@ -115,17 +137,23 @@ async def test_an_lp_reached_twice_is_expanded_once(seeded: Central) -> None:
 
 
 async def test_a_walk_over_the_cap_answers_its_shallowest_links_marked_truncated(
-        chain: Central) -> None:
+    chain: Central,
+) -> None:
     await act(chain, "lp.split", {"lp": "F-1", "qty": "2", "new_lp": "F-3"})
     await act(chain, "lp.split", {"lp": "F-2", "qty": "1", "new_lp": "F-4"})
     async with chain.engine.connect() as conn:  # R-1 -> F-1 -> (F-2 -> F-4, F-3): 4 links
-        whole = await genealogy.trace(conn, number="R-1", direction="down", depth=10,
-                                      sites=None, max_links=4)
-        capped = await genealogy.trace(conn, number="R-1", direction="down", depth=10,
-                                       sites=None, max_links=2)
+        whole = await genealogy.trace(
+            conn, number="R-1", direction="down", depth=10, sites=None, max_links=4
+        )
+        capped = await genealogy.trace(
+            conn, number="R-1", direction="down", depth=10, sites=None, max_links=2
+        )
     assert (whole["truncated"], whole["links"]) == (False, 4)
-    assert shape(whole["tree"]) == ("R-1", None, [("F-1", "PRODUCE", [
-        ("F-2", "SPLIT", [("F-4", "SPLIT", [])]), ("F-3", "SPLIT", [])])])
+    assert shape(whole["tree"]) == (
+        "R-1",
+        None,
+        [("F-1", "PRODUCE", [("F-2", "SPLIT", [("F-4", "SPLIT", [])]), ("F-3", "SPLIT", [])])],
+    )
     assert (capped["truncated"], capped["nodes"], capped["links"]) == (True, 3, 2)
     assert shape(capped["tree"]) == ("R-1", None, [("F-1", "PRODUCE", [("F-2", "SPLIT", [])])])
 
@@ -162,7 +190,11 @@ async def test_list_license_plates_with_filters(chain: Central) -> None:
     item = page["items"][0]
     assert (page["limit"], page["offset"]) == (100, 0)
     assert (item["parent"], item["qty"], item["product"], item["location"]) == (
-        "PAL-1", "5", "FG-1", "A-01")
+        "PAL-1",
+        "5",
+        "FG-1",
+        "A-01",
+    )
     bad = await chain.client.get(f"{API}/license-plates", params={"status": "lost"})
     assert bad.status_code == 422
 
@@ -177,12 +209,13 @@ async def test_contents_of_a_pallet(chain: Central) -> None:
     body = response.json()
     assert (body["number"], body["parent"]) == ("PAL-1", None)
     assert [(c["number"], c["parent"]) for c in body["contents"]] == [
-        ("CASE-1", "PAL-1"), ("F-2", "CASE-1")]
+        ("CASE-1", "PAL-1"),
+        ("F-2", "CASE-1"),
+    ]
     empty = (await chain.client.get(f"{API}/license-plates/F-1/contents")).json()
     assert empty["contents"] == []
     missing = await chain.client.get(f"{API}/license-plates/NOPE/contents")
     assert missing.status_code == 404
-
 
 
 async def test_other_sites_see_nothing(chain: Central, guarded: httpx.AsyncClient) -> None:
@@ -194,13 +227,16 @@ async def test_other_sites_see_nothing(chain: Central, guarded: httpx.AsyncClien
     assert hidden.status_code == 404
     listed = await guarded.get(f"{API}/license-plates", headers=headers)
     assert listed.json()["items"] == []
-    forbidden = await guarded.get(f"{API}/license-plates", params={"site": "plant-1"},
-                                  headers=headers)
+    forbidden = await guarded.get(
+        f"{API}/license-plates", params={"site": "plant-1"}, headers=headers
+    )
     assert forbidden.status_code == 403
-    assert (await guarded.get(f"{API}/license-plates/PAL/contents",
-                              headers=headers)).status_code == 404
-    seen = await guarded.get(f"{API}/license-plates/R-1/genealogy",
-                             headers={"Authorization": f"Bearer {own}"})
+    assert (
+        await guarded.get(f"{API}/license-plates/PAL/contents", headers=headers)
+    ).status_code == 404
+    seen = await guarded.get(
+        f"{API}/license-plates/R-1/genealogy", headers={"Authorization": f"Bearer {own}"}
+    )
     assert seen.status_code == 200 and seen.json()["nodes"] == 3
     anonymous = await guarded.get(f"{API}/license-plates/R-1/genealogy")
     assert anonymous.status_code == 401

@@ -7,10 +7,14 @@ from tests.central.conftest import Central
 
 
 async def probe(central: Central, readiness: dict[str, bool] | None) -> httpx.Response:
-    app = create_app(central.settings, engine=central.engine,
-                     readiness=None if readiness is None else (lambda: readiness))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://central") as client:
+    app = create_app(
+        central.settings,
+        engine=central.engine,
+        readiness=None if readiness is None else (lambda: readiness),
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://central"
+    ) as client:
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         return await client.get("/readyz")
 

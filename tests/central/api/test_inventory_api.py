@@ -37,11 +37,26 @@ async def available(c: Central, **params: Any) -> list[dict[str, Any]]:
 async def test_available_splits_stock_by_status(seeded: Central) -> None:
     await stocked(seeded)
     l2, l1 = await available(seeded, product="RAW-1")  # ordered by location: A-01, RECV
-    assert l1 == {"site": SITE, "product": "RAW-1", "uom": "kg", "location": "RECV", "lot": "L1",
-                  "on_hand": "16.5", "available": "10", "reserved": "4", "on_hold": "2.5",
-                  "lps": 3, "earliest_expiry": "2027-01-15"}
+    assert l1 == {
+        "site": SITE,
+        "product": "RAW-1",
+        "uom": "kg",
+        "location": "RECV",
+        "lot": "L1",
+        "on_hand": "16.5",
+        "available": "10",
+        "reserved": "4",
+        "on_hold": "2.5",
+        "lps": 3,
+        "earliest_expiry": "2027-01-15",
+    }
     assert (l2["location"], l2["lot"], l2["on_hand"], l2["available"], l2["lps"]) == (
-        "A-01", "L2", "7", "7", 1)
+        "A-01",
+        "L2",
+        "7",
+        "7",
+        1,
+    )
     assert l2["earliest_expiry"] is None
     assert [r["lot"] for r in await available(seeded, location="A-01")] == ["L2"]
     assert [r["location"] for r in await available(seeded, lot="L1")] == ["RECV"]
@@ -64,24 +79,26 @@ async def test_check_answers_ok_then_names_a_corrupted_lp(seeded: Central) -> No
 async def test_lp_shows_its_parent_and_moves_show_their_cause(seeded: Central) -> None:
     await seeded.receive("PAL-1", "1")
     await seeded.receive("CTN-1", "3")
-    await sql(seeded, "UPDATE license_plates SET parent_lp_id = (SELECT id FROM license_plates "
-              "WHERE number = 'PAL-1') WHERE number = 'CTN-1'")
+    await sql(
+        seeded,
+        "UPDATE license_plates SET parent_lp_id = (SELECT id FROM license_plates "
+        "WHERE number = 'PAL-1') WHERE number = 'CTN-1'",
+    )
     carton = (await seeded.client.get(f"{API}/license-plates/CTN-1")).json()
     assert (carton["parent"], carton["site"]) == ("PAL-1", SITE)
     assert (await seeded.client.get(f"{API}/license-plates/PAL-1")).json()["parent"] is None
     moves = (await seeded.client.get(f"{API}/stock-moves", params={"lp": "CTN-1"})).json()
     assert [(m["kind"], m["qty"], m["cause"], m["site"]) for m in moves["items"]] == [
-        ("RECEIPT", "3", "action", SITE)]
+        ("RECEIPT", "3", "action", SITE)
+    ]
     bad = await seeded.client.get(f"{API}/stock-moves", params={"kind": "NOPE"})
     assert bad.status_code == 422
-
 
 
 async def test_other_sites_see_nothing(seeded: Central, guarded: httpx.AsyncClient) -> None:
     await stocked(seeded)
     async with seeded.engine.begin() as conn:
-        _, token = await create_token(conn, name="planner-2", roles=["planning"],
-                                      sites=["plant-2"])
+        _, token = await create_token(conn, name="planner-2", roles=["planning"], sites=["plant-2"])
     other = {"Authorization": f"Bearer {token}"}
     lp = await guarded.get(f"{API}/license-plates/LP-1", headers=other)
     assert lp.status_code == 404 and lp.json()["code"] == "NOT_FOUND"
@@ -90,8 +107,7 @@ async def test_other_sites_see_nothing(seeded: Central, guarded: httpx.AsyncClie
         assert answer.status_code == 200 and answer.json()["items"] == [], path
     report = (await guarded.get(f"{API}/inventory/check", headers=other)).json()
     assert report["checked"] == {"lps": 0, "ledger_rows": 0}
-    refused = await guarded.get(f"{API}/inventory/available", params={"site": SITE},
-                                headers=other)
+    refused = await guarded.get(f"{API}/inventory/available", params={"site": SITE}, headers=other)
     assert refused.status_code == 403 and refused.json()["code"] == "SITE_FORBIDDEN"
     admin = {"Authorization": "Bearer root-token"}
     mine = await guarded.get(f"{API}/inventory/available", params={"site": SITE}, headers=admin)

@@ -25,32 +25,66 @@ async def add(client: httpx.AsyncClient, code: str, **fields: Any) -> dict[str, 
 
 
 async def test_create_keeps_the_master_data_and_audits_it(central: Central) -> None:
-    made = await add(central.client, "COOKIE", name="Cookie box", uom="ea", gtin=EAN13,
-                     type="finished", shelf_life_days=180, allergens=["nuts", "milk", "milk"],
-                     allow_merge=True)
-    assert {k: made[k] for k in ("site", "code", "name", "uom", "gtin", "type",
-                                 "shelf_life_days", "allergens", "allow_merge", "updated_at")} == {
-        "site": SITE, "code": "COOKIE", "name": "Cookie box", "uom": "ea", "gtin": EAN13,
-        "type": "finished", "shelf_life_days": 180, "allergens": ["milk", "nuts"],
-        "allow_merge": True, "updated_at": None}
+    made = await add(
+        central.client,
+        "COOKIE",
+        name="Cookie box",
+        uom="ea",
+        gtin=EAN13,
+        type="finished",
+        shelf_life_days=180,
+        allergens=["nuts", "milk", "milk"],
+        allow_merge=True,
+    )
+    assert {
+        k: made[k]
+        for k in (
+            "site",
+            "code",
+            "name",
+            "uom",
+            "gtin",
+            "type",
+            "shelf_life_days",
+            "allergens",
+            "allow_merge",
+            "updated_at",
+        )
+    } == {
+        "site": SITE,
+        "code": "COOKIE",
+        "name": "Cookie box",
+        "uom": "ea",
+        "gtin": EAN13,
+        "type": "finished",
+        "shelf_life_days": 180,
+        "allergens": ["milk", "nuts"],
+        "allow_merge": True,
+        "updated_at": None,
+    }
     plain = await add(central.client, "SUGAR", gtin=EAN8)
     assert (plain["type"], plain["allergens"], plain["allow_merge"]) == ("raw", [], False)
-    assert await central.rows("SELECT action, target, site, actor FROM audit_log "
-                              "ORDER BY id") == [("product.create", "COOKIE", SITE, "anonymous"),
-                                                 ("product.create", "SUGAR", SITE, "anonymous")]
+    assert await central.rows("SELECT action, target, site, actor FROM audit_log ORDER BY id") == [
+        ("product.create", "COOKIE", SITE, "anonymous"),
+        ("product.create", "SUGAR", SITE, "anonymous"),
+    ]
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("gtin", "4006381333932", "wrong check digit (expected 1)"),
-    ("gtin", "12345", "should match pattern"),
-    ("gtin", "400638133393A", "should match pattern"),
-    ("type", "semi", "'raw', 'intermediate' or 'finished'"),
-    ("allergens", ["Milk!"], "should match pattern"),
-    ("shelf_life_days", -1, "greater than or equal to 0"),
-    ("uom", "", "at least 1 character"),
-])
-async def test_create_refuses_bad_fields(central: Central, field: str, value: Any,
-                                         message: str) -> None:
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("gtin", "4006381333932", "wrong check digit (expected 1)"),
+        ("gtin", "12345", "should match pattern"),
+        ("gtin", "400638133393A", "should match pattern"),
+        ("type", "semi", "'raw', 'intermediate' or 'finished'"),
+        ("allergens", ["Milk!"], "should match pattern"),
+        ("shelf_life_days", -1, "greater than or equal to 0"),
+        ("uom", "", "at least 1 character"),
+    ],
+)
+async def test_create_refuses_bad_fields(
+    central: Central, field: str, value: Any, message: str
+) -> None:
     body = {"site": SITE, "code": "X-1", "name": "X", "uom": "kg", field: value}
     response = await central.client.post(f"{API}/products", json=body)
     assert response.status_code == 422, response.text
@@ -63,8 +97,9 @@ async def test_create_refuses_bad_fields(central: Central, field: str, value: An
 async def test_duplicate_code_is_refused_per_site(central: Central) -> None:
     await add(central.client, "RAW-1")
     await add(central.client, "RAW-1", site="plant-2")
-    dup = await central.client.post(f"{API}/products", json={
-        "site": SITE, "code": "RAW-1", "name": "again", "uom": "kg"})
+    dup = await central.client.post(
+        f"{API}/products", json={"site": SITE, "code": "RAW-1", "name": "again", "uom": "kg"}
+    )
     assert dup.status_code == 409 and dup.json()["code"] == "ALREADY_EXISTS"
 
 
@@ -73,8 +108,13 @@ async def test_list_pages_filters_and_searches(central: Central) -> None:
     await add(central.client, "MILK-1", name="Whole milk", allergens=["milk"], gtin=EAN13)
     await add(central.client, "OATDRINK", name="Oat drink", allergens=["oat_milk"])
     await add(central.client, "OATXMILK", name="Odd tag", allergens=["oatxmilk"])
-    await add(central.client, "COOKIE", name="Cookie 100% butter", type="finished",
-              allergens=["gluten", "milk"])
+    await add(
+        central.client,
+        "COOKIE",
+        name="Cookie 100% butter",
+        type="finished",
+        allergens=["gluten", "milk"],
+    )
     await add(central.client, "MILK-2", name="Skimmed milk", site="plant-2", allergens=["milk"])
 
     async def codes(**params: Any) -> tuple[list[str], int]:
@@ -87,8 +127,7 @@ async def test_list_pages_filters_and_searches(central: Central) -> None:
     assert await codes(site=SITE, limit=2, offset=2) == (["MILK-1", "OATDRINK"], 5)
     assert await codes(site=SITE, limit=2, offset=4) == (["OATXMILK"], 5)
     assert await codes(site=SITE, limit=2, offset=6) == ([], 5)
-    assert await codes() == (["COOKIE", "FLOUR-T55", "MILK-1", "OATDRINK", "OATXMILK",
-                              "MILK-2"], 6)
+    assert await codes() == (["COOKIE", "FLOUR-T55", "MILK-1", "OATDRINK", "OATXMILK", "MILK-2"], 6)
     assert await codes(type="finished") == (["COOKIE"], 1)
     assert await codes(allergen="milk") == (["COOKIE", "MILK-1", "MILK-2"], 3)
     assert await codes(allergen="oat_milk") == (["OATDRINK"], 1)  # '_' is no wildcard
@@ -104,23 +143,52 @@ async def test_list_pages_filters_and_searches(central: Central) -> None:
 
 
 async def test_put_replaces_the_editable_fields(central: Central) -> None:
-    made = await add(central.client, "RAW-1", name="Raw", allergens=["milk"], gtin=EAN13,
-                     shelf_life_days=30)
+    made = await add(
+        central.client, "RAW-1", name="Raw", allergens=["milk"], gtin=EAN13, shelf_life_days=30
+    )
     url = f"{API}/products/{made['id']}"
-    put = await central.client.put(url, json={
-        "name": "Raw, renamed", "uom": "g", "type": "intermediate", "allergens": ["nuts"],
-        "allow_merge": True, "site": SITE, "code": "RAW-1"})
+    put = await central.client.put(
+        url,
+        json={
+            "name": "Raw, renamed",
+            "uom": "g",
+            "type": "intermediate",
+            "allergens": ["nuts"],
+            "allow_merge": True,
+            "site": SITE,
+            "code": "RAW-1",
+        },
+    )
     assert put.status_code == 200, put.text
     updated = put.json()
-    assert {k: updated[k] for k in ("code", "name", "uom", "gtin", "type", "shelf_life_days",
-                                    "allergens", "allow_merge")} == {
-        "code": "RAW-1", "name": "Raw, renamed", "uom": "g", "gtin": None,
-        "type": "intermediate", "shelf_life_days": None, "allergens": ["nuts"],
-        "allow_merge": True}
+    assert {
+        k: updated[k]
+        for k in (
+            "code",
+            "name",
+            "uom",
+            "gtin",
+            "type",
+            "shelf_life_days",
+            "allergens",
+            "allow_merge",
+        )
+    } == {
+        "code": "RAW-1",
+        "name": "Raw, renamed",
+        "uom": "g",
+        "gtin": None,
+        "type": "intermediate",
+        "shelf_life_days": None,
+        "allergens": ["nuts"],
+        "allow_merge": True,
+    }
     assert updated["updated_at"] is not None and updated["created_at"] == made["created_at"]
     assert (await central.client.get(url)).json() == updated
-    (details,) = [r[0] for r in await central.rows(
-        "SELECT details FROM audit_log WHERE action = 'product.update'")]
+    (details,) = [
+        r[0]
+        for r in await central.rows("SELECT details FROM audit_log WHERE action = 'product.update'")
+    ]
     assert "Raw, renamed" in str(details) and "intermediate" in str(details)
 
     for field, value in (("code", "RAW-9"), ("site", "plant-2")):
@@ -146,7 +214,8 @@ async def test_uom_is_frozen_once_stock_exists(seeded: Central) -> None:
     assert refused.json() == {
         "code": "UOM_IN_USE",
         "message": "product RAW-1 has stock in kg: its unit of measure cannot change to g",
-        "details": {"id": raw["id"], "uom": "kg", "given": "g"}}
+        "details": {"id": raw["id"], "uom": "kg", "given": "g"},
+    }
     renamed = await seeded.client.put(url, json={"name": "Raw flour", "uom": "kg"})
     assert renamed.status_code == 200 and renamed.json()["name"] == "Raw flour"
 
@@ -155,8 +224,7 @@ async def test_put_reaches_the_apply_path_at_once(seeded: Central) -> None:
     made = await add(seeded.client, "SALT", uom="kg")
     wrong = await seeded.receive("LP-S1", "1", item="SALT", uom="g")  # caches SALT in kg
     assert (wrong.result, wrong.code) == ("conflict", "UOM_MISMATCH")
-    put = await seeded.client.put(f"{API}/products/{made['id']}", json={"name": "Salt",
-                                                                         "uom": "g"})
+    put = await seeded.client.put(f"{API}/products/{made['id']}", json={"name": "Salt", "uom": "g"})
     assert put.status_code == 200
     right = await seeded.receive("LP-S2", "1", item="SALT", uom="g")
     assert right.result == "applied", right.message
@@ -173,29 +241,36 @@ async def test_delete_removes_an_unused_product(seeded: Central) -> None:
     assert (await seeded.client.delete(f"{API}/products/{made['id']}")).status_code == 404
     gone = await seeded.receive("LP-X2", "1", item="SPARE")
     assert (gone.result, gone.code) == ("conflict", "PRODUCT_NOT_FOUND")
-    assert await seeded.rows("SELECT action, target FROM audit_log "
-                             "WHERE action = 'product.delete'") == [("product.delete", "SPARE")]
+    assert await seeded.rows(
+        "SELECT action, target FROM audit_log WHERE action = 'product.delete'"
+    ) == [("product.delete", "SPARE")]
 
 
 async def test_delete_refuses_a_product_in_use(seeded: Central) -> None:
-    ids = {p["code"]: p["id"] for p in
-           (await seeded.client.get(f"{API}/products")).json()["items"]}
+    ids = {p["code"]: p["id"] for p in (await seeded.client.get(f"{API}/products")).json()["items"]}
     for code in ("PARENT", "PART"):
         ids[code] = (await add(seeded.client, code))["id"]
-    bom = await seeded.client.post(f"{API}/products/{ids['PARENT']}/bom",
-                                   json={"items": [{"component": "PART", "qty_per": "2"}]})
+    bom = await seeded.client.post(
+        f"{API}/products/{ids['PARENT']}/bom",
+        json={"items": [{"component": "PART", "qty_per": "2"}]},
+    )
     assert bom.status_code == 201, bom.text
     assert (await seeded.receive("LP-1", "5")).result == "applied"
-    expected = {"RAW-1": ["license_plates", "stock_moves"], "FG-1": ["work_orders"],
-                "PARENT": ["boms"], "PART": ["bom_items"]}
+    expected = {
+        "RAW-1": ["license_plates", "stock_moves"],
+        "FG-1": ["work_orders"],
+        "PARENT": ["boms"],
+        "PART": ["bom_items"],
+    }
     for code, used_by in expected.items():
         refused = await seeded.client.delete(f"{API}/products/{ids[code]}")
         assert refused.status_code == 409, refused.text
         assert refused.json() == {
             "code": "PRODUCT_IN_USE",
             "message": f"product {code} is still used by {', '.join(used_by)} "
-                       "and cannot be deleted",
-            "details": {"id": ids[code], "used_by": used_by}}
+            "and cannot be deleted",
+            "details": {"id": ids[code], "used_by": used_by},
+        }
     assert await seeded.count("products") == 4
 
 
@@ -204,15 +279,19 @@ async def guarded(central: Central) -> AsyncIterator[tuple[httpx.AsyncClient, di
     """An app demanding tokens, and headers of a planner, a plant-2 technician and an admin."""
     headers = {"admin": {"Authorization": "Bearer root"}}
     async with central.engine.begin() as conn:
-        for name, roles, sites in (("planner", ["planning"], [SITE]),
-                                   ("tech-2", ["technical"], ["plant-2"]),
-                                   ("tech-1", ["technical"], [SITE])):
+        for name, roles, sites in (
+            ("planner", ["planning"], [SITE]),
+            ("tech-2", ["technical"], ["plant-2"]),
+            ("tech-1", ["technical"], [SITE]),
+        ):
             _, token = await create_token(conn, name=name, roles=roles, sites=sites)
             headers[name] = {"Authorization": f"Bearer {token}"}
-    app = create_app(CentralSettings(db_url=central.settings.db_url, admin_token="root"),
-                     engine=central.engine)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://central") as client:
+    app = create_app(
+        CentralSettings(db_url=central.settings.db_url, admin_token="root"), engine=central.engine
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://central"
+    ) as client:
         yield client, headers
 
 
@@ -232,10 +311,12 @@ async def test_roles_and_sites(guarded: tuple[httpx.AsyncClient, dict[str, Any]]
     assert (await client.get(url, headers=headers["planner"])).status_code == 200
 
     other = headers["tech-2"]
-    for answer in (await client.get(url, headers=other),
-                   await client.put(url, json=update, headers=other),
-                   await client.delete(url, headers=other),
-                   await client.get(f"{API}/products", params={"site": SITE}, headers=other)):
+    for answer in (
+        await client.get(url, headers=other),
+        await client.put(url, json=update, headers=other),
+        await client.delete(url, headers=other),
+        await client.get(f"{API}/products", params={"site": SITE}, headers=other),
+    ):
         assert answer.status_code == 403 and answer.json()["code"] == "SITE_FORBIDDEN"
     listed = (await client.get(f"{API}/products", headers=other)).json()
     assert (listed["items"], listed["total"]) == ([], 0)

@@ -1,6 +1,5 @@
 """/quality/holds over REST: the same holds as the floor's, audited, role- and site-guarded."""
 
-
 import httpx
 
 from protocol import AckResult
@@ -14,42 +13,59 @@ async def lp_status(central: Central, number: str) -> str:
     return (await central.client.get(f"{API}/license-plates/{number}")).json()["status"]
 
 
-
-
 async def test_hold_and_release_an_lp(seeded: Central) -> None:
     await seeded.receive("LP-1", lot="L7")
-    made = await seeded.client.post(f"{API}/quality/holds", json={
-        "site": SITE, "lp": "LP-1", "reason": "label smudged"})
+    made = await seeded.client.post(
+        f"{API}/quality/holds", json={"site": SITE, "lp": "LP-1", "reason": "label smudged"}
+    )
     assert made.status_code == 201, made.text
     answer = made.json()
     assert answer["lps"] == ["LP-1"] and answer["message"] == "LP LP-1 is on hold"
     held = answer["hold"]
-    assert {k: held[k] for k in ("site", "lp", "lot", "product", "reason", "status",
-                                 "held_by", "released_at")} == {
-        "site": SITE, "lp": "LP-1", "lot": None, "product": "RAW-1", "reason": "label smudged",
-        "status": "active", "held_by": "anonymous", "released_at": None}
-    audit = await seeded.rows("SELECT id, action, actor, site FROM audit_log "
-                              "WHERE action LIKE 'quality.%'")
+    assert {
+        k: held[k]
+        for k in ("site", "lp", "lot", "product", "reason", "status", "held_by", "released_at")
+    } == {
+        "site": SITE,
+        "lp": "LP-1",
+        "lot": None,
+        "product": "RAW-1",
+        "reason": "label smudged",
+        "status": "active",
+        "held_by": "anonymous",
+        "released_at": None,
+    }
+    audit = await seeded.rows(
+        "SELECT id, action, actor, site FROM audit_log WHERE action LIKE 'quality.%'"
+    )
     assert audit == [(held["hold_cause"], "quality.hold", "anonymous", SITE)]
     assert await lp_status(seeded, "LP-1") == "on_hold"
-    refused = await seeded.send_one(seeded.env("lp.consume", {"lp": "LP-1",
-                                                              "work_order": "WO-1001"}))
+    refused = await seeded.send_one(
+        seeded.env("lp.consume", {"lp": "LP-1", "work_order": "WO-1001"})
+    )
     assert refused.code == "LP_ON_HOLD"
 
     got = await seeded.client.get(f"{API}/quality/holds/{held['id']}")
     assert got.json() == held
-    released = await seeded.client.post(f"{API}/quality/holds/{held['id']}/release",
-                                        json={"reason": "relabelled"})
+    released = await seeded.client.post(
+        f"{API}/quality/holds/{held['id']}/release", json={"reason": "relabelled"}
+    )
     assert released.status_code == 200, released.text
     assert released.json()["lps"] == ["LP-1"]
     after = released.json()["hold"]
     assert (after["status"], after["released_by"], after["release_reason"]) == (
-        "released", "anonymous", "relabelled")
-    assert after["release_cause"] == (await seeded.rows(
-        "SELECT id FROM audit_log WHERE action = 'quality.release'"))[0][0]
+        "released",
+        "anonymous",
+        "relabelled",
+    )
+    assert (
+        after["release_cause"]
+        == (await seeded.rows("SELECT id FROM audit_log WHERE action = 'quality.release'"))[0][0]
+    )
     assert await lp_status(seeded, "LP-1") == "available"
-    again = await seeded.client.post(f"{API}/quality/holds/{held['id']}/release",
-                                     json={"reason": "twice"})
+    again = await seeded.client.post(
+        f"{API}/quality/holds/{held['id']}/release", json={"reason": "twice"}
+    )
     assert again.status_code == 409 and again.json()["code"] == "HOLD_NOT_FOUND"
     missing = await seeded.client.post(f"{API}/quality/holds/999/release", json={"reason": "x"})
     assert missing.status_code == 404
@@ -58,13 +74,16 @@ async def test_hold_and_release_an_lp(seeded: Central) -> None:
 async def test_lot_hold_via_api_and_release_via_action(seeded: Central) -> None:
     await seeded.receive("LP-1", lot="L7")
     await seeded.receive("LP-2", lot="L7")
-    made = await seeded.client.post(f"{API}/quality/holds", json={
-        "site": SITE, "lot": "L7", "item": "RAW-1", "reason": "supplier recall"})
+    made = await seeded.client.post(
+        f"{API}/quality/holds",
+        json={"site": SITE, "lot": "L7", "item": "RAW-1", "reason": "supplier recall"},
+    )
     assert made.status_code == 201
     assert made.json()["lps"] == ["LP-1", "LP-2"]
     assert made.json()["hold"]["product"] == "RAW-1" and made.json()["hold"]["lot"] == "L7"
-    ack = await seeded.send_one(seeded.env("qc.release", {"lot": "L7", "item": "RAW-1",
-                                                          "reason": "recall withdrawn"}))
+    ack = await seeded.send_one(
+        seeded.env("qc.release", {"lot": "L7", "item": "RAW-1", "reason": "recall withdrawn"})
+    )
     assert ack.result == AckResult.APPLIED
     assert [await lp_status(seeded, n) for n in ("LP-1", "LP-2")] == ["available"] * 2
     listed = (await seeded.client.get(f"{API}/quality/holds", params={"lot": "L7"})).json()
@@ -72,11 +91,13 @@ async def test_lot_hold_via_api_and_release_via_action(seeded: Central) -> None:
 
 
 async def test_bad_requests(seeded: Central) -> None:
-    both = await seeded.client.post(f"{API}/quality/holds", json={
-        "site": SITE, "lp": "LP-1", "lot": "L7", "reason": "x"})
+    both = await seeded.client.post(
+        f"{API}/quality/holds", json={"site": SITE, "lp": "LP-1", "lot": "L7", "reason": "x"}
+    )
     assert both.status_code == 422 and both.json()["code"] == "VALIDATION_ERROR"
-    unknown = await seeded.client.post(f"{API}/quality/holds", json={
-        "site": SITE, "lp": "NOPE", "reason": "x"})
+    unknown = await seeded.client.post(
+        f"{API}/quality/holds", json={"site": SITE, "lp": "NOPE", "reason": "x"}
+    )
     assert unknown.status_code == 422
     assert unknown.json()["code"] == "LP_NOT_FOUND"
     assert await seeded.count("quality_holds") == 0
@@ -87,19 +108,23 @@ async def test_list_filters(seeded: Central) -> None:
     await seeded.receive("LP-1")
     await seeded.receive("LP-2", lot="L2")
     for body in ({"lp": "LP-1"}, {"lot": "L2"}):
-        response = await seeded.client.post(f"{API}/quality/holds",
-                                            json={"site": SITE, "reason": "r", **body})
+        response = await seeded.client.post(
+            f"{API}/quality/holds", json={"site": SITE, "reason": "r", **body}
+        )
         assert response.status_code == 201
     first = (await seeded.client.get(f"{API}/quality/holds", params={"lp": "LP-1"})).json()
-    await seeded.client.post(f"{API}/quality/holds/{first['items'][0]['id']}/release",
-                             json={"reason": "ok"})
-    active = (await seeded.client.get(f"{API}/quality/holds",
-                                      params={"status": "active"})).json()["items"]
+    await seeded.client.post(
+        f"{API}/quality/holds/{first['items'][0]['id']}/release", json={"reason": "ok"}
+    )
+    active = (await seeded.client.get(f"{API}/quality/holds", params={"status": "active"})).json()[
+        "items"
+    ]
     assert [(h["lp"], h["lot"]) for h in active] == [(None, "L2")]
     every = (await seeded.client.get(f"{API}/quality/holds", params={"limit": 1})).json()
     assert len(every["items"]) == 1 and every["limit"] == 1
-    other = (await seeded.client.get(f"{API}/quality/holds",
-                                     params={"site": "plant-2"})).json()["items"]
+    other = (await seeded.client.get(f"{API}/quality/holds", params={"site": "plant-2"})).json()[
+        "items"
+    ]
     assert other == []
 
 
@@ -122,7 +147,8 @@ async def test_roles_and_sites(seeded: Central, guarded: httpx.AsyncClient) -> N
     assert (await guarded.get(f"{API}/quality/holds", headers=elsewhere)).json()["items"] == []
     hidden = await guarded.get(f"{API}/quality/holds/{hold_id}", headers=elsewhere)
     assert hidden.status_code == 404
-    refused = await guarded.post(f"{API}/quality/holds/{hold_id}/release",
-                                 json={"reason": "ok"}, headers=production)
+    refused = await guarded.post(
+        f"{API}/quality/holds/{hold_id}/release", json={"reason": "ok"}, headers=production
+    )
     assert refused.status_code == 403
     assert await lp_status(seeded, "LP-1") == "on_hold"

@@ -29,25 +29,40 @@ async def post(central: Central, wo_id: int, step: str) -> httpx.Response:
 
 async def test_create_snapshots_the_bom_with_scrap(seeded: Central) -> None:
     await add_product(seeded, "SPICE", "g")
-    bom_id = await add_bom(seeded, "FG-1", [("RAW-1", "0.25", "0.05"),
-                                            ("SPICE", "0.333333", "0.1")])
+    bom_id = await add_bom(
+        seeded, "FG-1", [("RAW-1", "0.25", "0.05"), ("SPICE", "0.333333", "0.1")]
+    )
     wo = await add_wo(seeded, "WO-7", "7", due_date="2026-12-01")
     assert (wo["status"], wo["bom_id"], wo["bom_version"]) == ("planned", bom_id, 1)
     assert wo["due_date"] == "2026-12-01" and wo["released_at"] is None
     materials = (await seeded.client.get(f"{API}/work-orders/{wo['id']}/materials")).json()
     assert (materials["work_order"], materials["status"]) == ("WO-7", "planned")
     # 7 x 0.25 x 1.05 = 1.8375; 7 x 0.333333 x 1.1 = 2.5666641, rounded up at 6 decimals
-    assert [(m["line"], m["component"], m["uom"], m["qty_per"], m["scrap_factor"],
-             m["required"], m["reserved"], m["consumed"], m["remaining"], m["lps"])
-            for m in materials["items"]] == [
+    assert [
+        (
+            m["line"],
+            m["component"],
+            m["uom"],
+            m["qty_per"],
+            m["scrap_factor"],
+            m["required"],
+            m["reserved"],
+            m["consumed"],
+            m["remaining"],
+            m["lps"],
+        )
+        for m in materials["items"]
+    ] == [
         (10, "RAW-1", "kg", "0.25", "0.05", "1.8375", "0", "0", "1.8375", []),
-        (20, "SPICE", "g", "0.333333", "0.1", "2.566665", "0", "0", "2.566665", [])]
+        (20, "SPICE", "g", "0.333333", "0.1", "2.566665", "0", "0", "2.566665", []),
+    ]
     # a later BOM version changes nothing on the work order already made
     await add_bom(seeded, "FG-1", [("RAW-1", "9", "0")], version=2)
     again = (await seeded.client.get(f"{API}/work-orders/{wo['id']}/materials")).json()
     assert again["items"] == materials["items"]
-    audit = await seeded.rows("SELECT actor, action, target, site FROM audit_log "
-                              "WHERE target = 'WO-7'")
+    audit = await seeded.rows(
+        "SELECT actor, action, target, site FROM audit_log WHERE target = 'WO-7'"
+    )
     assert audit == [("anonymous", "wo.create", "WO-7", SITE)]
 
 
@@ -61,8 +76,10 @@ async def test_without_a_bom_there_is_nothing_to_reserve(seeded: Central) -> Non
 
 
 async def test_create_refuses_later_statuses(seeded: Central) -> None:
-    response = await seeded.client.post(f"{API}/work-orders", json={
-        "site": SITE, "number": "WO-9", "product": "FG-1", "qty": "1", "status": "completed"})
+    response = await seeded.client.post(
+        f"{API}/work-orders",
+        json={"site": SITE, "number": "WO-9", "product": "FG-1", "qty": "1", "status": "completed"},
+    )
     assert response.status_code == 422 and response.json()["code"] == "VALIDATION_ERROR"
 
 
@@ -73,37 +90,54 @@ async def test_full_lifecycle_with_materials_and_reservations(seeded: Central) -
     wo = await add_wo(seeded, "WO-L", "6")
     released = await post(seeded, wo["id"], "release")
     assert released.status_code == 200 and released.json()["status"] == "released"
-    ack = await seeded.send_one(seeded.env("lp.consume", {"lp": "R-1", "work_order": "WO-L",
-                                                          "qty": "1.5"}))
+    ack = await seeded.send_one(
+        seeded.env("lp.consume", {"lp": "R-1", "work_order": "WO-L", "qty": "1.5"})
+    )
     assert ack.result == "applied", ack
-    (material,) = (await seeded.client.get(f"{API}/work-orders/{wo['id']}/materials")
-                   ).json()["items"]
-    assert (material["required"], material["reserved"], material["consumed"],
-            material["remaining"]) == ("6", "4.5", "1.5", "4.5")
+    (material,) = (await seeded.client.get(f"{API}/work-orders/{wo['id']}/materials")).json()[
+        "items"
+    ]
+    assert (
+        material["required"],
+        material["reserved"],
+        material["consumed"],
+        material["remaining"],
+    ) == ("6", "4.5", "1.5", "4.5")
     assert [(lp["lp"], lp["qty"], lp["location"]) for lp in material["lps"]] == [
-        ("R-1", "2.5", "RECV"), ("R-2", "2", "RECV")]
+        ("R-1", "2.5", "RECV"),
+        ("R-2", "2", "RECV"),
+    ]
     started = await post(seeded, wo["id"], "start")  # consume already started it
     assert started.status_code == 409 and started.json()["details"]["from"] == "in_progress"
     completed = await post(seeded, wo["id"], "complete")
     assert completed.status_code == 200
     body = completed.json()
     assert body["status"] == "completed" and body["completed_at"] and body["started_at"]
-    assert await reserved(seeded, wo["id"]) == [("R-1", Decimal("2.5"), "released"),
-                                                ("R-2", Decimal(2), "released")]
+    assert await reserved(seeded, wo["id"]) == [
+        ("R-1", Decimal("2.5"), "released"),
+        ("R-2", Decimal(2), "released"),
+    ]
     assert dict(await seeded.rows("SELECT number, status FROM license_plates")) == {
-        "R-1": "available", "R-2": "available"}
+        "R-1": "available",
+        "R-2": "available",
+    }
     audit_id = (await seeded.rows("SELECT id FROM audit_log WHERE action = 'wo.complete'"))[0][0]
-    assert await seeded.rows("SELECT kind, qty, cause FROM stock_moves WHERE action_id = :a "
-                             "ORDER BY id", a=audit_id) == [
-        ("RELEASE", -2_500_000, "api"), ("RELEASE", -2_000_000, "api")]
-    (material,) = (await seeded.client.get(f"{API}/work-orders/{wo['id']}/materials")
-                   ).json()["items"]
+    assert await seeded.rows(
+        "SELECT kind, qty, cause FROM stock_moves WHERE action_id = :a ORDER BY id", a=audit_id
+    ) == [("RELEASE", -2_500_000, "api"), ("RELEASE", -2_000_000, "api")]
+    (material,) = (await seeded.client.get(f"{API}/work-orders/{wo['id']}/materials")).json()[
+        "items"
+    ]
     assert (material["reserved"], material["lps"]) == ("0", [])
     closed = await post(seeded, wo["id"], "close")
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
     assert closed.json()["closed_at"]
-    actions = [a for (a,) in await seeded.rows(
-        "SELECT action FROM audit_log WHERE target = 'WO-L' ORDER BY at, id")]
+    actions = [
+        a
+        for (a,) in await seeded.rows(
+            "SELECT action FROM audit_log WHERE target = 'WO-L' ORDER BY at, id"
+        )
+    ]
     assert actions == ["wo.create", "wo.release", "wo.complete", "wo.close"]
 
 
@@ -126,14 +160,24 @@ BAD = {
     "completed": ["release", "start", "complete"],
     "closed": ["release", "start", "complete", "close"],
 }
-TARGETS = {"release": "released", "start": "in_progress", "complete": "completed",
-           "close": "closed"}
-PATH = {"planned": [], "released": ["release"], "in_progress": ["release", "start"],
-        "completed": ["release", "complete"], "closed": ["release", "complete", "close"]}
+TARGETS = {
+    "release": "released",
+    "start": "in_progress",
+    "complete": "completed",
+    "close": "closed",
+}
+PATH = {
+    "planned": [],
+    "released": ["release"],
+    "in_progress": ["release", "start"],
+    "completed": ["release", "complete"],
+    "closed": ["release", "complete", "close"],
+}
 
 
-@pytest.mark.parametrize(("status", "step"),
-                         [(s, step) for s, steps in BAD.items() for step in steps])
+@pytest.mark.parametrize(
+    ("status", "step"), [(s, step) for s, steps in BAD.items() for step in steps]
+)
 async def test_bad_transitions_are_refused(seeded: Central, status: str, step: str) -> None:
     wo = await add_wo(seeded, "WO-T", "1")
     for earlier in PATH[status]:
@@ -179,10 +223,10 @@ async def test_list_filters_and_pages(seeded: Central) -> None:
 async def guarded(database_url: str, seeded: Central) -> AsyncIterator[httpx.AsyncClient]:
     """A second app on the seeded database that demands tokens."""
     engine = make_engine(database_url)
-    app = create_app(CentralSettings(db_url=database_url, admin_token="root-token"),
-                     engine=engine)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://central") as client:
+    app = create_app(CentralSettings(db_url=database_url, admin_token="root-token"), engine=engine)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://central"
+    ) as client:
         yield client
     await engine.dispose()
 
@@ -211,8 +255,9 @@ async def test_roles(seeded: Central, guarded: httpx.AsyncClient) -> None:
     assert (await guarded.post(f"{url}/close", headers=production)).status_code == 403
     assert (await guarded.post(f"{url}/close", headers=planning)).status_code == 200
     new = {"site": SITE, "number": "WO-N", "product": "FG-1", "qty": "1"}
-    assert (await guarded.post(f"{API}/work-orders", json=new,
-                               headers=production)).status_code == 403
+    assert (
+        await guarded.post(f"{API}/work-orders", json=new, headers=production)
+    ).status_code == 403
     made = await guarded.post(f"{API}/work-orders", json=new, headers=planning)
     assert made.status_code == 201
     assert await seeded.rows("SELECT actor FROM audit_log WHERE target = 'WO-N'") == [("plan",)]
@@ -231,8 +276,11 @@ async def test_sites_are_isolated(seeded: Central, guarded: httpx.AsyncClient) -
     assert (await guarded.get(f"{url}/materials", headers=other)).status_code == 403
     refused = await guarded.post(f"{url}/release", headers=other)
     assert refused.status_code == 403 and refused.json()["code"] == "SITE_FORBIDDEN"
-    created = await guarded.post(f"{API}/work-orders", headers=other, json={
-        "site": SITE, "number": "WO-X", "product": "FG-1", "qty": "1"})
+    created = await guarded.post(
+        f"{API}/work-orders",
+        headers=other,
+        json={"site": SITE, "number": "WO-X", "product": "FG-1", "qty": "1"},
+    )
     assert created.status_code == 403
     assert (await guarded.get(url, headers=other)).status_code == 403
     assert (await seeded.client.get(url)).json()["status"] == "planned"

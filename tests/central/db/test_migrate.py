@@ -25,10 +25,12 @@ async def test_upgrade_twice_and_schema_matches_tables(database_url: str) -> Non
     engine = make_engine(database_url)
     try:
         async with engine.connect() as conn:
-            diff = await conn.run_sync(lambda sync: compare_metadata(
-                MigrationContext.configure(sync, opts={"compare_type": True}), metadata))
-            version = (await conn.exec_driver_sql("SELECT version_num FROM alembic_version")
-                       ).all()
+            diff = await conn.run_sync(
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"compare_type": True}), metadata
+                )
+            )
+            version = (await conn.exec_driver_sql("SELECT version_num FROM alembic_version")).all()
     finally:
         await engine.dispose()
     assert diff == []
@@ -42,28 +44,67 @@ async def test_quantities_sum_exactly_and_times_come_back_utc(database_url: str)
     now = datetime.now(UTC)
     try:
         async with engine.begin() as conn:
-            product_id = (await conn.execute(insert(products).values(
-                site="s", code="P", name="P", uom="kg", type="raw", allergens=[],
-                allow_merge=False, created_at=datetime(2026, 1, 1, 12, tzinfo=berlin))
-                .returning(products.c.id))).scalar_one()
-            location_id = (await conn.execute(insert(locations).values(
-                site="s", code="L", name="L", kind="storage", created_at=now)
-                .returning(locations.c.id))
+            product_id = (
+                await conn.execute(
+                    insert(products)
+                    .values(
+                        site="s",
+                        code="P",
+                        name="P",
+                        uom="kg",
+                        type="raw",
+                        allergens=[],
+                        allow_merge=False,
+                        created_at=datetime(2026, 1, 1, 12, tzinfo=berlin),
+                    )
+                    .returning(products.c.id)
+                )
             ).scalar_one()
-            lp_id = (await conn.execute(insert(license_plates).values(
-                site="s", number="LP", product_id=product_id, qty=Decimal(0), uom="kg",
-                location_id=location_id, status="available", created_at=now)
-                .returning(license_plates.c.id))).scalar_one()
-            await conn.execute(insert(stock_moves), [
-                {"site": "s", "lp_id": lp_id, "product_id": product_id,
-                 "location_id": location_id, "cause": "action", "kind": "RECEIPT",
-                 "qty": Decimal(q), "occurred_at": now, "recorded_at": now, "action_id": "a"}
-                for q in ("0.1", "0.2", "-0.3", "123456789.123456")])
+            location_id = (
+                await conn.execute(
+                    insert(locations)
+                    .values(site="s", code="L", name="L", kind="storage", created_at=now)
+                    .returning(locations.c.id)
+                )
+            ).scalar_one()
+            lp_id = (
+                await conn.execute(
+                    insert(license_plates)
+                    .values(
+                        site="s",
+                        number="LP",
+                        product_id=product_id,
+                        qty=Decimal(0),
+                        uom="kg",
+                        location_id=location_id,
+                        status="available",
+                        created_at=now,
+                    )
+                    .returning(license_plates.c.id)
+                )
+            ).scalar_one()
+            await conn.execute(
+                insert(stock_moves),
+                [
+                    {
+                        "site": "s",
+                        "lp_id": lp_id,
+                        "product_id": product_id,
+                        "location_id": location_id,
+                        "cause": "action",
+                        "kind": "RECEIPT",
+                        "qty": Decimal(q),
+                        "occurred_at": now,
+                        "recorded_at": now,
+                        "action_id": "a",
+                    }
+                    for q in ("0.1", "0.2", "-0.3", "123456789.123456")
+                ],
+            )
         async with engine.connect() as conn:
             total = (await conn.execute(select(func.sum(stock_moves.c.qty)))).scalar_one()
             created = (await conn.execute(select(products.c.created_at))).scalar_one()
-            recorded = (await conn.execute(select(stock_moves.c.recorded_at).limit(1))
-                        ).scalar_one()
+            recorded = (await conn.execute(select(stock_moves.c.recorded_at).limit(1))).scalar_one()
     finally:
         await engine.dispose()
     assert total == Decimal("123456789.123456") and isinstance(total, Decimal)
@@ -106,17 +147,25 @@ async def test_upgrade_from_the_first_release_keeps_and_backfills_rows(database_
         await upgrade(database_url)
         async with engine.connect() as conn:
             product = (await conn.execute(select(products))).one()
-            lp = (await conn.execute(select(license_plates).where(license_plates.c.id == 1))
-                  ).one()
-            links = (await conn.execute(select(lp_genealogy.c.from_lp_id, lp_genealogy.c.to_lp_id,
-                                               lp_genealogy.c.kind).order_by(lp_genealogy.c.id))
-                     ).all()
+            lp = (await conn.execute(select(license_plates).where(license_plates.c.id == 1))).one()
+            links = (
+                await conn.execute(
+                    select(
+                        lp_genealogy.c.from_lp_id, lp_genealogy.c.to_lp_id, lp_genealogy.c.kind
+                    ).order_by(lp_genealogy.c.id)
+                )
+            ).all()
             move = (await conn.execute(select(stock_moves))).one()
             kind = (await conn.execute(select(locations.c.kind))).scalar_one()
     finally:
         await engine.dispose()
-    assert (product.site, product.code, product.type, product.allergens,
-            product.allow_merge) == ("plant-9", "RAW-1", "raw", [], False)
+    assert (product.site, product.code, product.type, product.allergens, product.allow_merge) == (
+        "plant-9",
+        "RAW-1",
+        "raw",
+        [],
+        False,
+    )
     assert (lp.site, lp.qty, lp.parent_lp_id) == ("plant-9", Decimal(7), None)
     assert (move.site, move.cause, move.qty) == ("plant-9", "action", Decimal(7))
     assert kind == "storage"

@@ -32,22 +32,29 @@ async def busy_day(c: Central) -> None:
         c.env("lp.move", {"lp": "LP-1", "to_location": "A-02"}, ts=T0 - timedelta(hours=1)),
         c.env("lp.consume", {"lp": "LP-2", "work_order": "WO-1001", "qty": "2.5"}),
         c.env("lp.consume", {"lp": "LP-3", "work_order": "WO-1001"}),
-        c.env("wo.output", {"work_order": "WO-1001", "qty": "4", "location": "A-02",
-                            "lp": "FG-1-1"}),
-        c.env("lp.consume", {"lp": "LP-1", "work_order": "WO-1001", "qty": "11"}))
+        c.env(
+            "wo.output", {"work_order": "WO-1001", "qty": "4", "location": "A-02", "lp": "FG-1-1"}
+        ),
+        c.env("lp.consume", {"lp": "LP-1", "work_order": "WO-1001", "qty": "11"}),
+    )
     assert [a.result for a in acks] == [AckResult.APPLIED] * 5 + [AckResult.CONFLICT]
-    resolved = await c.client.post(f"/api/v1/conflicts/{acks[-1].conflict_id}/resolve",
-                                   json={"resolution": "apply", "reason": "recounted"})
+    resolved = await c.client.post(
+        f"/api/v1/conflicts/{acks[-1].conflict_id}/resolve",
+        json={"resolution": "apply", "reason": "recounted"},
+    )
     assert resolved.status_code == 200, resolved.text
 
 
 async def test_a_clean_ledger_is_consistent(seeded: Central) -> None:
     await busy_day(seeded)
     # memo rows carry a quantity but never count in a balance
-    await sql(seeded, "INSERT INTO stock_moves (site, lp_id, product_id, location_id, kind, qty, "
-              "occurred_at, recorded_at, cause, action_id) SELECT site, id, product_id, "
-              "location_id, 'RESERVE', 5000000, created_at, created_at, 'api', 'memo' "
-              "FROM license_plates WHERE number = 'LP-2'")
+    await sql(
+        seeded,
+        "INSERT INTO stock_moves (site, lp_id, product_id, location_id, kind, qty, "
+        "occurred_at, recorded_at, cause, action_id) SELECT site, id, product_id, "
+        "location_id, 'RESERVE', 5000000, created_at, created_at, 'api', 'memo' "
+        "FROM license_plates WHERE number = 'LP-2'",
+    )
     report = await run_check(seeded)
     assert report["problems"] == [] and report["ok"] is True
     ledger_rows = await seeded.count("stock_moves")
@@ -59,18 +66,21 @@ async def test_a_clean_ledger_is_consistent(seeded: Central) -> None:
 async def test_an_older_move_is_recorded_but_the_lp_stays(seeded: Central) -> None:
     await seeded.receive("LP-1", "10")
     newer = seeded.env("lp.move", {"lp": "LP-1", "to_location": "A-02"}, ts=T0)
-    older = seeded.env("lp.move", {"lp": "LP-1", "to_location": "A-01"},
-                       ts=T0 - timedelta(minutes=5))
+    older = seeded.env(
+        "lp.move", {"lp": "LP-1", "to_location": "A-01"}, ts=T0 - timedelta(minutes=5)
+    )
     await seeded.send_one(newer)
     ack = await seeded.send_one(older)
     assert (ack.result, ack.code) == (AckResult.APPLIED, "MOVE_SUPERSEDED")
-    assert await seeded.rows("SELECT result, code, type FROM processed_actions "
-                             "WHERE action_id = :a", a=older["id"]) == [
-        ("applied", "MOVE_SUPERSEDED", "lp.move")]
-    assert await seeded.rows("SELECT count(*) FROM stock_moves WHERE action_id = :a",
-                             a=older["id"]) == [(0,)]
-    assert await seeded.rows("SELECT l.code FROM license_plates p JOIN locations l "
-                             "ON l.id = p.location_id") == [("A-02",)]
+    assert await seeded.rows(
+        "SELECT result, code, type FROM processed_actions WHERE action_id = :a", a=older["id"]
+    ) == [("applied", "MOVE_SUPERSEDED", "lp.move")]
+    assert await seeded.rows(
+        "SELECT count(*) FROM stock_moves WHERE action_id = :a", a=older["id"]
+    ) == [(0,)]
+    assert await seeded.rows(
+        "SELECT l.code FROM license_plates p JOIN locations l ON l.id = p.location_id"
+    ) == [("A-02",)]
     assert (await run_check(seeded))["ok"] is True
 
 
@@ -80,53 +90,73 @@ async def test_a_corrupted_qty_is_named(seeded: Central) -> None:
     report = await run_check(seeded)
     assert report["ok"] is False
     assert [(p["kind"], p["lp"], p["expected"], p["found"]) for p in report["problems"]] == [
-        ("QTY_MISMATCH", "LP-2", "7.5", "9")]
+        ("QTY_MISMATCH", "LP-2", "7.5", "9")
+    ]
     assert "LP-2 holds 9" in report["problems"][0]["message"]
 
 
 async def test_a_corrupted_location_is_named(seeded: Central) -> None:
     await busy_day(seeded)
-    await sql(seeded, "UPDATE license_plates SET location_id = (SELECT id FROM locations "
-              "WHERE code = 'A-01') WHERE number = 'FG-1-1'")
+    await sql(
+        seeded,
+        "UPDATE license_plates SET location_id = (SELECT id FROM locations "
+        "WHERE code = 'A-01') WHERE number = 'FG-1-1'",
+    )
     report = await run_check(seeded)
     assert report["ok"] is False
-    assert [(p["kind"], p["lp"], p["expected"], p["found"], p["qty"])
-            for p in report["problems"]] == [("LOCATION_MISMATCH", "FG-1-1", "A-01", "A-02", "4")]
+    assert [
+        (p["kind"], p["lp"], p["expected"], p["found"], p["qty"]) for p in report["problems"]
+    ] == [("LOCATION_MISMATCH", "FG-1-1", "A-01", "A-02", "4")]
 
 
 async def test_status_negative_and_reservation_problems(seeded: Central) -> None:
     await busy_day(seeded)
     await sql(seeded, "UPDATE license_plates SET status = 'available' WHERE number = 'LP-3'")
     await sql(seeded, "UPDATE license_plates SET status = 'consumed' WHERE number = 'LP-2'")
-    await sql(seeded, "INSERT INTO work_order_materials (work_order_id, line, component_id, "
-              "qty_per, scrap_factor, consume_whole_lp, qty_required) SELECT w.id, 1, p.id, "
-              "1000000, 0, false, 1000000 FROM work_orders w, products p WHERE p.code = 'RAW-1'")
-    await sql(seeded, "INSERT INTO reservations (site, work_order_id, material_id, lp_id, qty, "
-              "status, created_at) SELECT p.site, m.work_order_id, m.id, p.id, 1000000, "
-              "'active', p.created_at FROM work_order_materials m, license_plates p "
-              "WHERE p.number = 'FG-1-1'")
+    await sql(
+        seeded,
+        "INSERT INTO work_order_materials (work_order_id, line, component_id, "
+        "qty_per, scrap_factor, consume_whole_lp, qty_required) SELECT w.id, 1, p.id, "
+        "1000000, 0, false, 1000000 FROM work_orders w, products p WHERE p.code = 'RAW-1'",
+    )
+    await sql(
+        seeded,
+        "INSERT INTO reservations (site, work_order_id, material_id, lp_id, qty, "
+        "status, created_at) SELECT p.site, m.work_order_id, m.id, p.id, 1000000, "
+        "'active', p.created_at FROM work_order_materials m, license_plates p "
+        "WHERE p.number = 'FG-1-1'",
+    )
     report = await run_check(seeded)
     found = [(p["kind"], p["lp"], p["found"]) for p in report["problems"]]
-    assert found == [("STATUS_MISMATCH", "LP-2", "consumed with qty 7.5"),
-                     ("STATUS_MISMATCH", "LP-3", "available with qty 0"),
-                     ("RESERVATION_MISMATCH", "FG-1-1", "available")]
+    assert found == [
+        ("STATUS_MISMATCH", "LP-2", "consumed with qty 7.5"),
+        ("STATUS_MISMATCH", "LP-3", "available with qty 0"),
+        ("RESERVATION_MISMATCH", "FG-1-1", "available"),
+    ]
 
     await sql(seeded, "UPDATE license_plates SET status = 'available' WHERE number = 'LP-2'")
     await sql(seeded, "UPDATE license_plates SET status = 'consumed' WHERE number = 'LP-3'")
     await sql(seeded, "UPDATE license_plates SET status = 'reserved' WHERE number = 'FG-1-1'")
-    await sql(seeded, "INSERT INTO stock_moves (site, lp_id, product_id, location_id, kind, qty, "
-              "occurred_at, recorded_at, cause, action_id) SELECT site, id, product_id, "
-              "location_id, 'ADJUST', -1000000, created_at, created_at, 'api', 'bad' "
-              "FROM license_plates WHERE number = 'LP-3'")
+    await sql(
+        seeded,
+        "INSERT INTO stock_moves (site, lp_id, product_id, location_id, kind, qty, "
+        "occurred_at, recorded_at, cause, action_id) SELECT site, id, product_id, "
+        "location_id, 'ADJUST', -1000000, created_at, created_at, 'api', 'bad' "
+        "FROM license_plates WHERE number = 'LP-3'",
+    )
     report = await run_check(seeded)
     assert [(p["kind"], p["lp"], p["expected"], p["found"]) for p in report["problems"]] == [
-        ("QTY_MISMATCH", "LP-3", "-1", "0"), ("NEGATIVE_BALANCE", "LP-3", "0", "-1")]
+        ("QTY_MISMATCH", "LP-3", "-1", "0"),
+        ("NEGATIVE_BALANCE", "LP-3", "0", "-1"),
+    ]
     assert report["problems"][1]["source"] == "ledger"
-    await sql(seeded, "UPDATE license_plates SET qty = -1000000, status = 'shipped' "
-              "WHERE number = 'LP-3'")
+    await sql(
+        seeded, "UPDATE license_plates SET qty = -1000000, status = 'shipped' WHERE number = 'LP-3'"
+    )
     report = await run_check(seeded)
     assert [(p["kind"], p["lp"], p["found"], p["source"]) for p in report["problems"]] == [
-        ("NEGATIVE_BALANCE", "LP-3", "-1", "lp")]
+        ("NEGATIVE_BALANCE", "LP-3", "-1", "lp")
+    ]
 
 
 async def test_sites_scope_the_check(seeded: Central) -> None:
@@ -139,17 +169,50 @@ async def test_sites_scope_the_check(seeded: Central) -> None:
 
 async def test_problems_are_capped(seeded: Central) -> None:
     await seeded.receive("LP-0", "1")
-    (lp,) = await seeded.rows("SELECT site, product_id, location_id, created_at "
-                              "FROM license_plates")
+    (lp,) = await seeded.rows(
+        "SELECT site, product_id, location_id, created_at FROM license_plates"
+    )
     async with seeded.engine.begin() as conn:
-        ids = (await conn.execute(insert(license_plates).returning(license_plates.c.id), [
-            {"site": lp[0], "number": f"LP-X{i:05d}", "product_id": lp[1], "qty": 1,
-             "uom": "kg", "location_id": lp[2], "status": "available", "created_at": T0}
-            for i in range(MAX_PROBLEMS + 5)])).scalars().all()
-        await conn.execute(insert(stock_moves), [
-            {"site": lp[0], "lp_id": lp_id, "product_id": lp[1], "location_id": lp[2],
-             "kind": "RECEIPT", "qty": 2, "occurred_at": T0, "recorded_at": T0,
-             "cause": "api", "action_id": "x"} for lp_id in ids])
+        ids = (
+            (
+                await conn.execute(
+                    insert(license_plates).returning(license_plates.c.id),
+                    [
+                        {
+                            "site": lp[0],
+                            "number": f"LP-X{i:05d}",
+                            "product_id": lp[1],
+                            "qty": 1,
+                            "uom": "kg",
+                            "location_id": lp[2],
+                            "status": "available",
+                            "created_at": T0,
+                        }
+                        for i in range(MAX_PROBLEMS + 5)
+                    ],
+                )
+            )
+            .scalars()
+            .all()
+        )
+        await conn.execute(
+            insert(stock_moves),
+            [
+                {
+                    "site": lp[0],
+                    "lp_id": lp_id,
+                    "product_id": lp[1],
+                    "location_id": lp[2],
+                    "kind": "RECEIPT",
+                    "qty": 2,
+                    "occurred_at": T0,
+                    "recorded_at": T0,
+                    "cause": "api",
+                    "action_id": "x",
+                }
+                for lp_id in ids
+            ],
+        )
     report = await run_check(seeded)
     assert report["ok"] is False and report["truncated"] is True
     assert len(report["problems"]) == MAX_PROBLEMS

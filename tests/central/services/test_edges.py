@@ -22,22 +22,37 @@ async def test_reprovisioning_rotates_the_secret(seeded: Central) -> None:
 
 
 async def test_state_updates_the_registry(central: Central) -> None:
-    payload = json.dumps({"online": True, "queue_depth": 42, "last_ack_seq": 17,
-                          "oldest_pending_ts": "2026-11-22T13:00:00.000Z",
-                          "version": "0.1.0", "backlog_warning": False}).encode()
+    payload = json.dumps(
+        {
+            "online": True,
+            "queue_depth": 42,
+            "last_ack_seq": 17,
+            "oldest_pending_ts": "2026-11-22T13:00:00.000Z",
+            "version": "0.1.0",
+            "backlog_warning": False,
+        }
+    ).encode()
     await central.processor.record_edge_state(site=SITE, edge=EDGE, payload=payload)
     async with central.engine.connect() as conn:
         (edge,) = await list_edges(conn)
     assert (edge["online"], edge["queue_depth"], edge["last_ack_seq"], edge["version"]) == (
-        True, 42, 17, "0.1.0")
+        True,
+        42,
+        17,
+        "0.1.0",
+    )
     assert edge["oldest_pending_ts"] == "2026-11-22T13:00:00.000Z"
     assert edge["last_seen"] is not None and edge["last_seen"].tzinfo is not None
     assert "secret" not in edge
 
 
 async def test_bad_or_unknown_state_is_ignored(central: Central) -> None:
-    for site, edge, payload in ((SITE, EDGE, b"not json"), (SITE, EDGE, b'{"queue_depth": 1}'),
-                                (SITE, EDGE, b""), (SITE, "edge-9", b'{"online": true}')):
+    for site, edge, payload in (
+        (SITE, EDGE, b"not json"),
+        (SITE, EDGE, b'{"queue_depth": 1}'),
+        (SITE, EDGE, b""),
+        (SITE, "edge-9", b'{"online": true}'),
+    ):
         await central.processor.record_edge_state(site=site, edge=edge, payload=payload)
     async with central.engine.connect() as conn:
         edges = await list_edges(conn)

@@ -17,7 +17,9 @@ async def moves(central: Central, action_id: str) -> list[tuple]:
     rows = await central.rows(
         "SELECT p.number, m.kind, m.qty, l.code FROM stock_moves m "
         "JOIN license_plates p ON p.id = m.lp_id JOIN locations l ON l.id = m.location_id "
-        "WHERE m.action_id = :a ORDER BY m.id", a=action_id)
+        "WHERE m.action_id = :a ORDER BY m.id",
+        a=action_id,
+    )
     return [(lp, kind, Decimal(qty) / 10**6, code) for lp, kind, qty, code in rows]
 
 
@@ -32,7 +34,9 @@ async def parent_of(central: Central, number: str) -> str | None:
     """The number of the LP ``number`` is packed in, or None."""
     rows = await central.rows(
         "SELECT p.number FROM license_plates c LEFT JOIN license_plates p "
-        "ON p.id = c.parent_lp_id WHERE c.number = :n", n=number)
+        "ON p.id = c.parent_lp_id WHERE c.number = :n",
+        n=number,
+    )
     return rows[0][0]
 
 
@@ -41,14 +45,17 @@ async def links(central: Central) -> list[tuple]:
     return await central.rows(
         "SELECT f.number, t.number, g.kind FROM lp_genealogy g "
         "JOIN license_plates f ON f.id = g.from_lp_id "
-        "JOIN license_plates t ON t.id = g.to_lp_id ORDER BY g.id")
+        "JOIN license_plates t ON t.id = g.to_lp_id ORDER BY g.id"
+    )
 
 
 async def set_status(central: Central, number: str, status: str) -> None:
     """Put an LP in a status the test needs (a hold or a reservation made elsewhere)."""
     async with central.engine.begin() as conn:
-        await conn.execute(text("UPDATE license_plates SET status = :s WHERE number = :n"),
-                           {"s": status, "n": number})
+        await conn.execute(
+            text("UPDATE license_plates SET status = :s WHERE number = :n"),
+            {"s": status, "n": number},
+        )
 
 
 async def act(central: Central, type: str, body: dict, **kw: object):
@@ -59,20 +66,25 @@ async def act(central: Central, type: str, body: dict, **kw: object):
 
 async def merge_product(central: Central, code: str = "MIX-1") -> None:
     """A product whose LPs may be merged."""
-    response = await central.client.post("/api/v1/products", json={
-        "site": SITE, "code": code, "name": code, "uom": "kg", "allow_merge": True})
+    response = await central.client.post(
+        "/api/v1/products",
+        json={"site": SITE, "code": code, "name": code, "uom": "kg", "allow_merge": True},
+    )
     assert response.status_code == 201, response.text
 
 
 # --- split -----------------------------------------------------------------------------------
+
 
 async def test_split_makes_a_child_with_the_parents_lot_expiry_and_place(seeded: Central) -> None:
     await seeded.receive("LP-1", "10", lot="L7", expiry="2027-01-31")
     ack, action = await act(seeded, "lp.split", {"lp": "LP-1", "qty": "2.5", "new_lp": "LP-2"})
     assert (ack.result, ack.code) == (AckResult.APPLIED, None)
     assert ack.message == "LP LP-2 split off LP LP-1: 2.5 kg (7.5 kg left)"
-    assert await moves(seeded, action) == [("LP-1", "SPLIT_OUT", Decimal("-2.5"), "RECV"),
-                                           ("LP-2", "SPLIT_IN", Decimal("2.5"), "RECV")]
+    assert await moves(seeded, action) == [
+        ("LP-1", "SPLIT_OUT", Decimal("-2.5"), "RECV"),
+        ("LP-2", "SPLIT_IN", Decimal("2.5"), "RECV"),
+    ]
     parent, child = await lp(seeded, "LP-1"), await lp(seeded, "LP-2")
     assert parent["qty"] == "7.5" and child["qty"] == "2.5"
     for key in ("product", "lot", "expiry", "location", "site", "status", "uom"):
@@ -85,14 +97,16 @@ async def test_split_without_a_label_allocates_an_sscc(seeded: Central) -> None:
     await seeded.receive("LP-1", "10")
     ack, _ = await act(seeded, "lp.split", {"lp": "LP-1", "qty": "1"})
     assert ack.result == AckResult.APPLIED
-    (number,) = [n for (n,) in await seeded.rows(
-        "SELECT number FROM license_plates WHERE number <> 'LP-1'")]
+    (number,) = [
+        n for (n,) in await seeded.rows("SELECT number FROM license_plates WHERE number <> 'LP-1'")
+    ]
     assert len(number) == 18 and number.isdigit() and f"LP {number} split off" in ack.message
 
 
 async def test_split_in_the_same_batch_as_the_receipt(seeded: Central) -> None:
-    receipt = seeded.env("lp.receive", {"item": "RAW-1", "qty": "4", "uom": "kg",
-                                        "location": "RECV", "lp": "LP-1"})
+    receipt = seeded.env(
+        "lp.receive", {"item": "RAW-1", "qty": "4", "uom": "kg", "location": "RECV", "lp": "LP-1"}
+    )
     split = seeded.env("lp.split", {"lp": "LP-1", "qty": "1", "new_lp": "LP-2"})
     acks = await seeded.send(receipt, split)
     assert [a.result for a in acks] == [AckResult.APPLIED, AckResult.APPLIED]
@@ -105,8 +119,9 @@ async def test_split_must_leave_something(seeded: Central) -> None:
     for qty in ("10", "12"):
         ack, action = await act(seeded, "lp.split", {"lp": "LP-1", "qty": qty})
         assert (ack.result, ack.code) == (AckResult.CONFLICT, "QTY_EXCEEDS_LP")
-        assert ack.message == (f"Cannot split {qty} kg off LP LP-1: it holds 10 kg, and a "
-                               "split must leave some")
+        assert ack.message == (
+            f"Cannot split {qty} kg off LP LP-1: it holds 10 kg, and a split must leave some"
+        )
         assert await moves(seeded, action) == []
     assert await seeded.count("license_plates") == 1
 
@@ -124,7 +139,9 @@ async def test_split_refuses_a_taken_number_and_unusable_lps(seeded: Central) ->
     await act(seeded, "lp.consume", {"lp": "LP-1", "work_order": "WO-1001"})
     ack, _ = await act(seeded, "lp.split", {"lp": "LP-1", "qty": "1"})
     assert (ack.code, ack.message) == (
-        "LP_ALREADY_CONSUMED", "LP LP-1 was already consumed into WO-1001; it cannot be split")
+        "LP_ALREADY_CONSUMED",
+        "LP LP-1 was already consumed into WO-1001; it cannot be split",
+    )
     ack, _ = await act(seeded, "lp.split", {"lp": "NOPE", "qty": "1"})
     assert ack.code == "LP_NOT_FOUND"
     assert await seeded.count("lp_genealogy") == 0
@@ -132,16 +149,18 @@ async def test_split_refuses_a_taken_number_and_unusable_lps(seeded: Central) ->
 
 # --- merge -----------------------------------------------------------------------------------
 
+
 async def test_merge_moves_all_of_one_lp_into_another(seeded: Central) -> None:
     await merge_product(seeded)
     await seeded.receive("M-1", "3", item="MIX-1", lot="L1", expiry="2027-03-01")
-    await seeded.receive("M-2", "5", item="MIX-1", lot="L1", expiry="2027-05-01",
-                         location="A-01")
+    await seeded.receive("M-2", "5", item="MIX-1", lot="L1", expiry="2027-05-01", location="A-01")
     ack, action = await act(seeded, "lp.merge", {"lp": "M-1", "into": "M-2"})
     assert (ack.result, ack.code) == (AckResult.APPLIED, None)
     assert ack.message == "LP M-1 merged into LP M-2: 8 kg now"
-    assert await moves(seeded, action) == [("M-1", "MERGE_OUT", Decimal(-3), "RECV"),
-                                           ("M-2", "MERGE_IN", Decimal(3), "A-01")]
+    assert await moves(seeded, action) == [
+        ("M-1", "MERGE_OUT", Decimal(-3), "RECV"),
+        ("M-2", "MERGE_IN", Decimal(3), "A-01"),
+    ]
     gone, into = await lp(seeded, "M-1"), await lp(seeded, "M-2")
     assert (gone["qty"], gone["status"]) == ("0", "consumed")
     assert (into["qty"], into["status"], into["expiry"]) == ("8", "available", "2027-03-01")
@@ -170,27 +189,30 @@ async def test_merge_refusals(seeded: Central) -> None:
     await seeded.receive("X-1", "1", item="MIX-2", lot="L1")
     cases = [
         ({"lp": "R-1", "into": "R-2"}, "RAW-1 does not allow merging LPs"),
-        ({"lp": "M-1", "into": "M-2"},
-         "LP M-1 (lot L1) and LP M-2 (lot L2) are different lots"),
-        ({"lp": "M-3", "into": "M-1"},
-         "LP M-3 (lot none) and LP M-1 (lot L1) are different lots"),
+        ({"lp": "M-1", "into": "M-2"}, "LP M-1 (lot L1) and LP M-2 (lot L2) are different lots"),
+        ({"lp": "M-3", "into": "M-1"}, "LP M-3 (lot none) and LP M-1 (lot L1) are different lots"),
         ({"lp": "M-1", "into": "X-1"}, "LP M-1 and LP X-1 hold different products"),
         ({"lp": "M-1", "into": "M-1"}, "LP M-1 cannot be merged into itself"),
     ]
     for body, message in cases:
         ack, _ = await act(seeded, "lp.merge", body)
         assert (ack.result, ack.code, ack.message) == (
-            AckResult.CONFLICT, "MERGE_NOT_ALLOWED", message)
+            AckResult.CONFLICT,
+            "MERGE_NOT_ALLOWED",
+            message,
+        )
     await set_status(seeded, "M-2", "on_hold")
     ack, _ = await act(seeded, "lp.merge", {"lp": "M-1", "into": "M-2"})
     assert (ack.code, ack.message) == (
-        "LP_ON_HOLD", "LP M-2 is on quality hold; it cannot be merged into")
+        "LP_ON_HOLD",
+        "LP M-2 is on quality hold; it cannot be merged into",
+    )
     assert await seeded.count("lp_genealogy") == 0
-    assert await seeded.rows("SELECT count(*) FROM stock_moves WHERE kind LIKE 'MERGE%'") == [
-        (0,)]
+    assert await seeded.rows("SELECT count(*) FROM stock_moves WHERE kind LIKE 'MERGE%'") == [(0,)]
 
 
 # --- pack / unpack ---------------------------------------------------------------------------
+
 
 async def test_pack_and_unpack(seeded: Central) -> None:
     await seeded.receive("PAL-1", "1", item="FG-1", uom="ea")
@@ -201,14 +223,16 @@ async def test_pack_and_unpack(seeded: Central) -> None:
     assert await moves(seeded, action) == []  # packing changes no quantity
     assert await links(seeded) == [("C-1", "PAL-1", "PACK")]  # the carton went onto the pallet
     ack, _ = await act(seeded, "lp.pack", {"lp": "C-1", "parent": "PAL-1"})
-    assert (ack.result, ack.message) == (AckResult.APPLIED,
-                                         "LP C-1 is already packed in LP PAL-1")
+    assert (ack.result, ack.message) == (AckResult.APPLIED, "LP C-1 is already packed in LP PAL-1")
     ack, _ = await act(seeded, "lp.unpack", {"lp": "C-1", "parent": "PAL-1"})
     assert (ack.result, ack.message) == (AckResult.APPLIED, "LP C-1 taken out of LP PAL-1")
     assert await parent_of(seeded, "C-1") is None
     ack, _ = await act(seeded, "lp.unpack", {"lp": "C-1"})
     assert (ack.result, ack.code, ack.message) == (
-        AckResult.CONFLICT, "LP_NOT_PACKED", "LP C-1 is not packed in any LP")
+        AckResult.CONFLICT,
+        "LP_NOT_PACKED",
+        "LP C-1 is not packed in any LP",
+    )
     assert await links(seeded) == [("C-1", "PAL-1", "PACK")]  # the history stays
 
 
@@ -218,23 +242,40 @@ async def test_pack_refusals(seeded: Central) -> None:
     await seeded.receive("FAR", "1", item="FG-1", uom="ea", location="A-01")
     await act(seeded, "lp.pack", {"lp": "C-1", "parent": "PAL-1"})
     cases = [
-        ({"lp": "C-1", "parent": "PAL-2"}, "LP_PACKED",
-         "LP C-1 is packed in LP PAL-1; unpack it first"),
-        ({"lp": "PAL-2", "parent": "NEW-PALLET"}, "LP_NOT_FOUND",
-         "LP NEW-PALLET is not known at central"),
-        ({"lp": "FAR", "parent": "PAL-1"}, "LOCATION_MISMATCH",
-         "LP FAR is at A-01 but LP PAL-1 is at RECV; both must be at the same location to pack"),
-        ({"lp": "PAL-1", "parent": "PAL-1"}, "PACK_CYCLE",
-         "LP PAL-1 is LP PAL-1 or packed inside it; an LP cannot be packed into itself"),
-        ({"lp": "PAL-1", "parent": "C-1"}, "PACK_CYCLE",
-         "LP C-1 is LP PAL-1 or packed inside it; an LP cannot be packed into itself"),
+        (
+            {"lp": "C-1", "parent": "PAL-2"},
+            "LP_PACKED",
+            "LP C-1 is packed in LP PAL-1; unpack it first",
+        ),
+        (
+            {"lp": "PAL-2", "parent": "NEW-PALLET"},
+            "LP_NOT_FOUND",
+            "LP NEW-PALLET is not known at central",
+        ),
+        (
+            {"lp": "FAR", "parent": "PAL-1"},
+            "LOCATION_MISMATCH",
+            "LP FAR is at A-01 but LP PAL-1 is at RECV; both must be at the same location to pack",
+        ),
+        (
+            {"lp": "PAL-1", "parent": "PAL-1"},
+            "PACK_CYCLE",
+            "LP PAL-1 is LP PAL-1 or packed inside it; an LP cannot be packed into itself",
+        ),
+        (
+            {"lp": "PAL-1", "parent": "C-1"},
+            "PACK_CYCLE",
+            "LP C-1 is LP PAL-1 or packed inside it; an LP cannot be packed into itself",
+        ),
     ]
     for body, code, message in cases:
         ack, _ = await act(seeded, "lp.pack", body)
         assert (ack.result, ack.code, ack.message) == (AckResult.CONFLICT, code, message)
     ack, _ = await act(seeded, "lp.unpack", {"lp": "C-1", "parent": "PAL-2"})
-    assert (ack.code, ack.message) == ("LP_NOT_PACKED",
-                                       "LP C-1 is packed in LP PAL-1, not in LP PAL-2")
+    assert (ack.code, ack.message) == (
+        "LP_NOT_PACKED",
+        "LP C-1 is packed in LP PAL-1, not in LP PAL-2",
+    )
     await act(seeded, "lp.consume", {"lp": "PAL-2", "work_order": "WO-1001"})
     ack, _ = await act(seeded, "lp.pack", {"lp": "FAR", "parent": "PAL-2"})
     assert ack.code == "LP_ALREADY_CONSUMED"
@@ -257,10 +298,10 @@ async def test_a_cycle_through_several_levels_is_refused(seeded: Central) -> Non
 
 # --- moves carry what is packed --------------------------------------------------------------
 
+
 async def pallet(central: Central) -> None:
     """PAL-1 at RECV holding CASE-1 (which holds C-2) and C-1; C-3 stays loose."""
-    for number, qty in (("PAL-1", "1"), ("CASE-1", "1"), ("C-1", "6"), ("C-2", "4"),
-                        ("C-3", "2")):
+    for number, qty in (("PAL-1", "1"), ("CASE-1", "1"), ("C-1", "6"), ("C-2", "4"), ("C-3", "2")):
         await central.receive(number, qty, item="FG-1", uom="ea")
     for lp_, parent in (("CASE-1", "PAL-1"), ("C-1", "PAL-1"), ("C-2", "CASE-1")):
         ack, _ = await act(central, "lp.pack", {"lp": lp_, "parent": parent})
@@ -297,8 +338,10 @@ async def test_a_held_carton_keeps_its_pallet_from_shipping(seeded: Central) -> 
     await set_status(seeded, "C-2", "on_hold")
     ack, action = await act(seeded, "lp.move", {"lp": "PAL-1", "to_location": "SHIP-1"})
     assert (ack.result, ack.code, ack.message) == (
-        AckResult.CONFLICT, "LP_ON_HOLD",
-        "LP C-2 is on quality hold; it cannot go to a shipping location")
+        AckResult.CONFLICT,
+        "LP_ON_HOLD",
+        "LP C-2 is on quality hold; it cannot go to a shipping location",
+    )
     assert await moves(seeded, action) == []
     assert {(await lp(seeded, n))["location"] for n in ("PAL-1", "CASE-1", "C-2")} == {"RECV"}
     ack, _ = await act(seeded, "lp.move", {"lp": "PAL-1", "to_location": "A-02"})
@@ -309,11 +352,15 @@ async def test_a_held_carton_keeps_its_pallet_from_shipping(seeded: Central) -> 
 async def test_moving_a_packed_lp_alone_unpacks_it(seeded: Central) -> None:
     await pallet(seeded)
     ack, action = await act(seeded, "lp.move", {"lp": "C-2", "to_location": "A-01"})
-    assert (ack.result, ack.message) == (AckResult.APPLIED,
-                                         "LP C-2 moved to A-01 (taken off CASE-1)")
+    assert (ack.result, ack.message) == (
+        AckResult.APPLIED,
+        "LP C-2 moved to A-01 (taken off CASE-1)",
+    )
     assert await parent_of(seeded, "C-2") is None
-    assert await moves(seeded, action) == [("C-2", "TRANSFER_OUT", Decimal(-4), "RECV"),
-                                           ("C-2", "TRANSFER_IN", Decimal(4), "A-01")]
+    assert await moves(seeded, action) == [
+        ("C-2", "TRANSFER_OUT", Decimal(-4), "RECV"),
+        ("C-2", "TRANSFER_IN", Decimal(4), "A-01"),
+    ]
     ack, action = await act(seeded, "lp.move", {"lp": "PAL-1", "to_location": "A-02"})
     assert "with the 2 LP(s)" in ack.message
     assert (await lp(seeded, "C-2"))["location"] == "A-01"
@@ -322,21 +369,27 @@ async def test_moving_a_packed_lp_alone_unpacks_it(seeded: Central) -> None:
 async def test_a_superseded_move_does_not_unpack(seeded: Central) -> None:
     await pallet(seeded)
     await act(seeded, "lp.move", {"lp": "PAL-1", "to_location": "A-01"}, ts=T0)
-    ack, _ = await act(seeded, "lp.move", {"lp": "C-1", "to_location": "A-02"},
-                       ts=T0 - timedelta(hours=1))
+    ack, _ = await act(
+        seeded, "lp.move", {"lp": "C-1", "to_location": "A-02"}, ts=T0 - timedelta(hours=1)
+    )
     assert (ack.result, ack.code) == (AckResult.APPLIED, "MOVE_SUPERSEDED")
     assert await parent_of(seeded, "C-1") == "PAL-1"
     assert (await lp(seeded, "C-1"))["location"] == "A-01"
 
 
 async def test_pack_then_move_in_one_batch(seeded: Central) -> None:
-    envs = [seeded.env("lp.receive", {"item": "FG-1", "qty": q, "uom": "ea",
-                                      "location": "RECV", "lp": n})
-            for n, q in (("PAL-1", "1"), ("C-1", "5"))]
-    envs += [seeded.env("lp.pack", {"lp": "C-1", "parent": "PAL-1"}),
-             seeded.env("lp.move", {"lp": "PAL-1", "to_location": "A-01"}),
-             seeded.env("lp.unpack", {"lp": "C-1"}),
-             seeded.env("lp.move", {"lp": "PAL-1", "to_location": "A-02"})]
+    envs = [
+        seeded.env(
+            "lp.receive", {"item": "FG-1", "qty": q, "uom": "ea", "location": "RECV", "lp": n}
+        )
+        for n, q in (("PAL-1", "1"), ("C-1", "5"))
+    ]
+    envs += [
+        seeded.env("lp.pack", {"lp": "C-1", "parent": "PAL-1"}),
+        seeded.env("lp.move", {"lp": "PAL-1", "to_location": "A-01"}),
+        seeded.env("lp.unpack", {"lp": "C-1"}),
+        seeded.env("lp.move", {"lp": "PAL-1", "to_location": "A-02"}),
+    ]
     acks = await seeded.send(*envs)
     assert [a.result for a in acks] == [AckResult.APPLIED] * 6, acks
     assert acks[3].message == "LP PAL-1 moved to A-01 with the 1 LP(s) packed in it"

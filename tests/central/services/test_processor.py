@@ -12,8 +12,11 @@ from tests.central.conftest import EDGE, SITE, Central
 
 def receipt(c: Central, lp: str, **over: object) -> dict:
     """A signed lp.receive of 5 kg RAW-1 into RECV."""
-    return c.env("lp.receive", {"item": "RAW-1", "qty": "5", "uom": "kg", "location": "RECV",
-                                "lp": lp}, **over)  # type: ignore[arg-type]
+    return c.env(
+        "lp.receive",
+        {"item": "RAW-1", "qty": "5", "uom": "kg", "location": "RECV", "lp": lp},
+        **over,
+    )  # type: ignore[arg-type]
 
 
 async def test_duplicate_is_applied_once_and_repeats_the_first_outcome(seeded: Central) -> None:
@@ -22,7 +25,10 @@ async def test_duplicate_is_applied_once_and_repeats_the_first_outcome(seeded: C
     again = await seeded.send_one(env)
     assert first.result == AckResult.APPLIED
     assert (again.result, again.original, again.message) == (
-        AckResult.DUPLICATE, AckResult.APPLIED, first.message)
+        AckResult.DUPLICATE,
+        AckResult.APPLIED,
+        first.message,
+    )
     assert await seeded.count("stock_moves") == 1
     assert await seeded.count("processed_actions") == 1
 
@@ -32,7 +38,11 @@ async def test_duplicate_of_a_conflict_carries_the_conflict(seeded: Central) -> 
     first = await seeded.send_one(env)
     again = await seeded.send_one(env)
     assert (again.result, again.original, again.code, again.conflict_id) == (
-        AckResult.DUPLICATE, AckResult.CONFLICT, "LP_NOT_FOUND", first.conflict_id)
+        AckResult.DUPLICATE,
+        AckResult.CONFLICT,
+        "LP_NOT_FOUND",
+        first.conflict_id,
+    )
     assert await seeded.count("conflicts") == 1
 
 
@@ -45,15 +55,21 @@ async def test_same_id_twice_in_one_batch(seeded: Central) -> None:
 
 
 async def test_batch_acks_in_order_and_applies_in_seq_order(seeded: Central) -> None:
-    batch = [receipt(seeded, "LP-1"),
-             seeded.env("lp.move", {"lp": "LP-1", "to_location": "A-01"}),
-             seeded.env("lp.move", {"lp": "NOPE", "to_location": "A-01"}),
-             seeded.env("lp.consume", {"lp": "LP-1", "work_order": "WO-1001"})]
+    batch = [
+        receipt(seeded, "LP-1"),
+        seeded.env("lp.move", {"lp": "LP-1", "to_location": "A-01"}),
+        seeded.env("lp.move", {"lp": "NOPE", "to_location": "A-01"}),
+        seeded.env("lp.consume", {"lp": "LP-1", "work_order": "WO-1001"}),
+    ]
     acks = await seeded.send(*batch)
     assert [a.id for a in acks] == [e["id"] for e in batch]
     assert [a.seq for a in acks] == [1, 2, 3, 4]
-    assert [a.result for a in acks] == [AckResult.APPLIED, AckResult.APPLIED,
-                                        AckResult.CONFLICT, AckResult.APPLIED]
+    assert [a.result for a in acks] == [
+        AckResult.APPLIED,
+        AckResult.APPLIED,
+        AckResult.CONFLICT,
+        AckResult.APPLIED,
+    ]
     kinds = await seeded.rows("SELECT kind FROM stock_moves ORDER BY id")
     assert [k for (k,) in kinds] == ["RECEIPT", "TRANSFER_OUT", "TRANSFER_IN", "CONSUME"]
     assert await seeded.rows("SELECT last_seq FROM edges") == [(4,)]
@@ -62,8 +78,7 @@ async def test_batch_acks_in_order_and_applies_in_seq_order(seeded: Central) -> 
 async def rejected(c: Central, payload: bytes, code: str, *, edge: str = EDGE) -> None:
     """The message is refused with ``code``, kept in rejected_actions, and nothing applies."""
     before = await c.count("rejected_actions")
-    acks = await c.processor.process_message(payload, topic_site=SITE, topic_edge=edge,
-                                             via="mqtt")
+    acks = await c.processor.process_message(payload, topic_site=SITE, topic_edge=edge, via="mqtt")
     assert [(a.result, a.code) for a in acks] == [(AckResult.REJECTED, code)]
     assert acks[0].message
     assert await c.count("rejected_actions") == before + 1
@@ -95,14 +110,14 @@ async def test_rejections(seeded: Central) -> None:
     await rejected(seeded, b"[]", "BATCH_EMPTY")
     await rejected(seeded, b"[" + b" " * MAX_MESSAGE_BYTES + b"]", "MESSAGE_TOO_LARGE")
     await rejected(seeded, json.dumps([{}] * 201).encode(), "BATCH_TOO_LARGE")
-    rows = await seeded.rows("SELECT code, action_id, edge, length(raw) FROM rejected_actions "
-                             "ORDER BY id")
+    rows = await seeded.rows(
+        "SELECT code, action_id, edge, length(raw) FROM rejected_actions ORDER BY id"
+    )
     assert rows[0][:3] == ("BAD_SIGNATURE", tampered["id"], EDGE)
     assert all(size <= 64 * 1024 for *_, size in rows)
 
 
-async def test_forged_envelope_with_a_real_id_does_not_block_the_real_one(
-        seeded: Central) -> None:
+async def test_forged_envelope_with_a_real_id_does_not_block_the_real_one(seeded: Central) -> None:
     real = receipt(seeded, "LP-1")
     forged = {**real, "body": {**real["body"], "qty": "999"}}
     assert (await seeded.send_one(forged)).result == AckResult.REJECTED
@@ -139,24 +154,32 @@ async def test_replayed_actions_are_marked_late(seeded: Central) -> None:
     await seeded.send(old, live)
     rows = await seeded.rows("SELECT action_id, late, via FROM processed_actions")
     assert {(a, bool(late), via) for a, late, via in rows} == {
-        (old["id"], True, "mqtt"), (live["id"], False, "mqtt")}
-    occurred = await seeded.rows("SELECT occurred_at, recorded_at FROM stock_moves "
-                                 "WHERE action_id = :a", a=old["id"])
+        (old["id"], True, "mqtt"),
+        (live["id"], False, "mqtt"),
+    }
+    occurred = await seeded.rows(
+        "SELECT occurred_at, recorded_at FROM stock_moves WHERE action_id = :a", a=old["id"]
+    )
     assert occurred[0][0] != occurred[0][1]
 
 
 async def test_two_centrals_racing_on_the_same_batch_apply_it_once(
-        seeded: Central, database_url: str) -> None:
+    seeded: Central, database_url: str
+) -> None:
     """Two processes on one database get the same batch at once (a resend racing the first)."""
-    batch = encode_batch([receipt(seeded, f"LP-{n}") for n in range(20)] +
-                         [seeded.env("lp.receive", {"item": "RAW-1", "qty": "1", "uom": "kg",
-                                                    "location": "RECV"})])
+    batch = encode_batch(
+        [receipt(seeded, f"LP-{n}") for n in range(20)]
+        + [seeded.env("lp.receive", {"item": "RAW-1", "qty": "1", "uom": "kg", "location": "RECV"})]
+    )
     other_engine = make_engine(database_url)
     try:
         other = ActionProcessor(other_engine, seeded.settings)
-        results = await asyncio.gather(*[
-            p.process_message(batch, topic_site=SITE, topic_edge=EDGE, via="mqtt")
-            for p in (seeded.processor, other, seeded.processor, other)])
+        results = await asyncio.gather(
+            *[
+                p.process_message(batch, topic_site=SITE, topic_edge=EDGE, via="mqtt")
+                for p in (seeded.processor, other, seeded.processor, other)
+            ]
+        )
     finally:
         await other_engine.dispose()
     for acks in results:

@@ -18,38 +18,76 @@ TODAY = datetime.now(UTC).date()
 
 async def add_product(central: Central, code: str, uom: str = "kg", site: str = SITE) -> int:
     """A product through the API; answers its id."""
-    response = await central.client.post(f"{API}/products", json={
-        "site": site, "code": code, "name": code, "uom": uom})
+    response = await central.client.post(
+        f"{API}/products", json={"site": site, "code": code, "name": code, "uom": uom}
+    )
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
 
 
-async def add_bom(central: Central, product: str, lines: list[tuple[str, str, str]],
-                  *, whole: bool = False, site: str = SITE, version: int = 1) -> int:
+async def add_bom(
+    central: Central,
+    product: str,
+    lines: list[tuple[str, str, str]],
+    *,
+    whole: bool = False,
+    site: str = SITE,
+    version: int = 1,
+) -> int:
     """A BOM version for ``product``: (component, qty_per, scrap_factor) per line."""
     ids = dict(await central.rows("SELECT code, id FROM products WHERE site = :s", s=site))
     async with central.engine.begin() as conn:
-        bom_id = (await conn.execute(insert(boms).values(
-            site=site, product_id=ids[product], version=version,
-            created_at=datetime.now(UTC), created_by="test").returning(boms.c.id))).scalar_one()
-        await conn.execute(insert(bom_items), [
-            {"bom_id": bom_id, "line": n * 10, "component_id": ids[component],
-             "qty_per": Decimal(per), "scrap_factor": Decimal(scrap), "consume_whole_lp": whole}
-            for n, (component, per, scrap) in enumerate(lines, 1)])
+        bom_id = (
+            await conn.execute(
+                insert(boms)
+                .values(
+                    site=site,
+                    product_id=ids[product],
+                    version=version,
+                    created_at=datetime.now(UTC),
+                    created_by="test",
+                )
+                .returning(boms.c.id)
+            )
+        ).scalar_one()
+        await conn.execute(
+            insert(bom_items),
+            [
+                {
+                    "bom_id": bom_id,
+                    "line": n * 10,
+                    "component_id": ids[component],
+                    "qty_per": Decimal(per),
+                    "scrap_factor": Decimal(scrap),
+                    "consume_whole_lp": whole,
+                }
+                for n, (component, per, scrap) in enumerate(lines, 1)
+            ],
+        )
     return int(bom_id)
 
 
-async def add_wo(central: Central, number: str, qty: str, product: str = "FG-1",
-                 **fields: Any) -> dict[str, Any]:
+async def add_wo(
+    central: Central, number: str, qty: str, product: str = "FG-1", **fields: Any
+) -> dict[str, Any]:
     """A work order through the API (planned unless a status is given)."""
-    response = await central.client.post(f"{API}/work-orders", json={
-        "site": SITE, "number": number, "product": product, "qty": qty, **fields})
+    response = await central.client.post(
+        f"{API}/work-orders",
+        json={"site": SITE, "number": number, "product": product, "qty": qty, **fields},
+    )
     assert response.status_code == 201, response.text
     return dict(response.json())
 
 
-async def receive(central: Central, lp: str, qty: str, *, item: str = "RAW-1",
-                  expiry: date | None = None, **body: Any) -> None:
+async def receive(
+    central: Central,
+    lp: str,
+    qty: str,
+    *,
+    item: str = "RAW-1",
+    expiry: date | None = None,
+    **body: Any,
+) -> None:
     """An LP received from the floor (applied)."""
     extra = {"expiry": expiry.isoformat()} if expiry else {}
     ack = await central.receive(lp, qty, item=item, **extra, **body)
@@ -66,7 +104,8 @@ async def reserved(central: Central, wo_id: int) -> list[tuple[str, Decimal, str
     rows = await central.rows(
         "SELECT l.number, r.qty, r.status FROM reservations r "
         "JOIN license_plates l ON l.id = r.lp_id WHERE r.work_order_id = :w ORDER BY r.id",
-        w=wo_id)
+        w=wo_id,
+    )
     return [(n, Decimal(q) / 10**6, s) for n, q, s in rows]
 
 
@@ -89,18 +128,27 @@ async def test_fefo_then_fifo_whole_lps_and_never_expired(seeded: Central) -> No
     assert response.json()["status"] == "released" and response.json()["released_at"]
     # 30 = 3 (today) + 4 + 4 (same expiry: older LP first) + 10 (later) + 9 of the undated LP
     assert await reserved(seeded, wo["id"]) == [
-        ("TODAY", Decimal(3), "active"), ("SOON-B", Decimal(4), "active"),
-        ("SOON-A", Decimal(4), "active"), ("LATE", Decimal(10), "active"),
-        ("NOEXP", Decimal(9), "active")]
+        ("TODAY", Decimal(3), "active"),
+        ("SOON-B", Decimal(4), "active"),
+        ("SOON-A", Decimal(4), "active"),
+        ("LATE", Decimal(10), "active"),
+        ("NOEXP", Decimal(9), "active"),
+    ]
     statuses = await lp_statuses(seeded)
     assert statuses.pop("EXPIRED") == "available"
     assert set(statuses.values()) == {"reserved"}  # whole LPs, the last one too
-    audit_id = (await seeded.rows(
-        "SELECT id FROM audit_log WHERE action = 'wo.release' AND target = 'WO-F'"))[0][0]
-    memo = await seeded.rows("SELECT kind, qty, cause, action_id, reference FROM stock_moves "
-                             "WHERE kind = 'RESERVE' ORDER BY id")
+    audit_id = (
+        await seeded.rows(
+            "SELECT id FROM audit_log WHERE action = 'wo.release' AND target = 'WO-F'"
+        )
+    )[0][0]
+    memo = await seeded.rows(
+        "SELECT kind, qty, cause, action_id, reference FROM stock_moves "
+        "WHERE kind = 'RESERVE' ORDER BY id"
+    )
     assert [(k, q, c, a, r) for k, q, c, a, r in memo] == [
-        ("RESERVE", q * 10**6, "api", audit_id, "WO-F") for q in (3, 4, 4, 10, 9)]
+        ("RESERVE", q * 10**6, "api", audit_id, "WO-F") for q in (3, 4, 4, 10, 9)
+    ]
     lp = (await seeded.client.get(f"{API}/license-plates/NOEXP")).json()
     assert lp["qty"] == "10" and lp["status"] == "reserved"  # a memo never moves stock
 
@@ -114,25 +162,36 @@ async def test_only_free_lps_of_the_site_count(seeded: Central) -> None:
     await seeded.send_one(seeded.env("lp.consume", {"lp": "EMPTY", "work_order": "WO-1001"}))
     await seeded.provision("edge-2", "plant-2")
     await add_product(seeded, "RAW-1", site="plant-2")
-    await seeded.client.post(f"{API}/locations", json={"site": "plant-2", "code": "RECV",
-                                                      "name": "R", "kind": "receiving"})
-    (ack,) = await seeded.send(seeded.env("lp.receive", {
-        "item": "RAW-1", "qty": "50", "uom": "kg", "location": "RECV", "lp": "OTHER-SITE"},
-        edge="edge-2", site="plant-2"), edge="edge-2", site="plant-2")
+    await seeded.client.post(
+        f"{API}/locations",
+        json={"site": "plant-2", "code": "RECV", "name": "R", "kind": "receiving"},
+    )
+    (ack,) = await seeded.send(
+        seeded.env(
+            "lp.receive",
+            {"item": "RAW-1", "qty": "50", "uom": "kg", "location": "RECV", "lp": "OTHER-SITE"},
+            edge="edge-2",
+            site="plant-2",
+        ),
+        edge="edge-2",
+        site="plant-2",
+    )
     assert ack.result == AckResult.APPLIED, ack
     assert (await lp_statuses(seeded))["HELD"] == "on_hold"
     wo = await add_wo(seeded, "WO-S", "6")
     response = await release(seeded, wo["id"])
     assert response.status_code == 409
     assert response.json()["details"]["short"] == [
-        {"component": "RAW-1", "uom": "kg", "required": "6", "available": "5", "short": "1"}]
+        {"component": "RAW-1", "uom": "kg", "required": "6", "available": "5", "short": "1"}
+    ]
 
 
 async def test_shortage_names_every_short_component_and_changes_nothing(seeded: Central) -> None:
     await add_product(seeded, "SUGAR")
     await add_product(seeded, "SALT")
-    await add_bom(seeded, "FG-1", [("RAW-1", "2", "0.1"), ("SUGAR", "1", "0"),
-                                   ("SALT", "0.5", "0")])
+    await add_bom(
+        seeded, "FG-1", [("RAW-1", "2", "0.1"), ("SUGAR", "1", "0"), ("SALT", "0.5", "0")]
+    )
     await receive(seeded, "R-1", "10")
     await receive(seeded, "S-1", "3", item="SUGAR")
     await receive(seeded, "SALT-1", "100", item="SALT")
@@ -142,23 +201,36 @@ async def test_shortage_names_every_short_component_and_changes_nothing(seeded: 
     assert response.status_code == 409
     body = response.json()
     assert body["code"] == "MATERIAL_SHORT"
-    assert body["details"] == {"work_order": "WO-X", "short": [
-        {"component": "RAW-1", "uom": "kg", "required": "11", "available": "10", "short": "1"},
-        {"component": "SUGAR", "uom": "kg", "required": "5", "available": "3", "short": "2"}]}
+    assert body["details"] == {
+        "work_order": "WO-X",
+        "short": [
+            {"component": "RAW-1", "uom": "kg", "required": "11", "available": "10", "short": "1"},
+            {"component": "SUGAR", "uom": "kg", "required": "5", "available": "3", "short": "2"},
+        ],
+    }
     assert "RAW-1 needs 11 kg, 10 kg available (1 kg short)" in body["message"]
     assert "SUGAR" in body["message"] and "SALT" not in body["message"]
     assert await seeded.count("reservations") == 0
     assert (await lp_statuses(seeded), await seeded.count("stock_moves")) == before
-    assert await seeded.rows("SELECT status, released_at FROM work_orders WHERE number = 'WO-X'"
-                             ) == [("planned", None)]
+    assert await seeded.rows(
+        "SELECT status, released_at FROM work_orders WHERE number = 'WO-X'"
+    ) == [("planned", None)]
     assert await seeded.rows("SELECT id FROM audit_log WHERE action = 'wo.release'") == []
 
 
 async def test_release_at_creation_reserves_or_creates_nothing(seeded: Central) -> None:
     await add_bom(seeded, "FG-1", [("RAW-1", "1", "0")])
     await receive(seeded, "R-1", "4")
-    response = await seeded.client.post(f"{API}/work-orders", json={
-        "site": SITE, "number": "WO-BIG", "product": "FG-1", "qty": "5", "status": "released"})
+    response = await seeded.client.post(
+        f"{API}/work-orders",
+        json={
+            "site": SITE,
+            "number": "WO-BIG",
+            "product": "FG-1",
+            "qty": "5",
+            "status": "released",
+        },
+    )
     assert response.status_code == 409 and response.json()["code"] == "MATERIAL_SHORT"
     assert await seeded.rows("SELECT id FROM work_orders WHERE number = 'WO-BIG'") == []
     assert await seeded.count("work_order_materials") == 0
@@ -173,13 +245,16 @@ async def test_an_lp_is_reserved_once_across_lines_and_orders(seeded: Central) -
         await receive(seeded, f"R-{n}", "4")
     first = await add_wo(seeded, "WO-A", "4")  # line 1 needs 4, line 2 needs 2
     assert (await release(seeded, first["id"])).status_code == 200
-    assert await reserved(seeded, first["id"]) == [("R-1", Decimal(4), "active"),
-                                                   ("R-2", Decimal(2), "active")]
+    assert await reserved(seeded, first["id"]) == [
+        ("R-1", Decimal(4), "active"),
+        ("R-2", Decimal(2), "active"),
+    ]
     second = await add_wo(seeded, "WO-B", "2")
     response = await release(seeded, second["id"])
     assert response.status_code == 409
     assert response.json()["details"]["short"] == [
-        {"component": "RAW-1", "uom": "kg", "required": "1", "available": "0", "short": "1"}]
+        {"component": "RAW-1", "uom": "kg", "required": "1", "available": "0", "short": "1"}
+    ]
 
 
 async def test_two_releases_at_once_never_share_an_lp(seeded: Central) -> None:
@@ -202,10 +277,15 @@ async def test_packed_lps_are_reserved_too(seeded: Central) -> None:
     await receive(seeded, "PALLET", "1")
     await receive(seeded, "CARTON", "6")
     async with seeded.engine.begin() as conn:  # packed, whatever the pack action's state
-        await conn.execute(text(
-            "UPDATE license_plates SET parent_lp_id = (SELECT id FROM license_plates "
-            "WHERE number = 'PALLET') WHERE number = 'CARTON'"))
+        await conn.execute(
+            text(
+                "UPDATE license_plates SET parent_lp_id = (SELECT id FROM license_plates "
+                "WHERE number = 'PALLET') WHERE number = 'CARTON'"
+            )
+        )
     wo = await add_wo(seeded, "WO-P", "6.5")
     assert (await release(seeded, wo["id"])).status_code == 200
-    assert await reserved(seeded, wo["id"]) == [("PALLET", Decimal(1), "active"),
-                                                ("CARTON", Decimal("5.5"), "active")]
+    assert await reserved(seeded, wo["id"]) == [
+        ("PALLET", Decimal(1), "active"),
+        ("CARTON", Decimal("5.5"), "active"),
+    ]

@@ -7,8 +7,9 @@ from central.services.sscc import gs1_check_digit, make_sscc
 
 def test_gs1_worked_example() -> None:
     # GS1 General Specifications, SSCC example: (00) 1 0614141 234567890 8
-    assert make_sscc(extension="1", company_prefix="0614141", serial=234567890) == \
-        "106141412345678908"
+    assert (
+        make_sscc(extension="1", company_prefix="0614141", serial=234567890) == "106141412345678908"
+    )
     assert gs1_check_digit("10614141234567890") == 8
 
 

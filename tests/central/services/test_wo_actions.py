@@ -26,7 +26,9 @@ async def wo_row(central: Central, number: str) -> tuple[Any, ...]:
     """(status, started_at set, completed_at set) of a work order."""
     (row,) = await central.rows(
         "SELECT status, started_at IS NOT NULL, completed_at IS NOT NULL FROM work_orders "
-        "WHERE number = :n", n=number)
+        "WHERE number = :n",
+        n=number,
+    )
     return (row[0], bool(row[1]), bool(row[2]))
 
 
@@ -42,8 +44,14 @@ async def forced(central: Central, env: dict[str, Any]) -> str:
     """Apply an envelope as a supervisor's "apply anyway" does (status checks waived)."""
     checked = check_envelope(env)
     async with central.engine.begin() as conn:
-        ctx = ApplyContext(conn, central.settings, ReferenceCache(),
-                           recorded_at=datetime.now(UTC), force=True, cause="api")
+        ctx = ApplyContext(
+            conn,
+            central.settings,
+            ReferenceCache(),
+            recorded_at=datetime.now(UTC),
+            force=True,
+            cause="api",
+        )
         await ctx.load_lps(lp_numbers(checked))
         await ctx.load_wos(wo_numbers(checked))
         applied = await apply_action(ctx, checked)
@@ -67,20 +75,27 @@ async def test_complete_straight_from_released(seeded: Central) -> None:
     assert await wo_row(seeded, "WO-1001") == ("completed", False, True)
 
 
-@pytest.mark.parametrize(("status", "action", "code"), [
-    ("planned", "wo.start", "WO_BAD_TRANSITION"),
-    ("planned", "wo.complete", "WO_BAD_TRANSITION"),
-    ("in_progress", "wo.start", "WO_BAD_TRANSITION"),
-    ("completed", "wo.start", "WO_CLOSED"),
-    ("completed", "wo.complete", "WO_CLOSED"),
-    ("closed", "wo.complete", "WO_CLOSED"),
-])
-async def test_wrong_steps_are_conflicts(seeded: Central, status: str, action: str,
-                                         code: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "action", "code"),
+    [
+        ("planned", "wo.start", "WO_BAD_TRANSITION"),
+        ("planned", "wo.complete", "WO_BAD_TRANSITION"),
+        ("in_progress", "wo.start", "WO_BAD_TRANSITION"),
+        ("completed", "wo.start", "WO_CLOSED"),
+        ("completed", "wo.complete", "WO_CLOSED"),
+        ("closed", "wo.complete", "WO_CLOSED"),
+    ],
+)
+async def test_wrong_steps_are_conflicts(
+    seeded: Central, status: str, action: str, code: str
+) -> None:
     wo = await add_wo(seeded, "WO-T", "1")
-    for step in {"planned": [], "in_progress": ["release", "start"],
-                 "completed": ["release", "complete"],
-                 "closed": ["release", "complete", "close"]}[status]:
+    for step in {
+        "planned": [],
+        "in_progress": ["release", "start"],
+        "completed": ["release", "complete"],
+        "closed": ["release", "complete", "close"],
+    }[status]:
         assert (await seeded.client.post(f"{API}/work-orders/{wo['id']}/{step}")).is_success
     ack = await seeded.send_one(seeded.env(action, {"work_order": "WO-T"}))
     assert (ack.result, ack.code) == (AckResult.CONFLICT, code)
@@ -93,8 +108,11 @@ async def test_unknown_or_foreign_work_order(seeded: Central) -> None:
     ack = await seeded.send_one(seeded.env("wo.start", {"work_order": "WO-NOPE"}))
     assert (ack.result, ack.code) == (AckResult.CONFLICT, "WO_NOT_FOUND")
     await seeded.provision("edge-2", "plant-2")
-    (ack,) = await seeded.send(seeded.env("wo.start", {"work_order": "WO-1001"}, edge="edge-2",
-                                          site="plant-2"), edge="edge-2", site="plant-2")
+    (ack,) = await seeded.send(
+        seeded.env("wo.start", {"work_order": "WO-1001"}, edge="edge-2", site="plant-2"),
+        edge="edge-2",
+        site="plant-2",
+    )
     assert (ack.result, ack.code) == (AckResult.CONFLICT, "WO_NOT_FOUND")
     assert (await wo_row(seeded, "WO-1001"))[0] == "released"
 
@@ -104,12 +122,15 @@ async def test_complete_gives_back_what_is_still_reserved(seeded: Central) -> No
     assert await lp_statuses(seeded) == {"R-1": "reserved", "R-2": "reserved"}
     env = seeded.env("wo.complete", {"work_order": "WO-M"})
     assert (await seeded.send_one(env)).result == AckResult.APPLIED
-    assert await reserved(seeded, wo["id"]) == [("R-1", Decimal(4), "released"),
-                                                ("R-2", Decimal(2), "released")]
+    assert await reserved(seeded, wo["id"]) == [
+        ("R-1", Decimal(4), "released"),
+        ("R-2", Decimal(2), "released"),
+    ]
     assert await lp_statuses(seeded) == {"R-1": "available", "R-2": "available"}
-    assert await seeded.rows("SELECT kind, qty, cause, reference FROM stock_moves "
-                             "WHERE action_id = :a ORDER BY id", a=env["id"]) == [
-        ("RELEASE", -4_000_000, "action", "WO-M"), ("RELEASE", -2_000_000, "action", "WO-M")]
+    assert await seeded.rows(
+        "SELECT kind, qty, cause, reference FROM stock_moves WHERE action_id = :a ORDER BY id",
+        a=env["id"],
+    ) == [("RELEASE", -4_000_000, "action", "WO-M"), ("RELEASE", -2_000_000, "action", "WO-M")]
 
 
 async def test_consuming_a_reservation_uses_it_up(seeded: Central) -> None:
@@ -118,8 +139,10 @@ async def test_consuming_a_reservation_uses_it_up(seeded: Central) -> None:
     whole = seeded.env("lp.consume", {"lp": "R-1", "work_order": "WO-M"})
     acks = await seeded.send(part, whole)
     assert [a.result for a in acks] == [AckResult.APPLIED, AckResult.APPLIED]
-    assert await reserved(seeded, wo["id"]) == [("R-1", Decimal(0), "consumed"),
-                                                ("R-2", Decimal("1.5"), "active")]
+    assert await reserved(seeded, wo["id"]) == [
+        ("R-1", Decimal(0), "consumed"),
+        ("R-2", Decimal("1.5"), "active"),
+    ]
     assert await lp_statuses(seeded) == {"R-1": "consumed", "R-2": "reserved"}
     # using more of R-2 than was reserved for the order: the reservation is used up and the
     # rest of the LP is free stock again
@@ -127,10 +150,10 @@ async def test_consuming_a_reservation_uses_it_up(seeded: Central) -> None:
     assert (await seeded.send_one(more)).result == AckResult.APPLIED
     assert (await reserved(seeded, wo["id"]))[1] == ("R-2", Decimal(0), "consumed")
     assert (await lp_statuses(seeded))["R-2"] == "available"
-    (material,) = (await seeded.client.get(f"{API}/work-orders/{wo['id']}/materials")
-                   ).json()["items"]
-    assert (material["consumed"], material["reserved"], material["remaining"]) == (
-        "6.5", "0", "0")
+    (material,) = (await seeded.client.get(f"{API}/work-orders/{wo['id']}/materials")).json()[
+        "items"
+    ]
+    assert (material["consumed"], material["reserved"], material["remaining"]) == ("6.5", "0", "0")
 
 
 async def test_consume_then_complete_in_one_batch(seeded: Central) -> None:
@@ -139,8 +162,10 @@ async def test_consume_then_complete_in_one_batch(seeded: Central) -> None:
     complete = seeded.env("wo.complete", {"work_order": "WO-M"})
     acks = await seeded.send(consume, complete)
     assert [a.result for a in acks] == [AckResult.APPLIED, AckResult.APPLIED]
-    assert await reserved(seeded, wo["id"]) == [("R-1", Decimal(4), "released"),
-                                                ("R-2", Decimal(1), "released")]
+    assert await reserved(seeded, wo["id"]) == [
+        ("R-1", Decimal(4), "released"),
+        ("R-2", Decimal(1), "released"),
+    ]
     assert await lp_statuses(seeded) == {"R-1": "available", "R-2": "available"}
     lp = (await seeded.client.get(f"{API}/license-plates/R-2")).json()
     assert lp["qty"] == "3"
@@ -152,8 +177,9 @@ async def test_an_lp_reserved_for_another_order_is_refused(seeded: Central) -> N
     env = seeded.env("lp.consume", {"lp": "R-1", "work_order": "WO-1001"})
     ack = await seeded.send_one(env)
     assert (ack.result, ack.code) == (AckResult.CONFLICT, "LP_RESERVED")
-    assert ack.message == ("LP R-1 is reserved for work order WO-M; it cannot be consumed "
-                           "into WO-1001")
+    assert ack.message == (
+        "LP R-1 is reserved for work order WO-M; it cannot be consumed into WO-1001"
+    )
     assert await seeded.count("stock_moves") == before
     assert (await lp_statuses(seeded))["R-1"] == "reserved"
     # a supervisor's "apply anyway" books it, and WO-M's reservation of R-1 is used up
@@ -161,7 +187,8 @@ async def test_an_lp_reserved_for_another_order_is_refused(seeded: Central) -> N
     assert (await lp_statuses(seeded))["R-1"] == "consumed"
     assert await seeded.rows(
         "SELECT r.status FROM reservations r JOIN license_plates l ON l.id = r.lp_id "
-        "WHERE l.number = 'R-1'") == [("consumed",)]
+        "WHERE l.number = 'R-1'"
+    ) == [("consumed",)]
 
 
 async def test_forced_steps_move_forward_only(seeded: Central) -> None:
