@@ -21,11 +21,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from central.actions.processor import ActionProcessor  # noqa: E402
+from central.catalog.products import create_location, create_product  # noqa: E402
 from central.db.engine import make_engine  # noqa: E402
 from central.db.migrate import upgrade  # noqa: E402
-from central.services.catalog import create_location, create_product  # noqa: E402
-from central.services.edges import provision_edge  # noqa: E402
-from central.services.processor import ActionProcessor  # noqa: E402
+from central.edges.registry import provision_edge  # noqa: E402
 from central.settings import CentralSettings  # noqa: E402
 from edge.queue import ActionQueue  # noqa: E402
 from protocol import Ack, AckResult, encode_batch  # noqa: E402

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from central.services.sscc import make_sscc
+from central.apply.sscc import make_sscc
 
 SITES = ("plant-1", "plant-2")
 LEVELS = 10

@@ -3,11 +3,11 @@
 import asyncio
 import logging
 
+from central.actions.processor import ActionProcessor
 from central.api.app import create_app
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
 from central.ingest import IngestWorker
-from central.services.processor import ActionProcessor
 from central.settings import CentralSettings
 from runtime import __version__
 from runtime.serving import make_server, serve_app

@@ -102,7 +102,7 @@ def db_check(
 ) -> None:
     """Prove LP quantities, places and statuses against the ledger: exit 0 consistent,
     1 inconsistent (problems listed), 2 database unreachable."""
-    from central.services.consistency import DatabaseUnavailable, check_database
+    from central.inventory.consistency import DatabaseUnavailable, check_database
     from central.settings import CentralSettings
 
     setup_logging("WARNING")

@@ -50,8 +50,8 @@ def token_create(
     db: str = DB_OPTION,
 ) -> None:
     """Make a token and print it (it is shown this once)."""
+    from central.access.tokens import create_token
     from central.errors import CentralError
-    from central.services.access import create_token
 
     try:
         _, token = asyncio.run(
@@ -67,7 +67,7 @@ def token_create(
 @token_app.command("list")
 def token_list(db: str = DB_OPTION) -> None:
     """List tokens: name, roles, sites, revoked or not."""
-    from central.services.access import list_tokens
+    from central.access.tokens import list_tokens
 
     for row in asyncio.run(_in_transaction(_db_url(db), list_tokens)):
         state = "revoked" if row["revoked_at"] else "active"
@@ -77,8 +77,8 @@ def token_list(db: str = DB_OPTION) -> None:
 @token_app.command("revoke")
 def token_revoke(name: str = typer.Argument(...), db: str = DB_OPTION) -> None:
     """Revoke a token by name."""
+    from central.access.tokens import revoke_token
     from central.errors import CentralError
-    from central.services.access import revoke_token
 
     try:
         asyncio.run(_in_transaction(_db_url(db), lambda conn: revoke_token(conn, name=name)))

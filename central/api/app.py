@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from central.actions.processor import ActionProcessor
 from central.api.errors import install_error_handlers
 from central.api.routes import (
     actions,
@@ -23,7 +24,6 @@ from central.api.routes import (
     work_orders,
 )
 from central.db.engine import make_engine
-from central.services.processor import ActionProcessor
 from central.settings import CentralSettings
 
 API_PREFIX = "/api/v1"
@@ -58,6 +58,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.processor = processor or ActionProcessor(engine, settings)
+    app.state.refs = app.state.processor.refs  # one reference cache per process
     app.state.readiness = readiness
     api = APIRouter(prefix=API_PREFIX)
     for module in (

@@ -6,10 +6,13 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Query, Request
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from central.access.tokens import OPEN_CALLER, Caller, caller_for_token
+from central.actions.processor import ActionProcessor
+from central.apply.context import ApplyContext
+from central.apply.refs import ReferenceCache
+from central.clock import now
+from central.db.rows import MAX_PAGE
 from central.errors import Unauthorized
-from central.services.access import OPEN_CALLER, Caller, caller_for_token
-from central.services.common import MAX_PAGE
-from central.services.processor import ActionProcessor
 from central.settings import CentralSettings
 
 
@@ -31,9 +34,16 @@ def get_processor(request: Request) -> ActionProcessor:
     return processor
 
 
+def get_refs(request: Request) -> ReferenceCache:
+    """The process's one reference cache, shared by the API and the apply path."""
+    refs: ReferenceCache = request.app.state.refs
+    return refs
+
+
 SettingsDep = Annotated[CentralSettings, Depends(get_settings)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 ProcessorDep = Annotated[ActionProcessor, Depends(get_processor)]
+RefsDep = Annotated[ReferenceCache, Depends(get_refs)]
 
 
 async def read_connection(engine: EngineDep) -> AsyncIterator[AsyncConnection]:
@@ -77,6 +87,15 @@ def require(*roles: str) -> Any:
 
 ReadConn = Annotated[AsyncConnection, Depends(read_connection, scope="function")]
 WriteConn = Annotated[AsyncConnection, Depends(write_connection, scope="function")]
+
+
+async def apply_context(conn: WriteConn, settings: SettingsDep, refs: RefsDep) -> ApplyContext:
+    """The apply context of an API write: the request's transaction and the shared reference
+    cache; its ledger rows are caused by the call's audit entry (``cause = 'api'``)."""
+    return ApplyContext(conn, settings, refs, recorded_at=now(), cause="api")
+
+
+ApplyDep = Annotated[ApplyContext, Depends(apply_context, scope="function")]
 # Who may write what: one alias per role of the plant, plus the supervisors who resolve
 # conflicts (any floor role) and admins (tokens, edges).
 TechnicalCaller = Annotated[Caller, require("technical")]

@@ -211,7 +211,7 @@ stock_moves = Table(
 )
 
 # What a trace shows of a link besides its two ends: in lp_genealogy's indexes, so the recall
-# walk (central.services.genealogy) reads them without reading the table.
+# walk (central.inventory.genealogy) reads them without reading the table.
 TRACED_LINK_COLUMNS = ("kind", "work_order_id", "action_id", "created_at")
 lp_genealogy = Table(
     # from -> to, the way material goes: what was used -> what it went into. SPLIT: an LP ->

@@ -16,7 +16,7 @@ from central.db.tables import (
     stock_moves,
     work_orders,
 )
-from central.services import genealogy
+from central.inventory import genealogy
 
 SCALE = 0.005  # 60 products, 250 BOM items, 5 active WOs, 1,000 LPs, 5,000 ledger rows
 

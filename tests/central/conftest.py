@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from central.access.tokens import create_token
+from central.actions.processor import ActionProcessor
 from central.api.app import create_app
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
-from central.services.access import create_token
-from central.services.edges import provision_edge
-from central.services.processor import ActionProcessor
+from central.edges.registry import provision_edge
 from central.settings import CentralSettings
 from protocol import Ack, build_envelope, encode_batch
 

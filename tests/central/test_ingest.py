@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from central.actions.processor import ActionProcessor
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
 from central.ingest import IngestWorker
-from central.services.processor import ActionProcessor
 from central.settings import CentralSettings
 from protocol import build_envelope, encode_batch
 from protocol.topics import CENTRAL_STATE, ack_topic, act_topic, state_topic
@@ -48,7 +48,7 @@ async def test_batches_are_acked_in_order_and_central_announces_itself(
 ) -> None:
     engine, processor, worker, task = await start(database_url, own_broker)
     try:
-        from central.services.edges import provision_edge  # noqa: PLC0415
+        from central.edges.registry import provision_edge  # noqa: PLC0415
 
         async with engine.begin() as conn:
             secret = await provision_edge(conn, site=SITE, edge_id="edge-1")
@@ -87,7 +87,7 @@ async def test_batches_are_acked_in_order_and_central_announces_itself(
 async def test_edge_presence_lands_in_the_registry(database_url: str, own_broker: str) -> None:
     engine, processor, worker, task = await start(database_url, own_broker)
     try:
-        from central.services.edges import list_edges, provision_edge  # noqa: PLC0415
+        from central.edges.registry import list_edges, provision_edge  # noqa: PLC0415
 
         async with engine.begin() as conn:
             await provision_edge(conn, site=SITE, edge_id="edge-7")

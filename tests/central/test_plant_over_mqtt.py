@@ -15,12 +15,12 @@ from typing import Any
 import httpx
 import pytest
 
+from central.actions.processor import ActionProcessor
 from central.api.app import create_app
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
+from central.edges.registry import provision_edge
 from central.ingest import IngestWorker
-from central.services.edges import provision_edge
-from central.services.processor import ActionProcessor
 from central.settings import CentralSettings
 from protocol import build_envelope, encode_batch
 from protocol.topics import ack_topic, act_topic

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from central.api.deps import CallerDep, ReadConn, TechnicalCaller, WriteConn
 from central.api.schemas.catalog import BomIn, BomOut, BomSaved, BomVersionOut
-from central.services import boms
+from central.catalog import boms
 
 router = APIRouter(prefix="/products", tags=["boms"])
 

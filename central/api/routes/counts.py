@@ -3,12 +3,11 @@
 from fastapi import APIRouter, status
 
 from central.api.deps import (
+    ApplyDep,
     CallerDep,
     Limit,
     Offset,
-    ProcessorDep,
     ReadConn,
-    SettingsDep,
     WarehouseCaller,
     WriteConn,
 )
@@ -21,7 +20,7 @@ from central.api.schemas.counts import (
     CountStatus,
     VarianceOut,
 )
-from central.services import counts
+from central.counts import service
 
 router = APIRouter(prefix="/counts", tags=["counts"])
 
@@ -31,7 +30,7 @@ async def create_count(
     body: CountIn, conn: WriteConn, caller: WarehouseCaller
 ) -> dict[str, object]:
     """Open a count session for a location."""
-    return await counts.create_session(
+    return await service.create_session(
         conn, caller=caller, site=body.site, location=body.location, number=body.number
     )
 
@@ -47,7 +46,7 @@ async def list_counts(
     offset: Offset = 0,
 ) -> dict[str, object]:
     """Count sessions, newest first, of the caller's sites."""
-    items = await counts.list_sessions(
+    items = await service.list_sessions(
         conn,
         sites=caller.site_filter(site),
         status=status,
@@ -61,27 +60,23 @@ async def list_counts(
 @router.get("/{session_id}", response_model=CountDetailOut)
 async def get_count(session_id: int, conn: ReadConn, caller: CallerDep) -> dict[str, object]:
     """One count session with every line the floor recorded."""
-    return await counts.get_session(conn, session_id=session_id, caller=caller)
+    return await service.get_session(conn, session_id=session_id, caller=caller)
 
 
 @router.get("/{session_id}/variance", response_model=VarianceOut)
 async def get_variance(session_id: int, conn: ReadConn, caller: CallerDep) -> dict[str, object]:
     """Counted against booked, per LP and per product."""
-    return await counts.variance(conn, session_id=session_id, caller=caller)
+    return await service.variance(conn, session_id=session_id, caller=caller)
 
 
 @router.post("/{session_id}/approve", response_model=ApprovalOut)
 async def approve_count(
     session_id: int,
-    conn: WriteConn,
+    ctx: ApplyDep,
     caller: WarehouseCaller,
-    settings: SettingsDep,
-    processor: ProcessorDep,
 ) -> dict[str, object]:
     """Approve the count: every difference is booked as ADJUST rows linked to the session."""
-    return await counts.approve(
-        conn, settings=settings, refs=processor.refs, caller=caller, session_id=session_id
-    )
+    return await service.approve(ctx, caller=caller, session_id=session_id)
 
 
 @router.post("/{session_id}/cancel", response_model=CountOut)
@@ -89,4 +84,4 @@ async def cancel_count(
     session_id: int, conn: WriteConn, caller: WarehouseCaller
 ) -> dict[str, object]:
     """Close the session without booking anything."""
-    return await counts.cancel(conn, caller=caller, session_id=session_id)
+    return await service.cancel(conn, caller=caller, session_id=session_id)

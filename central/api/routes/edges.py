@@ -4,7 +4,7 @@ from fastapi import APIRouter, status
 
 from central.api.deps import AdminCaller, CallerDep, Limit, Offset, ReadConn, WriteConn
 from central.api.schemas import AlarmOut, EdgeIn, EdgeOut, EdgeProvisioned, Page
-from central.services import edges
+from central.edges import registry
 
 router = APIRouter(prefix="/edges", tags=["edges"])
 
@@ -13,7 +13,7 @@ router = APIRouter(prefix="/edges", tags=["edges"])
 async def provision_edge(body: EdgeIn, conn: WriteConn, caller: AdminCaller) -> dict[str, object]:
     """Register an edge and answer its signing secret, this once; again rotates the secret."""
     caller.require_site(body.site)
-    secret = await edges.provision_edge(conn, site=body.site, edge_id=body.edge_id)
+    secret = await registry.provision_edge(conn, site=body.site, edge_id=body.edge_id)
     return {"site": body.site, "edge_id": body.edge_id, "secret": secret}
 
 
@@ -26,7 +26,9 @@ async def list_edges(
     offset: Offset = 0,
 ) -> dict[str, object]:
     """Registered edges: online, queue depth, oldest pending, last seen, last seq."""
-    items = await edges.list_edges(conn, sites=caller.site_filter(site), limit=limit, offset=offset)
+    items = await registry.list_edges(
+        conn, sites=caller.site_filter(site), limit=limit, offset=offset
+    )
     return {"items": items, "limit": limit, "offset": offset}
 
 
@@ -41,7 +43,7 @@ async def list_alarms(
     offset: Offset = 0,
 ) -> dict[str, object]:
     """Edge alarms, newest first (SEQ_GAP: actions that never reached central)."""
-    items = await edges.list_alarms(
+    items = await registry.list_alarms(
         conn, sites=caller.site_filter(site), edge=edge, kind=kind, limit=limit, offset=offset
     )
     return {"items": items, "limit": limit, "offset": offset}

@@ -14,7 +14,8 @@ from central.api.schemas.genealogy import (
     LicensePlateRow,
     LpStatus,
 )
-from central.services import genealogy, license_plates
+from central.inventory import genealogy
+from central.inventory import queries as license_plates
 
 router = APIRouter(tags=["genealogy"])
 Depth = Annotated[int, Query(ge=1, le=genealogy.MAX_DEPTH, description="links to follow")]

@@ -12,7 +12,8 @@ from central.api.schemas.inventory import (
     LedgerRowOut,
     LicensePlateDetailOut,
 )
-from central.services import consistency, queries, stock
+from central.conflicts import inbox as queries
+from central.inventory import consistency, stock
 
 router = APIRouter(tags=["inventory"])
 MoveKind = Literal[

@@ -4,7 +4,7 @@ from fastapi import APIRouter, status
 
 from central.api.deps import CallerDep, Limit, Offset, ReadConn, WarehouseCaller, WriteConn
 from central.api.schemas import LocationIn, LocationOut, Page
-from central.services import catalog
+from central.catalog import products as catalog
 
 router = APIRouter(prefix="/locations", tags=["locations"])
 

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, status
+from fastapi import APIRouter, Query, status
 
 from central.api.deps import CallerDep, Limit, Offset, ReadConn, TechnicalCaller, WriteConn
 from central.api.schemas.catalog import (
@@ -12,7 +12,7 @@ from central.api.schemas.catalog import (
     ProductType,
     ProductUpdate,
 )
-from central.services import catalog
+from central.catalog import products as catalog
 
 router = APIRouter(prefix="/products", tags=["products"])
 
@@ -27,14 +27,6 @@ AllergenTag = Annotated[
 Search = Annotated[
     str | None, Query(max_length=200, description="case-insensitive substring of code or name")
 ]
-
-
-def _forget(request: Request, background: BackgroundTasks, site: str, code: str) -> None:
-    """Drop the apply path's cached product now and again once the change is committed, so an
-    action applied in between cannot keep the old row cached."""
-    refs = request.app.state.processor.refs
-    refs.forget_product(site, code)
-    background.add_task(refs.forget_product, site, code)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ProductOut)
@@ -85,15 +77,11 @@ async def update_product(
     body: ProductUpdate,
     conn: WriteConn,
     caller: TechnicalCaller,
-    request: Request,
-    background: BackgroundTasks,
 ) -> dict[str, object]:
     """Replace a product's fields (code and site never change; uom is frozen once stocked)."""
-    product = await catalog.update_product(
+    return await catalog.update_product(
         conn, product_id=product_id, **body.model_dump(), caller=caller
     )
-    _forget(request, background, product["site"], product["code"])
-    return product
 
 
 @router.delete("/{product_id}", response_model=ProductOut)
@@ -101,10 +89,6 @@ async def delete_product(
     product_id: int,
     conn: WriteConn,
     caller: TechnicalCaller,
-    request: Request,
-    background: BackgroundTasks,
 ) -> dict[str, object]:
     """Delete a product that no LP, ledger row, BOM or work order refers to; answers it."""
-    product = await catalog.delete_product(conn, product_id=product_id, caller=caller)
-    _forget(request, background, product["site"], product["code"])
-    return product
+    return await catalog.delete_product(conn, product_id=product_id, caller=caller)

@@ -3,18 +3,16 @@
 from fastapi import APIRouter, status
 
 from central.api.deps import (
+    ApplyDep,
     CallerDep,
     Limit,
     Offset,
-    ProcessorDep,
     QualityCaller,
     ReadConn,
-    SettingsDep,
-    WriteConn,
 )
 from central.api.schemas import Page
 from central.api.schemas.quality import HoldChangeOut, HoldIn, HoldOut, HoldStatus, ReleaseIn
-from central.services import quality
+from central.quality import service
 
 router = APIRouter(prefix="/quality", tags=["quality"])
 
@@ -31,7 +29,7 @@ async def list_holds(
     offset: Offset = 0,
 ) -> dict[str, object]:
     """Holds, newest first, of the caller's sites; by status, LP number, lot or site."""
-    items = await quality.list_holds(
+    items = await service.list_holds(
         conn,
         sites=caller.site_filter(site),
         status=status,
@@ -46,22 +44,18 @@ async def list_holds(
 @router.get("/holds/{hold_id}", response_model=HoldOut)
 async def get_hold(hold_id: int, conn: ReadConn, caller: CallerDep) -> dict[str, object]:
     """One hold."""
-    return await quality.get_hold(conn, hold_id=hold_id, caller=caller)
+    return await service.get_hold(conn, hold_id=hold_id, caller=caller)
 
 
 @router.post("/holds", status_code=status.HTTP_201_CREATED, response_model=HoldChangeOut)
 async def create_hold(
     body: HoldIn,
-    conn: WriteConn,
+    ctx: ApplyDep,
     caller: QualityCaller,
-    settings: SettingsDep,
-    processor: ProcessorDep,
 ) -> dict[str, object]:
     """Put an LP (with everything packed in it) or a lot on hold, as qc.hold does."""
-    return await quality.create_hold(
-        conn,
-        settings=settings,
-        refs=processor.refs,
+    return await service.create_hold(
+        ctx,
         caller=caller,
         site=body.site,
         reason=body.reason,
@@ -75,16 +69,12 @@ async def create_hold(
 async def release_hold(
     hold_id: int,
     body: ReleaseIn,
-    conn: WriteConn,
+    ctx: ApplyDep,
     caller: QualityCaller,
-    settings: SettingsDep,
-    processor: ProcessorDep,
 ) -> dict[str, object]:
     """Release a hold; its LPs come off hold unless another active hold still covers them."""
-    return await quality.release_hold(
-        conn,
-        settings=settings,
-        refs=processor.refs,
+    return await service.release_hold(
+        ctx,
         caller=caller,
         hold_id=hold_id,
         reason=body.reason,

@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter, status
 
+from central.access import audit, tokens
 from central.api.deps import AdminCaller, CallerDep, Limit, Offset, ReadConn, WriteConn
 from central.api.schemas import Page
 from central.api.schemas.access import AuditOut, CallerOut, TokenIn, TokenMade, TokenOut
-from central.services import access, audit
 
 router = APIRouter(tags=["access"])
 
@@ -13,7 +13,7 @@ router = APIRouter(tags=["access"])
 @router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenMade)
 async def create_token(body: TokenIn, conn: WriteConn, caller: AdminCaller) -> dict[str, object]:
     """Make a token for a person or a system; the token is answered this once."""
-    row, token = await access.create_token(
+    row, token = await tokens.create_token(
         conn, name=body.name, roles=list(body.roles), sites=list(body.sites)
     )
     await audit.record(
@@ -30,13 +30,13 @@ async def create_token(body: TokenIn, conn: WriteConn, caller: AdminCaller) -> d
 @router.get("/tokens", response_model=list[TokenOut])
 async def list_tokens(conn: ReadConn, _: AdminCaller) -> list[dict[str, object]]:
     """Every token, by name, without secrets."""
-    return await access.list_tokens(conn)
+    return await tokens.list_tokens(conn)
 
 
 @router.delete("/tokens/{name}", response_model=TokenOut)
 async def revoke_token(name: str, conn: WriteConn, caller: AdminCaller) -> dict[str, object]:
     """Revoke a token: refused from the next call on."""
-    row = await access.revoke_token(conn, name=name)
+    row = await tokens.revoke_token(conn, name=name)
     await audit.record(conn, caller=caller, action="token.revoke", target=name, site=None)
     return row
 

@@ -3,31 +3,29 @@
 from fastapi import APIRouter, status
 
 from central.api.deps import (
+    ApplyDep,
     CallerDep,
     Limit,
     Offset,
     PlanningCaller,
     ProductionCaller,
     ReadConn,
-    SettingsDep,
-    WriteConn,
 )
 from central.api.schemas import Page
 from central.api.schemas.production import MaterialsOut, WorkOrderIn, WorkOrderOut, WoStatus
-from central.services import production
+from central.production import service
 
 router = APIRouter(prefix="/work-orders", tags=["work orders"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WorkOrderOut)
 async def create_work_order(
-    body: WorkOrderIn, conn: WriteConn, settings: SettingsDep, caller: PlanningCaller
+    body: WorkOrderIn, ctx: ApplyDep, caller: PlanningCaller
 ) -> dict[str, object]:
     """Add a work order with a snapshot of its product's BOM; planned unless ``released``."""
     caller.require_site(body.site)
-    return await production.create_work_order(
-        conn,
-        settings=settings,
+    return await service.create_work_order(
+        ctx,
         caller=caller,
         site=body.site,
         number=body.number,
@@ -49,7 +47,7 @@ async def list_work_orders(
     offset: Offset = 0,
 ) -> dict[str, object]:
     """Work orders, newest first."""
-    items = await production.list_work_orders(
+    items = await service.list_work_orders(
         conn,
         sites=caller.site_filter(site),
         status=status,
@@ -65,7 +63,7 @@ async def get_work_order(
     work_order_id: int, conn: ReadConn, caller: CallerDep
 ) -> dict[str, object]:
     """One work order with its progress."""
-    wo = await production.get_work_order(conn, work_order_id=work_order_id)
+    wo = await service.get_work_order(conn, work_order_id=work_order_id)
     caller.require_site(wo["site"])
     return wo
 
@@ -75,46 +73,40 @@ async def list_materials(
     work_order_id: int, conn: ReadConn, caller: CallerDep
 ) -> dict[str, object]:
     """Per component: required, reserved (and which LPs), consumed, remaining."""
-    materials = await production.list_materials(conn, work_order_id=work_order_id)
+    materials = await service.list_materials(conn, work_order_id=work_order_id)
     caller.require_site(materials["site"])
     return materials
 
 
 @router.post("/{work_order_id}/release", response_model=WorkOrderOut)
-async def release(
-    work_order_id: int, conn: WriteConn, settings: SettingsDep, caller: PlanningCaller
-) -> dict[str, object]:
+async def release(work_order_id: int, ctx: ApplyDep, caller: PlanningCaller) -> dict[str, object]:
     """planned -> released, reserving material LPs (FEFO); 409 MATERIAL_SHORT changes nothing."""
-    return await production.change_status(
-        conn, settings=settings, caller=caller, work_order_id=work_order_id, target="released"
+    return await service.change_status(
+        ctx, caller=caller, work_order_id=work_order_id, target="released"
     )
 
 
 @router.post("/{work_order_id}/start", response_model=WorkOrderOut)
-async def start(
-    work_order_id: int, conn: WriteConn, settings: SettingsDep, caller: ProductionCaller
-) -> dict[str, object]:
+async def start(work_order_id: int, ctx: ApplyDep, caller: ProductionCaller) -> dict[str, object]:
     """released -> in_progress."""
-    return await production.change_status(
-        conn, settings=settings, caller=caller, work_order_id=work_order_id, target="in_progress"
+    return await service.change_status(
+        ctx, caller=caller, work_order_id=work_order_id, target="in_progress"
     )
 
 
 @router.post("/{work_order_id}/complete", response_model=WorkOrderOut)
 async def complete(
-    work_order_id: int, conn: WriteConn, settings: SettingsDep, caller: ProductionCaller
+    work_order_id: int, ctx: ApplyDep, caller: ProductionCaller
 ) -> dict[str, object]:
     """in_progress (or released) -> completed, giving back what is still reserved."""
-    return await production.change_status(
-        conn, settings=settings, caller=caller, work_order_id=work_order_id, target="completed"
+    return await service.change_status(
+        ctx, caller=caller, work_order_id=work_order_id, target="completed"
     )
 
 
 @router.post("/{work_order_id}/close", response_model=WorkOrderOut)
-async def close(
-    work_order_id: int, conn: WriteConn, settings: SettingsDep, caller: PlanningCaller
-) -> dict[str, object]:
+async def close(work_order_id: int, ctx: ApplyDep, caller: PlanningCaller) -> dict[str, object]:
     """completed -> closed."""
-    return await production.change_status(
-        conn, settings=settings, caller=caller, work_order_id=work_order_id, target="closed"
+    return await service.change_status(
+        ctx, caller=caller, work_order_id=work_order_id, target="closed"
     )

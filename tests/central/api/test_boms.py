@@ -7,9 +7,9 @@ import httpx
 import pytest
 from sqlalchemy import insert, update
 
+from central.catalog.boms import current_bom
+from central.clock import now
 from central.db.tables import work_orders
-from central.services.boms import current_bom
-from central.services.common import now
 from tests.central.conftest import SITE, Central
 
 API = "/api/v1"

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from central.access.tokens import create_token
 from central.api.app import create_app
-from central.services.access import create_token
 from central.settings import CentralSettings
 from tests.central.conftest import SITE, Central
 

@@ -5,8 +5,8 @@ from typing import Any
 import httpx
 import pytest
 
-from central.services import genealogy
-from central.services.access import create_token
+from central.access.tokens import create_token
+from central.inventory import genealogy
 from protocol import AckResult
 from tests.central.conftest import Central
 

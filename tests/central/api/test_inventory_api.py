@@ -5,7 +5,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from central.services.access import create_token
+from central.access.tokens import create_token
 from tests.central.conftest import SITE, Central
 
 API = "/api/v1"

@@ -6,8 +6,8 @@ from typing import Any
 import httpx
 import pytest
 
+from central.access.tokens import create_token
 from central.api.app import create_app
-from central.services.access import create_token
 from central.settings import CentralSettings
 from tests.central.conftest import SITE, Central
 

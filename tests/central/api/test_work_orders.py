@@ -6,9 +6,9 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from central.access.tokens import create_token
 from central.api.app import create_app
 from central.db.engine import make_engine
-from central.services.access import create_token
 from central.settings import CentralSettings
 from tests.central.conftest import SITE, Central
 from tests.central.services.test_reservations import (

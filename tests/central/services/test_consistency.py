@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import insert, text
 
 from central.db.tables import license_plates, stock_moves
-from central.services.consistency import MAX_PROBLEMS, check
+from central.inventory.consistency import MAX_PROBLEMS, check
 from protocol import AckResult
 from tests.central.conftest import Central
 

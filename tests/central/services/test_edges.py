@@ -2,7 +2,7 @@
 
 import json
 
-from central.services.edges import list_edges, provision_edge
+from central.edges.registry import list_edges, provision_edge
 from protocol import AckResult
 from tests.central.conftest import EDGE, SITE, Central
 

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from central.services.sscc import gs1_check_digit
+from central.apply.sscc import gs1_check_digit
 from protocol import AckResult
 from tests.central.conftest import Central
 

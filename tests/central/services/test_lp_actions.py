@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
-from central.services import nesting
+from central.inventory import nesting
 from protocol import AckResult
 from tests.central.conftest import SITE, Central
 

@@ -4,8 +4,8 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
+from central.actions.processor import ActionProcessor
 from central.db.engine import make_engine
-from central.services.processor import ActionProcessor
 from protocol import MAX_MESSAGE_BYTES, AckResult, encode_batch
 from tests.central.conftest import EDGE, SITE, Central
 

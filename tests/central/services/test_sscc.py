@@ -2,7 +2,7 @@
 
 import pytest
 
-from central.services.sscc import gs1_check_digit, make_sscc
+from central.apply.sscc import gs1_check_digit, make_sscc
 
 
 def test_gs1_worked_example() -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from central.services.appliers import apply_action, lp_numbers, wo_numbers
-from central.services.context import ApplyContext, ReferenceCache
+from central.actions.registry import apply_action, lp_numbers, wo_numbers
+from central.apply.context import ApplyContext, ReferenceCache
 from protocol import AckResult, check_envelope
 from tests.central.conftest import Central
 from tests.central.services.test_reservations import (

@@ -1,0 +1,374 @@
+"""The apply path shared by MQTT ingest and ``POST /api/v1/actions``.
+
+One transaction per batch: refusals recorded, duplicates answered from the dedup table, every
+applied action written together with its ledger rows and its dedup record. If the batch
+transaction fails (a concurrent replica applied the same id first, a deadlock) the batch is
+applied again one action per transaction, where such a race turns into a plain ``duplicate``.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from central.actions.intake import (
+    EdgeRecord,
+    Rejection,
+    authenticate,
+    load_edges,
+    readable,
+    readable_seq,
+    record_rejections,
+    signed_seq,
+)
+from central.actions.registry import (
+    Applied,
+    apply_action,
+    lp_numbers,
+    needs_sscc,
+    wo_numbers,
+)
+from central.apply.context import ApplyContext, ReferenceCache
+from central.db.tables import conflicts, edge_alarms, edges, processed_actions
+from central.errors import ActionConflict
+from central.settings import CentralSettings
+from protocol import (
+    Ack,
+    AckResult,
+    EdgeState,
+    Envelope,
+    ProtocolError,
+    check_envelope,
+    decode_batch,
+)
+from protocol.wire import dumps
+
+log = logging.getLogger(__name__)
+ATTEMPTS = 3  # per-action retries after a failed batch: a lost race resolves on the next try
+
+
+@dataclass
+class Outcome:
+    """The first outcome of an action id, repeated on every duplicate."""
+
+    result: AckResult
+    code: str | None
+    message: str | None
+    conflict_id: int | None
+
+    def ack(self, env: Envelope, *, duplicate: bool = False) -> Ack:
+        """The ack for this outcome (or for a duplicate of it)."""
+        if duplicate:
+            return Ack(
+                id=env.id,
+                seq=env.seq,
+                result=AckResult.DUPLICATE,
+                code=self.code,
+                message=self.message,
+                conflict_id=self.conflict_id,
+                original=self.result,
+            )
+        return Ack(
+            id=env.id,
+            seq=env.seq,
+            result=self.result,
+            code=self.code,
+            message=self.message,
+            conflict_id=self.conflict_id,
+        )
+
+
+@dataclass
+class _Batch:
+    """Rows a batch writes at its end, and each edge's highest seq as the batch goes."""
+
+    processed: list[dict[str, Any]] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    alarms: list[dict[str, Any]] = field(default_factory=list)
+    seqs: dict[int, int] = field(default_factory=dict)
+
+
+class ActionProcessor:
+    """Validates, deduplicates and applies action batches; one instance per central process."""
+
+    def __init__(self, engine: AsyncEngine, settings: CentralSettings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.refs = ReferenceCache()
+
+    async def process_message(
+        self, payload: bytes, *, topic_site: str | None, topic_edge: str | None, via: str
+    ) -> list[Ack]:
+        """Apply one act message (a JSON array of envelopes); one ack per element, in order.
+
+        Raises only when the database cannot be used; then nothing was committed and the
+        caller sends no ack, so the edge sends the batch again later.
+        """
+        received_at = datetime.now(UTC)
+        try:
+            raws = decode_batch(payload)
+        except ProtocolError as err:
+            rejection = Rejection(
+                err.code,
+                err.message,
+                payload.decode("utf-8", "replace"),
+                site=topic_site,
+                edge=topic_edge,
+            )
+            async with self.engine.begin() as conn:
+                await record_rejections(conn, [rejection], via=via, received_at=received_at)
+            return [rejection.ack()]
+        args = (received_at, topic_site, topic_edge, via)
+        try:
+            async with self.engine.begin() as conn:
+                return await self._apply_batch(conn, raws, *args)
+        except DBAPIError as err:
+            if len(raws) == 1:
+                return [await self._apply_one(raws[0], *args, first_error=err)]
+            log.info(
+                "batch of %d failed as a whole (%s); applying it action by action",
+                len(raws),
+                err.__class__.__name__,
+            )
+        return [await self._apply_one(raw, *args) for raw in raws]
+
+    async def _apply_one(
+        self,
+        raw: Any,
+        received_at: datetime,
+        topic_site: str | None,
+        topic_edge: str | None,
+        via: str,
+        *,
+        first_error: DBAPIError | None = None,
+    ) -> Ack:
+        """One element in its own transaction, retried when a concurrent writer got there first."""
+        attempts = ATTEMPTS - (1 if first_error is not None else 0)
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.engine.begin() as conn:
+                    acks = await self._apply_batch(
+                        conn, [raw], received_at, topic_site, topic_edge, via
+                    )
+                    return acks[0]
+            except DBAPIError as err:
+                if attempt == attempts:
+                    raise
+                log.info("action retried after %s", err.__class__.__name__)
+        raise AssertionError("unreachable")
+
+    async def _apply_batch(
+        self,
+        conn: AsyncConnection,
+        raws: list[Any],
+        received_at: datetime,
+        topic_site: str | None,
+        topic_edge: str | None,
+        via: str,
+    ) -> list[Ack]:
+        """Everything for a list of raw elements inside the caller's transaction."""
+        checked: list[Envelope | Rejection] = []
+        for raw in raws:
+            try:
+                checked.append(check_envelope(raw))
+            except ProtocolError as err:
+                checked.append(
+                    Rejection(
+                        err.code,
+                        err.message,
+                        _text(raw),
+                        err.action_id,
+                        readable(raw, "site") or topic_site,
+                        readable(raw, "edge") or topic_edge,
+                        err.seq if err.seq is not None else readable_seq(raw),
+                    )
+                )
+        pairs = {(readable(r, "site"), readable(r, "edge")) for r in raws}
+        known = await load_edges(conn, ((s, e) for s, e in pairs if s and e))
+        for i, item in enumerate(checked):
+            if isinstance(item, Envelope):
+                checked[i] = (
+                    authenticate(
+                        raws[i], item, known=known, topic_site=topic_site, topic_edge=topic_edge
+                    )
+                    or item
+                )
+        valid = [item for item in checked if isinstance(item, Envelope)]
+        seen = await self._outcomes(conn, [env.id for env in valid])
+        ctx = ApplyContext(conn, self.settings, self.refs, recorded_at=received_at)
+        fresh = [env for env in valid if env.id not in seen]
+        await ctx.load_lps(n for env in fresh for n in lp_numbers(env))
+        await ctx.load_wos(n for env in fresh for n in wo_numbers(env))
+        await ctx.reserve_sscc(sum(1 for env in fresh if needs_sscc(env)))
+
+        batch = _Batch()
+        acks: list[Ack] = []
+        for raw, item in zip(raws, checked, strict=True):
+            if isinstance(item, Rejection):
+                batch.rejections.append(item)
+                acks.append(item.ack())
+                if (used := signed_seq(raw, known, topic_edge)) is not None:
+                    self._track_seq(batch, *used)
+                continue
+            if item.id in seen:
+                acks.append(seen[item.id].ack(item, duplicate=True))
+                continue
+            self._track_seq(batch, known[(item.site, item.edge)], item.seq)
+            outcome = await self._apply(ctx, raw, item)
+            seen[item.id] = outcome
+            batch.processed.append(self._processed_row(raw, item, outcome, received_at, via))
+            acks.append(outcome.ack(item))
+        await self._finish(ctx, batch, known, received_at, via)
+        return acks
+
+    async def _apply(self, ctx: ApplyContext, raw: dict[str, Any], env: Envelope) -> Outcome:
+        """Apply one new action, or put it in the conflict inbox."""
+        try:
+            applied: Applied = await apply_action(ctx, env)
+        except ActionConflict as conflict:
+            conflict_id = (
+                await ctx.conn.execute(
+                    insert(conflicts)
+                    .values(
+                        action_id=env.id,
+                        site=env.site,
+                        edge=env.edge,
+                        seq=env.seq,
+                        type=env.type,
+                        code=conflict.code,
+                        message=conflict.message,
+                        envelope=_text(raw),
+                        status="open",
+                        created_at=ctx.recorded_at,
+                    )
+                    .returning(conflicts.c.id)
+                )
+            ).scalar_one()
+            return Outcome(AckResult.CONFLICT, conflict.code, conflict.message, conflict_id)
+        return Outcome(AckResult.APPLIED, applied.code, applied.message, None)
+
+    def _processed_row(
+        self, raw: dict[str, Any], env: Envelope, outcome: Outcome, received_at: datetime, via: str
+    ) -> dict[str, Any]:
+        """The dedup record of a first-time action."""
+        occurred_at = env.occurred_at
+        late = (received_at - occurred_at).total_seconds() > self.settings.late_after_seconds
+        return {
+            "action_id": env.id,
+            "site": env.site,
+            "edge": env.edge,
+            "seq": env.seq,
+            "type": env.type,
+            "result": outcome.result.value,
+            "code": outcome.code,
+            "message": outcome.message,
+            "conflict_id": outcome.conflict_id,
+            "occurred_at": occurred_at,
+            "received_at": received_at,
+            "late": late,
+            "via": via,
+            "envelope": _text(raw),
+        }
+
+    @staticmethod
+    def _track_seq(batch: _Batch, edge: EdgeRecord, seq: int) -> None:
+        """Follow an edge's seq; a jump past the next expected one raises a SEQ_GAP alarm."""
+        last = batch.seqs.get(edge.id, edge.last_seq)
+        if seq > last + 1:
+            batch.alarms.append(
+                {
+                    "site": edge.site,
+                    "edge": edge.edge_id,
+                    "kind": "SEQ_GAP",
+                    "detail": f"seq jumped from {last} to {seq}: {seq - last - 1} action(s) "
+                    f"({last + 1}..{seq - 1}) never reached central",
+                }
+            )
+        batch.seqs[edge.id] = max(last, seq)
+
+    @staticmethod
+    async def _outcomes(conn: AsyncConnection, ids: list[str]) -> dict[str, Outcome]:
+        """First outcomes of the ids already processed, in one query."""
+        if not ids:
+            return {}
+        query = select(
+            processed_actions.c.action_id,
+            processed_actions.c.result,
+            processed_actions.c.code,
+            processed_actions.c.message,
+            processed_actions.c.conflict_id,
+        ).where(processed_actions.c.action_id.in_(set(ids)))
+        return {
+            row.action_id: Outcome(AckResult(row.result), row.code, row.message, row.conflict_id)
+            for row in await conn.execute(query)
+        }
+
+    @staticmethod
+    async def _finish(
+        ctx: ApplyContext,
+        batch: _Batch,
+        known: dict[tuple[str, str], EdgeRecord],
+        received_at: datetime,
+        via: str,
+    ) -> None:
+        """Write the batch's buffered rows: ledger, dedup records, refusals, alarms, seqs."""
+        conn = ctx.conn
+        await ctx.flush()
+        if batch.processed:
+            await conn.execute(insert(processed_actions), batch.processed)
+        await record_rejections(conn, batch.rejections, via=via, received_at=received_at)
+        if batch.alarms:
+            await conn.execute(
+                insert(edge_alarms),
+                [{**alarm, "created_at": received_at} for alarm in batch.alarms],
+            )
+        for edge_id, seq in batch.seqs.items():
+            await conn.execute(
+                update(edges)
+                .where(edges.c.id == edge_id, edges.c.last_seq < seq)
+                .values(last_seq=seq)
+            )
+
+    async def record_edge_state(self, *, site: str, edge: str, payload: bytes) -> None:
+        """Store an edge's retained presence in the registry; bad or unknown input is logged."""
+        if not payload:
+            return  # a cleared retained message, not a state
+        try:
+            state = EdgeState.model_validate_json(payload)
+        except ValidationError as err:
+            log.warning("ignoring unreadable state of %s/%s: %s", site, edge, err)
+            return
+        oldest = state.oldest_pending_ts[:40] if state.oldest_pending_ts else None
+        values = {
+            "online": state.online,
+            "queue_depth": state.queue_depth,
+            "oldest_pending_ts": oldest,
+            "last_ack_seq": state.last_ack_seq,
+            "version": state.version[:64],
+            "last_seen": datetime.now(UTC),
+        }
+        try:
+            async with self.engine.begin() as conn:
+                result = await conn.execute(
+                    update(edges)
+                    .where(edges.c.site == site, edges.c.edge_id == edge)
+                    .values(values)
+                )
+        except (SQLAlchemyError, OSError) as err:
+            log.warning("state of %s/%s not recorded: %s", site, edge, err)
+            return
+        if result.rowcount == 0:
+            log.info("state from unregistered edge %s/%s ignored", site, edge)
+
+
+def _text(raw: Any) -> str:
+    """An element as stored JSON text."""
+    try:
+        return dumps(raw).decode("utf-8")
+    except (TypeError, ValueError):
+        return repr(raw)

@@ -1,0 +1,128 @@
+"""Products and locations by code, cached across transactions and kept right across replicas.
+
+Every change to a cached attribute (a product's unit or merge rule, a product deleted) bumps
+the ``references`` counter in ``number_sequences`` in the same transaction as the change. Each
+apply context reads that counter once, before its first lookup, and a cache that saw an older
+value starts over. So a product changed through one central replica is what every replica on
+the same database applies next, at the cost of one primary-key read per transaction.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from central.apply.sscc import reserve_serials
+from central.db.tables import locations, number_sequences, products
+
+REFERENCES_SEQUENCE = "references"
+
+
+@dataclass
+class Product:
+    """What the apply path needs to know of a product."""
+
+    id: int
+    code: str
+    uom: str
+    allow_merge: bool = False
+    shelf_life_days: int | None = None
+
+
+@dataclass
+class Location:
+    """What the apply path needs to know of a location."""
+
+    id: int
+    code: str
+    kind: str
+
+
+async def references_changed(conn: AsyncConnection) -> None:
+    """Record, inside the caller's transaction, that cached reference data changed."""
+    await reserve_serials(conn, 1, name=REFERENCES_SEQUENCE)
+
+
+class ReferenceCache:
+    """Products and locations by (site, code), shared by every transaction of one process.
+
+    Only hits are cached, so a product created a moment ago is found at once; changes and
+    deletions reach the cache through the ``references`` counter (see the module docstring).
+    """
+
+    def __init__(self) -> None:
+        self.version = 0
+        self.products: dict[tuple[str, str], Product] = {}
+        self.locations: dict[tuple[str, str], Location] = {}
+        self.locations_by_id: dict[int, Location] = {}
+
+    async def sync(self, conn: AsyncConnection) -> None:
+        """Start over when the database's counter moved past what this cache has seen."""
+        version = (
+            await conn.execute(
+                select(number_sequences.c.next_value).where(
+                    number_sequences.c.name == REFERENCES_SEQUENCE
+                )
+            )
+        ).scalar_one_or_none() or 0
+        if version > self.version:  # an older snapshot (version lower) keeps the newer cache
+            self.products.clear()
+            self.locations.clear()
+            self.locations_by_id.clear()
+            self.version = version
+
+    async def product(self, conn: AsyncConnection, site: str, code: str) -> Product | None:
+        """The product with this code at ``site``, or None."""
+        key = (site, code)
+        if key not in self.products:
+            row = (
+                await conn.execute(
+                    select(
+                        products.c.id,
+                        products.c.code,
+                        products.c.uom,
+                        products.c.allow_merge,
+                        products.c.shelf_life_days,
+                    ).where(products.c.site == site, products.c.code == code)
+                )
+            ).first()
+            if row is None:
+                return None
+            self.products[key] = Product(
+                row.id, row.code, row.uom, row.allow_merge, row.shelf_life_days
+            )
+        return self.products[key]
+
+    async def location(self, conn: AsyncConnection, site: str, code: str) -> Location | None:
+        """Location ``code`` at ``site``, or None."""
+        key = (site, code)
+        if key not in self.locations:
+            row = (
+                await conn.execute(
+                    select(locations.c.id, locations.c.kind).where(
+                        locations.c.site == site, locations.c.code == code
+                    )
+                )
+            ).first()
+            if row is None:
+                return None
+            self._keep(site, Location(row.id, code, row.kind))
+        return self.locations[key]
+
+    async def location_by_id(self, conn: AsyncConnection, location_id: int) -> Location:
+        """A location by id (it exists: an LP or a ledger row points at it)."""
+        if location_id not in self.locations_by_id:
+            row = (
+                await conn.execute(
+                    select(locations.c.site, locations.c.code, locations.c.kind).where(
+                        locations.c.id == location_id
+                    )
+                )
+            ).one()
+            self._keep(row.site, Location(location_id, row.code, row.kind))
+        return self.locations_by_id[location_id]
+
+    def _keep(self, site: str, location: Location) -> None:
+        """Cache a location under both of its keys."""
+        self.locations[(site, location.code)] = location
+        self.locations_by_id[location.id] = location

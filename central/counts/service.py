@@ -1,0 +1,380 @@
+"""Stock counts over the API: sessions, their lines, the variance report, approval, cancel.
+
+The floor records counts (count.record); nothing touches the ledger until a manager approves
+the session. Approval books every difference as ADJUST rows caused by its audit entry (an LP
+found here but booked elsewhere is first transferred here), and brings the LPs to what was
+counted. LPs unknown to central are never invented: they are reported as needing a receipt.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from central.access import audit
+from central.access.tokens import Caller
+from central.apply.context import ApplyContext
+from central.clock import now
+from central.counts.operations import session_row
+from central.db.rows import as_dict, page
+from central.db.tables import (
+    QTY_KINDS,
+    count_lines,
+    count_sessions,
+    license_plates,
+    locations,
+    products,
+    stock_moves,
+)
+from central.errors import ActionConflict, AlreadyExists, InvalidReference, NotFound
+from central.production.reservations import drop_reservation
+from protocol import ConflictCode
+from protocol.ids import new_action_id
+
+CLOSED_LP = ("consumed", "shipped")
+
+
+async def create_session(
+    conn: AsyncConnection, *, caller: Caller, site: str, location: str, number: str | None = None
+) -> dict[str, Any]:
+    """Open a count session for one location; numbered CNT-<id> unless a number is given."""
+    caller.require_site(site)
+    location_id = (
+        await conn.execute(
+            select(locations.c.id).where(locations.c.site == site, locations.c.code == location)
+        )
+    ).scalar_one_or_none()
+    if location_id is None:
+        raise InvalidReference(
+            f"location {location} does not exist at {site}",
+            details={"location": location, "site": site},
+        )
+    if number is not None and await _taken(conn, site, number):
+        raise AlreadyExists(
+            f"count {number} already exists at {site}", details={"number": number, "site": site}
+        )
+    session_id = (
+        await conn.execute(
+            insert(count_sessions)
+            .values(
+                site=site,
+                number=number or new_action_id(),
+                location_id=location_id,
+                status="open",
+                created_by=caller.name,
+                created_at=now(),
+            )
+            .returning(count_sessions.c.id)
+        )
+    ).scalar_one()
+    if number is None:
+        number, n = f"CNT-{session_id}", 1
+        while await _taken(conn, site, number):  # someone chose that number by hand
+            n += 1
+            number = f"CNT-{session_id}-{n}"
+        await conn.execute(
+            update(count_sessions).where(count_sessions.c.id == session_id).values(number=number)
+        )
+    await audit.record(
+        conn,
+        caller=caller,
+        action="count.open",
+        target=f"count {number}",
+        site=site,
+        details={"location": location},
+    )
+    return await get_session(conn, session_id=session_id)
+
+
+async def _taken(conn: AsyncConnection, site: str, number: str) -> bool:
+    """True when a session of the site already has this number."""
+    return (
+        await conn.execute(
+            select(count_sessions.c.id).where(
+                count_sessions.c.site == site, count_sessions.c.number == number
+            )
+        )
+    ).first() is not None
+
+
+async def list_sessions(
+    conn: AsyncConnection,
+    *,
+    sites: list[str] | None,
+    status: str | None = None,
+    location: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Count sessions, newest first, of the given sites (None: all)."""
+    limit, offset = page(limit, offset)
+    query = (
+        select(*count_sessions.c, locations.c.code.label("location"))
+        .join(locations, locations.c.id == count_sessions.c.location_id)
+        .order_by(count_sessions.c.id.desc())
+    )
+    if sites is not None:
+        query = query.where(count_sessions.c.site.in_(sites))
+    for column, value in ((count_sessions.c.status, status), (locations.c.code, location)):
+        if value is not None:
+            query = query.where(column == value)
+    return [as_dict(row) for row in await conn.execute(query.limit(limit).offset(offset))]
+
+
+async def _session(
+    conn: AsyncConnection, session_id: int, caller: Caller | None, *, lock: bool = False
+) -> Any:
+    """A session the caller may see, or NotFound."""
+    row = await session_row(conn, session_id=session_id, lock=lock)
+    if row is None or (caller is not None and not caller.sees(row.site)):
+        raise NotFound(f"count {session_id} does not exist", details={"id": session_id})
+    return row
+
+
+async def get_session(
+    conn: AsyncConnection, *, session_id: int, caller: Caller | None = None
+) -> dict[str, Any]:
+    """One session with every count line; ``current`` marks the line that counts per LP."""
+    session = as_dict(await _session(conn, session_id, caller))
+    lines = [
+        as_dict(r)
+        for r in await conn.execute(
+            select(
+                count_lines.c.id,
+                count_lines.c.lp_number.label("lp"),
+                count_lines.c.qty,
+                count_lines.c.operator,
+                count_lines.c.counted_at,
+                count_lines.c.recorded_at,
+                count_lines.c.action_id,
+            )
+            .where(count_lines.c.session_id == session_id)
+            .order_by(count_lines.c.counted_at, count_lines.c.id)
+        )
+    ]
+    latest = {line["lp"]: line["id"] for line in lines}  # ordered: the last one wins
+    for line in lines:
+        line["current"] = latest[line["lp"]] == line["id"]
+    return {**session, "lines": lines}
+
+
+async def _latest_lines(conn: AsyncConnection, session_id: int) -> dict[str, Any]:
+    """The line that counts per LP number: latest device time, then latest recorded."""
+    rows = await conn.execute(
+        select(count_lines)
+        .where(count_lines.c.session_id == session_id)
+        .order_by(count_lines.c.counted_at, count_lines.c.id)
+    )
+    return {row.lp_number: row for row in rows}
+
+
+async def _variance_lines(conn: AsyncConnection, session: Any) -> list[dict[str, Any]]:
+    """One line per LP booked at the session's location or counted there, against the books."""
+    counted = await _latest_lines(conn, session.id)
+    # Missing LPs were "counted" (as absent) when the session's last line was taken.
+    count_time = max((line.counted_at for line in counted.values()), default=session.created_at)
+    columns = (
+        license_plates.c.id,
+        license_plates.c.number,
+        license_plates.c.qty,
+        license_plates.c.uom,
+        license_plates.c.status,
+        license_plates.c.location_id,
+        products.c.code.label("product"),
+        locations.c.code.label("location"),
+    )
+    base = (
+        select(*columns)
+        .join(products, products.c.id == license_plates.c.product_id)
+        .join(locations, locations.c.id == license_plates.c.location_id)
+        .where(license_plates.c.site == session.site)
+    )
+    booked = list(
+        await conn.execute(
+            base.where(
+                license_plates.c.location_id == session.location_id,
+                license_plates.c.qty > 0,
+                license_plates.c.status.not_in(CLOSED_LP),
+            )
+        )
+    )
+    found = list(await conn.execute(base.where(license_plates.c.number.in_(counted))))
+    books = {row.number: row for row in booked + found}
+    here = {row.number for row in booked}
+    activity = dict(
+        (
+            await conn.execute(
+                select(stock_moves.c.lp_id, func.max(stock_moves.c.occurred_at))
+                .where(
+                    stock_moves.c.lp_id.in_([row.id for row in books.values()]),
+                    stock_moves.c.kind.in_(QTY_KINDS),
+                )
+                .group_by(stock_moves.c.lp_id)
+            )
+        ).all()
+    )
+    lines = []
+    for number in sorted(set(books) | set(counted)):
+        book, line = books.get(number), counted.get(number)
+        qty = line.qty if line is not None else Decimal(0)
+        at: datetime = line.counted_at if line is not None else count_time
+        expected = book.qty if number in here else Decimal(0)
+        item = {
+            "lp": number,
+            "product": book.product if book else None,
+            "uom": book.uom if book else None,
+            "book_location": book.location if book else None,
+            "book_status": book.status if book else None,
+            "book_qty": book.qty if book else None,
+            "expected": expected,
+            "counted": qty,
+            "variance": qty - expected,
+            "counted_at": line.counted_at if line else None,
+            "missing": line is None,
+            "unexpected": book is not None and number not in here,
+            "unknown": book is None,
+            "changed_after_count": False,
+            "adjustment": None,
+            "as_of": at,
+        }
+        if book is not None and book.status not in CLOSED_LP:
+            # The books moved on after the count (a move, a consumption): latest device time
+            # wins, so this count no longer says anything about the LP. Count it again.
+            item["changed_after_count"] = bool(activity.get(book.id) and activity[book.id] > at)
+            if not item["changed_after_count"]:
+                item["adjustment"] = qty - book.qty
+        lines.append(item)
+    return lines
+
+
+def _totals(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Expected, counted and variance per product (unknown LPs have no product)."""
+    totals: dict[str, dict[str, Any]] = {}
+    for line in lines:
+        if line["product"] is None:
+            continue
+        total = totals.setdefault(
+            line["product"],
+            {
+                "product": line["product"],
+                "uom": line["uom"],
+                "expected": Decimal(0),
+                "counted": Decimal(0),
+                "variance": Decimal(0),
+            },
+        )
+        for key in ("expected", "counted", "variance"):
+            total[key] += line[key]
+    return [totals[code] for code in sorted(totals)]
+
+
+async def variance(
+    conn: AsyncConnection, *, session_id: int, caller: Caller | None = None
+) -> dict[str, Any]:
+    """The variance report of a session against the books as they are now."""
+    session = await _session(conn, session_id, caller)
+    lines = await _variance_lines(conn, session)
+    return {"session": as_dict(session), "lines": lines, "totals": _totals(lines)}
+
+
+async def approve(
+    ctx: ApplyContext,
+    *,
+    caller: Caller,
+    session_id: int,
+) -> dict[str, Any]:
+    """Book the count: ADJUST rows (and transfers here) caused by the approval's audit entry."""
+    conn = ctx.conn
+    session = await _open_session(conn, session_id, caller)
+    entry = await audit.record(
+        conn,
+        caller=caller,
+        action="count.approve",
+        target=f"count {session.number}",
+        site=session.site,
+    )
+    lines = await _variance_lines(conn, session)
+    await ctx.load_lps(line["lp"] for line in lines if line["adjustment"] is not None)
+    adjusted, transferred, needs_receipt, skipped = [], [], [], []
+    for line in lines:
+        if line["unknown"]:
+            needs_receipt.append({"lp": line["lp"], "qty": line["counted"]})
+            continue
+        if line["adjustment"] is None:
+            reason = (
+                "changed after it was counted; count it again"
+                if line["changed_after_count"]
+                else f"is {line['book_status']}"
+            )
+            skipped.append({"lp": line["lp"], "reason": f"LP {line['lp']} {reason}"})
+            continue
+        lp = ctx.lps[line["lp"]]
+        assert lp is not None
+        at = line["as_of"]
+        row = {"occurred_at": at, "action_id": entry, "reference": session.number}
+        if lp.location_id != session.location_id:
+            ctx.ledger(lp=lp, kind="TRANSFER_OUT", qty=-lp.qty, location_id=lp.location_id, **row)
+            ctx.ledger(
+                lp=lp, kind="TRANSFER_IN", qty=lp.qty, location_id=session.location_id, **row
+            )
+            lp.location_id = session.location_id
+            lp.last_move_at = max(at, lp.last_move_at) if lp.last_move_at else at
+            transferred.append(lp.number)
+        difference = line["counted"] - lp.qty
+        if difference:
+            ctx.ledger(lp=lp, kind="ADJUST", qty=difference, location_id=lp.location_id, **row)
+            lp.qty = line["counted"]
+            adjusted.append({"lp": lp.number, "qty": difference})
+        if lp.qty == 0:
+            await drop_reservation(ctx, lp, action_id=entry, reference=session.number)
+            lp.status = "consumed"
+        ctx.save_lp(lp)
+    await ctx.flush()
+    await conn.execute(
+        update(count_sessions)
+        .where(count_sessions.c.id == session.id)
+        .values(
+            status="approved",
+            approved_by=caller.name,
+            approved_at=ctx.recorded_at,
+            approval_cause=entry,
+        )
+    )
+    return {
+        "session": as_dict(await _session(conn, session_id, None)),
+        "adjusted": adjusted,
+        "transferred": transferred,
+        "needs_receipt": needs_receipt,
+        "not_adjusted": skipped,
+    }
+
+
+async def _open_session(conn: AsyncConnection, session_id: int, caller: Caller) -> Any:
+    """The session, locked, for a caller of its site; COUNT_CLOSED (409) unless it is open."""
+    session = await _session(conn, session_id, caller, lock=True)
+    caller.require_site(session.site)
+    if session.status != "open":
+        raise ActionConflict(
+            f"count {session.number} is {session.status}",
+            code=ConflictCode.COUNT_CLOSED.value,
+            details={"id": session_id, "status": session.status},
+        )
+    return session
+
+
+async def cancel(conn: AsyncConnection, *, caller: Caller, session_id: int) -> dict[str, Any]:
+    """Close a session without booking anything; its lines stay for the record."""
+    session = await _open_session(conn, session_id, caller)
+    await audit.record(
+        conn,
+        caller=caller,
+        action="count.cancel",
+        target=f"count {session.number}",
+        site=session.site,
+    )
+    await conn.execute(
+        update(count_sessions).where(count_sessions.c.id == session.id).values(status="cancelled")
+    )
+    return as_dict(await _session(conn, session_id, None))

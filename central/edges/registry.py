@@ -1,0 +1,92 @@
+"""The edge registry: provisioning (the signing secret), presence, seq-gap alarms."""
+
+import secrets
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from central.clock import now
+from central.db.rows import as_dict, page
+from central.db.tables import edge_alarms, edges
+
+# Everything the registry shows; the secret is deliberately not among them.
+PUBLIC_COLUMNS = (
+    edges.c.site,
+    edges.c.edge_id,
+    edges.c.online,
+    edges.c.queue_depth,
+    edges.c.oldest_pending_ts,
+    edges.c.last_ack_seq,
+    edges.c.last_seen,
+    edges.c.last_seq,
+    edges.c.version,
+    edges.c.created_at,
+)
+
+
+async def provision_edge(conn: AsyncConnection, *, site: str, edge_id: str) -> str:
+    """Register an edge and return its new signing secret (shown this once, never listed).
+
+    Provisioning an edge that is already registered rotates its secret: envelopes signed with
+    the old one are rejected (BAD_SIGNATURE) from then on. Its history (last seq, presence)
+    is kept, so seq-gap detection carries on across the rotation.
+    """
+    secret = secrets.token_urlsafe(32)
+    existing = (
+        await conn.execute(
+            select(edges.c.id)
+            .where(edges.c.site == site, edges.c.edge_id == edge_id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        await conn.execute(update(edges).where(edges.c.id == existing).values(secret=secret))
+        return secret
+    await conn.execute(
+        insert(edges).values(
+            site=site,
+            edge_id=edge_id,
+            secret=secret,
+            created_at=now(),
+            online=False,
+            queue_depth=0,
+            oldest_pending_ts=None,
+            last_ack_seq=0,
+            version="",
+            last_seen=None,
+            last_seq=0,
+        )
+    )
+    return secret
+
+
+async def list_edges(
+    conn: AsyncConnection, *, sites: list[str] | None = None, limit: int = 100, offset: int = 0
+) -> list[dict[str, Any]]:
+    """Registered edges of ``sites`` (None: all) with their last known presence."""
+    limit, offset = page(limit, offset)
+    query = select(*PUBLIC_COLUMNS).order_by(edges.c.site, edges.c.edge_id)
+    if sites is not None:
+        query = query.where(edges.c.site.in_(sites))
+    return [as_dict(row) for row in await conn.execute(query.limit(limit).offset(offset))]
+
+
+async def list_alarms(
+    conn: AsyncConnection,
+    *,
+    sites: list[str] | None = None,
+    edge: str | None = None,
+    kind: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Edge alarms of ``sites`` (None: all; SEQ_GAP: actions lost on a device), newest first."""
+    limit, offset = page(limit, offset)
+    query = select(edge_alarms).order_by(edge_alarms.c.id.desc())
+    if sites is not None:
+        query = query.where(edge_alarms.c.site.in_(sites))
+    for column, value in ((edge_alarms.c.edge, edge), (edge_alarms.c.kind, kind)):
+        if value is not None:
+            query = query.where(column == value)
+    return [as_dict(row) for row in await conn.execute(query.limit(limit).offset(offset))]

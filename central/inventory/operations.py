@@ -1,0 +1,375 @@
+"""Appliers for LP actions that change where stock is and how it is packaged: receive, move,
+split, merge, pack, unpack.
+
+Packing sets ``parent_lp_id`` (a carton on a pallet). Moving a parent moves everything nested
+in it, any depth, in the same action; moving a packed LP on its own takes it off its parent.
+"""
+
+from decimal import Decimal
+
+from sqlalchemy import select, update
+
+from central.apply.context import ApplyContext, LicensePlate, Origin
+from central.apply.outcome import Applied, Operation, conflict
+from central.db.tables import license_plates, products, reservations
+from central.inventory import nesting
+from central.inventory.checks import (
+    MOVE_SUPERSEDED,
+    known_lp,
+    location_id,
+    lot_on_hold,
+    new_lp,
+    new_lp_number,
+    refuse_held_to_shipping,
+    usable_lp,
+)
+from protocol import ConflictCode
+from protocol.actions import LpMerge, LpMove, LpPack, LpReceive, LpSplit, LpUnpack
+from protocol.types import format_qty
+
+
+async def receive(ctx: ApplyContext, origin: Origin, body: LpReceive) -> Applied:
+    """lp.receive: a new LP at a location, ledger RECEIPT."""
+    product = await ctx.product(origin.site, body.item)
+    if product is None:
+        raise conflict(
+            ConflictCode.PRODUCT_NOT_FOUND,
+            f"Product {body.item} is not known at site {origin.site}",
+        )
+    to_id = await location_id(ctx, origin.site, body.location)
+    if body.uom != product.uom:
+        raise conflict(
+            ConflictCode.UOM_MISMATCH, f"{product.code} is counted in {product.uom}, not {body.uom}"
+        )
+    number = await new_lp_number(ctx, body.lp)
+    held = await lot_on_hold(ctx, origin.site, product.id, body.lot)
+    lp = new_lp(
+        ctx,
+        origin,
+        number=number,
+        product_id=product.id,
+        qty=body.qty,
+        uom=product.uom,
+        lot=body.lot,
+        expiry=body.expiry,
+        location_id=to_id,
+        status="on_hold" if held else "available",
+    )
+    ctx.ledger(
+        lp=lp,
+        kind="RECEIPT",
+        qty=body.qty,
+        location_id=to_id,
+        occurred_at=origin.occurred_at,
+        action_id=origin.action_id,
+        reference=body.po_number,
+    )
+    note = f" (lot {body.lot} is on quality hold: so is this LP)" if held else ""
+    return Applied(
+        f"LP {number} received: {format_qty(body.qty)} {product.uom} of "
+        f"{product.code} at {body.location}{note}"
+    )
+
+
+async def _lp_id(ctx: ApplyContext, lp: LicensePlate) -> int:
+    """The LP's id; an LP made earlier in the same batch gets one by flushing."""
+    if lp.id is None:
+        await ctx.flush()
+    assert lp.id is not None
+    return lp.id
+
+
+async def _parent_number(ctx: ApplyContext, lp: LicensePlate) -> str:
+    """The number of the LP this one is packed in (it must be packed)."""
+    assert lp.parent_lp_id is not None
+    for other in ctx.lps.values():
+        if other is not None and other.id == lp.parent_lp_id:
+            return other.number
+    return await nesting.number_of(ctx.conn, lp_id=lp.parent_lp_id) or str(lp.parent_lp_id)
+
+
+async def _has_contents(ctx: ApplyContext, lp: LicensePlate) -> bool:
+    """True when some LP is packed in ``lp``, at one query per batch (moves stay cheap)."""
+    if lp.id is None:  # packing into an LP gives it an id first, so nothing is in this one
+        return False
+    if any(o is not None and o.parent_lp_id == lp.id for o in ctx.lps.values()):
+        return True  # packed in this batch, maybe not flushed yet
+    if lp.id not in ctx.has_packed:
+        ids = {o.id for o in ctx.lps.values() if o is not None and o.id is not None}
+        ids -= ctx.has_packed.keys()
+        query = (
+            select(license_plates.c.parent_lp_id)
+            .distinct()
+            .where(license_plates.c.parent_lp_id.in_(ids))
+        )
+        found = set((await ctx.conn.execute(query)).scalars())
+        ctx.has_packed.update((i, i in found) for i in ids)
+    # A "yes" may be stale (a child unpacked earlier in this batch): _contents looks again
+    # after a flush. A "no" is right: whatever was packed since is in ctx.lps, seen above.
+    return ctx.has_packed[lp.id]
+
+
+async def _contents(ctx: ApplyContext, lp: LicensePlate) -> list[LicensePlate]:
+    """Every LP nested in ``lp`` (any depth), loaded into the context so changes flush."""
+    lp_id = await _lp_id(ctx, lp)
+    await ctx.flush()  # packing earlier in this batch must be visible to the query
+    numbers = [number for _, number in await nesting.nested_lps(ctx.conn, lp_id=lp_id)]
+    await ctx.load_lps(numbers)
+    return [found for number in numbers if (found := await ctx.lp(number)) is not None]
+
+
+async def _location_code(ctx: ApplyContext, loc_id: int) -> str:
+    """A location's code by id (cached with its kind)."""
+    return (await ctx.location_by_id(loc_id)).code
+
+
+async def move(ctx: ApplyContext, origin: Origin, body: LpMove) -> Applied:
+    """lp.move: TRANSFER_OUT at the old location, TRANSFER_IN at the new; latest device ts wins.
+
+    Everything packed in the LP moves with it; a packed LP moved alone is unpacked."""
+    lp = await usable_lp(ctx, origin.site, body.lp, verb="moved", allow_hold=True)
+    to_id = await location_id(ctx, origin.site, body.to_location)
+    await refuse_held_to_shipping(ctx, lp, to_id)
+    inside = await _contents(ctx, lp) if await _has_contents(ctx, lp) else []
+    for content in inside:
+        await refuse_held_to_shipping(ctx, content, to_id)
+    occurred = origin.occurred_at
+    if lp.last_move_at is not None and occurred < lp.last_move_at:
+        return Applied(
+            f"LP {lp.number} was moved by a later scan; this earlier move changes nothing",
+            code=MOVE_SUPERSEDED,
+        )
+    note = ""
+    if lp.parent_lp_id is not None:
+        note = f" (taken off {await _parent_number(ctx, lp)})"
+        lp.parent_lp_id = None
+    for moved in (lp, *inside):
+        if moved.qty > 0:
+            ctx.ledger(
+                lp=moved,
+                kind="TRANSFER_OUT",
+                qty=-moved.qty,
+                location_id=moved.location_id,
+                occurred_at=occurred,
+                action_id=origin.action_id,
+            )
+            ctx.ledger(
+                lp=moved,
+                kind="TRANSFER_IN",
+                qty=moved.qty,
+                location_id=to_id,
+                occurred_at=occurred,
+                action_id=origin.action_id,
+            )
+        moved.location_id, moved.last_move_at = to_id, occurred
+        ctx.save_lp(moved)
+    if inside:
+        note += f" with the {len(inside)} LP(s) packed in it"
+    return Applied(f"LP {lp.number} moved to {body.to_location}{note}")
+
+
+async def _refuse_reserved(ctx: ApplyContext, lp: LicensePlate, verb: str) -> None:
+    """A reserved LP keeps its shape until the reservation is used or released."""
+    if ctx.force:
+        return
+    reserved = lp.status == "reserved"
+    if not reserved and lp.id is not None:
+        query = (
+            select(reservations.c.id)
+            .where(reservations.c.lp_id == lp.id, reservations.c.status == "active")
+            .limit(1)
+        )
+        reserved = (await ctx.conn.execute(query)).first() is not None
+    if reserved:
+        raise conflict(ConflictCode.LP_RESERVED, f"LP {lp.number} is reserved; it cannot be {verb}")
+
+
+async def split(ctx: ApplyContext, origin: Origin, body: LpSplit) -> Applied:
+    """lp.split: part of an LP becomes a new LP (same product, lot, expiry, place)."""
+    lp = await usable_lp(ctx, origin.site, body.lp, verb="split")
+    await _refuse_reserved(ctx, lp, "split")
+    if body.qty >= lp.qty:
+        raise conflict(
+            ConflictCode.QTY_EXCEEDS_LP,
+            f"Cannot split {format_qty(body.qty)} {lp.uom} off LP {lp.number}: it "
+            f"holds {format_qty(lp.qty)} {lp.uom}, and a split must leave some",
+        )
+    number = await new_lp_number(ctx, body.new_lp)
+    parent_id = await _lp_id(ctx, lp)
+    child = new_lp(
+        ctx,
+        origin,
+        number=number,
+        product_id=lp.product_id,
+        qty=body.qty,
+        uom=lp.uom,
+        location_id=lp.location_id,
+        lot=lp.lot,
+        expiry=lp.expiry,
+        status=lp.status,
+    )
+    ctx.ledger(
+        lp=lp,
+        kind="SPLIT_OUT",
+        qty=-body.qty,
+        location_id=lp.location_id,
+        occurred_at=origin.occurred_at,
+        action_id=origin.action_id,
+        reference=number,
+    )
+    ctx.ledger(
+        lp=child,
+        kind="SPLIT_IN",
+        qty=body.qty,
+        location_id=lp.location_id,
+        occurred_at=origin.occurred_at,
+        action_id=origin.action_id,
+        reference=lp.number,
+    )
+    ctx.link(source_id=parent_id, target=child, kind="SPLIT", action_id=origin.action_id)
+    lp.qty -= body.qty
+    ctx.save_lp(lp)
+    return Applied(
+        f"LP {number} split off LP {lp.number}: {format_qty(body.qty)} {lp.uom} "
+        f"({format_qty(lp.qty)} {lp.uom} left)"
+    )
+
+
+async def _merge_refusal(ctx: ApplyContext, lp: LicensePlate, into: LicensePlate) -> str | None:
+    """Why these two LPs may not become one, or None."""
+    if lp.number == into.number:
+        return f"LP {lp.number} cannot be merged into itself"
+    if lp.product_id != into.product_id:
+        return f"LP {lp.number} and LP {into.number} hold different products"
+    row = (
+        await ctx.conn.execute(
+            select(products.c.code, products.c.allow_merge).where(products.c.id == lp.product_id)
+        )
+    ).one()
+    if not row.allow_merge:
+        return f"{row.code} does not allow merging LPs"
+    if lp.lot != into.lot:
+        return (
+            f"LP {lp.number} (lot {lp.lot or 'none'}) and LP {into.number} "
+            f"(lot {into.lot or 'none'}) are different lots"
+        )
+    return None
+
+
+async def merge(ctx: ApplyContext, origin: Origin, body: LpMerge) -> Applied:
+    """lp.merge: the whole of one LP into another of the same product and lot."""
+    lp = await usable_lp(ctx, origin.site, body.lp, verb="merged")
+    into = await usable_lp(ctx, origin.site, body.into, verb="merged into")
+    if (why := await _merge_refusal(ctx, lp, into)) is not None:
+        raise conflict(ConflictCode.MERGE_NOT_ALLOWED, why)
+    if lp.uom != into.uom:
+        raise conflict(
+            ConflictCode.UOM_MISMATCH,
+            f"LP {lp.number} is in {lp.uom}, LP {into.number} in {into.uom}",
+        )
+    await _refuse_reserved(ctx, lp, "merged away")
+    if await _has_contents(ctx, lp) and await _contents(ctx, lp):
+        raise conflict(
+            ConflictCode.LP_PACKED,
+            f"LP {lp.number} has LPs packed in it; unpack them before merging it",
+        )
+    qty, lp_id = lp.qty, await _lp_id(ctx, lp)
+    ctx.ledger(
+        lp=lp,
+        kind="MERGE_OUT",
+        qty=-qty,
+        location_id=lp.location_id,
+        occurred_at=origin.occurred_at,
+        action_id=origin.action_id,
+        reference=into.number,
+    )
+    ctx.ledger(
+        lp=into,
+        kind="MERGE_IN",
+        qty=qty,
+        location_id=into.location_id,
+        occurred_at=origin.occurred_at,
+        action_id=origin.action_id,
+        reference=lp.number,
+    )
+    ctx.link(source_id=lp_id, target=into, kind="MERGE", action_id=origin.action_id)
+    lp.qty, lp.status, lp.parent_lp_id = Decimal(0), "consumed", None
+    into.qty += qty
+    ctx.save_lp(lp)
+    ctx.save_lp(into)
+    if lp.expiry is not None and (into.expiry is None or lp.expiry < into.expiry):
+        into.expiry = lp.expiry  # the merged stock is only as good as its oldest part
+        if into.id is not None:  # a new LP is inserted with it at the next flush
+            await ctx.conn.execute(
+                update(license_plates)
+                .where(license_plates.c.id == into.id)
+                .values(expiry=into.expiry)
+            )
+    return Applied(
+        f"LP {lp.number} merged into LP {into.number}: {format_qty(into.qty)} {into.uom} now"
+    )
+
+
+async def pack(ctx: ApplyContext, origin: Origin, body: LpPack) -> Applied:
+    """lp.pack: put an LP into a parent LP at the same location (a carton onto a pallet)."""
+    lp = await usable_lp(ctx, origin.site, body.lp, verb="packed", allow_hold=True)
+    parent = await usable_lp(ctx, origin.site, body.parent, verb="packed into", allow_hold=True)
+    if lp.parent_lp_id is not None:
+        current = await _parent_number(ctx, lp)
+        if current == parent.number:
+            return Applied(f"LP {lp.number} is already packed in LP {parent.number}")
+        raise conflict(
+            ConflictCode.LP_PACKED, f"LP {lp.number} is packed in LP {current}; unpack it first"
+        )
+    if parent.location_id != lp.location_id:
+        here = await _location_code(ctx, lp.location_id)
+        there = await _location_code(ctx, parent.location_id)
+        raise conflict(
+            ConflictCode.LOCATION_MISMATCH,
+            f"LP {lp.number} is at {here} but LP {parent.number} is at {there}; "
+            "both must be at the same location to pack",
+        )
+    lp_id, parent_id = await _lp_id(ctx, lp), await _lp_id(ctx, parent)
+    if parent_id == lp_id or parent.number in {c.number for c in await _contents(ctx, lp)}:
+        raise conflict(
+            ConflictCode.PACK_CYCLE,
+            f"LP {parent.number} is LP {lp.number} or packed inside it; "
+            "an LP cannot be packed into itself",
+        )
+    lp.parent_lp_id = parent_id
+    note = ""
+    if parent.status == "on_hold" and lp.status in ("available", "reserved"):
+        # A hold on a pallet covers everything on it, cartons packed later included; releasing
+        # the pallet's hold frees them again.
+        lp.status, note = "on_hold", f" (LP {parent.number} is on quality hold: so is it now)"
+    ctx.save_lp(lp)
+    # In genealogy the carton goes into the pallet, as an LP merged away goes into another.
+    ctx.link(source_id=lp_id, target=parent, kind="PACK", action_id=origin.action_id)
+    return Applied(f"LP {lp.number} packed into LP {parent.number}{note}")
+
+
+async def unpack(ctx: ApplyContext, origin: Origin, body: LpUnpack) -> Applied:
+    """lp.unpack: take an LP out of the parent it is packed in."""
+    lp = await known_lp(ctx, origin.site, body.lp)
+    if lp.parent_lp_id is None:
+        raise conflict(ConflictCode.LP_NOT_PACKED, f"LP {lp.number} is not packed in any LP")
+    current = await _parent_number(ctx, lp)
+    if body.parent is not None and body.parent != current:
+        await known_lp(ctx, origin.site, body.parent)
+        raise conflict(
+            ConflictCode.LP_NOT_PACKED,
+            f"LP {lp.number} is packed in LP {current}, not in LP {body.parent}",
+        )
+    lp.parent_lp_id = None
+    ctx.save_lp(lp)
+    return Applied(f"LP {lp.number} taken out of LP {current}")
+
+
+ACTIONS: dict[str, Operation] = {
+    "lp.receive": receive,
+    "lp.move": move,
+    "lp.split": split,
+    "lp.merge": merge,
+    "lp.pack": pack,
+    "lp.unpack": unpack,
+}

@@ -1,0 +1,109 @@
+"""The work order lifecycle: planned -> released -> in_progress -> completed -> closed.
+
+One transition function serves the API (/release, /start, /complete, /close) and the floor
+(wo.start, wo.complete): releasing reserves material, completing gives back what is still
+reserved, and each step stamps its time.
+"""
+
+from sqlalchemy import update
+
+from central.apply.context import ApplyContext, WorkOrder
+from central.apply.outcome import conflict
+from central.db.tables import WO_STATUSES, work_orders
+from central.errors import ActionConflict
+from central.production.reservations import release_reservations, reserve_materials
+from protocol import ConflictCode
+
+WO_BAD_TRANSITION = "WO_BAD_TRANSITION"
+# Which statuses each target may be reached from; completing skips in_progress when a line
+# finished without anyone starting the order.
+ALLOWED_FROM = {
+    "released": ("planned",),
+    "in_progress": ("released",),
+    "completed": ("released", "in_progress"),
+    "closed": ("completed",),
+}
+VERBS = {
+    "released": "released",
+    "in_progress": "started",
+    "completed": "completed",
+    "closed": "closed",
+}
+_STAMPS = {
+    "released": "released_at",
+    "in_progress": "started_at",
+    "completed": "completed_at",
+    "closed": "closed_at",
+}
+
+
+def bad_transition(wo: WorkOrder, target: str, code: str = WO_BAD_TRANSITION) -> ActionConflict:
+    """The conflict of a step the work order's status does not allow."""
+    return ActionConflict(
+        f"Work order {wo.number} is {wo.status}; it cannot be {VERBS[target]}",
+        code=code,
+        details={"work_order": wo.number, "from": wo.status, "to": target},
+    )
+
+
+def is_behind(wo: WorkOrder, target: str) -> bool:
+    """True when the work order is already at ``target`` or past it."""
+    return WO_STATUSES.index(wo.status) >= WO_STATUSES.index(target)
+
+
+async def transition(
+    ctx: ApplyContext, wo: WorkOrder, target: str, *, action_id: str, force: bool = False
+) -> int:
+    """Move the work order to ``target``, with its reservations; answers how many reservations
+    were taken or given back. Refuses (before any write) a step its status does not allow,
+    unless forced; a release short of material raises MATERIAL_SHORT."""
+    if not force and wo.status not in ALLOWED_FROM[target]:
+        raise bad_transition(wo, target)
+    touched = 0
+    if target == "released":
+        touched = await reserve_materials(ctx, wo, action_id=action_id)
+    elif target in ("completed", "closed"):
+        touched = await release_reservations(ctx, wo, action_id=action_id)
+    await ctx.conn.execute(
+        update(work_orders)
+        .where(work_orders.c.id == wo.id)
+        .values({"status": target, _STAMPS[target]: ctx.recorded_at})
+    )
+    wo.status = target
+    return touched
+
+
+async def known_wo(ctx: ApplyContext, site: str, number: str) -> WorkOrder:
+    """The work order of this site, or WO_NOT_FOUND."""
+    wo = await ctx.wo(site, number)
+    if wo is None:
+        raise conflict(ConflictCode.WO_NOT_FOUND, f"Work order {number} is not known at central")
+    return wo
+
+
+async def open_wo(ctx: ApplyContext, site: str, number: str) -> WorkOrder:
+    """The work order, or a conflict when it is unknown, not released yet, or finished."""
+    wo = await known_wo(ctx, site, number)
+    if ctx.force:
+        return wo
+    if wo.status in ("completed", "closed"):
+        raise conflict(
+            ConflictCode.WO_CLOSED,
+            f"Work order {number} is {wo.status}; it takes no more material or output",
+        )
+    if wo.status not in ("released", "in_progress"):
+        raise conflict(
+            ConflictCode.WO_NOT_RELEASED, f"Work order {number} is {wo.status}, not released yet"
+        )
+    return wo
+
+
+async def start_on_use(ctx: ApplyContext, wo: WorkOrder) -> None:
+    """Material or output on a released work order means it is in progress."""
+    if wo.status == "released":
+        wo.status = "in_progress"
+        await ctx.conn.execute(
+            update(work_orders)
+            .where(work_orders.c.id == wo.id)
+            .values(status="in_progress", started_at=ctx.recorded_at)
+        )

@@ -1,0 +1,183 @@
+"""Appliers for production on the floor: material consumed into a work order, output made."""
+
+from sqlalchemy import case, func, select, update
+
+from central.apply.context import ApplyContext, Origin, WorkOrder
+from central.apply.outcome import Applied, Operation, conflict
+from central.db.tables import stock_moves, work_orders
+from central.inventory.checks import (
+    location_id,
+    lot_on_hold,
+    new_lp,
+    new_lp_number,
+    usable_lp,
+)
+from central.production.lifecycle import (
+    bad_transition,
+    is_behind,
+    known_wo,
+    open_wo,
+    start_on_use,
+    transition,
+)
+from central.production.reservations import active_reservation, use_reservation
+from protocol import ConflictCode
+from protocol.actions import LpConsume, WoOutput, WorkOrderStep
+from protocol.types import format_qty
+
+
+async def consume(ctx: ApplyContext, origin: Origin, body: LpConsume) -> Applied:
+    """lp.consume: ledger CONSUME on the work order; the whole LP when no qty is given."""
+    lp = await usable_lp(ctx, origin.site, body.lp, verb="consumed")
+    wo = await open_wo(ctx, origin.site, body.work_order)
+    qty = lp.qty if body.qty is None else body.qty
+    if qty > lp.qty and ctx.force:
+        # "Apply anyway": the floor used more than central knew of; the shortfall is booked
+        # as a CORRECTION first, so the ledger still sums to what the LP holds.
+        ctx.ledger(
+            lp=lp,
+            kind="CORRECTION",
+            qty=qty - lp.qty,
+            location_id=lp.location_id,
+            occurred_at=origin.occurred_at,
+            action_id=origin.action_id,
+        )
+        lp.qty = qty
+    if qty > lp.qty:
+        raise conflict(
+            ConflictCode.QTY_EXCEEDS_LP,
+            f"Cannot consume {format_qty(qty)} {lp.uom} from LP {lp.number}: it holds "
+            f"{format_qty(lp.qty)} {lp.uom}",
+        )
+    reservation = await active_reservation(ctx, lp)
+    if reservation is not None and reservation.work_order_id != wo.id and not ctx.force:
+        raise conflict(
+            ConflictCode.LP_RESERVED,
+            f"LP {lp.number} is reserved for work order {reservation.number}; it "
+            f"cannot be consumed into {wo.number}",
+        )
+    ctx.ledger(
+        lp=lp,
+        kind="CONSUME",
+        qty=-qty,
+        location_id=lp.location_id,
+        occurred_at=origin.occurred_at,
+        action_id=origin.action_id,
+        work_order_id=wo.id,
+    )
+    lp.qty -= qty
+    if lp.qty == 0:
+        lp.status = "consumed"
+    ctx.save_lp(lp)
+    if reservation is not None:
+        await use_reservation(ctx, lp, reservation, qty)
+    await start_on_use(ctx, wo)
+    left = "nothing left" if lp.qty == 0 else f"{format_qty(lp.qty)} {lp.uom} left"
+    return Applied(
+        f"{format_qty(qty)} {lp.uom} of LP {lp.number} consumed into {wo.number} ({left})"
+    )
+
+
+async def _inputs_since_last_output(ctx: ApplyContext, wo: WorkOrder) -> list[int]:
+    """LPs consumed on the work order since its previous output: the new LP's parents."""
+    await ctx.flush()
+    last_output = (
+        select(func.coalesce(func.max(stock_moves.c.id), 0))
+        .where(stock_moves.c.work_order_id == wo.id, stock_moves.c.kind == "PRODUCE")
+        .scalar_subquery()
+    )
+    query = (
+        select(stock_moves.c.lp_id)
+        .where(
+            stock_moves.c.work_order_id == wo.id,
+            stock_moves.c.kind == "CONSUME",
+            stock_moves.c.id > last_output,
+        )
+        .group_by(stock_moves.c.lp_id)
+        .order_by(func.min(stock_moves.c.id))
+    )
+    return list((await ctx.conn.execute(query)).scalars())
+
+
+async def output(ctx: ApplyContext, origin: Origin, body: WoOutput) -> Applied:
+    """wo.output: a new LP of the WO's product, ledger PRODUCE, genealogy from its inputs."""
+    wo = await open_wo(ctx, origin.site, body.work_order)
+    to_id = await location_id(ctx, origin.site, body.location)
+    number = await new_lp_number(ctx, body.lp)
+    parents = await _inputs_since_last_output(ctx, wo)
+    held = await lot_on_hold(ctx, origin.site, wo.product_id, body.lot)
+    lp = new_lp(
+        ctx,
+        origin,
+        number=number,
+        product_id=wo.product_id,
+        qty=body.qty,
+        uom=wo.uom,
+        lot=body.lot,
+        location_id=to_id,
+        status="on_hold" if held else "available",
+    )
+    ctx.ledger(
+        lp=lp,
+        kind="PRODUCE",
+        qty=body.qty,
+        location_id=to_id,
+        occurred_at=origin.occurred_at,
+        action_id=origin.action_id,
+        work_order_id=wo.id,
+        reference=wo.number,
+    )
+    for parent in parents:
+        ctx.link(
+            source_id=parent,
+            target=lp,
+            kind="PRODUCE",
+            action_id=origin.action_id,
+            work_order_id=wo.id,
+        )
+    await ctx.conn.execute(
+        update(work_orders)
+        .where(work_orders.c.id == wo.id)
+        .values(
+            qty_produced=work_orders.c.qty_produced + body.qty,
+            status=case(
+                (work_orders.c.status == "released", "in_progress"), else_=work_orders.c.status
+            ),
+        )
+    )
+    wo.status = "in_progress"
+    return Applied(f"LP {number} made on {wo.number}: {format_qty(body.qty)} {wo.uom}")
+
+
+async def _step(ctx: ApplyContext, origin: Origin, number: str, target: str) -> str | None:
+    """Move a work order from the floor; answers a note when a forced step found it there
+    already. Completed or closed is WO_CLOSED, any other wrong status WO_BAD_TRANSITION."""
+    wo = await known_wo(ctx, origin.site, number)
+    if ctx.force:
+        if is_behind(wo, target):  # "apply anyway" never moves an order backwards
+            return f"Work order {wo.number} is already {wo.status}; nothing changed"
+    elif wo.status in ("completed", "closed"):
+        raise bad_transition(wo, target, code=ConflictCode.WO_CLOSED.value)
+    await transition(ctx, wo, target, action_id=origin.action_id, force=ctx.force)
+    return None
+
+
+async def start(ctx: ApplyContext, origin: Origin, body: WorkOrderStep) -> Applied:
+    """wo.start: a released work order is in progress."""
+    note = await _step(ctx, origin, body.work_order, "in_progress")
+    return Applied(note or f"Work order {body.work_order} started")
+
+
+async def complete(ctx: ApplyContext, origin: Origin, body: WorkOrderStep) -> Applied:
+    """wo.complete: a started (or released) work order is completed; material still reserved
+    for it is given back."""
+    note = await _step(ctx, origin, body.work_order, "completed")
+    return Applied(note or f"Work order {body.work_order} completed")
+
+
+ACTIONS: dict[str, Operation] = {
+    "lp.consume": consume,
+    "wo.output": output,
+    "wo.start": start,
+    "wo.complete": complete,
+}

@@ -1,0 +1,283 @@
+"""Work orders through the API: created with a snapshot of the product's BOM, listed, moved
+through their lifecycle, and their materials (required, reserved, consumed) shown."""
+
+from datetime import date
+from decimal import ROUND_CEILING, Decimal
+from typing import Any
+
+from sqlalchemy import Select, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from central.access import audit
+from central.access.tokens import Caller
+from central.apply.context import ApplyContext
+from central.catalog.boms import current_bom
+from central.clock import now
+from central.db.rows import as_dict, page
+from central.db.tables import (
+    boms,
+    license_plates,
+    locations,
+    products,
+    reservations,
+    stock_moves,
+    work_order_materials,
+    work_orders,
+)
+from central.errors import AlreadyExists, CentralError, InvalidReference, NotFound
+from central.production.lifecycle import transition
+
+_COLUMNS = (
+    *work_orders.c,
+    products.c.code.label("product"),
+    products.c.uom,
+    boms.c.version.label("bom_version"),
+)
+_MICRO = Decimal("0.000001")
+CREATE_STATUSES = ("planned", "released")
+_STEPS = {
+    "released": "release",
+    "in_progress": "start",
+    "completed": "complete",
+    "closed": "close",
+}  # audit action names
+
+
+def _query() -> Select[Any]:
+    """Work orders joined with their product's code and unit, and their BOM's version."""
+    return (
+        select(*_COLUMNS)
+        .join(products, products.c.id == work_orders.c.product_id)
+        .outerjoin(boms, boms.c.id == work_orders.c.bom_id)
+    )
+
+
+def required_qty(qty: Decimal, qty_per: Decimal, scrap_factor: Decimal) -> Decimal:
+    """What a work order needs of one component: qty x qty_per x (1 + scrap), rounded up to
+    the sixth decimal so the snapshot never asks for less than the line will use."""
+    return (qty * qty_per * (1 + scrap_factor)).quantize(_MICRO, rounding=ROUND_CEILING)
+
+
+async def create_work_order(
+    ctx: ApplyContext,
+    *,
+    caller: Caller,
+    site: str,
+    number: str,
+    product: str,
+    qty_planned: Decimal,
+    due_date: date | None = None,
+    status: str = "planned",
+) -> dict[str, Any]:
+    """Add a work order with a snapshot of the product's current BOM; ``released`` releases
+    it at once (reserving material, or failing as a release would)."""
+    conn = ctx.conn
+    if status not in CREATE_STATUSES:
+        raise CentralError(
+            f"a work order starts {' or '.join(CREATE_STATUSES)}",
+            code="INVALID_STATUS",
+            details={"status": status},
+        )
+    product_id = (
+        await conn.execute(
+            select(products.c.id).where(products.c.site == site, products.c.code == product)
+        )
+    ).scalar_one_or_none()
+    if product_id is None:
+        raise InvalidReference(
+            f"product {product} does not exist at {site}",
+            details={"product": product, "site": site},
+        )
+    if (
+        await conn.execute(
+            select(work_orders.c.id).where(
+                work_orders.c.site == site, work_orders.c.number == number
+            )
+        )
+    ).first() is not None:
+        raise AlreadyExists(f"work order {number} already exists", details={"number": number})
+    bom = await current_bom(conn, product_id=product_id)
+    try:
+        wo_id = (
+            await conn.execute(
+                insert(work_orders)
+                .values(
+                    site=site,
+                    number=number,
+                    product_id=product_id,
+                    qty_planned=qty_planned,
+                    qty_produced=Decimal(0),
+                    status="planned",
+                    due_date=due_date,
+                    bom_id=bom["id"] if bom else None,
+                    created_at=now(),
+                )
+                .returning(work_orders.c.id)
+            )
+        ).scalar_one()
+    except IntegrityError as err:
+        raise AlreadyExists(
+            f"work order {number} already exists", details={"number": number}
+        ) from err
+    if bom and bom["items"]:
+        await conn.execute(
+            insert(work_order_materials),
+            [
+                {
+                    "work_order_id": wo_id,
+                    "line": item["line"],
+                    "component_id": item["component_id"],
+                    "qty_per": item["qty_per"],
+                    "scrap_factor": item["scrap_factor"],
+                    "consume_whole_lp": item["consume_whole_lp"],
+                    "qty_required": required_qty(
+                        qty_planned, item["qty_per"], item["scrap_factor"]
+                    ),
+                }
+                for item in bom["items"]
+            ],
+        )
+    audit_id = await audit.record(
+        conn,
+        caller=caller,
+        action="wo.create",
+        target=number,
+        site=site,
+        details={"product": product, "qty": str(qty_planned), "status": status},
+    )
+    if status == "released":
+        wo = await ctx.wo(site, number)
+        assert wo is not None
+        await transition(ctx, wo, "released", action_id=audit_id)
+        await ctx.flush()
+    return await get_work_order(conn, work_order_id=wo_id)
+
+
+async def get_work_order(conn: AsyncConnection, *, work_order_id: int) -> dict[str, Any]:
+    """One work order by id, or NotFound."""
+    row = (await conn.execute(_query().where(work_orders.c.id == work_order_id))).first()
+    if row is None:
+        raise NotFound(f"work order {work_order_id} does not exist", details={"id": work_order_id})
+    return as_dict(row)
+
+
+async def list_work_orders(
+    conn: AsyncConnection,
+    *,
+    sites: list[str] | None = None,
+    status: str | None = None,
+    product: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Work orders of ``sites`` (None: all), newest first, optionally of a status or product."""
+    limit, offset = page(limit, offset)
+    query = _query().order_by(work_orders.c.id.desc())
+    if sites is not None:
+        query = query.where(work_orders.c.site.in_(sites))
+    if status is not None:
+        query = query.where(work_orders.c.status == status)
+    if product is not None:
+        query = query.where(products.c.code == product)
+    return [as_dict(row) for row in await conn.execute(query.limit(limit).offset(offset))]
+
+
+async def change_status(
+    ctx: ApplyContext,
+    *,
+    caller: Caller,
+    work_order_id: int,
+    target: str,
+) -> dict[str, Any]:
+    """Move a work order one step (release, start, complete, close) for an API caller."""
+    conn = ctx.conn
+    found = (
+        await conn.execute(
+            select(work_orders.c.site, work_orders.c.number).where(
+                work_orders.c.id == work_order_id
+            )
+        )
+    ).first()
+    if found is None:
+        raise NotFound(f"work order {work_order_id} does not exist", details={"id": work_order_id})
+    caller.require_site(found.site)
+    wo = await ctx.wo(found.site, found.number)  # row-locked until the call commits
+    assert wo is not None
+    audit_id = await audit.record(
+        conn,
+        caller=caller,
+        action=f"wo.{_STEPS[target]}",
+        target=wo.number,
+        site=wo.site,
+        details={"from": wo.status, "to": target},
+    )
+    await transition(ctx, wo, target, action_id=audit_id)
+    await ctx.flush()
+    return await get_work_order(conn, work_order_id=work_order_id)
+
+
+async def list_materials(conn: AsyncConnection, *, work_order_id: int) -> dict[str, Any]:
+    """The work order's BOM snapshot per component: required, reserved (and by which LPs),
+    consumed (from the ledger) and remaining."""
+    wo = await get_work_order(conn, work_order_id=work_order_id)
+    materials = (
+        await conn.execute(
+            select(
+                work_order_materials.c.id,
+                work_order_materials.c.line,
+                work_order_materials.c.component_id,
+                products.c.code.label("component"),
+                products.c.uom,
+                work_order_materials.c.qty_per,
+                work_order_materials.c.scrap_factor,
+                work_order_materials.c.consume_whole_lp,
+                work_order_materials.c.qty_required.label("required"),
+            )
+            .join(products, products.c.id == work_order_materials.c.component_id)
+            .where(work_order_materials.c.work_order_id == work_order_id)
+            .order_by(work_order_materials.c.line, work_order_materials.c.id)
+        )
+    ).all()
+    held = await conn.execute(
+        select(
+            reservations.c.material_id,
+            license_plates.c.number.label("lp"),
+            reservations.c.qty,
+            license_plates.c.lot,
+            license_plates.c.expiry,
+            locations.c.code.label("location"),
+        )
+        .join(license_plates, license_plates.c.id == reservations.c.lp_id)
+        .join(locations, locations.c.id == license_plates.c.location_id)
+        .where(reservations.c.work_order_id == work_order_id, reservations.c.status == "active")
+        .order_by(reservations.c.id)
+    )
+    lps: dict[int, list[dict[str, Any]]] = {}
+    for row in held:
+        lps.setdefault(row.material_id, []).append(as_dict(row))
+    consumed = dict(
+        (
+            await conn.execute(
+                select(stock_moves.c.product_id, func.sum(stock_moves.c.qty))
+                .where(
+                    stock_moves.c.work_order_id == work_order_id, stock_moves.c.kind == "CONSUME"
+                )
+                .group_by(stock_moves.c.product_id)
+            )
+        ).all()
+    )
+    items = []
+    for material in materials:
+        reserved_lps = lps.get(material.id, [])
+        used = -consumed.get(material.component_id, Decimal(0))
+        items.append(
+            {
+                **as_dict(material),
+                "consumed": used,
+                "reserved": sum((lp["qty"] for lp in reserved_lps), Decimal(0)),
+                "remaining": max(material.required - used, Decimal(0)),
+                "lps": reserved_lps,
+            }
+        )
+    return {"work_order": wo["number"], "site": wo["site"], "status": wo["status"], "items": items}

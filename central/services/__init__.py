@@ -1,1 +1,0 @@
-"""Central's domain services: keyword-only functions over a connection, raising central.errors."""
