@@ -14,6 +14,7 @@ import logging
 import uuid
 from typing import Any
 
+from central.edges.presence import record_edge_state
 from protocol import ProtocolError, batch_ack
 from protocol.topics import (
     ACT_FILTER,
@@ -142,4 +143,4 @@ class IngestWorker:
             site, edge = parse_state_topic(topic)
         except ProtocolError:
             return
-        await self.processor.record_edge_state(site=site, edge=edge, payload=payload)
+        await record_edge_state(self.processor.engine, site=site, edge=edge, payload=payload)

@@ -4,30 +4,19 @@ A refusal becomes a ``Rejection``: recorded in rejected_actions (never in the de
 a forged envelope carrying a real id cannot block the real action) and acked ``rejected``.
 """
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, tuple_
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from central.db.tables import edges, rejected_actions
+from central.db.tables import rejected_actions
+from central.edges.registry import EdgeRecord
 from protocol import Ack, AckResult, Envelope, RejectCode, verify
 from protocol.wire import dumps
 
 MAX_RAW_CHARS = 64 * 1024
-
-
-@dataclass
-class EdgeRecord:
-    """A registered edge as the apply path needs it: its key and the highest seq seen."""
-
-    id: int
-    site: str
-    edge_id: str
-    secret: str
-    last_seq: int
 
 
 @dataclass
@@ -90,30 +79,6 @@ def readable_seq(raw: Any) -> int | None:
     """The seq of a raw element when it is an integer, else None."""
     value = raw.get("seq") if isinstance(raw, dict) else None
     return value if type(value) is int else None
-
-
-async def load_edges(
-    conn: AsyncConnection, pairs: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], EdgeRecord]:
-    """The registered edges among (site, edge_id) pairs, read in one query."""
-    wanted = sorted(set(pairs))
-    if not wanted:
-        return {}
-    if len(wanted) == 1:
-        where = (edges.c.site == wanted[0][0]) & (edges.c.edge_id == wanted[0][1])
-    elif conn.dialect.name == "postgresql":
-        where = tuple_(edges.c.site, edges.c.edge_id).in_(wanted)
-    else:
-        where = or_(*((edges.c.site == s) & (edges.c.edge_id == e) for s, e in wanted))
-    query = select(
-        edges.c.id, edges.c.site, edges.c.edge_id, edges.c.secret, edges.c.last_seq
-    ).where(where)
-    return {
-        (row.site, row.edge_id): EdgeRecord(
-            row.id, row.site, row.edge_id, row.secret, int(row.last_seq)
-        )
-        for row in await conn.execute(query)
-    }
 
 
 def authenticate(

@@ -11,16 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy import insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from central.actions.intake import (
-    EdgeRecord,
     Rejection,
     authenticate,
-    load_edges,
     readable,
     readable_seq,
     record_rejections,
@@ -33,14 +30,16 @@ from central.actions.registry import (
     needs_sscc,
     wo_numbers,
 )
-from central.apply.context import ApplyContext, ReferenceCache
-from central.db.tables import conflicts, edge_alarms, edges, processed_actions
+from central.apply.context import ApplyContext
+from central.apply.refs import ReferenceCache
+from central.db.tables import conflicts, processed_actions
+from central.edges.registry import EdgeRecord, load_edges
+from central.edges.sequence import SeqTracker
 from central.errors import ActionConflict
 from central.settings import CentralSettings
 from protocol import (
     Ack,
     AckResult,
-    EdgeState,
     Envelope,
     ProtocolError,
     check_envelope,
@@ -85,12 +84,11 @@ class Outcome:
 
 @dataclass
 class _Batch:
-    """Rows a batch writes at its end, and each edge's highest seq as the batch goes."""
+    """Rows a batch writes at its end, and the seqs its edges used."""
 
     processed: list[dict[str, Any]] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
-    alarms: list[dict[str, Any]] = field(default_factory=list)
-    seqs: dict[int, int] = field(default_factory=dict)
+    seqs: SeqTracker = field(default_factory=SeqTracker)
 
 
 class ActionProcessor:
@@ -213,12 +211,12 @@ class ActionProcessor:
                 batch.rejections.append(item)
                 acks.append(item.ack())
                 if (used := signed_seq(raw, known, topic_edge)) is not None:
-                    self._track_seq(batch, *used)
+                    batch.seqs.track(*used)
                 continue
             if item.id in seen:
                 acks.append(seen[item.id].ack(item, duplicate=True))
                 continue
-            self._track_seq(batch, known[(item.site, item.edge)], item.seq)
+            batch.seqs.track(known[(item.site, item.edge)], item.seq)
             outcome = await self._apply(ctx, raw, item)
             seen[item.id] = outcome
             batch.processed.append(self._processed_row(raw, item, outcome, received_at, via))
@@ -276,22 +274,6 @@ class ActionProcessor:
         }
 
     @staticmethod
-    def _track_seq(batch: _Batch, edge: EdgeRecord, seq: int) -> None:
-        """Follow an edge's seq; a jump past the next expected one raises a SEQ_GAP alarm."""
-        last = batch.seqs.get(edge.id, edge.last_seq)
-        if seq > last + 1:
-            batch.alarms.append(
-                {
-                    "site": edge.site,
-                    "edge": edge.edge_id,
-                    "kind": "SEQ_GAP",
-                    "detail": f"seq jumped from {last} to {seq}: {seq - last - 1} action(s) "
-                    f"({last + 1}..{seq - 1}) never reached central",
-                }
-            )
-        batch.seqs[edge.id] = max(last, seq)
-
-    @staticmethod
     async def _outcomes(conn: AsyncConnection, ids: list[str]) -> dict[str, Outcome]:
         """First outcomes of the ids already processed, in one query."""
         if not ids:
@@ -322,48 +304,7 @@ class ActionProcessor:
         if batch.processed:
             await conn.execute(insert(processed_actions), batch.processed)
         await record_rejections(conn, batch.rejections, via=via, received_at=received_at)
-        if batch.alarms:
-            await conn.execute(
-                insert(edge_alarms),
-                [{**alarm, "created_at": received_at} for alarm in batch.alarms],
-            )
-        for edge_id, seq in batch.seqs.items():
-            await conn.execute(
-                update(edges)
-                .where(edges.c.id == edge_id, edges.c.last_seq < seq)
-                .values(last_seq=seq)
-            )
-
-    async def record_edge_state(self, *, site: str, edge: str, payload: bytes) -> None:
-        """Store an edge's retained presence in the registry; bad or unknown input is logged."""
-        if not payload:
-            return  # a cleared retained message, not a state
-        try:
-            state = EdgeState.model_validate_json(payload)
-        except ValidationError as err:
-            log.warning("ignoring unreadable state of %s/%s: %s", site, edge, err)
-            return
-        oldest = state.oldest_pending_ts[:40] if state.oldest_pending_ts else None
-        values = {
-            "online": state.online,
-            "queue_depth": state.queue_depth,
-            "oldest_pending_ts": oldest,
-            "last_ack_seq": state.last_ack_seq,
-            "version": state.version[:64],
-            "last_seen": datetime.now(UTC),
-        }
-        try:
-            async with self.engine.begin() as conn:
-                result = await conn.execute(
-                    update(edges)
-                    .where(edges.c.site == site, edges.c.edge_id == edge)
-                    .values(values)
-                )
-        except (SQLAlchemyError, OSError) as err:
-            log.warning("state of %s/%s not recorded: %s", site, edge, err)
-            return
-        if result.rowcount == 0:
-            log.info("state from unregistered edge %s/%s ignored", site, edge)
+        await batch.seqs.write(conn, at=received_at)
 
 
 def _text(raw: Any) -> str:

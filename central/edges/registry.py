@@ -1,9 +1,11 @@
-"""The edge registry: provisioning (the signing secret), presence, seq-gap alarms."""
+"""The edge registry: provisioning (the signing secret), the registered edges, their alarms."""
 
 import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.clock import now
@@ -23,6 +25,41 @@ PUBLIC_COLUMNS = (
     edges.c.version,
     edges.c.created_at,
 )
+
+
+@dataclass
+class EdgeRecord:
+    """A registered edge as the apply path needs it: its key and the highest seq seen."""
+
+    id: int
+    site: str
+    edge_id: str
+    secret: str
+    last_seq: int
+
+
+async def load_edges(
+    conn: AsyncConnection, pairs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], EdgeRecord]:
+    """The registered edges among (site, edge_id) pairs, read in one query."""
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return {}
+    if len(wanted) == 1:
+        where = (edges.c.site == wanted[0][0]) & (edges.c.edge_id == wanted[0][1])
+    elif conn.dialect.name == "postgresql":
+        where = tuple_(edges.c.site, edges.c.edge_id).in_(wanted)
+    else:
+        where = or_(*((edges.c.site == s) & (edges.c.edge_id == e) for s, e in wanted))
+    query = select(
+        edges.c.id, edges.c.site, edges.c.edge_id, edges.c.secret, edges.c.last_seq
+    ).where(where)
+    return {
+        (row.site, row.edge_id): EdgeRecord(
+            row.id, row.site, row.edge_id, row.secret, int(row.last_seq)
+        )
+        for row in await conn.execute(query)
+    }
 
 
 async def provision_edge(conn: AsyncConnection, *, site: str, edge_id: str) -> str:

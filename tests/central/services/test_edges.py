@@ -2,6 +2,7 @@
 
 import json
 
+from central.edges.presence import record_edge_state
 from central.edges.registry import list_edges, provision_edge
 from protocol import AckResult
 from tests.central.conftest import EDGE, SITE, Central
@@ -32,7 +33,7 @@ async def test_state_updates_the_registry(central: Central) -> None:
             "backlog_warning": False,
         }
     ).encode()
-    await central.processor.record_edge_state(site=SITE, edge=EDGE, payload=payload)
+    await record_edge_state(central.engine, site=SITE, edge=EDGE, payload=payload)
     async with central.engine.connect() as conn:
         (edge,) = await list_edges(conn)
     assert (edge["online"], edge["queue_depth"], edge["last_ack_seq"], edge["version"]) == (
@@ -53,7 +54,7 @@ async def test_bad_or_unknown_state_is_ignored(central: Central) -> None:
         (SITE, EDGE, b""),
         (SITE, "edge-9", b'{"online": true}'),
     ):
-        await central.processor.record_edge_state(site=site, edge=edge, payload=payload)
+        await record_edge_state(central.engine, site=site, edge=edge, payload=payload)
     async with central.engine.connect() as conn:
         edges = await list_edges(conn)
     assert [(e["edge_id"], e["online"], e["last_seen"]) for e in edges] == [(EDGE, False, None)]

@@ -1,0 +1,48 @@
+"""Edge presence: the retained state an edge publishes, recorded in the registry.
+
+Bad or unknown input is logged and dropped: presence is informative, and a broker full of
+stale or hostile retained messages must never stop central.
+"""
+
+import logging
+
+from pydantic import ValidationError
+from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from central.clock import now
+from central.db.tables import edges
+from protocol import EdgeState
+
+log = logging.getLogger(__name__)
+
+
+async def record_edge_state(engine: AsyncEngine, *, site: str, edge: str, payload: bytes) -> None:
+    """Store an edge's retained presence in the registry; bad or unknown input is logged."""
+    if not payload:
+        return  # a cleared retained message, not a state
+    try:
+        state = EdgeState.model_validate_json(payload)
+    except ValidationError as err:
+        log.warning("ignoring unreadable state of %s/%s: %s", site, edge, err)
+        return
+    oldest = state.oldest_pending_ts[:40] if state.oldest_pending_ts else None
+    values = {
+        "online": state.online,
+        "queue_depth": state.queue_depth,
+        "oldest_pending_ts": oldest,
+        "last_ack_seq": state.last_ack_seq,
+        "version": state.version[:64],
+        "last_seen": now(),
+    }
+    try:
+        async with engine.begin() as conn:
+            result = await conn.execute(
+                update(edges).where(edges.c.site == site, edges.c.edge_id == edge).values(values)
+            )
+    except (SQLAlchemyError, OSError) as err:
+        log.warning("state of %s/%s not recorded: %s", site, edge, err)
+        return
+    if result.rowcount == 0:
+        log.info("state from unregistered edge %s/%s ignored", site, edge)
