@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import TypeAdapter, ValidationError
 
 from edge.errors import ScanError
+from protocol.gs1 import gs1_check_digit
 from protocol.types import NAME_PATTERN, Quantity, format_qty
 
 ScanKind = Literal["lp", "sscc", "work_order", "location", "operator", "action", "qty"]
@@ -40,12 +41,6 @@ class Scan:
     value: str
     text: str
     symbology: str | None = None
-
-
-def gs1_check_digit(digits: str) -> int:
-    """GS1 mod-10 check digit of ``digits`` (the number without its check digit)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return (10 - total % 10) % 10
 
 
 def check_sscc(sscc: str) -> str:

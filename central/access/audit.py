@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from central.access.tokens import Caller
+from central.access.callers import Caller
 from central.clock import now
 from central.db.rows import as_dict, page
 from central.db.tables import audit_log

@@ -3,15 +3,14 @@
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from central.access.tokens import OPEN_CALLER, Caller, caller_for_token
+from central.access.callers import OPEN_CALLER, Caller, caller_for_token
 from central.actions.processor import ActionProcessor
 from central.apply.context import ApplyContext
 from central.apply.refs import ReferenceCache
 from central.clock import now
-from central.db.rows import MAX_PAGE
 from central.errors import Unauthorized
 from central.settings import CentralSettings
 
@@ -105,5 +104,3 @@ WarehouseCaller = Annotated[Caller, require("warehouse")]
 QualityCaller = Annotated[Caller, require("quality")]
 SupervisorCaller = Annotated[Caller, require("production", "warehouse", "quality")]
 AdminCaller = Annotated[Caller, require("admin")]
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="rows per page")]
-Offset = Annotated[int, Query(ge=0, description="rows to skip")]

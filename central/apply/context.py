@@ -16,13 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.apply.refs import Location, Product, ReferenceCache
 from central.apply.sscc import make_sscc, reserve_serials
-from central.db.tables import (
-    license_plates,
-    lp_genealogy,
-    products,
-    stock_moves,
-    work_orders,
-)
+from central.db.tables import license_plates, lp_genealogy, products, stock_moves, work_orders
 from central.settings import CentralSettings
 from protocol import Envelope
 

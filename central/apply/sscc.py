@@ -4,14 +4,9 @@ from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.db.tables import number_sequences
+from protocol.gs1 import gs1_check_digit
 
 SSCC_SEQUENCE = "sscc"
-
-
-def gs1_check_digit(digits: str) -> int:
-    """GS1 mod-10 check digit: weights 3,1,3,... from the rightmost digit."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return (10 - total % 10) % 10
 
 
 def make_sscc(*, extension: str, company_prefix: str, serial: int) -> str:

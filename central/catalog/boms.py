@@ -14,7 +14,7 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.access import audit
-from central.access.tokens import Caller
+from central.access.callers import Caller
 from central.catalog.products import get_product
 from central.clock import now
 from central.db.rows import as_dict

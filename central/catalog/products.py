@@ -11,12 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.access import audit
-from central.access.tokens import Caller
+from central.access.callers import Caller
 from central.apply.refs import references_changed
 from central.clock import now
+from central.db.enums import PRODUCT_TYPES
 from central.db.rows import as_dict, page
 from central.db.tables import (
-    PRODUCT_TYPES,
     bom_items,
     boms,
     license_plates,

@@ -15,12 +15,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.access import audit
-from central.access.tokens import Caller
+from central.access.callers import Caller
 from central.actions.registry import apply_action, lp_numbers, needs_sscc, wo_numbers
 from central.apply.context import ApplyContext
 from central.clock import now
 from central.conflicts.inbox import get_conflict
-from central.db.tables import RESOLUTIONS, conflicts, stock_moves
+from central.db.enums import RESOLUTIONS
+from central.db.tables import conflicts, stock_moves
 from central.errors import ActionConflict, InvalidInput, NotFound
 from protocol import Envelope, ProtocolError, check_envelope
 from protocol.envelope import normalize_body

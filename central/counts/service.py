@@ -14,13 +14,13 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.access import audit
-from central.access.tokens import Caller
+from central.access.callers import Caller
 from central.apply.context import ApplyContext
 from central.clock import now
 from central.counts.operations import session_row
+from central.db.enums import QTY_KINDS
 from central.db.rows import as_dict, page
 from central.db.tables import (
-    QTY_KINDS,
     count_lines,
     count_sessions,
     license_plates,

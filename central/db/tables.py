@@ -21,6 +21,18 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from central.db.enums import (  # the tables' CHECK constraints, and their values for callers
+    CONFLICT_STATUSES,
+    COUNT_STATUSES,
+    HOLD_STATUSES,
+    LOCATION_KINDS,
+    LP_STATUSES,
+    MOVE_CAUSES,
+    MOVE_KINDS,
+    PRODUCT_TYPES,
+    RESERVATION_STATUSES,
+    WO_STATUSES,
+)
 from central.db.types import Qty, UtcDateTime
 
 # Named constraints, so migrations and autogenerate comparisons agree on every backend.
@@ -32,38 +44,6 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 metadata = MetaData(naming_convention=NAMING)
-
-PRODUCT_TYPES = ("raw", "intermediate", "finished")
-LOCATION_KINDS = ("receiving", "storage", "production", "shipping", "quality")
-WO_STATUSES = ("planned", "released", "in_progress", "completed", "closed")
-LP_STATUSES = ("available", "reserved", "on_hold", "consumed", "shipped")
-# Ledger kinds. QTY_KINDS change what an LP holds; MEMO_KINDS record a commitment (a
-# reservation taken or given back) and carry its quantity, but never count in a balance.
-QTY_KINDS = (
-    "RECEIPT",
-    "TRANSFER_OUT",
-    "TRANSFER_IN",
-    "CONSUME",
-    "PRODUCE",
-    "ADJUST",
-    "PICK",
-    "SHIP",
-    "CORRECTION",
-    "SPLIT_OUT",
-    "SPLIT_IN",
-    "MERGE_OUT",
-    "MERGE_IN",
-)
-MEMO_KINDS = ("RESERVE", "RELEASE")
-MOVE_KINDS = QTY_KINDS + MEMO_KINDS
-MOVE_CAUSES = ("action", "api")  # action_id names a floor action, or an audit_log entry
-GENEALOGY_KINDS = ("SPLIT", "PRODUCE", "MERGE", "PACK")
-RESERVATION_STATUSES = ("active", "released", "consumed")
-HOLD_STATUSES = ("active", "released")
-COUNT_STATUSES = ("open", "approved", "cancelled")
-CONFLICT_STATUSES = ("open", "resolved", "voided")
-RESOLUTIONS = ("apply", "apply_with_changes", "void")
-ROLES = ("technical", "planning", "production", "warehouse", "quality", "admin")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:

@@ -17,7 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.db.engine import make_engine
-from central.db.tables import QTY_KINDS, license_plates, locations, products, reservations
+from central.db.enums import QTY_KINDS
+from central.db.tables import license_plates, locations, products, reservations
 from central.db.tables import stock_moves as ledger
 from central.errors import CentralError
 from protocol.types import format_qty

@@ -42,7 +42,7 @@ async def nested_lps(conn: AsyncConnection, *, lp_id: int) -> list[tuple[int, st
     return [(row.id, row.number) for row in await conn.execute(query)]
 
 
-async def contents(conn: AsyncConnection, *, lp_id: int) -> list[int]:
+async def nested_ids(conn: AsyncConnection, *, lp_id: int) -> list[int]:
     """Ids of every LP nested below ``lp_id`` (any depth), shallowest first."""
     return [lp for lp, _ in await nested_lps(conn, lp_id=lp_id)]
 

@@ -9,7 +9,8 @@ from sqlalchemy import update
 
 from central.apply.context import ApplyContext, WorkOrder
 from central.apply.outcome import conflict
-from central.db.tables import WO_STATUSES, work_orders
+from central.db.enums import WO_STATUSES
+from central.db.tables import work_orders
 from central.errors import ActionConflict
 from central.production.reservations import release_reservations, reserve_materials
 from protocol import ConflictCode

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.access import audit
-from central.access.tokens import Caller
+from central.access.callers import Caller
 from central.apply.context import ApplyContext
 from central.catalog.boms import current_bom
 from central.clock import now

@@ -12,7 +12,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.access import audit
-from central.access.tokens import Caller
+from central.access.callers import Caller
 from central.apply.context import ApplyContext
 from central.db.rows import as_dict, page
 from central.db.tables import license_plates, products, quality_holds

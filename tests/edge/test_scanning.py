@@ -13,7 +13,6 @@ from edge.scanning import (
     Scan,
     StationState,
     check_sscc,
-    gs1_check_digit,
     interpret,
     normalize,
 )
@@ -38,9 +37,7 @@ def test_recorded_bad_scans_are_refused_clearly(case: dict) -> None:
     assert case["error"] in str(caught.value)
 
 
-def test_gs1_check_digit() -> None:
-    assert gs1_check_digit("10614141123456789") == 7
-    assert gs1_check_digit("0950600013435") == 2
+def test_check_sscc() -> None:
     assert check_sscc("106141411234567897") == "106141411234567897"
     with pytest.raises(ScanError, match="expected 7"):
         check_sscc("106141411234567891")

@@ -1,33 +1,35 @@
 """/conflicts: the inbox of valid actions that could not apply, and their resolution."""
 
-from typing import Literal
-
 from fastapi import APIRouter
 
-from central.api.deps import ApplyDep, CallerDep, Limit, Offset, ReadConn, SupervisorCaller
-from central.api.schemas import Page
-from central.api.schemas.inventory import ConflictDetailOut, ResolvedOut, ResolveIn
+from central.api.deps import ApplyDep, CallerDep, ReadConn, SupervisorCaller
+from central.api.paging import Page, PagingDep
+from central.api.schemas.conflicts import ConflictDetailOut, ResolvedOut, ResolveIn
 from central.conflicts import inbox, resolution
+from central.db.enums import ConflictStatus
 
 router = APIRouter(prefix="/conflicts", tags=["conflicts"])
-ConflictStatus = Literal["open", "resolved", "voided"]
 
 
 @router.get("", response_model=Page[ConflictDetailOut])
 async def list_conflicts(
     conn: ReadConn,
     caller: CallerDep,
+    paging: PagingDep,
     status: ConflictStatus | None = None,
     site: str | None = None,
     edge: str | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> dict[str, object]:
     """Conflicts, oldest first, each with the envelope exactly as the edge sent it."""
     items = await inbox.list_conflicts(
-        conn, sites=caller.site_filter(site), status=status, edge=edge, limit=limit, offset=offset
+        conn,
+        sites=caller.site_filter(site),
+        status=status,
+        edge=edge,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return {"items": items, "limit": limit, "offset": offset}
+    return paging.of(items)
 
 
 @router.get("/{conflict_id}", response_model=ConflictDetailOut)

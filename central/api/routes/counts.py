@@ -5,22 +5,20 @@ from fastapi import APIRouter, status
 from central.api.deps import (
     ApplyDep,
     CallerDep,
-    Limit,
-    Offset,
     ReadConn,
     WarehouseCaller,
     WriteConn,
 )
-from central.api.schemas import Page
+from central.api.paging import Page, PagingDep
 from central.api.schemas.counts import (
     ApprovalOut,
     CountDetailOut,
     CountIn,
     CountOut,
-    CountStatus,
     VarianceOut,
 )
 from central.counts import service
+from central.db.enums import CountStatus
 
 router = APIRouter(prefix="/counts", tags=["counts"])
 
@@ -39,11 +37,10 @@ async def create_count(
 async def list_counts(
     conn: ReadConn,
     caller: CallerDep,
+    paging: PagingDep,
     status: CountStatus | None = None,
     location: str | None = None,
     site: str | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> dict[str, object]:
     """Count sessions, newest first, of the caller's sites."""
     items = await service.list_sessions(
@@ -51,10 +48,10 @@ async def list_counts(
         sites=caller.site_filter(site),
         status=status,
         location=location,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return {"items": items, "limit": limit, "offset": offset}
+    return paging.of(items)
 
 
 @router.get("/{session_id}", response_model=CountDetailOut)

@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter, status
 
-from central.api.deps import AdminCaller, CallerDep, Limit, Offset, ReadConn, WriteConn
-from central.api.schemas import AlarmOut, EdgeIn, EdgeOut, EdgeProvisioned, Page
+from central.api.deps import AdminCaller, CallerDep, ReadConn, WriteConn
+from central.api.paging import Page, PagingDep
+from central.api.schemas.edges import AlarmOut, EdgeIn, EdgeOut, EdgeProvisioned
 from central.edges import registry
 
 router = APIRouter(prefix="/edges", tags=["edges"])
@@ -21,29 +22,35 @@ async def provision_edge(body: EdgeIn, conn: WriteConn, caller: AdminCaller) -> 
 async def list_edges(
     conn: ReadConn,
     caller: CallerDep,
+    paging: PagingDep,
     site: str | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> dict[str, object]:
     """Registered edges: online, queue depth, oldest pending, last seen, last seq."""
     items = await registry.list_edges(
-        conn, sites=caller.site_filter(site), limit=limit, offset=offset
+        conn,
+        sites=caller.site_filter(site),
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return {"items": items, "limit": limit, "offset": offset}
+    return paging.of(items)
 
 
 @router.get("/alarms", response_model=Page[AlarmOut])
 async def list_alarms(
     conn: ReadConn,
     caller: CallerDep,
+    paging: PagingDep,
     site: str | None = None,
     edge: str | None = None,
     kind: str | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> dict[str, object]:
     """Edge alarms, newest first (SEQ_GAP: actions that never reached central)."""
     items = await registry.list_alarms(
-        conn, sites=caller.site_filter(site), edge=edge, kind=kind, limit=limit, offset=offset
+        conn,
+        sites=caller.site_filter(site),
+        edge=edge,
+        kind=kind,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return {"items": items, "limit": limit, "offset": offset}
+    return paging.of(items)

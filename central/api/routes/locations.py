@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter, status
 
-from central.api.deps import CallerDep, Limit, Offset, ReadConn, WarehouseCaller, WriteConn
-from central.api.schemas import LocationIn, LocationOut, Page
+from central.api.deps import CallerDep, ReadConn, WarehouseCaller, WriteConn
+from central.api.paging import Page, PagingDep
+from central.api.schemas.catalog import LocationIn, LocationOut
 from central.catalog import products as catalog
 
 router = APIRouter(prefix="/locations", tags=["locations"])
@@ -24,12 +25,11 @@ async def create_location(
 async def list_locations(
     conn: ReadConn,
     caller: CallerDep,
+    paging: PagingDep,
     site: str | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> dict[str, object]:
     """Locations of the caller's sites, optionally of one."""
     items = await catalog.list_locations(
-        conn, sites=caller.site_filter(site), limit=limit, offset=offset
+        conn, sites=caller.site_filter(site), limit=paging.limit, offset=paging.offset
     )
-    return {"items": items, "limit": limit, "offset": offset}
+    return paging.of(items)

@@ -4,7 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from central.api.deps import CallerDep, Limit, Offset, ReadConn, TechnicalCaller, WriteConn
+from central.api.deps import CallerDep, ReadConn, TechnicalCaller, WriteConn
+from central.api.paging import PagingDep
 from central.api.schemas.catalog import (
     ProductIn,
     ProductOut,
@@ -42,13 +43,12 @@ async def create_product(
 async def list_products(
     conn: ReadConn,
     caller: CallerDep,
+    paging: PagingDep,
     site: str | None = None,
     type: ProductType | None = None,
     allergen: AllergenTag = None,
     gtin: str | None = None,
     q: Search = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> dict[str, object]:
     """Products ordered by site and code, filtered, with the total count of matches."""
     filters = {
@@ -58,9 +58,9 @@ async def list_products(
         "gtin": gtin,
         "q": q,
     }
-    items = await catalog.list_products(conn, **filters, limit=limit, offset=offset)
+    items = await catalog.list_products(conn, **filters, limit=paging.limit, offset=paging.offset)
     total = await catalog.count_products(conn, **filters)
-    return {"items": items, "limit": limit, "offset": offset, "total": total}
+    return paging.of(items, total=total)
 
 
 @router.get("/{product_id}", response_model=ProductOut)

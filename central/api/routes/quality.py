@@ -5,13 +5,12 @@ from fastapi import APIRouter, status
 from central.api.deps import (
     ApplyDep,
     CallerDep,
-    Limit,
-    Offset,
     QualityCaller,
     ReadConn,
 )
-from central.api.schemas import Page
-from central.api.schemas.quality import HoldChangeOut, HoldIn, HoldOut, HoldStatus, ReleaseIn
+from central.api.paging import Page, PagingDep
+from central.api.schemas.quality import HoldChangeOut, HoldIn, HoldOut, ReleaseIn
+from central.db.enums import HoldStatus
 from central.quality import service
 
 router = APIRouter(prefix="/quality", tags=["quality"])
@@ -21,12 +20,11 @@ router = APIRouter(prefix="/quality", tags=["quality"])
 async def list_holds(
     conn: ReadConn,
     caller: CallerDep,
+    paging: PagingDep,
     status: HoldStatus | None = None,
     lp: str | None = None,
     lot: str | None = None,
     site: str | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> dict[str, object]:
     """Holds, newest first, of the caller's sites; by status, LP number, lot or site."""
     items = await service.list_holds(
@@ -35,10 +33,10 @@ async def list_holds(
         status=status,
         lp=lp,
         lot=lot,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return {"items": items, "limit": limit, "offset": offset}
+    return paging.of(items)
 
 
 @router.get("/holds/{hold_id}", response_model=HoldOut)

@@ -3,8 +3,8 @@
 from fastapi import APIRouter, status
 
 from central.access import audit, tokens
-from central.api.deps import AdminCaller, CallerDep, Limit, Offset, ReadConn, WriteConn
-from central.api.schemas import Page
+from central.api.deps import AdminCaller, CallerDep, ReadConn, WriteConn
+from central.api.paging import Page, PagingDep
 from central.api.schemas.access import AuditOut, CallerOut, TokenIn, TokenMade, TokenOut
 
 router = APIRouter(tags=["access"])
@@ -52,13 +52,16 @@ async def me(caller: CallerDep) -> dict[str, object]:
 async def list_audit(
     conn: ReadConn,
     caller: CallerDep,
+    paging: PagingDep,
     site: str | None = None,
     action: str | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> dict[str, object]:
     """Audited API writes of the caller's sites, newest first."""
     items = await audit.list_entries(
-        conn, sites=caller.site_filter(site), action=action, limit=limit, offset=offset
+        conn,
+        sites=caller.site_filter(site),
+        action=action,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return {"items": items, "limit": limit, "offset": offset}
+    return paging.of(items)

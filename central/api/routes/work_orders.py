@@ -5,14 +5,13 @@ from fastapi import APIRouter, status
 from central.api.deps import (
     ApplyDep,
     CallerDep,
-    Limit,
-    Offset,
     PlanningCaller,
     ProductionCaller,
     ReadConn,
 )
-from central.api.schemas import Page
-from central.api.schemas.production import MaterialsOut, WorkOrderIn, WorkOrderOut, WoStatus
+from central.api.paging import Page, PagingDep
+from central.api.schemas.production import MaterialsOut, WorkOrderIn, WorkOrderOut
+from central.db.enums import WoStatus
 from central.production import service
 
 router = APIRouter(prefix="/work-orders", tags=["work orders"])
@@ -40,11 +39,10 @@ async def create_work_order(
 async def list_work_orders(
     conn: ReadConn,
     caller: CallerDep,
+    paging: PagingDep,
     site: str | None = None,
     status: WoStatus | None = None,
     product: str | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> dict[str, object]:
     """Work orders, newest first."""
     items = await service.list_work_orders(
@@ -52,10 +50,10 @@ async def list_work_orders(
         sites=caller.site_filter(site),
         status=status,
         product=product,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return {"items": items, "limit": limit, "offset": offset}
+    return paging.of(items)
 
 
 @router.get("/{work_order_id}", response_model=WorkOrderOut)

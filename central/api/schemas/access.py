@@ -5,9 +5,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from central.db.enums import Role
 from protocol.types import Name
 
-Role = Literal["technical", "planning", "production", "warehouse", "quality", "admin"]
 SiteOrAll = Name | Literal["*"]
 
 

@@ -1,31 +1,31 @@
-"""Products and BOMs: request and response bodies. Quantities are decimal strings both ways."""
+"""Products, BOMs and locations: request and response bodies. Quantities are decimal strings."""
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from protocol.types import Code, Name, Quantity, format_qty
-
-ProductType = Literal["raw", "intermediate", "finished"]
-Tag = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_\-]*$")]
-QtyOut = Annotated[Decimal, PlainSerializer(format_qty, return_type=str)]
+from central.api.schemas.fields import QtyOut
+from central.db.enums import LocationKind, ProductType
+from protocol.gs1 import gs1_check_digit
+from protocol.types import Code, Name, Quantity
 
 
 def _gtin_check_digit(gtin: str) -> str:
     """Refuse a GTIN whose last digit is not its GS1 mod-10 check digit (a mistyped code)."""
-    body, check = gtin[:-1], int(gtin[-1])
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    expected = (10 - total % 10) % 10
-    if check != expected:
+    expected = gs1_check_digit(gtin[:-1])
+    if int(gtin[-1]) != expected:
         raise ValueError(f"GTIN {gtin} has a wrong check digit (expected {expected})")
     return gtin
 
 
-# GTIN-8, -12, -13 or -14, with a correct check digit.
+Tag = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_\-]*$")]
+
 Gtin = Annotated[str, Field(pattern=r"^\d{8}$|^\d{12,14}$"), AfterValidator(_gtin_check_digit)]
+
 Uom = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
 ProductName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -143,3 +143,25 @@ class BomVersionOut(BaseModel):
     item_count: int
     open_work_orders: int
     current: bool
+
+
+class LocationIn(BaseModel):
+    """A new location at a site."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    site: Name
+    code: Code
+    name: str = Field(min_length=1, max_length=200)
+    kind: LocationKind = "storage"
+
+
+class LocationOut(BaseModel):
+    """A location."""
+
+    id: int
+    site: str
+    code: str
+    name: str
+    kind: str
+    created_at: datetime

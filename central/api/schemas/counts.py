@@ -1,14 +1,11 @@
 """Request and response bodies of /counts."""
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from central.api.schemas import QtyOut
+from central.api.schemas.fields import QtyOut
 from protocol.types import Code, Name
-
-CountStatus = Literal["open", "approved", "cancelled"]
 
 
 class CountIn(BaseModel):

@@ -1,4 +1,4 @@
-"""Bodies of the LP lists, LP contents and the genealogy (recall) trace. Quantities are strings."""
+"""The genealogy (recall) trace of an LP, up and down. Quantities are strings."""
 
 from __future__ import annotations
 
@@ -7,33 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from central.api.schemas import QtyOut
+from central.api.schemas.fields import QtyOut
 
 Direction = Literal["up", "down", "backward", "forward"]
-LpStatus = Literal["available", "reserved", "on_hold", "consumed", "shipped"]
-
-
-class LicensePlateRow(BaseModel):
-    """An LP in a list, with the LP it is packed in (``parent``), if any."""
-
-    number: str
-    site: str
-    product: str
-    qty: QtyOut
-    uom: str
-    lot: str | None
-    expiry: date | None
-    location: str
-    status: str
-    parent: str | None
-    last_move_at: datetime | None
-    created_at: datetime
-
-
-class LicensePlateContents(LicensePlateRow):
-    """An LP and every LP nested in it, any depth, shallowest first."""
-
-    contents: list[LicensePlateRow]
 
 
 class TraceLp(BaseModel):

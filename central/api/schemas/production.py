@@ -1,15 +1,12 @@
 """Work orders: request and response bodies. Quantities are decimal strings both ways."""
 
 from datetime import date, datetime
-from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from protocol.types import Code, Name, Quantity, format_qty
-
-QtyOut = Annotated[Decimal, PlainSerializer(format_qty, return_type=str)]
-WoStatus = Literal["planned", "released", "in_progress", "completed", "closed"]
+from central.api.schemas.fields import QtyOut
+from protocol.types import Code, Name, Quantity
 
 
 class WorkOrderIn(BaseModel):

@@ -1,14 +1,13 @@
 """Request and response bodies of /quality/holds."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from protocol.actions import QualityTarget
 from protocol.types import Name
 
-HoldStatus = Literal["active", "released"]
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from central.db.tables import (
+from central.db.enums import (
     CONFLICT_STATUSES,
     COUNT_STATUSES,
     HOLD_STATUSES,

@@ -3,8 +3,8 @@
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from central.apply.sscc import gs1_check_digit
 from protocol import AckResult
+from protocol.gs1 import gs1_check_digit
 from tests.central.conftest import Central
 
 T0 = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)

@@ -291,7 +291,7 @@ async def test_a_cycle_through_several_levels_is_refused(seeded: Central) -> Non
     assert (ack.result, ack.code) == (AckResult.CONFLICT, "PACK_CYCLE")
     c_id = (await seeded.rows("SELECT id FROM license_plates WHERE number = 'C'"))[0][0]
     async with seeded.engine.connect() as conn:
-        inside = await nesting.contents(conn, lp_id=c_id)
+        inside = await nesting.nested_ids(conn, lp_id=c_id)
     ids = dict(await seeded.rows("SELECT number, id FROM license_plates"))
     assert inside == [ids["B"], ids["A"]]  # shallowest first
 

@@ -1,42 +1,39 @@
-"""/license-plates lists, an LP's contents, and /license-plates/{number}/genealogy: the recall
-query, up and down."""
+"""/license-plates: one LP, LP lists, what an LP holds, and its genealogy (the recall trace)."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from central.api.deps import CallerDep, Limit, Offset, ReadConn
-from central.api.schemas import Page
-from central.api.schemas.genealogy import (
-    Direction,
-    GenealogyOut,
+from central.api.deps import CallerDep, ReadConn
+from central.api.paging import Page, PagingDep
+from central.api.schemas.genealogy import Direction, GenealogyOut
+from central.api.schemas.license_plates import (
     LicensePlateContents,
+    LicensePlateOut,
     LicensePlateRow,
-    LpStatus,
 )
-from central.inventory import genealogy
-from central.inventory import queries as license_plates
+from central.db.enums import LpStatus
+from central.inventory import genealogy, queries
 
-router = APIRouter(tags=["genealogy"])
+router = APIRouter(prefix="/license-plates", tags=["license plates"])
 Depth = Annotated[int, Query(ge=1, le=genealogy.MAX_DEPTH, description="links to follow")]
 
 
-@router.get("/license-plates", response_model=Page[LicensePlateRow])
+@router.get("", response_model=Page[LicensePlateRow])
 async def list_license_plates(
     conn: ReadConn,
     caller: CallerDep,
+    paging: PagingDep,
     site: str | None = None,
     product: str | None = None,
     location: str | None = None,
     lot: str | None = None,
     status: LpStatus | None = None,
     parent: str | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> dict[str, object]:
     """LPs by number, filtered by site, product code, location code, lot, status or the LP
     they are packed in (``parent``)."""
-    items = await license_plates.list_license_plates(
+    items = await queries.list_license_plates(
         conn,
         sites=caller.site_filter(site),
         product=product,
@@ -44,19 +41,25 @@ async def list_license_plates(
         lot=lot,
         status=status,
         parent=parent,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return {"items": items, "limit": limit, "offset": offset}
+    return paging.of(items)
 
 
-@router.get("/license-plates/{number}/contents", response_model=LicensePlateContents)
+@router.get("/{number}", response_model=LicensePlateOut)
+async def get_license_plate(number: str, conn: ReadConn, caller: CallerDep) -> dict[str, object]:
+    """One LP: product, quantity, place, status, lot, and the LP it is packed in."""
+    return await queries.get_license_plate(conn, number=number, sites=caller.site_filter())
+
+
+@router.get("/{number}/contents", response_model=LicensePlateContents)
 async def get_contents(number: str, conn: ReadConn, caller: CallerDep) -> dict[str, object]:
     """An LP and everything packed in it, any depth (cartons on a pallet)."""
-    return await license_plates.contents(conn, number=number, sites=caller.site_filter())
+    return await queries.get_contents(conn, number=number, sites=caller.site_filter())
 
 
-@router.get("/license-plates/{number}/genealogy", response_model=GenealogyOut)
+@router.get("/{number}/genealogy", response_model=GenealogyOut)
 async def get_genealogy(
     number: str,
     conn: ReadConn,

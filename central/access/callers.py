@@ -1,0 +1,85 @@
+"""Who is calling: a caller's roles and sites, and the checks every call makes.
+
+A central started without an admin token runs open (every caller is an admin of every site),
+which is what the demo and a developer's laptop want; with ``IOE_ADMIN_TOKEN`` set, every API
+call needs a bearer token: the admin token itself, or one made with ``ioe central token``.
+"""
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from central.db.tables import api_tokens
+from central.errors import Forbidden, Unauthorized
+
+ALL_SITES = "*"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated caller: a name for the audit log, roles, and the sites it may see."""
+
+    name: str
+    roles: frozenset[str]
+    sites: frozenset[str] | None  # None: every site
+
+    @property
+    def is_admin(self) -> bool:
+        """Admins pass every role check."""
+        return "admin" in self.roles
+
+    def require(self, *roles: str) -> None:
+        """Refuse the call unless the caller holds one of ``roles`` (or is an admin)."""
+        if self.is_admin or self.roles.intersection(roles):
+            return
+        raise Forbidden(
+            f"{self.name} lacks the role this call needs: {' or '.join(roles)}",
+            code="ROLE_REQUIRED",
+            details={"needs": list(roles), "has": sorted(self.roles)},
+        )
+
+    def sees(self, site: str) -> bool:
+        """True when the caller may see records of ``site``."""
+        return self.sites is None or site in self.sites
+
+    def require_site(self, site: str) -> None:
+        """Refuse a call about a site the caller does not belong to."""
+        if not self.sees(site):
+            raise Forbidden(
+                f"{self.name} has no access to site {site}",
+                code="SITE_FORBIDDEN",
+                details={"site": site},
+            )
+
+    def site_filter(self, site: str | None = None) -> list[str] | None:
+        """The sites a list query may return: ``site`` if asked (and allowed), else all the
+        caller's sites; None means no filter at all."""
+        if site is not None:
+            self.require_site(site)
+            return [site]
+        return None if self.sites is None else sorted(self.sites)
+
+
+OPEN_CALLER = Caller("anonymous", frozenset({"admin"}), None)
+ADMIN_CALLER = Caller("admin", frozenset({"admin"}), None)
+
+
+def digest(token: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def caller_for_token(conn: AsyncConnection, *, token: str, admin_token: str | None) -> Caller:
+    """The caller a bearer token stands for; Unauthorized when it is unknown or revoked."""
+    if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
+        return ADMIN_CALLER
+    row = (
+        await conn.execute(select(api_tokens).where(api_tokens.c.token_sha256 == digest(token)))
+    ).first()
+    if row is None or row.revoked_at is not None:
+        raise Unauthorized("the bearer token is unknown or revoked")
+    sites = None if ALL_SITES in row.sites else frozenset(row.sites)
+    return Caller(row.name, frozenset(row.roles), sites)

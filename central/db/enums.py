@@ -1,0 +1,56 @@
+"""Every closed set of values central stores, spelled once.
+
+Each set is a ``Literal`` type (what the API's schemas and the OpenAPI document use) and the
+tuple of its values (what the tables' CHECK constraints and the services use), derived from
+the type, so the database and the API can never disagree.
+"""
+
+from typing import Literal, get_args
+
+ProductType = Literal["raw", "intermediate", "finished"]
+LocationKind = Literal["receiving", "storage", "production", "shipping", "quality"]
+WoStatus = Literal["planned", "released", "in_progress", "completed", "closed"]
+LpStatus = Literal["available", "reserved", "on_hold", "consumed", "shipped"]
+# Ledger kinds. QtyKind rows change what an LP holds; MemoKind rows record a commitment (a
+# reservation taken or given back) and carry its quantity, but never count in a balance.
+QtyKind = Literal[
+    "RECEIPT",
+    "TRANSFER_OUT",
+    "TRANSFER_IN",
+    "CONSUME",
+    "PRODUCE",
+    "ADJUST",
+    "PICK",
+    "SHIP",
+    "CORRECTION",
+    "SPLIT_OUT",
+    "SPLIT_IN",
+    "MERGE_OUT",
+    "MERGE_IN",
+]
+MemoKind = Literal["RESERVE", "RELEASE"]
+MoveKind = QtyKind | MemoKind
+MoveCause = Literal["action", "api"]  # action_id names a floor action, or an audit_log entry
+GenealogyKind = Literal["SPLIT", "PRODUCE", "MERGE", "PACK"]
+ReservationStatus = Literal["active", "released", "consumed"]
+HoldStatus = Literal["active", "released"]
+CountStatus = Literal["open", "approved", "cancelled"]
+ConflictStatus = Literal["open", "resolved", "voided"]
+Resolution = Literal["apply", "apply_with_changes", "void"]
+Role = Literal["technical", "planning", "production", "warehouse", "quality", "admin"]
+
+PRODUCT_TYPES: tuple[str, ...] = get_args(ProductType)
+LOCATION_KINDS: tuple[str, ...] = get_args(LocationKind)
+WO_STATUSES: tuple[str, ...] = get_args(WoStatus)
+LP_STATUSES: tuple[str, ...] = get_args(LpStatus)
+QTY_KINDS: tuple[str, ...] = get_args(QtyKind)
+MEMO_KINDS: tuple[str, ...] = get_args(MemoKind)
+MOVE_KINDS: tuple[str, ...] = QTY_KINDS + MEMO_KINDS
+MOVE_CAUSES: tuple[str, ...] = get_args(MoveCause)
+GENEALOGY_KINDS: tuple[str, ...] = get_args(GenealogyKind)
+RESERVATION_STATUSES: tuple[str, ...] = get_args(ReservationStatus)
+HOLD_STATUSES: tuple[str, ...] = get_args(HoldStatus)
+COUNT_STATUSES: tuple[str, ...] = get_args(CountStatus)
+CONFLICT_STATUSES: tuple[str, ...] = get_args(ConflictStatus)
+RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
+ROLES: tuple[str, ...] = get_args(Role)

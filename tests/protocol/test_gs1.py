@@ -1,0 +1,20 @@
+"""The GS1 check digit edge and central share, against the GS1 specification's examples."""
+
+from protocol.gs1 import gs1_check_digit
+
+
+def test_gs1_worked_examples() -> None:
+    # GS1 General Specifications: SSCC (00) 1 0614141 234567890 8, GTIN-13 095060001343 2,
+    # and the SSCC 10614141123456789 7 of the GS1-128 label examples.
+    assert gs1_check_digit("10614141234567890") == 8
+    assert gs1_check_digit("0950600013435") == 2
+    assert gs1_check_digit("10614141123456789") == 7
+
+
+def test_any_single_mistyped_digit_changes_the_check_digit() -> None:
+    # Weights 3 and 1 are prime to 10, so every one-digit typo shows (weight 2 would miss some).
+    body = "10614141234567890"
+    for position, digit in enumerate(body):
+        for typo in "0123456789".replace(digit, ""):
+            mistyped = body[:position] + typo + body[position + 1 :]
+            assert gs1_check_digit(mistyped) != gs1_check_digit(body), mistyped
