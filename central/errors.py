@@ -37,13 +37,13 @@ class InvalidReference(CentralError):
 
 
 class Unauthorized(CentralError):
-    """The request lacks the admin token the call needs, or carries a wrong one."""
+    """The request carries no bearer token, or one that is unknown or revoked (401)."""
 
     code = "UNAUTHORIZED"
 
 
 class Forbidden(CentralError):
-    """The request carries an admin token, but not the right one."""
+    """The caller is known but lacks the role or the site the call needs (403)."""
 
     code = "FORBIDDEN"
 
@@ -64,3 +64,15 @@ class InvalidInput(CentralError):
     """A request is well-formed but its content is invalid for what it asks (422)."""
 
     code = "INVALID_INPUT"
+
+
+class DatabaseUnavailable(CentralError):
+    """The database cannot be opened or read."""
+
+    code = "DATABASE_UNAVAILABLE"
+
+
+class MigrationError(CentralError):
+    """The database could not be brought to the current schema."""
+
+    code = "MIGRATION_FAILED"

@@ -102,7 +102,8 @@ def db_check(
 ) -> None:
     """Prove LP quantities, places and statuses against the ledger: exit 0 consistent,
     1 inconsistent (problems listed), 2 database unreachable."""
-    from central.inventory.consistency import DatabaseUnavailable, check_database
+    from central.errors import DatabaseUnavailable
+    from central.inventory.consistency import check_database
     from central.settings import CentralSettings
 
     setup_logging("WARNING")

@@ -5,6 +5,7 @@ lost admin's access is cut without the API.
 """
 
 import asyncio
+import getpass
 from typing import Any
 
 import typer
@@ -36,6 +37,13 @@ async def _in_transaction(db_url: str, work: Any) -> Any:
         await engine.dispose()
 
 
+def _caller() -> Any:
+    """Who runs this command, for the audit log."""
+    from central.access.callers import command_line_caller
+
+    return command_line_caller(getpass.getuser())
+
+
 def _fail(err: Exception) -> None:
     """A domain error as one line on stderr, exit 1."""
     typer.echo(f"error: {getattr(err, 'message', err)}", err=True)
@@ -56,7 +64,10 @@ def token_create(
     try:
         _, token = asyncio.run(
             _in_transaction(
-                _db_url(db), lambda conn: create_token(conn, name=name, roles=role, sites=site)
+                _db_url(db),
+                lambda conn: create_token(
+                    conn, caller=_caller(), name=name, roles=role, sites=site
+                ),
             )
         )
     except CentralError as err:
@@ -81,7 +92,11 @@ def token_revoke(name: str = typer.Argument(...), db: str = DB_OPTION) -> None:
     from central.errors import CentralError
 
     try:
-        asyncio.run(_in_transaction(_db_url(db), lambda conn: revoke_token(conn, name=name)))
+        asyncio.run(
+            _in_transaction(
+                _db_url(db), lambda conn: revoke_token(conn, caller=_caller(), name=name)
+            )
+        )
     except CentralError as err:
         _fail(err)
     typer.echo(f"token {name} revoked")

@@ -21,6 +21,20 @@ def _no_constants(name: str) -> Any:
 
 def decode_batch(payload: bytes) -> list[Any]:
     """Parse an act message into its list of raw envelopes, or raise ProtocolError."""
+    return _batch(_parse(payload))
+
+
+def decode_actions_body(payload: bytes) -> tuple[list[Any], bool]:
+    """Parse an HTTP ``POST /actions`` body: one envelope object, or a batch array as on MQTT.
+
+    Answers the raw envelopes and whether the body was a lone object (answered with one ack).
+    """
+    value = _parse(payload)
+    return ([value], True) if isinstance(value, dict) else (_batch(value), False)
+
+
+def _parse(payload: bytes) -> Any:
+    """The payload as JSON, within the size limit, or ProtocolError."""
     if len(payload) > MAX_MESSAGE_BYTES:
         raise ProtocolError(
             RejectCode.MESSAGE_TOO_LARGE,
@@ -30,6 +44,11 @@ def decode_batch(payload: bytes) -> list[Any]:
         value = json.loads(payload.decode("utf-8"), parse_constant=_no_constants)
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise ProtocolError(RejectCode.MALFORMED_JSON, f"message is not UTF-8 JSON: {err}") from err
+    return value
+
+
+def _batch(value: Any) -> list[Any]:
+    """The framing rules of a batch: a JSON array of 1..MAX_BATCH elements."""
     if not isinstance(value, list):
         raise ProtocolError(RejectCode.BATCH_NOT_ARRAY, "an act message must be a JSON array")
     if not value:

@@ -67,6 +67,12 @@ OPEN_CALLER = Caller("anonymous", frozenset({"admin"}), None)
 ADMIN_CALLER = Caller("admin", frozenset({"admin"}), None)
 
 
+def command_line_caller(user: str) -> Caller:
+    """The caller of ``ioe central token ...``: whoever can open central's database is its
+    administrator; the audit log names the operating-system user (``cli:<user>``)."""
+    return Caller(f"cli:{user}", frozenset({"admin"}), None)
+
+
 def digest(token: str) -> str:
     """The stored form of a token."""
     return hashlib.sha256(token.encode()).hexdigest()

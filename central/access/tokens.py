@@ -11,7 +11,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from central.access.callers import digest
+from central.access import audit
+from central.access.callers import Caller, digest
 from central.clock import now
 from central.db.enums import ROLES
 from central.db.rows import as_dict
@@ -33,9 +34,9 @@ def _checked(roles: list[str], sites: list[str]) -> None:
 
 
 async def create_token(
-    conn: AsyncConnection, *, name: str, roles: list[str], sites: list[str]
+    conn: AsyncConnection, *, caller: Caller, name: str, roles: list[str], sites: list[str]
 ) -> tuple[dict[str, Any], str]:
-    """Make a token; answers its row and the token itself, which is never shown again."""
+    """Make a token, audited; answers its row and the token itself, never shown again."""
     _checked(roles, sites)
     token = "ioe_" + secrets.token_urlsafe(32)
     try:
@@ -54,6 +55,14 @@ async def create_token(
         ).one()
     except IntegrityError as err:
         raise AlreadyExists(f"a token named {name} already exists", details={"name": name}) from err
+    await audit.record(
+        conn,
+        caller=caller,
+        action="token.create",
+        target=name,
+        site=None,
+        details={"roles": row.roles, "sites": row.sites},
+    )
     return as_dict(row), token
 
 
@@ -71,8 +80,8 @@ async def list_tokens(conn: AsyncConnection) -> list[dict[str, Any]]:
     return [as_dict(r) for r in await conn.execute(select(*_PUBLIC).order_by(api_tokens.c.name))]
 
 
-async def revoke_token(conn: AsyncConnection, *, name: str) -> dict[str, Any]:
-    """Revoke a token by name; it is refused from the next call on."""
+async def revoke_token(conn: AsyncConnection, *, caller: Caller, name: str) -> dict[str, Any]:
+    """Revoke a token by name, audited; it is refused from the next call on."""
     row = (
         await conn.execute(
             update(api_tokens)
@@ -83,4 +92,5 @@ async def revoke_token(conn: AsyncConnection, *, name: str) -> dict[str, Any]:
     ).first()
     if row is None:
         raise NotFound(f"no token named {name}", details={"name": name})
+    await audit.record(conn, caller=caller, action="token.revoke", target=name, site=None)
     return as_dict(row)

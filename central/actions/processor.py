@@ -7,6 +7,7 @@ applied again one action per transaction, where such a race turns into a plain `
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -100,16 +101,25 @@ class ActionProcessor:
         self.refs = ReferenceCache()
 
     async def process_message(
-        self, payload: bytes, *, topic_site: str | None, topic_edge: str | None, via: str
+        self,
+        payload: bytes,
+        *,
+        topic_site: str | None,
+        topic_edge: str | None,
+        via: str,
+        decode: Callable[[bytes], list[Any]] = decode_batch,
     ) -> list[Ack]:
         """Apply one act message (a JSON array of envelopes); one ack per element, in order.
+
+        ``decode`` frames the payload: an MQTT act message by default (the HTTP route also
+        takes a lone envelope object), parsed once.
 
         Raises only when the database cannot be used; then nothing was committed and the
         caller sends no ack, so the edge sends the batch again later.
         """
         received_at = datetime.now(UTC)
         try:
-            raws = decode_batch(payload)
+            raws = decode(payload)
         except ProtocolError as err:
             rejection = Rejection(
                 err.code,

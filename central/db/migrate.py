@@ -8,17 +8,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from central.db.engine import make_engine
-from central.errors import CentralError
+from central.errors import MigrationError
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 # Any constant works: it only has to be the same in every central process.
 PG_MIGRATION_LOCK = 0x10E_0001
-
-
-class MigrationError(CentralError):
-    """The database could not be brought to the current schema."""
-
-    code = "MIGRATION_FAILED"
 
 
 def alembic_config(db_url: str) -> Config:

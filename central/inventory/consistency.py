@@ -20,18 +20,12 @@ from central.db.engine import make_engine
 from central.db.enums import QTY_KINDS
 from central.db.tables import license_plates, locations, products, reservations
 from central.db.tables import stock_moves as ledger
-from central.errors import CentralError
+from central.errors import DatabaseUnavailable
 from protocol.types import format_qty
 
 MAX_PROBLEMS = 1000
 HOLDING = ("available", "reserved", "on_hold")  # statuses of an LP that must hold stock
 lp = license_plates
-
-
-class DatabaseUnavailable(CentralError):
-    """The database to check cannot be opened or read."""
-
-    code = "DATABASE_UNAVAILABLE"
 
 
 def _in_sites(query: Select[Any], sites: list[str] | None) -> Select[Any]:

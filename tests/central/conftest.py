@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from central.access.callers import ADMIN_CALLER
 from central.access.tokens import create_token
 from central.actions.processor import ActionProcessor
 from central.api.app import create_app
@@ -147,7 +148,9 @@ class Central:
     async def bearer(self, name: str, roles: list[str], sites: list[str]) -> dict[str, str]:
         """An Authorization header for a new token (made straight in the database)."""
         async with self.engine.begin() as conn:
-            _, token = await create_token(conn, name=name, roles=roles, sites=sites)
+            _, token = await create_token(
+                conn, caller=ADMIN_CALLER, name=name, roles=roles, sites=sites
+            )
         return {"Authorization": f"Bearer {token}"}
 
 

@@ -1,5 +1,7 @@
 """The `ioe` command line as an operator types it."""
 
+import getpass
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -47,3 +49,29 @@ def test_provision_with_central_down_says_so(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "unreachable" in result.stderr and not (tmp_path / "edge.toml").exists()
+
+
+def test_tokens_made_and_revoked_from_the_command_line_are_audited(tmp_path: Path) -> None:
+    db = tmp_path / "central.db"
+    url = f"sqlite+aiosqlite:///{db}"
+    made = run(
+        "central",
+        "token",
+        "create",
+        "--db",
+        url,
+        "--name",
+        "anna",
+        "--role",
+        "planning",
+        "--site",
+        "plant-1",
+    )
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip().startswith("ioe_")
+    revoked = run("central", "token", "revoke", "anna", "--db", url)
+    assert revoked.returncode == 0, revoked.stderr
+    with sqlite3.connect(db) as conn:
+        entries = conn.execute("SELECT actor, action, target FROM audit_log ORDER BY at").fetchall()
+    user = f"cli:{getpass.getuser()}"
+    assert entries == [(user, "token.create", "anna"), (user, "token.revoke", "anna")]

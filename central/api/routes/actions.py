@@ -1,6 +1,5 @@
 """POST /actions: envelopes over HTTP, through the same apply path as MQTT."""
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -8,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from central.api.deps import ProcessorDep
 from protocol import Ack
-from protocol.wire import dumps
+from protocol.wire import decode_actions_body
 
 router = APIRouter(tags=["actions"])
 
@@ -35,15 +34,6 @@ _BODY_SCHEMA = {
 }
 
 
-def _single(payload: bytes) -> dict[str, Any] | None:
-    """The envelope when the body is one JSON object, else None (an array, or unreadable)."""
-    try:
-        value = json.loads(payload)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def _wire(ack: Ack) -> dict[str, object]:
     """An ack as JSON: optional fields left out, but id and seq always present (maybe null)."""
     return {"id": ack.id, "seq": ack.seq, **ack.wire()}
@@ -52,11 +42,17 @@ def _wire(ack: Ack) -> dict[str, object]:
 @router.post("/actions", openapi_extra=_BODY_SCHEMA)
 async def post_actions(request: Request, processor: ProcessorDep) -> JSONResponse:
     """Apply envelopes; answers the ack (one object) or the acks (an array, in order)."""
-    payload = await request.body()
-    single = _single(payload)
-    if single is not None:
-        payload = dumps([single])
-    acks = await processor.process_message(payload, topic_site=None, topic_edge=None, via="http")
-    if single is not None and len(acks) == 1:
+    lone: list[bool] = []  # set while decoding: the body was one envelope, not an array
+
+    def decode(payload: bytes) -> list[Any]:
+        """Parse the body once, noting its shape."""
+        raws, single = decode_actions_body(payload)
+        lone.append(single)
+        return raws
+
+    acks = await processor.process_message(
+        await request.body(), topic_site=None, topic_edge=None, via="http", decode=decode
+    )
+    if lone == [True] and len(acks) == 1:
         return JSONResponse(_wire(acks[0]))
     return JSONResponse([_wire(ack) for ack in acks])

@@ -14,15 +14,7 @@ router = APIRouter(tags=["access"])
 async def create_token(body: TokenIn, conn: WriteConn, caller: AdminCaller) -> dict[str, object]:
     """Make a token for a person or a system; the token is answered this once."""
     row, token = await tokens.create_token(
-        conn, name=body.name, roles=list(body.roles), sites=list(body.sites)
-    )
-    await audit.record(
-        conn,
-        caller=caller,
-        action="token.create",
-        target=body.name,
-        site=None,
-        details={"roles": row["roles"], "sites": row["sites"]},
+        conn, caller=caller, name=body.name, roles=list(body.roles), sites=list(body.sites)
     )
     return {**row, "token": token}
 
@@ -36,9 +28,7 @@ async def list_tokens(conn: ReadConn, _: AdminCaller) -> list[dict[str, object]]
 @router.delete("/tokens/{name}", response_model=TokenOut)
 async def revoke_token(name: str, conn: WriteConn, caller: AdminCaller) -> dict[str, object]:
     """Revoke a token: refused from the next call on."""
-    row = await tokens.revoke_token(conn, name=name)
-    await audit.record(conn, caller=caller, action="token.revoke", target=name, site=None)
-    return row
+    return await tokens.revoke_token(conn, caller=caller, name=name)
 
 
 @router.get("/me", response_model=CallerOut)

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from central.access.callers import ADMIN_CALLER
 from central.access.tokens import create_token
 from central.api.app import create_app
 from central.settings import CentralSettings
@@ -181,8 +182,12 @@ async def test_sessions_list_get_cancel(seeded: Central) -> None:
 
 async def test_roles(seeded: Central) -> None:
     async with seeded.engine.begin() as conn:
-        _, prod = await create_token(conn, name="prod-1", roles=["production"], sites=[SITE])
-        _, store = await create_token(conn, name="store-1", roles=["warehouse"], sites=[SITE])
+        _, prod = await create_token(
+            conn, caller=ADMIN_CALLER, name="prod-1", roles=["production"], sites=[SITE]
+        )
+        _, store = await create_token(
+            conn, caller=ADMIN_CALLER, name="store-1", roles=["warehouse"], sites=[SITE]
+        )
     settings = CentralSettings(db_url=seeded.settings.db_url, admin_token="root-token")
     app = create_app(settings, engine=seeded.engine)
     async with httpx.AsyncClient(

@@ -5,6 +5,7 @@ from typing import Any
 import httpx
 import pytest
 
+from central.access.callers import ADMIN_CALLER
 from central.access.tokens import create_token
 from central.inventory import genealogy
 from protocol import AckResult
@@ -220,8 +221,12 @@ async def test_contents_of_a_pallet(chain: Central) -> None:
 
 async def test_other_sites_see_nothing(chain: Central, guarded: httpx.AsyncClient) -> None:
     async with chain.engine.begin() as conn:
-        _, other = await create_token(conn, name="p2", roles=["quality"], sites=["plant-2"])
-        _, own = await create_token(conn, name="p1", roles=["quality"], sites=["plant-1"])
+        _, other = await create_token(
+            conn, caller=ADMIN_CALLER, name="p2", roles=["quality"], sites=["plant-2"]
+        )
+        _, own = await create_token(
+            conn, caller=ADMIN_CALLER, name="p1", roles=["quality"], sites=["plant-1"]
+        )
     headers = {"Authorization": f"Bearer {other}"}
     hidden = await guarded.get(f"{API}/license-plates/R-1/genealogy", headers=headers)
     assert hidden.status_code == 404

@@ -5,6 +5,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
+from central.access.callers import ADMIN_CALLER
 from central.access.tokens import create_token
 from tests.central.conftest import SITE, Central
 
@@ -98,7 +99,9 @@ async def test_lp_shows_its_parent_and_moves_show_their_cause(seeded: Central) -
 async def test_other_sites_see_nothing(seeded: Central, guarded: httpx.AsyncClient) -> None:
     await stocked(seeded)
     async with seeded.engine.begin() as conn:
-        _, token = await create_token(conn, name="planner-2", roles=["planning"], sites=["plant-2"])
+        _, token = await create_token(
+            conn, caller=ADMIN_CALLER, name="planner-2", roles=["planning"], sites=["plant-2"]
+        )
     other = {"Authorization": f"Bearer {token}"}
     lp = await guarded.get(f"{API}/license-plates/LP-1", headers=other)
     assert lp.status_code == 404 and lp.json()["code"] == "NOT_FOUND"

@@ -6,6 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
+from central.access.callers import ADMIN_CALLER
 from central.access.tokens import create_token
 from central.api.app import create_app
 from central.settings import CentralSettings
@@ -284,7 +285,9 @@ async def guarded(central: Central) -> AsyncIterator[tuple[httpx.AsyncClient, di
             ("tech-2", ["technical"], ["plant-2"]),
             ("tech-1", ["technical"], [SITE]),
         ):
-            _, token = await create_token(conn, name=name, roles=roles, sites=sites)
+            _, token = await create_token(
+                conn, caller=ADMIN_CALLER, name=name, roles=roles, sites=sites
+            )
             headers[name] = {"Authorization": f"Bearer {token}"}
     app = create_app(
         CentralSettings(db_url=central.settings.db_url, admin_token="root"), engine=central.engine

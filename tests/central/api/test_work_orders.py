@@ -6,6 +6,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from central.access.callers import ADMIN_CALLER
 from central.access.tokens import create_token
 from central.api.app import create_app
 from central.db.engine import make_engine
@@ -234,7 +235,9 @@ async def guarded(database_url: str, seeded: Central) -> AsyncIterator[httpx.Asy
 async def token(central: Central, name: str, roles: list[str], sites: list[str]) -> dict:
     """Authorization headers for a new token."""
     async with central.engine.begin() as conn:
-        _, secret = await create_token(conn, name=name, roles=roles, sites=sites)
+        _, secret = await create_token(
+            conn, caller=ADMIN_CALLER, name=name, roles=roles, sites=sites
+        )
     return {"Authorization": f"Bearer {secret}"}
 
 
