@@ -154,16 +154,6 @@ def create_edge_api(
         queued = await queue.enqueue(
             type=action.type, station=action.station, operator=action.operator, body=action.body
         )
-        events.publish(
-            "action",
-            {
-                "id": queued.id,
-                "seq": queued.seq,
-                "state": queued.state,
-                "type": action.type,
-                "station": action.station,
-            },
-        )
         return {"id": queued.id, "seq": queued.seq, "state": queued.state, "ts": queued.ts}
 
     @app.get("/api/v1/actions/{action_id}")

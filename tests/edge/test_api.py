@@ -23,11 +23,6 @@ LINK = {"broker_connected": False, "central_online": False}
 
 
 @pytest.fixture
-def bus() -> EventBus:
-    return EventBus()
-
-
-@pytest.fixture
 def app(config: EdgeConfig, queue: ActionQueue, bus: EventBus) -> FastAPI:
     return create_edge_api(
         config=config,
