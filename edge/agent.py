@@ -29,11 +29,15 @@ async def _feed(station: str, scanner: SimulatedScanner, stations: StationRunner
 
 async def run_edge(config: EdgeConfig) -> None:
     """Run the edge until cancelled; the queue is opened first and closed last."""
+    events = EventBus()
     queue = await ActionQueue.open(
-        config.queue_path, site=config.site, edge=config.edge_id, secret=config.secret
+        config.queue_path,
+        site=config.site,
+        edge=config.edge_id,
+        secret=config.secret,
+        events=events,
     )
     try:
-        events = EventBus()
         stations = StationRunner(config, queue, events)
         sync = SyncLoop(
             queue,

@@ -31,3 +31,7 @@ class ScannerError(EdgeError):
 
 class ProvisionError(EdgeError):
     """Registering the edge with central failed (unreachable, refused, bad answer)."""
+
+
+class UnknownActionError(EdgeError):
+    """A request named an action id this edge's queue does not hold."""

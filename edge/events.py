@@ -12,11 +12,19 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 from protocol import format_ts
 
 EVENT_KINDS = ("scan", "action", "connectivity", "warning")
+
+
+class EventSink(Protocol):
+    """Anything events can be handed to: the EventBus, or a test's recorder."""
+
+    def publish(self, kind: str, data: dict[str, Any]) -> object:
+        """Hand over one event; must not block."""
+        ...
 
 
 @dataclass(frozen=True)

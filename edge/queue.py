@@ -20,13 +20,16 @@ from typing import Any, Self
 import aiosqlite
 
 from edge.errors import QueueError, QueueFullError
+from edge.events import EventSink
 from edge.queue_ops import (
     RECORD_COLUMNS,
     Enqueue,
     Request,
     WriteOp,
+    acked_events,
     apply_acks_op,
     mark_sent_op,
+    queued_event,
 )
 from edge.queue_records import ActionRecord, QueuedAction, QueueStats
 from edge.queue_schema import OPEN_STATES, STATES, claim, migrate, pragma, rollback
@@ -62,7 +65,11 @@ def translate_sqlite_error(err: sqlite3.Error, doing: str) -> QueueError:
 
 
 class ActionQueue:
-    """The edge's durable outbox on aiosqlite (WAL, synchronous=FULL, one writer task)."""
+    """The edge's durable outbox on aiosqlite (WAL, synchronous=FULL, one writer task).
+
+    It is the source of truth for action state, so it alone publishes the ``action`` events
+    (queued, then central's outcome), once per committed change, to the optional event sink.
+    """
 
     def __init__(
         self,
@@ -73,9 +80,11 @@ class ActionQueue:
         site: str,
         edge: str,
         secret: str,
+        events: EventSink | None = None,
     ) -> None:
         self.path = path
         self.site, self.edge, self._secret = site, edge, secret
+        self._events = events
         self._writer, self._reader = writer, reader
         self._requests: asyncio.Queue[Request | None] = asyncio.Queue()
         self._listeners: list[Callable[[], None]] = []
@@ -87,8 +96,16 @@ class ActionQueue:
     # -- lifecycle ------------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, path: str | Path, *, site: str, edge: str, secret: str) -> Self:
-        """Open (or create) the queue file; the directory is created when missing."""
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        site: str,
+        edge: str,
+        secret: str,
+        events: EventSink | None = None,
+    ) -> Self:
+        """Open (or create) the queue file; ``events`` receives the action state changes."""
         path = Path(path)
         writer = reader = None
         try:
@@ -115,7 +132,7 @@ class ActionQueue:
                 if conn is not None:
                     await conn.close()
             raise
-        return cls(path, writer, reader, site=site, edge=edge, secret=secret)
+        return cls(path, writer, reader, site=site, edge=edge, secret=secret, events=events)
 
     async def close(self) -> None:
         """Finish every write already asked for, then close the file."""
@@ -189,7 +206,7 @@ class ActionQueue:
         if not acks:
             return []
         rows: list[tuple[Any, ...]] = await self._submit(
-            WriteOp(apply_acks_op(list(acks), _now()), "recording acks")
+            WriteOp(apply_acks_op(list(acks), _now()), "recording acks", announce=acked_events)
         )
         return [ActionRecord(*row) for row in rows]
 
@@ -293,7 +310,7 @@ class ActionQueue:
                 return
             request = group[0]
             if isinstance(err, sqlite3.Error):
-                doing = "this scan" if isinstance(request, Enqueue) else request.doing
+                doing = request.doing if isinstance(request, WriteOp) else "this scan"
                 error: Exception = translate_sqlite_error(err, doing)
                 error.__cause__ = err
                 log.error("%s", error)
@@ -305,6 +322,7 @@ class ActionQueue:
         for request, result in zip(group, results, strict=True):
             if not request.future.done():
                 request.future.set_result(result)
+            self._announce(request, result)
         if any(isinstance(r, Enqueue) for r in group):
             self._notify()
 
@@ -374,6 +392,22 @@ class ActionQueue:
             rows,
         )
         return out
+
+    def _announce(self, request: Request, result: Any) -> None:
+        """Publish the action events of one committed write (also when its caller gave up)."""
+        if self._events is None:
+            return
+        if isinstance(request, Enqueue):
+            events = [queued_event(request, result)]
+        elif isinstance(request, WriteOp):
+            events = request.announce(result)
+        else:
+            return
+        for data in events:
+            try:
+                self._events.publish("action", data)
+            except Exception:  # a broken sink must not stop the writer
+                log.exception("publishing an action event failed")
 
     def _notify(self) -> None:
         for callback in list(self._listeners):

@@ -6,6 +6,7 @@ from typing import Any
 
 import aiosqlite
 
+from edge.queue_records import ActionRecord, QueuedAction
 from edge.queue_schema import FINAL_STATES
 from protocol import Ack, AckResult
 
@@ -43,14 +44,44 @@ class Enqueue(Request):
 
 
 class WriteOp(Request):
-    """A write given as a coroutine function run on the writer connection."""
+    """A write given as a coroutine function run on the writer connection.
 
-    __slots__ = ("run", "doing")
+    ``announce`` turns the write's result into the ``action`` events to publish after COMMIT.
+    """
 
-    def __init__(self, run: Callable[[aiosqlite.Connection], Awaitable[Any]], doing: str) -> None:
+    __slots__ = ("run", "doing", "announce")
+
+    def __init__(
+        self,
+        run: Callable[[aiosqlite.Connection], Awaitable[Any]],
+        doing: str,
+        *,
+        announce: Callable[[Any], list[dict[str, Any]]] = lambda _: [],
+    ) -> None:
         super().__init__()
         self.run = run
         self.doing = doing
+        self.announce = announce
+
+
+def queued_event(request: Enqueue, action: QueuedAction) -> dict[str, Any]:
+    """The ``action`` event of a newly queued action."""
+    return {
+        "id": action.id,
+        "seq": action.seq,
+        "state": action.state,
+        "type": request.type,
+        "station": request.station,
+    }
+
+
+def acked_events(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """The ``action`` events of the records an ack batch changed, in seq order."""
+    records = [ActionRecord(*row) for row in rows]
+    return [
+        {"id": r.id, "seq": r.seq, "state": r.state, "code": r.code, "message": r.message}
+        for r in records
+    ]
 
 
 def mark_sent_op(ids: list[str], now: str) -> Callable[[aiosqlite.Connection], Awaitable[None]]:

@@ -99,7 +99,7 @@ async def claim(conn: aiosqlite.Connection, path: Path, *, site: str, edge: str)
     await conn.execute("BEGIN IMMEDIATE")
     try:
         async with conn.execute("SELECT key, value FROM meta WHERE key IN ('site', 'edge')") as cur:
-            owner = dict(await cur.fetchall())
+            owner = {str(key): str(value) for key, value in await cur.fetchall()}
         if owner and owner != {"site": site, "edge": edge}:
             raise QueueError(
                 f"queue file {path} belongs to edge {owner.get('site')}/"

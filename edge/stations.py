@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from edge.config import EdgeConfig
 from edge.errors import QueueError, QueueFullError, ScanError, UnknownStationError
-from edge.events import EventBus
+from edge.events import EventSink
 from edge.queue import ActionQueue, QueuedAction
 from edge.scanning import (
     ActionRequest,
@@ -48,7 +48,7 @@ class StationRunner:
     """Owns every configured station's context and turns their scans into queued actions."""
 
     def __init__(
-        self, config: EdgeConfig, queue: ActionQueue, events: EventBus | None = None
+        self, config: EdgeConfig, queue: ActionQueue, events: EventSink | None = None
     ) -> None:
         self.queue = queue
         self.events = events
@@ -128,16 +128,6 @@ class StationRunner:
                 code = "QUEUE_FULL" if isinstance(err, QueueFullError) else "QUEUE_ERROR"
             self._publish("warning", {"station": station, "code": code, "message": str(err)})
             raise
-        self._publish(
-            "action",
-            {
-                "id": queued.id,
-                "seq": queued.seq,
-                "state": queued.state,
-                "type": request.type,
-                "station": station,
-            },
-        )
         return ScanOutcome(
             station,
             "queued",

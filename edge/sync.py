@@ -14,22 +14,17 @@ import json
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import ValidationError
 
+from edge.events import EventSink
 from protocol import Ack, CentralState, EdgeState, encode_batch, parse_ts
 from protocol.topics import CENTRAL_STATE, ack_topic, act_topic, state_topic
 from protocol.wire import MAX_MESSAGE_BYTES
 from runtime.mqtt import Backoff, MqttConnection, Will, keep_connected, run_link_tasks
 
 log = logging.getLogger(__name__)
-
-
-class EventSink(Protocol):
-    """Where the loop reports connectivity and action state changes (the edge's event bus)."""
-
-    def publish(self, kind: str, data: dict[str, Any]) -> None: ...
 
 
 class SyncLoop:
@@ -168,18 +163,7 @@ class SyncLoop:
         known = [a for a in acks if a.id is not None]
         if not known:
             return
-        changed = await self.queue.apply_acks(known)
-        for record in changed:
-            self._emit(
-                "action",
-                {
-                    "id": record.id,
-                    "seq": record.seq,
-                    "state": record.state,
-                    "code": record.code,
-                    "message": record.message,
-                },
-            )
+        await self.queue.apply_acks(known)  # the queue publishes the action events
         self._in_flight.difference_update(a.id for a in known)
         if not self._in_flight:
             self._batch_done.set()

@@ -1,4 +1,4 @@
-"""Fixtures for the edge tests: a real queue file in tmp_path and a small edge config."""
+"""Fixtures for the edge tests: a real queue file in tmp_path, its event bus, an edge config."""
 
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from edge.config import EdgeConfig, ScannerConfig, StationConfig
+from edge.events import EventBus
 from edge.queue import ActionQueue
 
 SITE = "plant-1"
@@ -41,9 +42,17 @@ def config(tmp_path: Path) -> EdgeConfig:
 
 
 @pytest.fixture
-async def queue(tmp_path: Path) -> AsyncIterator[ActionQueue]:
-    """A fresh queue file."""
-    q = await ActionQueue.open(tmp_path / "data" / "queue.db", site=SITE, edge=EDGE, secret=SECRET)
+def bus() -> EventBus:
+    """The edge's event bus; the queue publishes action events to it."""
+    return EventBus()
+
+
+@pytest.fixture
+async def queue(tmp_path: Path, bus: EventBus) -> AsyncIterator[ActionQueue]:
+    """A fresh queue file that publishes its action events to ``bus``."""
+    q = await ActionQueue.open(
+        tmp_path / "data" / "queue.db", site=SITE, edge=EDGE, secret=SECRET, events=bus
+    )
     try:
         yield q
     finally:

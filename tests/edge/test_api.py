@@ -23,11 +23,6 @@ LINK = {"broker_connected": False, "central_online": False}
 
 
 @pytest.fixture
-def bus() -> EventBus:
-    return EventBus()
-
-
-@pytest.fixture
 def app(config: EdgeConfig, queue: ActionQueue, bus: EventBus) -> FastAPI:
     return create_edge_api(
         config=config,
@@ -108,7 +103,7 @@ async def test_action_state_shows_central_outcome(
         ({"type": "lp.teleport"}, "UNKNOWN_ACTION_TYPE"),
         ({"body": {"item": "RAW-1", "qty": 5, "uom": "kg", "location": "RECV"}}, "BODY_INVALID"),
         ({"operator": "op 1"}, "SCHEMA_INVALID"),
-        ({"body": None}, "REQUEST_INVALID"),
+        ({"body": None}, "VALIDATION_ERROR"),
     ],
 )
 async def test_post_action_refusals(client: httpx.AsyncClient, change: dict, code: str) -> None:
@@ -116,6 +111,7 @@ async def test_post_action_refusals(client: httpx.AsyncClient, change: dict, cod
     assert response.status_code == 422
     assert response.json()["code"] == code and response.json()["message"]
     assert set(response.json()) == {"code", "message", "details"}
+    assert isinstance(response.json()["details"], dict)
 
 
 async def test_unknown_action_is_404(client: httpx.AsyncClient) -> None:
@@ -230,3 +226,29 @@ async def test_events_stream_reports_a_scan(app: FastAPI) -> None:
     finally:
         server.should_exit = True
         await task
+
+
+async def test_every_path_documents_its_answer(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    assert set(schema["paths"]) == {
+        "/healthz",
+        "/api/v1/stations",
+        "/api/v1/stations/{station}",
+        "/api/v1/stations/{station}/scans",
+        "/api/v1/actions",
+        "/api/v1/actions/{action_id}",
+        "/api/v1/queue",
+        "/api/v1/events",
+    }
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            ok = next(v for k, v in operation["responses"].items() if k.startswith("2"))
+            content = ok.get("content", {})
+            assert content and all(c.get("schema") for c in content.values()), (method, path)
+            for code, answer in operation["responses"].items():
+                if code.startswith("4") or code.startswith("5"):
+                    refs = answer["content"]["application/json"]["schema"]["$ref"]
+                    assert refs.endswith("/ErrorOut"), (method, path, code)
+    stream = schema["paths"]["/api/v1/events"]["get"]["responses"]["200"]["content"]
+    data = stream["text/event-stream"]["itemSchema"]["properties"]["data"]
+    assert data["contentSchema"]["$ref"] == "#/components/schemas/EventOut"

@@ -12,11 +12,6 @@ from edge.stations import StationRunner
 
 
 @pytest.fixture
-def bus() -> EventBus:
-    return EventBus()
-
-
-@pytest.fixture
 def runner(config: EdgeConfig, queue: ActionQueue, bus: EventBus) -> StationRunner:
     return StationRunner(config, queue, bus)
 

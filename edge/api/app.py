@@ -1,0 +1,36 @@
+"""Builds the local API: the routers under /api/v1, /healthz, and one error shape."""
+
+from fastapi import APIRouter, FastAPI
+
+from edge.api.deps import EdgeParts, LinkStatus
+from edge.api.errors import install_error_handlers
+from edge.api.routes import API_ROUTERS, ROOT_ROUTERS
+from edge.config import EdgeConfig
+from edge.events import EventBus
+from edge.queue import ActionQueue
+from edge.stations import StationRunner
+
+API_PREFIX = "/api/v1"
+
+
+def create_edge_api(
+    *,
+    config: EdgeConfig,
+    queue: ActionQueue,
+    stations: StationRunner,
+    events: EventBus,
+    status: LinkStatus,
+) -> FastAPI:
+    """The local API app; ``status`` supplies the sync loop's connectivity figures."""
+    app = FastAPI(title=f"IOE edge {config.site}/{config.edge_id}", version="1")
+    app.state.edge = EdgeParts(
+        config=config, queue=queue, stations=stations, events=events, status=status
+    )
+    api = APIRouter(prefix=API_PREFIX)
+    for router in API_ROUTERS:
+        api.include_router(router)
+    app.include_router(api)
+    for router in ROOT_ROUTERS:
+        app.include_router(router)
+    install_error_handlers(app)
+    return app

@@ -1,0 +1,66 @@
+"""What the routes work with, as Annotated aliases read from the one EdgeParts of the app."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from edge.config import EdgeConfig
+from edge.events import EventBus
+from edge.queue import ActionQueue
+from edge.stations import StationRunner
+
+LinkStatus = Callable[[], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class EdgeParts:
+    """The running edge's parts the API serves; create_edge_api stores it on the app once."""
+
+    config: EdgeConfig
+    queue: ActionQueue
+    stations: StationRunner
+    events: EventBus
+    status: LinkStatus
+
+
+def get_parts(request: Request) -> EdgeParts:
+    """The parts the app was created with (the only place that reads app.state)."""
+    parts: EdgeParts = request.app.state.edge
+    return parts
+
+
+PartsDep = Annotated[EdgeParts, Depends(get_parts)]
+
+
+def get_config(parts: PartsDep) -> EdgeConfig:
+    """The edge's configuration."""
+    return parts.config
+
+
+def get_queue(parts: PartsDep) -> ActionQueue:
+    """The durable action queue."""
+    return parts.queue
+
+
+def get_stations(parts: PartsDep) -> StationRunner:
+    """The stations and their contexts."""
+    return parts.stations
+
+
+def get_events(parts: PartsDep) -> EventBus:
+    """The event bus the SSE stream reads."""
+    return parts.events
+
+
+def get_link_status(parts: PartsDep) -> LinkStatus:
+    """The sync loop's connectivity figures, read when called."""
+    return parts.status
+
+
+ConfigDep = Annotated[EdgeConfig, Depends(get_config)]
+QueueDep = Annotated[ActionQueue, Depends(get_queue)]
+StationsDep = Annotated[StationRunner, Depends(get_stations)]
+EventsDep = Annotated[EventBus, Depends(get_events)]
+LinkStatusDep = Annotated[LinkStatus, Depends(get_link_status)]

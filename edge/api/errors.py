@@ -1,0 +1,51 @@
+"""Edge domain errors as HTTP answers, in one table; the shape itself is runtime's."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from edge.errors import (
+    EdgeError,
+    QueueError,
+    QueueFullError,
+    ScanError,
+    UnknownActionError,
+    UnknownStationError,
+)
+from protocol import ProtocolError
+from runtime.http_errors import ErrorOut, error_response, install_common_handlers
+
+# First match wins, so a subclass comes before its base. A code of None means the error's
+# own code (a ProtocolError carries its reject code, e.g. BODY_INVALID).
+STATUS: list[tuple[type[Exception], int, str | None]] = [
+    (UnknownStationError, 404, "STATION_NOT_FOUND"),
+    (UnknownActionError, 404, "ACTION_NOT_FOUND"),
+    (ScanError, 422, "SCAN_INVALID"),
+    (ProtocolError, 422, None),
+    (QueueFullError, 507, "QUEUE_FULL"),
+    (QueueError, 503, "QUEUE_ERROR"),
+    (EdgeError, 500, "EDGE_ERROR"),
+]
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` of a route for OpenAPI: each listed error status answers ErrorOut."""
+    return {status: {"model": ErrorOut} for status in statuses}
+
+
+async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    """An edge or protocol error raised under a request."""
+    status, code = next(
+        ((s, c) for kind, s, c in STATUS if isinstance(exc, kind)), (500, "EDGE_ERROR")
+    )
+    if isinstance(exc, ProtocolError):
+        return error_response(status, code or exc.code, exc.message)
+    return error_response(status, code or "EDGE_ERROR", str(exc))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the domain table and the shared validation and framework handlers."""
+    app.add_exception_handler(EdgeError, _domain_error)
+    app.add_exception_handler(ProtocolError, _domain_error)
+    install_common_handlers(app)

@@ -1,0 +1,111 @@
+"""Request and response models of the local API, so its OpenAPI schema tells the whole story."""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ScanIn(BaseModel):
+    """A raw scan, exactly as the scanner would have sent it."""
+
+    data: str = Field(max_length=4096)
+
+
+class ActionIn(BaseModel):
+    """An action to enqueue for a station, e.g. from a kiosk form."""
+
+    type: str
+    station: str
+    operator: str
+    body: dict[str, Any]
+
+
+class HealthOut(BaseModel):
+    """Liveness: the API answers and the queue can be read."""
+
+    status: str
+    site: str
+    edge: str
+
+
+class StationOut(BaseModel):
+    """A station's context: who scans, which step, where, for which work order."""
+
+    name: str
+    operator: str
+    action: str
+    location: str | None = None
+    work_order: str | None = None
+    qty: str | None = None
+
+
+class QueuedActionOut(BaseModel):
+    """An action on the edge's disk: its id, its seq and the device time of the scan."""
+
+    id: str
+    seq: int
+    state: str
+    ts: str
+
+
+class ScanOut(BaseModel):
+    """What a scan did: changed the context, queued an action, or was refused (and why)."""
+
+    station: str
+    result: Literal["context", "queued", "refused"]
+    message: str
+    code: str | None = Field(None, description="why a scan was refused, e.g. NEED_LOCATION")
+    action_type: str | None = None
+    action: QueuedActionOut | None = None
+    state: StationOut
+
+
+class ActionOut(BaseModel):
+    """One stored action and its latest known outcome (central's code, message, conflict)."""
+
+    id: str
+    seq: int
+    type: str
+    station: str
+    operator: str
+    state: str
+    code: str | None
+    message: str | None
+    conflict_id: int | None
+    ts: str
+    created_at: str
+    updated_at: str
+    attempts: int = 0
+    sent_at: str | None = None
+    acked_at: str | None = None
+
+
+class QueueOut(BaseModel):
+    """Queue figures, connectivity and the backlog warning."""
+
+    depth: int = Field(description="actions not final yet (queued or sent)")
+    oldest_pending_ts: str | None
+    last_ack_seq: int
+    next_seq: int
+    counts: dict[str, int] = Field(description="actions by state")
+    commits: int = Field(description="transactions committed since the queue was opened")
+    broker_connected: bool
+    central_online: bool
+    in_flight: int | None = Field(None, description="actions sent and waiting for their ack")
+    backlog_age_seconds: float | None
+    backlog_warn_seconds: float
+    backlog_warning: bool
+
+
+class EventOut(BaseModel):
+    """The data of one server-sent event: the edge time plus the fields of its kind.
+
+    ``scan``: station, result, message, code, kind, value, state; ``action``: id, seq, state,
+    and type and station when queued, code and message once central answered;
+    ``connectivity``: broker_connected, central_online, in_flight; ``warning``: code and
+    message or oldest_pending_ts.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    ts: str
