@@ -31,10 +31,10 @@ from edge.queue_ops import (
     mark_sent_op,
     queued_event,
 )
-from edge.queue_records import ActionRecord, QueuedAction, QueueStats
-from edge.queue_schema import OPEN_STATES, STATES, claim, migrate, pragma, rollback
-from protocol import Ack, ProtocolError, RejectCode, build_envelope, format_ts, new_action_id
-from protocol.envelope import normalize_body
+from edge.queue_records import ActionRecord, PendingAction, QueuedAction, QueueStats
+from edge.queue_schema import OPEN_SQL, OPEN_STATES, STATES, claim, migrate, pragma, rollback
+from protocol import Ack, ProtocolError, RejectCode, format_ts, new_action_id
+from protocol.envelope import normalize_body, seal_envelope
 from protocol.types import NAME_PATTERN
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,10 @@ def translate_sqlite_error(err: sqlite3.Error, doing: str) -> QueueError:
             "are kept; check the edge's disk."
         )
     return QueueError(f"queue error while {doing}: {err}")
+
+
+# The oldest actions still to send: a walk of the small actions_open index, not the history.
+PENDING_SQL = f"SELECT id, seq, envelope FROM actions WHERE {OPEN_SQL} ORDER BY seq LIMIT ?"
 
 
 class ActionQueue:
@@ -228,14 +232,16 @@ class ActionQueue:
 
     # -- reads ----------------------------------------------------------------------------
 
-    async def pending_batch(self, limit: int) -> list[dict[str, Any]]:
-        """The oldest actions not yet final (queued or sent), in seq order, as envelopes."""
-        async with self._reader.execute(
-            "SELECT envelope FROM actions WHERE state IN ('queued', 'sent') ORDER BY seq LIMIT ?",
-            (limit,),
-        ) as cursor:
+    async def pending_wire(self, limit: int) -> list[PendingAction]:
+        """The oldest actions not yet final (queued or sent), in seq order, each with its
+        signed envelope exactly as stored: what the sync loop sends, never parsed again."""
+        async with self._reader.execute(PENDING_SQL, (limit,)) as cursor:
             rows = await cursor.fetchall()
-        return [json.loads(row[0]) for row in rows]
+        return [PendingAction(row[0], row[1], row[2]) for row in rows]
+
+    async def pending_batch(self, limit: int) -> list[dict[str, Any]]:
+        """The same actions as envelopes (dicts), for tools and inspection."""
+        return [json.loads(action.envelope) for action in await self.pending_wire(limit)]
 
     async def get(self, id: str) -> ActionRecord | None:
         """One action by id, or None."""
@@ -250,7 +256,7 @@ class ActionQueue:
         # One statement reads one consistent snapshot of all four figures.
         async with self._reader.execute(
             "SELECT (SELECT json_group_object(state, n) FROM state_counts),"
-            " (SELECT ts FROM actions WHERE state IN ('queued', 'sent') ORDER BY seq LIMIT 1),"
+            f" (SELECT ts FROM actions WHERE {OPEN_SQL} ORDER BY seq LIMIT 1),"
             " (SELECT value FROM meta WHERE key = 'last_ack_seq'),"
             " (SELECT MAX(seq) FROM actions)"
         ) as cursor:
@@ -356,14 +362,14 @@ class ActionQueue:
         rows, out = [], {}
         for request in requests:
             seq += 1
-            envelope = build_envelope(
+            envelope = seal_envelope(
                 type=request.type,
                 site=self.site,
                 edge=self.edge,
                 station=request.station,
                 operator=request.operator,
                 seq=seq,
-                body=request.body,
+                wire_body=request.body,
                 secret=self._secret,
                 id=new_action_id(),
                 ts=request.ts,

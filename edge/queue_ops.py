@@ -7,7 +7,7 @@ from typing import Any
 import aiosqlite
 
 from edge.queue_records import ActionRecord, QueuedAction
-from edge.queue_schema import FINAL_STATES
+from edge.queue_schema import FINAL_STATES, OPEN_SQL
 from protocol import Ack, AckResult
 
 RECORD_COLUMNS = (
@@ -90,7 +90,7 @@ def mark_sent_op(ids: list[str], now: str) -> Callable[[aiosqlite.Connection], A
     async def run(conn: aiosqlite.Connection) -> None:
         await conn.executemany(
             "UPDATE actions SET state = 'sent', attempts = attempts + 1, sent_at = ?, "
-            "updated_at = ? WHERE id = ? AND state IN ('queued', 'sent')",
+            f"updated_at = ? WHERE id = ? AND {OPEN_SQL}",
             [(now, now, action_id) for action_id in ids],
         )
 

@@ -44,3 +44,12 @@ class QueueStats:
     next_seq: int
     counts: dict[str, int] = field(default_factory=dict)
     commits: int = 0
+
+
+@dataclass(frozen=True)
+class PendingAction:
+    """An action still to send: its id, its seq, and its signed envelope as stored (JSON)."""
+
+    id: str
+    seq: int
+    envelope: str

@@ -15,6 +15,9 @@ log = logging.getLogger(__name__)
 OPEN_STATES = ("queued", "sent")
 FINAL_STATES = ("applied", "duplicate", "conflict", "rejected")
 STATES = OPEN_STATES + FINAL_STATES
+# The SQL test for "not final". Queries must spell it exactly as the actions_open index's
+# WHERE does, or SQLite will not use that partial index (a test holds the two together).
+OPEN_SQL = "state IN (" + ", ".join(f"'{state}'" for state in OPEN_STATES) + ")"
 
 # Each migration only adds (tables, columns, indexes, triggers): a queue file written by an
 # older version keeps every action it holds. Index i brings the file to user_version i + 1.

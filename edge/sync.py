@@ -19,9 +19,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from edge.events import EventSink
-from protocol import Ack, CentralState, EdgeState, encode_batch, parse_ts
+from edge.queue import ActionQueue
+from edge.queue_records import PendingAction
+from protocol import Ack, CentralState, EdgeState, parse_ts
 from protocol.topics import CENTRAL_STATE, ack_topic, act_topic, state_topic
-from protocol.wire import MAX_MESSAGE_BYTES
+from protocol.wire import MAX_MESSAGE_BYTES, join_batch
 from runtime.mqtt import Backoff, MqttConnection, Will, keep_connected, run_link_tasks
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ class SyncLoop:
 
     def __init__(
         self,
-        queue: Any,
+        queue: ActionQueue,
         *,
         site: str,
         edge: str,
@@ -175,15 +177,15 @@ class SyncLoop:
         topic = act_topic(self.site, self.edge)
         while True:
             await self._central_online.wait()
-            batch = await self.queue.pending_batch(self.batch_size)
+            batch = await self.queue.pending_wire(self.batch_size)
             if not batch:
                 self._wake.clear()
                 # Re-check after clearing so an enqueue that raced us is not missed.
-                if not await self.queue.pending_batch(1):
+                if not await self.queue.pending_wire(1):
                     await self._wake.wait()
                 continue
             payload, count = self._fit(batch)
-            ids = [env["id"] for env in batch[:count]]
+            ids = [action.id for action in batch[:count]]
             self._in_flight = set(ids)
             self._batch_done.clear()
             self._resend.clear()
@@ -194,16 +196,19 @@ class SyncLoop:
                 log.warning(
                     "no ack for %d actions (seq %s..%s); sending again",
                     len(ids),
-                    batch[0]["seq"],
-                    batch[len(ids) - 1]["seq"],
+                    batch[0].seq,
+                    batch[len(ids) - 1].seq,
                 )
 
     @staticmethod
-    def _fit(batch: list[dict[str, Any]]) -> tuple[bytes, int]:
-        """Encode as many of the oldest actions as fit in one message: (payload, how many)."""
+    def _fit(batch: list[PendingAction]) -> tuple[bytes, int]:
+        """Frame as many of the oldest actions as fit in one message: (payload, how many).
+
+        The stored envelopes are sent as they are: signed once at enqueue, never re-encoded.
+        """
         count = len(batch)
         while True:
-            payload = encode_batch(batch[:count])
+            payload = join_batch([action.envelope for action in batch[:count]])
             if len(payload) <= MAX_MESSAGE_BYTES or count == 1:
                 return payload, count
             count = max(1, count // 2)

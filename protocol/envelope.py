@@ -149,7 +149,35 @@ def build_envelope(
     id: str | None = None,
     ts: datetime | str | None = None,
 ) -> dict[str, Any]:
-    """Make a signed wire envelope (a plain dict) from its parts."""
+    """Make a signed wire envelope (a plain dict) from its parts; the body is validated."""
+    return seal_envelope(
+        type=type,
+        site=site,
+        edge=edge,
+        station=station,
+        operator=operator,
+        seq=seq,
+        wire_body=normalize_body(type, body),
+        secret=secret,
+        id=id,
+        ts=ts,
+    )
+
+
+def seal_envelope(
+    *,
+    type: str,
+    site: str,
+    edge: str,
+    station: str,
+    operator: str,
+    seq: int,
+    wire_body: dict[str, Any],
+    secret: str,
+    id: str | None = None,
+    ts: datetime | str | None = None,
+) -> dict[str, Any]:
+    """Sign an envelope whose body is already in wire form (``normalize_body`` made it)."""
     if isinstance(ts, datetime):
         ts = format_ts(ts)
     envelope: dict[str, Any] = {
@@ -162,7 +190,7 @@ def build_envelope(
         "operator": operator,
         "seq": seq,
         "ts": ts or format_ts(datetime.now(UTC)),
-        "body": normalize_body(type, body),
+        "body": wire_body,
     }
     envelope["sig"] = sign(envelope, secret)
     return envelope

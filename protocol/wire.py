@@ -61,6 +61,13 @@ def _batch(value: Any) -> list[Any]:
     return value
 
 
+def join_batch(envelopes: list[str]) -> bytes:
+    """One act message from envelopes already serialised (as an edge stores them)."""
+    if not 1 <= len(envelopes) <= MAX_BATCH:
+        raise ValueError(f"a batch holds 1..{MAX_BATCH} envelopes, not {len(envelopes)}")
+    return ("[" + ",".join(envelopes) + "]").encode("utf-8")
+
+
 def encode_batch(envelopes: list[dict[str, Any]]) -> bytes:
     """Encode envelopes (already signed) as one act message."""
     if not 1 <= len(envelopes) <= MAX_BATCH:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from edge.errors import QueueError, QueueFullError
-from edge.queue import ActionQueue
-from edge.queue_schema import SCHEMA_VERSION
+from edge.queue import PENDING_SQL, ActionQueue
+from edge.queue_schema import MIGRATIONS, OPEN_SQL, SCHEMA_VERSION
 from protocol import Ack, ProtocolError, check_envelope, verify
 from tests.edge.conftest import EDGE, SECRET, SITE, move_body
 
@@ -283,3 +283,14 @@ async def test_disk_full_refuses_new_actions_and_keeps_queued_ones(queue: Action
     assert after.seq == len(saved) + 1
     seqs = [row[0] for row in _rows(queue.path, "SELECT seq FROM actions ORDER BY seq")]
     assert seqs == list(range(1, len(saved) + 2))
+
+
+async def test_pending_reads_use_the_open_actions_index(queue: ActionQueue) -> None:
+    # The partial index only serves queries whose WHERE spells its condition exactly.
+    assert f"WHERE {OPEN_SQL};" in MIGRATIONS[0]
+    await queue.enqueue(type="lp.move", station="s1", operator="op", body=move_body())
+    with sqlite3.connect(queue.path) as conn:
+        plan = conn.execute(f"EXPLAIN QUERY PLAN {PENDING_SQL}", (5,)).fetchall()
+    assert any("actions_open" in row[-1] for row in plan), plan
+    [pending] = await queue.pending_wire(5)
+    assert json.loads(pending.envelope) == (await queue.pending_batch(5))[0]
