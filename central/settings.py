@@ -1,6 +1,7 @@
 """Central's settings: one pydantic-settings class, read from ``IOE_*`` variables and passed in."""
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,3 +30,10 @@ class CentralSettings(BaseSettings):
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         return value
+
+
+def settings_from(**given: Any) -> CentralSettings:
+    """Settings from the environment with the values a command line gave on top (None: not
+    given, so the environment or the default stands)."""
+    chosen: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+    return CentralSettings(**chosen)

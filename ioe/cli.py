@@ -70,16 +70,11 @@ def central_run(
 ) -> None:
     """Run the central service: migrations, REST API and MQTT ingest."""
     from central.server import run_central
-    from central.settings import CentralSettings
+    from central.settings import settings_from
     from runtime.serving import run_until_signal
 
     setup_logging()
-    overrides = {
-        k: v
-        for k, v in {"db_url": db, "mqtt_url": mqtt, "host": host, "port": port}.items()
-        if v is not None
-    }
-    settings = CentralSettings(**overrides)
+    settings = settings_from(db_url=db, mqtt_url=mqtt, host=host, port=port)
     _run(run_until_signal(lambda: run_central(settings, shared_subscription=shared)))
 
 
@@ -87,10 +82,10 @@ def central_run(
 def db_upgrade(db: str = typer.Option(None, "--db", envvar="IOE_DB_URL")) -> None:
     """Apply central's database migrations (safe to run again)."""
     from central.db.migrate import upgrade
-    from central.settings import CentralSettings
+    from central.settings import settings_from
 
     setup_logging()
-    settings = CentralSettings(**({"db_url": db} if db else {}))
+    settings = settings_from(db_url=db)
     asyncio.run(upgrade(settings.db_url))
     typer.echo(f"database at {settings.db_url} is up to date")
 
@@ -104,10 +99,10 @@ def db_check(
     1 inconsistent (problems listed), 2 database unreachable."""
     from central.errors import DatabaseUnavailable
     from central.inventory.consistency import check_database
-    from central.settings import CentralSettings
+    from central.settings import settings_from
 
     setup_logging("WARNING")
-    settings = CentralSettings(**({"db_url": db} if db else {}))
+    settings = settings_from(db_url=db)
     try:
         report = asyncio.run(check_database(settings.db_url, sites=site or None))
     except DatabaseUnavailable as err:

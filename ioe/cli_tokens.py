@@ -18,9 +18,9 @@ DB_OPTION = typer.Option(None, "--db", envvar="IOE_DB_URL", help="central's data
 
 def _db_url(db: str | None) -> str:
     """The database URL from the flag, the environment or central's default."""
-    from central.settings import CentralSettings
+    from central.settings import settings_from
 
-    return CentralSettings(**({"db_url": db} if db else {})).db_url
+    return settings_from(db_url=db).db_url
 
 
 async def _in_transaction(db_url: str, work: Any) -> Any:

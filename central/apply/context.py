@@ -74,7 +74,7 @@ class Origin:
     site: str
     action_id: str
     occurred_at: datetime
-    by: str | None = None
+    by: str
 
     @classmethod
     def of(cls, env: Envelope) -> "Origin":

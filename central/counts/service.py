@@ -220,7 +220,7 @@ async def _variance_lines(conn: AsyncConnection, session: Any) -> list[dict[str,
         book, line = books.get(number), counted.get(number)
         qty = line.qty if line is not None else Decimal(0)
         at: datetime = line.counted_at if line is not None else count_time
-        expected = book.qty if number in here else Decimal(0)
+        expected = book.qty if book is not None and number in here else Decimal(0)
         item = {
             "lp": number,
             "product": book.product if book else None,

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.clock import now
@@ -46,7 +46,9 @@ async def load_edges(
     if not wanted:
         return {}
     if len(wanted) == 1:
-        where = (edges.c.site == wanted[0][0]) & (edges.c.edge_id == wanted[0][1])
+        where: ColumnElement[bool] = (edges.c.site == wanted[0][0]) & (
+            edges.c.edge_id == wanted[0][1]
+        )
     elif conn.dialect.name == "postgresql":
         where = tuple_(edges.c.site, edges.c.edge_id).in_(wanted)
     else:

@@ -245,7 +245,7 @@ async def still_held(ctx: ApplyContext, lps: list[LicensePlate]) -> dict[str, st
     if not lps:
         return {}
     await ctx.flush()
-    ids = [lp.id for lp in lps]
+    ids = [lp.id for lp in lps if lp.id is not None]  # every LP has an id after the flush
     up = (
         select(license_plates.c.id.label("lp_id"), license_plates.c.parent_lp_id.label("up"))
         .where(license_plates.c.id.in_(ids), license_plates.c.parent_lp_id.is_not(None))

@@ -1,6 +1,6 @@
 """/products: the items actions receive, consume and produce."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
@@ -10,10 +10,10 @@ from central.api.schemas.catalog import (
     ProductIn,
     ProductOut,
     ProductPage,
-    ProductType,
     ProductUpdate,
 )
 from central.catalog import products as catalog
+from central.db.enums import ProductType
 
 router = APIRouter(prefix="/products", tags=["products"])
 
@@ -51,7 +51,7 @@ async def list_products(
     q: Search = None,
 ) -> dict[str, object]:
     """Products ordered by site and code, filtered, with the total count of matches."""
-    filters = {
+    filters: dict[str, Any] = {
         "sites": caller.site_filter(site),
         "type": type,
         "allergen": allergen,
