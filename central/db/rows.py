@@ -1,13 +1,13 @@
 """Row helpers the services share: a result row as a dict, a sane page of rows."""
 
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy.engine import Row
 
 MAX_PAGE = 1000
 
 
-def as_dict(row: Row[Unpack[tuple[Any, ...]]]) -> dict[str, Any]:
+def as_dict(row: Row[*tuple[Any, ...]]) -> dict[str, Any]:
     """A result row as a plain dict."""
     return dict(row._mapping)
 
