@@ -22,7 +22,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from central.actions.processor import ActionProcessor  # noqa: E402
-from central.catalog.products import create_location, create_product  # noqa: E402
+from central.catalog.locations import create_location  # noqa: E402
+from central.catalog.products import create_product  # noqa: E402
 from central.db.engine import make_engine  # noqa: E402
 from central.db.migrate import upgrade  # noqa: E402
 from central.edges.registry import provision_edge  # noqa: E402

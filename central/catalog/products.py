@@ -1,4 +1,4 @@
-"""Products and locations: the reference data actions name by code.
+"""Products: the items actions receive, consume and produce, named by code.
 
 A product's code and site never change (actions and LPs name it by them); its unit of measure
 is frozen once stock of it exists, because every LP and ledger row counts in that unit.
@@ -20,7 +20,6 @@ from central.db.tables import (
     bom_items,
     boms,
     license_plates,
-    locations,
     products,
     quality_holds,
     stock_moves,
@@ -308,35 +307,3 @@ async def delete_product(
             details={"id": product_id},
         )
     return old
-
-
-async def create_location(
-    conn: AsyncConnection, *, site: str, code: str, name: str, kind: str = "storage"
-) -> dict[str, Any]:
-    """Add a location to a site; (site, code) must be new."""
-    exists = select(locations.c.id).where(locations.c.site == site, locations.c.code == code)
-    details = {"site": site, "code": code}
-    if (await conn.execute(exists)).first() is not None:
-        raise AlreadyExists(f"location {code} already exists at {site}", details=details)
-    try:
-        row = (
-            await conn.execute(
-                insert(locations)
-                .values(site=site, code=code, name=name, kind=kind, created_at=now())
-                .returning(*locations.c)
-            )
-        ).one()
-    except IntegrityError as err:
-        raise AlreadyExists(f"location {code} already exists at {site}", details=details) from err
-    return as_dict(row)
-
-
-async def list_locations(
-    conn: AsyncConnection, *, sites: list[str] | None = None, limit: int = 100, offset: int = 0
-) -> list[dict[str, Any]]:
-    """Locations of ``sites`` (None: all) ordered by site and code."""
-    limit, offset = page(limit, offset)
-    query = select(locations).order_by(locations.c.site, locations.c.code)
-    if sites is not None:
-        query = query.where(locations.c.site.in_(sites))
-    return [as_dict(row) for row in await conn.execute(query.limit(limit).offset(offset))]

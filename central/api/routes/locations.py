@@ -5,7 +5,7 @@ from fastapi import APIRouter, status
 from central.api.deps import CallerDep, ReadConn, WarehouseCaller, WriteConn
 from central.api.paging import Page, PagingDep
 from central.api.schemas.catalog import LocationIn, LocationOut
-from central.catalog import products as catalog
+from central.catalog import locations
 
 router = APIRouter(prefix="/locations", tags=["locations"])
 
@@ -16,7 +16,7 @@ async def create_location(
 ) -> dict[str, object]:
     """Add a location ((site, code) unique)."""
     caller.require_site(body.site)
-    return await catalog.create_location(
+    return await locations.create_location(
         conn, site=body.site, code=body.code, name=body.name, kind=body.kind
     )
 
@@ -29,7 +29,7 @@ async def list_locations(
     site: str | None = None,
 ) -> dict[str, object]:
     """Locations of the caller's sites, optionally of one."""
-    items = await catalog.list_locations(
+    items = await locations.list_locations(
         conn, sites=caller.site_filter(site), limit=paging.limit, offset=paging.offset
     )
     return paging.of(items)

@@ -1,0 +1,47 @@
+"""Locations: the places of a site that actions name by code (receiving, storage, shipping...).
+
+Locations are only added: LPs and ledger rows point at them, and the apply path caches them.
+"""
+
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from central.clock import now
+from central.db.rows import as_dict, page
+from central.db.tables import locations
+from central.errors import AlreadyExists
+
+
+async def create_location(
+    conn: AsyncConnection, *, site: str, code: str, name: str, kind: str = "storage"
+) -> dict[str, Any]:
+    """Add a location to a site; (site, code) must be new."""
+    exists = select(locations.c.id).where(locations.c.site == site, locations.c.code == code)
+    details = {"site": site, "code": code}
+    if (await conn.execute(exists)).first() is not None:
+        raise AlreadyExists(f"location {code} already exists at {site}", details=details)
+    try:
+        row = (
+            await conn.execute(
+                insert(locations)
+                .values(site=site, code=code, name=name, kind=kind, created_at=now())
+                .returning(*locations.c)
+            )
+        ).one()
+    except IntegrityError as err:
+        raise AlreadyExists(f"location {code} already exists at {site}", details=details) from err
+    return as_dict(row)
+
+
+async def list_locations(
+    conn: AsyncConnection, *, sites: list[str] | None = None, limit: int = 100, offset: int = 0
+) -> list[dict[str, Any]]:
+    """Locations of ``sites`` (None: all) ordered by site and code."""
+    limit, offset = page(limit, offset)
+    query = select(locations).order_by(locations.c.site, locations.c.code)
+    if sites is not None:
+        query = query.where(locations.c.site.in_(sites))
+    return [as_dict(row) for row in await conn.execute(query.limit(limit).offset(offset))]
