@@ -29,7 +29,7 @@ QtyKind = Literal[
     "MERGE_IN",
 ]
 MemoKind = Literal["RESERVE", "RELEASE"]
-MoveKind = QtyKind | MemoKind
+MoveKind = Literal[QtyKind, MemoKind]  # flattened: one enum of every ledger kind
 MoveCause = Literal["action", "api"]  # action_id names a floor action, or an audit_log entry
 GenealogyKind = Literal["SPLIT", "PRODUCE", "MERGE", "PACK"]
 ReservationStatus = Literal["active", "released", "consumed"]
@@ -37,6 +37,8 @@ HoldStatus = Literal["active", "released"]
 CountStatus = Literal["open", "approved", "cancelled"]
 ConflictStatus = Literal["open", "resolved", "voided"]
 Resolution = Literal["apply", "apply_with_changes", "void"]
+# The first outcome of an action id: what its duplicates repeat (refusals are kept elsewhere).
+FirstOutcome = Literal["applied", "conflict"]
 Role = Literal["technical", "planning", "production", "warehouse", "quality", "admin"]
 
 PRODUCT_TYPES: tuple[str, ...] = get_args(ProductType)
@@ -53,4 +55,5 @@ HOLD_STATUSES: tuple[str, ...] = get_args(HoldStatus)
 COUNT_STATUSES: tuple[str, ...] = get_args(CountStatus)
 CONFLICT_STATUSES: tuple[str, ...] = get_args(ConflictStatus)
 RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
+FIRST_OUTCOMES: tuple[str, ...] = get_args(FirstOutcome)
 ROLES: tuple[str, ...] = get_args(Role)

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from central.db.enums import (  # the tables' CHECK constraints, and their values for callers
     CONFLICT_STATUSES,
     COUNT_STATUSES,
+    FIRST_OUTCOMES,
     HOLD_STATUSES,
     LOCATION_KINDS,
     LP_STATUSES,
@@ -318,7 +319,7 @@ processed_actions = Table(
     Column("late", Boolean, nullable=False),
     Column("via", String(8), nullable=False),
     Column("envelope", Text, nullable=False),
-    CheckConstraint("result IN ('applied', 'conflict')", name="result"),
+    CheckConstraint(_one_of("result", FIRST_OUTCOMES), name="result"),
     Index(None, "site", "edge", "seq"),
 )
 
