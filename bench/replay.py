@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from edge.config import load_config  # noqa: E402
 from edge.queue import ActionQueue  # noqa: E402
-from tests.support import free_port, wait_for_port, wait_until  # noqa: E402
+from harness import free_port, wait_for_port, wait_until  # noqa: E402
 
 
 def spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:

@@ -3,7 +3,7 @@
 import subprocess
 from pathlib import Path
 
-from tests.support import ioe_command
+from harness import ioe_command
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
