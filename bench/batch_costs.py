@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -60,7 +61,7 @@ async def main(db_url: str, batches: int, product_site: str) -> None:
 
 async def measure(
     api: httpx.AsyncClient,
-    processor: object,
+    processor: Any,
     work: Path,
     batches: int,
     product_site: str,
@@ -116,7 +117,7 @@ async def measure(
             t1 = time.perf_counter()
             await queue.mark_sent([env["id"] for env in batch])
             t2 = time.perf_counter()
-            acks = await processor.process_message(  # type: ignore[attr-defined]
+            acks = await processor.process_message(
                 encode_batch(batch), topic_site=SITE, topic_edge=EDGE, via="mqtt"
             )
             t3 = time.perf_counter()
