@@ -5,7 +5,8 @@ intermediate and finished products on BOM levels 0-10 (every BOM names one compo
 level below, so every level-10 LP has a 10-edge chain of PRODUCE and SPLIT edges down to a
 raw receipt); work orders that consumed LPs and made new ones; splits, put-aways, moves,
 reservations of released work orders and quality holds. Each LP's qty, place and status
-follow from its own ledger rows, so the consistency check must answer ok.
+follow from its own ledger rows, so the consistency check must answer ok; ``History.verify``
+checks the sizes and each LP's qty against its rows before anything is loaded.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from bench.checks import check
 from central.apply.sscc import make_sscc
 
 SITES = ("plant-1", "plant-2")
@@ -23,6 +25,7 @@ LEVELS = 10
 BASE = datetime(2025, 1, 1, tzinfo=UTC)
 ALLERGENS = ("milk", "nuts", "gluten", "soy", "egg", "sesame")
 HOUR, DAY = 3_600, 86_400
+MEMO_KINDS = ("RESERVE", "RELEASE")  # ledger rows that move no quantity
 LEDGER_COLUMNS = (
     "site",
     "lp_id",
@@ -656,6 +659,32 @@ class History:
                 t = max(lp.ready, wo.last or 0) + HOUR
                 self._consume(lp, 1, t, self._action(t), wo)
                 return
+
+    def verify(self) -> None:
+        """The history has the sizes asked for, and every LP's qty is the sum of its own
+        quantity rows (consumed exactly when empty); a BenchFailure otherwise."""
+        sizes, wos = self.sizes, self.rows["work_orders"]
+        made = {
+            "products": len(self.products),
+            "bom_items": len(self.rows["bom_items"]),
+            "active_wos": sum(w["status"] in ("released", "in_progress") for w in wos),
+            "lps": len(self.lps),
+            "ledger": len(self.ledger),
+        }
+        check(
+            made == {name: getattr(sizes, name) for name in made},
+            f"the generated history missed its sizes: {made} for {sizes}",
+        )
+        balance = [0] * (len(self.lps) + 1)
+        for row in self.ledger:
+            if row[4] not in MEMO_KINDS:
+                balance[row[1]] += row[5]
+        wrong = [
+            lp.number
+            for lp in self.lps
+            if balance[lp.id] != lp.qty or (lp.qty == 0) != (lp.status == "consumed")
+        ]
+        check(not wrong, f"{len(wrong)} generated LPs disagree with their ledger: {wrong[:3]}")
 
     def lp_rows(self) -> list[dict[str, Any]]:
         """The license_plates rows: each LP as its history left it."""

@@ -2,6 +2,7 @@
 
     python bench/plant_scale.py [--db URL] [--scale 1.0] [--seed 7] [--repeat 1000]
     python bench/plant_scale.py --db postgresql+asyncpg://postgres@127.0.0.1:5432/ioe_bench_plant
+    python bench/plant_scale.py --smoke     # scale 0.005, 10 calls, a temporary SQLite file
 
 At scale 1.0: 10,000 products, 50,000 BOM items, 1,000 active work orders, 200,000 LPs and
 1,000,000 ledger rows (bench/plant_history.py makes them, consistent and deterministic). Then
@@ -11,7 +12,9 @@ a 10-level genealogy trace up and down, and the consistency check (three runs). 
 is checked against the generated history; a query slower than --budget seconds in all stops
 early. A PostgreSQL database named in --db is created when missing (--drop removes it at the
 end); a database that already holds LPs is refused unless --reuse says to measure it as it
-is (the history is regenerated in memory with the same seed and scale).
+is (the history is regenerated in memory with the same seed and scale). A wrong answer, a
+generated history short of its sizes or a failed consistency check stops the run with exit
+status 1 before any figure is printed.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import math
 import random
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
@@ -37,6 +41,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine  # noqa: E402
 from sqlalchemy.types import TypeDecorator  # noqa: E402
 
+from bench.checks import BenchFailure, check, passed, run_main  # noqa: E402
 from bench.plant_history import (  # noqa: E402
     GENEALOGY_COLUMNS,
     LEDGER_COLUMNS,
@@ -44,13 +49,13 @@ from bench.plant_history import (  # noqa: E402
     History,
     Sizes,
 )
-from central.conflicts import inbox as queries  # noqa: E402
 from central.db.engine import make_engine  # noqa: E402
 from central.db.migrate import upgrade  # noqa: E402
 from central.db.tables import license_plates, metadata  # noqa: E402
-from central.inventory import consistency, genealogy, stock  # noqa: E402
+from central.inventory import consistency, genealogy, queries, stock  # noqa: E402
 
 CHUNK = 10_000
+SMOKE_SCALE, SMOKE_REPEAT = 0.005, 10
 BUDGET = 90.0  # seconds per query at most
 WARM = 20  # untimed calls first: caches, prepared statements, compiled SQL
 LOAD_ORDER = (
@@ -231,6 +236,8 @@ class Bench:
         self.calls: dict[str, int] = {}
         self.sizes: dict[str, list[int]] = {}
         self.reference: dict[str, float] = {}  # reference_ms() before and after the queries
+        self.answers = 0  # answers checked against the history
+        self.checked: dict[str, int] = {}  # what the consistency check looked at
 
     def sample(self, population: list[Any]) -> list[Any]:
         """``repeat`` random picks (with replacement), plus the warm-up's."""
@@ -285,10 +292,11 @@ class Bench:
                 "lps": len(h.lps),
                 "ledger_rows": len(h.ledger),
             }:
-                raise AssertionError(
+                raise BenchFailure(
                     f"the check disagrees with the history: "
                     f"{report['checked']} {report['problems'][:3]}"
                 )
+            self.checked = report["checked"]
             self.results[f"consistency check, run {run + 1}"] = (took * 1000,) * 3
             progress(f"consistency check: ok in {took:.2f} s")
 
@@ -301,6 +309,8 @@ class Bench:
     ) -> None:
         """Time one query over ``keys`` and keep its p50/p99/max and answer sizes."""
         samples, self.sizes[name] = await timed(keys, call, verify, self.warm, self.budget)
+        check(samples, f"{name}: no timed call")
+        self.answers += len(self.sizes[name])
         self.results[name] = summary(samples)
         self.calls[name] = len(samples)
         progress(
@@ -316,14 +326,14 @@ class Bench:
             self.history.locations[lp.location][1],
             lp.status,
         ):
-            raise AssertionError(f"LP {lp.number}: {row} does not match the history")
+            raise BenchFailure(f"LP {lp.number}: {row} does not match the history")
         return 1
 
     @staticmethod
     def _sum_ok(rows: list[dict[str, Any]], expected: Decimal, what: str) -> int:
         """The on-hand rows add up to what the history holds there."""
         if sum(row["on_hand"] for row in rows) != expected:
-            raise AssertionError(f"available by {what}: {rows[:3]} do not sum to {expected}")
+            raise BenchFailure(f"available by {what}: {rows[:3]} do not sum to {expected}")
         return len(rows)
 
     @staticmethod
@@ -331,7 +341,7 @@ class Bench:
         """The tree reaches the other end of the known 10-link chain, untruncated."""
         reached = dict(tree_numbers(result["tree"]))
         if result["truncated"] or expected.number not in reached:
-            raise AssertionError(f"trace {direction} of {result['lp']} misses {expected.number}")
+            raise BenchFailure(f"trace {direction} of {result['lp']} misses {expected.number}")
         return int(result["nodes"])
 
 
@@ -366,10 +376,14 @@ async def over_http(engine: AsyncEngine, db_url: str, bench: Bench) -> None:
                     body.get("number"),
                     body.get("lp"),
                 ):
-                    raise AssertionError(f"GET {lp.number}: {response.status_code} {body}")
+                    raise BenchFailure(f"GET {lp.number}: {response.status_code} {body}")
                 return 1
 
-            samples, _ = await timed(bench.sample(population), get, ok, bench.warm, bench.budget)
+            samples, answers = await timed(
+                bench.sample(population), get, ok, bench.warm, bench.budget
+            )
+            check(samples, f"{name}: no timed call")
+            bench.answers += len(answers)
             bench.results[name], bench.calls[name] = summary(samples), len(samples)
             progress(f"{name}: p50 {bench.results[name][0]:.2f} ms")
 
@@ -434,6 +448,7 @@ async def run(
         history = History(Sizes.at(scale), seed)
         generated = time.perf_counter() - started
         progress(f"history generated in {generated:.1f} s")
+        history.verify()  # its sizes, and each LP's qty and status against its own ledger rows
         bench = Bench(history, repeat, seed)
         bench.budget = budget
         bench.timing["generate"] = generated
@@ -461,6 +476,15 @@ async def run(
 def report(db_url: str, bench: Bench) -> None:
     """Print the dataset, the load times and the table of results."""
     h = bench.history
+    check(
+        bench.checked == {"lps": len(h.lps), "ledger_rows": len(h.ledger)},
+        f"the consistency check should have seen the whole history: {bench.checked}",
+    )
+    passed(
+        f"{bench.answers:,} answers matched the generated history; the consistency check "
+        f"answered ok 3 times on {bench.checked['lps']:,} LPs and "
+        f"{bench.checked['ledger_rows']:,} ledger rows"
+    )
     print(
         f"database: {make_url(db_url).get_backend_name()}, seed {bench.seed}, "
         f"{bench.repeat} calls per query"
@@ -496,7 +520,9 @@ def report(db_url: str, bench: Bench) -> None:
 def main() -> None:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default="sqlite+aiosqlite:////tmp/ioe-plant-scale.db")
+    parser.add_argument(
+        "--db", default=None, help="default: /tmp/ioe-plant-scale.db (--smoke: a temporary file)"
+    )
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=1000)
@@ -513,7 +539,23 @@ def main() -> None:
         default=BUDGET,
         help="seconds one query may take in all before it stops early",
     )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"scale {SMOKE_SCALE}, {SMOKE_REPEAT} calls per query, on a temporary SQLite file "
+        "unless --db names one: checks the benchmark still works",
+    )
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ioe-plant-") as work:
+        if args.smoke:
+            args.scale, args.repeat = SMOKE_SCALE, SMOKE_REPEAT
+            args.db = args.db or f"sqlite+aiosqlite:///{work}/plant.db"
+        args.db = args.db or "sqlite+aiosqlite:////tmp/ioe-plant-scale.db"
+        measure(args)
+
+
+def measure(args: argparse.Namespace) -> None:
+    """Run and report the benchmark as the command line asks."""
     try:
         bench = asyncio.run(
             run(
@@ -533,4 +575,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Proc, free_port, ioe_command, wait_for_port
+from harness import Proc, free_port, ioe_command, wait_for_port
 
 PG_URL = os.environ.get("IOE_TEST_DATABASE_URL", "")
 MQTT_URL = os.environ.get("IOE_TEST_MQTT_URL", "")

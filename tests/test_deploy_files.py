@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.support import REPO
+from harness import REPO
 
 
 def test_compose_has_the_production_shape() -> None:

@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.support import Proc, free_port, ioe_command, wait_for_port, wait_until
+from harness import Proc, free_port, ioe_command, wait_for_port, wait_until
 
 SITE = "plant-1"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import Proc, free_port, ioe_command, wait_until
+from harness import Proc, free_port, ioe_command, wait_until
 
 
 def start_demo(workdir: Path, log: Path, ports: dict[str, int]) -> Proc:

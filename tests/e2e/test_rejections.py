@@ -3,11 +3,11 @@
 import asyncio
 import json
 
+from harness import wait_until
 from protocol import build_envelope, encode_batch
 from protocol.topics import ack_topic, act_topic
 from runtime.mqtt import MqttConnection
 from tests.e2e.stack import SITE, KillableBroker, Stack
-from tests.support import wait_until
 
 EDGE = "edge-1"
 

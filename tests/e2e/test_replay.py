@@ -6,8 +6,8 @@ import time
 
 import asyncpg
 
+from harness import CuttableProxy, wait_until
 from tests.e2e.stack import KillableBroker, Stack
-from tests.support import CuttableProxy, wait_until
 
 EDGE = "edge-1"
 

@@ -8,10 +8,10 @@ import pytest
 
 from edge.queue import ActionQueue
 from edge.sync import SyncLoop
+from harness import free_port
 from protocol import Ack, AckResult, batch_ack, check_envelope, decode_batch, verify
 from protocol.topics import CENTRAL_STATE, ack_topic, act_topic, state_topic
 from runtime.mqtt import MqttConnection
-from tests.support import free_port
 
 SITE, SECRET = "plant-1", "sync-test-secret"
 

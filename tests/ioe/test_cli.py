@@ -5,7 +5,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from tests.support import ioe_command
+from harness import ioe_command
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,7 @@ from sqlalchemy import insert, text
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
 from central.db.tables import license_plates, locations, products, stock_moves
-from tests.support import ioe_command
+from harness import ioe_command
 
 T0 = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
 

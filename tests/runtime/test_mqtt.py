@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
+from harness import free_port
 from runtime.errors import BrokerUrlError, MqttConnectError, MqttDisconnected
 from runtime.mqtt import Backoff, BrokerAddress, MqttConnection, Will, keep_connected
-from tests.support import free_port
 
 
 def test_broker_url_parsing() -> None:

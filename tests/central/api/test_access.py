@@ -10,8 +10,8 @@ from central.api.app import create_app
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
 from central.settings import CentralSettings
+from harness import ioe_command
 from tests.central.conftest import SITE, Central
-from tests.support import ioe_command
 
 API = "/api/v1"
 ADMIN = {"Authorization": "Bearer root-token"}

@@ -1,4 +1,4 @@
-"""Helpers for tests that start real processes: free ports, waiting, subprocess management."""
+"""Processes for tests and benchmarks: free ports, waiting, ioe subprocesses, a cuttable link."""
 
 import os
 import signal

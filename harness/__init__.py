@@ -1,0 +1,24 @@
+"""Process harness for tests and benchmarks: free ports, waiting, starting ioe subprocesses.
+
+A development helper, importable from the repository root (like ``tests/``), not installed.
+"""
+
+from harness.processes import (
+    REPO,
+    CuttableProxy,
+    Proc,
+    free_port,
+    ioe_command,
+    wait_for_port,
+    wait_until,
+)
+
+__all__ = [
+    "REPO",
+    "CuttableProxy",
+    "Proc",
+    "free_port",
+    "ioe_command",
+    "wait_for_port",
+    "wait_until",
+]

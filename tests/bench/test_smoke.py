@@ -1,0 +1,129 @@
+"""Every benchmark at smoke size, as a subprocess from the repository root: its self-check must
+pass and its figures must be printed; and a benchmark whose work goes wrong must fail loudly.
+
+A benchmark that silently measures the wrong thing (every action a conflict, say) reports a
+figure all the same; these runs keep a broken benchmark from passing the build.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bench import plant_scale
+from bench.checks import PASSED, BenchFailure
+from bench.plant_history import History, Sizes
+from harness import REPO
+from tests.conftest import MQTT_URL, PG_URL, _fresh_pg_database
+
+FIGURE = r"[\d,]+(?:\.\d+)?"
+
+
+def bench(script: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``python bench/<script> args`` from the repository root, temporary files in
+    ``tmp_path``."""
+    return subprocess.run(
+        [sys.executable, f"bench/{script}", *args],
+        cwd=REPO,
+        env={**os.environ, "TMPDIR": str(tmp_path), "PYTHONUNBUFFERED": "1"},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def passed(result: subprocess.CompletedProcess[str]) -> str:
+    """The stdout of a run that exited 0 with its self-check passed, before any figure."""
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert result.stdout.startswith(f"{PASSED}: "), result.stdout
+    return result.stdout
+
+
+def failed(result: subprocess.CompletedProcess[str]) -> str:
+    """The stderr of a run whose self-check failed: exit 1, a message, no figure."""
+    assert result.returncode == 1, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert PASSED not in result.stdout and "actions/s" not in result.stdout, result.stdout
+    assert "BENCHMARK FAILED: " in result.stderr, result.stderr
+    return result.stderr
+
+
+@pytest.fixture(params=["embedded+sqlite", "mosquitto+postgresql"])
+def replay_tier(
+    request: pytest.FixtureRequest, tmp_path: Path, _pg_databases: list[str]
+) -> tuple[str, str]:
+    """(--broker, --db) for bench/replay.py. The Mosquitto is the run's own (`--broker
+    mosquitto`): on a shared broker other centrals' shared subscriptions would take some of
+    the batches."""
+    if request.param == "embedded+sqlite":
+        return "embedded", f"sqlite+aiosqlite:///{tmp_path / 'central.db'}"
+    if not (MQTT_URL and PG_URL):
+        pytest.skip("Mosquitto+PostgreSQL tier: IOE_TEST_MQTT_URL or IOE_TEST_DATABASE_URL unset")
+    if not (shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists()):
+        pytest.skip("Mosquitto+PostgreSQL tier: mosquitto binary not installed")
+    return "mosquitto", _fresh_pg_database(_pg_databases)
+
+
+def test_replay_drains_every_action_applied(replay_tier: tuple[str, str], tmp_path: Path) -> None:
+    broker, db = replay_tier
+    out = passed(bench("replay.py", "--smoke", "--broker", broker, "--db", db, tmp_path=tmp_path))
+    assert "2,000 of 2,000 actions acked applied" in out
+    assert "central holds 2,000 LPs and 2,000 ledger rows, consistent, 10,000 kg on hand" in out
+    assert re.search(rf"queued 2000 actions offline at {FIGURE}/s", out), out
+    assert re.search(rf"drain: 2000 actions in {FIGURE}s = {FIGURE} actions/s", out), out
+    assert re.search(rf"ceiling through the same broker: {FIGURE} msgs/s", out), out
+    assert re.search(rf"ratio actions/s : ceiling msgs/s = {FIGURE}", out), out
+
+
+def test_replay_fails_when_its_actions_do_not_apply(tmp_path: Path) -> None:
+    """The product at another site: every action a PRODUCT_NOT_FOUND conflict, as every
+    replay was before this check, must fail the run instead of printing a drain rate."""
+    args = ("--actions", "200", "--ceiling-messages", "100", "--product-site", "plant-2")
+    err = failed(bench("replay.py", *args, tmp_path=tmp_path))
+    assert "'applied': 0" in err and "'conflict': 200" in err, err
+    assert "PRODUCT_NOT_FOUND" in err, err
+
+
+def test_batch_costs_applies_every_batch(database_url: str, tmp_path: Path) -> None:
+    out = passed(bench("batch_costs.py", "--smoke", "--db", database_url, tmp_path=tmp_path))
+    assert "600 of 600 acks applied; central holds 600 LPs and 600 ledger rows" in out
+    assert re.search(rf"central process_message\s+median\s+{FIGURE} ms\s+\({FIGURE} act", out)
+    assert re.search(rf"sum of the steps\s+median\s+{FIGURE} ms", out), out
+
+
+def test_batch_costs_fails_when_its_actions_do_not_apply(tmp_path: Path) -> None:
+    err = failed(bench("batch_costs.py", "--smoke", "--product-site", "plant-2", tmp_path=tmp_path))
+    assert "every ack should say applied" in err and "PRODUCT_NOT_FOUND" in err, err
+
+
+def test_queue_enqueue_queues_every_action(tmp_path: Path) -> None:
+    out = passed(bench("queue_enqueue.py", "--smoke", tmp_path=tmp_path))
+    assert "100 and 1,000 actions queued, seqs gap-free" in out
+    assert re.search(rf"one at a time :\s+{FIGURE} actions/s\s+\(100 actions, 100 trans", out)
+    assert re.search(rf"concurrent    :\s+{FIGURE} actions/s\s+\(1,000 actions", out), out
+
+
+def test_plant_scale_answers_every_query(database_url: str, tmp_path: Path) -> None:
+    args = ["--smoke"] if database_url.startswith("sqlite") else ["--smoke", "--db", database_url]
+    out = passed(bench("plant_scale.py", *args, "--no-http", tmp_path=tmp_path))
+    assert "the consistency check answered ok 3 times on 1,000 LPs and 5,000 ledger rows" in out
+    for query in ("LP lookup", "available, by product", "genealogy down, 10 levels"):
+        assert re.search(rf"{query}\s+10\s+{FIGURE}\s+{FIGURE}\s+{FIGURE}", out), out
+    assert not list(tmp_path.glob("ioe-plant-*")), "the smoke run's temporary database stays"
+
+
+def test_plant_history_and_answers_are_checked() -> None:
+    """A history short of an LP's ledger, or an answer off by a unit, fails the benchmark."""
+    history = History(Sizes.at(0.005), seed=7)
+    history.verify()
+    history.lps[0].qty += 1
+    with pytest.raises(BenchFailure, match="1 generated LPs disagree with their ledger"):
+        history.verify()
+    rows = [{"on_hand": Decimal(3)}, {"on_hand": Decimal(4)}]
+    assert plant_scale.Bench._sum_ok(rows, Decimal(7), "product") == 2
+    with pytest.raises(BenchFailure, match="do not sum to 8"):
+        plant_scale.Bench._sum_ok(rows, Decimal(8), "product")
