@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from central.api.app import create_app
 from central.db.engine import make_engine
-from central.db.migrate import upgrade
 from central.services.access import create_token
 from central.services.edges import provision_edge
 from central.services.processor import ActionProcessor
@@ -152,11 +151,10 @@ class Central:
 
 
 @pytest.fixture
-async def central(database_url: str) -> AsyncIterator[Central]:
+async def central(migrated_database_url: str) -> AsyncIterator[Central]:
     """A migrated, empty central with edge-1 provisioned."""
-    await upgrade(database_url)
-    settings = CentralSettings(db_url=database_url)
-    engine = make_engine(database_url)
+    settings = CentralSettings(db_url=migrated_database_url)
+    engine = make_engine(migrated_database_url)
     app = create_app(settings, engine=engine)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://central") as client:
