@@ -222,12 +222,20 @@ async def test_stats(queue: ActionQueue) -> None:
 
 
 async def test_pending_actions_are_read_through_the_partial_index(queue: ActionQueue) -> None:
-    plan = _rows(
-        queue.path,
-        "EXPLAIN QUERY PLAN SELECT envelope FROM actions "
-        "WHERE state IN ('queued', 'sent') ORDER BY seq LIMIT 5",
-    )
-    assert "actions_open" in " ".join(str(row[-1]) for row in plan)
+    # The statement pending_batch() really runs, as SQLite saw it (parameters bound): the
+    # queue exposes no function that returns it, so it is caught on the reading connection.
+    statements: list[str] = []
+    reader = queue._reader
+    await reader.set_trace_callback(statements.append)
+    try:
+        await queue.pending_batch(5)
+    finally:
+        await reader.set_trace_callback(None)
+    [statement] = [sql for sql in statements if sql.lstrip().upper().startswith("SELECT")]
+    assert "LIMIT 5" in statement  # bound values inlined: the plan is the one that runs
+    plan = _rows(queue.path, f"EXPLAIN QUERY PLAN {statement}")
+    steps = " ".join(str(row[-1]) for row in plan)
+    assert "actions_open" in steps and "TEMP B-TREE" not in steps, steps
 
 
 async def test_listeners_run_after_commit(queue: ActionQueue) -> None:
