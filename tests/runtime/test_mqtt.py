@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from runtime.errors import BrokerUrlError, MqttConnectError, MqttDisconnected
-from runtime.mqtt import Backoff, BrokerAddress, MqttConnection, Will, keep_connected
+from runtime.mqtt import Backoff, BrokerAddress, MqttConnection, keep_connected
 from tests.support import free_port
 
 
@@ -144,7 +144,3 @@ async def test_publish_after_loss_raises(private_mosquitto) -> None:
         async for _ in conn.messages():
             pass
     await conn.close()
-
-
-def test_will_dataclass_defaults() -> None:
-    assert Will("t", b"x").retain is True
