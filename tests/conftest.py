@@ -4,11 +4,16 @@ Every test that talks to a database or a broker takes ``database_url`` / ``mqtt_
 Locally they run on SQLite and the embedded broker; when ``IOE_TEST_DATABASE_URL`` /
 ``IOE_TEST_MQTT_URL`` are set (CI sets both) the same tests also run on PostgreSQL and
 Mosquitto, and without them those tiers are skipped with a visible reason.
+
+``migrated_database_url`` is a database already at the newest schema: a copy of a template
+migrated once per session. Only tests of the migrations themselves take the empty
+``database_url`` and run the upgrade.
 """
 
 import asyncio
 import os
 import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,38 +41,131 @@ async def _pg_exec(dsn: str, sql: str) -> None:
         await conn.close()
 
 
+# Each DROP DATABASE waits for a checkpoint; run side by side, the drops share them.
+PG_PARALLEL_DROPS = 8
+
+
+async def _pg_drop_all(dsn: str, names: list[str]) -> None:
+    slots = asyncio.Semaphore(PG_PARALLEL_DROPS)
+
+    async def drop(name: str) -> None:
+        async with slots:
+            await _pg_exec(dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    results = await asyncio.gather(*(drop(name) for name in names), return_exceptions=True)
+    failed = [r for r in results if isinstance(r, BaseException)]
+    if failed:  # every drop was tried; say what went wrong
+        raise failed[0]
+
+
 @pytest.fixture(scope="session")
 def _pg_databases() -> Iterator[list[str]]:
     """Databases made for this run on the shared server; dropped at the end of the session."""
     made: list[str] = []
     yield made
-    for name in made:
-        drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-        asyncio.run(_pg_exec(_pg_admin_dsn(PG_URL), drop))
+    if made:
+        asyncio.run(_pg_drop_all(_pg_admin_dsn(PG_URL), made))
 
 
-def _fresh_pg_database(made: list[str]) -> str:
+def _fresh_pg_database(made: list[str], template: str | None = None) -> str:
+    """A new database on the shared server (a copy of ``template`` when given); its URL."""
     name = f"ioe_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_exec(_pg_admin_dsn(PG_URL), f'CREATE DATABASE "{name}"'))
+    create = f'CREATE DATABASE "{name}"'
+    if template is not None:
+        create += f' TEMPLATE "{template}"'
+    asyncio.run(_pg_exec(_pg_admin_dsn(PG_URL), create))
     made.append(name)
     base, _, _ = PG_URL.rpartition("/")
     return f"{base}/{name}"
 
 
+def _migrated_sqlite_file(path: Path) -> None:
+    """Run every migration on a new SQLite file and leave it whole in that one file.
+
+    ``upgrade`` leaves the file in WAL mode; the checkpoint moves every page into the main
+    file, and closing the last connection removes the -wal/-shm files, so a plain file copy
+    is the complete database.
+    """
+    from central.db.migrate import upgrade
+
+    asyncio.run(upgrade(f"sqlite+aiosqlite:///{path}"))
+    conn = sqlite3.connect(path)
+    try:
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        assert busy == 0, "the migrated template is still in use"
+    finally:
+        conn.close()
+    leftovers = [p for p in (Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()]
+    assert not leftovers, f"the migrated template left {leftovers} behind"
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per session; tests get copies of it."""
+    path = tmp_path_factory.mktemp("template") / "central.db"
+    _migrated_sqlite_file(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def _pg_template(_pg_databases: list[str]) -> str:
+    """A PostgreSQL database migrated to head once per session (its name); tests get copies
+    made with ``CREATE DATABASE ... TEMPLATE``, which needs the template to have no open
+    connection: ``upgrade`` disposes its engine before returning."""
+    from central.db.migrate import upgrade
+
+    url = _fresh_pg_database(_pg_databases)
+    asyncio.run(upgrade(url))
+    return url.rpartition("/")[2]
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, _pg_databases: list[str]) -> str:
-    """A fresh, empty database: a SQLite file, or a new database on PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'central.db'}"
-    if not PG_URL:
+def database_tier(request: pytest.FixtureRequest) -> str:
+    """The database tier of the test: ``sqlite`` always, ``postgresql`` when configured."""
+    if request.param == "postgresql" and not PG_URL:
         pytest.skip("PostgreSQL tier: IOE_TEST_DATABASE_URL is not set")
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(database_tier: str, tmp_path: Path, _pg_databases: list[str]) -> str:
+    """A fresh, empty database: a SQLite file, or a new database on PostgreSQL. For tests of
+    the migrations themselves; everything else takes ``migrated_database_url``."""
+    if database_tier == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'central.db'}"
     return _fresh_pg_database(_pg_databases)
+
+
+@pytest.fixture
+def migrated_database_url(
+    database_tier: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> str:
+    """A database of the test's own at the newest schema, empty of rows: a copy of the
+    session's migrated template (a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on
+    PostgreSQL), so no test pays for the migrations."""
+    if database_tier == "sqlite":
+        return migrated_sqlite_copy(request.getfixturevalue("_sqlite_template"), tmp_path)
+    template = request.getfixturevalue("_pg_template")
+    return _fresh_pg_database(request.getfixturevalue("_pg_databases"), template)
+
+
+def migrated_sqlite_copy(template: Path, directory: Path) -> str:
+    """Copy the migrated template into ``directory``; the copy's URL."""
+    path = directory / "central.db"
+    shutil.copyfile(template, path)
+    return f"sqlite+aiosqlite:///{path}"
 
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A fresh SQLite database file, for tests about the embedded default only."""
     return f"sqlite+aiosqlite:///{tmp_path / 'central.db'}"
+
+
+@pytest.fixture
+def migrated_sqlite_url(tmp_path: Path, _sqlite_template: Path) -> str:
+    """A SQLite database at the newest schema (a copy of the template), for SQLite-only tests."""
+    return migrated_sqlite_copy(_sqlite_template, tmp_path)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ from central.access.tokens import create_token
 from central.actions.processor import ActionProcessor
 from central.api.app import create_app
 from central.db.engine import make_engine
-from central.db.migrate import upgrade
 from central.edges.registry import provision_edge
 from central.settings import CentralSettings
 from protocol import Ack, build_envelope, encode_batch
@@ -155,11 +154,10 @@ class Central:
 
 
 @pytest.fixture
-async def central(database_url: str) -> AsyncIterator[Central]:
+async def central(migrated_database_url: str) -> AsyncIterator[Central]:
     """A migrated, empty central with edge-1 provisioned."""
-    await upgrade(database_url)
-    settings = CentralSettings(db_url=database_url)
-    engine = make_engine(database_url)
+    settings = CentralSettings(db_url=migrated_database_url)
+    engine = make_engine(migrated_database_url)
     app = create_app(settings, engine=engine)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://central") as client:

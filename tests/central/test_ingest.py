@@ -8,7 +8,6 @@ import pytest
 
 from central.actions.processor import ActionProcessor
 from central.db.engine import make_engine
-from central.db.migrate import upgrade
 from central.ingest import IngestWorker
 from central.settings import CentralSettings
 from protocol import build_envelope, encode_batch
@@ -19,7 +18,7 @@ SITE = "plant-1"
 
 
 async def start(db_url: str, mqtt_url: str):
-    await upgrade(db_url)
+    """Central's ingest on a migrated database."""
     settings = CentralSettings(db_url=db_url, mqtt_url=mqtt_url)
     engine = make_engine(db_url)
     processor = ActionProcessor(engine, settings)
@@ -44,9 +43,9 @@ async def wait_for(check, timeout: float = 15) -> None:
 
 
 async def test_batches_are_acked_in_order_and_central_announces_itself(
-    database_url: str, own_broker: str
+    migrated_database_url: str, own_broker: str
 ) -> None:
-    engine, processor, worker, task = await start(database_url, own_broker)
+    engine, processor, worker, task = await start(migrated_database_url, own_broker)
     try:
         from central.edges.registry import provision_edge  # noqa: PLC0415
 
@@ -84,8 +83,10 @@ async def test_batches_are_acked_in_order_and_central_announces_itself(
         await stop(engine, task)
 
 
-async def test_edge_presence_lands_in_the_registry(database_url: str, own_broker: str) -> None:
-    engine, processor, worker, task = await start(database_url, own_broker)
+async def test_edge_presence_lands_in_the_registry(
+    migrated_database_url: str, own_broker: str
+) -> None:
+    engine, processor, worker, task = await start(migrated_database_url, own_broker)
     try:
         from central.edges.registry import list_edges, provision_edge  # noqa: PLC0415
 
@@ -118,11 +119,10 @@ async def test_edge_presence_lands_in_the_registry(database_url: str, own_broker
 
 
 async def test_database_down_means_no_ack_and_the_worker_keeps_serving(
-    own_broker: str, tmp_path: Path
+    own_broker: str, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
     """Nothing committed, nothing acked: the edge will resend. The worker survives."""
-    db_url = f"sqlite+aiosqlite:///{tmp_path / 'central.db'}"
-    engine, processor, worker, task = await start(db_url, own_broker)
+    engine, processor, worker, task = await start(migrated_sqlite_url, own_broker)
     try:
         await engine.dispose()
         (tmp_path / "central.db").unlink()
@@ -140,7 +140,7 @@ async def test_database_down_means_no_ack_and_the_worker_keeps_serving(
                 body={"lp": "LP", "to_location": "A"},
             )
             await device.publish(act_topic(SITE, "edge-1"), encode_batch([env]))
-            with pytest.raises(TimeoutError):
+            with pytest.raises(TimeoutError):  # proving a non-event: a bounded wait
                 await asyncio.wait_for(anext(aiter(device.messages())), 2)
         assert not task.done() and worker.connected
     finally:

@@ -18,7 +18,6 @@ import pytest
 from central.actions.processor import ActionProcessor
 from central.api.app import create_app
 from central.db.engine import make_engine
-from central.db.migrate import upgrade
 from central.edges.registry import provision_edge
 from central.ingest import IngestWorker
 from central.settings import CentralSettings
@@ -72,10 +71,9 @@ class Plant:
 
 
 @pytest.fixture
-async def plant(database_url: str, own_broker: str) -> AsyncIterator[Plant]:
-    await upgrade(database_url)
-    settings = CentralSettings(db_url=database_url, mqtt_url=own_broker)
-    engine = make_engine(database_url)
+async def plant(migrated_database_url: str, own_broker: str) -> AsyncIterator[Plant]:
+    settings = CentralSettings(db_url=migrated_database_url, mqtt_url=own_broker)
+    engine = make_engine(migrated_database_url)
     processor = ActionProcessor(engine, settings)
     worker = IngestWorker(processor, mqtt_url=own_broker, heartbeat=0.5)
     task = asyncio.create_task(worker.run())

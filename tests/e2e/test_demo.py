@@ -1,7 +1,6 @@
 """`ioe demo` as a user runs it: banner, scans through the file, Ctrl-C, run again."""
 
 import signal
-import time
 from pathlib import Path
 
 import httpx
@@ -72,7 +71,12 @@ def test_demo_runs_the_spine_stops_cleanly_and_resumes(tmp_path: Path) -> None:
 
     again = start_demo(workdir, tmp_path / "demo-2.log", ports)
     try:
-        time.sleep(1)
+        # A second load would go through the edge's queue before the banner: once the queue
+        # is empty, whatever the second run sent has reached central.
+        edge_queue = f"http://127.0.0.1:{ports['edge']}/api/v1/queue"
+        wait_until(
+            lambda: httpx.get(edge_queue).json()["depth"] == 0, 30, what="the edge queue empty"
+        )
         assert (
             len(httpx.get(f"{central}/stock-moves", params={"kind": "RECEIPT"}).json()["items"])
             == 3

@@ -2,12 +2,14 @@
 
 import asyncio
 import sqlite3
-import time
+import threading
 
 import asyncpg
 
 from harness import CuttableProxy, wait_until
-from tests.e2e.stack import KillableBroker, Stack
+from protocol.topics import act_topic
+from runtime.mqtt import MqttConnection
+from tests.e2e.stack import SITE, KillableBroker, Stack
 
 EDGE = "edge-1"
 
@@ -80,10 +82,41 @@ def test_central_sigkill_in_the_middle_of_a_batch(stack: Stack, broker: Killable
     stack.start_central()
     _wait_mid_replay(stack, 3000)
     stack.kill_central()  # SIGKILL mid-transaction: that batch rolls back, its ack never goes
-    time.sleep(1)
+    wait_until(
+        lambda: not stack.queue(EDGE)["central_online"],
+        30,
+        what="the edge to learn of central's death (its will)",
+    )
     stack.start_central()
     stack.wait_drained(EDGE, 3000, timeout=180)
     stack.assert_exactly_once(ids)
+
+
+class TopicWatch:
+    """Sees the first message on a topic, straight from the broker (not through the proxy)."""
+
+    def __init__(self, mqtt_url: str, topic: str) -> None:
+        self.mqtt_url, self.topic = mqtt_url, topic
+        self.subscribed = threading.Event()
+        self.seen = threading.Event()
+        self._thread = threading.Thread(target=asyncio.run, args=(self._watch(),), daemon=True)
+        self._thread.start()
+        assert self.subscribed.wait(10), f"no subscription to {topic}"
+
+    async def _watch(self) -> None:
+        async with await MqttConnection.open(self.mqtt_url) as conn:
+            await conn.subscribe(self.topic)
+            self.subscribed.set()
+            async for message in conn.messages():
+                # Only the topic asked for: the embedded broker was seen to hand this
+                # subscriber the edge's retained presence too.
+                if message.topic == self.topic:
+                    self.seen.set()
+                    return
+
+    def wait(self, timeout: float) -> None:
+        assert self.seen.wait(timeout), f"nothing published on {self.topic}"
+        self._thread.join(10)
 
 
 class DatabaseWriteLock:
@@ -130,16 +163,14 @@ def test_lost_ack_means_resend_answered_duplicate_applied_once(
         stack.start_edge(EDGE)
         wait_until(lambda: stack.queue(EDGE)["central_online"], 30, what="edge sees central")
 
+        published = TopicWatch(broker.url, act_topic(SITE, EDGE))
         lock = DatabaseWriteLock(stack.db_url)
         lock.acquire()
         try:
             [action] = stack.enqueue_receipts(EDGE, 1)
-            wait_until(
-                lambda: stack.action_state(EDGE, action)["state"] == "sent",
-                10,
-                what="the batch to be sent",
-            )
-            time.sleep(0.3)  # let it reach central, which now waits on the lock
+            # On the broker, so on its way to central, which now waits on the lock.
+            published.wait(10)
+            assert stack.action_state(EDGE, action)["state"] == "sent"
             proxy.cut(refuse=True)  # the edge goes away before the ack can come back
         finally:
             lock.release()

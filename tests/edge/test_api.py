@@ -184,8 +184,9 @@ async def _serve(app: FastAPI) -> tuple[uvicorn.Server, asyncio.Task[None], str]
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        await asyncio.sleep(0.01)
+    async with asyncio.timeout(10):  # uvicorn sets a flag, no event, once it serves
+        while not server.started:
+            await asyncio.sleep(0.01)
     return server, task, f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from central.api.app import create_app
 from central.db.engine import make_engine
-from central.db.migrate import upgrade
 from central.db.tables import edges as edges_table
 from central.settings import CentralSettings
 from edge.config import StationConfig, load_config
@@ -37,10 +36,8 @@ class Central:
 
 
 @pytest.fixture
-async def central(tmp_path: Path) -> AsyncIterator[Central]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'central.db'}"
-    await upgrade(url)
-    instance = Central(url)
+async def central(migrated_sqlite_url: str) -> AsyncIterator[Central]:
+    instance = Central(migrated_sqlite_url)
     yield instance
     await instance.engine.dispose()
 

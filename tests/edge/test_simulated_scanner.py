@@ -1,6 +1,7 @@
 """The simulated scanner reads scans from a regular file, a tailed file, a FIFO and stdin."""
 
 import asyncio
+import errno
 import os
 import subprocess
 import sys
@@ -67,9 +68,20 @@ async def test_fifo_survives_writers_coming_and_going(tmp_path: Path) -> None:
     os.mkfifo(path)
     scans = SimulatedScanner(path).scans()
     first = asyncio.ensure_future(anext(scans))
-    await asyncio.sleep(0.05)
-    for lines in (b"LOC:A-01\r\nLP1\r\n", b"LP2\n"):
-        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)  # a reader holds it open already
+    # A non-blocking open for writing fails (ENXIO) until the scanner has the FIFO open.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STEP
+    while True:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError as err:
+            if err.errno != errno.ENXIO or loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.01)
+    for n, lines in enumerate((b"LOC:A-01\r\nLP1\r\n", b"LP2\n")):
+        if n:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)  # a reader holds it open already
         os.write(fd, lines)
         os.close(fd)  # the writer goes away; the scanner keeps reading
     assert await asyncio.wait_for(first, STEP) == "LOC:A-01"

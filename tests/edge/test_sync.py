@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -84,12 +85,22 @@ class ScriptedCentral:
             )
 
 
-async def drained(queue: ActionQueue, timeout: float = 30) -> None:
-    async def check() -> None:
-        while (await queue.stats()).depth:
-            await asyncio.sleep(0.05)
+async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 30) -> None:
+    """Poll ``check`` until it is true, for things that announce themselves by no event."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.02)
 
-    await asyncio.wait_for(check(), timeout)
+
+async def drained(queue: ActionQueue, timeout: float = 30) -> None:
+    """Wait until every action is final (acks commit no event the test could await)."""
+
+    async def empty() -> bool:
+        return not (await queue.stats()).depth
+
+    await until(empty, "the queue to drain", timeout)
 
 
 async def run_loop(loop: SyncLoop) -> asyncio.Task:
@@ -134,8 +145,15 @@ async def test_nothing_is_sent_while_central_is_offline(
         loop = SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=own_broker)
         task = await run_loop(loop)
         try:
-            await asyncio.sleep(1.5)
-            assert central.batches == [] and loop.status()["broker_connected"]
+
+            async def connected() -> bool:
+                return bool(loop.status()["broker_connected"])
+
+            await until(connected, "the loop to connect", 10)
+            # Proving a non-event: once connected, the loop would send its backlog at once.
+            # Give it a bounded while to (wrongly) do so.
+            await asyncio.sleep(0.5)
+            assert central.batches == []
             assert not loop.status()["central_online"]
             await central.announce(True)  # central comes back: the queue moves by itself
             await drained(queue)
@@ -223,16 +241,19 @@ async def test_presence_is_retained_with_queue_figures(
     own_broker: str, queue: ActionQueue, edge_id: str
 ) -> None:
     await enqueue(queue, 2)
-    task = await run_loop(
-        SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=own_broker, version="9.9")
-    )
-    try:
-        await asyncio.sleep(1.0)
-        async with await MqttConnection.open(own_broker) as watcher:
-            await watcher.subscribe(state_topic(SITE, edge_id))
-            message = await asyncio.wait_for(anext(aiter(watcher.messages())), 10)
-    finally:
-        await stop(task)
+    async with await MqttConnection.open(own_broker) as live:
+        await live.subscribe(state_topic(SITE, edge_id))
+        task = await run_loop(
+            SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=own_broker, version="9.9")
+        )
+        try:
+            # Published (seen live): now a subscriber that comes late gets the retained copy.
+            await asyncio.wait_for(anext(aiter(live.messages())), 10)
+            async with await MqttConnection.open(own_broker) as late:
+                await late.subscribe(state_topic(SITE, edge_id))
+                message = await asyncio.wait_for(anext(aiter(late.messages())), 10)
+        finally:
+            await stop(task)
     state = json.loads(message.payload)
     assert message.retain
     assert state["online"] is True and state["queue_depth"] == 2 and state["version"] == "9.9"

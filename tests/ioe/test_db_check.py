@@ -8,7 +8,6 @@ from pathlib import Path
 from sqlalchemy import insert, text
 
 from central.db.engine import make_engine
-from central.db.migrate import upgrade
 from central.db.tables import license_plates, locations, products, stock_moves
 from harness import ioe_command
 
@@ -23,8 +22,7 @@ async def ioe(*args: str) -> tuple[int, str, str]:
 
 
 async def one_received_lp(url: str) -> None:
-    """A migrated database holding LP-1 (5 kg received) and its RECEIPT row."""
-    await upgrade(url)
+    """LP-1 (5 kg received) and its RECEIPT row, in a migrated database."""
     engine = make_engine(url)
     async with engine.begin() as conn:
         product = (
@@ -92,7 +90,10 @@ async def corrupt(url: str) -> None:
     await engine.dispose()
 
 
-async def test_check_passes_then_fails_on_a_corrupted_balance(database_url: str) -> None:
+async def test_check_passes_then_fails_on_a_corrupted_balance(
+    migrated_database_url: str,
+) -> None:
+    database_url = migrated_database_url
     await one_received_lp(database_url)
     code, out, err = await ioe("db", "check", "--db", database_url)
     assert code == 0, err

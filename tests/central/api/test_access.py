@@ -2,13 +2,11 @@
 
 import asyncio
 from asyncio.subprocess import PIPE
-from pathlib import Path
 
 import httpx
 
 from central.api.app import create_app
 from central.db.engine import make_engine
-from central.db.migrate import upgrade
 from central.settings import CentralSettings
 from harness import ioe_command
 from tests.central.conftest import SITE, Central
@@ -121,9 +119,8 @@ async def cli(*args: str) -> tuple[int, str, str]:
     return proc.returncode or 0, out.decode(), err.decode()
 
 
-async def test_cli_makes_a_token_central_accepts(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'central.db'}"
-    await upgrade(url)
+async def test_cli_makes_a_token_central_accepts(migrated_sqlite_url: str) -> None:
+    url = migrated_sqlite_url
     code, out, err = await cli(
         "central",
         "token",

@@ -221,10 +221,12 @@ async def test_list_filters_and_pages(seeded: Central) -> None:
 
 
 @pytest.fixture
-async def guarded(database_url: str, seeded: Central) -> AsyncIterator[httpx.AsyncClient]:
+async def guarded(migrated_database_url: str, seeded: Central) -> AsyncIterator[httpx.AsyncClient]:
     """A second app on the seeded database that demands tokens."""
-    engine = make_engine(database_url)
-    app = create_app(CentralSettings(db_url=database_url, admin_token="root-token"), engine=engine)
+    engine = make_engine(migrated_database_url)
+    app = create_app(
+        CentralSettings(db_url=migrated_database_url, admin_token="root-token"), engine=engine
+    )
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://central"
     ) as client:

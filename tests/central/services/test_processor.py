@@ -164,14 +164,14 @@ async def test_replayed_actions_are_marked_late(seeded: Central) -> None:
 
 
 async def test_two_centrals_racing_on_the_same_batch_apply_it_once(
-    seeded: Central, database_url: str
+    seeded: Central, migrated_database_url: str
 ) -> None:
     """Two processes on one database get the same batch at once (a resend racing the first)."""
     batch = encode_batch(
         [receipt(seeded, f"LP-{n}") for n in range(20)]
         + [seeded.env("lp.receive", {"item": "RAW-1", "qty": "1", "uom": "kg", "location": "RECV"})]
     )
-    other_engine = make_engine(database_url)
+    other_engine = make_engine(migrated_database_url)
     try:
         other = ActionProcessor(other_engine, seeded.settings)
         results = await asyncio.gather(
