@@ -81,8 +81,8 @@ def token_list(db: str = DB_OPTION) -> None:
     from central.access.tokens import list_tokens
 
     for row in asyncio.run(_in_transaction(_db_url(db), list_tokens)):
-        state = "revoked" if row["revoked_at"] else "active"
-        typer.echo(f"{row['name']}\t{','.join(row['roles'])}\t{','.join(row['sites'])}\t{state}")
+        state = "revoked" if row.revoked_at else "active"
+        typer.echo(f"{row.name}\t{','.join(row.roles)}\t{','.join(row.sites)}\t{state}")
 
 
 @token_app.command("revoke")

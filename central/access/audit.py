@@ -5,6 +5,8 @@ reservations, a count approval's adjustments, a conflict resolution) point at it
 floor rows point at their action.
 """
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -15,6 +17,19 @@ from central.clock import now
 from central.db.rows import as_dict, page
 from central.db.tables import audit_log
 from protocol.ids import new_action_id
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audited API write: who did what to which target, when."""
+
+    id: str
+    site: str | None
+    actor: str
+    action: str
+    target: str
+    details: dict[str, Any]
+    at: datetime
 
 
 async def record(
@@ -49,7 +64,7 @@ async def list_entries(
     action: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[dict[str, Any]]:
+) -> list[AuditEntry]:
     """Audit entries, newest first, of the given sites (None: all)."""
     limit, offset = page(limit, offset)
     query = select(audit_log).order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
@@ -57,4 +72,4 @@ async def list_entries(
         query = query.where(audit_log.c.site.in_(sites))
     if action is not None:
         query = query.where(audit_log.c.action == action)
-    return [as_dict(r) for r in await conn.execute(query.limit(limit).offset(offset))]
+    return [AuditEntry(**as_dict(r)) for r in await conn.execute(query.limit(limit).offset(offset))]

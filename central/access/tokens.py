@@ -5,7 +5,8 @@ gives none of them away; a new token is shown once, when it is made.
 """
 
 import secrets
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +19,36 @@ from central.db.enums import ROLES
 from central.db.rows import as_dict
 from central.db.tables import api_tokens
 from central.errors import AlreadyExists, CentralError, NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A token as listed: its name, roles and sites, never the token itself."""
+
+    name: str
+    roles: list[str]
+    sites: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class MadeToken(Token):
+    """A token just made, with the token itself: the only time it is shown."""
+
+    token: str
+
+    @classmethod
+    def of(cls, row: Token, token: str) -> "MadeToken":
+        """The made token from its listed row and the token."""
+        return cls(
+            name=row.name,
+            roles=row.roles,
+            sites=row.sites,
+            created_at=row.created_at,
+            revoked_at=row.revoked_at,
+            token=token,
+        )
 
 
 def _checked(roles: list[str], sites: list[str]) -> None:
@@ -35,7 +66,7 @@ def _checked(roles: list[str], sites: list[str]) -> None:
 
 async def create_token(
     conn: AsyncConnection, *, caller: Caller, name: str, roles: list[str], sites: list[str]
-) -> tuple[dict[str, Any], str]:
+) -> tuple[Token, str]:
     """Make a token, audited; answers its row and the token itself, never shown again."""
     _checked(roles, sites)
     token = "ioe_" + secrets.token_urlsafe(32)
@@ -63,7 +94,7 @@ async def create_token(
         site=None,
         details={"roles": row.roles, "sites": row.sites},
     )
-    return as_dict(row), token
+    return Token(**as_dict(row)), token
 
 
 _PUBLIC = (
@@ -75,12 +106,13 @@ _PUBLIC = (
 )
 
 
-async def list_tokens(conn: AsyncConnection) -> list[dict[str, Any]]:
+async def list_tokens(conn: AsyncConnection) -> list[Token]:
     """Every token by name, without its secret."""
-    return [as_dict(r) for r in await conn.execute(select(*_PUBLIC).order_by(api_tokens.c.name))]
+    rows = await conn.execute(select(*_PUBLIC).order_by(api_tokens.c.name))
+    return [Token(**as_dict(r)) for r in rows]
 
 
-async def revoke_token(conn: AsyncConnection, *, caller: Caller, name: str) -> dict[str, Any]:
+async def revoke_token(conn: AsyncConnection, *, caller: Caller, name: str) -> Token:
     """Revoke a token by name, audited; it is refused from the next call on."""
     row = (
         await conn.execute(
@@ -93,4 +125,4 @@ async def revoke_token(conn: AsyncConnection, *, caller: Caller, name: str) -> d
     if row is None:
         raise NotFound(f"no token named {name}", details={"name": name})
     await audit.record(conn, caller=caller, action="token.revoke", target=name, site=None)
-    return as_dict(row)
+    return Token(**as_dict(row))

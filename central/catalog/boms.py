@@ -7,6 +7,8 @@ through the current version of every BOM at the product's site.
 """
 
 from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.access import audit
 from central.access.callers import Caller
-from central.catalog.products import get_product
+from central.catalog.products import Product, get_product
 from central.clock import now
 from central.db.rows import as_dict
 from central.db.tables import bom_items, boms, products, work_orders
@@ -24,19 +26,67 @@ from central.errors import InvalidReference, NotFound
 DONE_WO_STATUSES = ("completed", "closed")  # any other status keeps its BOM version frozen
 
 
+@dataclass(frozen=True, slots=True)
+class BomItem:
+    """A component line of a BOM, with the component's code, name and unit."""
+
+    line: int
+    component_id: int
+    component: str
+    name: str
+    uom: str
+    qty_per: Decimal
+    scrap_factor: Decimal
+    consume_whole_lp: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Bom:
+    """One version of a product's BOM with its items."""
+
+    id: int
+    site: str
+    product_id: int
+    product: str
+    version: int
+    note: str | None
+    created_at: datetime
+    created_by: str
+    items: list[BomItem]
+
+
+@dataclass(frozen=True, slots=True)
+class SavedBom(Bom):
+    """A BOM just saved, and whether saving it made a new version."""
+
+    created_new_version: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BomVersion:
+    """A BOM version in a product's list: its size and the open work orders made from it."""
+
+    id: int
+    version: int
+    note: str | None
+    created_at: datetime
+    created_by: str
+    item_count: int
+    open_work_orders: int
+    current: bool
+
+
 async def _product(
     conn: AsyncConnection, product_id: int, caller: Caller | None, *, for_update: bool = False
-) -> dict[str, Any]:
+) -> Product:
     """The product, after checking the caller may see its site."""
     product = await get_product(conn, product_id=product_id, for_update=for_update)
     if caller is not None:
-        caller.require_site(product["site"])
+        caller.require_site(product.site)
     return product
 
 
-async def _components(
-    conn: AsyncConnection, product: dict[str, Any], codes: list[str]
-) -> dict[str, int]:
+async def _components(conn: AsyncConnection, product: Product, codes: list[str]) -> dict[str, int]:
     """Component ids by code; refuse duplicates, the product itself and unknown codes."""
     dups = sorted(code for code, n in Counter(codes).items() if n > 1)
     if dups:
@@ -45,24 +95,24 @@ async def _components(
             code="BOM_DUPLICATE_COMPONENT",
             details={"components": dups},
         )
-    if product["code"] in codes:
+    if product.code in codes:
         raise InvalidReference(
-            f"product {product['code']} cannot be a component of itself",
+            f"product {product.code} cannot be a component of itself",
             code="BOM_SELF_REFERENCE",
-            details={"component": product["code"]},
+            details={"component": product.code},
         )
     rows = await conn.execute(
         select(products.c.code, products.c.id).where(
-            products.c.site == product["site"], products.c.code.in_(codes)
+            products.c.site == product.site, products.c.code.in_(codes)
         )
     )
     found = {row.code: row.id for row in rows}
     missing = [c for c in codes if c not in found]
     if missing:
         raise InvalidReference(
-            f"no product {', '.join(missing)} at {product['site']}",
+            f"no product {', '.join(missing)} at {product.site}",
             code="COMPONENT_NOT_FOUND",
-            details={"components": missing, "site": product["site"]},
+            details={"components": missing, "site": product.site},
         )
     return found
 
@@ -114,7 +164,7 @@ async def save_bom(
     items: list[dict[str, Any]],
     note: str | None = None,
     caller: Caller,
-) -> dict[str, Any]:
+) -> SavedBom:
     """Store a product's BOM: version 1, a new version when open work orders use the current
     one, else the current version replaced in place. Answers the BOM and
     ``created_new_version``. Items: component (code), qty_per, scrap_factor, consume_whole_lp."""
@@ -149,7 +199,7 @@ async def save_bom(
             await conn.execute(
                 insert(boms)
                 .values(
-                    site=product["site"],
+                    site=product.site,
                     product_id=product_id,
                     version=version,
                     note=note,
@@ -182,8 +232,8 @@ async def save_bom(
         conn,
         caller=caller,
         action="bom.create" if created else "bom.replace",
-        target=f"{product['code']} v{version}",
-        site=product["site"],
+        target=f"{product.code} v{version}",
+        site=product.site,
         details={
             "product_id": product_id,
             "bom_id": bom_id,
@@ -193,7 +243,18 @@ async def save_bom(
         },
     )
     bom = await get_bom(conn, product_id=product_id, version=version)
-    return {**bom, "created_new_version": created}
+    return SavedBom(
+        id=bom.id,
+        site=bom.site,
+        product_id=bom.product_id,
+        product=bom.product,
+        version=bom.version,
+        note=bom.note,
+        created_at=bom.created_at,
+        created_by=bom.created_by,
+        items=bom.items,
+        created_new_version=created,
+    )
 
 
 async def _open_work_orders(conn: AsyncConnection, bom_id: int) -> int:
@@ -217,7 +278,7 @@ async def get_bom(
     product_id: int,
     version: int | None = None,
     caller: Caller | None = None,
-) -> dict[str, Any]:
+) -> Bom:
     """A product's current BOM (or ``version``) with its items and their components."""
     product = await _product(conn, product_id, caller)
     query = select(boms).where(boms.c.product_id == product_id)
@@ -227,7 +288,7 @@ async def get_bom(
     if row is None:
         which = f"version {version} of its BOM" if version is not None else "BOM"
         raise NotFound(
-            f"product {product['code']} has no {which}",
+            f"product {product.code} has no {which}",
             code="BOM_NOT_FOUND",
             details={"product_id": product_id, "version": version},
         )
@@ -246,12 +307,13 @@ async def get_bom(
         .where(bom_items.c.bom_id == row.id)
         .order_by(bom_items.c.line)
     )
-    return {**as_dict(row), "product": product["code"], "items": [as_dict(r) for r in lines]}
+    items = [BomItem(**as_dict(r)) for r in lines]
+    return Bom(**as_dict(row), product=product.code, items=items)
 
 
 async def list_versions(
     conn: AsyncConnection, *, product_id: int, caller: Caller | None = None
-) -> list[dict[str, Any]]:
+) -> list[BomVersion]:
     """Every BOM version of a product, oldest first, with its item count and open work orders."""
     await _product(conn, product_id, caller)
     item_count = (
@@ -266,9 +328,8 @@ async def list_versions(
         .where(work_orders.c.bom_id == boms.c.id, work_orders.c.status.not_in(DONE_WO_STATUSES))
         .scalar_subquery()
     )
-    rows = [
-        as_dict(r)
-        for r in await conn.execute(
+    rows = (
+        await conn.execute(
             select(
                 boms.c.id,
                 boms.c.version,
@@ -281,10 +342,9 @@ async def list_versions(
             .where(boms.c.product_id == product_id)
             .order_by(boms.c.version)
         )
-    ]
-    for row in rows:
-        row["current"] = row is rows[-1]
-    return rows
+    ).all()
+    last = len(rows) - 1
+    return [BomVersion(**as_dict(r), current=i == last) for i, r in enumerate(rows)]
 
 
 async def current_bom(conn: AsyncConnection, *, product_id: int) -> dict[str, Any] | None:

@@ -3,7 +3,8 @@
 Locations are only added: LPs and ledger rows point at them, and the apply path caches them.
 """
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -15,9 +16,21 @@ from central.db.tables import locations
 from central.errors import AlreadyExists
 
 
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A location of a site, as stored."""
+
+    id: int
+    site: str
+    code: str
+    name: str
+    kind: str
+    created_at: datetime
+
+
 async def create_location(
     conn: AsyncConnection, *, site: str, code: str, name: str, kind: str = "storage"
-) -> dict[str, Any]:
+) -> Location:
     """Add a location to a site; (site, code) must be new."""
     exists = select(locations.c.id).where(locations.c.site == site, locations.c.code == code)
     details = {"site": site, "code": code}
@@ -33,15 +46,17 @@ async def create_location(
         ).one()
     except IntegrityError as err:
         raise AlreadyExists(f"location {code} already exists at {site}", details=details) from err
-    return as_dict(row)
+    return Location(**as_dict(row))
 
 
 async def list_locations(
     conn: AsyncConnection, *, sites: list[str] | None = None, limit: int = 100, offset: int = 0
-) -> list[dict[str, Any]]:
+) -> list[Location]:
     """Locations of ``sites`` (None: all) ordered by site and code."""
     limit, offset = page(limit, offset)
     query = select(locations).order_by(locations.c.site, locations.c.code)
     if sites is not None:
         query = query.where(locations.c.site.in_(sites))
-    return [as_dict(row) for row in await conn.execute(query.limit(limit).offset(offset))]
+    return [
+        Location(**as_dict(row)) for row in await conn.execute(query.limit(limit).offset(offset))
+    ]

@@ -4,7 +4,8 @@ A product's code and site never change (actions and LPs name it by them); its un
 is frozen once stock of it exists, because every LP and ledger row counts in that unit.
 """
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, Text, cast, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +28,25 @@ from central.db.tables import (
     work_orders,
 )
 from central.errors import AlreadyExists, CentralError, InUse, NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """A product of a site, as stored."""
+
+    id: int
+    site: str
+    code: str
+    name: str
+    uom: str
+    gtin: str | None
+    type: str
+    shelf_life_days: int | None
+    allergens: list[str]
+    allow_merge: bool
+    created_at: datetime
+    updated_at: datetime | None
+
 
 # What may point at a product; any of these makes it undeletable.
 _USES = (
@@ -63,7 +83,7 @@ async def create_product(
     allergens: list[str] | None = None,
     allow_merge: bool = False,
     caller: Caller | None = None,
-) -> dict[str, Any]:
+) -> Product:
     """Add a product to a site; its code must be new there. Audited when ``caller`` is given."""
     _check_type(type)
     details = {"site": site, "code": code}
@@ -100,7 +120,7 @@ async def create_product(
             site=site,
             details={"id": row.id},
         )
-    return as_dict(row)
+    return Product(**as_dict(row))
 
 
 def _filters(
@@ -145,7 +165,7 @@ async def list_products(
     q: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[dict[str, Any]]:
+) -> list[Product]:
     """Products of ``sites`` (None: all) ordered by site and code; ``q`` searches code and name
     (case-insensitive substring), ``allergen`` is one tag."""
     limit, offset = page(limit, offset)
@@ -154,7 +174,9 @@ async def list_products(
         .where(*_filters(sites=sites, type=type, allergen=allergen, gtin=gtin, q=q))
         .order_by(products.c.site, products.c.code)
     )
-    return [as_dict(row) for row in await conn.execute(query.limit(limit).offset(offset))]
+    return [
+        Product(**as_dict(row)) for row in await conn.execute(query.limit(limit).offset(offset))
+    ]
 
 
 async def count_products(
@@ -177,7 +199,7 @@ async def count_products(
 
 async def get_product(
     conn: AsyncConnection, *, product_id: int, for_update: bool = False
-) -> dict[str, Any]:
+) -> Product:
     """One product by id, or NotFound; ``for_update`` row-locks it (PostgreSQL)."""
     query = select(products).where(products.c.id == product_id)
     if for_update:
@@ -185,7 +207,7 @@ async def get_product(
     row = (await conn.execute(query)).first()
     if row is None:
         raise NotFound(f"product {product_id} does not exist", details={"id": product_id})
-    return as_dict(row)
+    return Product(**as_dict(row))
 
 
 async def _has_stock(conn: AsyncConnection, product_id: int) -> bool:
@@ -213,26 +235,26 @@ async def update_product(
     site: str | None = None,
     code: str | None = None,
     caller: Caller | None = None,
-) -> dict[str, Any]:
+) -> Product:
     """Replace a product's editable fields. ``site`` and ``code``, when given, must be its own:
     they never change. The unit of measure is frozen once LPs or ledger rows of it exist."""
     _check_type(type)
     old = await get_product(conn, product_id=product_id, for_update=True)
     if caller is not None:
-        caller.require_site(old["site"])
-    for field, value in (("site", site), ("code", code)):
-        if value is not None and value != old[field]:
+        caller.require_site(old.site)
+    for field, current, value in (("site", old.site, site), ("code", old.code, code)):
+        if value is not None and value != current:
             raise CentralError(
-                f"a product's {field} cannot change ({old[field]} -> {value})",
+                f"a product's {field} cannot change ({current} -> {value})",
                 code="IMMUTABLE_FIELD",
-                details={"field": field, "current": old[field], "given": value},
+                details={"field": field, "current": current, "given": value},
             )
-    if uom != old["uom"] and await _has_stock(conn, product_id):
+    if uom != old.uom and await _has_stock(conn, product_id):
         raise InUse(
-            f"product {old['code']} has stock in {old['uom']}: its unit of measure "
+            f"product {old.code} has stock in {old.uom}: its unit of measure "
             f"cannot change to {uom}",
             code="UOM_IN_USE",
-            details={"id": product_id, "uom": old["uom"], "given": uom},
+            details={"id": product_id, "uom": old.uom, "given": uom},
         )
     row = (
         await conn.execute(
@@ -256,17 +278,17 @@ async def update_product(
         changed = {
             k: row._mapping[k]
             for k in ("name", "uom", "gtin", "type", "shelf_life_days", "allergens", "allow_merge")
-            if row._mapping[k] != old[k]
+            if row._mapping[k] != getattr(old, k)
         }
         await audit.record(
             conn,
             caller=caller,
             action="product.update",
-            target=old["code"],
-            site=old["site"],
+            target=old.code,
+            site=old.site,
             details={"id": product_id, "changed": changed},
         )
-    return as_dict(row)
+    return Product(**as_dict(row))
 
 
 async def product_uses(conn: AsyncConnection, *, product_id: int) -> list[str]:
@@ -278,14 +300,14 @@ async def product_uses(conn: AsyncConnection, *, product_id: int) -> list[str]:
 
 async def delete_product(
     conn: AsyncConnection, *, product_id: int, caller: Caller | None = None
-) -> dict[str, Any]:
+) -> Product:
     """Delete a product nothing refers to; InUse (PRODUCT_IN_USE) names what still does."""
     old = await get_product(conn, product_id=product_id, for_update=True)
     if caller is not None:
-        caller.require_site(old["site"])
+        caller.require_site(old.site)
     uses = await product_uses(conn, product_id=product_id)
     in_use = InUse(
-        f"product {old['code']} is still used by {', '.join(uses) or 'other records'}"
+        f"product {old.code} is still used by {', '.join(uses) or 'other records'}"
         " and cannot be deleted",
         code="PRODUCT_IN_USE",
         details={"id": product_id, "used_by": uses},
@@ -302,8 +324,8 @@ async def delete_product(
             conn,
             caller=caller,
             action="product.delete",
-            target=old["code"],
-            site=old["site"],
+            target=old.code,
+            site=old.site,
             details={"id": product_id},
         )
     return old

@@ -5,9 +5,11 @@ missing.
 """
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.db.rows import as_dict, page
@@ -15,13 +17,36 @@ from central.db.tables import conflicts
 from central.errors import NotFound
 
 
-def _conflict_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Stored JSON text (the envelope, a changed body) as objects."""
-    for row in rows:
-        row["envelope"] = json.loads(row["envelope"])
-        body = row.get("resolution_body")
-        row["resolution_body"] = json.loads(body) if body else None
-    return rows
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A valid action that could not apply, its envelope as received, and its resolution."""
+
+    id: int
+    action_id: str
+    site: str
+    edge: str
+    seq: int
+    type: str
+    code: str
+    message: str
+    envelope: dict[str, Any]  # the stored envelope, exactly as the edge sent it
+    status: str
+    created_at: datetime
+    resolution: str | None
+    resolution_reason: str | None
+    resolution_body: dict[str, Any] | None  # the changed body of apply_with_changes
+    resolved_by: str | None
+    resolved_at: datetime | None
+    resolution_cause: str | None
+
+
+def _conflict(row: Row[*tuple[Any, ...]]) -> Conflict:
+    """A conflict row with its stored JSON text (the envelope, a changed body) as objects."""
+    fields = as_dict(row)
+    fields["envelope"] = json.loads(fields["envelope"])
+    body = fields["resolution_body"]
+    fields["resolution_body"] = json.loads(body) if body else None
+    return Conflict(**fields)
 
 
 async def list_conflicts(
@@ -32,7 +57,7 @@ async def list_conflicts(
     edge: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[dict[str, Any]]:
+) -> list[Conflict]:
     """The conflict inbox, oldest first, each with the full envelope as received."""
     limit, offset = page(limit, offset)
     query: Select[Any] = select(conflicts).order_by(conflicts.c.id)
@@ -41,14 +66,12 @@ async def list_conflicts(
     for column, value in ((conflicts.c.status, status), (conflicts.c.edge, edge)):
         if value is not None:
             query = query.where(column == value)
-    return _conflict_rows(
-        [as_dict(row) for row in await conn.execute(query.limit(limit).offset(offset))]
-    )
+    return [_conflict(row) for row in await conn.execute(query.limit(limit).offset(offset))]
 
 
 async def get_conflict(
     conn: AsyncConnection, *, conflict_id: int, sites: list[str] | None = None
-) -> dict[str, Any]:
+) -> Conflict:
     """One conflict with its envelope and resolution, or NotFound."""
     query = select(conflicts).where(conflicts.c.id == conflict_id)
     if sites is not None:
@@ -58,4 +81,4 @@ async def get_conflict(
         raise NotFound(
             f"conflict {conflict_id} does not exist", details={"conflict_id": conflict_id}
         )
-    return _conflict_rows([as_dict(row)])[0]
+    return _conflict(row)

@@ -9,6 +9,7 @@ as CORRECTION rows, but nothing can apply to an LP, product or location that doe
 """
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -19,12 +20,22 @@ from central.access.callers import Caller
 from central.actions.registry import apply_action, lp_numbers, needs_sscc, wo_numbers
 from central.apply.context import ApplyContext
 from central.clock import now
-from central.conflicts.inbox import get_conflict
+from central.conflicts.inbox import Conflict, get_conflict
 from central.db.enums import RESOLUTIONS
 from central.db.tables import conflicts, stock_moves
 from central.errors import ActionConflict, InvalidInput, NotFound
 from protocol import Envelope, ProtocolError, check_envelope
 from protocol.envelope import normalize_body
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A resolved conflict, what the action said when it applied, and the ledger rows written."""
+
+    conflict: Conflict
+    message: str | None
+    code: str | None
+    stock_moves: list[int]
 
 
 async def _open_conflict(conn: AsyncConnection, conflict_id: int, caller: Caller) -> Any:
@@ -117,7 +128,7 @@ async def resolve(
     reason: str,
     body: dict[str, Any] | None,
     caller: Caller,
-) -> dict[str, Any]:
+) -> Resolved:
     """Resolve an open conflict (apply, apply_with_changes or void), audited, in one transaction.
 
     Answers the updated conflict, the applier's message and code, and the ledger row ids.
@@ -172,9 +183,9 @@ async def resolve(
         .scalars()
         .all()
     )
-    return {
-        "conflict": await get_conflict(conn, conflict_id=conflict_id),
-        "message": message,
-        "code": code,
-        "stock_moves": list(moves),
-    }
+    return Resolved(
+        conflict=await get_conflict(conn, conflict_id=conflict_id),
+        message=message,
+        code=code,
+        stock_moves=list(moves),
+    )

@@ -3,7 +3,7 @@
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -36,6 +36,34 @@ class EdgeRecord:
     edge_id: str
     secret: str
     last_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredEdge:
+    """A registered edge and its last reported presence, never its secret."""
+
+    site: str
+    edge_id: str
+    online: bool
+    queue_depth: int
+    oldest_pending_ts: str | None
+    last_ack_seq: int
+    last_seen: datetime | None
+    last_seq: int
+    version: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeAlarm:
+    """An edge alarm, e.g. SEQ_GAP when actions were lost on a device."""
+
+    id: int
+    site: str
+    edge: str
+    kind: str
+    detail: str
+    created_at: datetime
 
 
 async def load_edges(
@@ -102,13 +130,14 @@ async def provision_edge(conn: AsyncConnection, *, site: str, edge_id: str) -> s
 
 async def list_edges(
     conn: AsyncConnection, *, sites: list[str] | None = None, limit: int = 100, offset: int = 0
-) -> list[dict[str, Any]]:
+) -> list[RegisteredEdge]:
     """Registered edges of ``sites`` (None: all) with their last known presence."""
     limit, offset = page(limit, offset)
     query = select(*PUBLIC_COLUMNS).order_by(edges.c.site, edges.c.edge_id)
     if sites is not None:
         query = query.where(edges.c.site.in_(sites))
-    return [as_dict(row) for row in await conn.execute(query.limit(limit).offset(offset))]
+    rows = await conn.execute(query.limit(limit).offset(offset))
+    return [RegisteredEdge(**as_dict(row)) for row in rows]
 
 
 async def list_alarms(
@@ -119,7 +148,7 @@ async def list_alarms(
     kind: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[dict[str, Any]]:
+) -> list[EdgeAlarm]:
     """Edge alarms of ``sites`` (None: all; SEQ_GAP: actions lost on a device), newest first."""
     limit, offset = page(limit, offset)
     query = select(edge_alarms).order_by(edge_alarms.c.id.desc())
@@ -128,4 +157,5 @@ async def list_alarms(
     for column, value in ((edge_alarms.c.edge, edge), (edge_alarms.c.kind, kind)):
         if value is not None:
             query = query.where(column == value)
-    return [as_dict(row) for row in await conn.execute(query.limit(limit).offset(offset))]
+    rows = await conn.execute(query.limit(limit).offset(offset))
+    return [EdgeAlarm(**as_dict(row)) for row in rows]

@@ -110,7 +110,7 @@ async def test_edge_presence_lands_in_the_registry(
             async def recorded() -> bool:
                 async with engine.connect() as conn:
                     edges = await list_edges(conn)
-                return any(e["edge_id"] == "edge-7" and e["queue_depth"] == 42 for e in edges)
+                return any(e.edge_id == "edge-7" and e.queue_depth == 42 for e in edges)
 
             await wait_for(recorded)
             await device.publish(state_topic(SITE, "edge-7"), b"", retain=True)

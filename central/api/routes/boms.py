@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response, status
 from central.api.deps import CallerDep, ReadConn, TechnicalCaller, WriteConn
 from central.api.schemas.catalog import BomIn, BomOut, BomSaved, BomVersionOut
 from central.catalog import boms
+from central.catalog.boms import Bom, BomVersion, SavedBom
 
 router = APIRouter(prefix="/products", tags=["boms"])
 
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/products", tags=["boms"])
 )
 async def save_bom(
     product_id: int, body: BomIn, conn: WriteConn, caller: TechnicalCaller, response: Response
-) -> dict[str, object]:
+) -> SavedBom:
     """Save the product's BOM: 201 with a new version (the first one, or because open work
     orders use the current one), 200 when the current version was replaced in place."""
     bom = await boms.save_bom(
@@ -30,7 +31,7 @@ async def save_bom(
         caller=caller,
         items=[item.model_dump() for item in body.items],
     )
-    response.status_code = status.HTTP_201_CREATED if bom["created_new_version"] else 200
+    response.status_code = status.HTTP_201_CREATED if bom.created_new_version else 200
     return bom
 
 
@@ -40,14 +41,12 @@ async def get_bom(
     conn: ReadConn,
     caller: CallerDep,
     version: Annotated[int | None, Query(ge=1)] = None,
-) -> dict[str, object]:
+) -> Bom:
     """The product's current BOM, or the given version."""
     return await boms.get_bom(conn, product_id=product_id, version=version, caller=caller)
 
 
 @router.get("/{product_id}/bom/versions", response_model=list[BomVersionOut])
-async def list_bom_versions(
-    product_id: int, conn: ReadConn, caller: CallerDep
-) -> list[dict[str, object]]:
+async def list_bom_versions(product_id: int, conn: ReadConn, caller: CallerDep) -> list[BomVersion]:
     """Every BOM version of the product, oldest first; the last one is current."""
     return await boms.list_versions(conn, product_id=product_id, caller=caller)

@@ -6,6 +6,8 @@ from central.api.deps import ApplyDep, CallerDep, ReadConn, SupervisorCaller
 from central.api.paging import Page, PagingDep
 from central.api.schemas.conflicts import ConflictDetailOut, ResolvedOut, ResolveIn
 from central.conflicts import inbox, resolution
+from central.conflicts.inbox import Conflict
+from central.conflicts.resolution import Resolved
 from central.db.enums import ConflictStatus
 
 router = APIRouter(prefix="/conflicts", tags=["conflicts"])
@@ -33,7 +35,7 @@ async def list_conflicts(
 
 
 @router.get("/{conflict_id}", response_model=ConflictDetailOut)
-async def get_conflict(conflict_id: int, conn: ReadConn, caller: CallerDep) -> dict[str, object]:
+async def get_conflict(conflict_id: int, conn: ReadConn, caller: CallerDep) -> Conflict:
     """One conflict with its envelope and, once decided, its resolution."""
     return await inbox.get_conflict(conn, conflict_id=conflict_id, sites=caller.site_filter())
 
@@ -41,7 +43,7 @@ async def get_conflict(conflict_id: int, conn: ReadConn, caller: CallerDep) -> d
 @router.post("/{conflict_id}/resolve", response_model=ResolvedOut)
 async def resolve_conflict(
     conflict_id: int, body: ResolveIn, ctx: ApplyDep, caller: SupervisorCaller
-) -> dict[str, object]:
+) -> Resolved:
     """Apply the action anyway (forced), apply it with a changed body, or void it; audited."""
     return await resolution.resolve(
         ctx,

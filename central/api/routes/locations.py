@@ -6,14 +6,13 @@ from central.api.deps import CallerDep, ReadConn, WarehouseCaller, WriteConn
 from central.api.paging import Page, PagingDep
 from central.api.schemas.catalog import LocationIn, LocationOut
 from central.catalog import locations
+from central.catalog.locations import Location
 
 router = APIRouter(prefix="/locations", tags=["locations"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=LocationOut)
-async def create_location(
-    body: LocationIn, conn: WriteConn, caller: WarehouseCaller
-) -> dict[str, object]:
+async def create_location(body: LocationIn, conn: WriteConn, caller: WarehouseCaller) -> Location:
     """Add a location ((site, code) unique)."""
     caller.require_site(body.site)
     return await locations.create_location(

@@ -13,6 +13,7 @@ from central.api.schemas.catalog import (
     ProductUpdate,
 )
 from central.catalog import products as catalog
+from central.catalog.products import Product
 from central.db.enums import ProductType
 
 router = APIRouter(prefix="/products", tags=["products"])
@@ -31,9 +32,7 @@ Search = Annotated[
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ProductOut)
-async def create_product(
-    body: ProductIn, conn: WriteConn, caller: TechnicalCaller
-) -> dict[str, object]:
+async def create_product(body: ProductIn, conn: WriteConn, caller: TechnicalCaller) -> Product:
     """Add a product ((site, code) unique)."""
     caller.require_site(body.site)
     return await catalog.create_product(conn, **body.model_dump(), caller=caller)
@@ -64,10 +63,10 @@ async def list_products(
 
 
 @router.get("/{product_id}", response_model=ProductOut)
-async def get_product(product_id: int, conn: ReadConn, caller: CallerDep) -> dict[str, object]:
+async def get_product(product_id: int, conn: ReadConn, caller: CallerDep) -> Product:
     """One product."""
     product = await catalog.get_product(conn, product_id=product_id)
-    caller.require_site(product["site"])
+    caller.require_site(product.site)
     return product
 
 
@@ -77,7 +76,7 @@ async def update_product(
     body: ProductUpdate,
     conn: WriteConn,
     caller: TechnicalCaller,
-) -> dict[str, object]:
+) -> Product:
     """Replace a product's fields (code and site never change; uom is frozen once stocked)."""
     return await catalog.update_product(
         conn, product_id=product_id, **body.model_dump(), caller=caller
@@ -89,6 +88,6 @@ async def delete_product(
     product_id: int,
     conn: WriteConn,
     caller: TechnicalCaller,
-) -> dict[str, object]:
+) -> Product:
     """Delete a product that no LP, ledger row, BOM or work order refers to; answers it."""
     return await catalog.delete_product(conn, product_id=product_id, caller=caller)

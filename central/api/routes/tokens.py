@@ -3,6 +3,7 @@
 from fastapi import APIRouter, status
 
 from central.access import audit, tokens
+from central.access.tokens import MadeToken, Token
 from central.api.deps import AdminCaller, CallerDep, ReadConn, WriteConn
 from central.api.paging import Page, PagingDep
 from central.api.schemas.access import AuditOut, CallerOut, TokenIn, TokenMade, TokenOut
@@ -11,22 +12,22 @@ router = APIRouter(tags=["access"])
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenMade)
-async def create_token(body: TokenIn, conn: WriteConn, caller: AdminCaller) -> dict[str, object]:
+async def create_token(body: TokenIn, conn: WriteConn, caller: AdminCaller) -> MadeToken:
     """Make a token for a person or a system; the token is answered this once."""
     row, token = await tokens.create_token(
         conn, caller=caller, name=body.name, roles=list(body.roles), sites=list(body.sites)
     )
-    return {**row, "token": token}
+    return MadeToken.of(row, token)
 
 
 @router.get("/tokens", response_model=list[TokenOut])
-async def list_tokens(conn: ReadConn, _: AdminCaller) -> list[dict[str, object]]:
+async def list_tokens(conn: ReadConn, _: AdminCaller) -> list[Token]:
     """Every token, by name, without secrets."""
     return await tokens.list_tokens(conn)
 
 
 @router.delete("/tokens/{name}", response_model=TokenOut)
-async def revoke_token(name: str, conn: WriteConn, caller: AdminCaller) -> dict[str, object]:
+async def revoke_token(name: str, conn: WriteConn, caller: AdminCaller) -> Token:
     """Revoke a token: refused from the next call on."""
     return await tokens.revoke_token(conn, caller=caller, name=name)
 

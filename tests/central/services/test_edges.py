@@ -36,15 +36,15 @@ async def test_state_updates_the_registry(central: Central) -> None:
     await record_edge_state(central.engine, site=SITE, edge=EDGE, payload=payload)
     async with central.engine.connect() as conn:
         (edge,) = await list_edges(conn)
-    assert (edge["online"], edge["queue_depth"], edge["last_ack_seq"], edge["version"]) == (
+    assert (edge.online, edge.queue_depth, edge.last_ack_seq, edge.version) == (
         True,
         42,
         17,
         "0.1.0",
     )
-    assert edge["oldest_pending_ts"] == "2026-11-22T13:00:00.000Z"
-    assert edge["last_seen"] is not None and edge["last_seen"].tzinfo is not None
-    assert "secret" not in edge
+    assert edge.oldest_pending_ts == "2026-11-22T13:00:00.000Z"
+    assert edge.last_seen is not None and edge.last_seen.tzinfo is not None
+    assert not hasattr(edge, "secret")
 
 
 async def test_bad_or_unknown_state_is_ignored(central: Central) -> None:
@@ -57,4 +57,4 @@ async def test_bad_or_unknown_state_is_ignored(central: Central) -> None:
         await record_edge_state(central.engine, site=site, edge=edge, payload=payload)
     async with central.engine.connect() as conn:
         edges = await list_edges(conn)
-    assert [(e["edge_id"], e["online"], e["last_seen"]) for e in edges] == [(EDGE, False, None)]
+    assert [(e.edge_id, e.online, e.last_seen) for e in edges] == [(EDGE, False, None)]
