@@ -12,7 +12,7 @@ from central.api.app import create_app
 from central.db.engine import make_engine
 from central.settings import CentralSettings
 from tests.central.conftest import SITE, Central
-from tests.central.services.test_reservations import (
+from tests.central.production.test_reservations import (
     add_bom,
     add_product,
     add_wo,

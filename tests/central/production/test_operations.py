@@ -11,7 +11,7 @@ from central.actions.registry import apply_action, lp_numbers, wo_numbers
 from central.apply.context import ApplyContext, ReferenceCache
 from protocol import AckResult, check_envelope
 from tests.central.conftest import Central
-from tests.central.services.test_reservations import (
+from tests.central.production.test_reservations import (
     add_bom,
     add_wo,
     lp_statuses,
