@@ -44,11 +44,10 @@ from bench.plant_history import (  # noqa: E402
     History,
     Sizes,
 )
-from central.conflicts import inbox as queries  # noqa: E402
 from central.db.engine import make_engine  # noqa: E402
 from central.db.migrate import upgrade  # noqa: E402
 from central.db.tables import license_plates, metadata  # noqa: E402
-from central.inventory import consistency, genealogy, stock  # noqa: E402
+from central.inventory import consistency, genealogy, queries, stock  # noqa: E402
 
 CHUNK = 10_000
 BUDGET = 90.0  # seconds per query at most
