@@ -204,7 +204,7 @@ def reference_ms(rounds: int = 5) -> float:
     return statistics.median(samples) * 1000
 
 
-def tree_numbers(node: dict[str, Any], depth: int = 0) -> Iterable[tuple[str, int]]:
+def tree_numbers(node: genealogy.TraceNode, depth: int = 0) -> Iterable[tuple[str, int]]:
     """(LP number, depth) of every node of a trace tree."""
     yield node["lp"]["number"], depth
     for child in node["children"]:
@@ -280,13 +280,11 @@ class Bench:
             started = time.perf_counter()
             report = await consistency.check(conn, sites=None)
             took = time.perf_counter() - started
-            if not report["ok"] or report["checked"] != {
-                "lps": len(h.lps),
-                "ledger_rows": len(h.ledger),
-            }:
+            if not report.ok or report.checked != consistency.CheckCounts(
+                lps=len(h.lps), ledger_rows=len(h.ledger)
+            ):
                 raise AssertionError(
-                    f"the check disagrees with the history: "
-                    f"{report['checked']} {report['problems'][:3]}"
+                    f"the check disagrees with the history: {report.checked} {report.problems[:3]}"
                 )
             self.results[f"consistency check, run {run + 1}"] = (took * 1000,) * 3
             progress(f"consistency check: ok in {took:.2f} s")
@@ -307,9 +305,9 @@ class Bench:
             f" ms over {len(samples)} calls"
         )
 
-    def _lp_ok(self, lp: Any, row: dict[str, Any]) -> int:
+    def _lp_ok(self, lp: Any, row: queries.LicensePlate) -> int:
         """The LP as the history left it: qty, place, status."""
-        if (row["number"], row["qty"], row["location"], row["status"]) != (
+        if (row.number, row.qty, row.location, row.status) != (
             lp.number,
             Decimal(lp.qty),
             self.history.locations[lp.location][1],
@@ -319,19 +317,19 @@ class Bench:
         return 1
 
     @staticmethod
-    def _sum_ok(rows: list[dict[str, Any]], expected: Decimal, what: str) -> int:
+    def _sum_ok(rows: list[stock.AvailableStock], expected: Decimal, what: str) -> int:
         """The on-hand rows add up to what the history holds there."""
-        if sum(row["on_hand"] for row in rows) != expected:
+        if sum(row.on_hand for row in rows) != expected:
             raise AssertionError(f"available by {what}: {rows[:3]} do not sum to {expected}")
         return len(rows)
 
     @staticmethod
-    def _trace_ok(result: dict[str, Any], expected: Any, direction: str) -> int:
+    def _trace_ok(result: genealogy.Trace, expected: Any, direction: str) -> int:
         """The tree reaches the other end of the known 10-link chain, untruncated."""
-        reached = dict(tree_numbers(result["tree"]))
-        if result["truncated"] or expected.number not in reached:
-            raise AssertionError(f"trace {direction} of {result['lp']} misses {expected.number}")
-        return int(result["nodes"])
+        reached = dict(tree_numbers(result.tree))
+        if result.truncated or expected.number not in reached:
+            raise AssertionError(f"trace {direction} of {result.lp} misses {expected.number}")
+        return result.nodes
 
 
 async def over_http(engine: AsyncEngine, db_url: str, bench: Bench) -> None:
