@@ -210,7 +210,7 @@ def reference_ms(rounds: int = 5) -> float:
     return statistics.median(samples) * 1000
 
 
-def tree_numbers(node: dict[str, Any], depth: int = 0) -> Iterable[tuple[str, int]]:
+def tree_numbers(node: genealogy.TraceNode, depth: int = 0) -> Iterable[tuple[str, int]]:
     """(LP number, depth) of every node of a trace tree."""
     yield node["lp"]["number"], depth
     for child in node["children"]:
@@ -237,7 +237,7 @@ class Bench:
         self.sizes: dict[str, list[int]] = {}
         self.reference: dict[str, float] = {}  # reference_ms() before and after the queries
         self.answers = 0  # answers checked against the history
-        self.checked: dict[str, int] = {}  # what the consistency check looked at
+        self.checked = consistency.CheckCounts(lps=0, ledger_rows=0)  # what the check saw
 
     def sample(self, population: list[Any]) -> list[Any]:
         """``repeat`` random picks (with replacement), plus the warm-up's."""
@@ -288,15 +288,13 @@ class Bench:
             started = time.perf_counter()
             report = await consistency.check(conn, sites=None)
             took = time.perf_counter() - started
-            if not report["ok"] or report["checked"] != {
-                "lps": len(h.lps),
-                "ledger_rows": len(h.ledger),
-            }:
+            if not report.ok or report.checked != consistency.CheckCounts(
+                lps=len(h.lps), ledger_rows=len(h.ledger)
+            ):
                 raise BenchFailure(
-                    f"the check disagrees with the history: "
-                    f"{report['checked']} {report['problems'][:3]}"
+                    f"the check disagrees with the history: {report.checked} {report.problems[:3]}"
                 )
-            self.checked = report["checked"]
+            self.checked = report.checked
             self.results[f"consistency check, run {run + 1}"] = (took * 1000,) * 3
             progress(f"consistency check: ok in {took:.2f} s")
 
@@ -318,9 +316,9 @@ class Bench:
             f" ms over {len(samples)} calls"
         )
 
-    def _lp_ok(self, lp: Any, row: dict[str, Any]) -> int:
+    def _lp_ok(self, lp: Any, row: queries.LicensePlate) -> int:
         """The LP as the history left it: qty, place, status."""
-        if (row["number"], row["qty"], row["location"], row["status"]) != (
+        if (row.number, row.qty, row.location, row.status) != (
             lp.number,
             Decimal(lp.qty),
             self.history.locations[lp.location][1],
@@ -330,19 +328,19 @@ class Bench:
         return 1
 
     @staticmethod
-    def _sum_ok(rows: list[dict[str, Any]], expected: Decimal, what: str) -> int:
+    def _sum_ok(rows: list[stock.AvailableStock], expected: Decimal, what: str) -> int:
         """The on-hand rows add up to what the history holds there."""
-        if sum(row["on_hand"] for row in rows) != expected:
+        if sum(row.on_hand for row in rows) != expected:
             raise BenchFailure(f"available by {what}: {rows[:3]} do not sum to {expected}")
         return len(rows)
 
     @staticmethod
-    def _trace_ok(result: dict[str, Any], expected: Any, direction: str) -> int:
+    def _trace_ok(result: genealogy.Trace, expected: Any, direction: str) -> int:
         """The tree reaches the other end of the known 10-link chain, untruncated."""
-        reached = dict(tree_numbers(result["tree"]))
-        if result["truncated"] or expected.number not in reached:
-            raise BenchFailure(f"trace {direction} of {result['lp']} misses {expected.number}")
-        return int(result["nodes"])
+        reached = dict(tree_numbers(result.tree))
+        if result.truncated or expected.number not in reached:
+            raise BenchFailure(f"trace {direction} of {result.lp} misses {expected.number}")
+        return result.nodes
 
 
 async def over_http(engine: AsyncEngine, db_url: str, bench: Bench) -> None:
@@ -477,13 +475,13 @@ def report(db_url: str, bench: Bench) -> None:
     """Print the dataset, the load times and the table of results."""
     h = bench.history
     check(
-        bench.checked == {"lps": len(h.lps), "ledger_rows": len(h.ledger)},
+        bench.checked == consistency.CheckCounts(lps=len(h.lps), ledger_rows=len(h.ledger)),
         f"the consistency check should have seen the whole history: {bench.checked}",
     )
     passed(
         f"{bench.answers:,} answers matched the generated history; the consistency check "
-        f"answered ok 3 times on {bench.checked['lps']:,} LPs and "
-        f"{bench.checked['ledger_rows']:,} ledger rows"
+        f"answered ok 3 times on {bench.checked.lps:,} LPs and "
+        f"{bench.checked.ledger_rows:,} ledger rows"
     )
     print(
         f"database: {make_url(db_url).get_backend_name()}, seed {bench.seed}, "

@@ -109,15 +109,15 @@ def db_check(
         typer.echo(f"error: {err.message}", err=True)
         raise typer.Exit(2) from err
     counted = (
-        f"{report['checked']['lps']} LPs, {report['checked']['ledger_rows']} ledger rows "
-        f"checked in {report['elapsed_ms']} ms"
+        f"{report.checked.lps} LPs, {report.checked.ledger_rows} ledger rows "
+        f"checked in {report.elapsed_ms} ms"
     )
-    if report["ok"]:
+    if report.ok:
         typer.echo(f"consistent: {counted}")
         return
-    more = " (first ones only)" if report["truncated"] else ""
-    typer.echo(f"INCONSISTENT: {len(report['problems'])} problem(s){more}; {counted}")
-    for problem in report["problems"]:
+    more = " (first ones only)" if report.truncated else ""
+    typer.echo(f"INCONSISTENT: {len(report.problems)} problem(s){more}; {counted}")
+    for problem in report.problems:
         typer.echo(f"  {problem['kind']} {problem['lp']}: {problem['message']}")
     raise typer.Exit(1)
 

@@ -6,6 +6,7 @@ found here but booked elsewhere is first transferred here), and brings the LPs t
 counted. LPs unknown to central are never invented: they are reported as needing a receipt.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,8 +19,8 @@ from central.access.callers import Caller
 from central.apply.context import ApplyContext
 from central.clock import now
 from central.counts.operations import session_row
-from central.db.enums import QTY_KINDS
-from central.db.rows import as_dict, page
+from central.db.enums import QTY_KINDS, CountStatus
+from central.db.rows import page
 from central.db.tables import (
     count_lines,
     count_sessions,
@@ -36,9 +37,135 @@ from protocol.ids import new_action_id
 CLOSED_LP = ("consumed", "shipped")
 
 
+@dataclass(frozen=True, slots=True)
+class CountSession:
+    """A count session at one location, and its approval once approved."""
+
+    id: int
+    site: str
+    number: str
+    location: str
+    status: CountStatus
+    created_by: str
+    created_at: datetime
+    approved_by: str | None
+    approved_at: datetime | None
+    approval_cause: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CountLine:
+    """A line as the floor counted it; ``current`` is the one that counts for its LP."""
+
+    lp: str
+    qty: Decimal
+    operator: str
+    counted_at: datetime
+    recorded_at: datetime
+    action_id: str
+    current: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CountDetail(CountSession):
+    """A count session with its lines in device-time order."""
+
+    lines: list[CountLine]
+
+
+@dataclass(frozen=True, slots=True)
+class VarianceLine:
+    """One LP against the books: expected here, counted, variance, and what approval books."""
+
+    lp: str
+    product: str | None
+    uom: str | None
+    book_location: str | None
+    book_status: str | None
+    book_qty: Decimal | None
+    expected: Decimal
+    counted: Decimal
+    variance: Decimal
+    counted_at: datetime | None
+    missing: bool
+    unexpected: bool
+    unknown: bool
+    changed_after_count: bool
+    adjustment: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class VarianceTotal:
+    """Expected, counted and variance of one product at the session's location."""
+
+    product: str
+    uom: str
+    expected: Decimal
+    counted: Decimal
+    variance: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Variance:
+    """The variance report of a session."""
+
+    session: CountSession
+    lines: list[VarianceLine]
+    totals: list[VarianceTotal]
+
+
+@dataclass(frozen=True, slots=True)
+class LpQty:
+    """An LP and a quantity: what an approval booked on it, or what was counted on it."""
+
+    lp: str
+    qty: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A known LP the approval left alone, and why."""
+
+    lp: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """What an approval booked and what it left to people."""
+
+    session: CountSession
+    adjusted: list[LpQty]
+    transferred: list[str]
+    needs_receipt: list[LpQty]
+    not_adjusted: list[Skipped]
+
+
+def _session_fields(row: Any) -> dict[str, Any]:
+    """The CountSession fields of a session row (``session_row`` also carries the location's
+    id), by column name."""
+    return {
+        "id": row.id,
+        "site": row.site,
+        "number": row.number,
+        "location": row.location,
+        "status": row.status,
+        "created_by": row.created_by,
+        "created_at": row.created_at,
+        "approved_by": row.approved_by,
+        "approved_at": row.approved_at,
+        "approval_cause": row.approval_cause,
+    }
+
+
+def _count_session(row: Any) -> CountSession:
+    """A session row as a CountSession."""
+    return CountSession(**_session_fields(row))
+
+
 async def create_session(
     conn: AsyncConnection, *, caller: Caller, site: str, location: str, number: str | None = None
-) -> dict[str, Any]:
+) -> CountDetail:
     """Open a count session for one location; numbered CNT-<id> unless a number is given."""
     caller.require_site(site)
     location_id = (
@@ -107,7 +234,7 @@ async def list_sessions(
     location: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[dict[str, Any]]:
+) -> list[CountSession]:
     """Count sessions, newest first, of the given sites (None: all)."""
     limit, offset = page(limit, offset)
     query = (
@@ -120,7 +247,7 @@ async def list_sessions(
     for column, value in ((count_sessions.c.status, status), (locations.c.code, location)):
         if value is not None:
             query = query.where(column == value)
-    return [as_dict(row) for row in await conn.execute(query.limit(limit).offset(offset))]
+    return [_count_session(row) for row in await conn.execute(query.limit(limit).offset(offset))]
 
 
 async def _session(
@@ -135,12 +262,11 @@ async def _session(
 
 async def get_session(
     conn: AsyncConnection, *, session_id: int, caller: Caller | None = None
-) -> dict[str, Any]:
+) -> CountDetail:
     """One session with every count line; ``current`` marks the line that counts per LP."""
-    session = as_dict(await _session(conn, session_id, caller))
-    lines = [
-        as_dict(r)
-        for r in await conn.execute(
+    session = await _session(conn, session_id, caller)
+    rows = (
+        await conn.execute(
             select(
                 count_lines.c.id,
                 count_lines.c.lp_number.label("lp"),
@@ -153,11 +279,21 @@ async def get_session(
             .where(count_lines.c.session_id == session_id)
             .order_by(count_lines.c.counted_at, count_lines.c.id)
         )
+    ).all()
+    latest = {row.lp: row.id for row in rows}  # ordered: the last one wins
+    lines = [
+        CountLine(
+            lp=row.lp,
+            qty=row.qty,
+            operator=row.operator,
+            counted_at=row.counted_at,
+            recorded_at=row.recorded_at,
+            action_id=row.action_id,
+            current=latest[row.lp] == row.id,
+        )
+        for row in rows
     ]
-    latest = {line["lp"]: line["id"] for line in lines}  # ordered: the last one wins
-    for line in lines:
-        line["current"] = latest[line["lp"]] == line["id"]
-    return {**session, "lines": lines}
+    return CountDetail(**_session_fields(session), lines=lines)
 
 
 async def _latest_lines(conn: AsyncConnection, session_id: int) -> dict[str, Any]:
@@ -170,8 +306,11 @@ async def _latest_lines(conn: AsyncConnection, session_id: int) -> dict[str, Any
     return {row.lp_number: row for row in rows}
 
 
-async def _variance_lines(conn: AsyncConnection, session: Any) -> list[dict[str, Any]]:
-    """One line per LP booked at the session's location or counted there, against the books."""
+async def _variance_lines(
+    conn: AsyncConnection, session: Any
+) -> tuple[list[VarianceLine], datetime]:
+    """One line per LP booked at the session's location or counted there, against the books;
+    and the time missing LPs count as counted (as absent) at."""
     counted = await _latest_lines(conn, session.id)
     # Missing LPs were "counted" (as absent) when the session's last line was taken.
     count_time = max((line.counted_at for line in counted.values()), default=session.created_at)
@@ -221,62 +360,66 @@ async def _variance_lines(conn: AsyncConnection, session: Any) -> list[dict[str,
         qty = line.qty if line is not None else Decimal(0)
         at: datetime = line.counted_at if line is not None else count_time
         expected = book.qty if book is not None and number in here else Decimal(0)
-        item = {
-            "lp": number,
-            "product": book.product if book else None,
-            "uom": book.uom if book else None,
-            "book_location": book.location if book else None,
-            "book_status": book.status if book else None,
-            "book_qty": book.qty if book else None,
-            "expected": expected,
-            "counted": qty,
-            "variance": qty - expected,
-            "counted_at": line.counted_at if line else None,
-            "missing": line is None,
-            "unexpected": book is not None and number not in here,
-            "unknown": book is None,
-            "changed_after_count": False,
-            "adjustment": None,
-            "as_of": at,
-        }
+        changed, adjustment = False, None
         if book is not None and book.status not in CLOSED_LP:
             # The books moved on after the count (a move, a consumption): latest device time
             # wins, so this count no longer says anything about the LP. Count it again.
-            item["changed_after_count"] = bool(activity.get(book.id) and activity[book.id] > at)
-            if not item["changed_after_count"]:
-                item["adjustment"] = qty - book.qty
-        lines.append(item)
-    return lines
-
-
-def _totals(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Expected, counted and variance per product (unknown LPs have no product)."""
-    totals: dict[str, dict[str, Any]] = {}
-    for line in lines:
-        if line["product"] is None:
-            continue
-        total = totals.setdefault(
-            line["product"],
-            {
-                "product": line["product"],
-                "uom": line["uom"],
-                "expected": Decimal(0),
-                "counted": Decimal(0),
-                "variance": Decimal(0),
-            },
+            changed = bool(activity.get(book.id) and activity[book.id] > at)
+            if not changed:
+                adjustment = qty - book.qty
+        lines.append(
+            VarianceLine(
+                lp=number,
+                product=book.product if book else None,
+                uom=book.uom if book else None,
+                book_location=book.location if book else None,
+                book_status=book.status if book else None,
+                book_qty=book.qty if book else None,
+                expected=expected,
+                counted=qty,
+                variance=qty - expected,
+                counted_at=line.counted_at if line else None,
+                missing=line is None,
+                unexpected=book is not None and number not in here,
+                unknown=book is None,
+                changed_after_count=changed,
+                adjustment=adjustment,
+            )
         )
-        for key in ("expected", "counted", "variance"):
-            total[key] += line[key]
-    return [totals[code] for code in sorted(totals)]
+    return lines, count_time
+
+
+def _totals(lines: list[VarianceLine]) -> list[VarianceTotal]:
+    """Expected, counted and variance per product (unknown LPs have no product)."""
+    units: dict[str, str] = {}
+    sums: dict[str, list[Decimal]] = {}
+    for line in lines:
+        if line.product is None or line.uom is None:  # both come from the books, or neither
+            continue
+        units.setdefault(line.product, line.uom)
+        total = sums.setdefault(line.product, [Decimal(0), Decimal(0), Decimal(0)])
+        total[0] += line.expected
+        total[1] += line.counted
+        total[2] += line.variance
+    return [
+        VarianceTotal(
+            product=code,
+            uom=units[code],
+            expected=sums[code][0],
+            counted=sums[code][1],
+            variance=sums[code][2],
+        )
+        for code in sorted(sums)
+    ]
 
 
 async def variance(
     conn: AsyncConnection, *, session_id: int, caller: Caller | None = None
-) -> dict[str, Any]:
+) -> Variance:
     """The variance report of a session against the books as they are now."""
     session = await _session(conn, session_id, caller)
-    lines = await _variance_lines(conn, session)
-    return {"session": as_dict(session), "lines": lines, "totals": _totals(lines)}
+    lines, _ = await _variance_lines(conn, session)
+    return Variance(session=_count_session(session), lines=lines, totals=_totals(lines))
 
 
 async def approve(
@@ -284,7 +427,7 @@ async def approve(
     *,
     caller: Caller,
     session_id: int,
-) -> dict[str, Any]:
+) -> Approval:
     """Book the count: ADJUST rows (and transfers here) caused by the approval's audit entry."""
     conn = ctx.conn
     session = await _open_session(conn, session_id, caller)
@@ -295,24 +438,27 @@ async def approve(
         target=f"count {session.number}",
         site=session.site,
     )
-    lines = await _variance_lines(conn, session)
-    await ctx.load_lps(line["lp"] for line in lines if line["adjustment"] is not None)
-    adjusted, transferred, needs_receipt, skipped = [], [], [], []
+    lines, count_time = await _variance_lines(conn, session)
+    await ctx.load_lps(line.lp for line in lines if line.adjustment is not None)
+    adjusted: list[LpQty] = []
+    transferred: list[str] = []
+    needs_receipt: list[LpQty] = []
+    skipped: list[Skipped] = []
     for line in lines:
-        if line["unknown"]:
-            needs_receipt.append({"lp": line["lp"], "qty": line["counted"]})
+        if line.unknown:
+            needs_receipt.append(LpQty(lp=line.lp, qty=line.counted))
             continue
-        if line["adjustment"] is None:
+        if line.adjustment is None:
             reason = (
                 "changed after it was counted; count it again"
-                if line["changed_after_count"]
-                else f"is {line['book_status']}"
+                if line.changed_after_count
+                else f"is {line.book_status}"
             )
-            skipped.append({"lp": line["lp"], "reason": f"LP {line['lp']} {reason}"})
+            skipped.append(Skipped(lp=line.lp, reason=f"LP {line.lp} {reason}"))
             continue
-        lp = ctx.lps[line["lp"]]
+        lp = ctx.lps[line.lp]
         assert lp is not None
-        at = line["as_of"]
+        at = line.counted_at if line.counted_at is not None else count_time
         row = {"occurred_at": at, "action_id": entry, "reference": session.number}
         if lp.location_id != session.location_id:
             ctx.ledger(lp=lp, kind="TRANSFER_OUT", qty=-lp.qty, location_id=lp.location_id, **row)
@@ -322,11 +468,11 @@ async def approve(
             lp.location_id = session.location_id
             lp.last_move_at = max(at, lp.last_move_at) if lp.last_move_at else at
             transferred.append(lp.number)
-        difference = line["counted"] - lp.qty
+        difference = line.counted - lp.qty
         if difference:
             ctx.ledger(lp=lp, kind="ADJUST", qty=difference, location_id=lp.location_id, **row)
-            lp.qty = line["counted"]
-            adjusted.append({"lp": lp.number, "qty": difference})
+            lp.qty = line.counted
+            adjusted.append(LpQty(lp=lp.number, qty=difference))
         if lp.qty == 0:
             await drop_reservation(ctx, lp, action_id=entry, reference=session.number)
             lp.status = "consumed"
@@ -342,13 +488,13 @@ async def approve(
             approval_cause=entry,
         )
     )
-    return {
-        "session": as_dict(await _session(conn, session_id, None)),
-        "adjusted": adjusted,
-        "transferred": transferred,
-        "needs_receipt": needs_receipt,
-        "not_adjusted": skipped,
-    }
+    return Approval(
+        session=_count_session(await _session(conn, session_id, None)),
+        adjusted=adjusted,
+        transferred=transferred,
+        needs_receipt=needs_receipt,
+        not_adjusted=skipped,
+    )
 
 
 async def _open_session(conn: AsyncConnection, session_id: int, caller: Caller) -> Any:
@@ -364,7 +510,7 @@ async def _open_session(conn: AsyncConnection, session_id: int, caller: Caller) 
     return session
 
 
-async def cancel(conn: AsyncConnection, *, caller: Caller, session_id: int) -> dict[str, Any]:
+async def cancel(conn: AsyncConnection, *, caller: Caller, session_id: int) -> CountSession:
     """Close a session without booking anything; its lines stay for the record."""
     session = await _open_session(conn, session_id, caller)
     await audit.record(
@@ -377,4 +523,4 @@ async def cancel(conn: AsyncConnection, *, caller: Caller, session_id: int) -> d
     await conn.execute(
         update(count_sessions).where(count_sessions.c.id == session.id).values(status="cancelled")
     )
-    return as_dict(await _session(conn, session_id, None))
+    return _count_session(await _session(conn, session_id, None))

@@ -7,6 +7,7 @@ one statement, so on PostgreSQL it sees one snapshot even while actions keep app
 """
 
 import time
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,25 @@ from protocol.types import format_qty
 MAX_PROBLEMS = 1000
 HOLDING = ("available", "reserved", "on_hold")  # statuses of an LP that must hold stock
 lp = license_plates
+
+
+@dataclass(frozen=True, slots=True)
+class CheckCounts:
+    """How much the consistency check looked at."""
+
+    lps: int
+    ledger_rows: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """The consistency check: LP projections against the ledger (problems vary by kind)."""
+
+    ok: bool
+    checked: CheckCounts
+    problems: list[dict[str, Any]]
+    truncated: bool
+    elapsed_ms: int
 
 
 def _in_sites(query: Select[Any], sites: list[str] | None) -> Select[Any]:
@@ -266,32 +286,32 @@ def _problem(
     }
 
 
-async def check(conn: AsyncConnection, *, sites: list[str] | None = None) -> dict[str, Any]:
+async def check(conn: AsyncConnection, *, sites: list[str] | None = None) -> CheckReport:
     """Prove LP quantities, places and statuses against the ledger; list what disagrees."""
     started = time.perf_counter()
     lp_count = await conn.execute(_in_sites(select(func.count()).select_from(lp), sites))
     rows_query = select(func.count()).select_from(ledger)
     if sites is not None:
         rows_query = rows_query.where(ledger.c.site.in_(sites))
-    counts = {
-        "lps": int(lp_count.scalar_one()),
-        "ledger_rows": int((await conn.execute(rows_query)).scalar_one()),
-    }
+    counts = CheckCounts(
+        lps=int(lp_count.scalar_one()),
+        ledger_rows=int((await conn.execute(rows_query)).scalar_one()),
+    )
     problems = (
         await _ledger_problems(conn, sites)
         + await _status_problems(conn, sites)
         + await _reservation_problems(conn, sites)
     )
-    return {
-        "ok": not problems,
-        "checked": counts,
-        "problems": problems[:MAX_PROBLEMS],
-        "truncated": len(problems) > MAX_PROBLEMS,
-        "elapsed_ms": round((time.perf_counter() - started) * 1000),
-    }
+    return CheckReport(
+        ok=not problems,
+        checked=counts,
+        problems=problems[:MAX_PROBLEMS],
+        truncated=len(problems) > MAX_PROBLEMS,
+        elapsed_ms=round((time.perf_counter() - started) * 1000),
+    )
 
 
-async def check_database(db_url: str, *, sites: list[str] | None = None) -> dict[str, Any]:
+async def check_database(db_url: str, *, sites: list[str] | None = None) -> CheckReport:
     """Run the check on the database at ``db_url``; DatabaseUnavailable when it cannot."""
     url = make_url(db_url)
     shown = url.render_as_string(hide_password=True)

@@ -15,10 +15,12 @@ reached on a quiet machine (docs/benchmarks.md).
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from functools import cache
 from operator import itemgetter
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict
 
 from sqlalchemy import (
     CTE,
@@ -47,7 +49,8 @@ from central.db.tables import (
 from central.db.types import as_utc, from_units
 from central.errors import InvalidInput, NotFound
 
-DIRECTIONS = {"up": "up", "backward": "up", "down": "down", "forward": "down"}
+Way = Literal["up", "down"]
+DIRECTIONS: dict[str, Way] = {"up": "up", "backward": "up", "down": "down", "forward": "down"}
 MAX_DEPTH = 50
 DEFAULT_DEPTH = 10
 # Fan-out cap: a lot that went into thousands of LPs is still answered at once, as a partial
@@ -57,6 +60,58 @@ MAX_LINKS = 10_000
 # link, src, dst, level, kind, action_id, created_at, work_order.
 _LINK = 11
 _LEVEL_THEN_LINK = itemgetter(_LINK + 3, _LINK)  # the LP itself (level 0, no link) first
+
+
+# The tree's shapes are TypedDicts, not dataclasses: a trace builds one LP, link and node per
+# link reached (thousands), and this is a measured hot path (docs/benchmarks.md). A TypedDict
+# is a plain dict at run time, so typing the tree costs nothing per link; the code that builds
+# it is the same as when it was untyped.
+
+
+class TraceLp(TypedDict):
+    """An LP as a genealogy trace shows it."""
+
+    number: str
+    site: str
+    product: str
+    lot: str | None
+    expiry: date | None
+    qty: Decimal
+    uom: str
+    status: str
+    location: str
+    parent: str | None
+
+
+class TraceEdge(TypedDict):
+    """The link by which a trace reached an LP, the action that made it and when."""
+
+    kind: str
+    work_order: str | None
+    action_id: str
+    at: datetime | None
+
+
+class TraceNode(TypedDict):
+    """One LP of the tree; ``repeated`` (only when true) when it is expanded elsewhere."""
+
+    lp: TraceLp
+    edge: TraceEdge | None
+    children: list["TraceNode"]
+    repeated: NotRequired[bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """A genealogy trace: ``up`` what went into the LP, ``down`` where it went."""
+
+    lp: str
+    direction: Way
+    depth: int
+    truncated: bool
+    nodes: int
+    links: int
+    tree: TraceNode
 
 
 _PG_TRACE_SETTINGS = text(
@@ -163,7 +218,7 @@ def _trace_query(way: str, filtered: bool, sqlite: bool) -> Select[Any]:
     return _site_filtered(query, node, filtered)
 
 
-def _lp(row: Sequence[Any]) -> dict[str, Any]:
+def _lp(row: Sequence[Any]) -> TraceLp:
     """An LP as a trace node shows it, from the first columns of a ``_details`` row.
 
     Rows are read by position, not by name: a recall tree has thousands of nodes, and named
@@ -185,7 +240,7 @@ def _lp(row: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-def _checked(direction: str, depth: int) -> str:
+def _checked(direction: str, depth: int) -> Way:
     """The canonical direction, or InvalidInput for a bad direction or depth."""
     way = DIRECTIONS.get(direction)
     if way is None:
@@ -203,14 +258,14 @@ def _checked(direction: str, depth: int) -> str:
     return way
 
 
-def _tree(rows: Sequence[Sequence[Any]]) -> tuple[dict[str, Any], int, int]:
+def _tree(rows: Sequence[Sequence[Any]]) -> tuple[TraceNode, int, int]:
     """The tree of a trace's rows (the LP itself first): answers (tree, LPs, links) placed.
 
     Each LP is expanded once, where it is first reached (the shallowest level); reached again
     through another link (a diamond, a split merged back), it appears as a leaf marked
     ``repeated``."""
     first = rows[0]
-    tree: dict[str, Any] = {"lp": _lp(first), "edge": None, "children": []}
+    tree: TraceNode = {"lp": _lp(first), "edge": None, "children": []}
     nodes = {first[0]: tree}
     shown = {first[0]: tree["lp"]}  # one dict per LP, however many links reach it
     used: set[int] = set()
@@ -227,7 +282,7 @@ def _tree(rows: Sequence[Sequence[Any]]) -> tuple[dict[str, Any], int, int]:
             at = datetime.fromisoformat(at + "+00:00")
         elif at is not None and at.tzinfo is not UTC:
             at = as_utc(at)
-        node: dict[str, Any] = {
+        node: TraceNode = {
             "lp": lp,
             "edge": {"kind": kind, "work_order": work_order, "action_id": action_id, "at": at},
             "children": [],
@@ -249,7 +304,7 @@ async def trace(
     depth: int,
     sites: list[str] | None,
     max_links: int = MAX_LINKS,
-) -> dict[str, Any]:
+) -> Trace:
     """The genealogy tree of LP ``number``: ``up`` what went into it, ``down`` where it went;
     a walk that reaches more than ``max_links`` links answers the first ones (shallowest
     first), marked ``truncated``."""
@@ -274,12 +329,12 @@ async def trace(
     if not rows:  # the walk starts at the LP itself: no row, no LP the caller may see
         raise NotFound(f"LP {number} does not exist", details={"number": number})
     tree, count, links = _tree(rows[: max_links + 1])
-    return {
-        "lp": number,
-        "direction": way,
-        "depth": depth,
-        "truncated": len(rows) > max_links + 1,
-        "nodes": count,
-        "links": links,
-        "tree": tree,
-    }
+    return Trace(
+        lp=number,
+        direction=way,
+        depth=depth,
+        truncated=len(rows) > max_links + 1,
+        nodes=count,
+        links=links,
+        tree=tree,
+    )

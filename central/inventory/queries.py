@@ -4,15 +4,71 @@
 missing, so a token of one plant learns nothing of another's LPs.
 """
 
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from central.db.enums import LpStatus, MoveKind
 from central.db.rows import as_dict, page
 from central.db.tables import license_plates, locations, products, stock_moves, work_orders
 from central.errors import NotFound
 from central.inventory import nesting
+
+
+@dataclass(frozen=True, slots=True)
+class LpRow:
+    """An LP in a list, with the LP it is packed in (``parent``), if any."""
+
+    number: str
+    site: str
+    product: str
+    qty: Decimal
+    uom: str
+    lot: str | None
+    expiry: date | None
+    location: str
+    status: LpStatus
+    parent: str | None
+    last_move_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LicensePlate(LpRow):
+    """One LP: a row of the list, and the action that made it."""
+
+    created_by_action: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LpContents(LpRow):
+    """An LP and every LP nested in it, any depth, shallowest first."""
+
+    contents: list[LpRow]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """One ledger row with its LP, product, location and work order by number or code."""
+
+    id: int
+    site: str
+    lp: str
+    product: str
+    location: str
+    kind: MoveKind
+    qty: Decimal
+    uom: str
+    occurred_at: datetime
+    recorded_at: datetime
+    cause: str
+    action_id: str
+    work_order: str | None
+    reference: str | None
 
 
 def _listed() -> tuple[Select[Any], Any]:
@@ -53,7 +109,7 @@ async def list_license_plates(
     parent: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[dict[str, Any]]:
+) -> list[LpRow]:
     """LPs in number order, filtered by product code, location code, lot, status, parent."""
     limit, offset = page(limit, offset)
     query, packed_in = _listed()
@@ -69,12 +125,12 @@ async def list_license_plates(
     if sites is not None:
         query = query.where(license_plates.c.site.in_(sites))
     query = query.order_by(license_plates.c.number).limit(limit).offset(offset)
-    return [_public(row) for row in await conn.execute(query)]
+    return [LpRow(**_public(row)) for row in await conn.execute(query)]
 
 
 async def get_contents(
     conn: AsyncConnection, *, number: str, sites: list[str] | None
-) -> dict[str, Any]:
+) -> LpContents:
     """An LP with every LP nested in it (any depth), each naming the LP it is packed in."""
     query, _ = _listed()
     query = query.where(license_plates.c.number == number)
@@ -84,18 +140,19 @@ async def get_contents(
     if row is None:
         raise NotFound(f"LP {number} does not exist", details={"number": number})
     ids = await nesting.nested_ids(conn, lp_id=row.id)
-    inside: list[dict[str, Any]] = []
+    inside: list[LpRow] = []
     if ids:
         query, _ = _listed()
         found = {
-            r.id: _public(r) for r in await conn.execute(query.where(license_plates.c.id.in_(ids)))
+            r.id: LpRow(**_public(r))
+            for r in await conn.execute(query.where(license_plates.c.id.in_(ids)))
         }
         inside = [found[i] for i in ids if i in found]  # shallowest first
-    return {**_public(row), "contents": inside}
+    return LpContents(**_public(row), contents=inside)
 
 
 def _public(row: Any) -> dict[str, Any]:
-    """A listed row without its internal id."""
+    """A listed row without its internal id, by column name (the LpRow fields)."""
     out = as_dict(row)
     out.pop("id")
     return out
@@ -106,7 +163,7 @@ _parent = license_plates.alias("parent")
 
 async def get_license_plate(
     conn: AsyncConnection, *, number: str, sites: list[str] | None = None
-) -> dict[str, Any]:
+) -> LicensePlate:
     """One LP by number with its product and location codes and its parent LP, or NotFound."""
     query = (
         select(
@@ -134,7 +191,7 @@ async def get_license_plate(
     row = (await conn.execute(query)).first()
     if row is None:
         raise NotFound(f"LP {number} does not exist", details={"number": number})
-    return as_dict(row)
+    return LicensePlate(**as_dict(row))
 
 
 async def list_stock_moves(
@@ -147,7 +204,7 @@ async def list_stock_moves(
     action_id: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[dict[str, Any]]:
+) -> list[LedgerRow]:
     """Ledger rows in the order central recorded them, optionally filtered."""
     limit, offset = page(limit, offset)
     query = (
@@ -183,4 +240,6 @@ async def list_stock_moves(
     ):
         if value is not None:
             query = query.where(column == value)
-    return [as_dict(row) for row in await conn.execute(query.limit(limit).offset(offset))]
+    return [
+        LedgerRow(**as_dict(row)) for row in await conn.execute(query.limit(limit).offset(offset))
+    ]

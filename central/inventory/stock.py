@@ -1,9 +1,12 @@
 """Available inventory: what is on hand per site, product, location and lot, by LP status.
 
-Computed from the LP projection, which the consistency check (central/services/consistency.py)
+Computed from the LP projection, which the consistency check (central/inventory/consistency.py)
 proves against the ledger; summing LPs is far cheaper than summing the whole ledger.
 """
 
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -13,6 +16,23 @@ from central.db.rows import as_dict, page
 from central.db.tables import license_plates, locations, products
 
 ON_HAND = ("available", "reserved", "on_hold")  # consumed and shipped LPs hold no stock
+
+
+@dataclass(frozen=True, slots=True)
+class AvailableStock:
+    """Stock of one product, lot and location: on hand, split by LP status."""
+
+    site: str
+    product: str
+    uom: str
+    location: str
+    lot: str | None
+    on_hand: Decimal
+    available: Decimal
+    reserved: Decimal
+    on_hold: Decimal
+    lps: int
+    earliest_expiry: date | None
 
 
 def _qty_with(status: str) -> Any:
@@ -30,7 +50,7 @@ async def available(
     lot: str | None = None,
     limit: int = 1000,
     offset: int = 0,
-) -> list[dict[str, Any]]:
+) -> list[AvailableStock]:
     """On hand, available, reserved and on-hold quantities per (site, product, location, lot)."""
     limit, offset = page(limit, offset)
     query = (
@@ -75,4 +95,7 @@ async def available(
             query = query.where(column.in_(ids.scalar_subquery()))
     if lot is not None:
         query = query.where(license_plates.c.lot == lot)
-    return [as_dict(row) for row in await conn.execute(query.limit(limit).offset(offset))]
+    return [
+        AvailableStock(**as_dict(row))
+        for row in await conn.execute(query.limit(limit).offset(offset))
+    ]

@@ -1,7 +1,8 @@
 """Work orders through the API: created with a snapshot of the product's BOM, listed, moved
 through their lifecycle, and their materials (required, reserved, consumed) shown."""
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
@@ -14,6 +15,7 @@ from central.access.callers import Caller
 from central.apply.context import ApplyContext
 from central.catalog.boms import current_bom
 from central.clock import now
+from central.db.enums import WoStatus
 from central.db.rows import as_dict, page
 from central.db.tables import (
     boms,
@@ -28,11 +30,23 @@ from central.db.tables import (
 from central.errors import AlreadyExists, CentralError, InvalidReference, NotFound
 from central.production.lifecycle import transition
 
-_COLUMNS = (
-    *work_orders.c,
+_COLUMNS = (  # the fields of WorkOrder
+    work_orders.c.id,
+    work_orders.c.site,
+    work_orders.c.number,
     products.c.code.label("product"),
     products.c.uom,
+    work_orders.c.qty_planned,
+    work_orders.c.qty_produced,
+    work_orders.c.status,
+    work_orders.c.due_date,
+    work_orders.c.bom_id,
     boms.c.version.label("bom_version"),
+    work_orders.c.created_at,
+    work_orders.c.released_at,
+    work_orders.c.started_at,
+    work_orders.c.completed_at,
+    work_orders.c.closed_at,
 )
 _MICRO = Decimal("0.000001")
 CREATE_STATUSES = ("planned", "released")
@@ -42,6 +56,66 @@ _STEPS = {
     "completed": "complete",
     "closed": "close",
 }  # audit action names
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrder:
+    """A work order with its product, BOM snapshot version, progress and lifecycle times."""
+
+    id: int
+    site: str
+    number: str
+    product: str
+    uom: str
+    qty_planned: Decimal
+    qty_produced: Decimal
+    status: WoStatus
+    due_date: date | None
+    bom_id: int | None
+    bom_version: int | None
+    created_at: datetime
+    released_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReservedLp:
+    """An LP reserved for a material, and the part of it counted against the material."""
+
+    lp: str
+    qty: Decimal
+    lot: str | None
+    expiry: date | None
+    location: str
+
+
+@dataclass(frozen=True, slots=True)
+class Material:
+    """One component of a work order's BOM snapshot and where it stands."""
+
+    line: int
+    component: str
+    uom: str
+    qty_per: Decimal
+    scrap_factor: Decimal
+    consume_whole_lp: bool
+    required: Decimal
+    reserved: Decimal
+    consumed: Decimal
+    remaining: Decimal
+    lps: list[ReservedLp]
+
+
+@dataclass(frozen=True, slots=True)
+class Materials:
+    """The materials of a work order."""
+
+    work_order: str
+    site: str
+    status: WoStatus
+    items: list[Material]
 
 
 def _query() -> Select[Any]:
@@ -69,7 +143,7 @@ async def create_work_order(
     qty_planned: Decimal,
     due_date: date | None = None,
     status: str = "planned",
-) -> dict[str, Any]:
+) -> WorkOrder:
     """Add a work order with a snapshot of the product's current BOM; ``released`` releases
     it at once (reserving material, or failing as a release would)."""
     conn = ctx.conn
@@ -154,12 +228,12 @@ async def create_work_order(
     return await get_work_order(conn, work_order_id=wo_id)
 
 
-async def get_work_order(conn: AsyncConnection, *, work_order_id: int) -> dict[str, Any]:
+async def get_work_order(conn: AsyncConnection, *, work_order_id: int) -> WorkOrder:
     """One work order by id, or NotFound."""
     row = (await conn.execute(_query().where(work_orders.c.id == work_order_id))).first()
     if row is None:
         raise NotFound(f"work order {work_order_id} does not exist", details={"id": work_order_id})
-    return as_dict(row)
+    return WorkOrder(**as_dict(row))
 
 
 async def list_work_orders(
@@ -170,7 +244,7 @@ async def list_work_orders(
     product: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[dict[str, Any]]:
+) -> list[WorkOrder]:
     """Work orders of ``sites`` (None: all), newest first, optionally of a status or product."""
     limit, offset = page(limit, offset)
     query = _query().order_by(work_orders.c.id.desc())
@@ -180,7 +254,9 @@ async def list_work_orders(
         query = query.where(work_orders.c.status == status)
     if product is not None:
         query = query.where(products.c.code == product)
-    return [as_dict(row) for row in await conn.execute(query.limit(limit).offset(offset))]
+    return [
+        WorkOrder(**as_dict(row)) for row in await conn.execute(query.limit(limit).offset(offset))
+    ]
 
 
 async def change_status(
@@ -189,7 +265,7 @@ async def change_status(
     caller: Caller,
     work_order_id: int,
     target: str,
-) -> dict[str, Any]:
+) -> WorkOrder:
     """Move a work order one step (release, start, complete, close) for an API caller."""
     conn = ctx.conn
     found = (
@@ -217,7 +293,7 @@ async def change_status(
     return await get_work_order(conn, work_order_id=work_order_id)
 
 
-async def list_materials(conn: AsyncConnection, *, work_order_id: int) -> dict[str, Any]:
+async def list_materials(conn: AsyncConnection, *, work_order_id: int) -> Materials:
     """The work order's BOM snapshot per component: required, reserved (and by which LPs),
     consumed (from the ledger) and remaining."""
     wo = await get_work_order(conn, work_order_id=work_order_id)
@@ -253,9 +329,13 @@ async def list_materials(conn: AsyncConnection, *, work_order_id: int) -> dict[s
         .where(reservations.c.work_order_id == work_order_id, reservations.c.status == "active")
         .order_by(reservations.c.id)
     )
-    lps: dict[int, list[dict[str, Any]]] = {}
+    lps: dict[int, list[ReservedLp]] = {}
     for row in held:
-        lps.setdefault(row.material_id, []).append(as_dict(row))
+        lps.setdefault(row.material_id, []).append(
+            ReservedLp(
+                lp=row.lp, qty=row.qty, lot=row.lot, expiry=row.expiry, location=row.location
+            )
+        )
     consumed = dict(
         (
             await conn.execute(
@@ -272,12 +352,18 @@ async def list_materials(conn: AsyncConnection, *, work_order_id: int) -> dict[s
         reserved_lps = lps.get(material.id, [])
         used = -consumed.get(material.component_id, Decimal(0))
         items.append(
-            {
-                **as_dict(material),
-                "consumed": used,
-                "reserved": sum((lp["qty"] for lp in reserved_lps), Decimal(0)),
-                "remaining": max(material.required - used, Decimal(0)),
-                "lps": reserved_lps,
-            }
+            Material(
+                line=material.line,
+                component=material.component,
+                uom=material.uom,
+                qty_per=material.qty_per,
+                scrap_factor=material.scrap_factor,
+                consume_whole_lp=material.consume_whole_lp,
+                required=material.required,
+                reserved=sum((lp.qty for lp in reserved_lps), Decimal(0)),
+                consumed=used,
+                remaining=max(material.required - used, Decimal(0)),
+                lps=reserved_lps,
+            )
         )
-    return {"work_order": wo["number"], "site": wo["site"], "status": wo["status"], "items": items}
+    return Materials(work_order=wo.number, site=wo.site, status=wo.status, items=items)

@@ -38,10 +38,10 @@ def shallowest(history: History, root_id: int, direction: str, depth: int) -> di
     return {history.lps[lp_id - 1].number: d for lp_id, d in seen.items()}
 
 
-def tree_depths(result: dict[str, object]) -> dict[str, int]:
+def tree_depths(result: genealogy.Trace) -> dict[str, int]:
     """LP number -> the shallowest depth the trace tree shows it at."""
     depths: dict[str, int] = {}
-    for number, depth in plant_scale.tree_numbers(result["tree"]):  # type: ignore[arg-type]
+    for number, depth in plant_scale.tree_numbers(result.tree):
         depths[number] = min(depth, depths.get(number, depth))
     return depths
 
@@ -88,7 +88,7 @@ async def test_generated_history_is_consistent_and_every_query_answers_it(sqlite
     assert tree_depths(up) == expected_up and root.number in expected_up
     assert max(expected_up.values()) == LEVELS
     assert tree_depths(down) == expected_down and expected_down[top.number] <= LEVELS
-    assert up["nodes"] == len(expected_up) and not up["truncated"]
+    assert up.nodes == len(expected_up) and not up.truncated
 
     # Every query ran, answered what the history says (run() verifies each answer), and the
     # consistency check found the generated ledger and LPs in agreement three times.

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -123,7 +124,7 @@ def test_plant_history_and_answers_are_checked() -> None:
     history.lps[0].qty += 1
     with pytest.raises(BenchFailure, match="1 generated LPs disagree with their ledger"):
         history.verify()
-    rows = [{"on_hand": Decimal(3)}, {"on_hand": Decimal(4)}]
+    rows = [SimpleNamespace(on_hand=Decimal(3)), SimpleNamespace(on_hand=Decimal(4))]
     assert plant_scale.Bench._sum_ok(rows, Decimal(7), "product") == 2
     with pytest.raises(BenchFailure, match="do not sum to 8"):
         plant_scale.Bench._sum_ok(rows, Decimal(8), "product")

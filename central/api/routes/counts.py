@@ -26,7 +26,7 @@ router = APIRouter(prefix="/counts", tags=["counts"])
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CountDetailOut)
 async def create_count(
     body: CountIn, conn: WriteConn, caller: WarehouseCaller
-) -> dict[str, object]:
+) -> service.CountDetail:
     """Open a count session for a location."""
     return await service.create_session(
         conn, caller=caller, site=body.site, location=body.location, number=body.number
@@ -55,13 +55,13 @@ async def list_counts(
 
 
 @router.get("/{session_id}", response_model=CountDetailOut)
-async def get_count(session_id: int, conn: ReadConn, caller: CallerDep) -> dict[str, object]:
+async def get_count(session_id: int, conn: ReadConn, caller: CallerDep) -> service.CountDetail:
     """One count session with every line the floor recorded."""
     return await service.get_session(conn, session_id=session_id, caller=caller)
 
 
 @router.get("/{session_id}/variance", response_model=VarianceOut)
-async def get_variance(session_id: int, conn: ReadConn, caller: CallerDep) -> dict[str, object]:
+async def get_variance(session_id: int, conn: ReadConn, caller: CallerDep) -> service.Variance:
     """Counted against booked, per LP and per product."""
     return await service.variance(conn, session_id=session_id, caller=caller)
 
@@ -71,7 +71,7 @@ async def approve_count(
     session_id: int,
     ctx: ApplyDep,
     caller: WarehouseCaller,
-) -> dict[str, object]:
+) -> service.Approval:
     """Approve the count: every difference is booked as ADJUST rows linked to the session."""
     return await service.approve(ctx, caller=caller, session_id=session_id)
 
@@ -79,6 +79,6 @@ async def approve_count(
 @router.post("/{session_id}/cancel", response_model=CountOut)
 async def cancel_count(
     session_id: int, conn: WriteConn, caller: WarehouseCaller
-) -> dict[str, object]:
+) -> service.CountSession:
     """Close the session without booking anything."""
     return await service.cancel(conn, caller=caller, session_id=session_id)

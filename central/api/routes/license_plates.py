@@ -48,13 +48,13 @@ async def list_license_plates(
 
 
 @router.get("/{number}", response_model=LicensePlateOut)
-async def get_license_plate(number: str, conn: ReadConn, caller: CallerDep) -> dict[str, object]:
+async def get_license_plate(number: str, conn: ReadConn, caller: CallerDep) -> queries.LicensePlate:
     """One LP: product, quantity, place, status, lot, and the LP it is packed in."""
     return await queries.get_license_plate(conn, number=number, sites=caller.site_filter())
 
 
 @router.get("/{number}/contents", response_model=LicensePlateContents)
-async def get_contents(number: str, conn: ReadConn, caller: CallerDep) -> dict[str, object]:
+async def get_contents(number: str, conn: ReadConn, caller: CallerDep) -> queries.LpContents:
     """An LP and everything packed in it, any depth (cartons on a pallet)."""
     return await queries.get_contents(conn, number=number, sites=caller.site_filter())
 
@@ -66,7 +66,7 @@ async def get_genealogy(
     caller: CallerDep,
     direction: Direction = "down",
     depth: Depth = genealogy.DEFAULT_DEPTH,
-) -> dict[str, object]:
+) -> genealogy.Trace:
     """The recall tree: ``down`` (forward) where the LP went, ``up`` (backward) what went in."""
     return await genealogy.trace(
         conn, number=number, direction=direction, depth=depth, sites=caller.site_filter()

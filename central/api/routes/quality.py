@@ -40,7 +40,7 @@ async def list_holds(
 
 
 @router.get("/holds/{hold_id}", response_model=HoldOut)
-async def get_hold(hold_id: int, conn: ReadConn, caller: CallerDep) -> dict[str, object]:
+async def get_hold(hold_id: int, conn: ReadConn, caller: CallerDep) -> service.Hold:
     """One hold."""
     return await service.get_hold(conn, hold_id=hold_id, caller=caller)
 
@@ -50,7 +50,7 @@ async def create_hold(
     body: HoldIn,
     ctx: ApplyDep,
     caller: QualityCaller,
-) -> dict[str, object]:
+) -> service.HoldOutcome:
     """Put an LP (with everything packed in it) or a lot on hold, as qc.hold does."""
     return await service.create_hold(
         ctx,
@@ -69,7 +69,7 @@ async def release_hold(
     body: ReleaseIn,
     ctx: ApplyDep,
     caller: QualityCaller,
-) -> dict[str, object]:
+) -> service.HoldOutcome:
     """Release a hold; its LPs come off hold unless another active hold still covers them."""
     return await service.release_hold(
         ctx,

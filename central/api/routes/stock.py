@@ -60,6 +60,8 @@ async def available(
 
 
 @router.get("/inventory/check", response_model=CheckOut)
-async def check(conn: ReadConn, caller: CallerDep, site: str | None = None) -> dict[str, object]:
+async def check(
+    conn: ReadConn, caller: CallerDep, site: str | None = None
+) -> consistency.CheckReport:
     """Prove LP quantities, places and statuses against the ledger (ok false lists problems)."""
     return await consistency.check(conn, sites=caller.site_filter(site))

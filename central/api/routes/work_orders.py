@@ -20,7 +20,7 @@ router = APIRouter(prefix="/work-orders", tags=["work orders"])
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WorkOrderOut)
 async def create_work_order(
     body: WorkOrderIn, ctx: ApplyDep, caller: PlanningCaller
-) -> dict[str, object]:
+) -> service.WorkOrder:
     """Add a work order with a snapshot of its product's BOM; planned unless ``released``."""
     caller.require_site(body.site)
     return await service.create_work_order(
@@ -59,25 +59,25 @@ async def list_work_orders(
 @router.get("/{work_order_id}", response_model=WorkOrderOut)
 async def get_work_order(
     work_order_id: int, conn: ReadConn, caller: CallerDep
-) -> dict[str, object]:
+) -> service.WorkOrder:
     """One work order with its progress."""
     wo = await service.get_work_order(conn, work_order_id=work_order_id)
-    caller.require_site(wo["site"])
+    caller.require_site(wo.site)
     return wo
 
 
 @router.get("/{work_order_id}/materials", response_model=MaterialsOut)
 async def list_materials(
     work_order_id: int, conn: ReadConn, caller: CallerDep
-) -> dict[str, object]:
+) -> service.Materials:
     """Per component: required, reserved (and which LPs), consumed, remaining."""
     materials = await service.list_materials(conn, work_order_id=work_order_id)
-    caller.require_site(materials["site"])
+    caller.require_site(materials.site)
     return materials
 
 
 @router.post("/{work_order_id}/release", response_model=WorkOrderOut)
-async def release(work_order_id: int, ctx: ApplyDep, caller: PlanningCaller) -> dict[str, object]:
+async def release(work_order_id: int, ctx: ApplyDep, caller: PlanningCaller) -> service.WorkOrder:
     """planned -> released, reserving material LPs (FEFO); 409 MATERIAL_SHORT changes nothing."""
     return await service.change_status(
         ctx, caller=caller, work_order_id=work_order_id, target="released"
@@ -85,7 +85,7 @@ async def release(work_order_id: int, ctx: ApplyDep, caller: PlanningCaller) -> 
 
 
 @router.post("/{work_order_id}/start", response_model=WorkOrderOut)
-async def start(work_order_id: int, ctx: ApplyDep, caller: ProductionCaller) -> dict[str, object]:
+async def start(work_order_id: int, ctx: ApplyDep, caller: ProductionCaller) -> service.WorkOrder:
     """released -> in_progress."""
     return await service.change_status(
         ctx, caller=caller, work_order_id=work_order_id, target="in_progress"
@@ -95,7 +95,7 @@ async def start(work_order_id: int, ctx: ApplyDep, caller: ProductionCaller) -> 
 @router.post("/{work_order_id}/complete", response_model=WorkOrderOut)
 async def complete(
     work_order_id: int, ctx: ApplyDep, caller: ProductionCaller
-) -> dict[str, object]:
+) -> service.WorkOrder:
     """in_progress (or released) -> completed, giving back what is still reserved."""
     return await service.change_status(
         ctx, caller=caller, work_order_id=work_order_id, target="completed"
@@ -103,7 +103,7 @@ async def complete(
 
 
 @router.post("/{work_order_id}/close", response_model=WorkOrderOut)
-async def close(work_order_id: int, ctx: ApplyDep, caller: PlanningCaller) -> dict[str, object]:
+async def close(work_order_id: int, ctx: ApplyDep, caller: PlanningCaller) -> service.WorkOrder:
     """completed -> closed."""
     return await service.change_status(
         ctx, caller=caller, work_order_id=work_order_id, target="closed"

@@ -149,14 +149,14 @@ async def test_a_walk_over_the_cap_answers_its_shallowest_links_marked_truncated
         capped = await genealogy.trace(
             conn, number="R-1", direction="down", depth=10, sites=None, max_links=2
         )
-    assert (whole["truncated"], whole["links"]) == (False, 4)
-    assert shape(whole["tree"]) == (
+    assert (whole.truncated, whole.links) == (False, 4)
+    assert shape(whole.tree) == (
         "R-1",
         None,
         [("F-1", "PRODUCE", [("F-2", "SPLIT", [("F-4", "SPLIT", [])]), ("F-3", "SPLIT", [])])],
     )
-    assert (capped["truncated"], capped["nodes"], capped["links"]) == (True, 3, 2)
-    assert shape(capped["tree"]) == ("R-1", None, [("F-1", "PRODUCE", [("F-2", "SPLIT", [])])])
+    assert (capped.truncated, capped.nodes, capped.links) == (True, 3, 2)
+    assert shape(capped.tree) == ("R-1", None, [("F-1", "PRODUCE", [("F-2", "SPLIT", [])])])
 
 
 async def test_bad_trace_requests(chain: Central) -> None:

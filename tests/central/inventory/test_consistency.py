@@ -6,14 +6,14 @@ from typing import Any
 from sqlalchemy import insert, text
 
 from central.db.tables import license_plates, stock_moves
-from central.inventory.consistency import MAX_PROBLEMS, check
+from central.inventory.consistency import MAX_PROBLEMS, CheckCounts, CheckReport, check
 from protocol import AckResult
 from tests.central.conftest import Central
 
 T0 = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
 
 
-async def run_check(c: Central, sites: list[str] | None = None) -> dict[str, Any]:
+async def run_check(c: Central, sites: list[str] | None = None) -> CheckReport:
     async with c.engine.connect() as conn:
         return await check(conn, sites=sites)
 
@@ -56,11 +56,11 @@ async def test_a_clean_ledger_is_consistent(seeded: Central) -> None:
         "FROM license_plates WHERE number = 'LP-2'",
     )
     report = await run_check(seeded)
-    assert report["problems"] == [] and report["ok"] is True
+    assert report.problems == [] and report.ok is True
     ledger_rows = await seeded.count("stock_moves")
-    assert report["checked"] == {"lps": 4, "ledger_rows": ledger_rows}
+    assert report.checked == CheckCounts(lps=4, ledger_rows=ledger_rows)
     assert ledger_rows == 3 + 2 + 2 + 1 + 2 + 1  # receipts, move, consumes, output, fix
-    assert report["truncated"] is False and report["elapsed_ms"] >= 0
+    assert report.truncated is False and report.elapsed_ms >= 0
 
 
 async def test_an_older_move_is_recorded_but_the_lp_stays(seeded: Central) -> None:
@@ -81,18 +81,18 @@ async def test_an_older_move_is_recorded_but_the_lp_stays(seeded: Central) -> No
     assert await seeded.rows(
         "SELECT l.code FROM license_plates p JOIN locations l ON l.id = p.location_id"
     ) == [("A-02",)]
-    assert (await run_check(seeded))["ok"] is True
+    assert (await run_check(seeded)).ok is True
 
 
 async def test_a_corrupted_qty_is_named(seeded: Central) -> None:
     await busy_day(seeded)
     await sql(seeded, "UPDATE license_plates SET qty = 9000000 WHERE number = 'LP-2'")
     report = await run_check(seeded)
-    assert report["ok"] is False
-    assert [(p["kind"], p["lp"], p["expected"], p["found"]) for p in report["problems"]] == [
+    assert report.ok is False
+    assert [(p["kind"], p["lp"], p["expected"], p["found"]) for p in report.problems] == [
         ("QTY_MISMATCH", "LP-2", "7.5", "9")
     ]
-    assert "LP-2 holds 9" in report["problems"][0]["message"]
+    assert "LP-2 holds 9" in report.problems[0]["message"]
 
 
 async def test_a_corrupted_location_is_named(seeded: Central) -> None:
@@ -103,10 +103,10 @@ async def test_a_corrupted_location_is_named(seeded: Central) -> None:
         "WHERE code = 'A-01') WHERE number = 'FG-1-1'",
     )
     report = await run_check(seeded)
-    assert report["ok"] is False
-    assert [
-        (p["kind"], p["lp"], p["expected"], p["found"], p["qty"]) for p in report["problems"]
-    ] == [("LOCATION_MISMATCH", "FG-1-1", "A-01", "A-02", "4")]
+    assert report.ok is False
+    assert [(p["kind"], p["lp"], p["expected"], p["found"], p["qty"]) for p in report.problems] == [
+        ("LOCATION_MISMATCH", "FG-1-1", "A-01", "A-02", "4")
+    ]
 
 
 async def test_status_negative_and_reservation_problems(seeded: Central) -> None:
@@ -127,7 +127,7 @@ async def test_status_negative_and_reservation_problems(seeded: Central) -> None
         "WHERE p.number = 'FG-1-1'",
     )
     report = await run_check(seeded)
-    found = [(p["kind"], p["lp"], p["found"]) for p in report["problems"]]
+    found = [(p["kind"], p["lp"], p["found"]) for p in report.problems]
     assert found == [
         ("STATUS_MISMATCH", "LP-2", "consumed with qty 7.5"),
         ("STATUS_MISMATCH", "LP-3", "available with qty 0"),
@@ -145,16 +145,16 @@ async def test_status_negative_and_reservation_problems(seeded: Central) -> None
         "FROM license_plates WHERE number = 'LP-3'",
     )
     report = await run_check(seeded)
-    assert [(p["kind"], p["lp"], p["expected"], p["found"]) for p in report["problems"]] == [
+    assert [(p["kind"], p["lp"], p["expected"], p["found"]) for p in report.problems] == [
         ("QTY_MISMATCH", "LP-3", "-1", "0"),
         ("NEGATIVE_BALANCE", "LP-3", "0", "-1"),
     ]
-    assert report["problems"][1]["source"] == "ledger"
+    assert report.problems[1]["source"] == "ledger"
     await sql(
         seeded, "UPDATE license_plates SET qty = -1000000, status = 'shipped' WHERE number = 'LP-3'"
     )
     report = await run_check(seeded)
-    assert [(p["kind"], p["lp"], p["found"], p["source"]) for p in report["problems"]] == [
+    assert [(p["kind"], p["lp"], p["found"], p["source"]) for p in report.problems] == [
         ("NEGATIVE_BALANCE", "LP-3", "-1", "lp")
     ]
 
@@ -162,9 +162,9 @@ async def test_status_negative_and_reservation_problems(seeded: Central) -> None
 async def test_sites_scope_the_check(seeded: Central) -> None:
     await busy_day(seeded)
     await sql(seeded, "UPDATE license_plates SET qty = 1 WHERE number = 'LP-1'")
-    assert (await run_check(seeded, ["plant-9"]))["checked"] == {"lps": 0, "ledger_rows": 0}
-    assert (await run_check(seeded, ["plant-9"]))["ok"] is True
-    assert (await run_check(seeded, ["plant-1"]))["ok"] is False
+    assert (await run_check(seeded, ["plant-9"])).checked == CheckCounts(lps=0, ledger_rows=0)
+    assert (await run_check(seeded, ["plant-9"])).ok is True
+    assert (await run_check(seeded, ["plant-1"])).ok is False
 
 
 async def test_problems_are_capped(seeded: Central) -> None:
@@ -214,6 +214,6 @@ async def test_problems_are_capped(seeded: Central) -> None:
             ],
         )
     report = await run_check(seeded)
-    assert report["ok"] is False and report["truncated"] is True
-    assert len(report["problems"]) == MAX_PROBLEMS
-    assert report["problems"][0]["lp"] == "LP-X00000"
+    assert report.ok is False and report.truncated is True
+    assert len(report.problems) == MAX_PROBLEMS
+    assert report.problems[0]["lp"] == "LP-X00000"
