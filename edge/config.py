@@ -6,7 +6,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -19,13 +19,12 @@ from pydantic import (
 )
 
 from edge.errors import ConfigError
+from edge.scanning import StationAction
 from protocol.types import NAME_PATTERN, Code, Name
 
 # Scanner kinds this build can drive; serial and evdev get their own driver modules later.
 SCANNER_KINDS = ("simulated",)
 PLANNED_SCANNER_KINDS = ("serial", "evdev")
-StationAction = Literal["lp.move", "lp.consume", "lp.receive", "wo.output"]
-STATION_ACTIONS: tuple[str, ...] = ("lp.move", "lp.consume", "lp.receive", "wo.output")
 
 # Environment variables that override the file (they mirror the CLI flags).
 ENV_OVERRIDES = {"IOE_MQTT_URL": "mqtt_url", "IOE_HOST": "host", "IOE_PORT": "port"}

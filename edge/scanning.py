@@ -7,7 +7,7 @@ from a station's current context, whether that scan changes the context or becom
 import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -23,7 +23,9 @@ GS = "\x1d"  # ASCII group separator: how scanners transmit FNC1 inside GS1 data
 # AIM symbology identifiers (ISO/IEC 15424) that announce GS1 element strings:
 # GS1-128, GS1 DataBar, GS1 DataMatrix, GS1 QR Code, GS1 DotCode.
 GS1_SYMBOLOGIES = frozenset({"]C1", "]e0", "]d2", "]Q3", "]J1"})
-SCAN_STEPS = ("lp.move", "lp.consume", "lp.receive", "wo.output")
+# The floor actions a station can be set to: scanned LPs become this action.
+StationAction = Literal["lp.move", "lp.consume", "lp.receive", "wo.output"]
+SCAN_STEPS: tuple[str, ...] = get_args(StationAction)
 
 _AIM = re.compile(r"^\][A-Za-z][0-9A-Za-z]")
 _COMMAND = re.compile(r"^(WO|LOC|OP|ACT|QTY):(.*)$", re.IGNORECASE | re.DOTALL)

@@ -11,7 +11,7 @@ from central.counts import operations as counts
 from central.errors import ActionConflict
 from central.inventory import operations as inventory
 from central.production import operations as production
-from central.quality import holds as quality
+from central.quality import operations as quality
 from protocol import Envelope
 
 ACTIONS: dict[str, Operation] = {

@@ -10,6 +10,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from central.access import audit
+from central.access.callers import Caller
 from central.clock import now
 from central.db.rows import as_dict, page
 from central.db.tables import locations
@@ -29,9 +31,15 @@ class Location:
 
 
 async def create_location(
-    conn: AsyncConnection, *, site: str, code: str, name: str, kind: str = "storage"
+    conn: AsyncConnection,
+    *,
+    site: str,
+    code: str,
+    name: str,
+    kind: str = "storage",
+    caller: Caller | None = None,
 ) -> Location:
-    """Add a location to a site; (site, code) must be new."""
+    """Add a location to a site ((site, code) must be new); audited when a caller made it."""
     exists = select(locations.c.id).where(locations.c.site == site, locations.c.code == code)
     details = {"site": site, "code": code}
     if (await conn.execute(exists)).first() is not None:
@@ -46,6 +54,15 @@ async def create_location(
         ).one()
     except IntegrityError as err:
         raise AlreadyExists(f"location {code} already exists at {site}", details=details) from err
+    if caller is not None:
+        await audit.record(
+            conn,
+            caller=caller,
+            action="location.create",
+            target=code,
+            site=site,
+            details={"name": name, "kind": kind},
+        )
     return Location(**as_dict(row))
 
 

@@ -8,6 +8,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from central.access import audit
+from central.access.callers import Caller
 from central.clock import now
 from central.db.rows import as_dict, page
 from central.db.tables import edge_alarms, edges
@@ -92,7 +94,9 @@ async def load_edges(
     }
 
 
-async def provision_edge(conn: AsyncConnection, *, site: str, edge_id: str) -> str:
+async def provision_edge(
+    conn: AsyncConnection, *, site: str, edge_id: str, caller: Caller | None = None
+) -> str:
     """Register an edge and return its new signing secret (shown this once, never listed).
 
     Provisioning an edge that is already registered rotates its secret: envelopes signed with
@@ -100,6 +104,8 @@ async def provision_edge(conn: AsyncConnection, *, site: str, edge_id: str) -> s
     is kept, so seq-gap detection carries on across the rotation.
     """
     secret = secrets.token_urlsafe(32)
+    if caller is not None:
+        await audit.record(conn, caller=caller, action="edge.provision", target=edge_id, site=site)
     existing = (
         await conn.execute(
             select(edges.c.id)

@@ -20,7 +20,7 @@ from central.db.enums import HoldStatus
 from central.db.rows import as_dict, page
 from central.db.tables import license_plates, products, quality_holds
 from central.errors import ActionConflict, InvalidReference, NotFound
-from central.quality.holds import (
+from central.quality.operations import (
     HoldChange,
     Stamp,
     Target,

@@ -14,7 +14,9 @@ router = APIRouter(prefix="/edges", tags=["edges"])
 async def provision_edge(body: EdgeIn, conn: WriteConn, caller: AdminCaller) -> dict[str, object]:
     """Register an edge and answer its signing secret, this once; again rotates the secret."""
     caller.require_site(body.site)
-    secret = await registry.provision_edge(conn, site=body.site, edge_id=body.edge_id)
+    secret = await registry.provision_edge(
+        conn, site=body.site, edge_id=body.edge_id, caller=caller
+    )
     return {"site": body.site, "edge_id": body.edge_id, "secret": secret}
 
 

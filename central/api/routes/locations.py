@@ -16,7 +16,7 @@ async def create_location(body: LocationIn, conn: WriteConn, caller: WarehouseCa
     """Add a location ((site, code) unique)."""
     caller.require_site(body.site)
     return await locations.create_location(
-        conn, site=body.site, code=body.code, name=body.name, kind=body.kind
+        conn, site=body.site, code=body.code, name=body.name, kind=body.kind, caller=caller
     )
 
 

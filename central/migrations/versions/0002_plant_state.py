@@ -15,17 +15,34 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from central.db.enums import (
-    CONFLICT_STATUSES,
-    COUNT_STATUSES,
-    HOLD_STATUSES,
-    LOCATION_KINDS,
-    MOVE_CAUSES,
-    MOVE_KINDS,
-    PRODUCT_TYPES,
-    RESERVATION_STATUSES,
-)
 from central.db.types import Qty, UtcDateTime
+
+# The value sets as this revision wrote them into CHECK constraints. A revision is history:
+# a later change to central/db/enums.py gets a new revision, never an edit of this one.
+CONFLICT_STATUSES = ("open", "resolved", "voided")
+COUNT_STATUSES = ("open", "approved", "cancelled")
+HOLD_STATUSES = ("active", "released")
+LOCATION_KINDS = ("receiving", "storage", "production", "shipping", "quality")
+MOVE_CAUSES = ("action", "api")
+MOVE_KINDS = (
+    "RECEIPT",
+    "TRANSFER_OUT",
+    "TRANSFER_IN",
+    "CONSUME",
+    "PRODUCE",
+    "ADJUST",
+    "PICK",
+    "SHIP",
+    "CORRECTION",
+    "SPLIT_OUT",
+    "SPLIT_IN",
+    "MERGE_OUT",
+    "MERGE_IN",
+    "RESERVE",
+    "RELEASE",
+)
+PRODUCT_TYPES = ("raw", "intermediate", "finished")
+RESERVATION_STATUSES = ("active", "released", "consumed")
 
 revision: str = "0002"
 down_revision: str | None = "0001"

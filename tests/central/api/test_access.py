@@ -165,3 +165,21 @@ async def test_cli_makes_a_token_central_accepts(migrated_sqlite_url: str) -> No
         me = await client.get(f"{API}/me", headers={"Authorization": f"Bearer {token}"})
         assert me.status_code == 401
     await engine.dispose()
+
+
+async def test_provisioning_an_edge_and_adding_a_location_are_audited(
+    guarded: httpx.AsyncClient,
+) -> None:
+    edge = await guarded.post(f"{API}/edges", headers=ADMIN, json={"site": SITE, "edge_id": "e-9"})
+    assert edge.status_code == 201
+    place = await guarded.post(
+        f"{API}/locations",
+        headers=ADMIN,
+        json={"site": SITE, "code": "Q-9", "name": "Quarantine", "kind": "quality"},
+    )
+    assert place.status_code == 201
+    audit = (await guarded.get(f"{API}/audit", headers=ADMIN)).json()["items"]
+    assert [(a["action"], a["target"], a["site"]) for a in audit][:2] == [
+        ("location.create", "Q-9", SITE),
+        ("edge.provision", "e-9", SITE),
+    ]

@@ -1,4 +1,4 @@
-"""Quality holds: qc.hold and qc.release from the floor, and the one implementation the API uses.
+"""Quality holds: the hold rules, qc.hold and qc.release from the floor, and the API's holds.
 
 A hold is on one LP (and everything packed inside it, at any depth) or on a lot (of one
 product when an item is given). Held LPs are ``on_hold``: usable_lp refuses them for
