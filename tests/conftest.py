@@ -5,9 +5,9 @@ Locally they run on SQLite and the embedded broker; when ``IOE_TEST_DATABASE_URL
 ``IOE_TEST_MQTT_URL`` are set (CI sets both) the same tests also run on PostgreSQL and
 Mosquitto, and without them those tiers are skipped with a visible reason.
 
-``migrated_database_url`` is a database already at the newest schema: a copy of a template
-migrated once per session. Only tests of the migrations themselves take the empty
-``database_url`` and run the upgrade.
+``migrated_database_url`` is a database already at the newest schema: on SQLite a copy of a
+file migrated once per session, on PostgreSQL one database reset between tests. Only tests of
+the migrations themselves take the empty ``database_url`` and run the upgrade.
 """
 
 import asyncio
@@ -119,6 +119,63 @@ def _pg_template(_pg_databases: list[str]) -> str:
     return url.rpartition("/")[2]
 
 
+class PgWorkDatabase:
+    """One PostgreSQL database at the newest schema, reused by every test of the session in
+    turn and put back to the migrated state before each: other sessions on it are ended,
+    every table is emptied (identities restarted) and the rows the migrations wrote are put
+    back. Much cheaper than a CREATE DATABASE (and its DROP) per test."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.seed_rows: dict[str, list[tuple[object, ...]]] = {}
+        self.tables: list[str] = []
+
+    async def learn(self) -> None:
+        """Remember the tables and the rows the migrations left (e.g. the SSCC sequence)."""
+        import asyncpg
+
+        conn = await asyncpg.connect(_pg_admin_dsn(self.url))
+        try:
+            self.tables = [
+                row["tablename"]
+                for row in await conn.fetch(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version' ORDER BY tablename"
+                )
+            ]
+            for table in self.tables:
+                rows = await conn.fetch(f'SELECT * FROM "{table}"')
+                if rows:
+                    self.seed_rows[table] = [tuple(row.values()) for row in rows]
+        finally:
+            await conn.close()
+
+    async def reset(self) -> None:
+        """Back to the migrated state, whatever the previous test left connected or written."""
+        import asyncpg
+
+        conn = await asyncpg.connect(_pg_admin_dsn(self.url))
+        try:
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            names = ", ".join(f'"{table}"' for table in self.tables)
+            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            for table, rows in self.seed_rows.items():
+                await conn.copy_records_to_table(table, records=rows)
+        finally:
+            await conn.close()
+
+
+@pytest.fixture(scope="session")
+def _pg_work(_pg_template: str, _pg_databases: list[str]) -> PgWorkDatabase:
+    """The session's reusable PostgreSQL database, a copy of the migrated template."""
+    work = PgWorkDatabase(_fresh_pg_database(_pg_databases, _pg_template))
+    asyncio.run(work.learn())
+    return work
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_tier(request: pytest.FixtureRequest) -> str:
     """The database tier of the test: ``sqlite`` always, ``postgresql`` when configured."""
@@ -140,13 +197,14 @@ def database_url(database_tier: str, tmp_path: Path, _pg_databases: list[str]) -
 def migrated_database_url(
     database_tier: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> str:
-    """A database of the test's own at the newest schema, empty of rows: a copy of the
-    session's migrated template (a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on
-    PostgreSQL), so no test pays for the migrations."""
+    """A database at the newest schema holding only what the migrations wrote, the test's
+    own while it runs: a copy of the session's migrated SQLite file, or the session's
+    PostgreSQL work database reset to that state. No test pays for the migrations."""
     if database_tier == "sqlite":
         return migrated_sqlite_copy(request.getfixturevalue("_sqlite_template"), tmp_path)
-    template = request.getfixturevalue("_pg_template")
-    return _fresh_pg_database(request.getfixturevalue("_pg_databases"), template)
+    work: PgWorkDatabase = request.getfixturevalue("_pg_work")
+    asyncio.run(work.reset())
+    return work.url
 
 
 def migrated_sqlite_copy(template: Path, directory: Path) -> str:
