@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from harness import Proc, free_port, ioe_command, wait_for_port, wait_until
 
 SITE = "plant-1"
+
+
+ENQUEUE_CONCURRENCY = 8  # requests in flight to an edge's local API at once
 
 
 class KillableBroker:
@@ -188,11 +192,13 @@ class Stack:
         return str(tomllib.loads(self.edge_configs[edge_id].read_text())["secret"])
 
     def enqueue_receipts(self, edge_id: str, count: int, *, start: int = 0) -> list[str]:
-        """Enqueue ``count`` lp.receive actions through the edge's local API; return their ids."""
-        ids = []
-        for i in range(start, start + count):
+        """Enqueue ``count`` lp.receive actions through the edge's local API, several requests
+        at a time as several stations would (the queue groups their commits); their ids."""
+        url = f"{self.edge_url(edge_id)}/api/v1/actions"
+
+        def post(i: int) -> str:
             response = self.http.post(
-                f"{self.edge_url(edge_id)}/api/v1/actions",
+                url,
                 json={
                     "type": "lp.receive",
                     "station": "station-1",
@@ -208,8 +214,10 @@ class Stack:
             )
             assert response.status_code == 201, response.text
             assert response.json()["state"] == "queued"
-            ids.append(response.json()["id"])
-        return ids
+            return str(response.json()["id"])
+
+        with ThreadPoolExecutor(max_workers=ENQUEUE_CONCURRENCY) as pool:
+            return list(pool.map(post, range(start, start + count)))
 
     def queue(self, edge_id: str) -> dict[str, Any]:
         return dict(self.http.get(f"{self.edge_url(edge_id)}/api/v1/queue").json())
