@@ -123,12 +123,17 @@ class PgWorkDatabase:
     """One PostgreSQL database at the newest schema, reused by every test of the session in
     turn and put back to the migrated state before each: other sessions on it are ended,
     every table is emptied (identities restarted) and the rows the migrations wrote are put
-    back. Much cheaper than a CREATE DATABASE (and its DROP) per test."""
+    back. Much cheaper than a CREATE DATABASE (and its DROP) per test.
+
+    Tables are emptied with DELETE, foreign-key triggers off for the session, not TRUNCATE:
+    a test leaves a few rows, and TRUNCATE gives every table new files (~65 ms a reset
+    against ~20 ms)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.seed_rows: dict[str, list[tuple[object, ...]]] = {}
         self.tables: list[str] = []
+        self.sequences: list[str] = []
 
     async def learn(self) -> None:
         """Remember the tables and the rows the migrations left (e.g. the SSCC sequence)."""
@@ -141,6 +146,12 @@ class PgWorkDatabase:
                 for row in await conn.fetch(
                     "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
                     "AND tablename <> 'alembic_version' ORDER BY tablename"
+                )
+            ]
+            self.sequences = [
+                row["sequencename"]
+                for row in await conn.fetch(
+                    "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
                 )
             ]
             for table in self.tables:
@@ -160,8 +171,12 @@ class PgWorkDatabase:
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
-            names = ", ".join(f'"{table}"' for table in self.tables)
-            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            await conn.execute(
+                "SET session_replication_role = replica;"
+                + "".join(f'DELETE FROM "{table}";' for table in self.tables)
+                + "".join(f'ALTER SEQUENCE "{seq}" RESTART;' for seq in self.sequences)
+                + "SET session_replication_role = DEFAULT;"
+            )
             for table, rows in self.seed_rows.items():
                 await conn.copy_records_to_table(table, records=rows)
         finally:

@@ -37,15 +37,13 @@ def create_app(
     readiness: Callable[[], dict[str, bool]] | None = None,
 ) -> FastAPI:
     """Build central's API; an engine made here (none passed in) is disposed at shutdown."""
-    owned = engine is None
-    engine = engine if engine is not None else make_engine(settings.db_url)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         """Nothing to start; dispose the engine this app made, if it made one."""
         yield
-        if owned:
-            await engine.dispose()
+        if app.state.owned_engine is not None:
+            await app.state.owned_engine.dispose()
 
     app = FastAPI(
         title="IOE central",
@@ -55,11 +53,6 @@ def create_app(
         "genealogy, the stock-move ledger, quality holds, stock counts, "
         "the edge registry, the conflict inbox, and the action apply path.",
     )
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.processor = processor or ActionProcessor(engine, settings)
-    app.state.refs = app.state.processor.refs  # one reference cache per process
-    app.state.readiness = readiness
     api = APIRouter(prefix=API_PREFIX)
     for module in (
         products,
@@ -79,4 +72,25 @@ def create_app(
     app.include_router(api)
     app.include_router(health.router)
     install_error_handlers(app)
+    wire_app(app, settings, engine=engine, processor=processor, readiness=readiness)
     return app
+
+
+def wire_app(
+    app: FastAPI,
+    settings: CentralSettings,
+    *,
+    engine: AsyncEngine | None = None,
+    processor: ActionProcessor | None = None,
+    readiness: Callable[[], dict[str, bool]] | None = None,
+) -> None:
+    """Point the app's routes at settings, a database and an apply path: everything a request
+    reaches lives in ``app.state``. Building the routes costs ~50 ms (FastAPI analyses every
+    route's dependencies), so a test suite builds an app once and re-wires it per test."""
+    app.state.owned_engine = None if engine is not None else make_engine(settings.db_url)
+    engine = engine if engine is not None else app.state.owned_engine
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.processor = processor or ActionProcessor(engine, settings)
+    app.state.refs = app.state.processor.refs  # one reference cache per process
+    app.state.readiness = readiness

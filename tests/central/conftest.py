@@ -6,13 +6,14 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from central.access.callers import ADMIN_CALLER
 from central.access.tokens import create_token
 from central.actions.processor import ActionProcessor
-from central.api.app import create_app
+from central.api.app import create_app, wire_app
 from central.db.engine import make_engine
 from central.edges.registry import provision_edge
 from central.settings import CentralSettings
@@ -153,12 +154,28 @@ class Central:
         return {"Authorization": f"Bearer {token}"}
 
 
+@pytest.fixture(scope="session")
+def _apps() -> dict[bool, FastAPI]:
+    """Central's API built once per session, open and guarded, re-wired for each test."""
+    return {}
+
+
+def wired_app(apps: dict[bool, FastAPI], settings: CentralSettings, engine: AsyncEngine) -> FastAPI:
+    """The session's app of this kind (guarded or open), pointed at ``engine``."""
+    guarded = bool(settings.admin_token)
+    if guarded not in apps:
+        apps[guarded] = create_app(settings, engine=engine)
+    else:
+        wire_app(apps[guarded], settings, engine=engine)
+    return apps[guarded]
+
+
 @pytest.fixture
-async def central(migrated_database_url: str) -> AsyncIterator[Central]:
+async def central(migrated_database_url: str, _apps: dict[bool, FastAPI]) -> AsyncIterator[Central]:
     """A migrated, empty central with edge-1 provisioned."""
     settings = CentralSettings(db_url=migrated_database_url)
     engine = make_engine(migrated_database_url)
-    app = create_app(settings, engine=engine)
+    app = wired_app(_apps, settings, engine)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://central") as client:
         site = Central(engine, settings, app.state.processor, client)
@@ -168,10 +185,10 @@ async def central(migrated_database_url: str) -> AsyncIterator[Central]:
 
 
 @pytest.fixture
-async def guarded(central: Central) -> AsyncIterator[httpx.AsyncClient]:
+async def guarded(central: Central, _apps: dict[bool, FastAPI]) -> AsyncIterator[httpx.AsyncClient]:
     """The same database behind an app that demands tokens (admin token: ADMIN_TOKEN)."""
     settings = CentralSettings(db_url=central.settings.db_url, admin_token=ADMIN_TOKEN)
-    app = create_app(settings, engine=central.engine)
+    app = wired_app(_apps, settings, central.engine)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://central"
     ) as client:
