@@ -13,6 +13,8 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from edge.config import load_config
+from edge.queue import ActionQueue
 from harness import Proc, free_port, ioe_command, wait_for_port, wait_until
 
 SITE = "plant-1"
@@ -218,6 +220,39 @@ class Stack:
 
         with ThreadPoolExecutor(max_workers=ENQUEUE_CONCURRENCY) as pool:
             return list(pool.map(post, range(start, start + count)))
+
+    def enqueue_offline(self, edge_id: str, count: int) -> list[str]:
+        """Enqueue ``count`` lp.receive actions into a stopped edge's queue file, through the
+        same queue code its local API and scanners use (the queue groups their commits), for
+        tests that need a backlog to exist rather than to watch it being made; their ids."""
+        assert edge_id not in self.edges, "the edge must be stopped: it owns its queue file"
+
+        async def enqueue() -> list[str]:
+            config = load_config(self.edge_configs[edge_id])
+            queue = await ActionQueue.open(
+                config.queue_path, site=config.site, edge=config.edge_id, secret=config.secret
+            )
+            async with queue:
+                actions = await asyncio.gather(
+                    *(
+                        queue.enqueue(
+                            type="lp.receive",
+                            station="station-1",
+                            operator="op-1",
+                            body={
+                                "item": "RAW-1",
+                                "qty": "5",
+                                "uom": "kg",
+                                "location": "RECV",
+                                "lp": f"LP{i:08d}",
+                            },
+                        )
+                        for i in range(count)
+                    )
+                )
+            return [action.id for action in actions]
+
+        return asyncio.run(enqueue())
 
     def queue(self, edge_id: str) -> dict[str, Any]:
         return dict(self.http.get(f"{self.edge_url(edge_id)}/api/v1/queue").json())

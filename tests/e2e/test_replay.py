@@ -48,8 +48,10 @@ def _backlog(stack: Stack, broker: KillableBroker, count: int) -> list[str]:
     assert stack.central is not None
     stack.central.terminate()  # a clean stop publishes central offline: the edge holds
     stack.central = None
+    ids = stack.enqueue_offline(EDGE, count)
     stack.start_edge(EDGE)
-    return stack.enqueue_receipts(EDGE, count)
+    assert stack.queue(EDGE)["depth"] == count
+    return ids
 
 
 def _wait_mid_replay(stack: Stack, total: int) -> int:
