@@ -76,3 +76,9 @@ class MigrationError(CentralError):
     """The database could not be brought to the current schema."""
 
     code = "MIGRATION_FAILED"
+
+
+class MasterKeyError(CentralError):
+    """The master key is missing, malformed or kept in a file others can read."""
+
+    code = "MASTER_KEY"

@@ -3,9 +3,11 @@
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+
+from central.keys import MasterKey, load_master_key
 
 
 class CentralSettings(BaseSettings):
@@ -21,6 +23,17 @@ class CentralSettings(BaseSettings):
     sscc_extension: str = Field(default="0", pattern=r"^\d$")
     late_after_seconds: float = Field(default=60, ge=0)
     admin_token: str | None = None
+    # The one secret kept outside the database (central/keys.py): hex, or a 0600 file.
+    master_key: SecretStr | None = None
+    master_key_file: Path | None = None
+
+    def load_master_key(self) -> MasterKey:
+        """The configured master key; on SQLite a key file beside the database by default."""
+        return load_master_key(
+            key=self.master_key.get_secret_value() if self.master_key else None,
+            key_file=self.master_key_file,
+            db_url=self.db_url,
+        )
 
     @field_validator("db_url")
     @classmethod

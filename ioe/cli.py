@@ -47,6 +47,24 @@ app.add_typer(db_app, name="db")
 central_app.add_typer(token_app, name="token")
 
 
+@central_app.command("keygen")
+def central_keygen(
+    out: Path = typer.Option(..., "--out", help="The key file to create (never overwritten)."),
+) -> None:
+    """Write a new master key file (mode 0600): give the same file to every central replica
+    (IOE_MASTER_KEY_FILE). It protects edge secrets and signs central's state; keep a copy
+    somewhere safe, a central without it cannot check its edges' signatures."""
+    from central.errors import MasterKeyError
+    from central.keys import write_key_file
+
+    try:
+        write_key_file(out)
+    except MasterKeyError as err:
+        typer.echo(f"error: {err.message}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"master key written to {out} (mode 0600); set IOE_MASTER_KEY_FILE={out}")
+
+
 @central_app.command("run")
 def central_run(
     db: str = typer.Option(
