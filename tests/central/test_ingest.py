@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -119,16 +120,20 @@ async def test_edge_presence_lands_in_the_registry(
 
 
 async def test_database_down_means_no_ack_and_the_worker_keeps_serving(
-    own_broker: str, migrated_sqlite_url: str, tmp_path: Path
+    own_broker: str, migrated_sqlite_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Nothing committed, nothing acked: the edge will resend. The worker survives."""
+    caplog.set_level(logging.ERROR, logger="central.ingest")
     engine, processor, worker, task = await start(migrated_sqlite_url, own_broker)
     try:
         await engine.dispose()
         (tmp_path / "central.db").unlink()
         (tmp_path / "central.db").mkdir()  # the database file is now unusable
         async with await MqttConnection.open(own_broker) as device:
-            await device.subscribe(ack_topic(SITE, "edge-1"))
+            await device.subscribe(ack_topic(SITE, "edge-1"), CENTRAL_STATE)
+            stream = aiter(device.messages())
+            state = await asyncio.wait_for(anext(stream), 10)  # central listens from here on
+            assert state.topic == CENTRAL_STATE and json.loads(state.payload)["online"]
             env = build_envelope(
                 type="lp.move",
                 site=SITE,
@@ -140,8 +145,20 @@ async def test_database_down_means_no_ack_and_the_worker_keeps_serving(
                 body={"lp": "LP", "to_location": "A"},
             )
             await device.publish(act_topic(SITE, "edge-1"), encode_batch([env]))
-            with pytest.raises(TimeoutError):  # proving a non-event: a bounded wait
-                await asyncio.wait_for(anext(aiter(device.messages())), 2)
+            for _ in range(200):  # the worker took the batch and failed to apply it...
+                if any("not applied" in record.getMessage() for record in caplog.records):
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                pytest.fail("the worker never tried the batch")
+
+            async def an_ack() -> None:
+                async for message in stream:  # central's heartbeats go on; acks would follow
+                    if message.topic == ack_topic(SITE, "edge-1"):
+                        return
+
+            with pytest.raises(TimeoutError):  # ...and answered nothing (an ack follows at once)
+                await asyncio.wait_for(an_ack(), 0.5)
         assert not task.done() and worker.connected
     finally:
         await stop(engine, task)
