@@ -1,10 +1,12 @@
 """The edge's settings: `edge.toml` read with tomllib, a few environment overrides, TOML out."""
 
+import ipaddress
 import math
 import os
 import re
 import tomllib
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,9 +29,32 @@ SCANNER_KINDS = ("simulated",)
 PLANNED_SCANNER_KINDS = ("serial", "evdev")
 
 # Environment variables that override the file (they mirror the CLI flags).
-ENV_OVERRIDES = {"IOE_MQTT_URL": "mqtt_url", "IOE_HOST": "host", "IOE_PORT": "port"}
+ENV_OVERRIDES = {
+    "IOE_MQTT_URL": "mqtt_url",
+    "IOE_HOST": "host",
+    "IOE_PORT": "port",
+    "IOE_EDGE_API_KEY": "api_key",
+}
 
 MqttUrl = Annotated[str, StringConstraints(pattern=r"^mqtts?://[^\s]+$")]
+# A per-action quantity ceiling, in the action's own unit; TOML may write 5000 or "5000".
+MaxQty = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
+# Far above any real pallet, drum or tank, far below the typo or attack (999,999,999 kg).
+DEFAULT_MAX_QTY = Decimal(1_000_000)
+MIN_API_KEY_LENGTH = 24
+
+
+def is_loopback_host(host: str) -> bool:
+    """True when ``host`` only accepts connections from this machine (127.x, ::1, localhost).
+
+    A name other than localhost may resolve to anything, so it counts as reachable.
+    """
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class ScannerConfig(BaseModel):
@@ -62,11 +87,24 @@ class StationConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Name
-    operator: Name
+    operator: Name | None = None
     action: StationAction = "lp.move"
     location: Code | None = None
     work_order: Code | None = None
+    require_sign_in: bool = False
     scanner: ScannerConfig | None = None
+
+    @model_validator(mode="after")
+    def _operator_or_sign_in(self) -> "StationConfig":
+        # A station either has a standing operator or starts with nobody signed in.
+        if self.require_sign_in and self.operator is not None:
+            raise ValueError(
+                f"station {self.name!r} requires sign-in, so it starts with nobody signed in: "
+                "remove its operator (operators sign in by scanning OP:<id>)"
+            )
+        if not self.require_sign_in and self.operator is None:
+            raise ValueError(f"station {self.name!r} needs an operator, or require_sign_in = true")
+        return self
 
 
 class EdgeConfig(BaseModel):
@@ -85,6 +123,9 @@ class EdgeConfig(BaseModel):
     batch_size: int = Field(default=200, ge=1, le=200)
     ack_timeout_seconds: float = Field(default=10.0, gt=0)
     backlog_warn_seconds: float = Field(default=900.0, gt=0)
+    api_key: str | None = Field(default=None, min_length=MIN_API_KEY_LENGTH, pattern=r"^\S+$")
+    max_qty: MaxQty = DEFAULT_MAX_QTY
+    max_qty_by_product: dict[Code, MaxQty] = Field(default_factory=dict)
     stations: list[StationConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -96,7 +137,18 @@ class EdgeConfig(BaseModel):
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"station names must be unique; repeated: {', '.join(duplicates)}")
+        if self.api_key_required and not self.api_key:
+            raise ValueError(
+                f"the local API listens on {self.host}, which other machines can reach, so it "
+                "needs an api_key: provision the edge with `ioe edge provision`, set api_key in "
+                "edge.toml or IOE_EDGE_API_KEY, or listen on 127.0.0.1"
+            )
         return self
+
+    @property
+    def api_key_required(self) -> bool:
+        """Every local API call but /healthz needs the key unless only this machine can call."""
+        return not is_loopback_host(self.host)
 
     @property
     def queue_path(self) -> Path:
@@ -223,12 +275,19 @@ def render_config(config: EdgeConfig) -> str:
     """The TOML text of ``config``; reading it back gives the same config."""
     data = config.model_dump(mode="json")
     stations = data.pop("stations")
+    product_limits = data.pop("max_qty_by_product")
     lines = [
         "# IOE edge configuration (see docs/edge.md).",
-        "# Holds this edge's signing secret: keep it readable by the edge's user only.",
+        "# Holds this edge's signing secret and API key: keep it readable by the edge's user only.",
         "",
     ]
     lines += _toml_table(data)
+    if product_limits:
+        lines += ["", "[max_qty_by_product]"]
+        lines += [
+            f"{code if _BARE_KEY.match(code) else toml_string(code)} = {toml_string(qty)}"
+            for code, qty in product_limits.items()
+        ]
     for station in stations:
         scanner = station.pop("scanner")
         lines += ["", "[[stations]]", *_toml_table(station)]

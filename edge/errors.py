@@ -35,3 +35,11 @@ class ProvisionError(EdgeError):
 
 class UnknownActionError(EdgeError):
     """A request named an action id this edge's queue does not hold."""
+
+
+class OperatorNotSignedInError(EdgeError):
+    """An action for a sign-in station named someone other than the operator signed in there."""
+
+
+class QuantityOverLimitError(EdgeError):
+    """An action's quantity is above the edge's per-action maximum; nothing was queued."""

@@ -1,5 +1,6 @@
 """`ioe edge provision`: register an edge with central and write its ready-to-run edge.toml."""
 
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,11 @@ def _central_error(response: httpx.Response) -> str:
     if isinstance(body, dict) and "detail" in body:
         return str(body["detail"])
     return str(body)[:200]
+
+
+def new_api_key() -> str:
+    """A fresh key for the edge's local API (256 random bits, URL- and header-safe)."""
+    return secrets.token_urlsafe(32)
 
 
 async def register_edge(
@@ -97,6 +103,7 @@ async def provision(
     """Register the edge with central and write a ready edge.toml to ``out_path``.
 
     ``settings`` sets further EdgeConfig fields (port, data_dir, ack_timeout_seconds, ...).
+    The local API key is made here, on the edge's side; central never sees it.
     The file is checked before central is called, so a refusal to overwrite never leaves
     central holding a secret that nobody wrote down.
     """
@@ -111,6 +118,7 @@ async def provision(
         "mqtt_url": mqtt_url,
         "central_url": central_url,
         "stations": [s.model_dump() for s in (stations or [default_station()])],
+        "api_key": new_api_key(),
         **(settings or {}),
     }
     # Validate everything but the secret first: a typo should not cost a registration.

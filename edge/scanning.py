@@ -150,14 +150,18 @@ _EXAMPLES = {
 
 @dataclass(frozen=True)
 class StationState:
-    """A station's current context: who scans, which step, where, for which work order."""
+    """A station's current context: who scans, which step, where, for which work order.
+
+    ``operator`` is None at a station that requires sign-in until someone scans OP:<id>.
+    """
 
     name: str
-    operator: str
+    operator: str | None
     action: str
     location: str | None = None
     work_order: str | None = None
     qty: str | None = None
+    require_sign_in: bool = False
 
 
 @dataclass(frozen=True)
@@ -206,6 +210,8 @@ def interpret(state: StationState, scan: Scan) -> Interpretation:
 
 def _lp_action(state: StationState, lp: str) -> Interpretation:
     """An LP (or SSCC) scanned in the station's current step."""
+    if state.operator is None:
+        return Refusal("NEED_SIGN_IN", "sign in first: scan your operator badge (OP:<id>)")
     if state.action == "lp.move":
         if not state.location:
             return Refusal("NEED_LOCATION", "scan a location first (LOC:<code>)")

@@ -5,8 +5,16 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from edge.config import EdgeConfig
-from edge.errors import QueueError, QueueFullError, ScanError, UnknownStationError
+from edge.errors import (
+    OperatorNotSignedInError,
+    QuantityOverLimitError,
+    QueueError,
+    QueueFullError,
+    ScanError,
+    UnknownStationError,
+)
 from edge.events import EventSink
+from edge.limits import QuantityLimits
 from edge.queue import ActionQueue, QueuedAction
 from edge.scanning import (
     ActionRequest,
@@ -17,6 +25,7 @@ from edge.scanning import (
     normalize,
 )
 from protocol import ProtocolError
+from protocol.envelope import normalize_body
 
 
 @dataclass(frozen=True)
@@ -45,13 +54,14 @@ class ScanOutcome:
 
 
 class StationRunner:
-    """Owns every configured station's context and turns their scans into queued actions."""
+    """Owns every station's context; turns its scans, and actions sent for it, into queued ones."""
 
     def __init__(
         self, config: EdgeConfig, queue: ActionQueue, events: EventSink | None = None
     ) -> None:
         self.queue = queue
         self.events = events
+        self.limits = QuantityLimits.from_config(config)
         self._states = {
             s.name: StationState(
                 name=s.name,
@@ -59,6 +69,7 @@ class StationRunner:
                 action=s.action,
                 location=s.location,
                 work_order=s.work_order,
+                require_sign_in=s.require_sign_in,
             )
             for s in config.stations
         }
@@ -114,13 +125,43 @@ class StationRunner:
             self._publish("scan", {"kind": scan.kind, "value": scan.value, **outcome.to_dict()})
             return outcome
 
+    async def submit_action(
+        self, *, station: str, type: str, operator: str, body: dict[str, Any]
+    ) -> QueuedAction:
+        """Queue an action a kiosk or tool sends for a station, checked as a scan would be.
+
+        Raises UnknownStationError, OperatorNotSignedInError when the station requires sign-in
+        and ``operator`` is not the one signed in there, QuantityOverLimitError, ProtocolError
+        for an invalid action, and QueueError; nothing is queued when it raises.
+        """
+        self.state(station)
+        async with self._locks[station]:
+            state = self._states[station]
+            if state.require_sign_in and operator != state.operator:
+                signed_in = (
+                    f"{state.operator} is signed in there" if state.operator else "nobody is"
+                )
+                raise OperatorNotSignedInError(
+                    f"station {station} requires sign-in and {operator!r} is not signed in "
+                    f"there ({signed_in}); sign in at the station (scan OP:<id>) first"
+                )
+            wire_body = normalize_body(type, body)  # ProtocolError: nothing is stored
+            self.limits.check(type, wire_body)
+            return await self.queue.enqueue(
+                type=type, station=station, operator=operator, body=wire_body
+            )
+
     async def _enqueue(
         self, station: str, state: StationState, request: ActionRequest
     ) -> ScanOutcome:
         try:
+            wire_body = normalize_body(request.type, request.body)
+            self.limits.check(request.type, wire_body)
             queued = await self.queue.enqueue(
-                type=request.type, station=station, operator=request.operator, body=request.body
+                type=request.type, station=station, operator=request.operator, body=wire_body
             )
+        except QuantityOverLimitError as err:
+            return ScanOutcome(station, "refused", str(err), state, code="QTY_OVER_LIMIT")
         except (QueueError, ProtocolError) as err:
             if isinstance(err, ProtocolError):
                 code = err.code

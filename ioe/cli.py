@@ -198,7 +198,9 @@ def edge_provision(
     except EdgeError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from err
-    typer.echo(f"edge {site}/{edge} registered; config with its secret written to {out}")
+    typer.echo(
+        f"edge {site}/{edge} registered; config with its secret and local API key written to {out}"
+    )
 
 
 @app.command()

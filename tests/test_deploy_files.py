@@ -27,6 +27,17 @@ def test_compose_has_the_production_shape() -> None:
                 assert source in compose["volumes"], f"{name} uses undeclared volume {source}"
 
 
+def test_compose_keeps_the_edge_api_on_the_host() -> None:
+    """The edge's local API is published on the host's loopback only, never on every interface,
+    and the edge reads its API key from its provisioned config or IOE_EDGE_API_KEY."""
+    edge = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["edge"]
+    for mapping in edge.get("ports", []):
+        host_ip = str(mapping).rsplit(":", 2)[0] if str(mapping).count(":") == 2 else ""
+        assert host_ip == "127.0.0.1", f"edge API published beyond this host: {mapping}"
+    assert edge["environment"]["IOE_EDGE_API_KEY"] == "${IOE_EDGE_API_KEY:-}"
+    assert any(v.split(":")[1] == "/etc/ioe/edge.toml" for v in edge["volumes"])
+
+
 def test_dockerfile_copies_every_package_and_runs_the_cli() -> None:
     text = (REPO / "Dockerfile").read_text()
     for package in ("protocol", "edge", "central", "terminals", "ioe"):

@@ -2,10 +2,12 @@
 
 from fastapi import APIRouter, FastAPI
 
+from edge.api.auth import ApiKeyGuard
 from edge.api.deps import EdgeParts, LinkStatus
 from edge.api.errors import install_error_handlers
 from edge.api.routes import API_ROUTERS, ROOT_ROUTERS
 from edge.config import EdgeConfig
+from edge.errors import ConfigError
 from edge.events import EventBus
 from edge.queue import ActionQueue
 from edge.stations import StationRunner
@@ -21,7 +23,15 @@ def create_edge_api(
     events: EventBus,
     status: LinkStatus,
 ) -> FastAPI:
-    """The local API app; ``status`` supplies the sync loop's connectivity figures."""
+    """The local API app; ``status`` supplies the sync loop's connectivity figures.
+
+    Raises ConfigError when the API would listen beyond this machine without an API key.
+    """
+    if config.api_key_required and not config.api_key:
+        raise ConfigError(
+            f"the edge's local API listens on {config.host} and has no api_key; "
+            "set api_key in edge.toml (or IOE_EDGE_API_KEY), or listen on 127.0.0.1"
+        )
     app = FastAPI(title=f"IOE edge {config.site}/{config.edge_id}", version="1")
     app.state.edge = EdgeParts(
         config=config, queue=queue, stations=stations, events=events, status=status
@@ -33,4 +43,5 @@ def create_edge_api(
     for router in ROOT_ROUTERS:
         app.include_router(router)
     install_error_handlers(app)
+    app.add_middleware(ApiKeyGuard, api_key=config.api_key, required=config.api_key_required)
     return app

@@ -7,6 +7,8 @@ from fastapi.responses import JSONResponse
 
 from edge.errors import (
     EdgeError,
+    OperatorNotSignedInError,
+    QuantityOverLimitError,
     QueueError,
     QueueFullError,
     ScanError,
@@ -22,6 +24,8 @@ STATUS: list[tuple[type[Exception], int, str | None]] = [
     (UnknownStationError, 404, "STATION_NOT_FOUND"),
     (UnknownActionError, 404, "ACTION_NOT_FOUND"),
     (ScanError, 422, "SCAN_INVALID"),
+    (OperatorNotSignedInError, 409, "OPERATOR_NOT_SIGNED_IN"),
+    (QuantityOverLimitError, 422, "QTY_OVER_LIMIT"),
     (ProtocolError, 422, None),
     (QueueFullError, 507, "QUEUE_FULL"),
     (QueueError, 503, "QUEUE_ERROR"),

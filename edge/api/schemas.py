@@ -32,7 +32,10 @@ class StationOut(BaseModel):
     """A station's context: who scans, which step, where, for which work order."""
 
     name: str
-    operator: str
+    operator: str | None = Field(
+        description="who is signed in; null at a sign-in station until someone scans OP:<id>"
+    )
+    require_sign_in: bool = Field(False, description="actions need the signed-in operator")
     action: str
     location: str | None = None
     work_order: str | None = None

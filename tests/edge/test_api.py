@@ -42,7 +42,7 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 RECEIVE = {
     "type": "lp.receive",
-    "station": "dock-1",
+    "station": "pack-2",
     "operator": "op-1",
     "body": {"item": "RAW-1", "qty": "5", "uom": "kg", "location": "RECV"},
 }

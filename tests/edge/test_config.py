@@ -3,6 +3,7 @@
 import os
 import stat
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,9 @@ location = "RECV-1"
 """
 
 
+API_KEY = "k" * 43
+
+
 def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "edge.toml"
     path.write_text(text)
@@ -70,12 +74,18 @@ def test_load_example_with_defaults(tmp_path: Path) -> None:
 
 
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
-    env = {"IOE_MQTT_URL": "mqtts://user:pw@broker:8883", "IOE_HOST": "0.0.0.0", "IOE_PORT": "9001"}
+    env = {
+        "IOE_MQTT_URL": "mqtts://user:pw@broker:8883",
+        "IOE_HOST": "0.0.0.0",
+        "IOE_PORT": "9001",
+        "IOE_EDGE_API_KEY": API_KEY,
+    }
     config = load_config(_write(tmp_path, EXAMPLE), env=env)
-    assert (config.mqtt_url, config.host, config.port) == (
+    assert (config.mqtt_url, config.host, config.port, config.api_key) == (
         "mqtts://user:pw@broker:8883",
         "0.0.0.0",
         9001,
+        API_KEY,
     )
     with pytest.raises(ConfigError, match="IOE_PORT must be a port number"):
         load_config(_write(tmp_path, EXAMPLE), env={"IOE_PORT": "eighty"})
@@ -149,3 +159,60 @@ def test_write_config_round_trips_and_protects_the_secret(tmp_path: Path) -> Non
     write_config(changed, path, overwrite=True)
     assert load_config(path, env={}).port == 8702
     assert "[[stations]]" in render_config(config) and "[stations.scanner]" in render_config(config)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "edge-07.plant.local"])
+def test_an_api_reachable_from_other_machines_needs_a_key(tmp_path: Path, host: str) -> None:
+    path = _write(tmp_path, EXAMPLE)
+    with pytest.raises(ConfigError, match=f"listens on {host}, which other machines can reach"):
+        load_config(path, env={"IOE_HOST": host})
+    keyed = load_config(path, env={"IOE_HOST": host, "IOE_EDGE_API_KEY": API_KEY})
+    assert keyed.api_key_required and keyed.api_key == API_KEY
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_a_loopback_api_may_run_without_a_key(tmp_path: Path, host: str) -> None:
+    config = load_config(_write(tmp_path, EXAMPLE), env={"IOE_HOST": host})
+    assert not config.api_key_required and config.api_key is None
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ('api_key = "short"\n', "api_key: String should have at least 24 characters"),
+        ("max_qty = 0\n", "max_qty: Input should be greater than 0"),
+        ('max_qty = "lots"\n', "max_qty: Input should be a valid decimal"),
+    ],
+)
+def test_bad_key_or_limit_names_the_field(tmp_path: Path, extra: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(_write(tmp_path, extra + EXAMPLE), env={})
+    assert message in str(caught.value)
+
+
+def test_sign_in_station_starts_with_nobody(tmp_path: Path) -> None:
+    signed = EXAMPLE.replace('operator = "op-7"', "require_sign_in = true")
+    assert load_config(_write(tmp_path, signed), env={}).stations[1].operator is None
+    both = EXAMPLE.replace('operator = "op-7"', 'operator = "op-7"\nrequire_sign_in = true')
+    with pytest.raises(ConfigError, match="requires sign-in, so it starts with nobody signed in"):
+        load_config(_write(tmp_path, both), env={})
+    neither = EXAMPLE.replace('operator = "op-7"\n', "")
+    with pytest.raises(ConfigError, match="needs an operator, or require_sign_in = true"):
+        load_config(_write(tmp_path, neither), env={})
+
+
+def test_limits_and_key_round_trip(tmp_path: Path) -> None:
+    config = EdgeConfig(
+        site="plant-1",
+        edge_id="edge-07",
+        secret="0123456789abcdef0123456789abcdef",
+        host="0.0.0.0",
+        api_key=API_KEY,
+        max_qty=Decimal("50000"),
+        max_qty_by_product={"RAW-1": Decimal("2.5"), "FLOUR T55": Decimal(1000)},
+        stations=[StationConfig(name="dock-1", require_sign_in=True)],
+    )
+    write_config(config, tmp_path / "edge.toml")
+    assert load_config(tmp_path / "edge.toml", env={}) == config
+    defaults = load_config(_write(tmp_path, EXAMPLE), env={})
+    assert (defaults.max_qty, defaults.max_qty_by_product) == (Decimal(1_000_000), {})

@@ -59,6 +59,8 @@ async def test_provision_writes_a_ready_config(tmp_path: Path, central: Central)
     )
     assert (await central.secrets())["plant-1/edge-07"] == config.secret
     assert load_config(out, env={}) == config
+    # The local API key is made on the edge, fresh each time, and is not the signing secret.
+    assert config.api_key and len(config.api_key) >= 40 and config.api_key != config.secret
     assert (config.central_url, config.mqtt_url, config.port, config.ack_timeout_seconds) == (
         "http://central",
         "mqtt://broker:1883",

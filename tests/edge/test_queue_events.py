@@ -52,13 +52,13 @@ async def test_a_scan_and_a_posted_action_are_announced_once_each(
         scanned = await client.post("/api/v1/stations/line-1/scans", json={"data": "LP5"})
         posted = await client.post(
             "/api/v1/actions",
-            json={"type": "lp.move", "station": "dock-1", "operator": "op-1", "body": move_body()},
+            json={"type": "lp.move", "station": "pack-2", "operator": "op-1", "body": move_body()},
         )
         seen = events.drain()
     assert [event.kind for event in seen] == ["action", "scan", "action"]
     assert [(a["id"], a["state"], a["station"]) for a in _actions(seen)] == [
         (scanned.json()["action"]["id"], "queued", "line-1"),
-        (posted.json()["id"], "queued", "dock-1"),
+        (posted.json()["id"], "queued", "pack-2"),
     ]
 
 
