@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ioe.cli_security import security_events
 from ioe.cli_tokens import token_app
 from runtime.logs import setup_logging
 
@@ -45,6 +46,7 @@ db_app = typer.Typer(help="Central's database.", no_args_is_help=True)
 app.add_typer(central_app, name="central")
 app.add_typer(db_app, name="db")
 central_app.add_typer(token_app, name="token")
+central_app.command("security-events")(security_events)
 
 
 @central_app.command("keygen")

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.db.tables import rejected_actions
 from central.edges.registry import EdgeRecord
+from central.security.events import SecurityEvent, refused_envelope
 from protocol import Ack, AckResult, Envelope, RejectCode, verify
 from protocol.wire import dumps
 
@@ -134,3 +135,27 @@ async def record_rejections(
         await conn.execute(
             insert(rejected_actions), [r.row(via=via, received_at=received_at) for r in rejections]
         )
+
+
+def security_events(
+    raws: list[Any],
+    acks: list[Ack],
+    *,
+    source: str,
+    topic_site: str | None,
+    topic_edge: str | None,
+) -> list[SecurityEvent]:
+    """The security events among a message's answered refusals (``acks`` in ``raws`` order):
+    about the topic's edge when the message came on one, else about the edge it names."""
+    events = []
+    for raw, ack in zip(raws, acks, strict=True):
+        if ack.result is not AckResult.REJECTED:
+            continue
+        site = topic_site if topic_edge is not None else readable(raw, "site")
+        edge = topic_edge if topic_edge is not None else readable(raw, "edge")
+        event = refused_envelope(
+            ack.code, source=source, detail=ack.message or "", site=site, edge=edge
+        )
+        if event is not None:
+            events.append(event)
+    return events

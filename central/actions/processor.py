@@ -22,6 +22,7 @@ from central.actions.intake import (
     readable,
     readable_seq,
     record_rejections,
+    security_events,
     signed_seq,
 )
 from central.actions.registry import (
@@ -37,6 +38,7 @@ from central.db.tables import conflicts, processed_actions
 from central.edges.registry import EdgeRecord, load_edges
 from central.edges.sequence import SeqTracker
 from central.errors import ActionConflict
+from central.security.events import record_apart
 from central.settings import CentralSettings
 from protocol import (
     Ack,
@@ -46,6 +48,7 @@ from protocol import (
     check_envelope,
     decode_batch,
 )
+from protocol.topics import act_topic
 from protocol.wire import dumps
 
 log = logging.getLogger(__name__)
@@ -108,11 +111,13 @@ class ActionProcessor:
         topic_edge: str | None,
         via: str,
         decode: Callable[[bytes], list[Any]] = decode_batch,
+        source: str | None = None,
     ) -> list[Ack]:
         """Apply one act message (a JSON array of envelopes); one ack per element, in order.
 
         ``decode`` frames the payload: an MQTT act message by default (the HTTP route also
-        takes a lone envelope object), parsed once.
+        takes a lone envelope object), parsed once. ``source`` names the sender in security
+        events (the HTTP client's address); by default the act topic.
 
         Raises only when the database cannot be used; then nothing was committed and the
         caller sends no ack, so the edge sends the batch again later.
@@ -134,16 +139,28 @@ class ActionProcessor:
         args = (received_at, topic_site, topic_edge, via)
         try:
             async with self.engine.begin() as conn:
-                return await self._apply_batch(conn, raws, *args)
+                acks = await self._apply_batch(conn, raws, *args)
         except DBAPIError as err:
             if len(raws) == 1:
-                return [await self._apply_one(raws[0], *args, first_error=err)]
-            log.info(
-                "batch of %d failed as a whole (%s); applying it action by action",
-                len(raws),
-                err.__class__.__name__,
-            )
-        return [await self._apply_one(raw, *args) for raw in raws]
+                acks = [await self._apply_one(raws[0], *args, first_error=err)]
+            else:
+                log.info(
+                    "batch of %d failed as a whole (%s); applying it action by action",
+                    len(raws),
+                    err.__class__.__name__,
+                )
+                acks = [await self._apply_one(raw, *args) for raw in raws]
+        # After the batch committed, apart from it: never rolled back with it, never failing it.
+        events = security_events(
+            raws,
+            acks,
+            source=source or _topic(topic_site, topic_edge) or via,
+            topic_site=topic_site,
+            topic_edge=topic_edge,
+        )
+        if events:
+            await record_apart(self.engine, events, at=received_at)
+        return acks
 
     async def _apply_one(
         self,
@@ -323,3 +340,13 @@ def _text(raw: Any) -> str:
         return dumps(raw).decode("utf-8")
     except (TypeError, ValueError):
         return repr(raw)
+
+
+def _topic(site: str | None, edge: str | None) -> str | None:
+    """The act topic a message came on, when it came on one."""
+    if site is None or edge is None:
+        return None
+    try:
+        return act_topic(site, edge)
+    except ProtocolError:
+        return f"ioe/v1/{site}/{edge}/act"

@@ -19,6 +19,7 @@ from central.api.routes import (
     locations,
     products,
     quality,
+    security,
     stock,
     tokens,
     work_orders,
@@ -67,6 +68,7 @@ def create_app(
         counts,
         conflicts,
         tokens,
+        security,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -58,9 +58,13 @@ async def write_connection(engine: EngineDep) -> AsyncIterator[AsyncConnection]:
 
 
 async def get_caller(
-    settings: SettingsDep, engine: EngineDep, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    settings: SettingsDep,
+    engine: EngineDep,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> Caller:
-    """Who is calling. Open (an admin of every site) when central has no admin token."""
+    """Who is calling. Open (an admin of every site) when central has no admin token.
+    Kept on the request, so a refusal further on (a 403) can name the token misused."""
     if not settings.admin_token:
         return OPEN_CALLER
     if not authorization or not authorization.lower().startswith("bearer "):
@@ -68,7 +72,9 @@ async def get_caller(
     token = authorization[len("bearer ") :].strip()
     async with engine.connect() as conn:
         conn = await conn.execution_options(ioe_read_only=True)  # never waits on a writer
-        return await caller_for_token(conn, token=token, admin_token=settings.admin_token)
+        caller = await caller_for_token(conn, token=token, admin_token=settings.admin_token)
+    request.state.caller = caller
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
+from central.api.security import refused_call
 from central.errors import (
     ActionConflict,
     AlreadyExists,
@@ -33,10 +34,12 @@ STATUS: list[tuple[type[CentralError], int]] = [
 ]
 
 
-async def _central_error(_: Request, exc: Exception) -> JSONResponse:
+async def _central_error(request: Request, exc: Exception) -> JSONResponse:
     """A domain error raised by a service."""
     assert isinstance(exc, CentralError)
     status = next((s for kind, s in STATUS if isinstance(exc, kind)), 400)
+    if isinstance(exc, Unauthorized | Forbidden):
+        await refused_call(request, exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return error_response(status, exc.code, exc.message, exc.details, headers)
 

@@ -40,6 +40,11 @@ Resolution = Literal["apply", "apply_with_changes", "void"]
 # The first outcome of an action id: what its duplicates repeat (refusals are kept elsewhere).
 FirstOutcome = Literal["applied", "conflict"]
 Role = Literal["technical", "planning", "production", "warehouse", "quality", "admin"]
+# What a security event records: a refused envelope (signature, edge, revoked edge) or a
+# refused API call (no valid token: 401; a token used beyond its roles or sites: 403).
+SecurityKind = Literal[
+    "BAD_SIGNATURE", "WRONG_EDGE", "EDGE_REVOKED", "LOGIN_FAILED", "TOKEN_MISUSE"
+]
 
 PRODUCT_TYPES: tuple[str, ...] = get_args(ProductType)
 LOCATION_KINDS: tuple[str, ...] = get_args(LocationKind)
@@ -57,3 +62,4 @@ CONFLICT_STATUSES: tuple[str, ...] = get_args(ConflictStatus)
 RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
 FIRST_OUTCOMES: tuple[str, ...] = get_args(FirstOutcome)
 ROLES: tuple[str, ...] = get_args(Role)
+SECURITY_KINDS: tuple[str, ...] = get_args(SecurityKind)

@@ -32,6 +32,7 @@ from central.db.enums import (  # the tables' CHECK constraints, and their value
     MOVE_KINDS,
     PRODUCT_TYPES,
     RESERVATION_STATUSES,
+    SECURITY_KINDS,
     WO_STATUSES,
 )
 from central.db.types import Qty, UtcDateTime
@@ -402,4 +403,23 @@ audit_log = Table(
     Column("details", JSON, nullable=False),
     Column("at", UtcDateTime, nullable=False),
     Index(None, "site", "at"),
+)
+
+security_events = Table(
+    "security_events",
+    metadata,  # refused signatures, edges, logins and tokens: one row per repeated event
+    Column("id", Integer, primary_key=True),
+    Column("fingerprint", String(64), nullable=False, unique=True),  # what repeats aggregate on
+    Column("kind", String(32), nullable=False),
+    Column("source", String(255), nullable=False),  # MQTT topic or client address
+    Column("site", String(64)),
+    Column("edge", String(64)),
+    Column("subject", String(64)),  # the token's name, for TOKEN_MISUSE
+    Column("count", BigInteger, nullable=False),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Column("detail", Text, nullable=False),  # the latest occurrence's detail
+    CheckConstraint(_one_of("kind", SECURITY_KINDS), name="kind"),
+    Index(None, "last_seen"),
+    Index(None, "site", "last_seen"),
 )

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from central.api.deps import ProcessorDep
+from central.api.security import client_address
 from protocol import Ack
 from protocol.wire import decode_actions_body
 
@@ -51,7 +52,12 @@ async def post_actions(request: Request, processor: ProcessorDep) -> JSONRespons
         return raws
 
     acks = await processor.process_message(
-        await request.body(), topic_site=None, topic_edge=None, via="http", decode=decode
+        await request.body(),
+        topic_site=None,
+        topic_edge=None,
+        via="http",
+        decode=decode,
+        source=client_address(request),
     )
     if lone == [True] and len(acks) == 1:
         return JSONResponse(_wire(acks[0]))

@@ -25,6 +25,7 @@ CHECKED = {
     ("count_sessions", "status"): enums.COUNT_STATUSES,
     ("conflicts", "status"): enums.CONFLICT_STATUSES,
     ("processed_actions", "result"): enums.FIRST_OUTCOMES,
+    ("security_events", "kind"): enums.SECURITY_KINDS,
 }
 QUERY_ENUMS = {
     ("/api/v1/work-orders", "status"): enums.WO_STATUSES,
@@ -34,6 +35,7 @@ QUERY_ENUMS = {
     ("/api/v1/quality/holds", "status"): enums.HOLD_STATUSES,
     ("/api/v1/conflicts", "status"): enums.CONFLICT_STATUSES,
     ("/api/v1/products", "type"): enums.PRODUCT_TYPES,
+    ("/api/v1/security-events", "kind"): enums.SECURITY_KINDS,
 }
 BODY_ENUMS = {
     ("ProductIn", "type"): enums.PRODUCT_TYPES,

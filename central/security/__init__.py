@@ -1,0 +1,1 @@
+"""Security events: refusals worth an administrator's eye, counted per source."""
