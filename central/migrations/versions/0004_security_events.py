@@ -2,7 +2,7 @@
 misuse, one row per (kind, source, site, edge, subject) with a count, so a flood of the same
 refusal stays one row.
 
-Revision ID: 0007
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-24
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 from central.db.types import UtcDateTime
 
-revision: str = "0007"
+revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
