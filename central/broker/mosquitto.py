@@ -44,7 +44,12 @@ class Listener:
 
     def lines(self) -> list[str]:
         """The listener's block in mosquitto.conf."""
-        block = [f"listener {self.port} {self.host}"]
+        block = [
+            f"listener {self.port} {self.host}",
+            "# A client's id is its username: nobody can connect as another client and push",
+            "# it off.",
+            "use_username_as_clientid true",
+        ]
         if self.certfile:
             block += [f"certfile {self.certfile}", f"keyfile {self.keyfile}"]
             if self.cafile:
@@ -61,6 +66,9 @@ class BrokerLayout:
     files_dir: str
     listeners: Sequence[Listener]
     persistence_dir: str | None = "/mosquitto/data/"
+    # Mosquitto started as root drops to this user before it reads the password file and
+    # ACL (its default is ``mosquitto``), so the files must be readable by that user.
+    run_as: str | None = None
 
 
 def render_password_file(edges: Sequence[EdgeLogin], centrals: Sequence[tuple[str, str]]) -> str:
@@ -98,7 +106,10 @@ def render_acl(edges: Sequence[EdgeLogin], centrals: Sequence[str]) -> str:
 
 
 def render_conf(layout: BrokerLayout) -> str:
-    """mosquitto.conf: password file and ACL, no anonymous clients, client id = username."""
+    """mosquitto.conf: password file and ACL, no anonymous clients, client id = username.
+
+    Listener options (``use_username_as_clientid``, TLS) follow their ``listener`` line: put
+    before any, Mosquitto would open a default listener on 1883 for them."""
     files = layout.files_dir.rstrip("/")
     lines = [
         "# Mosquitto for IOE, written by `ioe broker-config` (see docs/deploy.md).",
@@ -106,9 +117,9 @@ def render_conf(layout: BrokerLayout) -> str:
         "allow_anonymous false",
         f"password_file {files}/{PASSWORD_FILE}",
         f"acl_file {files}/{ACL_FILE}",
-        "# A client's id is its username: nobody can connect as another client and push it off.",
-        "use_username_as_clientid true",
     ]
+    if layout.run_as:
+        lines.append(f"user {layout.run_as}")
     for listener in layout.listeners:
         lines += listener.lines()
     if layout.persistence_dir:
