@@ -42,6 +42,9 @@ def broker_config(
         "/mosquitto/data/", "--persistence-dir", help="the broker's data directory"
     ),
     no_persistence: bool = typer.Option(False, "--no-persistence"),
+    broker_user: str = typer.Option(
+        None, "--broker-user", help="the user a broker started as root runs as (`user`)"
+    ),
 ) -> None:
     """Write Mosquitto's files: one account per provisioned edge (revoked ones left out) and
     per central replica, each edge limited to its own topics, anonymous clients refused.
@@ -70,6 +73,7 @@ def broker_config(
         files_dir=files_dir or str(out.resolve()),
         listeners=listeners,
         persistence_dir=None if no_persistence else persistence_dir,
+        run_as=broker_user,
     )
     try:
         asyncio.run(upgrade(settings.db_url))
