@@ -42,6 +42,9 @@ def broker_config(
         "/mosquitto/data/", "--persistence-dir", help="the broker's data directory"
     ),
     no_persistence: bool = typer.Option(False, "--no-persistence"),
+    owner: str = typer.Option(
+        None, "--owner", help="uid:gid to own the files (the broker's user; 1883:1883 in Docker)"
+    ),
     broker_user: str = typer.Option(
         None, "--broker-user", help="the user a broker started as root runs as (`user`)"
     ),
@@ -68,6 +71,12 @@ def broker_config(
         raise typer.BadParameter("TLS files need --tls-listener host:port")
     if not listeners:
         listeners = [Listener("0.0.0.0", 1883)]
+    file_owner = None
+    if owner:
+        uid, _, gid = owner.partition(":")
+        if not (uid.isdigit() and gid.isdigit()):
+            raise typer.BadParameter(f"--owner takes uid:gid (numbers), not {owner!r}")
+        file_owner = (int(uid), int(gid))
     settings = settings_from(db_url=db)
     layout = BrokerLayout(
         files_dir=files_dir or str(out.resolve()),
@@ -84,10 +93,14 @@ def broker_config(
                 out_dir=out,
                 layout=layout,
                 centrals=central or central_accounts(centrals),
+                owner=file_owner,
             )
         )
     except CentralError as err:
         typer.echo(f"error: {err.message}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as err:
+        typer.echo(f"error: cannot write the broker files in {out}: {err}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"wrote {', '.join(str(path) for path in written.files)}")
     typer.echo(

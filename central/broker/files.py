@@ -38,9 +38,11 @@ async def write_broker_files(
     out_dir: Path,
     layout: BrokerLayout,
     centrals: Sequence[str],
+    owner: tuple[int, int] | None = None,
 ) -> BrokerFiles:
     """Write passwd and acl (0600: they hold hashes and the plant's layout) and
-    mosquitto.conf (0644) into ``out_dir`` from central's database."""
+    mosquitto.conf (0644) into ``out_dir`` from central's database; ``owner`` (uid, gid)
+    hands them to the broker's user."""
     names = [check_central_account(name) for name in centrals]
     if not names or len(set(names)) != len(names):
         raise InvalidInput("central broker accounts must be given and distinct")
@@ -53,7 +55,7 @@ async def write_broker_files(
     hashes = [(name, mosquitto_hash(central_password(master_key, name))) for name in names]
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [out_dir / PASSWORD_FILE, out_dir / ACL_FILE, out_dir / CONF_FILE]
-    write_file(written[0], render_password_file(edges, hashes), mode=0o600)
-    write_file(written[1], render_acl(edges, names), mode=0o600)
-    write_file(written[2], render_conf(layout), mode=0o644)
+    write_file(written[0], render_password_file(edges, hashes), mode=0o600, owner=owner)
+    write_file(written[1], render_acl(edges, names), mode=0o600, owner=owner)
+    write_file(written[2], render_conf(layout), mode=0o644, owner=owner)
     return BrokerFiles(written, names, [edge.username for edge in edges], missing)

@@ -135,9 +135,9 @@ def render_conf(layout: BrokerLayout) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_file(path: Path, text: str, *, mode: int) -> None:
+def write_file(path: Path, text: str, *, mode: int, owner: tuple[int, int] | None = None) -> None:
     """Replace ``path`` atomically (a broker reloading on SIGHUP never reads half a file),
-    with ``mode`` from the first byte written."""
+    with ``mode`` from the first byte written and, if given, the broker's (uid, gid)."""
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -145,4 +145,6 @@ def write_file(path: Path, text: str, *, mode: int) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.chmod(tmp, mode)
+    if owner is not None:
+        os.chown(tmp, *owner)
     os.replace(tmp, path)
