@@ -26,6 +26,7 @@ from protocol.topics import (
     shared,
 )
 from runtime.mqtt import Backoff, MqttConnection, Will, keep_connected, run_link_tasks
+from runtime.mqtt_options import BrokerAddress
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class IngestWorker:
         self,
         processor: Any,
         *,
-        mqtt_url: str,
+        mqtt_url: str | BrokerAddress,
         shared_subscription: bool = False,
         heartbeat: float = 5.0,
         keepalive: int = 10,

@@ -20,9 +20,10 @@ async def run_central(settings: CentralSettings, *, shared_subscription: bool = 
     await upgrade(settings.db_url)
     engine = make_engine(settings.db_url)
     processor = ActionProcessor(engine, settings)
+    broker = settings.broker_address()
     worker = IngestWorker(
         processor,
-        mqtt_url=settings.mqtt_url,
+        mqtt_url=broker,
         shared_subscription=shared_subscription,
         version=__version__,
     )
@@ -32,7 +33,7 @@ async def run_central(settings: CentralSettings, *, shared_subscription: bool = 
         "central API on http://%s:%s (docs at /docs), MQTT %s",
         settings.host,
         settings.port,
-        settings.mqtt_url,
+        broker.display(),
     )
     try:
         async with asyncio.TaskGroup() as group:

@@ -7,7 +7,9 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from central.broker.accounts import central_password
 from central.keys import MasterKey, load_master_key
+from runtime.mqtt_options import BrokerAddress
 
 
 class CentralSettings(BaseSettings):
@@ -26,6 +28,27 @@ class CentralSettings(BaseSettings):
     # The one secret kept outside the database (central/keys.py): hex, or a 0600 file.
     master_key: SecretStr | None = None
     master_key_file: Path | None = None
+    # The broker login (central/broker/accounts.py): with a username and no password, the
+    # password is the one derived from the master key for that account (`ioe broker-config`).
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
+    mqtt_ca_file: Path | None = None
+    mqtt_cert_file: Path | None = None
+    mqtt_key_file: Path | None = None
+
+    def broker_address(self) -> BrokerAddress:
+        """Where and as whom central connects: ``mqtt_url`` with the settings above on top."""
+        address = BrokerAddress.parse(self.mqtt_url)
+        password = self.mqtt_password.get_secret_value() if self.mqtt_password else None
+        if self.mqtt_username and password is None and address.password is None:
+            password = central_password(self.load_master_key(), self.mqtt_username)
+        return address.with_options(
+            username=self.mqtt_username,
+            password=password,
+            ca_file=self.mqtt_ca_file,
+            cert_file=self.mqtt_cert_file,
+            key_file=self.mqtt_key_file,
+        )
 
     def load_master_key(self) -> MasterKey:
         """The configured master key; on SQLite a key file beside the database by default."""

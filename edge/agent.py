@@ -43,7 +43,7 @@ async def run_edge(config: EdgeConfig) -> None:
             queue,
             site=config.site,
             edge=config.edge_id,
-            mqtt_url=config.mqtt_url,
+            mqtt_url=config.broker_address(),
             events=events,
             batch_size=config.batch_size,
             ack_timeout=config.ack_timeout_seconds,
@@ -60,7 +60,7 @@ async def run_edge(config: EdgeConfig) -> None:
             config.edge_id,
             config.host,
             config.port,
-            config.mqtt_url,
+            config.broker_address().display(),
         )
         async with asyncio.TaskGroup() as group:
             group.create_task(serve_app(server), name="edge-api")

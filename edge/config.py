@@ -23,6 +23,8 @@ from pydantic import (
 from edge.errors import ConfigError
 from edge.scanning import StationAction
 from protocol.types import NAME_PATTERN, Code, Name
+from runtime.errors import BrokerUrlError
+from runtime.mqtt_options import BrokerAddress
 
 # Scanner kinds this build can drive; serial and evdev get their own driver modules later.
 SCANNER_KINDS = ("simulated",)
@@ -31,6 +33,11 @@ PLANNED_SCANNER_KINDS = ("serial", "evdev")
 # Environment variables that override the file (they mirror the CLI flags).
 ENV_OVERRIDES = {
     "IOE_MQTT_URL": "mqtt_url",
+    "IOE_MQTT_USERNAME": "mqtt_username",
+    "IOE_MQTT_PASSWORD": "mqtt_password",
+    "IOE_MQTT_CA_FILE": "mqtt_ca_file",
+    "IOE_MQTT_CERT_FILE": "mqtt_cert_file",
+    "IOE_MQTT_KEY_FILE": "mqtt_key_file",
     "IOE_HOST": "host",
     "IOE_PORT": "port",
     "IOE_EDGE_API_KEY": "api_key",
@@ -116,6 +123,13 @@ class EdgeConfig(BaseModel):
     edge_id: Name
     secret: str = Field(min_length=16)
     mqtt_url: MqttUrl = "mqtt://127.0.0.1:1883"
+    # The edge's broker login (made at provisioning) and TLS files for an mqtts:// URL: the
+    # CA that signed the broker's certificate, and a client certificate and key for mutual TLS.
+    mqtt_username: str | None = Field(default=None, min_length=1)
+    mqtt_password: str | None = Field(default=None, min_length=1, repr=False)
+    mqtt_ca_file: str | None = Field(default=None, min_length=1)
+    mqtt_cert_file: str | None = Field(default=None, min_length=1)
+    mqtt_key_file: str | None = Field(default=None, min_length=1)
     central_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
     data_dir: str = ""
     host: str = Field(default="127.0.0.1", min_length=1)
@@ -144,6 +158,24 @@ class EdgeConfig(BaseModel):
                 "edge.toml or IOE_EDGE_API_KEY, or listen on 127.0.0.1"
             )
         return self
+
+    @model_validator(mode="after")
+    def _broker_settings_fit(self) -> "EdgeConfig":
+        try:
+            self.broker_address()
+        except BrokerUrlError as err:
+            raise ValueError(str(err)) from err
+        return self
+
+    def broker_address(self) -> BrokerAddress:
+        """Where and as whom the edge connects: ``mqtt_url`` with the login and TLS files."""
+        return BrokerAddress.parse(self.mqtt_url).with_options(
+            username=self.mqtt_username,
+            password=self.mqtt_password,
+            ca_file=self.mqtt_ca_file,
+            cert_file=self.mqtt_cert_file,
+            key_file=self.mqtt_key_file,
+        )
 
     @property
     def api_key_required(self) -> bool:
@@ -278,7 +310,8 @@ def render_config(config: EdgeConfig) -> str:
     product_limits = data.pop("max_qty_by_product")
     lines = [
         "# IOE edge configuration (see docs/edge.md).",
-        "# Holds this edge's signing secret and API key: keep it readable by the edge's user only.",
+        "# Holds this edge's signing secret, API key and broker password: keep it readable by",
+        "# the edge's user only.",
         "",
     ]
     lines += _toml_table(data)

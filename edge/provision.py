@@ -2,6 +2,7 @@
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,15 @@ def new_api_key() -> str:
     return secrets.token_urlsafe(32)
 
 
+@dataclass(frozen=True)
+class Registration:
+    """What central hands a newly provisioned edge, this once."""
+
+    secret: str
+    mqtt_username: str | None = None
+    mqtt_password: str | None = field(default=None, repr=False)
+
+
 async def register_edge(
     central_url: str,
     *,
@@ -47,8 +57,9 @@ async def register_edge(
     admin_token: str | None = None,
     timeout: float = 10.0,
     transport: httpx.AsyncBaseTransport | None = None,
-) -> str:
-    """Register the edge with central; returns the signing secret central made for it."""
+) -> Registration:
+    """Register the edge with central; returns the signing secret and broker login central
+    made for it (a central without broker accounts sends no login)."""
     url = central_url.rstrip("/") + "/api/v1/edges"
     headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
     try:
@@ -83,7 +94,10 @@ async def register_edge(
         )
     if not isinstance(secret, str) or not secret:
         raise ProvisionError("central answered with an empty secret")
-    return secret
+    username, password = body.get("mqtt_username"), body.get("mqtt_password")
+    if not (isinstance(username, str | None) and isinstance(password, str | None)):
+        raise ProvisionError("central answered a broker login that is not text")
+    return Registration(secret, username or None, password or None)
 
 
 async def provision(
@@ -100,7 +114,8 @@ async def provision(
     timeout: float = 10.0,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> EdgeConfig:
-    """Register the edge with central and write a ready edge.toml to ``out_path``.
+    """Register the edge with central and write a ready edge.toml to ``out_path``, holding
+    its signing secret and its broker login.
 
     ``settings`` sets further EdgeConfig fields (port, data_dir, ack_timeout_seconds, ...).
     The local API key is made here, on the edge's side; central never sees it.
@@ -123,7 +138,7 @@ async def provision(
     }
     # Validate everything but the secret first: a typo should not cost a registration.
     validate_config({**fields, "secret": "x" * 32}, source="edge settings")
-    secret = await register_edge(
+    registration = await register_edge(
         central_url,
         site=site,
         edge_id=edge_id,
@@ -131,6 +146,10 @@ async def provision(
         timeout=timeout,
         transport=transport,
     )
-    config = validate_config({**fields, "secret": secret}, source="edge settings")
+    fields["secret"] = registration.secret
+    if registration.mqtt_username:
+        fields["mqtt_username"] = registration.mqtt_username
+        fields["mqtt_password"] = registration.mqtt_password
+    config = validate_config(fields, source="edge settings")
     write_config(config, out_path, overwrite=overwrite)
     return config

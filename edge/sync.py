@@ -25,6 +25,7 @@ from protocol import Ack, CentralState, EdgeState, parse_ts
 from protocol.topics import CENTRAL_STATE, ack_topic, act_topic, state_topic
 from protocol.wire import MAX_MESSAGE_BYTES, join_batch
 from runtime.mqtt import Backoff, MqttConnection, Will, keep_connected, run_link_tasks
+from runtime.mqtt_options import BrokerAddress
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class SyncLoop:
         *,
         site: str,
         edge: str,
-        mqtt_url: str,
+        mqtt_url: str | BrokerAddress,
         events: EventSink | None = None,
         batch_size: int = 200,
         ack_timeout: float = 10.0,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ioe.cli_broker import broker_config
 from ioe.cli_security import security_events
 from ioe.cli_tokens import token_app
 from runtime.logs import setup_logging
@@ -40,6 +41,8 @@ def broker(
     typer.echo(f"embedded broker on mqtt://{host}:{port} (Ctrl-C stops)")
     _run(serve_forever(host, port))
 
+
+app.command("broker-config")(broker_config)
 
 central_app = typer.Typer(help="The central service.", no_args_is_help=True)
 db_app = typer.Typer(help="Central's database.", no_args_is_help=True)
@@ -88,13 +91,22 @@ def central_run(
         "needs a broker that supports it (Mosquitto, EMQX).",
     ),
 ) -> None:
-    """Run the central service: migrations, REST API and MQTT ingest."""
+    """Run the central service: migrations, REST API and MQTT ingest. The broker login and
+    TLS files come from IOE_MQTT_USERNAME / IOE_MQTT_PASSWORD / IOE_MQTT_CA_FILE /
+    IOE_MQTT_CERT_FILE / IOE_MQTT_KEY_FILE (docs/deploy.md)."""
+    from central.errors import CentralError
     from central.server import run_central
     from central.settings import settings_from
+    from runtime.errors import BrokerUrlError
     from runtime.serving import run_until_signal
 
     setup_logging()
     settings = settings_from(db_url=db, mqtt_url=mqtt, host=host, port=port)
+    try:
+        settings.broker_address()
+    except (BrokerUrlError, CentralError) as err:
+        typer.echo(f"error: broker settings: {err}", err=True)
+        raise typer.Exit(2) from None
     _run(run_until_signal(lambda: run_central(settings, shared_subscription=shared)))
 
 
@@ -175,6 +187,9 @@ def edge_provision(
     ack_timeout: float = typer.Option(10.0, "--ack-timeout", help="seconds before a resend"),
     token: str = typer.Option(None, "--token", envvar="IOE_ADMIN_TOKEN"),
     overwrite: bool = typer.Option(False, "--overwrite"),
+    mqtt_ca: Path = typer.Option(None, "--mqtt-ca", help="CA of the broker's certificate"),
+    mqtt_cert: Path = typer.Option(None, "--mqtt-cert", help="client certificate (mutual TLS)"),
+    mqtt_key: Path = typer.Option(None, "--mqtt-key", help="client certificate's key"),
 ) -> None:
     """Register this edge at central and write a ready edge.toml holding its secret."""
     from edge.errors import EdgeError
@@ -184,6 +199,11 @@ def edge_provision(
     settings: dict[str, object] = {"port": port, "ack_timeout_seconds": ack_timeout}
     if data_dir is not None:
         settings["data_dir"] = str(data_dir)
+    for field, path in (("mqtt_ca_file", mqtt_ca), ("mqtt_cert_file", mqtt_cert)):
+        if path is not None:
+            settings[field] = str(path.resolve())
+    if mqtt_key is not None:
+        settings["mqtt_key_file"] = str(mqtt_key.resolve())
     try:
         asyncio.run(
             provision(
@@ -201,7 +221,9 @@ def edge_provision(
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from err
     typer.echo(
-        f"edge {site}/{edge} registered; config with its secret and local API key written to {out}"
+        f"edge {site}/{edge} registered; config with its secret, local API key and broker "
+        f"login written to {out} (run `ioe broker-config` and reload the broker so the login "
+        "works)"
     )
 
 

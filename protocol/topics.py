@@ -10,6 +10,8 @@ PREFIX = "ioe/v1"
 CENTRAL_STATE = f"{PREFIX}/central/state"
 ACT_FILTER = f"{PREFIX}/+/+/act"
 STATE_FILTER = f"{PREFIX}/+/+/state"
+ACK_FILTER = f"{PREFIX}/+/+/ack"
+REF_FILTER = f"{PREFIX}/+/ref/#"
 SHARED_GROUP = "central"
 
 _NAME = re.compile(NAME_PATTERN)
@@ -41,6 +43,11 @@ def state_topic(site: str, edge: str) -> str:
 def ref_topic(site: str, kind: str) -> str:
     """Reference-data deltas for one site."""
     return f"{PREFIX}/{_check('site', site)}/ref/{_check('kind', kind)}"
+
+
+def ref_filter(site: str) -> str:
+    """Every reference-data topic of one site (what a broker ACL lets its edges read)."""
+    return f"{PREFIX}/{_check('site', site)}/ref/#"
 
 
 def shared(topic_filter: str, group: str = SHARED_GROUP) -> str:

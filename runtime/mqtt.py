@@ -19,61 +19,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 
-from runtime.errors import BrokerUrlError, MqttConnectError, MqttDisconnected, MqttError
+from runtime.errors import MqttConnectError, MqttDisconnected, MqttError
+from runtime.mqtt_options import BrokerAddress, configure_client
 
 log = logging.getLogger(__name__)
 
 # More in flight is slower with paho: it rescans its in-flight list on every PUBACK.
 MAX_INFLIGHT = 100
-
-
-@dataclass(frozen=True)
-class BrokerAddress:
-    """Where and how to reach a broker, parsed from ``mqtt://user:pass@host:port?version=5``."""
-
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = None
-    tls: bool = False
-    version: int = 4  # 4 = MQTT 3.1.1 (every broker we support), 5 = MQTT 5.0
-
-    @classmethod
-    def parse(cls, url: str) -> BrokerAddress:
-        """Parse an MQTT URL; ``mqtts://`` turns TLS on."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
-            raise BrokerUrlError(f"not an MQTT URL (mqtt:// or mqtts://): {url!r}")
-        tls = parts.scheme in ("mqtts", "ssl")
-        if not parts.hostname:
-            raise BrokerUrlError(f"MQTT URL has no host: {url!r}")
-        try:
-            port = parts.port or (8883 if tls else 1883)
-        except ValueError as err:
-            raise BrokerUrlError(f"bad port in MQTT URL {url!r}") from err
-        query = parse_qs(parts.query)
-        version = int(query.get("version", ["4"])[0].replace("3.1.1", "4").replace("5.0", "5"))
-        if version not in (4, 5):
-            raise BrokerUrlError(f"MQTT version must be 4 (3.1.1) or 5: {url!r}")
-        return cls(
-            host=parts.hostname,
-            port=port,
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-            tls=tls,
-            version=version,
-        )
-
-    def display(self) -> str:
-        """The URL without its password, for logs."""
-        scheme = "mqtts" if self.tls else "mqtt"
-        user = f"{self.username}@" if self.username else ""
-        return f"{scheme}://{user}{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -143,10 +99,7 @@ class MqttConnection:
         )
         self._client.max_inflight_messages_set(MAX_INFLIGHT)
         self._client.max_queued_messages_set(0)
-        if address.username:
-            self._client.username_pw_set(address.username, address.password)
-        if address.tls:
-            self._client.tls_set()
+        configure_client(self._client, address)
         if will is not None:
             self._client.will_set(will.topic, will.payload, will.qos, will.retain)
         self._client.on_connect = self._on_connect

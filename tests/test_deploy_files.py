@@ -17,6 +17,13 @@ def test_compose_has_the_production_shape() -> None:
     assert central["environment"]["IOE_DB_URL"].startswith("postgresql+asyncpg://")
     assert central["environment"]["IOE_MQTT_URL"] == "mqtt://mosquitto:1883"
     assert central["environment"]["IOE_ADMIN_TOKEN"].startswith("${IOE_ADMIN_TOKEN:?")
+    # Broker accounts: central logs in as its own account; the broker runs the generated
+    # config (password file, ACL, no anonymous clients) from deploy/broker/.
+    assert central["environment"]["IOE_MQTT_USERNAME"] == "central-1"
+    assert central["environment"]["IOE_MASTER_KEY"].startswith("${IOE_MASTER_KEY:?")
+    assert "./deploy/broker:/mosquitto/config:ro" in services["mosquitto"]["volumes"]
+    ignored = (REPO / "deploy/broker/.gitignore").read_text().splitlines()
+    assert "*" in ignored  # the generated hashes are never committed
     assert services["edge"]["command"][:2] == ["edge", "run"]
     for name, service in services.items():
         for volume in service.get("volumes", []):

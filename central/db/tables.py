@@ -300,6 +300,8 @@ edges = Table(
     Column("version", String(64), nullable=False),
     Column("last_seen", UtcDateTime),
     Column("last_seq", BigInteger, nullable=False),  # highest seq central processed
+    # Mosquitto $7$ hash of the edge's broker password (central/broker/); never the password.
+    Column("mqtt_password_hash", String(200)),
     UniqueConstraint("site", "edge_id"),
 )
 

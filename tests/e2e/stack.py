@@ -71,6 +71,7 @@ class Stack:
         self.edge_ports: dict[str, int] = {}
         self.edge_starts = 0
         self.http = httpx.Client(timeout=30)
+        self.central_env: dict[str, str] = {}  # e.g. its broker login
 
     # -- central -------------------------------------------------------------------------
 
@@ -88,6 +89,7 @@ class Stack:
                 str(self.central_port),
             ),
             self.workdir / f"central-{self.central_starts}.log",
+            env=self.central_env,
         )
         wait_until(self._central_up, 60, what=f"central on {self.central_url}")
 

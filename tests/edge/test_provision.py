@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from central.api.app import create_app
+from central.broker.passwords import verify
 from central.db.engine import make_engine
 from central.db.tables import edges as edges_table
 from central.settings import CentralSettings
@@ -33,6 +34,17 @@ class Central:
                 select(edges_table.c.site, edges_table.c.edge_id, edges_table.c.secret)
             )
             return {f"{site}/{edge}": secret for site, edge, secret in rows}
+
+    async def broker_hash(self, username: str) -> str:
+        site, edge = username.split("/")
+        async with self.engine.connect() as conn:
+            stored = await conn.scalar(
+                select(edges_table.c.mqtt_password_hash).where(
+                    edges_table.c.site == site, edges_table.c.edge_id == edge
+                )
+            )
+        assert isinstance(stored, str) and stored.startswith("$7$")
+        return stored
 
 
 @pytest.fixture
@@ -61,6 +73,10 @@ async def test_provision_writes_a_ready_config(tmp_path: Path, central: Central)
     assert load_config(out, env={}) == config
     # The local API key is made on the edge, fresh each time, and is not the signing secret.
     assert config.api_key and len(config.api_key) >= 40 and config.api_key != config.secret
+    # The broker login is in the file; central keeps only its Mosquitto hash.
+    assert config.mqtt_username == "plant-1/edge-07" and config.mqtt_password
+    assert verify(config.mqtt_password, await central.broker_hash("plant-1/edge-07"))
+    assert f'mqtt_password = "{config.mqtt_password}"' in out.read_text()
     assert (config.central_url, config.mqtt_url, config.port, config.ack_timeout_seconds) == (
         "http://central",
         "mqtt://broker:1883",

@@ -5,6 +5,7 @@ from fastapi import APIRouter, status
 from central.api.deps import AdminCaller, CallerDep, ReadConn, WriteConn
 from central.api.paging import Page, PagingDep
 from central.api.schemas.edges import AlarmOut, EdgeIn, EdgeOut, EdgeProvisioned
+from central.broker.accounts import create_edge_account
 from central.edges import registry
 
 router = APIRouter(prefix="/edges", tags=["edges"])
@@ -12,12 +13,20 @@ router = APIRouter(prefix="/edges", tags=["edges"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=EdgeProvisioned)
 async def provision_edge(body: EdgeIn, conn: WriteConn, caller: AdminCaller) -> dict[str, object]:
-    """Register an edge and answer its signing secret, this once; again rotates the secret."""
+    """Register an edge and answer its signing secret and broker login, this once; again
+    rotates both."""
     caller.require_site(body.site)
     secret = await registry.provision_edge(
         conn, site=body.site, edge_id=body.edge_id, caller=caller
     )
-    return {"site": body.site, "edge_id": body.edge_id, "secret": secret}
+    account = await create_edge_account(conn, site=body.site, edge_id=body.edge_id)
+    return {
+        "site": body.site,
+        "edge_id": body.edge_id,
+        "secret": secret,
+        "mqtt_username": account.username,
+        "mqtt_password": account.password,
+    }
 
 
 @router.get("", response_model=Page[EdgeOut])

@@ -17,11 +17,14 @@ class EdgeIn(BaseModel):
 
 
 class EdgeProvisioned(BaseModel):
-    """The answer to provisioning: the only time the secret is ever shown."""
+    """The answer to provisioning: the only time the secret and the broker password are ever
+    shown (central keeps only the password's hash; see docs/deploy.md)."""
 
     site: str
     edge_id: str
     secret: str
+    mqtt_username: str
+    mqtt_password: str
 
 
 class EdgeOut(BaseModel):

@@ -14,8 +14,12 @@ async def test_provision_answers_the_secret_once(central: Central) -> None:
     assert response.status_code == 201
     body = response.json()
     assert (body["site"], body["edge_id"]) == (SITE, "edge-7") and len(body["secret"]) >= 43
+    assert body["mqtt_username"] == f"{SITE}/edge-7" and len(body["mqtt_password"]) >= 43
     listed = await central.client.get(f"{API}/edges")
     assert body["secret"] not in listed.text and "secret" not in listed.text
+    assert body["mqtt_password"] not in listed.text and "mqtt_password" not in listed.text
+    again = await central.client.post(f"{API}/edges", json={"site": SITE, "edge_id": "edge-7"})
+    assert again.json()["mqtt_password"] != body["mqtt_password"]  # provisioning again rotates
     items = listed.json()["items"]
     assert [e["edge_id"] for e in items] == ["edge-1", "edge-7"]
     assert set(items[0]) >= {
