@@ -87,13 +87,18 @@ def central_run(
     ),
 ) -> None:
     """Run the central service: migrations, REST API and MQTT ingest."""
+    from central.access.exposure import WeakAdminToken
     from central.server import run_central
     from central.settings import settings_from
     from runtime.serving import run_until_signal
 
     setup_logging()
     settings = settings_from(db_url=db, mqtt_url=mqtt, host=host, port=port)
-    _run(run_until_signal(lambda: run_central(settings, shared_subscription=shared)))
+    try:
+        _run(run_until_signal(lambda: run_central(settings, shared_subscription=shared)))
+    except WeakAdminToken as err:
+        typer.echo(f"error: {err.message}", err=True)
+        raise typer.Exit(2) from None
 
 
 @db_app.command("upgrade")

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from central.errors import (
     ActionConflict,
     AlreadyExists,
+    Ambiguous,
     CentralError,
     Forbidden,
     InUse,
@@ -26,6 +27,7 @@ STATUS: list[tuple[type[CentralError], int]] = [
     (AlreadyExists, 409),
     (ActionConflict, 409),
     (InUse, 409),
+    (Ambiguous, 409),
     (InvalidReference, 422),
     (InvalidInput, 422),
     (Unauthorized, 401),
