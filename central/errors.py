@@ -54,6 +54,13 @@ class ActionConflict(CentralError):
     code = "CONFLICT"
 
 
+class Ambiguous(CentralError):
+    """A key names more than one record the caller may see (an LP number at two of its
+    sites); the caller must say which (409)."""
+
+    code = "AMBIGUOUS"
+
+
 class InUse(CentralError):
     """Other records depend on this one, so it cannot be deleted or changed that way."""
 

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 
+from central.access.exposure import check_exposure
 from central.actions.processor import ActionProcessor
 from central.api.app import create_app
 from central.db.engine import make_engine
@@ -16,7 +17,9 @@ log = logging.getLogger(__name__)
 
 
 async def run_central(settings: CentralSettings, *, shared_subscription: bool = False) -> None:
-    """Serve central until cancelled: apply migrations, start API and ingest together."""
+    """Serve central until cancelled: check its exposure (a short admin token is refused),
+    apply migrations, start API and ingest together."""
+    check_exposure(settings)
     await upgrade(settings.db_url)
     engine = make_engine(settings.db_url)
     processor = ActionProcessor(engine, settings)

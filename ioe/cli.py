@@ -94,6 +94,7 @@ def central_run(
     """Run the central service: migrations, REST API and MQTT ingest. The broker login and
     TLS files come from IOE_MQTT_USERNAME / IOE_MQTT_PASSWORD / IOE_MQTT_CA_FILE /
     IOE_MQTT_CERT_FILE / IOE_MQTT_KEY_FILE (docs/deploy.md)."""
+    from central.access.exposure import WeakAdminToken
     from central.errors import CentralError
     from central.server import run_central
     from central.settings import settings_from
@@ -107,7 +108,11 @@ def central_run(
     except (BrokerUrlError, CentralError) as err:
         typer.echo(f"error: broker settings: {err}", err=True)
         raise typer.Exit(2) from None
-    _run(run_until_signal(lambda: run_central(settings, shared_subscription=shared)))
+    try:
+        _run(run_until_signal(lambda: run_central(settings, shared_subscription=shared)))
+    except WeakAdminToken as err:
+        typer.echo(f"error: {err.message}", err=True)
+        raise typer.Exit(2) from None
 
 
 @db_app.command("upgrade")

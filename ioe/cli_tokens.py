@@ -55,18 +55,28 @@ def token_create(
     name: str = typer.Option(..., "--name", help="who or what holds it"),
     role: list[str] = typer.Option(..., "--role", help="repeat for several roles"),
     site: list[str] = typer.Option(..., "--site", help="repeat; '*' for all"),
+    expires: str = typer.Option(
+        None, "--expires", help="a duration (30d, 12h, 90m, 2w) or an ISO date; default never"
+    ),
     db: str = DB_OPTION,
 ) -> None:
     """Make a token and print it (it is shown this once)."""
-    from central.access.tokens import create_token
+    from central.access.tokens import create_token, expiry_from
+    from central.clock import now
     from central.errors import CentralError
 
     try:
+        expires_at = None if expires is None else expiry_from(expires, at=now())
         _, token = asyncio.run(
             _in_transaction(
                 _db_url(db),
                 lambda conn: create_token(
-                    conn, caller=_caller(), name=name, roles=role, sites=site
+                    conn,
+                    caller=_caller(),
+                    name=name,
+                    roles=role,
+                    sites=site,
+                    expires_at=expires_at,
                 ),
             )
         )
@@ -77,12 +87,22 @@ def token_create(
 
 @token_app.command("list")
 def token_list(db: str = DB_OPTION) -> None:
-    """List tokens: name, roles, sites, revoked or not."""
+    """List tokens: name, roles, sites, active, expired or revoked (and when it expires)."""
     from central.access.tokens import list_tokens
+    from central.clock import now
 
-    for row in asyncio.run(_in_transaction(_db_url(db), list_tokens)):
-        state = "revoked" if row.revoked_at else "active"
-        typer.echo(f"{row.name}\t{','.join(row.roles)}\t{','.join(row.sites)}\t{state}")
+    rows = asyncio.run(
+        _in_transaction(_db_url(db), lambda conn: list_tokens(conn, caller=_caller()))
+    )
+    for row in rows:
+        if row.revoked_at:
+            state = "revoked"
+        elif row.expires_at and row.expires_at <= now():
+            state = "expired"
+        else:
+            state = "active"
+        until = f"\tuntil {row.expires_at.isoformat()}" if row.expires_at else ""
+        typer.echo(f"{row.name}\t{','.join(row.roles)}\t{','.join(row.sites)}\t{state}{until}")
 
 
 @token_app.command("revoke")

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from central.clock import now
 from central.db.tables import api_tokens
-from central.errors import Forbidden, Unauthorized
+from central.errors import Forbidden, NotFound, Unauthorized
 
 ALL_SITES = "*"
 
@@ -54,6 +55,17 @@ class Caller:
                 details={"site": site},
             )
 
+    def require_visible(self, site: str, *, what: str, key: object, field: str = "id") -> None:
+        """Answer a record of a site the caller may not see exactly as a missing one (404, the
+        same message), so an answer never tells whether another plant's record exists."""
+        if not self.sees(site):
+            raise NotFound(f"{what} {key} does not exist", details={field: key})
+
+    @property
+    def is_global_admin(self) -> bool:
+        """An admin of every site: the only caller that may make tokens for every site."""
+        return self.is_admin and self.sites is None
+
     def site_filter(self, site: str | None = None) -> list[str] | None:
         """The sites a list query may return: ``site`` if asked (and allowed), else all the
         caller's sites; None means no filter at all."""
@@ -79,7 +91,8 @@ def digest(token: str) -> str:
 
 
 async def caller_for_token(conn: AsyncConnection, *, token: str, admin_token: str | None) -> Caller:
-    """The caller a bearer token stands for; Unauthorized when it is unknown or revoked."""
+    """The caller a bearer token stands for; Unauthorized when it is unknown, revoked or
+    expired."""
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return ADMIN_CALLER
     row = (
@@ -87,5 +100,11 @@ async def caller_for_token(conn: AsyncConnection, *, token: str, admin_token: st
     ).first()
     if row is None or row.revoked_at is not None:
         raise Unauthorized("the bearer token is unknown or revoked")
+    if row.expires_at is not None and row.expires_at <= now():
+        raise Unauthorized(
+            f"the bearer token {row.name} expired at {row.expires_at.isoformat()}",
+            code="TOKEN_EXPIRED",
+            details={"name": row.name, "expired_at": row.expires_at.isoformat()},
+        )
     sites = None if ALL_SITES in row.sites else frozenset(row.sites)
     return Caller(row.name, frozenset(row.roles), sites)

@@ -227,9 +227,10 @@ class ActionProcessor:
         seen = await self._outcomes(conn, [env.id for env in valid])
         ctx = ApplyContext(conn, self.settings, self.refs, recorded_at=received_at)
         fresh = [env for env in valid if env.id not in seen]
-        await ctx.load_lps(n for env in fresh for n in lp_numbers(env))
+        await ctx.load_lps((env.site, n) for env in fresh for n in lp_numbers(env))
         await ctx.load_wos(n for env in fresh for n in wo_numbers(env))
-        await ctx.reserve_sscc(sum(1 for env in fresh if needs_sscc(env)))
+        labelled = [env.site for env in fresh if needs_sscc(env)]
+        await ctx.reserve_sscc(len(labelled), labelled)
 
         batch = _Batch()
         acks: list[Ack] = []

@@ -10,6 +10,7 @@ from central.api.security import refused_call
 from central.errors import (
     ActionConflict,
     AlreadyExists,
+    Ambiguous,
     CentralError,
     Forbidden,
     InUse,
@@ -27,6 +28,7 @@ STATUS: list[tuple[type[CentralError], int]] = [
     (AlreadyExists, 409),
     (ActionConflict, 409),
     (InUse, 409),
+    (Ambiguous, 409),
     (InvalidReference, 422),
     (InvalidInput, 422),
     (Unauthorized, 401),

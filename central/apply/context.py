@@ -11,8 +11,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import and_, bindparam, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from central.apply.refs import Location, Product, ReferenceCache
 from central.apply.sscc import make_sscc, reserve_serials
@@ -31,6 +32,20 @@ _SAVE_LP = (
         parent_lp_id=bindparam("parent_lp_id"),
     )
 )
+
+
+def _numbered(keys: Iterable[tuple[str, str]]) -> ColumnElement[bool]:
+    """LPs by (site, number): ``site = ? AND number IN (...)`` per site, each a seek on the
+    unique (site, number) index."""
+    by_site: dict[str, list[str]] = {}
+    for site, number in keys:
+        by_site.setdefault(site, []).append(number)
+    return or_(
+        *(
+            and_(license_plates.c.site == site, license_plates.c.number.in_(numbers))
+            for site, numbers in by_site.items()
+        )
+    )
 
 
 @dataclass
@@ -94,11 +109,12 @@ class ApplyContext:
     # CORRECTION rows. Ledger rows of a resolution are caused by its audit entry, not an action.
     force: bool = False
     cause: str = "action"
-    lps: dict[str, LicensePlate | None] = field(default_factory=dict)
+    # LPs by (site, number): a number is unique per site, and two plants may each have one.
+    lps: dict[tuple[str, str], LicensePlate | None] = field(default_factory=dict)
     wos: dict[tuple[str, str], WorkOrder | None] = field(default_factory=dict)
     moves: list[tuple[LicensePlate, dict[str, Any]]] = field(default_factory=list)
     new_lps: list[tuple[LicensePlate, dict[str, Any]]] = field(default_factory=list)
-    changed_lps: dict[str, LicensePlate] = field(default_factory=dict)
+    changed_lps: dict[int, LicensePlate] = field(default_factory=dict)
     links: list[tuple[int, LicensePlate, dict[str, Any]]] = field(default_factory=list)
     serials: list[int] = field(default_factory=list)
     # LP id -> whether LPs were packed in it when first asked (appliers/lp.py asks for a
@@ -127,13 +143,13 @@ class ApplyContext:
 
     def add_lp(self, lp: LicensePlate, **columns: Any) -> None:
         """A new LP: cached now, inserted at flush with its other columns."""
-        self.lps[lp.number] = lp
+        self.lps[(lp.site, lp.number)] = lp
         self.new_lps.append((lp, columns))
 
     def save_lp(self, lp: LicensePlate) -> None:
         """Mark an LP changed (qty, place, status, last move) so flush writes it."""
         if lp.id is not None:
-            self.changed_lps[lp.number] = lp
+            self.changed_lps[lp.id] = lp
 
     def link(
         self,
@@ -158,20 +174,22 @@ class ApplyContext:
             )
         )
 
-    async def reserve_sscc(self, count: int) -> None:
-        """Take ``count`` SSCC serials in one statement, and learn which numbers already exist."""
+    async def reserve_sscc(self, count: int, sites: Iterable[str]) -> None:
+        """Take ``count`` SSCC serials in one statement, and learn which numbers already exist
+        at the ``sites`` that will use them."""
         if count <= 0:
             return
         self.serials.extend(await reserve_serials(self.conn, count))
-        await self.load_lps(self._sscc(serial) for serial in self.serials)
+        numbers = [self._sscc(serial) for serial in self.serials]
+        await self.load_lps((site, number) for site in set(sites) for number in numbers)
 
-    async def next_sscc(self) -> str:
-        """A fresh SSCC no LP carries yet (a label from elsewhere may hold the same number)."""
+    async def next_sscc(self, site: str) -> str:
+        """A fresh SSCC no LP of ``site`` carries yet (a label from elsewhere may hold it)."""
         while True:
             if not self.serials:
-                await self.reserve_sscc(1)
+                await self.reserve_sscc(1, [site])
             number = self._sscc(self.serials.pop(0))
-            if await self.lp(number) is None:
+            if await self.lp(site, number) is None:
                 return number
 
     def _sscc(self, serial: int) -> str:
@@ -182,26 +200,27 @@ class ApplyContext:
             serial=serial,
         )
 
-    async def load_lps(self, numbers: Iterable[str]) -> None:
-        """Read (and on PostgreSQL row-lock) the LPs a batch names, in one query."""
-        wanted = sorted({n for n in numbers if n not in self.lps})
+    async def load_lps(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Read (and on PostgreSQL row-lock) the LPs a batch names by (site, number), in one
+        query."""
+        wanted = sorted({k for k in keys if k not in self.lps})
         if not wanted:
             return
         query = (
             select(license_plates)
-            .where(license_plates.c.number.in_(wanted))
-            .order_by(license_plates.c.number)
+            .where(_numbered(wanted))
+            .order_by(license_plates.c.site, license_plates.c.number)
             .with_for_update()
         )
-        found = {row.number: _lp(row) for row in await self.conn.execute(query)}
-        for number in wanted:
-            self.lps[number] = found.get(number)
+        found = {(row.site, row.number): _lp(row) for row in await self.conn.execute(query)}
+        for key in wanted:
+            self.lps[key] = found.get(key)
 
-    async def lp(self, number: str) -> LicensePlate | None:
-        """The LP with this number as of this transaction, or None."""
-        if number not in self.lps:
-            await self.load_lps([number])
-        return self.lps[number]
+    async def lp(self, site: str, number: str) -> LicensePlate | None:
+        """The LP ``number`` of ``site`` as of this transaction, or None."""
+        if (site, number) not in self.lps:
+            await self.load_lps([(site, number)])
+        return self.lps[(site, number)]
 
     async def load_wos(self, keys: Iterable[tuple[str, str]]) -> None:
         """Read (and on PostgreSQL row-lock) the work orders a batch names by (site, number)."""
@@ -289,22 +308,19 @@ class ApplyContext:
                 }
                 for lp, columns in self.new_lps
             ]
-            # One multi-row INSERT, then the ids by number (unique). INSERT ... RETURNING in
+            # One multi-row INSERT, then the ids by (site, number). INSERT ... RETURNING in
             # parameter order is not batched on SQLite (it cannot order a multi-row
             # RETURNING), which cost one statement and one thread hop per new LP.
             await self.conn.execute(insert(license_plates), rows)
-            numbers = [lp.number for lp, _ in self.new_lps]
-            ids = dict(
-                (
-                    await self.conn.execute(
-                        select(license_plates.c.number, license_plates.c.id).where(
-                            license_plates.c.number.in_(numbers)
-                        )
-                    )
-                ).all()
+            keys = [(lp.site, lp.number) for lp, _ in self.new_lps]
+            found = await self.conn.execute(
+                select(license_plates.c.site, license_plates.c.number, license_plates.c.id).where(
+                    _numbered(keys)
+                )
             )
+            ids = {(row.site, row.number): row.id for row in found}
             for lp, _ in self.new_lps:
-                lp.id = ids[lp.number]
+                lp.id = ids[(lp.site, lp.number)]
             self.new_lps = []
         if self.changed_lps:
             await self.conn.execute(

@@ -82,7 +82,7 @@ async def _product(
     """The product, after checking the caller may see its site."""
     product = await get_product(conn, product_id=product_id, for_update=for_update)
     if caller is not None:
-        caller.require_site(product.site)
+        caller.require_visible(product.site, what="product", key=product_id)
     return product
 
 

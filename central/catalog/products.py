@@ -241,7 +241,7 @@ async def update_product(
     _check_type(type)
     old = await get_product(conn, product_id=product_id, for_update=True)
     if caller is not None:
-        caller.require_site(old.site)
+        caller.require_visible(old.site, what="product", key=product_id)
     for field, current, value in (("site", old.site, site), ("code", old.code, code)):
         if value is not None and value != current:
             raise CentralError(
@@ -304,7 +304,7 @@ async def delete_product(
     """Delete a product nothing refers to; InUse (PRODUCT_IN_USE) names what still does."""
     old = await get_product(conn, product_id=product_id, for_update=True)
     if caller is not None:
-        caller.require_site(old.site)
+        caller.require_visible(old.site, what="product", key=product_id)
     uses = await product_uses(conn, product_id=product_id)
     in_use = InUse(
         f"product {old.code} is still used by {', '.join(uses) or 'other records'}"

@@ -47,7 +47,7 @@ async def _open_conflict(conn: AsyncConnection, conflict_id: int, caller: Caller
         raise NotFound(
             f"conflict {conflict_id} does not exist", details={"conflict_id": conflict_id}
         )
-    caller.require_site(row.site)
+    caller.require_visible(row.site, what="conflict", key=conflict_id, field="conflict_id")
     if row.status != "open":
         raise ActionConflict(
             f"conflict {conflict_id} is already {row.status}; only open conflicts can be resolved",
@@ -97,10 +97,10 @@ async def _apply(
 ) -> tuple[str, str | None]:
     """Run the action through its applier; RESOLUTION_FAILED when it still cannot apply."""
     ctx.force = force
-    await ctx.load_lps(lp_numbers(env))
+    await ctx.load_lps((env.site, n) for n in lp_numbers(env))
     await ctx.load_wos(wo_numbers(env))
     if needs_sscc(env):
-        await ctx.reserve_sscc(1)
+        await ctx.reserve_sscc(1, [env.site])
     try:
         applied = await apply_action(ctx, env)
     except ActionConflict as err:

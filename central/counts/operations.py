@@ -78,8 +78,8 @@ async def record(ctx: ApplyContext, origin: Origin, body: CountRecord) -> Applie
     )
     unknown, elsewhere = [], []
     for line in body.lps:
-        lp = await ctx.lp(line.lp)
-        if lp is None or lp.site != origin.site:
+        lp = await ctx.lp(origin.site, line.lp)
+        if lp is None:
             unknown.append(line.lp)
         elif lp.location_id != session.location_id:
             elsewhere.append(line.lp)

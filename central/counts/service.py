@@ -439,7 +439,7 @@ async def approve(
         site=session.site,
     )
     lines, count_time = await _variance_lines(conn, session)
-    await ctx.load_lps(line.lp for line in lines if line.adjustment is not None)
+    await ctx.load_lps((session.site, line.lp) for line in lines if line.adjustment is not None)
     adjusted: list[LpQty] = []
     transferred: list[str] = []
     needs_receipt: list[LpQty] = []
@@ -456,7 +456,7 @@ async def approve(
             )
             skipped.append(Skipped(lp=line.lp, reason=f"LP {line.lp} {reason}"))
             continue
-        lp = ctx.lps[line.lp]
+        lp = ctx.lps[(session.site, line.lp)]
         assert lp is not None
         at = line.counted_at if line.counted_at is not None else count_time
         row = {"occurred_at": at, "action_id": entry, "reference": session.number}
@@ -500,7 +500,6 @@ async def approve(
 async def _open_session(conn: AsyncConnection, session_id: int, caller: Caller) -> Any:
     """The session, locked, for a caller of its site; COUNT_CLOSED (409) unless it is open."""
     session = await _session(conn, session_id, caller, lock=True)
-    caller.require_site(session.site)
     if session.status != "open":
         raise ActionConflict(
             f"count {session.number} is {session.status}",

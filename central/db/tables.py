@@ -154,7 +154,7 @@ license_plates = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("site", String(64), nullable=False),
-    Column("number", String(64), nullable=False, unique=True),
+    Column("number", String(64), nullable=False),  # unique per site: plants never share one
     Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
     Column("qty", Qty, nullable=False),  # projection of the ledger; `ioe db check` proves it
     Column("uom", String(16), nullable=False),
@@ -167,6 +167,8 @@ license_plates = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("created_by_action", String(36)),
     CheckConstraint(_one_of("status", LP_STATUSES), name="status"),
+    UniqueConstraint("site", "number"),
+    Index(None, "number"),  # a number across every site (an admin's lookup) is a seek too
     Index(None, "product_id", "status", "expiry"),  # FEFO picks and available stock
     Index(None, "location_id", "status"),
     Index(None, "lot"),
@@ -392,6 +394,7 @@ api_tokens = Table(
     Column("sites", JSON, nullable=False),  # ["*"] for every site
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
+    Column("expires_at", UtcDateTime),  # None: until revoked
 )
 
 audit_log = Table(

@@ -33,14 +33,9 @@ async def consumed_into(ctx: ApplyContext, lp: LicensePlate) -> str | None:
 
 async def known_lp(ctx: ApplyContext, site: str, number: str) -> LicensePlate:
     """The LP at this site, or LP_NOT_FOUND (an LP of another site is not visible here)."""
-    lp = await ctx.lp(number)
-    if lp is None or lp.site != site:
-        raise conflict(
-            ConflictCode.LP_NOT_FOUND,
-            f"LP {number} is not known at central"
-            if lp is None
-            else f"LP {number} is not known at site {site}",
-        )
+    lp = await ctx.lp(site, number)
+    if lp is None:
+        raise conflict(ConflictCode.LP_NOT_FOUND, f"LP {number} is not known at site {site}")
     return lp
 
 
@@ -77,13 +72,16 @@ async def location_id(ctx: ApplyContext, site: str, code: str) -> int:
     return found.id
 
 
-async def new_lp_number(ctx: ApplyContext, wanted: str | None) -> str:
-    """The label's number when it is free (else a conflict), or a freshly allocated SSCC."""
+async def new_lp_number(ctx: ApplyContext, site: str, wanted: str | None) -> str:
+    """The label's number when ``site`` has no LP with it (else a conflict), or a freshly
+    allocated SSCC. Numbers are per site: another plant's LP never blocks this one's."""
     if wanted is not None:
-        if await ctx.lp(wanted) is not None:
-            raise conflict(ConflictCode.LP_ALREADY_EXISTS, f"LP {wanted} already exists")
+        if await ctx.lp(site, wanted) is not None:
+            raise conflict(
+                ConflictCode.LP_ALREADY_EXISTS, f"LP {wanted} already exists at site {site}"
+            )
         return wanted
-    return await ctx.next_sscc()
+    return await ctx.next_sscc(site)
 
 
 def new_lp(

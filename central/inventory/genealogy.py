@@ -48,6 +48,7 @@ from central.db.tables import (
 )
 from central.db.types import as_utc, from_units
 from central.errors import InvalidInput, NotFound
+from central.inventory.queries import ambiguous_lp
 
 Way = Literal["up", "down"]
 DIRECTIONS: dict[str, Way] = {"up": "up", "backward": "up", "down": "down", "forward": "down"}
@@ -328,6 +329,8 @@ async def trace(
     result.close()
     if not rows:  # the walk starts at the LP itself: no row, no LP the caller may see
         raise NotFound(f"LP {number} does not exist", details={"number": number})
+    if len(rows) > 1 and rows[1][_LINK + 3] == 0:  # the number is an LP at several sites
+        raise ambiguous_lp(number, [row[2] for row in rows if row[_LINK + 3] == 0])
     tree, count, links = _tree(rows[: max_links + 1])
     return Trace(
         lp=number,

@@ -41,7 +41,7 @@ async def receive(ctx: ApplyContext, origin: Origin, body: LpReceive) -> Applied
         raise conflict(
             ConflictCode.UOM_MISMATCH, f"{product.code} is counted in {product.uom}, not {body.uom}"
         )
-    number = await new_lp_number(ctx, body.lp)
+    number = await new_lp_number(ctx, origin.site, body.lp)
     held = await lot_on_hold(ctx, origin.site, product.id, body.lot)
     lp = new_lp(
         ctx,
@@ -114,8 +114,8 @@ async def _contents(ctx: ApplyContext, lp: LicensePlate) -> list[LicensePlate]:
     lp_id = await _lp_id(ctx, lp)
     await ctx.flush()  # packing earlier in this batch must be visible to the query
     numbers = [number for _, number in await nesting.nested_lps(ctx.conn, lp_id=lp_id)]
-    await ctx.load_lps(numbers)
-    return [found for number in numbers if (found := await ctx.lp(number)) is not None]
+    await ctx.load_lps((lp.site, number) for number in numbers)  # nested in its own site only
+    return [found for number in numbers if (found := await ctx.lp(lp.site, number)) is not None]
 
 
 async def _location_code(ctx: ApplyContext, loc_id: int) -> str:
@@ -194,7 +194,7 @@ async def split(ctx: ApplyContext, origin: Origin, body: LpSplit) -> Applied:
             f"Cannot split {format_qty(body.qty)} {lp.uom} off LP {lp.number}: it "
             f"holds {format_qty(lp.qty)} {lp.uom}, and a split must leave some",
         )
-    number = await new_lp_number(ctx, body.new_lp)
+    number = await new_lp_number(ctx, origin.site, body.new_lp)
     parent_id = await _lp_id(ctx, lp)
     child = new_lp(
         ctx,

@@ -15,8 +15,29 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from central.db.enums import LpStatus, MoveKind
 from central.db.rows import as_dict, page
 from central.db.tables import license_plates, locations, products, stock_moves, work_orders
-from central.errors import NotFound
+from central.errors import Ambiguous, NotFound
 from central.inventory import nesting
+
+
+def only_lp(rows: list[Any], number: str) -> Any:
+    """The one LP row found by number: NotFound when none (or only other sites' LPs), and
+    LP_AMBIGUOUS when the number is an LP at several of the sites searched (numbers are unique
+    per site): the caller names the site with ``?site=``."""
+    if not rows:
+        raise NotFound(f"LP {number} does not exist", details={"number": number})
+    if len(rows) > 1:
+        raise ambiguous_lp(number, [row.site for row in rows])
+    return rows[0]
+
+
+def ambiguous_lp(number: str, sites: list[str]) -> Ambiguous:
+    """The error for an LP number found at several of the caller's sites."""
+    return Ambiguous(
+        f"LP {number} exists at several of your sites ({', '.join(sorted(sites))}); "
+        "name one with ?site=",
+        code="LP_AMBIGUOUS",
+        details={"number": number, "sites": sorted(sites)},
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,9 +157,7 @@ async def get_contents(
     query = query.where(license_plates.c.number == number)
     if sites is not None:
         query = query.where(license_plates.c.site.in_(sites))
-    row = (await conn.execute(query)).first()
-    if row is None:
-        raise NotFound(f"LP {number} does not exist", details={"number": number})
+    row = only_lp(list(await conn.execute(query.limit(2))), number)
     ids = await nesting.nested_ids(conn, lp_id=row.id)
     inside: list[LpRow] = []
     if ids:
@@ -188,9 +207,7 @@ async def get_license_plate(
     )
     if sites is not None:
         query = query.where(license_plates.c.site.in_(sites))
-    row = (await conn.execute(query)).first()
-    if row is None:
-        raise NotFound(f"LP {number} does not exist", details={"number": number})
+    row = only_lp(list(await conn.execute(query.limit(2))), number)
     return LicensePlate(**as_dict(row))
 
 

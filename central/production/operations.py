@@ -103,7 +103,7 @@ async def output(ctx: ApplyContext, origin: Origin, body: WoOutput) -> Applied:
     """wo.output: a new LP of the WO's product, ledger PRODUCE, genealogy from its inputs."""
     wo = await open_wo(ctx, origin.site, body.work_order)
     to_id = await location_id(ctx, origin.site, body.location)
-    number = await new_lp_number(ctx, body.lp)
+    number = await new_lp_number(ctx, origin.site, body.lp)
     parents = await _inputs_since_last_output(ctx, wo)
     held = await lot_on_hold(ctx, origin.site, wo.product_id, body.lot)
     lp = new_lp(

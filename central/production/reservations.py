@@ -76,7 +76,7 @@ async def _candidates(
     )
     found: dict[int, list[Any]] = defaultdict(list)
     for row in await ctx.conn.execute(query):
-        cached = ctx.lps.get(row.number)  # this transaction's view wins over the table's
+        cached = ctx.lps.get((site, row.number))  # this transaction's view wins over the table's
         if cached is None or cached.status == "available":
             found[row.product_id].append(row)
     return found
@@ -129,10 +129,10 @@ async def reserve_materials(ctx: ApplyContext, wo: WorkOrder, *, action_id: str)
             )
     if short:
         raise _short_error(wo, short)
-    await ctx.load_lps(number for _, number, _ in picks)
+    await ctx.load_lps((wo.site, number) for _, number, _ in picks)
     rows = []
     for material_id, number, part in picks:
-        lp = ctx.lps[number]
+        lp = ctx.lps[(wo.site, number)]
         assert lp is not None and lp.id is not None
         lp.status = "reserved"
         ctx.save_lp(lp)
@@ -176,9 +176,9 @@ async def release_reservations(
     ).all()
     if not rows:
         return 0
-    await ctx.load_lps(row.number for row in rows)
+    await ctx.load_lps((wo.site, row.number) for row in rows)
     for row in rows:
-        lp = ctx.lps[row.number]
+        lp = ctx.lps[(wo.site, row.number)]
         assert lp is not None
         _release_memo(
             ctx,

@@ -277,7 +277,7 @@ async def change_status(
     ).first()
     if found is None:
         raise NotFound(f"work order {work_order_id} does not exist", details={"id": work_order_id})
-    caller.require_site(found.site)
+    caller.require_visible(found.site, what="work order", key=work_order_id)
     wo = await ctx.wo(found.site, found.number)  # row-locked until the call commits
     assert wo is not None
     audit_id = await audit.record(

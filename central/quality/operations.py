@@ -97,8 +97,12 @@ async def _lot_lps(
     if product_id is not None:
         query = query.where(license_plates.c.product_id == product_id)
     numbers = list((await ctx.conn.execute(query)).scalars())
-    await ctx.load_lps(numbers)
-    return [lp for n in sorted(numbers) if (lp := ctx.lps[n]) is not None and lp.status in statuses]
+    await ctx.load_lps((site, n) for n in numbers)
+    return [
+        lp
+        for n in sorted(numbers)
+        if (lp := ctx.lps[(site, n)]) is not None and lp.status in statuses
+    ]
 
 
 async def place_hold(ctx: ApplyContext, target: Target, *, reason: str, stamp: Stamp) -> HoldChange:
@@ -117,8 +121,9 @@ async def place_hold(ctx: ApplyContext, target: Target, *, reason: str, stamp: S
         await ctx.flush()  # a root made earlier in the batch gets its id
         assert root.id is not None
         numbers = await lp_tree(ctx.conn, root.id)
-        await ctx.load_lps(numbers)
-        lps = [lp for n in numbers if (lp := ctx.lps[n]) is not None and lp.status in HOLDABLE]
+        keys = [(root.site, n) for n in numbers]  # an LP nests only in its own site's LPs
+        await ctx.load_lps(keys)
+        lps = [lp for k in keys if (lp := ctx.lps[k]) is not None and lp.status in HOLDABLE]
         row.update(lp_id=root.id, product_id=root.product_id)
     else:
         assert target.lot is not None
@@ -219,8 +224,9 @@ async def release_holds(
         if hold.lp_id is not None:
             await ctx.flush()
             numbers = await lp_tree(ctx.conn, hold.lp_id)
-            await ctx.load_lps(numbers)
-            found = [lp for n in numbers if (lp := ctx.lps[n]) is not None]
+            keys = [(hold.site, n) for n in numbers]
+            await ctx.load_lps(keys)
+            found = [lp for k in keys if (lp := ctx.lps[k]) is not None]
             root = next(lp.number for lp in found if lp.id == hold.lp_id)
             names.append(f"the hold on LP {root}")
         else:

@@ -17,6 +17,9 @@ from central.inventory import genealogy, queries
 
 router = APIRouter(prefix="/license-plates", tags=["license plates"])
 Depth = Annotated[int, Query(ge=1, le=genealogy.MAX_DEPTH, description="links to follow")]
+# LP numbers are unique per site: a number at several of the caller's sites is 409
+# LP_AMBIGUOUS until the caller names one.
+AtSite = Annotated[str | None, Query(description="the LP's site, when the number is at several")]
 
 
 @router.get("", response_model=Page[LicensePlateRow])
@@ -48,15 +51,19 @@ async def list_license_plates(
 
 
 @router.get("/{number}", response_model=LicensePlateOut)
-async def get_license_plate(number: str, conn: ReadConn, caller: CallerDep) -> queries.LicensePlate:
+async def get_license_plate(
+    number: str, conn: ReadConn, caller: CallerDep, site: AtSite = None
+) -> queries.LicensePlate:
     """One LP: product, quantity, place, status, lot, and the LP it is packed in."""
-    return await queries.get_license_plate(conn, number=number, sites=caller.site_filter())
+    return await queries.get_license_plate(conn, number=number, sites=caller.site_filter(site))
 
 
 @router.get("/{number}/contents", response_model=LicensePlateContents)
-async def get_contents(number: str, conn: ReadConn, caller: CallerDep) -> queries.LpContents:
+async def get_contents(
+    number: str, conn: ReadConn, caller: CallerDep, site: AtSite = None
+) -> queries.LpContents:
     """An LP and everything packed in it, any depth (cartons on a pallet)."""
-    return await queries.get_contents(conn, number=number, sites=caller.site_filter())
+    return await queries.get_contents(conn, number=number, sites=caller.site_filter(site))
 
 
 @router.get("/{number}/genealogy", response_model=GenealogyOut)
@@ -66,8 +73,9 @@ async def get_genealogy(
     caller: CallerDep,
     direction: Direction = "down",
     depth: Depth = genealogy.DEFAULT_DEPTH,
+    site: AtSite = None,
 ) -> genealogy.Trace:
     """The recall tree: ``down`` (forward) where the LP went, ``up`` (backward) what went in."""
     return await genealogy.trace(
-        conn, number=number, direction=direction, depth=depth, sites=caller.site_filter()
+        conn, number=number, direction=direction, depth=depth, sites=caller.site_filter(site)
     )

@@ -66,7 +66,7 @@ async def list_products(
 async def get_product(product_id: int, conn: ReadConn, caller: CallerDep) -> Product:
     """One product."""
     product = await catalog.get_product(conn, product_id=product_id)
-    caller.require_site(product.site)
+    caller.require_visible(product.site, what="product", key=product_id)
     return product
 
 

@@ -13,22 +13,28 @@ router = APIRouter(tags=["access"])
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenMade)
 async def create_token(body: TokenIn, conn: WriteConn, caller: AdminCaller) -> MadeToken:
-    """Make a token for a person or a system; the token is answered this once."""
+    """Make a token for a person or a system, with at most the caller's roles and sites; the
+    token is answered this once."""
     row, token = await tokens.create_token(
-        conn, caller=caller, name=body.name, roles=list(body.roles), sites=list(body.sites)
+        conn,
+        caller=caller,
+        name=body.name,
+        roles=list(body.roles),
+        sites=list(body.sites),
+        expires_at=body.expires_at,
     )
     return MadeToken.of(row, token)
 
 
 @router.get("/tokens", response_model=list[TokenOut])
-async def list_tokens(conn: ReadConn, _: AdminCaller) -> list[Token]:
-    """Every token, by name, without secrets."""
-    return await tokens.list_tokens(conn)
+async def list_tokens(conn: ReadConn, caller: AdminCaller) -> list[Token]:
+    """The tokens within the caller's sites, by name, without secrets."""
+    return await tokens.list_tokens(conn, caller=caller)
 
 
 @router.delete("/tokens/{name}", response_model=TokenOut)
 async def revoke_token(name: str, conn: WriteConn, caller: AdminCaller) -> Token:
-    """Revoke a token: refused from the next call on."""
+    """Revoke a token within the caller's sites: refused from the next call on."""
     return await tokens.revoke_token(conn, caller=caller, name=name)
 
 

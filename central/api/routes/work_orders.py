@@ -62,7 +62,7 @@ async def get_work_order(
 ) -> service.WorkOrder:
     """One work order with its progress."""
     wo = await service.get_work_order(conn, work_order_id=work_order_id)
-    caller.require_site(wo.site)
+    caller.require_visible(wo.site, what="work order", key=work_order_id)
     return wo
 
 
@@ -72,7 +72,7 @@ async def list_materials(
 ) -> service.Materials:
     """Per component: required, reserved (and which LPs), consumed, remaining."""
     materials = await service.list_materials(conn, work_order_id=work_order_id)
-    caller.require_site(materials.site)
+    caller.require_visible(materials.site, what="work order", key=work_order_id)
     return materials
 
 

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from central.db.enums import Role
 from protocol.types import Name
@@ -19,6 +19,9 @@ class TokenIn(BaseModel):
     name: Name
     roles: list[Role] = Field(min_length=1)
     sites: list[SiteOrAll] = Field(min_length=1)
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="refused (401 TOKEN_EXPIRED) from this moment on"
+    )
 
 
 class TokenOut(BaseModel):
@@ -29,6 +32,7 @@ class TokenOut(BaseModel):
     sites: list[str]
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None
 
 
 class TokenMade(TokenOut):

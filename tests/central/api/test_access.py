@@ -78,7 +78,7 @@ async def test_roles_gate_writes_and_sites_filter_reads(guarded: httpx.AsyncClie
         if p["site"] == "plant-2"
     ][0]
     hidden = await guarded.get(f"{API}/products/{one['id']}", headers=planner)
-    assert hidden.status_code == 403
+    assert hidden.status_code == 404 and hidden.json()["code"] == "NOT_FOUND"
 
 
 async def test_tokens_are_admin_business_and_revocable(guarded: httpx.AsyncClient) -> None:

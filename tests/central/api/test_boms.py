@@ -343,12 +343,23 @@ async def test_roles_and_sites(central: Central, guarded: httpx.AsyncClient) -> 
     planner = await client.post(url, json=body, headers=headers["planner"])
     assert planner.status_code == 403 and planner.json()["code"] == "ROLE_REQUIRED"
     assert (await client.get(url, headers=headers["planner"])).status_code == 200
-    for answer in (
-        await client.post(url, json=body, headers=headers["tech-2"]),
-        await client.get(url, headers=headers["tech-2"]),
-        await client.get(f"{url}/versions", headers=headers["tech-2"]),
+    product_id = ids["CAKE-EA"]
+    missing_url = f"{API}/products/{product_id + 1000}/bom"
+    for method, suffix, kwargs in (
+        ("POST", "", {"json": body}),
+        ("GET", "", {}),
+        ("GET", "/versions", {}),
     ):
-        assert answer.status_code == 403 and answer.json()["code"] == "SITE_FORBIDDEN"
+        hidden = await client.request(method, url + suffix, headers=headers["tech-2"], **kwargs)
+        missing = await client.request(
+            method, missing_url + suffix, headers=headers["tech-2"], **kwargs
+        )
+        assert hidden.status_code == missing.status_code == 404  # as if it did not exist
+        assert hidden.json() == {
+            **missing.json(),
+            "message": f"product {product_id} does not exist",
+            "details": {"id": product_id},
+        }
     saved = await client.post(url, json=body, headers=headers["tech-1"])
     assert saved.status_code == 200 and saved.json()["items"][0]["qty_per"] == "3"
     assert await central.rows("SELECT actor FROM audit_log WHERE action = 'bom.replace'") == [

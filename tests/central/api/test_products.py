@@ -314,13 +314,20 @@ async def test_roles_and_sites(guarded: tuple[httpx.AsyncClient, dict[str, Any]]
     assert (await client.get(url, headers=headers["planner"])).status_code == 200
 
     other = headers["tech-2"]
-    for answer in (
-        await client.get(url, headers=other),
-        await client.put(url, json=update, headers=other),
-        await client.delete(url, headers=other),
-        await client.get(f"{API}/products", params={"site": SITE}, headers=other),
-    ):
-        assert answer.status_code == 403 and answer.json()["code"] == "SITE_FORBIDDEN"
+    # Another site's product answers exactly as a product that does not exist.
+    product_id = made.json()["id"]
+    missing_url = f"{API}/products/{product_id + 1000}"
+    for method, kwargs in (("GET", {}), ("PUT", {"json": update}), ("DELETE", {})):
+        hidden = await client.request(method, url, headers=other, **kwargs)
+        missing = await client.request(method, missing_url, headers=other, **kwargs)
+        assert hidden.status_code == missing.status_code == 404
+        assert hidden.json() == {
+            **missing.json(),
+            "message": f"product {product_id} does not exist",
+            "details": {"id": product_id},
+        }
+    asked = await client.get(f"{API}/products", params={"site": SITE}, headers=other)
+    assert asked.status_code == 403 and asked.json()["code"] == "SITE_FORBIDDEN"
     listed = (await client.get(f"{API}/products", headers=other)).json()
     assert (listed["items"], listed["total"]) == ([], 0)
     still = (await client.get(url, headers=headers["tech-1"])).json()

@@ -277,15 +277,21 @@ async def test_sites_are_isolated(seeded: Central, guarded: httpx.AsyncClient) -
     assert listed.status_code == 200 and listed.json()["items"] == []
     asked = await guarded.get(f"{API}/work-orders", params={"site": SITE}, headers=other)
     assert asked.status_code == 403 and asked.json()["code"] == "SITE_FORBIDDEN"
-    assert (await guarded.get(url, headers=other)).status_code == 403
-    assert (await guarded.get(f"{url}/materials", headers=other)).status_code == 403
-    refused = await guarded.post(f"{url}/release", headers=other)
-    assert refused.status_code == 403 and refused.json()["code"] == "SITE_FORBIDDEN"
+    missing_url = f"{API}/work-orders/{wo['id'] + 1000}"
+    for method, suffix in (("GET", ""), ("GET", "/materials"), ("POST", "/release")):
+        hidden = await guarded.request(method, url + suffix, headers=other)
+        missing = await guarded.request(method, missing_url + suffix, headers=other)
+        assert hidden.status_code == missing.status_code == 404  # as if it did not exist
+        assert hidden.json() == {
+            **missing.json(),
+            "message": f"work order {wo['id']} does not exist",
+            "details": {"id": wo["id"]},
+        }
     created = await guarded.post(
         f"{API}/work-orders",
         headers=other,
         json={"site": SITE, "number": "WO-X", "product": "FG-1", "qty": "1"},
     )
     assert created.status_code == 403
-    assert (await guarded.get(url, headers=other)).status_code == 403
+    assert (await guarded.get(url, headers=other)).status_code == 404
     assert (await seeded.client.get(url)).json()["status"] == "planned"

@@ -241,7 +241,15 @@ async def test_only_supervisors_of_the_site_resolve(
     assert refused.status_code == 403 and refused.json()["code"] == "ROLE_REQUIRED"
     elsewhere = await seeded.bearer("wh-2", ["warehouse"], ["plant-2"])
     refused = await guarded.post(url, json=decision, headers=elsewhere)
-    assert refused.status_code == 403 and refused.json()["code"] == "SITE_FORBIDDEN"
+    missing = await guarded.post(
+        f"{API}/conflicts/{conflict_id + 1000}/resolve", json=decision, headers=elsewhere
+    )
+    assert refused.status_code == missing.status_code == 404  # as if it did not exist
+    assert refused.json() == {
+        **missing.json(),
+        "message": f"conflict {conflict_id} does not exist",
+        "details": {"conflict_id": conflict_id},
+    }
     hidden = await guarded.get(f"{API}/conflicts", headers=elsewhere)
     assert hidden.status_code == 200 and hidden.json()["items"] == []
     assert (

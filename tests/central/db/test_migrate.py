@@ -34,7 +34,7 @@ async def test_upgrade_twice_and_schema_matches_tables(database_url: str) -> Non
     finally:
         await engine.dispose()
     assert diff == []
-    assert version == [("0005",)]
+    assert version == [("0006",)]
 
 
 async def test_quantities_sum_exactly_and_times_come_back_utc(database_url: str) -> None:
@@ -171,3 +171,49 @@ async def test_upgrade_from_the_first_release_keeps_and_backfills_rows(database_
     assert kind == "storage"
     # every link now runs the way material went: the carton LP-1 onto the pallet PAL-1
     assert links == [(1, 2, "PACK"), (1, 2, "MERGE")]
+
+
+async def test_lp_numbers_become_unique_per_site_keeping_every_lp(database_url: str) -> None:
+    """0006 keeps existing LPs and tokens; afterwards another site may use a taken number."""
+    from sqlalchemy.exc import IntegrityError
+
+    await upgrade(database_url, "0003")
+    engine = make_engine(database_url)
+    now = "2026-11-01 10:00:00"
+    lp_sql = (
+        "INSERT INTO license_plates (site, number, product_id, qty, uom, location_id, status, "
+        "created_at) VALUES ('{site}', 'LP-1', 1, 1000000, 'kg', 1, 'available', '" + now + "')"
+    )
+    try:
+        async with engine.begin() as conn:
+            for sql in (
+                "INSERT INTO products (id, site, code, name, uom, type, allergens, allow_merge, "
+                f"created_at) VALUES (1, 'plant-1', 'RAW-1', 'Raw', 'kg', 'raw', '[]', false, "
+                f"'{now}')",
+                "INSERT INTO locations (id, site, code, name, kind, created_at) "
+                f"VALUES (1, 'plant-1', 'A-01', 'Rack', 'storage', '{now}')",
+                lp_sql.format(site="plant-1"),
+                "INSERT INTO api_tokens (name, token_sha256, roles, sites, created_at) "
+                f"VALUES ('t', 'abc', '[\"admin\"]', '[\"*\"]', '{now}')",
+            ):
+                await conn.exec_driver_sql(sql)
+        await upgrade(database_url)
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql(lp_sql.format(site="plant-2"))
+        try:
+            async with engine.begin() as conn:
+                await conn.exec_driver_sql(lp_sql.format(site="plant-2"))
+        except IntegrityError:
+            refused = True
+        else:
+            refused = False
+        async with engine.connect() as conn:
+            sites = (
+                await conn.execute(select(license_plates.c.site).order_by(license_plates.c.site))
+            ).all()
+            token = (await conn.exec_driver_sql("SELECT name, expires_at FROM api_tokens")).all()
+    finally:
+        await engine.dispose()
+    assert refused
+    assert sites == [("plant-1",), ("plant-2",)]
+    assert token == [("t", None)]

@@ -130,7 +130,10 @@ async def test_split_refuses_a_taken_number_and_unusable_lps(seeded: Central) ->
     await seeded.receive("LP-1", "10")
     await seeded.receive("LP-2", "10")
     ack, _ = await act(seeded, "lp.split", {"lp": "LP-1", "qty": "1", "new_lp": "LP-2"})
-    assert (ack.code, ack.message) == ("LP_ALREADY_EXISTS", "LP LP-2 already exists")
+    assert (ack.code, ack.message) == (
+        "LP_ALREADY_EXISTS",
+        "LP LP-2 already exists at site plant-1",
+    )
     for status, code in (("on_hold", "LP_ON_HOLD"), ("reserved", "LP_RESERVED")):
         await set_status(seeded, "LP-1", status)
         ack, _ = await act(seeded, "lp.split", {"lp": "LP-1", "qty": "1"})
@@ -250,7 +253,7 @@ async def test_pack_refusals(seeded: Central) -> None:
         (
             {"lp": "PAL-2", "parent": "NEW-PALLET"},
             "LP_NOT_FOUND",
-            "LP NEW-PALLET is not known at central",
+            "LP NEW-PALLET is not known at site plant-1",
         ),
         (
             {"lp": "FAR", "parent": "PAL-1"},

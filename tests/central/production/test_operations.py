@@ -52,7 +52,7 @@ async def forced(central: Central, env: dict[str, Any]) -> str:
             force=True,
             cause="api",
         )
-        await ctx.load_lps(lp_numbers(checked))
+        await ctx.load_lps((checked.site, n) for n in lp_numbers(checked))
         await ctx.load_wos(wo_numbers(checked))
         applied = await apply_action(ctx, checked)
         await ctx.flush()
