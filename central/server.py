@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 async def run_central(settings: CentralSettings, *, shared_subscription: bool = False) -> None:
     """Serve central until cancelled: apply migrations, start API and ingest together."""
-    await upgrade(settings.db_url)
+    await upgrade(settings.db_url, master_key=settings.load_master_key())
     engine = make_engine(settings.db_url)
     processor = ActionProcessor(engine, settings)
     worker = IngestWorker(

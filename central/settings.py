@@ -26,6 +26,9 @@ class CentralSettings(BaseSettings):
     # The one secret kept outside the database (central/keys.py): hex, or a 0600 file.
     master_key: SecretStr | None = None
     master_key_file: Path | None = None
+    # After `ioe edge rotate-secret`, how long the edge's previous key is still accepted for
+    # what it queued before (retired earlier once the edge signs with its new key).
+    edge_key_overlap_hours: float = Field(default=7 * 24, gt=0)
 
     def load_master_key(self) -> MasterKey:
         """The configured master key; on SQLite a key file beside the database by default."""

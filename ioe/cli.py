@@ -100,11 +100,26 @@ def central_run(
 def db_upgrade(db: str = typer.Option(None, "--db", envvar="IOE_DB_URL")) -> None:
     """Apply central's database migrations (safe to run again)."""
     from central.db.migrate import upgrade
+    from central.errors import MasterKeyError, MigrationError
     from central.settings import settings_from
 
     setup_logging()
     settings = settings_from(db_url=db)
-    asyncio.run(upgrade(settings.db_url))
+    key_problem = ""
+    try:
+        master_key = settings.load_master_key()
+    except MasterKeyError as err:
+        if settings.master_key or settings.master_key_file:
+            typer.echo(f"error: {err.message}", err=True)
+            raise typer.Exit(1) from None
+        key_problem, master_key = err.message, None  # needed only if edges are registered
+    try:
+        asyncio.run(upgrade(settings.db_url, master_key=master_key))
+    except MigrationError as err:
+        typer.echo(f"error: {err.message}", err=True)
+        if key_problem:
+            typer.echo(f"(master key: {key_problem})", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"database at {settings.db_url} is up to date")
 
 
