@@ -216,6 +216,56 @@ def edge_provision(
     typer.echo(f"edge {site}/{edge} registered; config with its secret written to {out}")
 
 
+@edge_app.command("rotate-secret")
+def edge_rotate_secret(
+    config: Path = typer.Option(Path("edge.toml"), "--config", "-c", help="this edge's edge.toml"),
+    central: str = typer.Option(None, "--central", help="central's base URL (default: config)"),
+    token: str = typer.Option(None, "--token", envvar="IOE_ADMIN_TOKEN"),
+    force: bool = typer.Option(
+        False, "--force", help="rotate even while the previous rotation's old key is accepted"
+    ),
+) -> None:
+    """Get a new key for this edge from central and write it into its edge.toml. Restart the
+    edge to sign with it; what it queued before stays accepted for central's overlap window."""
+    from edge.errors import EdgeError
+    from edge.rotation import rotate_secret
+
+    setup_logging("WARNING")
+    try:
+        rotated = asyncio.run(
+            rotate_secret(config, central_url=central, admin_token=token, force=force)
+        )
+    except EdgeError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from err
+    typer.echo(
+        f"key {rotated.key_version} written to {config}; restart the edge to use it. The "
+        f"previous key is accepted until {rotated.previous_valid_until} or until the edge "
+        "sends an action signed with the new one"
+    )
+
+
+@edge_app.command("revoke")
+def edge_revoke(
+    central: str = typer.Option(..., "--central", help="central's base URL, http://host:8000"),
+    site: str = typer.Option(..., "--site"),
+    edge: str = typer.Option(..., "--edge"),
+    token: str = typer.Option(None, "--token", envvar="IOE_ADMIN_TOKEN"),
+) -> None:
+    """Refuse an edge (a lost or stolen device): its actions are rejected EDGE_REVOKED, and
+    the next `ioe broker-config` disables its broker account."""
+    from edge.errors import EdgeError
+    from edge.rotation import revoke_edge
+
+    setup_logging("WARNING")
+    try:
+        at = asyncio.run(revoke_edge(central, site=site, edge_id=edge, admin_token=token))
+    except EdgeError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from err
+    typer.echo(f"edge {site}/{edge} revoked at {at}; provision it again to re-admit it")
+
+
 @app.command()
 def demo(
     workdir: Path = typer.Option(Path("var/demo"), "--dir", help="where the demo keeps state"),
