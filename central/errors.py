@@ -89,3 +89,9 @@ class MasterKeyError(CentralError):
     """The master key is missing, malformed or kept in a file others can read."""
 
     code = "MASTER_KEY"
+
+
+class EdgeKeyRefused(CentralError):
+    """An edge's key cannot change that way now: revoked, or a rotation still overlapping."""
+
+    code = "EDGE_KEY_REFUSED"

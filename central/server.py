@@ -20,7 +20,7 @@ async def run_central(settings: CentralSettings, *, shared_subscription: bool = 
     """Serve central until cancelled: check its exposure (a short admin token is refused),
     apply migrations, start API and ingest together."""
     check_exposure(settings)
-    await upgrade(settings.db_url)
+    await upgrade(settings.db_url, master_key=settings.load_master_key())
     engine = make_engine(settings.db_url)
     processor = ActionProcessor(engine, settings)
     broker = settings.broker_address()

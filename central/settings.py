@@ -50,6 +50,10 @@ class CentralSettings(BaseSettings):
             key_file=self.mqtt_key_file,
         )
 
+    # After `ioe edge rotate-secret`, how long the edge's previous key is still accepted for
+    # what it queued before (retired earlier once the edge signs with its new key).
+    edge_key_overlap_hours: float = Field(default=7 * 24, gt=0)
+
     def load_master_key(self) -> MasterKey:
         """The configured master key; on SQLite a key file beside the database by default."""
         return load_master_key(

@@ -22,7 +22,7 @@ def default_station() -> StationConfig:
     )
 
 
-def _central_error(response: httpx.Response) -> str:
+def central_error(response: httpx.Response) -> str:
     """Central's own words for a refusal, when it sent the usual error JSON."""
     try:
         body = response.json()
@@ -79,7 +79,7 @@ async def register_edge(
         }.get(response.status_code, "")
         raise ProvisionError(
             f"central refused to register {site}/{edge_id}: HTTP "
-            f"{response.status_code} {_central_error(response)}{hint}"
+            f"{response.status_code} {central_error(response)}{hint}"
         )
     try:
         body = response.json()

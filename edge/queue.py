@@ -36,6 +36,7 @@ from edge.queue_schema import OPEN_SQL, OPEN_STATES, STATES, claim, migrate, pra
 from protocol import Ack, ProtocolError, RejectCode, format_ts, new_action_id
 from protocol.envelope import normalize_body, seal_envelope
 from protocol.types import NAME_PATTERN
+from runtime.files import owner_only_file
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class ActionQueue:
         path = Path(path)
         writer = reader = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            owner_only_file(path)  # the queue, its -wal and -shm: readable by the edge only
             writer = await aiosqlite.connect(str(path), isolation_level=None)
             mode = await pragma(writer, "journal_mode = WAL")
             if str(mode).lower() != "wal":

@@ -119,11 +119,26 @@ def central_run(
 def db_upgrade(db: str = typer.Option(None, "--db", envvar="IOE_DB_URL")) -> None:
     """Apply central's database migrations (safe to run again)."""
     from central.db.migrate import upgrade
+    from central.errors import MasterKeyError, MigrationError
     from central.settings import settings_from
 
     setup_logging()
     settings = settings_from(db_url=db)
-    asyncio.run(upgrade(settings.db_url))
+    key_problem = ""
+    try:
+        master_key = settings.load_master_key()
+    except MasterKeyError as err:
+        if settings.master_key or settings.master_key_file:
+            typer.echo(f"error: {err.message}", err=True)
+            raise typer.Exit(1) from None
+        key_problem, master_key = err.message, None  # needed only if edges are registered
+    try:
+        asyncio.run(upgrade(settings.db_url, master_key=master_key))
+    except MigrationError as err:
+        typer.echo(f"error: {err.message}", err=True)
+        if key_problem:
+            typer.echo(f"(master key: {key_problem})", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"database at {settings.db_url} is up to date")
 
 
@@ -230,6 +245,56 @@ def edge_provision(
         f"login written to {out} (run `ioe broker-config` and reload the broker so the login "
         "works)"
     )
+
+
+@edge_app.command("rotate-secret")
+def edge_rotate_secret(
+    config: Path = typer.Option(Path("edge.toml"), "--config", "-c", help="this edge's edge.toml"),
+    central: str = typer.Option(None, "--central", help="central's base URL (default: config)"),
+    token: str = typer.Option(None, "--token", envvar="IOE_ADMIN_TOKEN"),
+    force: bool = typer.Option(
+        False, "--force", help="rotate even while the previous rotation's old key is accepted"
+    ),
+) -> None:
+    """Get a new key for this edge from central and write it into its edge.toml. Restart the
+    edge to sign with it; what it queued before stays accepted for central's overlap window."""
+    from edge.errors import EdgeError
+    from edge.rotation import rotate_secret
+
+    setup_logging("WARNING")
+    try:
+        rotated = asyncio.run(
+            rotate_secret(config, central_url=central, admin_token=token, force=force)
+        )
+    except EdgeError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from err
+    typer.echo(
+        f"key {rotated.key_version} written to {config}; restart the edge to use it. The "
+        f"previous key is accepted until {rotated.previous_valid_until} or until the edge "
+        "sends an action signed with the new one"
+    )
+
+
+@edge_app.command("revoke")
+def edge_revoke(
+    central: str = typer.Option(..., "--central", help="central's base URL, http://host:8000"),
+    site: str = typer.Option(..., "--site"),
+    edge: str = typer.Option(..., "--edge"),
+    token: str = typer.Option(None, "--token", envvar="IOE_ADMIN_TOKEN"),
+) -> None:
+    """Refuse an edge (a lost or stolen device): its actions are rejected EDGE_REVOKED, and
+    the next `ioe broker-config` disables its broker account."""
+    from edge.errors import EdgeError
+    from edge.rotation import revoke_edge
+
+    setup_logging("WARNING")
+    try:
+        at = asyncio.run(revoke_edge(central, site=site, edge_id=edge, admin_token=token))
+    except EdgeError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from err
+    typer.echo(f"edge {site}/{edge} revoked at {at}; provision it again to re-admit it")
 
 
 @app.command()

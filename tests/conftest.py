@@ -23,6 +23,10 @@ import pytest
 from harness import Proc, free_port, ioe_command, wait_for_port
 
 PG_URL = os.environ.get("IOE_TEST_DATABASE_URL", "")
+# Central's master key for the whole session (subprocesses inherit it): PostgreSQL needs one
+# configured. tests/central/test_keys.py and tests/central/edges/test_sealing.py cover the
+# key file an embedded central makes for itself.
+os.environ.setdefault("IOE_MASTER_KEY", "5e" * 32)
 MQTT_URL = os.environ.get("IOE_TEST_MQTT_URL", "")
 
 

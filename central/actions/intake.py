@@ -89,8 +89,10 @@ def authenticate(
     known: dict[tuple[str, str], EdgeRecord],
     topic_site: str | None,
     topic_edge: str | None,
+    at: datetime,
 ) -> Rejection | None:
-    """Edge known, edge matching the topic, signature right; None when all hold."""
+    """Edge known, edge matching the topic, edge not revoked, signature right (by a key
+    accepted ``at``); None when all hold."""
 
     def refuse(code: RejectCode, message: str) -> Rejection:
         """A refusal that still names the envelope's id, edge and seq."""
@@ -107,7 +109,14 @@ def authenticate(
             f"an envelope of {env.site}/{env.edge} arrived on "
             f"the topic of {topic_site}/{topic_edge}",
         )
-    if not verify(raw, known[(env.site, env.edge)].secret):
+    record = known[(env.site, env.edge)]
+    if record.revoked_at is not None:
+        return refuse(
+            RejectCode.EDGE_REVOKED,
+            f"edge {env.site}/{env.edge} was revoked at {record.revoked_at:%Y-%m-%d %H:%M} UTC; "
+            "its actions are refused until it is provisioned again",
+        )
+    if not signed_by(raw, record, at=at):
         return refuse(
             RejectCode.BAD_SIGNATURE,
             f"signature does not match the secret of {env.site}/{env.edge}; the "
@@ -116,15 +125,23 @@ def authenticate(
     return None
 
 
+def signed_by(raw: Any, record: EdgeRecord, *, at: datetime) -> bool:
+    """True when the edge's current key, or its previous one while still accepted, signed it."""
+    if verify(raw, record.secret):
+        return True
+    previous = record.previous_accepted(at)
+    return previous is not None and verify(raw, previous)
+
+
 def signed_seq(
-    raw: Any, known: dict[tuple[str, str], EdgeRecord], topic_edge: str | None
+    raw: Any, known: dict[tuple[str, str], EdgeRecord], topic_edge: str | None, *, at: datetime
 ) -> tuple[EdgeRecord, int] | None:
     """(edge, seq) of a refused element that its own edge did sign: that seq was used up."""
     site, edge, seq = readable(raw, "site"), readable(raw, "edge"), readable_seq(raw)
     record = known.get((site, edge)) if site and edge else None
     if record is None or seq is None or (topic_edge is not None and topic_edge != edge):
         return None
-    return (record, seq) if verify(raw, record.secret) else None
+    return (record, seq) if signed_by(raw, record, at=at) else None
 
 
 async def record_rejections(

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -36,6 +37,8 @@ from central.apply.context import ApplyContext
 from central.apply.refs import ReferenceCache
 from central.db.tables import conflicts, processed_actions
 from central.edges.registry import EdgeRecord, load_edges
+from central.edges.rotation import retire_previous_keys
+from central.edges.sealing import EdgeSecretBox
 from central.edges.sequence import SeqTracker
 from central.errors import ActionConflict
 from central.security.events import record_apart
@@ -45,8 +48,10 @@ from protocol import (
     AckResult,
     Envelope,
     ProtocolError,
+    RejectCode,
     check_envelope,
     decode_batch,
+    verify,
 )
 from protocol.topics import act_topic
 from protocol.wire import dumps
@@ -93,6 +98,7 @@ class _Batch:
     processed: list[dict[str, Any]] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     seqs: SeqTracker = field(default_factory=SeqTracker)
+    retire: set[int] = field(default_factory=set)  # edges that signed with their new key
 
 
 class ActionProcessor:
@@ -102,6 +108,11 @@ class ActionProcessor:
         self.engine = engine
         self.settings = settings
         self.refs = ReferenceCache()
+
+    @cached_property
+    def edge_box(self) -> EdgeSecretBox:
+        """Opens the edges' stored keys; the master key is read at the first use."""
+        return EdgeSecretBox(self.settings.load_master_key())
 
     async def process_message(
         self,
@@ -214,15 +225,22 @@ class ActionProcessor:
                     )
                 )
         pairs = {(readable(r, "site"), readable(r, "edge")) for r in raws}
-        known = await load_edges(conn, ((s, e) for s, e in pairs if s and e))
+        known = await load_edges(conn, ((s, e) for s, e in pairs if s and e), box=self.edge_box)
+        parsed = list(checked)
         for i, item in enumerate(checked):
             if isinstance(item, Envelope):
                 checked[i] = (
                     authenticate(
-                        raws[i], item, known=known, topic_site=topic_site, topic_edge=topic_edge
+                        raws[i],
+                        item,
+                        known=known,
+                        topic_site=topic_site,
+                        topic_edge=topic_edge,
+                        at=received_at,
                     )
                     or item
                 )
+        await self._recognise_resends(conn, raws, parsed, checked)
         valid = [item for item in checked if isinstance(item, Envelope)]
         seen = await self._outcomes(conn, [env.id for env in valid])
         ctx = ApplyContext(conn, self.settings, self.refs, recorded_at=received_at)
@@ -238,13 +256,16 @@ class ActionProcessor:
             if isinstance(item, Rejection):
                 batch.rejections.append(item)
                 acks.append(item.ack())
-                if (used := signed_seq(raw, known, topic_edge)) is not None:
+                if (used := signed_seq(raw, known, topic_edge, at=received_at)) is not None:
                     batch.seqs.track(*used)
                 continue
             if item.id in seen:
                 acks.append(seen[item.id].ack(item, duplicate=True))
                 continue
-            batch.seqs.track(known[(item.site, item.edge)], item.seq)
+            record = known[(item.site, item.edge)]
+            batch.seqs.track(record, item.seq)
+            if record.previous_secret is not None and verify(raw, record.secret):
+                batch.retire.add(record.id)
             outcome = await self._apply(ctx, raw, item)
             seen[item.id] = outcome
             batch.processed.append(self._processed_row(raw, item, outcome, received_at, via))
@@ -302,6 +323,34 @@ class ActionProcessor:
         }
 
     @staticmethod
+    async def _recognise_resends(
+        conn: AsyncConnection,
+        raws: list[Any],
+        parsed: list[Envelope | Rejection],
+        checked: list[Envelope | Rejection],
+    ) -> None:
+        """Let through (to be answered ``duplicate``) a resend of an envelope already
+        processed, byte for byte, whose key has been retired since: a lost ack after a
+        rotation must not turn into BAD_SIGNATURE. Only the identical envelope passes; a
+        changed one, or a new id, is still refused."""
+        refused = {
+            i: env
+            for i, (env, item) in enumerate(zip(parsed, checked, strict=True))
+            if isinstance(env, Envelope)
+            and isinstance(item, Rejection)
+            and item.code == RejectCode.BAD_SIGNATURE
+        }
+        if not refused:
+            return
+        query = select(processed_actions.c.action_id, processed_actions.c.envelope).where(
+            processed_actions.c.action_id.in_({env.id for env in refused.values()})
+        )
+        stored = {row.action_id: row.envelope for row in await conn.execute(query)}
+        for i, env in refused.items():
+            if stored.get(env.id) == _text(raws[i]):
+                checked[i] = env
+
+    @staticmethod
     async def _outcomes(conn: AsyncConnection, ids: list[str]) -> dict[str, Outcome]:
         """First outcomes of the ids already processed, in one query."""
         if not ids:
@@ -333,6 +382,7 @@ class ActionProcessor:
             await conn.execute(insert(processed_actions), batch.processed)
         await record_rejections(conn, batch.rejections, via=via, received_at=received_at)
         await batch.seqs.write(conn, at=received_at)
+        await retire_previous_keys(conn, batch.retire)
 
 
 def _text(raw: Any) -> str:

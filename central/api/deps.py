@@ -11,6 +11,7 @@ from central.actions.processor import ActionProcessor
 from central.apply.context import ApplyContext
 from central.apply.refs import ReferenceCache
 from central.clock import now
+from central.edges.sealing import EdgeSecretBox
 from central.errors import Unauthorized
 from central.settings import CentralSettings
 
@@ -39,7 +40,14 @@ def get_refs(request: Request) -> ReferenceCache:
     return refs
 
 
+def get_edge_box(request: Request) -> EdgeSecretBox:
+    """Seals and opens edge keys (the apply path's, so the master key is read once)."""
+    box: EdgeSecretBox = request.app.state.processor.edge_box
+    return box
+
+
 SettingsDep = Annotated[CentralSettings, Depends(get_settings)]
+EdgeBoxDep = Annotated[EdgeSecretBox, Depends(get_edge_box)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 ProcessorDep = Annotated[ActionProcessor, Depends(get_processor)]
 RefsDep = Annotated[ReferenceCache, Depends(get_refs)]

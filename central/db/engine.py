@@ -8,6 +8,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from runtime.files import owner_only_file
+
 BUSY_TIMEOUT_MS = 30_000
 # Pages each connection keeps in memory (negative: KiB). SQLite's default, 2 MiB, is sized
 # for phones; a plant database runs to gigabytes, and every page missed is a system call.
@@ -64,7 +66,8 @@ def make_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) ->
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            # Owner-only before SQLite first opens it: its -wal/-shm files take its mode.
+            owner_only_file(Path(parsed.database).expanduser())
         engine = create_async_engine(url, **kwargs)
         event.listen(
             engine.sync_engine,

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from central.db.engine import make_engine
 from central.errors import MigrationError
+from central.keys import MasterKey
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 # Any constant works: it only has to be the same in every central process.
@@ -37,9 +38,16 @@ def _upgrade_on(connection: Connection, config: Config, revision: str = "head") 
             raise MigrationError(f"the migration left broken foreign keys: {broken[:5]}")
 
 
-async def upgrade(db_url: str, revision: str = "head") -> None:
-    """Bring the database at ``db_url`` to the newest schema (or ``revision``); safe to repeat."""
+async def upgrade(
+    db_url: str, revision: str = "head", *, master_key: MasterKey | None = None
+) -> None:
+    """Bring the database at ``db_url`` to the newest schema (or ``revision``); safe to repeat.
+
+    ``master_key`` seals the secrets of edges registered before 0005; it is needed only when
+    there are such edges (a new database migrates without it).
+    """
     config = alembic_config(db_url)
+    config.attributes["master_key"] = master_key
     engine = make_engine(db_url, sqlite_foreign_keys=False)
     try:
         async with engine.begin() as conn:

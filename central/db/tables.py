@@ -293,7 +293,16 @@ edges = Table(
     Column("id", Integer, primary_key=True),
     Column("site", String(64), nullable=False),
     Column("edge_id", String(64), nullable=False),
-    Column("secret", String(128), nullable=False),  # shown once at provisioning, never listed
+    # The signing key, sealed under the master key (central/edges/sealing.py), never in clear;
+    # shown once in clear when issued. During a rotation's overlap the previous key is still
+    # accepted until previous_valid_until, or until the edge signs with the new one.
+    Column("secret_sealed", String(255), nullable=False),
+    Column("key_version", Integer, nullable=False),
+    Column("previous_secret_sealed", String(255)),
+    Column("previous_key_version", Integer),
+    Column("previous_valid_until", UtcDateTime),
+    Column("rotated_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),  # a revoked edge's actions are refused EDGE_REVOKED
     Column("created_at", UtcDateTime, nullable=False),
     Column("online", Boolean, nullable=False),
     Column("queue_depth", Integer, nullable=False),

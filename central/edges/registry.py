@@ -1,4 +1,7 @@
-"""The edge registry: provisioning (the signing secret), the registered edges, their alarms."""
+"""The edge registry: provisioning (the signing secret), the registered edges, their alarms.
+
+Key rotation and revocation are in ``central.edges.rotation``; how a secret is kept at rest
+in ``central.edges.sealing``."""
 
 import secrets
 from collections.abc import Iterable
@@ -13,6 +16,7 @@ from central.access.callers import Caller
 from central.clock import now
 from central.db.rows import as_dict, page
 from central.db.tables import edge_alarms, edges
+from central.edges.sealing import EdgeSecretBox
 
 # Everything the registry shows; the secret is deliberately not among them.
 PUBLIC_COLUMNS = (
@@ -26,18 +30,38 @@ PUBLIC_COLUMNS = (
     edges.c.last_seq,
     edges.c.version,
     edges.c.created_at,
+    edges.c.key_version,
+    edges.c.previous_valid_until,
+    edges.c.revoked_at,
 )
 
 
 @dataclass
 class EdgeRecord:
-    """A registered edge as the apply path needs it: its key and the highest seq seen."""
+    """A registered edge as the apply path needs it: its keys (in clear, opened from their
+    sealed form for this batch only) and the highest seq seen.
+
+    ``secret`` is the edge's current key. ``previous_secret`` is the key it held before its
+    last rotation, accepted until ``previous_valid_until`` for the actions the edge queued
+    before it got the new one (None when there is none, or it was retired).
+    """
 
     id: int
     site: str
     edge_id: str
     secret: str
     last_seq: int
+    key_version: int = 1
+    previous_secret: str | None = None
+    previous_valid_until: datetime | None = None
+    revoked_at: datetime | None = None
+
+    def previous_accepted(self, at: datetime) -> str | None:
+        """The previous key when it is still accepted at ``at``."""
+        until = self.previous_valid_until
+        if self.previous_secret is None or until is None or at >= until:
+            return None
+        return self.previous_secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +78,9 @@ class RegisteredEdge:
     last_seq: int
     version: str
     created_at: datetime
+    key_version: int
+    previous_valid_until: datetime | None
+    revoked_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +96,9 @@ class EdgeAlarm:
 
 
 async def load_edges(
-    conn: AsyncConnection, pairs: Iterable[tuple[str, str]]
+    conn: AsyncConnection, pairs: Iterable[tuple[str, str]], *, box: EdgeSecretBox
 ) -> dict[tuple[str, str], EdgeRecord]:
-    """The registered edges among (site, edge_id) pairs, read in one query."""
+    """The registered edges among (site, edge_id) pairs, read in one query, keys opened."""
     wanted = sorted(set(pairs))
     if not wanted:
         return {}
@@ -84,43 +111,96 @@ async def load_edges(
     else:
         where = or_(*((edges.c.site == s) & (edges.c.edge_id == e) for s, e in wanted))
     query = select(
-        edges.c.id, edges.c.site, edges.c.edge_id, edges.c.secret, edges.c.last_seq
+        edges.c.id,
+        edges.c.site,
+        edges.c.edge_id,
+        edges.c.secret_sealed,
+        edges.c.key_version,
+        edges.c.previous_secret_sealed,
+        edges.c.previous_key_version,
+        edges.c.previous_valid_until,
+        edges.c.revoked_at,
+        edges.c.last_seq,
     ).where(where)
-    return {
-        (row.site, row.edge_id): EdgeRecord(
-            row.id, row.site, row.edge_id, row.secret, int(row.last_seq)
+    found: dict[tuple[str, str], EdgeRecord] = {}
+    for row in await conn.execute(query):
+        previous = None
+        if row.previous_secret_sealed is not None and row.previous_key_version is not None:
+            previous = box.open(
+                row.previous_secret_sealed,
+                site=row.site,
+                edge_id=row.edge_id,
+                version=row.previous_key_version,
+            )
+        found[(row.site, row.edge_id)] = EdgeRecord(
+            id=row.id,
+            site=row.site,
+            edge_id=row.edge_id,
+            secret=box.open(
+                row.secret_sealed, site=row.site, edge_id=row.edge_id, version=row.key_version
+            ),
+            last_seq=int(row.last_seq),
+            key_version=row.key_version,
+            previous_secret=previous,
+            previous_valid_until=row.previous_valid_until,
+            revoked_at=row.revoked_at,
         )
-        for row in await conn.execute(query)
-    }
+    return found
+
+
+def new_secret() -> str:
+    """A new random signing key for an edge."""
+    return secrets.token_urlsafe(32)
 
 
 async def provision_edge(
-    conn: AsyncConnection, *, site: str, edge_id: str, caller: Caller | None = None
+    conn: AsyncConnection,
+    *,
+    site: str,
+    edge_id: str,
+    box: EdgeSecretBox,
+    caller: Caller | None = None,
 ) -> str:
     """Register an edge and return its new signing secret (shown this once, never listed).
 
-    Provisioning an edge that is already registered rotates its secret: envelopes signed with
-    the old one are rejected (BAD_SIGNATURE) from then on. Its history (last seq, presence)
-    is kept, so seq-gap detection carries on across the rotation.
+    Provisioning an edge that is already registered replaces its key at once (a replaced
+    device, or a revoked edge admitted again): envelopes signed with any earlier key are
+    rejected (BAD_SIGNATURE) from then on; ``rotation.rotate_secret`` is the gentle way,
+    with an overlap. Its history (last seq, presence) is kept, so seq-gap detection carries
+    on across the change.
     """
-    secret = secrets.token_urlsafe(32)
+    secret = new_secret()
     if caller is not None:
         await audit.record(conn, caller=caller, action="edge.provision", target=edge_id, site=site)
     existing = (
         await conn.execute(
-            select(edges.c.id)
+            select(edges.c.id, edges.c.key_version)
             .where(edges.c.site == site, edges.c.edge_id == edge_id)
             .with_for_update()
         )
-    ).scalar_one_or_none()
+    ).one_or_none()
     if existing is not None:
-        await conn.execute(update(edges).where(edges.c.id == existing).values(secret=secret))
+        version = existing.key_version + 1
+        await conn.execute(
+            update(edges)
+            .where(edges.c.id == existing.id)
+            .values(
+                secret_sealed=box.seal(secret, site=site, edge_id=edge_id, version=version),
+                key_version=version,
+                previous_secret_sealed=None,
+                previous_key_version=None,
+                previous_valid_until=None,
+                rotated_at=now(),
+                revoked_at=None,
+            )
+        )
         return secret
     await conn.execute(
         insert(edges).values(
             site=site,
             edge_id=edge_id,
-            secret=secret,
+            secret_sealed=box.seal(secret, site=site, edge_id=edge_id, version=1),
+            key_version=1,
             created_at=now(),
             online=False,
             queue_depth=0,

@@ -50,7 +50,9 @@ class Central:
     async def provision(self, edge: str = EDGE, site: str = SITE) -> str:
         """Register an edge through the service; remember its secret."""
         async with self.engine.begin() as conn:
-            self.secrets[edge] = await provision_edge(conn, site=site, edge_id=edge)
+            self.secrets[edge] = await provision_edge(
+                conn, site=site, edge_id=edge, box=self.processor.edge_box
+            )
         return self.secrets[edge]
 
     async def seed(self) -> None:

@@ -51,7 +51,7 @@ async def test_batches_are_acked_in_order_and_central_announces_itself(
         from central.edges.registry import provision_edge  # noqa: PLC0415
 
         async with engine.begin() as conn:
-            secret = await provision_edge(conn, site=SITE, edge_id="edge-1")
+            secret = await provision_edge(conn, site=SITE, edge_id="edge-1", box=processor.edge_box)
         async with await MqttConnection.open(own_broker) as device:
             await device.subscribe(ack_topic(SITE, "edge-1"), CENTRAL_STATE)
             stream = aiter(device.messages())
@@ -92,7 +92,7 @@ async def test_edge_presence_lands_in_the_registry(
         from central.edges.registry import list_edges, provision_edge  # noqa: PLC0415
 
         async with engine.begin() as conn:
-            await provision_edge(conn, site=SITE, edge_id="edge-7")
+            await provision_edge(conn, site=SITE, edge_id="edge-7", box=processor.edge_box)
         async with await MqttConnection.open(own_broker) as device:
             await device.publish(
                 state_topic(SITE, "edge-7"),

@@ -24,7 +24,9 @@ def test_purposes_get_unrelated_keys_and_the_key_never_prints() -> None:
 
 
 def test_embedded_central_makes_an_owner_only_key_beside_its_database(tmp_path: Path) -> None:
-    settings = CentralSettings(db_url=f"sqlite+aiosqlite:///{tmp_path / 'var' / 'central.db'}")
+    settings = CentralSettings(
+        db_url=f"sqlite+aiosqlite:///{tmp_path / 'var' / 'central.db'}", master_key=None
+    )
     first = settings.load_master_key()
     path = tmp_path / "var" / "central.key"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -33,7 +35,7 @@ def test_embedded_central_makes_an_owner_only_key_beside_its_database(tmp_path: 
 
 
 def test_postgresql_without_a_key_is_refused_with_how_to_fix_it() -> None:
-    settings = CentralSettings(db_url="postgresql+asyncpg://h/db")
+    settings = CentralSettings(db_url="postgresql+asyncpg://h/db", master_key=None)
     with pytest.raises(MasterKeyError, match="IOE_MASTER_KEY_FILE"):
         settings.load_master_key()
 

@@ -78,7 +78,7 @@ async def plant(migrated_database_url: str, own_broker: str) -> AsyncIterator[Pl
     worker = IngestWorker(processor, mqtt_url=own_broker, heartbeat=0.5)
     task = asyncio.create_task(worker.run())
     async with engine.begin() as conn:
-        secret = await provision_edge(conn, site=SITE, edge_id=EDGE)
+        secret = await provision_edge(conn, site=SITE, edge_id=EDGE, box=processor.edge_box)
     app = create_app(settings, engine=engine, processor=processor)
     try:
         async with (

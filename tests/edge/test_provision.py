@@ -11,7 +11,9 @@ from sqlalchemy import select
 from central.api.app import create_app
 from central.broker.passwords import verify
 from central.db.engine import make_engine
-from central.db.tables import edges as edges_table
+from central.db.tables import edges
+from central.edges.registry import load_edges
+from central.edges.sealing import EdgeSecretBox
 from central.settings import CentralSettings
 from edge.config import StationConfig, load_config
 from edge.errors import ConfigError, ProvisionError
@@ -29,18 +31,21 @@ class Central:
         return create_app(CentralSettings(db_url=self.url, admin_token=token), engine=self.engine)
 
     async def secrets(self) -> dict[str, str]:
+        """Every registered edge's current key, opened as the apply path opens it."""
+        box = EdgeSecretBox(CentralSettings(db_url=self.url).load_master_key())
         async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                select(edges_table.c.site, edges_table.c.edge_id, edges_table.c.secret)
-            )
-            return {f"{site}/{edge}": secret for site, edge, secret in rows}
+            pairs = [
+                tuple(row) for row in await conn.execute(select(edges.c.site, edges.c.edge_id))
+            ]
+            known = await load_edges(conn, pairs, box=box)
+            return {f"{site}/{edge}": record.secret for (site, edge), record in known.items()}
 
     async def broker_hash(self, username: str) -> str:
         site, edge = username.split("/")
         async with self.engine.connect() as conn:
             stored = await conn.scalar(
-                select(edges_table.c.mqtt_password_hash).where(
-                    edges_table.c.site == site, edges_table.c.edge_id == edge
+                select(edges.c.mqtt_password_hash).where(
+                    edges.c.site == site, edges.c.edge_id == edge
                 )
             )
         assert isinstance(stored, str) and stored.startswith("$7$")

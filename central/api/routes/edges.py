@@ -1,23 +1,44 @@
 """/edges: the registry (provisioning, presence) and its alarms."""
 
+from datetime import timedelta
+
 from fastapi import APIRouter, status
 
-from central.api.deps import AdminCaller, CallerDep, ReadConn, WriteConn
+from central.api.deps import (
+    AdminCaller,
+    CallerDep,
+    EdgeBoxDep,
+    ReadConn,
+    SettingsDep,
+    WriteConn,
+)
 from central.api.paging import Page, PagingDep
-from central.api.schemas.edges import AlarmOut, EdgeIn, EdgeOut, EdgeProvisioned
+from central.api.schemas.edges import (
+    AlarmOut,
+    EdgeIn,
+    EdgeKeyIssued,
+    EdgeOut,
+    EdgeProvisioned,
+    EdgeRevoked,
+    RotateIn,
+)
 from central.broker.accounts import create_edge_account
-from central.edges import registry
+from central.edges import registry, rotation
+from protocol.types import Name
 
 router = APIRouter(prefix="/edges", tags=["edges"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=EdgeProvisioned)
-async def provision_edge(body: EdgeIn, conn: WriteConn, caller: AdminCaller) -> dict[str, object]:
+async def provision_edge(
+    body: EdgeIn, conn: WriteConn, caller: AdminCaller, box: EdgeBoxDep
+) -> dict[str, object]:
     """Register an edge and answer its signing secret and broker login, this once; again
-    rotates both."""
+    replaces both at once (a replaced device; rotate-secret keeps the old key for an
+    overlap)."""
     caller.require_site(body.site)
     secret = await registry.provision_edge(
-        conn, site=body.site, edge_id=body.edge_id, caller=caller
+        conn, site=body.site, edge_id=body.edge_id, box=box, caller=caller
     )
     account = await create_edge_account(conn, site=body.site, edge_id=body.edge_id)
     return {
@@ -27,6 +48,39 @@ async def provision_edge(body: EdgeIn, conn: WriteConn, caller: AdminCaller) -> 
         "mqtt_username": account.username,
         "mqtt_password": account.password,
     }
+
+
+@router.post("/{site}/{edge_id}/rotate-secret", response_model=EdgeKeyIssued)
+async def rotate_secret(
+    site: Name,
+    edge_id: Name,
+    conn: WriteConn,
+    caller: AdminCaller,
+    box: EdgeBoxDep,
+    settings: SettingsDep,
+    body: RotateIn | None = None,
+) -> rotation.IssuedKey:
+    """Issue the edge a new key, shown this once; its current key stays accepted for what it
+    queued before, until the overlap passes or the edge signs with the new key."""
+    caller.require_site(site)
+    return await rotation.rotate_secret(
+        conn,
+        site=site,
+        edge_id=edge_id,
+        box=box,
+        overlap=timedelta(hours=settings.edge_key_overlap_hours),
+        caller=caller,
+        force=body.force if body is not None else False,
+    )
+
+
+@router.post("/{site}/{edge_id}/revoke", response_model=EdgeRevoked)
+async def revoke_edge(
+    site: Name, edge_id: Name, conn: WriteConn, caller: AdminCaller
+) -> rotation.Revoked:
+    """Refuse the edge from now on: its actions are rejected EDGE_REVOKED."""
+    caller.require_site(site)
+    return await rotation.revoke_edge(conn, site=site, edge_id=edge_id, caller=caller)
 
 
 @router.get("", response_model=Page[EdgeOut])

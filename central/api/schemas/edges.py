@@ -27,6 +27,33 @@ class EdgeProvisioned(BaseModel):
     mqtt_password: str
 
 
+class RotateIn(BaseModel):
+    """A key rotation; ``force`` drops a previous key still in its overlap."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    force: bool = False
+
+
+class EdgeKeyIssued(BaseModel):
+    """A rotated key, shown this once; the previous one is accepted until the time given
+    (or until the edge signs with the new one, whichever comes first)."""
+
+    site: str
+    edge_id: str
+    secret: str
+    key_version: int
+    previous_valid_until: datetime
+
+
+class EdgeRevoked(BaseModel):
+    """A revoked edge: its actions are refused EDGE_REVOKED from ``revoked_at`` on."""
+
+    site: str
+    edge_id: str
+    revoked_at: datetime
+
+
 class EdgeOut(BaseModel):
     """A registered edge and its last reported presence (never its secret)."""
 
@@ -40,6 +67,9 @@ class EdgeOut(BaseModel):
     last_seq: int
     version: str
     created_at: datetime
+    key_version: int
+    previous_valid_until: datetime | None  # a rotation's overlap still open
+    revoked_at: datetime | None
 
 
 class AlarmOut(BaseModel):

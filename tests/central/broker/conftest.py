@@ -15,7 +15,9 @@ from central.broker.files import BrokerFiles, write_broker_files
 from central.broker.mosquitto import BrokerLayout, Listener
 from central.db.engine import make_engine
 from central.edges.registry import provision_edge
+from central.edges.sealing import EdgeSecretBox
 from central.keys import MasterKey
+from central.settings import CentralSettings
 from harness import Proc, free_port, wait_for_port
 from runtime.mqtt import BrokerAddress, MqttConnection
 
@@ -41,13 +43,14 @@ def private_layout(out_dir: Path, listeners: list[Listener]) -> BrokerLayout:
 async def provision_with_accounts(db_url: str) -> dict[str, BrokerAccount]:
     """Provision the edges as the API does: signing secret, then broker account."""
     engine = make_engine(db_url)
+    box = EdgeSecretBox(CentralSettings(db_url=db_url).load_master_key())
     accounts = {}
     try:
         async with engine.begin() as conn:
             for name, (site, edge) in EDGES.items():
-                await provision_edge(conn, site=site, edge_id=edge)
+                await provision_edge(conn, site=site, edge_id=edge, box=box)
                 accounts[name] = await create_edge_account(conn, site=site, edge_id=edge)
-            await provision_edge(conn, site=SITE, edge_id="edge-old")  # no broker account
+            await provision_edge(conn, site=SITE, edge_id="edge-old", box=box)  # no account
     finally:
         await engine.dispose()
     return accounts

@@ -12,7 +12,7 @@ async def test_reprovisioning_rotates_the_secret(seeded: Central) -> None:
     old = seeded.secrets[EDGE]
     before = seeded.env("lp.move", {"lp": "NOPE", "to_location": "A-01"})
     async with seeded.engine.begin() as conn:
-        new = await provision_edge(conn, site=SITE, edge_id=EDGE)
+        new = await provision_edge(conn, site=SITE, edge_id=EDGE, box=seeded.processor.edge_box)
     assert new != old and len(new) >= 43
     assert (await seeded.send_one(before)).code == "BAD_SIGNATURE"
     seeded.secrets[EDGE] = new

@@ -15,10 +15,10 @@ SITE = "plant-1"
 async def test_forged_envelope_over_mqtt_is_a_security_event(
     migrated_database_url: str, own_broker: str
 ) -> None:
-    engine, _, _, task = await start(migrated_database_url, own_broker)
+    engine, processor, _, task = await start(migrated_database_url, own_broker)
     try:
         async with engine.begin() as conn:
-            await provision_edge(conn, site=SITE, edge_id="edge-1")
+            await provision_edge(conn, site=SITE, edge_id="edge-1", box=processor.edge_box)
         async with await MqttConnection.open(own_broker) as attacker:
             await attacker.subscribe(ack_topic(SITE, "edge-1"), CENTRAL_STATE)
             stream = aiter(attacker.messages())
