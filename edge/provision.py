@@ -1,6 +1,7 @@
 """`ioe edge provision`: register an edge with central and write its ready-to-run edge.toml."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,14 @@ def _central_error(response: httpx.Response) -> str:
     return str(body)[:200]
 
 
+@dataclass(frozen=True)
+class Registration:
+    """What central answers a registration: the edge's signing secret and central's state key."""
+
+    secret: str
+    central_key: str
+
+
 async def register_edge(
     central_url: str,
     *,
@@ -41,8 +50,8 @@ async def register_edge(
     admin_token: str | None = None,
     timeout: float = 10.0,
     transport: httpx.AsyncBaseTransport | None = None,
-) -> str:
-    """Register the edge with central; returns the signing secret central made for it."""
+) -> Registration:
+    """Register the edge with central; returns the secret central made for it and its key."""
     url = central_url.rstrip("/") + "/api/v1/edges"
     headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
     try:
@@ -77,7 +86,12 @@ async def register_edge(
         )
     if not isinstance(secret, str) or not secret:
         raise ProvisionError("central answered with an empty secret")
-    return secret
+    central_key = body.get("central_key")
+    if not isinstance(central_key, str) or not central_key:
+        raise ProvisionError(
+            "central answered without central_key (its state key); upgrade central first"
+        )
+    return Registration(secret, central_key)
 
 
 async def provision(
@@ -115,7 +129,7 @@ async def provision(
     }
     # Validate everything but the secret first: a typo should not cost a registration.
     validate_config({**fields, "secret": "x" * 32}, source="edge settings")
-    secret = await register_edge(
+    registration = await register_edge(
         central_url,
         site=site,
         edge_id=edge_id,
@@ -123,6 +137,9 @@ async def provision(
         timeout=timeout,
         transport=transport,
     )
-    config = validate_config({**fields, "secret": secret}, source="edge settings")
+    config = validate_config(
+        {**fields, "secret": registration.secret, "central_key": registration.central_key},
+        source="central's answer",
+    )
     write_config(config, out_path, overwrite=overwrite)
     return config

@@ -23,7 +23,10 @@ def test_purposes_get_unrelated_keys_and_the_key_never_prints() -> None:
     assert KEY_HEX not in repr(key) and "11" * 4 not in repr(key)
 
 
-def test_embedded_central_makes_an_owner_only_key_beside_its_database(tmp_path: Path) -> None:
+def test_embedded_central_makes_an_owner_only_key_beside_its_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("IOE_MASTER_KEY", raising=False)  # the test session sets one
     settings = CentralSettings(db_url=f"sqlite+aiosqlite:///{tmp_path / 'var' / 'central.db'}")
     first = settings.load_master_key()
     path = tmp_path / "var" / "central.key"
@@ -32,7 +35,10 @@ def test_embedded_central_makes_an_owner_only_key_beside_its_database(tmp_path: 
     assert first.derive("p") == again.derive("p")
 
 
-def test_postgresql_without_a_key_is_refused_with_how_to_fix_it() -> None:
+def test_postgresql_without_a_key_is_refused_with_how_to_fix_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("IOE_MASTER_KEY", raising=False)  # the test session sets one
     settings = CentralSettings(db_url="postgresql+asyncpg://h/db")
     with pytest.raises(MasterKeyError, match="IOE_MASTER_KEY_FILE"):
         settings.load_master_key()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from central.api.app import create_app
 from central.db.engine import make_engine
 from central.db.tables import edges as edges_table
+from central.identity import central_key_hex
 from central.settings import CentralSettings
 from edge.config import StationConfig, load_config
 from edge.errors import ConfigError, ProvisionError
@@ -58,6 +59,8 @@ async def test_provision_writes_a_ready_config(tmp_path: Path, central: Central)
         transport=registry_transport(central),
     )
     assert (await central.secrets())["plant-1/edge-07"] == config.secret
+    # Central's state key, so the edge can tell central's state from a forged one.
+    assert config.central_key == central_key_hex(CentralSettings(db_url=central.url))
     assert load_config(out, env={}) == config
     assert (config.central_url, config.mqtt_url, config.port, config.ack_timeout_seconds) == (
         "http://central",
@@ -150,3 +153,16 @@ async def test_bad_settings_fail_before_registering(tmp_path: Path, central: Cen
             transport=registry_transport(central),
         )
     assert await central.secrets() == {}
+
+
+def test_an_edge_without_central_key_refuses_to_start(tmp_path: Path) -> None:
+    """An old edge.toml: the edge would believe any central state, so it does not start."""
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from ioe.cli import app  # noqa: PLC0415
+
+    config = tmp_path / "edge.toml"
+    config.write_text('site = "plant-1"\nedge_id = "edge-07"\nsecret = "0123456789abcdef0123"\n')
+    result = CliRunner().invoke(app, ["edge", "run", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "no central_key" in result.output and "ioe edge provision" in result.output

@@ -22,6 +22,7 @@ class EdgeProvisioned(BaseModel):
     site: str
     edge_id: str
     secret: str
+    central_key: str  # hex Ed25519 public key: verifies central's signed state
 
 
 class EdgeOut(BaseModel):
