@@ -74,7 +74,7 @@ class Stack:
 
     # -- central -------------------------------------------------------------------------
 
-    def start_central(self) -> None:
+    def start_central(self, *, shared_subscription: bool = False) -> None:
         self.central_starts += 1
         self.central = Proc(
             ioe_command(
@@ -86,6 +86,7 @@ class Stack:
                 self.mqtt_url,
                 "--port",
                 str(self.central_port),
+                *(["--shared-subscription"] if shared_subscription else []),
             ),
             self.workdir / f"central-{self.central_starts}.log",
         )
