@@ -1,21 +1,24 @@
 """The MQTT ingest worker: act batches in, acks out, edge presence recorded.
 
 Batches from one edge are handled strictly in arrival order (one lane per edge); different
-edges proceed concurrently. Central announces itself on the retained ``ioe/v1/central/state``
-with a last will, and re-announces on a heartbeat so a stale will from a crashed replica can
-never leave edges waiting.
+edges proceed concurrently. Every ack message is signed with the key of the edge it answers,
+so no other client of the broker can tell an edge its actions are final. Central announces
+itself on the retained ``ioe/v1/central/state`` (signed with central's own key) with a signed
+last will, and re-announces on a heartbeat so a stale will from a crashed replica can never
+leave edges waiting.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from typing import Any
 
 from central.edges.presence import record_edge_state
-from protocol import ProtocolError, batch_ack
+from central.edges.registry import load_edges
+from central.identity import state_signing_seed
+from protocol import CentralState, ProtocolError, batch_ack, signed_central_state
 from protocol.topics import (
     ACT_FILTER,
     CENTRAL_STATE,
@@ -43,8 +46,13 @@ class IngestWorker:
         heartbeat: float = 5.0,
         keepalive: int = 10,
         version: str = "",
+        state_seed: bytes | None = None,
     ) -> None:
         self.processor = processor
+        # Central's state signing key: from the master key unless given (tests).
+        self.state_seed = (
+            state_seed if state_seed is not None else state_signing_seed(processor.settings)
+        )
         self.mqtt_url = mqtt_url
         self.shared_subscription = shared_subscription
         self.heartbeat = heartbeat
@@ -72,7 +80,9 @@ class IngestWorker:
         self.connected = up
 
     def _state(self, online: bool) -> bytes:
-        return json.dumps({"online": online, "version": self.version}).encode()
+        return signed_central_state(
+            CentralState(online=online, version=self.version), self.state_seed
+        )
 
     async def _open(self) -> MqttConnection:
         return await MqttConnection.open(
@@ -137,7 +147,24 @@ class IngestWorker:
                 # nothing is lost or doubled. One bad moment must not stop the other lanes.
                 log.exception("batch from %s/%s not applied; the edge will resend it", site, edge)
                 continue
-            await conn.publish(reply_to, batch_ack(acks))
+            secret = await self._edge_key(site, edge)
+            if secret is None:
+                # Nobody but a provisioned edge can read an answer it can verify; an unknown
+                # edge's refusals are recorded at central for inspection.
+                log.warning("no ack sent to %s/%s: the edge is not registered", site, edge)
+                continue
+            await conn.publish(reply_to, batch_ack(acks, site=site, edge=edge, secret=secret))
+
+    async def _edge_key(self, site: str, edge: str) -> str | None:
+        """The edge's current key, read per batch so a re-provisioned edge is answered at once.
+
+        After a rotation an edge signs with its new key once it is restarted with it; acks are
+        signed with the current key, so an edge not yet restarted refuses them (counted) and
+        resends after the restart, answered ``duplicate``: a delay, nothing lost."""
+        async with self.processor.engine.connect() as conn:
+            known = await load_edges(conn, [(site, edge)], box=self.processor.edge_box)
+            record = known.get((site, edge))
+        return record.secret if record is not None else None
 
     async def _on_state(self, topic: str, payload: bytes) -> None:
         try:

@@ -29,6 +29,7 @@ async def _feed(station: str, scanner: SimulatedScanner, stations: StationRunner
 
 async def run_edge(config: EdgeConfig) -> None:
     """Run the edge until cancelled; the queue is opened first and closed last."""
+    central_key = config.central_public_key()  # refuse to start without it, before anything
     events = EventBus()
     queue = await ActionQueue.open(
         config.queue_path,
@@ -44,6 +45,8 @@ async def run_edge(config: EdgeConfig) -> None:
             site=config.site,
             edge=config.edge_id,
             mqtt_url=config.broker_address(),
+            secret=config.secret,
+            central_key=central_key,
             events=events,
             batch_size=config.batch_size,
             ack_timeout=config.ack_timeout_seconds,

@@ -122,6 +122,8 @@ class EdgeConfig(BaseModel):
     site: Name
     edge_id: Name
     secret: str = Field(min_length=16)
+    # Hex Ed25519 public key of central's signed state, written by `ioe edge provision`.
+    central_key: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
     mqtt_url: MqttUrl = "mqtt://127.0.0.1:1883"
     # The edge's broker login (made at provisioning) and TLS files for an mqtts:// URL: the
     # CA that signed the broker's certificate, and a client certificate and key for mutual TLS.
@@ -186,6 +188,16 @@ class EdgeConfig(BaseModel):
     def queue_path(self) -> Path:
         """Where the durable queue lives: ``<data_dir>/queue.db``."""
         return Path(self.data_dir) / "queue.db"
+
+    def central_public_key(self) -> bytes:
+        """Central's state key as bytes; an edge without one cannot tell central from a forger."""
+        if self.central_key is None:
+            raise ConfigError(
+                f"edge {self.site}/{self.edge_id} has no central_key, so it cannot check that "
+                "central's state and acks are genuine; provision it again with "
+                "`ioe edge provision` (or copy central_key from the provisioning answer)"
+            )
+        return bytes.fromhex(self.central_key)
 
     def station(self, name: str) -> StationConfig | None:
         """The station called ``name``, or None."""

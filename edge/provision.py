@@ -42,9 +42,11 @@ def new_api_key() -> str:
 
 @dataclass(frozen=True)
 class Registration:
-    """What central hands a newly provisioned edge, this once."""
+    """What central hands a newly provisioned edge, this once: its signing secret, central's
+    state key, and the broker login (a central without broker accounts sends none)."""
 
     secret: str
+    central_key: str
     mqtt_username: str | None = None
     mqtt_password: str | None = field(default=None, repr=False)
 
@@ -58,8 +60,8 @@ async def register_edge(
     timeout: float = 10.0,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Registration:
-    """Register the edge with central; returns the signing secret and broker login central
-    made for it (a central without broker accounts sends no login)."""
+    """Register the edge with central; returns the signing secret, central's state key and
+    the broker login central made for it (a central without broker accounts sends no login)."""
     url = central_url.rstrip("/") + "/api/v1/edges"
     headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
     try:
@@ -94,10 +96,15 @@ async def register_edge(
         )
     if not isinstance(secret, str) or not secret:
         raise ProvisionError("central answered with an empty secret")
+    central_key = body.get("central_key")
+    if not isinstance(central_key, str) or not central_key:
+        raise ProvisionError(
+            "central answered without central_key (its state key); upgrade central first"
+        )
     username, password = body.get("mqtt_username"), body.get("mqtt_password")
     if not (isinstance(username, str | None) and isinstance(password, str | None)):
         raise ProvisionError("central answered a broker login that is not text")
-    return Registration(secret, username or None, password or None)
+    return Registration(secret, central_key, username or None, password or None)
 
 
 async def provision(
@@ -147,9 +154,10 @@ async def provision(
         transport=transport,
     )
     fields["secret"] = registration.secret
+    fields["central_key"] = registration.central_key
     if registration.mqtt_username:
         fields["mqtt_username"] = registration.mqtt_username
         fields["mqtt_password"] = registration.mqtt_password
-    config = validate_config(fields, source="edge settings")
+    config = validate_config(fields, source="central's answer")
     write_config(config, out_path, overwrite=overwrite)
     return config

@@ -5,6 +5,10 @@ arrives; after a reconnect, an edge restart, central coming back online or an ac
 the same oldest actions are sent again and central answers ``duplicate`` for what it already
 applied. Nothing is sent while central's retained state says it is offline, so a backlog never
 piles up in the broker.
+
+Nothing from the broker is believed unsigned: an ack message must carry central's HMAC with
+this edge's key, and central's state central's Ed25519 signature. Anything else is logged,
+counted and ignored; an unanswered batch is simply sent again after the ack timeout.
 """
 
 from __future__ import annotations
@@ -16,12 +20,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from edge.events import EventSink
 from edge.queue import ActionQueue
 from edge.queue_records import PendingAction
-from protocol import Ack, CentralState, EdgeState, parse_ts
+from protocol import EdgeState, SignatureRefused, parse_ts, read_acks, read_central_state
 from protocol.topics import CENTRAL_STATE, ack_topic, act_topic, state_topic
 from protocol.wire import MAX_MESSAGE_BYTES, join_batch
 from runtime.mqtt import Backoff, MqttConnection, Will, keep_connected, run_link_tasks
@@ -40,6 +42,8 @@ class SyncLoop:
         site: str,
         edge: str,
         mqtt_url: str | BrokerAddress,
+        secret: str,
+        central_key: bytes,
         events: EventSink | None = None,
         batch_size: int = 200,
         ack_timeout: float = 10.0,
@@ -51,6 +55,8 @@ class SyncLoop:
         self.site = site
         self.edge = edge
         self.mqtt_url = mqtt_url
+        self._secret = secret
+        self._central_key = central_key
         self.events = events
         self.batch_size = batch_size
         self.ack_timeout = ack_timeout
@@ -65,6 +71,8 @@ class SyncLoop:
         self._batch_done = asyncio.Event()
         self._state_dirty = asyncio.Event()
         self.resends = 0
+        self.refused_acks = 0
+        self.refused_central_states = 0
         queue.add_listener(self.wake)
 
     # -- public ---------------------------------------------------------------------------
@@ -80,6 +88,8 @@ class SyncLoop:
             "broker_connected": self.broker_connected,
             "central_online": self._central_online.is_set(),
             "in_flight": len(self._in_flight),
+            "refused_acks": self.refused_acks,
+            "refused_central_states": self.refused_central_states,
         }
 
     async def run(self) -> None:
@@ -132,12 +142,19 @@ class SyncLoop:
                 await self._on_acks(message.payload)
 
     def _on_central_state(self, payload: bytes) -> None:
+        # An empty (cleared) retained state is refused too: only central may hold edges back.
         try:
-            online = CentralState.model_validate_json(payload).online if payload else False
-        except ValidationError:
-            log.warning("ignoring malformed central state %r", payload[:200])
+            state = read_central_state(payload, self._central_key)
+        except SignatureRefused as refused:
+            self.refused_central_states += 1
+            self._state_dirty.set()
+            log.warning(
+                "ignoring central state not signed by central (%s): %s",
+                refused.reason,
+                refused.message,
+            )
             return
-        self._set_central_online(online)
+        self._set_central_online(state.online)
 
     def _set_central_online(self, online: bool) -> None:
         was = self._central_online.is_set()
@@ -153,10 +170,12 @@ class SyncLoop:
 
     async def _on_acks(self, payload: bytes) -> None:
         try:
-            raw = json.loads(payload)
-            acks = [Ack.model_validate(item) for item in raw]
-        except (ValueError, TypeError, ValidationError) as err:
-            log.error("malformed ack message ignored: %s", err)
+            acks = read_acks(payload, site=self.site, edge=self.edge, secret=self._secret)
+        except SignatureRefused as refused:
+            # Not from central: record nothing; the batch goes again after the ack timeout.
+            self.refused_acks += 1
+            self._state_dirty.set()
+            log.error("ack message ignored (%s): %s", refused.reason, refused.message)
             return
         batch_level = [a for a in acks if a.id is None]
         for ack in batch_level:
@@ -242,6 +261,8 @@ class SyncLoop:
             last_ack_seq=stats.last_ack_seq,
             version=self.version,
             backlog_warning=warning,
+            refused_acks=self.refused_acks,
+            refused_central_states=self.refused_central_states,
         ).model_dump()
 
     async def _publish_state(self, conn: MqttConnection, *, online: bool = True) -> None:

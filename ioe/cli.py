@@ -189,6 +189,7 @@ def edge_run(config: Path = typer.Option(..., "--config", "-c", help="edge.toml"
     setup_logging()
     try:
         loaded = load_config(config)
+        loaded.central_public_key()  # refused here with a clear message, not mid-start
     except ConfigError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err

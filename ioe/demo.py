@@ -176,9 +176,15 @@ async def run_demo(
         group.create_task(run_central(settings), name="demo-central")
         await _wait_http(f"{central_url}/healthz")
         seeded = await _seed_central(f"{central_url}/api/v1")
-        if not config_path.exists():
+        if not config_path.exists() or load_config(config_path).central_key is None:
+            # A demo directory from before central signed its state is provisioned again.
             await provision(
-                central_url, site=SITE, edge_id=EDGE, mqtt_url=broker.url, out_path=config_path
+                central_url,
+                site=SITE,
+                edge_id=EDGE,
+                mqtt_url=broker.url,
+                out_path=config_path,
+                overwrite=True,
             )
         config = load_config(config_path)
         # Ports may differ from the last run; the scanner follows the demo's scans file.

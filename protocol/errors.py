@@ -12,3 +12,14 @@ class ProtocolError(ValueError):
         self.message = message
         self.action_id = action_id
         self.seq = seq
+
+
+class SignatureRefused(ValueError):
+    """A message from central (an ack message, central's state) that must not be believed:
+    unreadable, unsigned, meant for someone else, or with a signature that does not match.
+    ``reason`` is a stable code for logs and counters."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message

@@ -22,6 +22,10 @@ import pytest
 
 from harness import Proc, free_port, ioe_command, wait_for_port
 
+# Central signs its state with a key derived from the master key, which PostgreSQL deployments
+# must configure; the test session has one, and the subprocesses it starts inherit it.
+os.environ.setdefault("IOE_MASTER_KEY", "5e" * 32)
+
 PG_URL = os.environ.get("IOE_TEST_DATABASE_URL", "")
 # Central's master key for the whole session (subprocesses inherit it): PostgreSQL needs one
 # configured. tests/central/test_keys.py and tests/central/edges/test_sealing.py cover the

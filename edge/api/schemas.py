@@ -95,6 +95,12 @@ class QueueOut(BaseModel):
     broker_connected: bool
     central_online: bool
     in_flight: int | None = Field(None, description="actions sent and waiting for their ack")
+    refused_acks: int | None = Field(
+        None, description="ack messages ignored since start: unsigned, badly signed, another edge's"
+    )
+    refused_central_states: int | None = Field(
+        None, description="central state messages ignored since start: unsigned or badly signed"
+    )
     backlog_age_seconds: float | None
     backlog_warn_seconds: float
     backlog_warning: bool

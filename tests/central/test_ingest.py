@@ -9,9 +9,10 @@ import pytest
 
 from central.actions.processor import ActionProcessor
 from central.db.engine import make_engine
+from central.identity import central_key_hex
 from central.ingest import IngestWorker
 from central.settings import CentralSettings
-from protocol import build_envelope, encode_batch
+from protocol import build_envelope, encode_batch, read_acks, read_central_state
 from protocol.topics import CENTRAL_STATE, ack_topic, act_topic, state_topic
 from runtime.mqtt import MqttConnection
 
@@ -56,7 +57,9 @@ async def test_batches_are_acked_in_order_and_central_announces_itself(
             await device.subscribe(ack_topic(SITE, "edge-1"), CENTRAL_STATE)
             stream = aiter(device.messages())
             state = await asyncio.wait_for(anext(stream), 10)
-            assert state.topic == CENTRAL_STATE and json.loads(state.payload)["online"]
+            assert state.topic == CENTRAL_STATE
+            public = bytes.fromhex(central_key_hex(processor.settings))
+            assert read_central_state(state.payload, public).online
             batch = [
                 build_envelope(
                     type="lp.move",
@@ -75,10 +78,10 @@ async def test_batches_are_acked_in_order_and_central_announces_itself(
                 message = await asyncio.wait_for(anext(stream), 10)
                 if message.topic != CENTRAL_STATE:
                     break
-            acks = json.loads(message.payload)
-            assert [a["id"] for a in acks] == [e["id"] for e in batch]
-            assert {a["result"] for a in acks} == {"conflict"}
-            assert {a["code"] for a in acks} == {"LP_NOT_FOUND"}
+            acks = read_acks(message.payload, site=SITE, edge="edge-1", secret=secret)
+            assert [a.id for a in acks] == [e["id"] for e in batch]
+            assert {a.result for a in acks} == {"conflict"}
+            assert {a.code for a in acks} == {"LP_NOT_FOUND"}
             assert worker.status() == {"mqtt": True}
     finally:
         await stop(engine, task)

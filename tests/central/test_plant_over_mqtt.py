@@ -7,7 +7,6 @@ day answered `duplicate` without touching the ledger. The consistency check hold
 """
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +20,7 @@ from central.db.engine import make_engine
 from central.edges.registry import provision_edge
 from central.ingest import IngestWorker
 from central.settings import CentralSettings
-from protocol import build_envelope, encode_batch
+from protocol import build_envelope, encode_batch, read_acks
 from protocol.topics import ack_topic, act_topic
 from runtime.mqtt import MqttConnection
 
@@ -60,7 +59,8 @@ class Plant:
         self.sent.append(batch)
         await self.device.publish(act_topic(SITE, EDGE), encode_batch(batch))
         message = await asyncio.wait_for(anext(self.acks), 20)
-        acks: list[dict[str, Any]] = json.loads(message.payload)
+        signed = read_acks(message.payload, site=SITE, edge=EDGE, secret=self.secret)
+        acks: list[dict[str, Any]] = [ack.wire() for ack in signed]
         assert [a["id"] for a in acks] == [e["id"] for e in batch]
         return acks
 

@@ -75,7 +75,7 @@ class Stack:
 
     # -- central -------------------------------------------------------------------------
 
-    def start_central(self) -> None:
+    def start_central(self, *, shared_subscription: bool = False) -> None:
         self.central_starts += 1
         self.central = Proc(
             ioe_command(
@@ -87,6 +87,7 @@ class Stack:
                 self.mqtt_url,
                 "--port",
                 str(self.central_port),
+                *(["--shared-subscription"] if shared_subscription else []),
             ),
             self.workdir / f"central-{self.central_starts}.log",
             env=self.central_env,

@@ -4,7 +4,7 @@ import asyncio
 import json
 
 from harness import wait_until
-from protocol import build_envelope, encode_batch
+from protocol import build_envelope, encode_batch, read_acks
 from protocol.topics import ack_topic, act_topic
 from runtime.mqtt import MqttConnection
 from tests.e2e.stack import SITE, KillableBroker, Stack
@@ -29,8 +29,9 @@ def receipt(secret: str, seq: int, lp: str, action_id: str | None = None, **over
     return env
 
 
-async def exchange(url: str, messages: list[tuple[str, bytes]]) -> list[list[dict]]:
-    """Publish raw messages on act topics as a device would and collect central's answers."""
+async def exchange(url: str, secret: str, messages: list[tuple[str, bytes]]) -> list[list[dict]]:
+    """Publish raw messages on act topics as a device would and collect central's answers,
+    each checked to be signed for this edge (refusals of whole messages included)."""
     async with await MqttConnection.open(url) as conn:
         await conn.subscribe(ack_topic(SITE, EDGE))
         answers = []
@@ -38,7 +39,8 @@ async def exchange(url: str, messages: list[tuple[str, bytes]]) -> list[list[dic
         for topic, payload in messages:
             await conn.publish(topic, payload)
             message = await asyncio.wait_for(anext(stream), 30)
-            answers.append(json.loads(message.payload))
+            acks = read_acks(message.payload, site=SITE, edge=EDGE, secret=secret)
+            answers.append([ack.wire() for ack in acks])
         return answers
 
 
@@ -69,6 +71,7 @@ def test_bad_messages_are_rejected_and_nothing_is_applied(
     answers = asyncio.run(
         exchange(
             broker.url,
+            secret,
             [
                 (topic, encode_batch([tampered])),
                 (topic, encode_batch([other_edge])),
@@ -99,5 +102,5 @@ def test_bad_messages_are_rejected_and_nothing_is_applied(
 
     # The forged copy did not poison the real action's id: the genuine one still applies.
     genuine = receipt(secret, 7, "LP-T", action_id=tampered["id"])
-    [[ack]] = asyncio.run(exchange(broker.url, [(topic, encode_batch([genuine]))]))
+    [[ack]] = asyncio.run(exchange(broker.url, secret, [(topic, encode_batch([genuine]))]))
     assert ack["result"] == "applied"

@@ -8,6 +8,7 @@ import pytest
 from edge.config import EdgeConfig, ScannerConfig, StationConfig
 from edge.events import EventBus
 from edge.queue import ActionQueue
+from protocol import central_public_key
 
 SITE = "plant-1"
 EDGE = "edge-07"
@@ -26,6 +27,7 @@ def config(tmp_path: Path) -> EdgeConfig:
         site=SITE,
         edge_id=EDGE,
         secret=SECRET,
+        central_key=central_public_key(b"c" * 32).hex(),
         data_dir=str(tmp_path / "data"),
         stations=[
             StationConfig(

@@ -14,6 +14,7 @@ from central.db.engine import make_engine
 from central.db.tables import edges
 from central.edges.registry import load_edges
 from central.edges.sealing import EdgeSecretBox
+from central.identity import central_key_hex
 from central.settings import CentralSettings
 from edge.config import StationConfig, load_config
 from edge.errors import ConfigError, ProvisionError
@@ -75,6 +76,8 @@ async def test_provision_writes_a_ready_config(tmp_path: Path, central: Central)
         transport=registry_transport(central),
     )
     assert (await central.secrets())["plant-1/edge-07"] == config.secret
+    # Central's state key, so the edge can tell central's state from a forged one.
+    assert config.central_key == central_key_hex(CentralSettings(db_url=central.url))
     assert load_config(out, env={}) == config
     # The local API key is made on the edge, fresh each time, and is not the signing secret.
     assert config.api_key and len(config.api_key) >= 40 and config.api_key != config.secret
@@ -173,3 +176,16 @@ async def test_bad_settings_fail_before_registering(tmp_path: Path, central: Cen
             transport=registry_transport(central),
         )
     assert await central.secrets() == {}
+
+
+def test_an_edge_without_central_key_refuses_to_start(tmp_path: Path) -> None:
+    """An old edge.toml: the edge would believe any central state, so it does not start."""
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from ioe.cli import app  # noqa: PLC0415
+
+    config = tmp_path / "edge.toml"
+    config.write_text('site = "plant-1"\nedge_id = "edge-07"\nsecret = "0123456789abcdef0123"\n')
+    result = CliRunner().invoke(app, ["edge", "run", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "no central_key" in result.output and "ioe edge provision" in result.output

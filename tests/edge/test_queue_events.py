@@ -10,10 +10,9 @@ from edge.config import EdgeConfig
 from edge.events import Event, EventBus
 from edge.queue import ActionQueue
 from edge.stations import StationRunner
-from edge.sync import SyncLoop
 from protocol import Ack, AckResult
-from tests.edge.conftest import EDGE, move_body
-from tests.edge.test_sync import ScriptedCentral
+from tests.edge.conftest import EDGE, SECRET, move_body
+from tests.edge.test_sync import ScriptedCentral, sync_loop
 
 
 def _actions(events: list[Event]) -> list[dict]:
@@ -65,9 +64,9 @@ async def test_a_scan_and_a_posted_action_are_announced_once_each(
 async def test_acks_over_mqtt_are_announced_once(
     own_broker: str, queue: ActionQueue, bus: EventBus
 ) -> None:
-    async with ScriptedCentral(own_broker, EDGE) as central, bus.subscribe() as events:
+    async with ScriptedCentral(own_broker, EDGE, SECRET) as central, bus.subscribe() as events:
         await central.announce(True)
-        loop = SyncLoop(queue, site=queue.site, edge=EDGE, mqtt_url=own_broker, events=bus)
+        loop = sync_loop(queue, EDGE, own_broker, secret=SECRET, events=bus)
         task = asyncio.create_task(loop.run())
         try:
             action = await queue.enqueue(

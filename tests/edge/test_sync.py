@@ -10,11 +10,38 @@ import pytest
 from edge.queue import ActionQueue
 from edge.sync import SyncLoop
 from harness import free_port
-from protocol import Ack, AckResult, batch_ack, check_envelope, decode_batch, verify
+from protocol import (
+    Ack,
+    AckResult,
+    CentralState,
+    batch_ack,
+    central_public_key,
+    check_envelope,
+    decode_batch,
+    signed_central_state,
+    verify,
+)
 from protocol.topics import CENTRAL_STATE, ack_topic, act_topic, state_topic
 from runtime.mqtt import MqttConnection
 
 SITE, SECRET = "plant-1", "sync-test-secret"
+CENTRAL_SEED = bytes(range(32))  # the scripted central's state key
+CENTRAL_KEY = central_public_key(CENTRAL_SEED)
+
+
+def sync_loop(
+    queue: ActionQueue, edge: str, url: str, *, secret: str = SECRET, **settings: object
+) -> SyncLoop:
+    """An edge's sync loop that trusts the scripted central's key."""
+    return SyncLoop(
+        queue,
+        site=queue.site,
+        edge=edge,
+        mqtt_url=url,
+        secret=secret,
+        central_key=CENTRAL_KEY,
+        **settings,  # type: ignore[arg-type]
+    )
 
 
 @pytest.fixture
@@ -45,8 +72,8 @@ async def enqueue(queue: ActionQueue, count: int) -> list[str]:
 class ScriptedCentral:
     """Plays central on MQTT: announces itself, records batches, acks when told to."""
 
-    def __init__(self, url: str, edge: str) -> None:
-        self.url, self.edge = url, edge
+    def __init__(self, url: str, edge: str, secret: str = SECRET) -> None:
+        self.url, self.edge, self.secret = url, edge, secret
         self.batches: list[list[dict]] = []
         self.arrived = asyncio.Condition()
         self.auto_ack = True
@@ -63,7 +90,8 @@ class ScriptedCentral:
         await self.conn.close()
 
     async def announce(self, online: bool) -> None:
-        await self.conn.publish(CENTRAL_STATE, json.dumps({"online": online}).encode(), retain=True)
+        state = signed_central_state(CentralState(online=online), CENTRAL_SEED)
+        await self.conn.publish(CENTRAL_STATE, state, retain=True)
 
     async def _serve(self) -> None:
         async for message in self.conn.messages():
@@ -76,7 +104,11 @@ class ScriptedCentral:
 
     async def ack(self, batch: list[dict], result: AckResult = AckResult.APPLIED) -> None:
         acks = [Ack(id=env["id"], seq=env["seq"], result=result) for env in batch]
-        await self.conn.publish(ack_topic(SITE, self.edge), batch_ack(acks))
+        await self.publish_acks(acks)
+
+    async def publish_acks(self, acks: list[Ack]) -> None:
+        signed = batch_ack(acks, site=SITE, edge=self.edge, secret=self.secret)
+        await self.conn.publish(ack_topic(SITE, self.edge), signed)
 
     async def wait_batches(self, count: int, timeout: float = 20) -> None:
         async with self.arrived:
@@ -119,7 +151,7 @@ async def test_backlog_goes_in_seq_order_as_full_batches_one_in_flight(
     ids = await enqueue(queue, 450)
     async with ScriptedCentral(own_broker, edge_id) as central:
         await central.announce(True)
-        task = await run_loop(SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=own_broker))
+        task = await run_loop(sync_loop(queue, edge_id, own_broker))
         try:
             await drained(queue)
         finally:
@@ -142,7 +174,7 @@ async def test_nothing_is_sent_while_central_is_offline(
     await enqueue(queue, 5)
     async with ScriptedCentral(own_broker, edge_id) as central:
         await central.announce(False)
-        loop = SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=own_broker)
+        loop = sync_loop(queue, edge_id, own_broker)
         task = await run_loop(loop)
         try:
 
@@ -169,7 +201,7 @@ async def test_unacked_batch_is_resent_after_the_ack_timeout(
     async with ScriptedCentral(own_broker, edge_id) as central:
         central.auto_ack = False
         await central.announce(True)
-        loop = SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=own_broker, ack_timeout=0.5)
+        loop = sync_loop(queue, edge_id, own_broker, ack_timeout=0.5)
         task = await run_loop(loop)
         try:
             await central.wait_batches(2)
@@ -188,7 +220,7 @@ async def test_live_scans_go_out_one_by_one_at_once(
 ) -> None:
     async with ScriptedCentral(own_broker, edge_id) as central:
         await central.announce(True)
-        task = await run_loop(SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=own_broker))
+        task = await run_loop(sync_loop(queue, edge_id, own_broker))
         try:
             for n in range(1, 4):
                 await enqueue(queue, 1)
@@ -206,7 +238,7 @@ async def test_conflicts_and_rejections_do_not_block_what_follows(
     async with ScriptedCentral(own_broker, edge_id) as central:
         central.auto_ack = False
         await central.announce(True)
-        task = await run_loop(SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=own_broker))
+        task = await run_loop(sync_loop(queue, edge_id, own_broker))
         try:
             await central.wait_batches(1)
             batch = central.batches[0]
@@ -228,7 +260,7 @@ async def test_conflicts_and_rejections_do_not_block_what_follows(
                 ),
                 Ack(id=batch[2]["id"], seq=3, result=AckResult.APPLIED),
             ]
-            await central.conn.publish(ack_topic(SITE, edge_id), batch_ack(acks))
+            await central.publish_acks(acks)
             await drained(queue)
         finally:
             await stop(task)
@@ -243,9 +275,7 @@ async def test_presence_is_retained_with_queue_figures(
     await enqueue(queue, 2)
     async with await MqttConnection.open(own_broker) as live:
         await live.subscribe(state_topic(SITE, edge_id))
-        task = await run_loop(
-            SyncLoop(queue, site=SITE, edge=edge_id, mqtt_url=own_broker, version="9.9")
-        )
+        task = await run_loop(sync_loop(queue, edge_id, own_broker, version="9.9"))
         try:
             # Published (seen live): now a subscriber that comes late gets the retained copy.
             await asyncio.wait_for(anext(aiter(live.messages())), 10)

@@ -6,9 +6,22 @@ import json
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from protocol import Ack, canonical_json, check_envelope, sign, verify
+from protocol import (
+    Ack,
+    ack_message,
+    canonical_json,
+    central_public_key,
+    check_envelope,
+    read_acks,
+    read_central_state,
+    sign,
+    verify,
+)
+from protocol.ack import ack_signing_payload
 from protocol.signing import signing_payload
+from protocol.state import central_state_signing_payload
 
 GOLDEN = Path(__file__).parent / "golden"
 SECRET = "edge-07-demo-secret"
@@ -73,3 +86,44 @@ def test_changed_body_breaks_the_signature() -> None:
 
 def test_wrong_secret_fails() -> None:
     assert not verify(load("envelope_lp_consume.json"), "another-secret")
+
+
+ACK_SITE, ACK_EDGE = "plant-1", "edge-07"
+CENTRAL_SEED = bytes(range(32))  # the example central key of docs/protocol.md, never a real one
+
+
+def test_golden_ack_message_verifies_and_holds_the_golden_acks() -> None:
+    payload = (GOLDEN / "ack_message.json").read_bytes()
+    acks = read_acks(payload, site=ACK_SITE, edge=ACK_EDGE, secret=SECRET)
+    assert [a.wire() for a in acks] == load("acks.json")
+    assert ack_message(acks, site=ACK_SITE, edge=ACK_EDGE, secret=SECRET) == load(
+        "ack_message.json"
+    )
+
+
+def test_ack_signature_is_plain_hmac_sha256_over_published_bytes() -> None:
+    """The domain tag line, then the canonical JSON of the message without sig."""
+    message = load("ack_message.json")
+    signed = (GOLDEN / "ack_message.signed-bytes.txt").read_bytes()
+    assert signed.startswith(b"ioe/v1/ack\n")
+    assert ack_signing_payload(message) == signed
+    assert message["sig"] == hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def test_an_ack_message_never_verifies_as_an_envelope() -> None:
+    """Both are signed with the edge's key; the domain tag keeps them apart."""
+    message = load("ack_message.json")
+    assert not verify(message, SECRET)
+
+
+def test_golden_central_state_verifies_with_the_published_public_key() -> None:
+    payload = (GOLDEN / "central_state.json").read_bytes()
+    public = central_public_key(CENTRAL_SEED)
+    assert public.hex() == "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8"
+    state = read_central_state(payload, public)
+    assert state.online is False and state.version == "0.1.0"
+    signed = (GOLDEN / "central_state.signed-bytes.txt").read_bytes()
+    assert central_state_signing_payload(load("central_state.json")) == signed
+    Ed25519PublicKey.from_public_bytes(public).verify(
+        bytes.fromhex(load("central_state.json")["sig"]), signed
+    )

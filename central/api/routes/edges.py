@@ -24,6 +24,7 @@ from central.api.schemas.edges import (
 )
 from central.broker.accounts import create_edge_account
 from central.edges import registry, rotation
+from central.identity import central_key_hex
 from protocol.types import Name
 
 router = APIRouter(prefix="/edges", tags=["edges"])
@@ -31,12 +32,14 @@ router = APIRouter(prefix="/edges", tags=["edges"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=EdgeProvisioned)
 async def provision_edge(
-    body: EdgeIn, conn: WriteConn, caller: AdminCaller, box: EdgeBoxDep
+    body: EdgeIn, conn: WriteConn, caller: AdminCaller, box: EdgeBoxDep, settings: SettingsDep
 ) -> dict[str, object]:
     """Register an edge and answer its signing secret and broker login, this once; again
     replaces both at once (a replaced device; rotate-secret keeps the old key for an
-    overlap)."""
+    overlap). The answer also carries ``central_key``, the public key of central's signed
+    state."""
     caller.require_site(body.site)
+    central_key = central_key_hex(settings)
     secret = await registry.provision_edge(
         conn, site=body.site, edge_id=body.edge_id, box=box, caller=caller
     )
@@ -47,6 +50,7 @@ async def provision_edge(
         "secret": secret,
         "mqtt_username": account.username,
         "mqtt_password": account.password,
+        "central_key": central_key,
     }
 
 

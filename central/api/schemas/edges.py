@@ -25,6 +25,7 @@ class EdgeProvisioned(BaseModel):
     secret: str
     mqtt_username: str
     mqtt_password: str
+    central_key: str  # hex Ed25519 public key: verifies central's signed state
 
 
 class RotateIn(BaseModel):
