@@ -234,6 +234,7 @@ def migrated_sqlite_copy(template: Path, directory: Path) -> str:
     """Copy the migrated template into ``directory``; the copy's URL."""
     path = directory / "central.db"
     shutil.copyfile(template, path)
+    path.chmod(0o600)  # as central creates its database: owner-only
     return f"sqlite+aiosqlite:///{path}"
 
 

@@ -37,7 +37,7 @@ async def test_forged_envelope_over_mqtt_is_a_security_event(
             message = await asyncio.wait_for(anext(stream), 10)
             while message.topic == CENTRAL_STATE:
                 message = await asyncio.wait_for(anext(stream), 10)
-            assert json.loads(message.payload)[0]["code"] == "BAD_SIGNATURE"
+            assert json.loads(message.payload)["acks"][0]["code"] == "BAD_SIGNATURE"
 
         async def recorded() -> bool:
             async with engine.connect() as conn:
