@@ -96,12 +96,11 @@ async def create_edge_account(conn: AsyncConnection, *, site: str, edge_id: str)
 async def edge_logins(conn: AsyncConnection) -> tuple[list[EdgeLogin], list[str]]:
     """The edges that get a broker account, and the usernames of those that have none yet
     (provisioned before broker accounts existed: provision them again)."""
-    query = select(edges.c.site, edges.c.edge_id, edges.c.mqtt_password_hash).order_by(
-        edges.c.site, edges.c.edge_id
+    query = (
+        select(edges.c.site, edges.c.edge_id, edges.c.mqtt_password_hash)
+        .where(edges.c.revoked_at.is_(None))  # a revoked edge loses its account here
+        .order_by(edges.c.site, edges.c.edge_id)
     )
-    if "revoked_at" in edges.c:
-        # A revoked edge loses its broker account with its next broker-config.
-        query = query.where(edges.c.revoked_at.is_(None))
     logins, missing = [], []
     for row in await conn.execute(query):
         if row.mqtt_password_hash:

@@ -7,11 +7,18 @@ attacker's earlier message would have arrived before it if the broker had let it
 
 import asyncio
 import json
+import os
+import signal
 import stat
 
 import pytest
 
+from central.broker.files import write_broker_files
+from central.broker.mosquitto import Listener
 from central.broker.passwords import verify
+from central.db.engine import make_engine
+from central.edges.rotation import revoke_edge
+from central.keys import MasterKey
 from protocol.topics import (
     ACT_FILTER,
     CENTRAL_STATE,
@@ -24,7 +31,14 @@ from protocol.topics import (
 )
 from runtime.errors import MqttConnectError, MqttError
 from runtime.mqtt import BrokerAddress, Message, MqttConnection
-from tests.central.broker.conftest import EDGES, OTHER_SITE, SITE, AclBroker
+from tests.central.broker.conftest import (
+    CENTRALS,
+    EDGES,
+    OTHER_SITE,
+    SITE,
+    AclBroker,
+    private_layout,
+)
 
 A_ACT, B_ACT = act_topic(*EDGES["a"]), act_topic(*EDGES["b"])
 A_STATE, B_STATE = state_topic(*EDGES["a"]), state_topic(*EDGES["b"])
@@ -190,3 +204,39 @@ async def test_central_reads_every_act_plain_and_shared_and_answers(
         to_c = await until(edge_c, ref_c)
     assert [m.topic for m in to_a] == [ref_a, A_ACK]
     assert [m.payload for m in to_c] == [b"other site"]
+
+
+async def test_a_revoked_edge_loses_its_account_at_the_next_broker_config(
+    acl_broker: AclBroker, migrated_database_url: str
+) -> None:
+    """The stolen device keeps its password, but the broker stops knowing it once the
+    configuration is written again and the broker reloaded (SIGHUP)."""
+    async with await acl_broker.connect("a"):  # before: the login works
+        pass
+    site, edge = EDGES["a"]
+    engine = make_engine(migrated_database_url)
+    try:
+        async with engine.begin() as conn:
+            await revoke_edge(conn, site=site, edge_id=edge)
+    finally:
+        await engine.dispose()
+    await write_broker_files(
+        db_url=migrated_database_url,
+        master_key=MasterKey(os.urandom(32)),
+        out_dir=acl_broker.out_dir,
+        layout=private_layout(acl_broker.out_dir, [Listener("127.0.0.1", acl_broker.port)]),
+        centrals=CENTRALS,
+    )
+    assert f"user {site}/{edge}\n" not in (acl_broker.out_dir / "acl").read_text()
+    acl_broker.proc.popen.send_signal(signal.SIGHUP)
+    for _ in range(100):  # the reload is asynchronous: wait for the refusal
+        try:
+            async with await acl_broker.connect("a"):
+                pass
+        except MqttConnectError:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        pytest.fail("the revoked edge still logs in after broker-config and a reload")
+    async with await acl_broker.connect("b"):  # the others keep theirs
+        pass

@@ -146,6 +146,10 @@ async def test_a_revoked_edge_is_refused_until_provisioned_again(seeded: Central
     assert await seeded.count("license_plates") == 0
     kept = await seeded.rows("SELECT code FROM rejected_actions")
     assert ("EDGE_REVOKED",) in kept
+    # Each attempt is a security event, counted per source (the act topic, the client address).
+    listed = await seeded.client.get("/api/v1/security-events", params={"kind": "EDGE_REVOKED"})
+    events = {(e["source"], e["edge"]): e["count"] for e in listed.json()["items"]}
+    assert sum(events.values()) == 2 and all(edge == EDGE for _, edge in events), events
     # A revoked edge gets no key by rotation...
     refused = await seeded.client.post(f"/api/v1/edges/{SITE}/{EDGE}/rotate-secret")
     assert refused.status_code == 409
