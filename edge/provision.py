@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from edge.central_client import post_to_central
 from edge.config import EdgeConfig, ScannerConfig, StationConfig, validate_config, write_config
 from edge.errors import ConfigError, ProvisionError
 
@@ -20,19 +21,6 @@ def default_station() -> StationConfig:
         action="lp.move",
         scanner=ScannerConfig(kind="simulated", path="-"),
     )
-
-
-def central_error(response: httpx.Response) -> str:
-    """Central's own words for a refusal, when it sent the usual error JSON."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200] or response.reason_phrase
-    if isinstance(body, dict) and ("code" in body or "message" in body):
-        return f"{body.get('code', '')}: {body.get('message', '')}".strip(": ")
-    if isinstance(body, dict) and "detail" in body:
-        return str(body["detail"])
-    return str(body)[:200]
 
 
 def new_api_key() -> str:
@@ -62,40 +50,23 @@ async def register_edge(
 ) -> Registration:
     """Register the edge with central; returns the signing secret, central's state key and
     the broker login central made for it (a central without broker accounts sends no login)."""
-    url = central_url.rstrip("/") + "/api/v1/edges"
-    headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
-    try:
-        async with httpx.AsyncClient(timeout=timeout, transport=transport) as client:
-            response = await client.post(
-                url, json={"site": site, "edge_id": edge_id}, headers=headers
-            )
-    except httpx.HTTPError as err:
-        raise ProvisionError(
-            f"central at {central_url} is unreachable ({err.__class__.__name__}"
-            f": {err}); check the URL and that central is running"
-        ) from err
-    if response.status_code != 201:
-        hint = {
-            401: " (a valid admin token is needed)",
-            403: " (the token may not register edges of this site)",
-        }.get(response.status_code, "")
-        raise ProvisionError(
-            f"central refused to register {site}/{edge_id}: HTTP "
-            f"{response.status_code} {central_error(response)}{hint}"
-        )
-    try:
-        body = response.json()
-        secret = body["secret"]
-    except (ValueError, KeyError, TypeError) as err:
-        raise ProvisionError(
-            f"central answered 201 without a secret: {response.text[:200]}"
-        ) from err
+    body = await post_to_central(
+        central_url,
+        "/api/v1/edges",
+        what=f"register {site}/{edge_id}",
+        admin_token=admin_token,
+        json={"site": site, "edge_id": edge_id},
+        expect=201,
+        timeout=timeout,
+        transport=transport,
+    )
+    secret = body.get("secret")
     if body.get("site", site) != site or body.get("edge_id", edge_id) != edge_id:
         raise ProvisionError(
             f"central registered {body.get('site')}/{body.get('edge_id')}, not {site}/{edge_id}"
         )
     if not isinstance(secret, str) or not secret:
-        raise ProvisionError("central answered with an empty secret")
+        raise ProvisionError("central answered without a secret")
     central_key = body.get("central_key")
     if not isinstance(central_key, str) or not central_key:
         raise ProvisionError(

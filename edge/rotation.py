@@ -8,13 +8,12 @@ for an overlap window (or until the edge signs with the new key).
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
+from edge.central_client import post_to_central
 from edge.config import load_config, validate_config, write_config
 from edge.errors import ConfigError, ProvisionError
-from edge.provision import central_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,40 +24,8 @@ class RotatedKey:
     previous_valid_until: str
 
 
-async def _post(
-    url: str,
-    *,
-    what: str,
-    admin_token: str | None,
-    json: dict[str, Any] | None = None,
-    timeout: float = 10.0,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> dict[str, Any]:
-    """POST to central and answer its JSON; a clear ProvisionError otherwise."""
-    headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
-    try:
-        async with httpx.AsyncClient(timeout=timeout, transport=transport) as client:
-            response = await client.post(url, json=json, headers=headers)
-    except httpx.HTTPError as err:
-        raise ProvisionError(
-            f"central at {url} is unreachable ({err.__class__.__name__}: {err}); "
-            "check the URL and that central is running"
-        ) from err
-    if response.status_code != 200:
-        raise ProvisionError(
-            f"central refused to {what}: HTTP {response.status_code} {central_error(response)}"
-        )
-    try:
-        body = response.json()
-    except ValueError as err:
-        raise ProvisionError(f"central answered {what} with: {response.text[:200]}") from err
-    if not isinstance(body, dict):
-        raise ProvisionError(f"central answered {what} with: {response.text[:200]}")
-    return body
-
-
-def _edge_url(central_url: str, site: str, edge_id: str, verb: str) -> str:
-    return f"{central_url.rstrip('/')}/api/v1/edges/{site}/{edge_id}/{verb}"
+def _edge_path(site: str, edge_id: str, verb: str) -> str:
+    return f"/api/v1/edges/{site}/{edge_id}/{verb}"
 
 
 async def rotate_secret(
@@ -81,8 +48,9 @@ async def rotate_secret(
     if not central:
         raise ConfigError(f"{config_path} names no central_url; pass --central")
     write_config(config, config_path, overwrite=True)  # can we replace it? (same content)
-    body = await _post(
-        _edge_url(central, config.site, config.edge_id, "rotate-secret"),
+    body = await post_to_central(
+        central,
+        _edge_path(config.site, config.edge_id, "rotate-secret"),
         what=f"rotate the key of {config.site}/{config.edge_id}",
         admin_token=admin_token,
         json={"force": force},
@@ -115,8 +83,9 @@ async def revoke_edge(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> str:
     """Revoke the edge at central; answers when (central's time) it was revoked."""
-    body = await _post(
-        _edge_url(central_url, site, edge_id, "revoke"),
+    body = await post_to_central(
+        central_url,
+        _edge_path(site, edge_id, "revoke"),
         what=f"revoke {site}/{edge_id}",
         admin_token=admin_token,
         timeout=timeout,
