@@ -183,6 +183,11 @@ def _scan(text: str) -> tuple[list[tuple[int, int, int]] | None, int]:
     return spans, deepest
 
 
+def nesting_depth(text: str) -> int:
+    """How deep arrays and objects nest in JSON text, found without parsing it."""
+    return _deepest(text, 0)
+
+
 def _deepest(text: str, offset: int) -> int:
     """The deepest nesting from ``offset`` on (for text after a first closed value)."""
     depth = deepest = 0
