@@ -2,6 +2,7 @@
 element that cannot be canonicalised or stored is refused on its own, with its own code,
 while the valid elements around it apply; nothing answers with a server error."""
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -9,7 +10,10 @@ from typing import Any
 
 import pytest
 
-from protocol import AckResult, RejectCode
+from central.ingest import IngestWorker
+from protocol import AckResult, RejectCode, read_acks
+from protocol.topics import ack_topic, act_topic
+from runtime.mqtt import MqttConnection
 from tests.central.conftest import EDGE, SITE, Central
 
 
@@ -124,3 +128,33 @@ async def test_a_message_that_cannot_be_read_is_refused_as_a_whole(
     stored = await central.rows("SELECT code, raw FROM rejected_actions")
     assert [c for c, _ in stored] == [code, code]
     assert all("\x00" not in raw for _, raw in stored)
+
+
+async def test_a_poison_batch_over_a_real_broker_gets_its_signed_acks(
+    seeded: Central, own_broker: str
+) -> None:
+    """The whole MQTT door: the ingest worker answers the batch with one signed ack message
+    (the edge believes it), each poison element rejected with its code."""
+    worker = IngestWorker(seeded.processor, mqtt_url=own_broker, heartbeat=0.5)
+    task = asyncio.create_task(worker.run())
+    try:
+        payload, codes = poison_batch(seeded)
+        async with await MqttConnection.open(own_broker) as device:
+            await device.subscribe(ack_topic(SITE, EDGE))
+            stream = aiter(device.messages())
+            await asyncio.wait_for(_until(worker.status, {"mqtt": True}), 15)
+            await device.publish(act_topic(SITE, EDGE), payload)
+            message = await asyncio.wait_for(anext(stream), 15)
+        acks = read_acks(message.payload, site=SITE, edge=EDGE, secret=seeded.secrets[EDGE])
+        assert [(a.result.value, a.code) for a in acks] == [
+            ("applied", None) if code is None else ("rejected", code) for code in codes
+        ]
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def _until(check: Any, expected: Any) -> None:
+    while check() != expected:
+        await asyncio.sleep(0.05)
