@@ -21,6 +21,8 @@ MAX_INT_DIGITS = 24  # longer integers are refused unparsed; 64 bits need 19 dig
 
 # Strings whole (so brackets inside them do not count), and the structural characters.
 _TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]')
+_STRING_OR_SCALAR = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[^\[\]{}"]+')
+_EMPTY_PAIR = re.compile(r"\[\]|\{\}")
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def _parse(payload: bytes) -> Any:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ProtocolError(RejectCode.MALFORMED_JSON, f"message is not UTF-8: {err}") from err
-    if text.count("[") + text.count("{") <= MAX_DEPTH:  # cannot nest too deep: parse at once
+    if _shallow(text):  # no element can nest too deep: parse at once
         try:
             return _loads(text)
         except ValueError as err:
@@ -124,6 +126,17 @@ def _parse(payload: bytes) -> Any:
         except ValueError:
             pass  # some element cannot be read: read them one by one
     return [_element(text[start:end], depth) for start, end, depth in spans]
+
+
+def _shallow(text: str) -> bool:
+    """True when brackets balance and nest at most MAX_DEPTH + 1 levels (a batch array and
+    its elements), found by C-speed passes over the bracket skeleton, without parsing."""
+    skeleton = _STRING_OR_SCALAR.sub("", text)
+    for _ in range(MAX_DEPTH + 1):
+        if not skeleton:
+            return True
+        skeleton = _EMPTY_PAIR.sub("", skeleton)
+    return not skeleton
 
 
 def _whole_message_error(err: ValueError) -> ProtocolError:
