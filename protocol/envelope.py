@@ -6,12 +6,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, ValidationError
 
 from protocol.actions import Body, body_model_for
-from protocol.canonical import canonical_json
+from protocol.canonical import INT64_MAX, wire_value_problem
 from protocol.codes import RejectCode
 from protocol.errors import ProtocolError
 from protocol.ids import new_action_id
 from protocol.signing import sign
 from protocol.types import Name
+from protocol.wire import Unreadable
 
 MAJOR_VERSION = 1
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
@@ -73,16 +74,34 @@ def _short(err: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def readable_id(raw: Any) -> str | None:
+    """The id of a raw element when it is a string that can be stored and acked, else None."""
+    value = raw.get("id") if isinstance(raw, dict) else None
+    if isinstance(value, str) and wire_value_problem(value) is None and len(value) <= 64:
+        return value
+    return None
+
+
+def readable_seq(raw: Any) -> int | None:
+    """The seq of a raw element when it is a positive 64-bit integer, else None."""
+    value = raw.get("seq") if isinstance(raw, dict) else None
+    return value if type(value) is int and 1 <= value <= INT64_MAX else None
+
+
 def check_envelope(raw: Any) -> Envelope:
     """Validate one envelope from the wire (version, schema, type, body); signature is separate.
 
     Raises ProtocolError with the most specific RejectCode, carrying the id and seq when
     they could be read so the refusal can still be acked against the right action.
     """
+    if isinstance(raw, Unreadable):
+        raise ProtocolError(raw.code, raw.message)
     if not isinstance(raw, dict):
         raise ProtocolError(RejectCode.NOT_AN_OBJECT, "each batch element must be a JSON object")
-    action_id = raw.get("id") if isinstance(raw.get("id"), str) else None
-    seq = raw.get("seq") if type(raw.get("seq")) is int else None
+    action_id, seq = readable_id(raw), readable_seq(raw)
+    problem = wire_value_problem(raw)
+    if problem is not None:
+        raise ProtocolError(problem.code, problem.message, action_id=action_id, seq=seq)
     version = raw.get("v")
     if type(version) is not int:
         raise ProtocolError(
@@ -99,10 +118,7 @@ def check_envelope(raw: Any) -> Envelope:
             seq=seq,
         )
     try:
-        canonical_json(raw)
         envelope = Envelope.model_validate(raw)
-    except ProtocolError as err:
-        raise ProtocolError(err.code, err.message, action_id=action_id, seq=seq) from err
     except ValidationError as err:
         raise ProtocolError(
             RejectCode.SCHEMA_INVALID, _short(err), action_id=action_id, seq=seq

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from protocol.canonical import canonical_json
+from protocol.errors import ProtocolError
 
 
 def _key(secret: str) -> bytes:
@@ -28,4 +29,8 @@ def verify(envelope: Mapping[str, Any], secret: str) -> bool:
     given = envelope.get("sig")
     if not isinstance(given, str):
         return False
-    return hmac.compare_digest(sign(envelope, secret), given.lower())
+    try:
+        expected = sign(envelope, secret)
+    except ProtocolError:
+        return False  # a value that cannot be canonicalised was never signed by anyone
+    return hmac.compare_digest(expected, given.lower())

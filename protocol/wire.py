@@ -1,13 +1,37 @@
-"""Message framing on the act topic: a JSON array of 1..200 envelopes, size-capped."""
+"""Message framing on the act topic: a JSON array of 1..200 envelopes, size-capped.
+
+Size and nesting depth are checked before the JSON parser runs, so no message can make it
+exhaust memory or the stack. An element that cannot be read (nested too deep, a NaN, an
+integer of absurd length, broken JSON inside a well-formed array) becomes an ``Unreadable``
+in its place: it is refused on its own while the elements around it apply.
+"""
 
 import json
+import re
+from dataclasses import dataclass
 from typing import Any
 
+from protocol.canonical import MAX_DEPTH
 from protocol.codes import RejectCode
 from protocol.errors import ProtocolError
 
 MAX_BATCH = 200
 MAX_MESSAGE_BYTES = 512 * 1024
+MAX_INT_DIGITS = 24  # longer integers are refused unparsed; 64 bits need 19 digits and a sign
+
+# Strings whole (so brackets inside them do not count), and the structural characters.
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]')
+_STRING_OR_SCALAR = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[^\[\]{}"]+')
+_EMPTY_PAIR = re.compile(r"\[\]|\{\}")
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A batch element that could not be parsed: why, and its text as received."""
+
+    code: str
+    message: str
+    text: str
 
 
 def dumps(value: Any) -> bytes:
@@ -15,8 +39,40 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+def element_text(raw: Any) -> str:
+    """An element as JSON text for inspection (an unreadable one as received)."""
+    if isinstance(raw, Unreadable):
+        return raw.text
+    try:
+        return dumps(raw).decode("utf-8")
+    except (TypeError, ValueError):
+        return repr(raw)
+
+
+class _Refused(ValueError):
+    """Raised from inside the parser for a value that is JSON but never accepted."""
+
+    def __init__(self, code: RejectCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
 def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+    raise _Refused(RejectCode.NOT_CANONICAL, f"{name} is not valid JSON; send decimal strings")
+
+
+def _bounded_int(text: str) -> int:
+    """Parse an integer, refusing digit strings far beyond 64 bits before converting them."""
+    if len(text) > MAX_INT_DIGITS:
+        raise _Refused(
+            RejectCode.VALUE_OUT_OF_RANGE, f"an integer of {len(text)} digits; 64 bits at most"
+        )
+    return int(text)
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, parse_constant=_no_constants, parse_int=_bounded_int)
 
 
 def decode_batch(payload: bytes) -> list[Any]:
@@ -34,17 +90,128 @@ def decode_actions_body(payload: bytes) -> tuple[list[Any], bool]:
 
 
 def _parse(payload: bytes) -> Any:
-    """The payload as JSON, within the size limit, or ProtocolError."""
+    """The payload as JSON, within the size and depth limits, or ProtocolError. A well-formed
+    array whose elements cannot all be read comes back with ``Unreadable`` in their places."""
     if len(payload) > MAX_MESSAGE_BYTES:
         raise ProtocolError(
             RejectCode.MESSAGE_TOO_LARGE,
             f"message is {len(payload)} bytes; the limit is {MAX_MESSAGE_BYTES}",
         )
     try:
-        value = json.loads(payload.decode("utf-8"), parse_constant=_no_constants)
-    except (UnicodeDecodeError, ValueError, RecursionError) as err:
-        raise ProtocolError(RejectCode.MALFORMED_JSON, f"message is not UTF-8 JSON: {err}") from err
-    return value
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ProtocolError(RejectCode.MALFORMED_JSON, f"message is not UTF-8: {err}") from err
+    if _shallow(text):  # no element can nest too deep: parse at once
+        try:
+            return _loads(text)
+        except ValueError as err:
+            spans, _ = _scan(text)
+            if spans is None:
+                raise _whole_message_error(err) from err
+            return [_element(text[start:end], depth) for start, end, depth in spans]
+    spans, deepest = _scan(text)
+    if spans is None:
+        if deepest > MAX_DEPTH:
+            raise ProtocolError(
+                RejectCode.TOO_DEEP,
+                f"the message nests {deepest} levels deep; the limit is {MAX_DEPTH}",
+            )
+        try:
+            return _loads(text)
+        except ValueError as err:
+            raise _whole_message_error(err) from err
+    if all(depth <= MAX_DEPTH for _, _, depth in spans):
+        try:
+            return _loads(text)
+        except ValueError:
+            pass  # some element cannot be read: read them one by one
+    return [_element(text[start:end], depth) for start, end, depth in spans]
+
+
+def _shallow(text: str) -> bool:
+    """True when brackets balance and nest at most MAX_DEPTH + 1 levels (a batch array and
+    its elements), found by C-speed passes over the bracket skeleton, without parsing."""
+    skeleton = _STRING_OR_SCALAR.sub("", text)
+    for _ in range(MAX_DEPTH + 1):
+        if not skeleton:
+            return True
+        skeleton = _EMPTY_PAIR.sub("", skeleton)
+    return not skeleton
+
+
+def _whole_message_error(err: ValueError) -> ProtocolError:
+    """Why a message that is not a well-formed array could not be read."""
+    if isinstance(err, _Refused):
+        return ProtocolError(err.code, err.message)
+    return ProtocolError(RejectCode.MALFORMED_JSON, f"message is not JSON: {err}")
+
+
+def _element(text: str, depth: int) -> Any:
+    """One element of a well-formed array, or the reason it cannot be read."""
+    if depth > MAX_DEPTH:
+        return Unreadable(
+            RejectCode.TOO_DEEP,
+            f"element nests {depth} levels deep; the limit is {MAX_DEPTH}",
+            text.strip(),
+        )
+    try:
+        return _loads(text)
+    except _Refused as err:
+        return Unreadable(err.code, err.message, text.strip())
+    except ValueError as err:
+        return Unreadable(RejectCode.MALFORMED_JSON, f"element is not JSON: {err}", text.strip())
+
+
+def _scan(text: str) -> tuple[list[tuple[int, int, int]] | None, int]:
+    """Without parsing: (start, end, nesting depth) of each element of a top-level array, or
+    None when the text is not one balanced array; and the deepest nesting of the whole text."""
+    spans: list[tuple[int, int, int]] = []
+    depth, deepest, inner, start, closed = 0, 0, 0, -1, False
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if closed:
+            return None, max(deepest, _deepest(text, match.start()))
+        if token == "[" or token == "{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth == 1:
+                start = match.end()
+            else:
+                inner = max(inner, depth - 1)
+        elif token == "]" or token == "}":
+            depth -= 1
+            if depth < 0:
+                return None, deepest
+            if depth == 0:
+                closed = True
+                spans.append((start, match.start(), inner))
+        elif token == "," and depth == 1:
+            spans.append((start, match.start(), inner))
+            start, inner = match.end(), 0
+    stripped = text.strip()
+    if depth != 0 or not closed or not (stripped.startswith("[") and stripped.endswith("]")):
+        return None, deepest
+    if len(spans) == 1 and not text[spans[0][0] : spans[0][1]].strip():
+        return [], deepest  # an empty array
+    return spans, deepest
+
+
+def nesting_depth(text: str) -> int:
+    """How deep arrays and objects nest in JSON text, found without parsing it."""
+    return _deepest(text, 0)
+
+
+def _deepest(text: str, offset: int) -> int:
+    """The deepest nesting from ``offset`` on (for text after a first closed value)."""
+    depth = deepest = 0
+    for match in _TOKEN.finditer(text, offset):
+        token = match.group()
+        if token == "[" or token == "{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token == "]" or token == "}":
+            depth = max(depth - 1, 0)
+    return deepest
 
 
 def _batch(value: Any) -> list[Any]:

@@ -15,7 +15,8 @@ from central.db.tables import rejected_actions
 from central.edges.registry import EdgeRecord
 from central.security.events import SecurityEvent, refused_envelope
 from protocol import Ack, AckResult, Envelope, RejectCode, verify
-from protocol.wire import dumps
+from protocol.envelope import readable_seq
+from protocol.wire import element_text
 
 MAX_RAW_CHARS = 64 * 1024
 
@@ -43,15 +44,15 @@ class Rejection:
         )
 
     def row(self, *, via: str, received_at: datetime) -> dict[str, Any]:
-        """The rejected_actions row kept for inspection."""
+        """The rejected_actions row kept for inspection (text made storable: no NUL)."""
         return {
-            "action_id": _clip(self.action_id),
-            "site": _clip(self.site),
-            "edge": _clip(self.edge),
-            "seq": self.seq,
-            "code": self.code,
-            "message": self.message,
-            "raw": self.raw[:MAX_RAW_CHARS],
+            "action_id": storable(_clip(self.action_id)),
+            "site": storable(_clip(self.site)),
+            "edge": storable(_clip(self.edge)),
+            "seq": readable_seq({"seq": self.seq}),
+            "code": storable(self.code),
+            "message": storable(self.message),
+            "raw": storable(self.raw[:MAX_RAW_CHARS]),
             "via": via,
             "received_at": received_at,
         }
@@ -62,24 +63,21 @@ def _clip(value: str | None, size: int = 64) -> str | None:
     return value[:size] if value is not None else None
 
 
+def storable(text: str | None) -> str | None:
+    """Text a database column can hold: PostgreSQL text cannot hold NUL, so it is escaped
+    as JSON writes it (\\u0000); everything else is kept as received."""
+    return text.replace("\x00", "\\u0000") if text is not None else None
+
+
 def raw_text(raw: Any) -> str:
     """A refused element as text for inspection, cut to MAX_RAW_CHARS."""
-    try:
-        return dumps(raw).decode("utf-8")[:MAX_RAW_CHARS]
-    except (TypeError, ValueError):
-        return repr(raw)[:MAX_RAW_CHARS]
+    return element_text(raw)[:MAX_RAW_CHARS]
 
 
 def readable(raw: Any, name: str) -> str | None:
-    """A string field of a raw element when it is one, else None."""
+    """A string field of a raw element when it is one a database can hold, else None."""
     value = raw.get(name) if isinstance(raw, dict) else None
-    return value if isinstance(value, str) else None
-
-
-def readable_seq(raw: Any) -> int | None:
-    """The seq of a raw element when it is an integer, else None."""
-    value = raw.get("seq") if isinstance(raw, dict) else None
-    return value if type(value) is int else None
+    return value if isinstance(value, str) and "\x00" not in value else None
 
 
 def authenticate(

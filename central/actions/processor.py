@@ -21,7 +21,6 @@ from central.actions.intake import (
     Rejection,
     authenticate,
     readable,
-    readable_seq,
     record_rejections,
     security_events,
     signed_seq,
@@ -53,8 +52,9 @@ from protocol import (
     decode_batch,
     verify,
 )
+from protocol.envelope import readable_seq
 from protocol.topics import act_topic
-from protocol.wire import dumps
+from protocol.wire import element_text
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 3  # per-action retries after a failed batch: a lost race resolves on the next try
@@ -387,10 +387,7 @@ class ActionProcessor:
 
 def _text(raw: Any) -> str:
     """An element as stored JSON text."""
-    try:
-        return dumps(raw).decode("utf-8")
-    except (TypeError, ValueError):
-        return repr(raw)
+    return element_text(raw)
 
 
 def _topic(site: str | None, edge: str | None) -> str | None:

@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from central.actions.processor import ActionProcessor
@@ -26,6 +26,7 @@ from central.api.routes import (
 )
 from central.db.engine import make_engine
 from central.settings import CentralSettings
+from runtime.request_checks import BodyGuard, check_params
 
 API_PREFIX = "/api/v1"
 
@@ -53,6 +54,7 @@ def create_app(
         description="Products and BOMs, work orders, license plates and their "
         "genealogy, the stock-move ledger, quality holds, stock counts, "
         "the edge registry, the conflict inbox, and the action apply path.",
+        dependencies=[Depends(check_params)],
     )
     api = APIRouter(prefix=API_PREFIX)
     for module in (
@@ -74,6 +76,8 @@ def create_app(
     app.include_router(api)
     app.include_router(health.router)
     install_error_handlers(app)
+    # POST /actions reads its body raw: poison elements are refused one by one, with acks.
+    app.add_middleware(BodyGuard, raw_body_paths=frozenset({f"{API_PREFIX}/actions"}))
     wire_app(app, settings, engine=engine, processor=processor, readiness=readiness)
     return app
 

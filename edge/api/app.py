@@ -1,6 +1,6 @@
 """Builds the local API: the routers under /api/v1, /healthz, and one error shape."""
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from edge.api.auth import ApiKeyGuard
 from edge.api.deps import EdgeParts, LinkStatus
@@ -11,6 +11,7 @@ from edge.errors import ConfigError
 from edge.events import EventBus
 from edge.queue import ActionQueue
 from edge.stations import StationRunner
+from runtime.request_checks import BodyGuard, check_params
 
 API_PREFIX = "/api/v1"
 
@@ -32,7 +33,11 @@ def create_edge_api(
             f"the edge's local API listens on {config.host} and has no api_key; "
             "set api_key in edge.toml (or IOE_EDGE_API_KEY), or listen on 127.0.0.1"
         )
-    app = FastAPI(title=f"IOE edge {config.site}/{config.edge_id}", version="1")
+    app = FastAPI(
+        title=f"IOE edge {config.site}/{config.edge_id}",
+        version="1",
+        dependencies=[Depends(check_params)],
+    )
     app.state.edge = EdgeParts(
         config=config, queue=queue, stations=stations, events=events, status=status
     )
@@ -43,5 +48,6 @@ def create_edge_api(
     for router in ROOT_ROUTERS:
         app.include_router(router)
     install_error_handlers(app)
+    app.add_middleware(BodyGuard)  # inside the key check: strangers learn nothing of bodies
     app.add_middleware(ApiKeyGuard, api_key=config.api_key, required=config.api_key_required)
     return app

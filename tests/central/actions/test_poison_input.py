@@ -1,0 +1,160 @@
+"""Poison input at both doors (MQTT ingest and POST /actions), on both databases: every
+element that cannot be canonicalised or stored is refused on its own, with its own code,
+while the valid elements around it apply; nothing answers with a server error."""
+
+import asyncio
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import pytest
+
+from central.ingest import IngestWorker
+from protocol import AckResult, RejectCode, read_acks
+from protocol.topics import ack_topic, act_topic
+from runtime.mqtt import MqttConnection
+from tests.central.conftest import EDGE, SITE, Central
+
+
+def receipt(c: Central, lp: str, **over: Any) -> dict[str, Any]:
+    """A signed lp.receive of 5 kg RAW-1 into RECV."""
+    body = {"item": "RAW-1", "qty": "5", "uom": "kg", "location": "RECV", "lp": lp}
+    return c.env("lp.receive", body, **over)
+
+
+def forged_text(c: Central, envelope: dict[str, Any], **fields: Any) -> str:
+    """The envelope with ``fields`` changed, signed with the edge's real key the way a device
+    in another language would (HMAC over sorted compact JSON), as JSON text."""
+    changed = {k: v for k, v in envelope.items() if k != "sig"}
+    changed.update(fields)
+    signed = json.dumps(changed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    sig = hmac.new(c.secrets[EDGE].encode(), signed.encode(), hashlib.sha256).hexdigest()
+    return json.dumps({**changed, "sig": sig}, ensure_ascii=False)
+
+
+def nested(levels: int) -> Any:
+    """A value nesting ``levels`` arrays."""
+    value: Any = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+def poison_batch(c: Central) -> tuple[bytes, list[str | None]]:
+    """valid, float, NaN, NUL, 2**70 seq, 10**30 in the body, 40 deep, 5,000 deep, valid; and
+    the code each element must be answered with (None: applied)."""
+    body = receipt(c, "LP-X")["body"]
+    first = receipt(c, "LP-GOOD-1")
+    base = receipt(c, "LP-POISON", seq=900)
+    elements = [
+        (json.dumps(first), None),
+        (forged_text(c, base, body={**body, "weight": 1.5}), RejectCode.NOT_CANONICAL),
+        (
+            forged_text(c, base, body={**body, "w": 0}).replace('"w": 0', '"w": NaN'),
+            RejectCode.NOT_CANONICAL,
+        ),
+        (forged_text(c, base, operator="op\u00001"), RejectCode.NUL_CHARACTER),
+        (forged_text(c, base, seq=2**70), RejectCode.VALUE_OUT_OF_RANGE),
+        (forged_text(c, base, body={**body, "n": 10**30}), RejectCode.VALUE_OUT_OF_RANGE),
+        (forged_text(c, base, body={**body, "n": -(2**63) - 1}), RejectCode.VALUE_OUT_OF_RANGE),
+        (forged_text(c, base, body={**body, "n": nested(40)}), RejectCode.TOO_DEEP),
+        ("[" * 5000 + "]" * 5000, RejectCode.TOO_DEEP),
+    ]
+    elements.append((json.dumps(receipt(c, "LP-GOOD-2", seq=2)), None))
+    payload = ("[" + ",".join(text for text, _ in elements) + "]").encode()
+    return payload, [code for _, code in elements]
+
+
+async def deliver(c: Central, door: str, payload: bytes) -> list[tuple[str, str | None]]:
+    """(result, code) of each element, through the MQTT ingest path or over HTTP."""
+    if door == "mqtt":
+        acks = await c.processor.process_message(
+            payload, topic_site=SITE, topic_edge=EDGE, via="mqtt"
+        )
+        return [(ack.result.value, ack.code) for ack in acks]
+    response = await c.client.post("/api/v1/actions", content=payload)
+    assert response.status_code == 200, response.text
+    return [(ack["result"], ack.get("code")) for ack in response.json()]
+
+
+@pytest.mark.parametrize("door", ["mqtt", "http"])
+async def test_each_poison_element_is_refused_alone_and_the_rest_applies(
+    seeded: Central, door: str
+) -> None:
+    payload, codes = poison_batch(seeded)
+    answers = await deliver(seeded, door, payload)
+    expected = [("applied", None) if code is None else ("rejected", code) for code in codes]
+    assert [(result, code) for result, code in answers] == expected
+    lps = await seeded.rows("SELECT number FROM license_plates ORDER BY number")
+    assert lps == [("LP-GOOD-1",), ("LP-GOOD-2",)]
+    refused = await seeded.rows("SELECT code, raw FROM rejected_actions ORDER BY id")
+    assert [code for code, _ in refused] == [code for code in codes if code is not None]
+    nul_raw = refused[2][1]
+    assert "\x00" not in nul_raw and "op\\u00001" in nul_raw  # kept, escaped, on both databases
+
+    # The edge resends the batch (its ack was lost): the same answers, nothing applied twice.
+    again = await deliver(seeded, door, payload)
+    assert [result for result, _ in again] == [
+        "duplicate" if code is None else "rejected" for code in codes
+    ]
+    assert await seeded.count("stock_moves") == 2
+
+
+@pytest.mark.parametrize(
+    "payload, code",
+    [
+        (b"[" * 10_000 + b"]" * 10_000, RejectCode.TOO_DEEP),
+        (b'{"a":' * 10_000 + b"1" + b"}" * 10_000, RejectCode.TOO_DEEP),
+        (b"[" * 10_000, RejectCode.TOO_DEEP),
+        (b'{"v": NaN}', RejectCode.NOT_CANONICAL),
+        (b'{"v": 1' + b"0" * 5000 + b"}", RejectCode.VALUE_OUT_OF_RANGE),
+        (b'[{"v": 1}', RejectCode.MALFORMED_JSON),
+        (b"\xff\x00", RejectCode.MALFORMED_JSON),
+    ],
+)
+async def test_a_message_that_cannot_be_read_is_refused_as_a_whole(
+    central: Central, payload: bytes, code: str
+) -> None:
+    response = await central.client.post("/api/v1/actions", content=payload)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    answer = answer if isinstance(answer, list) else [answer]
+    assert [(a["result"], a["code"]) for a in answer] == [("rejected", code)]
+    acks = await central.processor.process_message(
+        payload, topic_site=SITE, topic_edge=EDGE, via="mqtt"
+    )
+    assert [(a.result, a.code) for a in acks] == [(AckResult.REJECTED, code)]
+    stored = await central.rows("SELECT code, raw FROM rejected_actions")
+    assert [c for c, _ in stored] == [code, code]
+    assert all("\x00" not in raw for _, raw in stored)
+
+
+async def test_a_poison_batch_over_a_real_broker_gets_its_signed_acks(
+    seeded: Central, own_broker: str
+) -> None:
+    """The whole MQTT door: the ingest worker answers the batch with one signed ack message
+    (the edge believes it), each poison element rejected with its code."""
+    worker = IngestWorker(seeded.processor, mqtt_url=own_broker, heartbeat=0.5)
+    task = asyncio.create_task(worker.run())
+    try:
+        payload, codes = poison_batch(seeded)
+        async with await MqttConnection.open(own_broker) as device:
+            await device.subscribe(ack_topic(SITE, EDGE))
+            stream = aiter(device.messages())
+            await asyncio.wait_for(_until(worker.status, {"mqtt": True}), 15)
+            await device.publish(act_topic(SITE, EDGE), payload)
+            message = await asyncio.wait_for(anext(stream), 15)
+        acks = read_acks(message.payload, site=SITE, edge=EDGE, secret=seeded.secrets[EDGE])
+        assert [(a.result.value, a.code) for a in acks] == [
+            ("applied", None) if code is None else ("rejected", code) for code in codes
+        ]
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def _until(check: Any, expected: Any) -> None:
+    while check() != expected:
+        await asyncio.sleep(0.05)
