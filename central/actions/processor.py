@@ -41,6 +41,7 @@ from central.edges.rotation import retire_previous_keys
 from central.edges.sealing import EdgeSecretBox
 from central.edges.sequence import SeqTracker
 from central.errors import ActionConflict
+from central.security.drops import DropCounters
 from central.security.events import record_apart
 from central.settings import CentralSettings
 from protocol import (
@@ -108,6 +109,7 @@ class ActionProcessor:
         self.engine = engine
         self.settings = settings
         self.refs = ReferenceCache()
+        self.drops = DropCounters()
 
     @cached_property
     def edge_box(self) -> EdgeSecretBox:

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from central.actions.processor import ActionProcessor
 from central.api.errors import install_error_handlers
+from central.api.gate import failure_limiter, install_limits
 from central.api.routes import (
     actions,
     boms,
@@ -74,6 +75,7 @@ def create_app(
     app.include_router(api)
     app.include_router(health.router)
     install_error_handlers(app)
+    install_limits(app)
     wire_app(app, settings, engine=engine, processor=processor, readiness=readiness)
     return app
 
@@ -96,3 +98,4 @@ def wire_app(
     app.state.processor = processor or ActionProcessor(engine, settings)
     app.state.refs = app.state.processor.refs  # one reference cache per process
     app.state.readiness = readiness
+    app.state.failure_limiter = failure_limiter(settings)

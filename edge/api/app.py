@@ -11,6 +11,8 @@ from edge.errors import ConfigError
 from edge.events import EventBus
 from edge.queue import ActionQueue
 from edge.stations import StationRunner
+from runtime.http_limits import BodyLimit, FailureLimit
+from runtime.rate_limit import RateLimiter
 
 API_PREFIX = "/api/v1"
 
@@ -43,5 +45,10 @@ def create_edge_api(
     for router in ROOT_ROUTERS:
         app.include_router(router)
     install_error_handlers(app)
+    # Outermost last: failure budget, then the key check, then the body limit, so a caller
+    # without the key never has its body read.
+    app.add_middleware(BodyLimit, limit=config.max_body_bytes)
     app.add_middleware(ApiKeyGuard, api_key=config.api_key, required=config.api_key_required)
+    limiter = RateLimiter(rate=config.failure_rate, burst=config.failure_burst)
+    app.add_middleware(FailureLimit, limiter=limiter)
     return app
