@@ -22,7 +22,6 @@ from central.actions.intake import (
     authenticate,
     readable,
     readable_seq,
-    record_rejections,
     security_events,
     signed_seq,
 )
@@ -33,6 +32,7 @@ from central.actions.registry import (
     needs_sscc,
     wo_numbers,
 )
+from central.actions.rejected import RejectedStore
 from central.apply.context import ApplyContext
 from central.apply.refs import ReferenceCache
 from central.db.tables import conflicts, processed_actions
@@ -110,6 +110,7 @@ class ActionProcessor:
         self.settings = settings
         self.refs = ReferenceCache()
         self.drops = DropCounters()
+        self.rejected = RejectedStore(settings, self.drops)
 
     @cached_property
     def edge_box(self) -> EdgeSecretBox:
@@ -147,7 +148,8 @@ class ActionProcessor:
                 edge=topic_edge,
             )
             async with self.engine.begin() as conn:
-                await record_rejections(conn, [rejection], via=via, received_at=received_at)
+                await self.rejected.keep(conn, [rejection], via=via, received_at=received_at)
+            await self._prune_when_due(received_at)
             return [rejection.ack()]
         args = (received_at, topic_site, topic_edge, via)
         try:
@@ -173,7 +175,13 @@ class ActionProcessor:
         )
         if events:
             await record_apart(self.engine, events, at=received_at)
+        await self._prune_when_due(received_at)
         return acks
+
+    async def _prune_when_due(self, at: datetime) -> None:
+        """Keep rejected_actions within its retention and cap (outside any batch)."""
+        if self.rejected.prune_due():
+            await self.rejected.prune(self.engine, at=at)
 
     async def _apply_one(
         self,
@@ -369,8 +377,8 @@ class ActionProcessor:
             for row in await conn.execute(query)
         }
 
-    @staticmethod
     async def _finish(
+        self,
         ctx: ApplyContext,
         batch: _Batch,
         known: dict[tuple[str, str], EdgeRecord],
@@ -382,7 +390,7 @@ class ActionProcessor:
         await ctx.flush()
         if batch.processed:
             await conn.execute(insert(processed_actions), batch.processed)
-        await record_rejections(conn, batch.rejections, via=via, received_at=received_at)
+        await self.rejected.keep(conn, batch.rejections, via=via, received_at=received_at)
         await batch.seqs.write(conn, at=received_at)
         await retire_previous_keys(conn, batch.retire)
 
