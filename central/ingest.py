@@ -1,11 +1,17 @@
 """The MQTT ingest worker: act batches in, acks out, edge presence recorded.
 
-Batches from one edge are handled strictly in arrival order (one lane per edge); different
-edges proceed concurrently. Every ack message is signed with the key of the edge it answers,
-so no other client of the broker can tell an edge its actions are final. Central announces
-itself on the retained ``ioe/v1/central/state`` (signed with central's own key) with a signed
-last will, and re-announces on a heartbeat so a stale will from a crashed replica can never
-leave edges waiting.
+Batches from one registered edge are handled strictly in arrival order (one lane per edge,
+closed when idle); different edges proceed concurrently, within the ingest's share of the
+connection pool. Messages on the topics of edges that are not registered (a misconfigured
+device, or a flood under made-up ids) are rate-limited per topic and share one bounded lane
+with a small worker budget, so they can never starve registered edges or the REST API;
+what they cannot fit is dropped and counted (``DropCounters``).
+
+Every ack message is signed with the key of the edge it answers, so no other client of the
+broker can tell an edge its actions are final. Central announces itself on the retained
+``ioe/v1/central/state`` (signed with central's own key) with a signed last will, and
+re-announces on a heartbeat so a stale will from a crashed replica can never leave edges
+waiting.
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ import logging
 import uuid
 from typing import Any
 
+from sqlalchemy import select
+
+from central.db.tables import edges
 from central.edges.presence import record_edge_state
 from central.edges.registry import load_edges
 from central.identity import state_signing_seed
@@ -30,8 +39,14 @@ from protocol.topics import (
 )
 from runtime.mqtt import Backoff, MqttConnection, Will, keep_connected, run_link_tasks
 from runtime.mqtt_options import BrokerAddress
+from runtime.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
+
+ACT, STATE = "act", "state"
+EDGE_LANE_SIZE = 64  # a registered edge has one batch in flight; more is someone else
+UNREGISTERED_BURST = 5  # messages an unregistered (site, edge) may send at once
+DROP_REPORT_SECONDS = 10.0
 
 
 class IngestWorker:
@@ -60,7 +75,24 @@ class IngestWorker:
         self.version = version
         self.client_id = f"ioe-central-{uuid.uuid4().hex[:8]}"
         self.connected = False
-        self._lanes: dict[tuple[str, str], asyncio.Queue[bytes]] = {}
+        self.settings = processor.settings
+        self.drops = processor.drops
+        self._lanes: dict[tuple[str, str], asyncio.Queue[tuple[str, bytes]]] = {}
+        # Edges known registered: read at each session's start, added to when an edge is
+        # found registered later; never holds made-up ids, so a flood cannot grow it.
+        self._registered: set[tuple[str, str]] = set()
+        self._unregistered: asyncio.Queue[tuple[str, str, str, bytes]] = asyncio.Queue(
+            self.settings.unknown_lane_size
+        )
+        self._unregistered_rate = RateLimiter(
+            rate=self.settings.unknown_edge_rate, burst=UNREGISTERED_BURST
+        )
+        # The registered edges' share of the connection pool; the shared lane has its own
+        # (its worker count), and the API keeps the rest.
+        self._ingest_db = asyncio.Semaphore(self.settings.ingest_db_connections)
+        self._bad_topics = 0
+        self._reported_at = 0.0
+        self._reported_drops = 0
 
     def status(self) -> dict[str, bool]:
         """Readiness extras for /readyz."""
@@ -94,6 +126,7 @@ class IngestWorker:
 
     async def _session(self, conn: MqttConnection) -> None:
         act = shared(ACT_FILTER) if self.shared_subscription else ACT_FILTER
+        self._registered = await self._read_registry()
         await conn.subscribe(act, STATE_FILTER)
         await conn.publish(CENTRAL_STATE, self._state(True), retain=True)
 
@@ -109,6 +142,8 @@ class IngestWorker:
             )
         finally:
             self._lanes.clear()
+            while not self._unregistered.empty():
+                self._unregistered.get_nowait()
 
     async def _announce(self, conn: MqttConnection) -> None:
         while True:
@@ -116,44 +151,143 @@ class IngestWorker:
             await conn.publish(CENTRAL_STATE, self._state(True), retain=True)
 
     async def _receive(self, conn: MqttConnection, group: asyncio.TaskGroup) -> None:
+        """Route each message without touching the database: the receive loop must keep up
+        with any flood, or the broker link's own queue would grow instead."""
+        for number in range(self.settings.unknown_lane_workers):
+            group.create_task(self._drain_unregistered(conn), name=f"lane-unregistered-{number}")
         async for message in conn.messages():
-            if message.topic.endswith("/state"):
-                await self._on_state(message.topic, message.payload)
-                continue
             try:
-                site, edge = parse_act_topic(message.topic)
+                if message.topic.endswith("/state"):
+                    site, edge = parse_state_topic(message.topic)
+                    item = (STATE, message.payload)
+                else:
+                    site, edge = parse_act_topic(message.topic)
+                    item = (ACT, message.payload)
             except ProtocolError as err:
-                log.warning("ignoring message on %r: %s", message.topic, err.message)
+                self._bad_topics += 1
+                if self._bad_topics == 1 or self._bad_topics % 1000 == 0:
+                    log.warning(
+                        "ignoring message on %r: %s (%d so far)",
+                        message.topic,
+                        err.message,
+                        self._bad_topics,
+                    )
                 continue
-            lane = self._lanes.get((site, edge))
-            if lane is None:
-                lane = self._lanes[(site, edge)] = asyncio.Queue()
-                group.create_task(self._drain(conn, site, edge, lane), name=f"lane-{site}-{edge}")
-            lane.put_nowait(message.payload)
+            if (site, edge) in self._registered:
+                self._to_edge_lane(conn, group, site, edge, item)
+            else:
+                self._to_unregistered_lane(site, edge, item)
+            self._report_drops()
+
+    def _to_edge_lane(
+        self,
+        conn: MqttConnection,
+        group: asyncio.TaskGroup,
+        site: str,
+        edge: str,
+        item: tuple[str, bytes],
+    ) -> None:
+        """A registered edge's message into its own ordered lane (made on demand)."""
+        lane = self._lanes.get((site, edge))
+        if lane is None:
+            lane = self._lanes[(site, edge)] = asyncio.Queue(EDGE_LANE_SIZE)
+            group.create_task(self._drain(conn, site, edge, lane), name=f"lane-{site}-{edge}")
+        try:
+            lane.put_nowait(item)
+        except asyncio.QueueFull:  # only a client other than the edge sends this much
+            self.drops.edge_lane_full += 1
+
+    def _to_unregistered_lane(self, site: str, edge: str, item: tuple[str, bytes]) -> None:
+        """A message of an edge not (yet) known registered: rate-limited per edge, then into
+        the one bounded lane all such edges share; what does not fit is dropped, counted."""
+        if not self._unregistered_rate.take(f"{site}/{edge}"):
+            self.drops.ingest_rate_limited += 1
+            return
+        try:
+            self._unregistered.put_nowait((site, edge, *item))
+        except asyncio.QueueFull:
+            self.drops.ingest_lane_full += 1
+
+    def _report_drops(self) -> None:
+        """One log line per interval while drops happen, never one per message."""
+        total = self.drops.total()
+        if total == self._reported_drops:
+            return
+        at = asyncio.get_running_loop().time()
+        if at - self._reported_at >= DROP_REPORT_SECONDS:
+            self._reported_at, self._reported_drops = at, total
+            log.warning("ingest bounded its load: %s", self.drops.as_dict())
 
     async def _drain(
-        self, conn: MqttConnection, site: str, edge: str, lane: asyncio.Queue[bytes]
+        self,
+        conn: MqttConnection,
+        site: str,
+        edge: str,
+        lane: asyncio.Queue[tuple[str, bytes]],
     ) -> None:
-        """Apply one edge's batches in order and answer each on the edge's ack topic."""
-        reply_to = ack_topic(site, edge)
+        """Apply one edge's batches in order; close the lane once it sits idle."""
         while True:
-            payload = await lane.get()
             try:
-                acks = await self.processor.process_message(
-                    payload, topic_site=site, topic_edge=edge, via="mqtt"
-                )
-            except Exception:  # the database is down or broken: answer nothing, keep serving
-                # No ack means the edge resends after its timeout; nothing was committed, so
-                # nothing is lost or doubled. One bad moment must not stop the other lanes.
-                log.exception("batch from %s/%s not applied; the edge will resend it", site, edge)
+                async with asyncio.timeout(self.settings.lane_idle_seconds):
+                    kind, payload = await lane.get()
+            except TimeoutError:
+                if lane.empty() and self._lanes.get((site, edge)) is lane:
+                    del self._lanes[(site, edge)]
+                    self.drops.lanes_reclaimed += 1
+                    return
                 continue
-            secret = await self._edge_key(site, edge)
-            if secret is None:
-                # Nobody but a provisioned edge can read an answer it can verify; an unknown
-                # edge's refusals are recorded at central for inspection.
-                log.warning("no ack sent to %s/%s: the edge is not registered", site, edge)
-                continue
-            await conn.publish(reply_to, batch_ack(acks, site=site, edge=edge, secret=secret))
+            async with self._ingest_db:
+                await self._handle(conn, site, edge, kind, payload)
+
+    async def _drain_unregistered(self, conn: MqttConnection) -> None:
+        """Work through the shared lane: an edge found registered (provisioned since the
+        registry was read) gets its own lane from now on; the others' batches are refused
+        and recorded like any unknown edge's."""
+        while True:
+            site, edge, kind, payload = await self._unregistered.get()
+            try:
+                if (site, edge) not in self._registered and await self._edge_key(site, edge):
+                    self._registered.add((site, edge))
+            except Exception:  # the database is down: handled (and logged) like any batch
+                pass
+            if kind == STATE and (site, edge) not in self._registered:
+                continue  # presence of an edge nobody provisioned: nothing to record
+            await self._handle(conn, site, edge, kind, payload)
+
+    async def _handle(
+        self, conn: MqttConnection, site: str, edge: str, kind: str, payload: bytes
+    ) -> None:
+        """Record a state, or apply a batch and answer it on the edge's ack topic."""
+        if kind == STATE:
+            await record_edge_state(self.processor.engine, site=site, edge=edge, payload=payload)
+            return
+        try:
+            acks = await self.processor.process_message(
+                payload, topic_site=site, topic_edge=edge, via="mqtt"
+            )
+        except Exception:  # the database is down or broken: answer nothing, keep serving
+            # No ack means the edge resends after its timeout; nothing was committed, so
+            # nothing is lost or doubled. One bad moment must not stop the other lanes.
+            log.exception("batch from %s/%s not applied; the edge will resend it", site, edge)
+            return
+        secret = await self._edge_key(site, edge)
+        if secret is None:
+            # Nobody but a provisioned edge can read an answer it can verify; an unknown
+            # edge's refusals are recorded at central for inspection.
+            log.debug("no ack sent to %s/%s: the edge is not registered", site, edge)
+            return
+        ack = batch_ack(acks, site=site, edge=edge, secret=secret)
+        await conn.publish(ack_topic(site, edge), ack)
+
+    async def _read_registry(self) -> set[tuple[str, str]]:
+        """Every registered (site, edge), in one query (none when the database is down)."""
+        try:
+            async with self.processor.engine.connect() as conn:
+                rows = await conn.execute(select(edges.c.site, edges.c.edge_id))
+                return {(row.site, row.edge_id) for row in rows}
+        except Exception:  # the database is down: edges are found as their messages come
+            log.warning("edge registry unreadable; registered edges are found as they send")
+            return set()
 
     async def _edge_key(self, site: str, edge: str) -> str | None:
         """The edge's current key, read per batch so a re-provisioned edge is answered at once.
@@ -165,10 +299,3 @@ class IngestWorker:
             known = await load_edges(conn, [(site, edge)], box=self.processor.edge_box)
             record = known.get((site, edge))
         return record.secret if record is not None else None
-
-    async def _on_state(self, topic: str, payload: bytes) -> None:
-        try:
-            site, edge = parse_state_topic(topic)
-        except ProtocolError:
-            return
-        await record_edge_state(self.processor.engine, site=site, edge=edge, payload=payload)

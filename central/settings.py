@@ -9,6 +9,7 @@ from sqlalchemy.engine import make_url
 
 from central.broker.accounts import central_password
 from central.keys import MasterKey, load_master_key
+from runtime.http_limits import DEFAULT_MAX_BODY_BYTES
 from runtime.mqtt_options import BrokerAddress
 
 
@@ -53,6 +54,25 @@ class CentralSettings(BaseSettings):
     # After `ioe edge rotate-secret`, how long the edge's previous key is still accepted for
     # what it queued before (retired earlier once the edge signs with its new key).
     edge_key_overlap_hours: float = Field(default=7 * 24, gt=0)
+
+    # Bounds on what callers and made-up edges can cost (docs/central.md#limits).
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024)
+    # Failed or unauthenticated HTTP calls per client address: refill per second, burst.
+    failure_rate: float = Field(default=20.0, gt=0)
+    failure_burst: int = Field(default=200, ge=1)
+    # Messages per second from one unregistered (site, edge), and the one bounded lane
+    # all unregistered edges share: its queue and how many batches it works on at once.
+    unknown_edge_rate: float = Field(default=2.0, gt=0)
+    unknown_lane_size: int = Field(default=500, ge=1)
+    unknown_lane_workers: int = Field(default=2, ge=1)
+    # Database connections MQTT ingest may hold at once; the rest of the pool is the API's.
+    ingest_db_connections: int = Field(default=4, ge=1)
+    # A registered edge's lane is reclaimed after this long without a message.
+    lane_idle_seconds: float = Field(default=300.0, gt=0)
+    # Refused envelopes kept for inspection (rejected_actions): at most this many rows,
+    # none older than this; what does not fit is counted, not stored.
+    rejected_keep_rows: int = Field(default=100_000, ge=1)
+    rejected_keep_days: float = Field(default=30.0, gt=0)
 
     def load_master_key(self) -> MasterKey:
         """The configured master key; on SQLite a key file beside the database by default."""

@@ -140,6 +140,11 @@ class EdgeConfig(BaseModel):
     ack_timeout_seconds: float = Field(default=10.0, gt=0)
     backlog_warn_seconds: float = Field(default=900.0, gt=0)
     api_key: str | None = Field(default=None, min_length=MIN_API_KEY_LENGTH, pattern=r"^\S+$")
+    # Largest request body the local API reads (413 beyond it); failed calls per client
+    # address per second (and burst) before it answers 429.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    failure_rate: float = Field(default=20.0, gt=0)
+    failure_burst: int = Field(default=200, ge=1)
     max_qty: MaxQty = DEFAULT_MAX_QTY
     max_qty_by_product: dict[Code, MaxQty] = Field(default_factory=dict)
     stations: list[StationConfig] = Field(default_factory=list)

@@ -1,17 +1,14 @@
 """Checks before anything applies: which edge sent it, may it use this topic, is it signed.
 
 A refusal becomes a ``Rejection``: recorded in rejected_actions (never in the dedup table, so
-a forged envelope carrying a real id cannot block the real action) and acked ``rejected``.
+a forged envelope carrying a real id cannot block the real action; bounded by
+``central/actions/rejected.py``) and acked ``rejected``.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from central.db.tables import rejected_actions
 from central.edges.registry import EdgeRecord
 from central.security.events import SecurityEvent, refused_envelope
 from protocol import Ack, AckResult, Envelope, RejectCode, verify
@@ -140,16 +137,6 @@ def signed_seq(
     if record is None or seq is None or (topic_edge is not None and topic_edge != edge):
         return None
     return (record, seq) if signed_by(raw, record, at=at) else None
-
-
-async def record_rejections(
-    conn: AsyncConnection, rejections: list[Rejection], *, via: str, received_at: datetime
-) -> None:
-    """Keep refused elements for inspection."""
-    if rejections:
-        await conn.execute(
-            insert(rejected_actions), [r.row(via=via, received_at=received_at) for r in rejections]
-        )
 
 
 def security_events(

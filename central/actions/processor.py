@@ -21,7 +21,6 @@ from central.actions.intake import (
     Rejection,
     authenticate,
     readable,
-    record_rejections,
     security_events,
     signed_seq,
 )
@@ -32,6 +31,7 @@ from central.actions.registry import (
     needs_sscc,
     wo_numbers,
 )
+from central.actions.rejected import RejectedStore
 from central.apply.context import ApplyContext
 from central.apply.refs import ReferenceCache
 from central.db.tables import conflicts, processed_actions
@@ -40,6 +40,7 @@ from central.edges.rotation import retire_previous_keys
 from central.edges.sealing import EdgeSecretBox
 from central.edges.sequence import SeqTracker
 from central.errors import ActionConflict
+from central.security.drops import DropCounters
 from central.security.events import record_apart
 from central.settings import CentralSettings
 from protocol import (
@@ -108,6 +109,8 @@ class ActionProcessor:
         self.engine = engine
         self.settings = settings
         self.refs = ReferenceCache()
+        self.drops = DropCounters()
+        self.rejected = RejectedStore(settings, self.drops)
 
     @cached_property
     def edge_box(self) -> EdgeSecretBox:
@@ -145,7 +148,8 @@ class ActionProcessor:
                 edge=topic_edge,
             )
             async with self.engine.begin() as conn:
-                await record_rejections(conn, [rejection], via=via, received_at=received_at)
+                await self.rejected.keep(conn, [rejection], via=via, received_at=received_at)
+            await self._prune_when_due(received_at)
             return [rejection.ack()]
         args = (received_at, topic_site, topic_edge, via)
         try:
@@ -171,7 +175,13 @@ class ActionProcessor:
         )
         if events:
             await record_apart(self.engine, events, at=received_at)
+        await self._prune_when_due(received_at)
         return acks
+
+    async def _prune_when_due(self, at: datetime) -> None:
+        """Keep rejected_actions within its retention and cap (outside any batch)."""
+        if self.rejected.prune_due():
+            await self.rejected.prune(self.engine, at=at)
 
     async def _apply_one(
         self,
@@ -367,8 +377,8 @@ class ActionProcessor:
             for row in await conn.execute(query)
         }
 
-    @staticmethod
     async def _finish(
+        self,
         ctx: ApplyContext,
         batch: _Batch,
         known: dict[tuple[str, str], EdgeRecord],
@@ -380,7 +390,7 @@ class ActionProcessor:
         await ctx.flush()
         if batch.processed:
             await conn.execute(insert(processed_actions), batch.processed)
-        await record_rejections(conn, batch.rejections, via=via, received_at=received_at)
+        await self.rejected.keep(conn, batch.rejections, via=via, received_at=received_at)
         await batch.seqs.write(conn, at=received_at)
         await retire_previous_keys(conn, batch.retire)
 

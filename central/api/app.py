@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from central.actions.processor import ActionProcessor
 from central.api.errors import install_error_handlers
+from central.api.gate import failure_limiter, install_limits
 from central.api.routes import (
     actions,
     boms,
@@ -76,8 +77,11 @@ def create_app(
     app.include_router(api)
     app.include_router(health.router)
     install_error_handlers(app)
-    # POST /actions reads its body raw: poison elements are refused one by one, with acks.
+    # Innermost: POST /actions reads its body raw (poison elements are refused one by one,
+    # with acks); every other body is checked for NUL, huge integers and depth. Outside it:
+    # the body limit, the token gate and the failure budget (central/api/gate.py).
     app.add_middleware(BodyGuard, raw_body_paths=frozenset({f"{API_PREFIX}/actions"}))
+    install_limits(app)
     wire_app(app, settings, engine=engine, processor=processor, readiness=readiness)
     return app
 
@@ -100,3 +104,4 @@ def wire_app(
     app.state.processor = processor or ActionProcessor(engine, settings)
     app.state.refs = app.state.processor.refs  # one reference cache per process
     app.state.readiness = readiness
+    app.state.failure_limiter = failure_limiter(settings)

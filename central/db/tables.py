@@ -372,7 +372,12 @@ rejected_actions = Table(
     Column("message", Text, nullable=False),
     Column("raw", Text, nullable=False),
     Column("via", String(8), nullable=False),
-    Column("received_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),  # the first of its repeats
+    # Identical refusals from one source (same code, topic or edge, same bytes) share a row.
+    Column("fingerprint", String(64), unique=True),
+    Column("count", BigInteger, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Index(None, "last_seen"),
 )
 
 edge_alarms = Table(

@@ -11,6 +11,8 @@ from edge.errors import ConfigError
 from edge.events import EventBus
 from edge.queue import ActionQueue
 from edge.stations import StationRunner
+from runtime.http_limits import BodyLimit, FailureLimit
+from runtime.rate_limit import RateLimiter
 from runtime.request_checks import BodyGuard, check_params
 
 API_PREFIX = "/api/v1"
@@ -48,6 +50,11 @@ def create_edge_api(
     for router in ROOT_ROUTERS:
         app.include_router(router)
     install_error_handlers(app)
-    app.add_middleware(BodyGuard)  # inside the key check: strangers learn nothing of bodies
+    # Outermost last: failure budget, then the key check, then the body limit, then the body
+    # checks, so a caller without the key never has its body read.
+    app.add_middleware(BodyGuard)
+    app.add_middleware(BodyLimit, limit=config.max_body_bytes)
     app.add_middleware(ApiKeyGuard, api_key=config.api_key, required=config.api_key_required)
+    limiter = RateLimiter(rate=config.failure_rate, burst=config.failure_burst)
+    app.add_middleware(FailureLimit, limiter=limiter)
     return app

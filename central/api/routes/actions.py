@@ -7,8 +7,9 @@ from fastapi.responses import JSONResponse
 
 from central.api.deps import ProcessorDep
 from central.api.security import client_address
-from protocol import Ack
+from protocol import Ack, AckResult
 from protocol.wire import decode_actions_body
+from runtime.http_limits import mark_failed
 
 router = APIRouter(tags=["actions"])
 
@@ -59,6 +60,8 @@ async def post_actions(request: Request, processor: ProcessorDep) -> JSONRespons
         decode=decode,
         source=client_address(request),
     )
+    if all(ack.result is AckResult.REJECTED for ack in acks):
+        mark_failed(request.scope.setdefault("state", {}))  # junk counts against its sender
     if lone == [True] and len(acks) == 1:
         return JSONResponse(_wire(acks[0]))
     return JSONResponse([_wire(ack) for ack in acks])

@@ -2,9 +2,9 @@
 
 from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from central.api.deps import AdminCaller, ReadConn
+from central.api.deps import AdminCaller, ProcessorDep, ReadConn
 from central.api.paging import Page, PagingDep
 from central.api.schemas.security import SecurityEventOut
 from central.db.enums import SecurityKind
@@ -34,3 +34,12 @@ async def list_security_events(
         offset=paging.offset,
     )
     return paging.of(items)
+
+
+@router.get("/security/drops")
+async def dropped(request: Request, processor: ProcessorDep, caller: AdminCaller) -> dict[str, int]:
+    """What this process turned away or did not keep to stay bounded, since it started."""
+    return {
+        **processor.drops.as_dict(),
+        "http_rate_limited": request.app.state.failure_limiter.refused,
+    }

@@ -1,0 +1,75 @@
+"""What central does before routing: bound the body, bound failing callers, and turn away a
+caller with no token at once on a guarded central.
+
+FastAPI reads and parses a request's body before its dependencies run, so without the gate
+a call with no token would cost a full body parse before its 401. The gate answers that 401
+(recorded as a failed login, like any other) before a byte of the body is read. A call that
+does carry a token is checked by the route's dependency, after a body bounded by
+``max_body_bytes``; a client that keeps failing is answered 429 by ``FailureLimit``.
+"""
+
+from fastapi import FastAPI
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from central.clock import now
+from central.security.events import login_failed, record_apart
+from central.settings import CentralSettings
+from runtime.http_errors import error_response
+from runtime.http_limits import BodyLimit, FailureLimit, client_host
+from runtime.rate_limit import RateLimiter
+
+# Authenticated by what they carry, not by a token: envelopes are signed by their edge.
+TOKENLESS = frozenset({"/api/v1/actions"})
+
+
+def _settings(scope: Scope) -> CentralSettings:
+    settings: CentralSettings = scope["app"].state.settings
+    return settings
+
+
+def _failure_limiter(scope: Scope) -> RateLimiter | None:
+    limiter: RateLimiter | None = getattr(scope["app"].state, "failure_limiter", None)
+    return limiter
+
+
+def failure_limiter(settings: CentralSettings) -> RateLimiter:
+    """The per-address budget of failed calls, from the settings."""
+    return RateLimiter(rate=settings.failure_rate, burst=settings.failure_burst)
+
+
+class TokenGate:
+    """ASGI middleware: on a guarded central, an API call without a bearer token is 401."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or not path.startswith("/api/")
+            or path in TOKENLESS
+            or not _settings(scope).admin_token
+        ):
+            await self.app(scope, receive, send)
+            return
+        scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            await self.app(scope, receive, send)
+            return
+        message = "this call needs a token: Authorization: Bearer <token>"
+        event = login_failed(
+            source=client_host(scope), detail=f"{scope.get('method')} {path}: {message}"
+        )
+        await record_apart(scope["app"].state.engine, [event], at=now())
+        await error_response(401, "UNAUTHORIZED", message, headers={"WWW-Authenticate": "Bearer"})(
+            scope, receive, send
+        )
+
+
+def install_limits(app: FastAPI) -> None:
+    """Outermost first: the failure budget, the token gate, the body limit."""
+    app.add_middleware(BodyLimit, limit=lambda scope: _settings(scope).max_body_bytes)
+    app.add_middleware(TokenGate)
+    app.add_middleware(FailureLimit, limiter=_failure_limiter)

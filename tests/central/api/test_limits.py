@@ -1,0 +1,136 @@
+"""Attacks on what one caller can make central spend: huge bodies, bodies with no token,
+floods of failing calls, floods of junk envelopes. Each is performed and shown to fail."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from central.api.app import create_app
+from central.settings import CentralSettings
+from tests.central.conftest import ADMIN_TOKEN, Central
+
+API = "/api/v1"
+JSON = {"content-type": "application/json"}
+
+
+class CountingBody:
+    """A streamed request body (no Content-Length) that records how much was pulled."""
+
+    def __init__(self, chunks: int, size: int = 64 * 1024) -> None:
+        self.chunks, self.size, self.pulled = chunks, size, 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for _ in range(self.chunks):
+            self.pulled += 1
+            yield b" " * self.size
+
+
+def client_for(
+    central: Central, address: str = "203.0.113.7", **settings: Any
+) -> httpx.AsyncClient:
+    """A client of a central app built with ``settings``, calling from ``address``."""
+    config = CentralSettings(db_url=central.settings.db_url, **settings)
+    app = create_app(config, engine=central.engine)
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://central")
+
+
+async def test_a_declared_oversize_body_is_413_before_any_is_read(central: Central) -> None:
+    async with client_for(central, max_body_bytes=64 * 1024) as client:
+        body = b"[" + b" " * (64 * 1024) + b"]"
+        response = await client.post(f"{API}/actions", content=body, headers=JSON)
+    assert response.status_code == 413
+    assert response.json()["code"] == "PAYLOAD_TOO_LARGE"
+    assert response.json()["details"] == {"limit_bytes": 64 * 1024}
+    assert await central.count("rejected_actions") == 0  # never parsed, nothing stored
+
+
+async def test_a_streamed_oversize_body_is_cut_off_at_the_limit(central: Central) -> None:
+    body = CountingBody(chunks=800)  # 50 MiB if read to the end
+    async with client_for(central, max_body_bytes=256 * 1024) as client:
+        response = await client.post(f"{API}/actions", content=body, headers=JSON)
+    assert response.status_code == 413
+    assert body.pulled <= 5  # 256 KiB of 64 KiB chunks, plus the one that went over
+    assert await central.count("rejected_actions") == 0
+
+
+async def test_a_body_within_the_limit_still_applies(seeded: Central) -> None:
+    env = seeded.env("lp.move", {"lp": "LP-9", "to_location": "A-01"})
+    async with client_for(seeded, max_body_bytes=64 * 1024) as client:
+        response = await client.post(f"{API}/actions", json=env)
+    assert response.status_code == 200 and response.json()["result"] == "conflict"
+
+
+async def test_no_token_on_a_guarded_central_is_401_without_reading_the_body(
+    central: Central,
+) -> None:
+    body = CountingBody(chunks=50)  # 3 MiB, under the default limit
+    async with client_for(central, admin_token=ADMIN_TOKEN) as client:
+        response = await client.post(f"{API}/products", content=body, headers=JSON)
+    assert response.status_code == 401
+    assert response.json()["code"] == "UNAUTHORIZED"
+    assert body.pulled == 0
+    events = await central.rows("SELECT kind, source FROM security_events")
+    assert events == [("LOGIN_FAILED", "203.0.113.7")]
+
+
+async def test_failing_calls_from_one_address_are_429_with_retry_after(central: Central) -> None:
+    async with client_for(central, failure_rate=0.5, failure_burst=5) as client:
+        answers = [(await client.get(f"{API}/license-plates/NOPE")).status_code for _ in range(8)]
+        refused = await client.get(f"{API}/license-plates/NOPE")
+        assert answers[:5] == [404] * 5 and answers[5:] == [429] * 3
+        assert refused.json()["code"] == "RATE_LIMITED"
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert (await client.get("/healthz")).status_code == 200  # probes are never limited
+    async with client_for(central, address="198.51.100.1") as other:
+        assert (await other.get(f"{API}/edges")).status_code == 200  # other callers unaffected
+
+
+async def test_junk_envelopes_spend_the_failure_budget(central: Central) -> None:
+    async with client_for(central, failure_rate=0.5, failure_burst=3) as client:
+        codes = [
+            (await client.post(f"{API}/actions", content=b"{junk %d" % i, headers=JSON)).status_code
+            for i in range(6)
+        ]
+    assert codes == [200, 200, 200, 429, 429, 429]
+    assert await central.count("rejected_actions") == 3
+
+
+async def test_identical_refusals_share_one_counted_row(central: Central) -> None:
+    for _ in range(20):
+        await central.client.post(f"{API}/actions", content=b"{the same junk", headers=JSON)
+    await central.client.post(f"{API}/actions", content=b"{other junk", headers=JSON)
+    rows = await central.rows("SELECT raw, count FROM rejected_actions ORDER BY count")
+    assert rows == [("{other junk", 1), ("{the same junk", 20)]
+
+
+async def test_refusals_beyond_the_cap_are_counted_not_stored(central: Central) -> None:
+    async with client_for(central, rejected_keep_rows=3, failure_burst=100) as client:
+        for i in range(10):
+            await client.post(f"{API}/actions", content=b"{junk %d" % i, headers=JSON)
+        processor = client._transport.app.state.processor  # type: ignore[attr-defined]
+        drops = (await client.get(f"{API}/security/drops")).json()
+    assert await central.count("rejected_actions") == 3
+    assert processor.drops.rejected_not_kept == 7 and drops["rejected_not_kept"] == 7
+
+
+async def test_old_refusals_are_pruned_and_the_table_is_cut_to_its_cap(central: Central) -> None:
+    await central.client.post(f"{API}/actions", content=b"{old junk", headers=JSON)
+    for i in range(4):
+        await central.client.post(f"{API}/actions", content=b"{new junk %d" % i, headers=JSON)
+    long_ago = datetime.now(UTC) - timedelta(days=40)
+    async with central.engine.begin() as conn:
+        from sqlalchemy import text  # noqa: PLC0415
+
+        await conn.execute(
+            text("UPDATE rejected_actions SET last_seen = :t WHERE raw = '{old junk'"),
+            {"t": long_ago},
+        )
+    async with client_for(central, rejected_keep_rows=2, rejected_keep_days=30) as client:
+        processor = client._transport.app.state.processor  # type: ignore[attr-defined]
+        await processor.rejected.prune(central.engine, at=datetime.now(UTC))
+    rows = await central.rows("SELECT raw FROM rejected_actions ORDER BY id")
+    assert rows == [("{new junk 2",), ("{new junk 3",)]  # aged out, then the oldest beyond 2
+    assert processor.drops.rejected_pruned == 3
