@@ -11,6 +11,7 @@ from edge.errors import ConfigError
 from edge.events import EventBus
 from edge.queue import ActionQueue
 from edge.stations import StationRunner
+from runtime.api_docs import install_api_docs
 
 API_PREFIX = "/api/v1"
 
@@ -32,7 +33,12 @@ def create_edge_api(
             f"the edge's local API listens on {config.host} and has no api_key; "
             "set api_key in edge.toml (or IOE_EDGE_API_KEY), or listen on 127.0.0.1"
         )
-    app = FastAPI(title=f"IOE edge {config.site}/{config.edge_id}", version="1")
+    app = FastAPI(
+        title=f"IOE edge {config.site}/{config.edge_id}",
+        version="1",
+        docs_url=None,  # served from the package by install_api_docs, not from a CDN
+        redoc_url=None,
+    )
     app.state.edge = EdgeParts(
         config=config, queue=queue, stations=stations, events=events, status=status
     )
@@ -42,6 +48,7 @@ def create_edge_api(
     app.include_router(api)
     for router in ROOT_ROUTERS:
         app.include_router(router)
+    install_api_docs(app)
     install_error_handlers(app)
     app.add_middleware(ApiKeyGuard, api_key=config.api_key, required=config.api_key_required)
     return app
