@@ -11,6 +11,7 @@ leave edges waiting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from typing import Any
@@ -32,6 +33,9 @@ from runtime.mqtt import Backoff, MqttConnection, Will, keep_connected, run_link
 from runtime.mqtt_options import BrokerAddress
 
 log = logging.getLogger(__name__)
+
+# How long a stop waits for the batch being applied to commit and be acked.
+BATCH_GRACE_SECONDS = 10.0
 
 
 class IngestWorker:
@@ -138,22 +142,37 @@ class IngestWorker:
         reply_to = ack_topic(site, edge)
         while True:
             payload = await lane.get()
+            answering = asyncio.ensure_future(self._answer(conn, site, edge, reply_to, payload))
             try:
-                acks = await self.processor.process_message(
-                    payload, topic_site=site, topic_edge=edge, via="mqtt"
-                )
-            except Exception:  # the database is down or broken: answer nothing, keep serving
-                # No ack means the edge resends after its timeout; nothing was committed, so
-                # nothing is lost or doubled. One bad moment must not stop the other lanes.
-                log.exception("batch from %s/%s not applied; the edge will resend it", site, edge)
-                continue
-            secret = await self._edge_key(site, edge)
-            if secret is None:
-                # Nobody but a provisioned edge can read an answer it can verify; an unknown
-                # edge's refusals are recorded at central for inspection.
-                log.warning("no ack sent to %s/%s: the edge is not registered", site, edge)
-                continue
-            await conn.publish(reply_to, batch_ack(acks, site=site, edge=edge, secret=secret))
+                await asyncio.shield(answering)
+            except asyncio.CancelledError:
+                # A stop (SIGTERM) finishes the batch in hand: it commits and its ack goes
+                # out before central announces offline; a lost link fails the publish, and
+                # the edge resends, answered duplicate.
+                with contextlib.suppress(Exception, TimeoutError):
+                    await asyncio.wait_for(answering, BATCH_GRACE_SECONDS)
+                raise
+
+    async def _answer(
+        self, conn: MqttConnection, site: str, edge: str, reply_to: str, payload: bytes
+    ) -> None:
+        """Apply one batch and publish its ack."""
+        try:
+            acks = await self.processor.process_message(
+                payload, topic_site=site, topic_edge=edge, via="mqtt"
+            )
+        except Exception:  # the database is down or broken: answer nothing, keep serving
+            # No ack means the edge resends after its timeout; nothing was committed, so
+            # nothing is lost or doubled. One bad moment must not stop the other lanes.
+            log.exception("batch from %s/%s not applied; the edge will resend it", site, edge)
+            return
+        secret = await self._edge_key(site, edge)
+        if secret is None:
+            # Nobody but a provisioned edge can read an answer it can verify; an unknown
+            # edge's refusals are recorded at central for inspection.
+            log.warning("no ack sent to %s/%s: the edge is not registered", site, edge)
+            return
+        await conn.publish(reply_to, batch_ack(acks, site=site, edge=edge, secret=secret))
 
     async def _edge_key(self, site: str, edge: str) -> str | None:
         """The edge's current key, read per batch so a re-provisioned edge is answered at once.
