@@ -17,6 +17,7 @@ waiting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from typing import Any
@@ -47,6 +48,8 @@ ACT, STATE = "act", "state"
 EDGE_LANE_SIZE = 64  # a registered edge has one batch in flight; more is someone else
 UNREGISTERED_BURST = 5  # messages an unregistered (site, edge) may send at once
 DROP_REPORT_SECONDS = 10.0
+# How long a stop waits for the batch being applied to commit and be acked.
+BATCH_GRACE_SECONDS = 10.0
 
 
 class IngestWorker:
@@ -236,8 +239,23 @@ class IngestWorker:
                     self.drops.lanes_reclaimed += 1
                     return
                 continue
-            async with self._ingest_db:
-                await self._handle(conn, site, edge, kind, payload)
+            handling = asyncio.ensure_future(self._handle_budgeted(conn, site, edge, kind, payload))
+            try:
+                await asyncio.shield(handling)
+            except asyncio.CancelledError:
+                # A stop (SIGTERM) finishes the batch in hand: it commits and its ack goes
+                # out before central announces offline; a lost link fails the publish, and
+                # the edge resends, answered duplicate.
+                with contextlib.suppress(Exception, TimeoutError):
+                    await asyncio.wait_for(handling, BATCH_GRACE_SECONDS)
+                raise
+
+    async def _handle_budgeted(
+        self, conn: MqttConnection, site: str, edge: str, kind: str, payload: bytes
+    ) -> None:
+        """A registered edge's message, within the ingest's share of database connections."""
+        async with self._ingest_db:
+            await self._handle(conn, site, edge, kind, payload)
 
     async def _drain_unregistered(self, conn: MqttConnection) -> None:
         """Work through the shared lane: an edge found registered (provisioned since the

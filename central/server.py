@@ -8,19 +8,24 @@ from central.actions.processor import ActionProcessor
 from central.api.app import create_app
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
+from central.db.reach import check_reachable
 from central.ingest import IngestWorker
 from central.settings import CentralSettings
 from runtime import __version__
-from runtime.serving import make_server, serve_app
+from runtime.serving import bind_listeners, make_server, serve_app
 
 log = logging.getLogger(__name__)
 
 
 async def run_central(settings: CentralSettings, *, shared_subscription: bool = False) -> None:
     """Serve central until cancelled: check its exposure (a short admin token is refused),
-    apply migrations, start API and ingest together."""
+    its database (reachable, or one clear error), apply migrations, start API and ingest
+    together."""
     check_exposure(settings)
-    await upgrade(settings.db_url, master_key=settings.load_master_key())
+    listeners = bind_listeners(settings.host, settings.port)  # a taken port ends it here
+    master_key = settings.load_master_key()
+    await check_reachable(settings.db_url)
+    await upgrade(settings.db_url, master_key=master_key)
     engine = make_engine(settings.db_url)
     processor = ActionProcessor(engine, settings)
     broker = settings.broker_address()
@@ -31,7 +36,7 @@ async def run_central(settings: CentralSettings, *, shared_subscription: bool = 
         version=__version__,
     )
     app = create_app(settings, engine=engine, processor=processor, readiness=worker.status)
-    server = make_server(app, settings.host, settings.port)
+    server = make_server(app, settings.host, settings.port, sockets=listeners)
     log.info(
         "central API on http://%s:%s (docs at /docs), MQTT %s",
         settings.host,

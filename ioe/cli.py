@@ -94,25 +94,21 @@ def central_run(
     """Run the central service: migrations, REST API and MQTT ingest. The broker login and
     TLS files come from IOE_MQTT_USERNAME / IOE_MQTT_PASSWORD / IOE_MQTT_CA_FILE /
     IOE_MQTT_CERT_FILE / IOE_MQTT_KEY_FILE (docs/deploy.md)."""
-    from central.access.exposure import WeakAdminToken
     from central.errors import CentralError
     from central.server import run_central
-    from central.settings import settings_from
+    from ioe.cli_serving import central_fault, central_settings, serve_until_signal
     from runtime.errors import BrokerUrlError
-    from runtime.serving import run_until_signal
 
     setup_logging()
-    settings = settings_from(db_url=db, mqtt_url=mqtt, host=host, port=port)
+    settings = central_settings(db_url=db, mqtt_url=mqtt, host=host, port=port)
     try:
         settings.broker_address()
     except (BrokerUrlError, CentralError) as err:
         typer.echo(f"error: broker settings: {err}", err=True)
         raise typer.Exit(2) from None
-    try:
-        _run(run_until_signal(lambda: run_central(settings, shared_subscription=shared)))
-    except WeakAdminToken as err:
-        typer.echo(f"error: {err.message}", err=True)
-        raise typer.Exit(2) from None
+    serve_until_signal(
+        lambda: run_central(settings, shared_subscription=shared), translate=central_fault
+    )
 
 
 @db_app.command("upgrade")
@@ -184,7 +180,7 @@ def edge_run(config: Path = typer.Option(..., "--config", "-c", help="edge.toml"
     from edge.agent import run_edge
     from edge.config import load_config
     from edge.errors import ConfigError
-    from runtime.serving import run_until_signal
+    from ioe.cli_serving import edge_fault, serve_until_signal
 
     setup_logging()
     try:
@@ -193,7 +189,7 @@ def edge_run(config: Path = typer.Option(..., "--config", "-c", help="edge.toml"
     except ConfigError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
-    _run(run_until_signal(lambda: run_edge(loaded)))
+    serve_until_signal(lambda: run_edge(loaded), translate=edge_fault)
 
 
 @edge_app.command("provision")
@@ -306,15 +302,14 @@ def demo(
     broker_port: int = typer.Option(1883, "--broker-port"),
 ) -> None:
     """Broker, central and one edge with a simulated scanner, demo data loaded. Ctrl-C stops."""
+    from ioe.cli_serving import central_fault, edge_fault, serve_until_signal
     from ioe.demo import run_demo
-    from runtime.serving import run_until_signal
 
     setup_logging()
-    _run(
-        run_until_signal(
-            lambda: run_demo(
-                workdir=workdir, central_port=port, edge_port=edge_port, broker_port=broker_port
-            )
-        )
+    serve_until_signal(
+        lambda: run_demo(
+            workdir=workdir, central_port=port, edge_port=edge_port, broker_port=broker_port
+        ),
+        translate=lambda error: central_fault(error) or edge_fault(error),
     )
     typer.echo("demo stopped")

@@ -23,13 +23,19 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 
-from runtime.errors import MqttConnectError, MqttDisconnected, MqttError
+from runtime.errors import MqttConnectError, MqttDisconnected, MqttError, MqttLoginRefused
+from runtime.fatal import BrokerRefused
 from runtime.mqtt_options import BrokerAddress, configure_client
 
 log = logging.getLogger(__name__)
 
 # More in flight is slower with paho: it rescans its in-flight list on every PUBACK.
 MAX_INFLIGHT = 100
+
+# CONNACK reason codes that refuse the login itself (MQTT 5 values; paho maps the 3.1.1
+# return codes 4 and 5 onto 134 and 135): the broker is up, the credentials are wrong.
+LOGIN_REFUSALS = frozenset({134, 135, 138, 140})  # bad user/password, not authorized,
+# banned, bad authentication method
 
 
 @dataclass(frozen=True)
@@ -168,13 +174,14 @@ class MqttConnection:
     def _on_connect(
         self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
     ) -> None:
-        error = (
-            None
-            if not reason.is_failure
-            else MqttConnectError(
-                f"broker {self.address.display()} refused the connection: {reason}"
+        error: MqttConnectError | None = None
+        if reason.is_failure:
+            refused = f"broker {self.address.display()} refused the connection: {reason}"
+            error = (
+                MqttLoginRefused(refused)
+                if reason.value in LOGIN_REFUSALS
+                else MqttConnectError(refused)
             )
-        )
         self._loop.call_soon_threadsafe(_resolve, self._connack, error)
 
     def _on_disconnect(
@@ -357,12 +364,20 @@ async def keep_connected(
     """Own one logical link forever: connect, run ``session`` until the link dies, back off, redo.
 
     ``session`` should return or raise MqttDisconnected when the connection ends. Cancel the
-    task running this to stop; the live connection is then closed cleanly.
+    task running this to stop; the live connection is then closed cleanly. A broker that is
+    down is retried forever; one that refuses the login ends this with BrokerRefused, since
+    the same login will be refused again (docs/deploy.md#exit-codes).
     """
     backoff = backoff or Backoff()
     while True:
         try:
             conn = await open_connection()
+        except MqttLoginRefused as err:
+            raise BrokerRefused(
+                f"{name}: {err}; check the broker login (IOE_MQTT_USERNAME / IOE_MQTT_PASSWORD, "
+                "or the edge's config), and that `ioe broker-config` was run and the broker "
+                "reloaded since the account was made"
+            ) from None
         except MqttError as err:
             delay = backoff.next_delay()
             log.warning("%s: %s; retrying in %.1fs", name, err, delay)

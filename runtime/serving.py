@@ -2,26 +2,80 @@
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
 import uvicorn
 
+from runtime.fatal import FatalError, PortInUse
+
 log = logging.getLogger(__name__)
 
 
 class QuietServer(uvicorn.Server):
-    """A uvicorn server that leaves signals to the process (several servers share one loop)."""
+    """A uvicorn server that leaves signals to the process (several servers share one loop),
+    serving on sockets bound when it was made."""
+
+    sockets: list[socket.socket]
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
 
 
-def make_server(app: Any, host: str, port: int) -> QuietServer:
-    """A uvicorn server for ``app`` without its own signal handling or access log."""
+def bind_listeners(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets for ``host``:``port`` (every address the name resolves to), bound
+    now so a taken port ends the start with PortInUse instead of failing inside uvicorn."""
+    try:
+        addresses = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as err:
+        raise PortInUse(
+            f"cannot listen on {host}:{port}: unknown host ({err.strerror}); "
+            "set --host / IOE_HOST to an address of this machine"
+        ) from None
+    bound: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(addresses):
+            sock = socket.socket(family, kind, proto)
+            bound.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(2048)
+            sock.setblocking(False)
+    except OSError as err:
+        for sock in bound:
+            sock.close()
+        raise PortInUse(_bind_problem(host, port, err)) from None
+    return bound
+
+
+def _bind_problem(host: str, port: int, err: OSError) -> str:
+    if err.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use by another process; stop it, "
+            "or choose another port with --port / IOE_PORT"
+        )
+    if err.errno == errno.EACCES:
+        return f"not allowed to listen on {host}:{port}; use a port above 1023 (--port)"
+    if err.errno == errno.EADDRNOTAVAIL:
+        return f"{host} is not an address of this machine; set --host / IOE_HOST to one"
+    return f"cannot listen on {host}:{port}: {err.strerror or err}"
+
+
+def make_server(
+    app: Any, host: str, port: int, *, sockets: list[socket.socket] | None = None
+) -> QuietServer:
+    """A uvicorn server for ``app`` without its own signal handling or access log, on
+    ``sockets`` from bind_listeners, or on ``host``:``port`` bound here (PortInUse when
+    taken)."""
     config = uvicorn.Config(
         app,
         host=host,
@@ -31,18 +85,36 @@ def make_server(app: Any, host: str, port: int) -> QuietServer:
         lifespan="on",
         timeout_graceful_shutdown=5,
     )
-    return QuietServer(config)
+    server = QuietServer(config)
+    server.sockets = sockets if sockets is not None else bind_listeners(host, port)
+    return server
 
 
 async def serve_app(server: QuietServer) -> None:
-    """Serve until cancelled, then let uvicorn shut down gracefully (lifespan included)."""
-    serving = asyncio.ensure_future(server.serve())
+    """Serve until cancelled, then let uvicorn shut down gracefully (lifespan included).
+
+    uvicorn ends a failed start with SystemExit, which would tear through the TaskGroup and
+    the event loop; it is turned into a FatalError here so the process ends cleanly."""
+    serving = asyncio.ensure_future(_serve(server))
     try:
         await asyncio.shield(serving)
     except asyncio.CancelledError:
         server.should_exit = True
         await serving  # bounded by timeout_graceful_shutdown
         raise
+    finally:
+        for sock in server.sockets:
+            sock.close()
+
+
+async def _serve(server: QuietServer) -> None:
+    try:
+        await server.serve(sockets=server.sockets)
+    except SystemExit:
+        raise FatalError(
+            "the API server failed to start (see the log above); "
+            "fix the reported problem and start again"
+        ) from None
 
 
 async def run_until_signal(main: Callable[[], Awaitable[None]]) -> None:

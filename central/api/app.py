@@ -27,6 +27,7 @@ from central.api.routes import (
 )
 from central.db.engine import make_engine
 from central.settings import CentralSettings
+from runtime.api_docs import install_api_docs
 from runtime.request_checks import BodyGuard, check_params
 
 API_PREFIX = "/api/v1"
@@ -52,6 +53,8 @@ def create_app(
         title="IOE central",
         version="1",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by install_api_docs, not from a CDN
+        redoc_url=None,
         description="Products and BOMs, work orders, license plates and their "
         "genealogy, the stock-move ledger, quality holds, stock counts, "
         "the edge registry, the conflict inbox, and the action apply path.",
@@ -76,6 +79,7 @@ def create_app(
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
+    install_api_docs(app)
     install_error_handlers(app)
     # Innermost: POST /actions reads its body raw (poison elements are refused one by one,
     # with acks); every other body is checked for NUL, huge integers and depth. Outside it:

@@ -11,6 +11,7 @@ from edge.errors import ConfigError
 from edge.events import EventBus
 from edge.queue import ActionQueue
 from edge.stations import StationRunner
+from runtime.api_docs import install_api_docs
 from runtime.http_limits import BodyLimit, FailureLimit
 from runtime.rate_limit import RateLimiter
 from runtime.request_checks import BodyGuard, check_params
@@ -39,6 +40,8 @@ def create_edge_api(
         title=f"IOE edge {config.site}/{config.edge_id}",
         version="1",
         dependencies=[Depends(check_params)],
+        docs_url=None,  # served from the package by install_api_docs, not from a CDN
+        redoc_url=None,
     )
     app.state.edge = EdgeParts(
         config=config, queue=queue, stations=stations, events=events, status=status
@@ -49,6 +52,7 @@ def create_edge_api(
     app.include_router(api)
     for router in ROOT_ROUTERS:
         app.include_router(router)
+    install_api_docs(app)
     install_error_handlers(app)
     # Outermost last: failure budget, then the key check, then the body limit, then the body
     # checks, so a caller without the key never has its body read.

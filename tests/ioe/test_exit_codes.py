@@ -1,0 +1,215 @@
+"""Faults no retry can fix end `ioe central run` / `ioe edge run` at once: one line naming
+the problem and what to do, the documented exit code, no traceback, no hang."""
+
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from central.broker.passwords import mosquitto_hash
+from edge.config import EdgeConfig, StationConfig, write_config
+from harness import Proc, free_port, ioe_command, wait_for_port
+from protocol import central_public_key
+from runtime.fatal import ExitCode
+from tests.conftest import PG_URL
+
+PROMPTLY = 45  # seconds; a process still running by then hangs
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run an `ioe` server command that must end by itself."""
+    return subprocess.run(
+        ioe_command(*args),
+        capture_output=True,
+        text=True,
+        timeout=PROMPTLY,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def assert_one_clear_line(result: subprocess.CompletedProcess[str], code: int, *words: str) -> str:
+    """The exit code, exactly one `error:` line (the last one), holding ``words``; nothing
+    of a traceback or an unfinished task anywhere in the output."""
+    output = result.stdout + result.stderr
+    assert result.returncode == code, output
+    assert "Traceback" not in output and "Task was destroyed" not in output, output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    assert result.stderr.rstrip().splitlines()[-1] == errors[0]
+    for word in words:
+        assert word in errors[0], errors[0]
+    return errors[0]
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port another process (this test) listens on."""
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        yield int(sock.getsockname()[1])
+
+
+def central(db_url: str, port: int, mqtt: str = "mqtt://127.0.0.1:9") -> list[str]:
+    return ["central", "run", "--db", db_url, "--mqtt", mqtt, "--port", str(port)]
+
+
+def edge_config(tmp_path: Path, *, port: int, mqtt: str = "mqtt://127.0.0.1:9") -> Path:
+    path = tmp_path / "edge.toml"
+    config = EdgeConfig(
+        site="plant-1",
+        edge_id="edge-1",
+        secret="edge-1-test-secret-0123456789",
+        central_key=central_public_key(b"c" * 32).hex(),
+        data_dir=str(tmp_path / "data"),
+        mqtt_url=mqtt,
+        port=port,
+        stations=[StationConfig(name="pack-2", operator="op-1", action="lp.move")],
+    )
+    write_config(config, path)
+    return path
+
+
+# -- a port already in use ---------------------------------------------------------------
+
+
+def test_central_on_a_taken_port_exits_with_code_3(tmp_path: Path, taken_port: int) -> None:
+    result = run(*central(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}", taken_port))
+    assert_one_clear_line(result, ExitCode.PORT_IN_USE, str(taken_port), "already in use")
+    assert not (tmp_path / "c.db").exists(), "nothing done before the port was refused"
+
+
+def test_edge_on_a_taken_port_exits_instead_of_hanging(tmp_path: Path, taken_port: int) -> None:
+    result = run("edge", "run", "--config", str(edge_config(tmp_path, port=taken_port)))
+    assert_one_clear_line(result, ExitCode.PORT_IN_USE, str(taken_port), "--port")
+
+
+# -- the database ------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL tier: IOE_TEST_DATABASE_URL is not set")
+def test_central_with_a_missing_postgresql_database_exits_with_code_4() -> None:
+    from sqlalchemy.engine import make_url
+
+    missing = make_url(PG_URL).set(database="ioe_no_such_database_4242")
+    url = missing.render_as_string(hide_password=False)
+    result = run(*central(url, free_port()))
+    assert_one_clear_line(result, ExitCode.DATABASE, "ioe_no_such_database_4242", "createdb")
+
+
+def test_central_with_an_unreachable_database_exits_with_code_4() -> None:
+    closed = free_port()
+    result = run(*central(f"postgresql+asyncpg://ioe@127.0.0.1:{closed}/ioe", free_port()))
+    assert_one_clear_line(result, ExitCode.DATABASE, f"127.0.0.1:{closed}", "start the database")
+
+
+def test_central_with_a_sqlite_path_it_cannot_make_exits_with_code_4(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = run(*central(f"sqlite+aiosqlite:///{blocker / 'data' / 'c.db'}", free_port()))
+    assert_one_clear_line(result, ExitCode.DATABASE, str(blocker), "SQLite")
+
+
+def test_central_with_a_sqlite_path_that_is_a_folder_exits_with_code_4(tmp_path: Path) -> None:
+    folder = tmp_path / "central.db"
+    folder.mkdir()
+    result = run(*central(f"sqlite+aiosqlite:///{folder}", free_port()))
+    assert_one_clear_line(result, ExitCode.DATABASE, str(folder), "directory")
+
+
+# -- a broker that refuses the login -----------------------------------------------------
+
+
+@pytest.fixture
+def locked_broker(tmp_path: Path) -> Iterator[str]:
+    """A Mosquitto of the test's own that admits only the account "plant" / "right"."""
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(binary).exists():
+        pytest.skip("mosquitto binary not installed")
+    port = free_port()
+    passwords = tmp_path / "passwd"
+    passwords.write_text(f"plant:{mosquitto_hash('right')}\n")
+    passwords.chmod(0o600)
+    conf = tmp_path / "mosquitto.conf"
+    # Started as root it stays root: the temporary directory is private to this user.
+    run_as = "user root\n" if os.geteuid() == 0 else ""
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\n"
+        f"persistence false\n{run_as}"
+    )
+    proc = Proc([binary, "-c", str(conf)], tmp_path / "mosquitto.log")
+    try:
+        wait_for_port(port)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.stop()
+
+
+def test_central_refused_by_the_broker_exits_with_code_5(
+    tmp_path: Path, locked_broker: str
+) -> None:
+    mqtt = f"mqtt://plant:wrong@{locked_broker}"
+    result = run(*central(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}", free_port(), mqtt))
+    line = assert_one_clear_line(result, ExitCode.BROKER_REFUSED, "plant@", "login")
+    assert "wrong" not in line, "the password is never shown"
+
+
+def test_edge_refused_by_the_broker_exits_with_code_5(tmp_path: Path, locked_broker: str) -> None:
+    path = edge_config(tmp_path, port=free_port(), mqtt=f"mqtt://intruder:guess@{locked_broker}")
+    result = run("edge", "run", "--config", str(path))
+    line = assert_one_clear_line(result, ExitCode.BROKER_REFUSED, "intruder@", "login")
+    assert "guess" not in line
+
+
+def test_a_broker_that_is_down_is_not_a_refusal(tmp_path: Path) -> None:
+    """Down is transient: the edge keeps retrying (and serving its API) until stopped."""
+    port = free_port()
+    proc = Proc(
+        ioe_command("edge", "run", "--config", str(edge_config(tmp_path, port=port))),
+        tmp_path / "edge.log",
+    )
+    try:
+        wait_for_port(port, timeout=PROMPTLY)
+        assert proc.popen.poll() is None
+        assert proc.terminate() == ExitCode.OK
+    finally:
+        proc.stop()
+    assert "Traceback" not in proc.output()
+
+
+# -- an unreadable config ----------------------------------------------------------------
+
+
+def test_edge_config_that_is_a_folder_exits_with_code_2(tmp_path: Path) -> None:
+    folder = tmp_path / "edge.toml"
+    folder.mkdir()
+    result = run("edge", "run", "--config", str(folder))
+    assert_one_clear_line(result, ExitCode.CONFIG, str(folder))
+
+
+def test_edge_config_that_is_not_utf8_exits_with_code_2(tmp_path: Path) -> None:
+    path = tmp_path / "edge.toml"
+    path.write_bytes(b'site = "\xff\xfe"\n')
+    result = run("edge", "run", "--config", str(path))
+    assert_one_clear_line(result, ExitCode.CONFIG, str(path))
+
+
+def test_central_with_an_unreadable_master_key_file_exits_with_code_2(tmp_path: Path) -> None:
+    folder = tmp_path / "master.key"
+    folder.mkdir()
+    result = run(
+        *central(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}", free_port()),
+        env={"IOE_MASTER_KEY": "", "IOE_MASTER_KEY_FILE": str(folder)},
+    )
+    assert_one_clear_line(result, ExitCode.CONFIG, "master.key")
+
+
+def test_central_with_an_invalid_setting_exits_with_code_2(tmp_path: Path) -> None:
+    result = run(
+        *central(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}", free_port()),
+        env={"IOE_MQTT_SHARED": "perhaps"},
+    )
+    assert result.returncode == ExitCode.CONFIG, result.stderr
+    assert "Traceback" not in result.stderr
