@@ -291,7 +291,11 @@ def edge_revoke(
     except EdgeError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from err
-    typer.echo(f"edge {site}/{edge} revoked at {at}; provision it again to re-admit it")
+    typer.echo(
+        f"edge {site}/{edge} revoked at {at}: its actions are refused from now on. Run "
+        "`ioe broker-config` and reload the broker to close its broker account; provision it "
+        "again to re-admit it"
+    )
 
 
 @app.command()

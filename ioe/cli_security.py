@@ -33,6 +33,7 @@ def security_events(
             ),
         )
     )
+    typer.echo("last_seen\tcount\tkind\tsource\tabout\tdetail")
     for row in rows:
         about = row.subject or "/".join(p for p in (row.site, row.edge) if p) or "-"
         typer.echo(
