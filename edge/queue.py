@@ -28,6 +28,7 @@ from edge.queue_ops import (
     WriteOp,
     acked_events,
     apply_acks_op,
+    insert_actions,
     mark_sent_op,
     queued_event,
 )
@@ -42,8 +43,8 @@ from edge.queue_schema import (
     pragma,
     rollback,
 )
-from protocol import Ack, ProtocolError, RejectCode, format_ts, new_action_id
-from protocol.envelope import normalize_body, seal_envelope
+from protocol import Ack, ProtocolError, RejectCode, format_ts
+from protocol.envelope import normalize_body
 from protocol.types import NAME_PATTERN
 from runtime.files import owner_only_file
 
@@ -57,20 +58,12 @@ def _now() -> str:
     return format_ts(datetime.now(UTC))
 
 
-def disk_full_error(doing: str) -> QueueFullError:
-    """The refusal an operator sees when the disk is full: what was lost, what is safe."""
-    return QueueFullError(
-        f"the edge's disk is full: {doing} was NOT saved. Actions already queued are safe "
-        "and will still be sent. Free disk space on the edge, then scan again."
-    )
-
-
 def translate_sqlite_error(err: sqlite3.Error, doing: str) -> QueueError:
     """Turn a sqlite3 error into the edge's own, with words an operator can act on."""
     code = getattr(err, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
     if is_disk_full(err):
-        return disk_full_error(doing)
+        return QueueFullError.nothing_saved(doing)
     if primary == sqlite3.SQLITE_IOERR:
         return QueueError(
             f"storage I/O error while {doing}: {err}. Actions already queued "
@@ -350,7 +343,7 @@ class ActionQueue:
             return group
         for request in group:
             if isinstance(request, Enqueue):
-                request.future.set_exception(disk_full_error("this scan"))
+                request.future.set_exception(QueueFullError.nothing_saved("this scan"))
         return [r for r in group if not isinstance(r, Enqueue)]
 
     async def _commit_group(self, group: list[Request], *, retries: int = 0) -> None:
@@ -411,7 +404,18 @@ class ActionQueue:
         try:
             results: list[Any] = []
             enqueues = [r for r in group if isinstance(r, Enqueue)]
-            queued = await self._insert(conn, enqueues) if enqueues else {}
+            queued = (
+                await insert_actions(
+                    conn,
+                    enqueues,
+                    site=self.site,
+                    edge=self.edge,
+                    secret=self._secret,
+                    max_pages=self._scan_pages,
+                )
+                if enqueues
+                else {}
+            )
             for request in group:
                 if isinstance(request, Enqueue):
                     results.append(queued[id(request)])
@@ -423,59 +427,6 @@ class ActionQueue:
             raise
         self.commits += 1
         return results
-
-    async def _insert(
-        self, conn: aiosqlite.Connection, requests: list[Enqueue]
-    ) -> dict[int, QueuedAction]:
-        # seq is read inside this transaction, so it is gap-free and never reused.
-        async with conn.execute("SELECT COALESCE(MAX(seq), 0) FROM actions") as cursor:
-            row = await cursor.fetchone()
-        seq = int(row[0]) if row else 0
-        now = _now()
-        rows, out = [], {}
-        for request in requests:
-            seq += 1
-            envelope = seal_envelope(
-                type=request.type,
-                site=self.site,
-                edge=self.edge,
-                station=request.station,
-                operator=request.operator,
-                seq=seq,
-                wire_body=request.body,
-                secret=self._secret,
-                id=new_action_id(),
-                ts=request.ts,
-            )
-            text = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
-            rows.append(
-                (
-                    seq,
-                    envelope["id"],
-                    request.type,
-                    request.station,
-                    request.operator,
-                    request.ts,
-                    text,
-                    "queued",
-                    now,
-                    now,
-                )
-            )
-            out[id(request)] = QueuedAction(
-                id=envelope["id"], seq=seq, state="queued", ts=request.ts
-            )
-        await conn.executemany(
-            "INSERT INTO actions (seq, id, type, station, operator, ts, envelope, state, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-        if (
-            self._scan_pages is not None
-            and int(await pragma(conn, "page_count")) > self._scan_pages
-        ):
-            raise disk_full_error("this scan")  # the pages past the cap are the reserve's
-        return out
 
     def _announce(self, request: Request, result: Any) -> None:
         """Publish the action events of one committed write (also when its caller gave up)."""
@@ -506,6 +457,5 @@ __all__ = [
     "ActionRecord",
     "QueueStats",
     "QueuedAction",
-    "disk_full_error",
     "translate_sqlite_error",
 ]

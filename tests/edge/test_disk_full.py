@@ -126,3 +126,35 @@ async def test_without_a_reserve_the_same_full_disk_loses_acks(disk: Path) -> No
             await ack_one_by_one(queue, saved)
     finally:
         await queue.close()
+
+
+@pytest.mark.parametrize("reserve", [RESERVE, 0])
+async def test_size_capped_file_keeps_room_for_acks(tmp_path: Path, reserve: int) -> None:
+    # Always available (no mount): the queue file's own size cap makes SQLite answer "full".
+    queue = await open_queue(tmp_path, reserve=reserve)
+    try:
+        saved = [await scan(queue, f"LP{i}") for i in range(10)]
+        await queue.set_size_limit(1)  # no page beyond those the file has now, for scans
+        await scan_until_refused(queue, saved)
+        assert len(saved) > 10  # the free room in its pages was used first
+        codes = [f"CODE-{i}-" + "x" * 60 for i in range(len(saved))]
+        acks = [
+            Ack(id=i, seq=1, result="conflict", code="LP_CONSUMED", message=m, conflict_id=7)
+            for i, m in zip(saved, codes, strict=True)
+        ]
+
+        async def record() -> None:
+            for ack in acks:  # long messages: the rows grow
+                await queue.apply_acks([ack])
+
+        if reserve == 0:
+            # The control: without room kept back, the outcomes do not fit.
+            with pytest.raises(QueueFullError):
+                await record()
+            return
+        await record()
+        assert (await queue.stats()).counts["conflict"] == len(saved)
+        with pytest.raises(QueueFullError):  # scans still may not take the acks' room
+            await scan(queue, "STILL-FULL")
+    finally:
+        await queue.close()
