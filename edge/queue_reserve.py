@@ -58,7 +58,11 @@ class SpaceReserve:
         except OSError as err:
             self._truncate(before)
             if err.errno not in (errno.ENOSPC, errno.EDQUOT):
-                log.warning("cannot make the disk reserve %s: %s", self.path, err)
+                # Not a matter of space (permissions, an odd filesystem): run without a
+                # reserve rather than refuse every scan for want of one.
+                log.warning("running without a disk reserve: cannot make %s: %s", self.path, err)
+                self.size = 0
+                return True
             return False
         log.info("disk reserve %s in place (%d bytes)", self.path, self.size)
         return True
