@@ -37,6 +37,7 @@ async def run_edge(config: EdgeConfig) -> None:
         edge=config.edge_id,
         secret=config.secret,
         events=events,
+        reserve_bytes=config.queue_reserve_bytes,
     )
     try:
         stations = StationRunner(config, queue, events)

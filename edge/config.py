@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from edge.errors import ConfigError
+from edge.queue_reserve import DEFAULT_RESERVE_BYTES
 from edge.scanning import StationAction
 from protocol.types import NAME_PATTERN, Code, Name
 from runtime.errors import BrokerUrlError
@@ -134,6 +135,8 @@ class EdgeConfig(BaseModel):
     mqtt_key_file: str | None = Field(default=None, min_length=1)
     central_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
     data_dir: str = ""
+    # Disk held back next to the queue for acks and sends once scans have filled the disk.
+    queue_reserve_bytes: int = Field(default=DEFAULT_RESERVE_BYTES, ge=0)
     host: str = Field(default="127.0.0.1", min_length=1)
     port: int = Field(default=8701, ge=0, le=65535)
     batch_size: int = Field(default=200, ge=1, le=200)

@@ -16,6 +16,14 @@ class QueueError(EdgeError):
 class QueueFullError(QueueError):
     """The disk (or the queue's size limit) is full: the new action was not saved."""
 
+    @classmethod
+    def nothing_saved(cls, doing: str) -> "QueueFullError":
+        """The refusal an operator sees: what was not saved, what is safe, what to do."""
+        return cls(
+            f"the edge's disk is full: {doing} was NOT saved. Actions already queued are safe "
+            "and will still be sent. Free disk space on the edge, then scan again."
+        )
+
 
 class ScanError(EdgeError):
     """A scan that cannot be read: empty, control characters, bad check digit, bad command."""

@@ -28,13 +28,23 @@ from edge.queue_ops import (
     WriteOp,
     acked_events,
     apply_acks_op,
+    insert_actions,
     mark_sent_op,
     queued_event,
 )
 from edge.queue_records import ActionRecord, PendingAction, QueuedAction, QueueStats
-from edge.queue_schema import OPEN_SQL, OPEN_STATES, STATES, claim, migrate, pragma, rollback
-from protocol import Ack, ProtocolError, RejectCode, format_ts, new_action_id
-from protocol.envelope import normalize_body, seal_envelope
+from edge.queue_reserve import DEFAULT_RESERVE_BYTES, SpaceReserve
+from edge.queue_schema import (
+    OPEN_SQL,
+    OPEN_STATES,
+    STATES,
+    connect,
+    is_disk_full,
+    pragma,
+    rollback,
+)
+from protocol import Ack, ProtocolError, RejectCode, format_ts
+from protocol.envelope import normalize_body
 from protocol.types import NAME_PATTERN
 from runtime.files import owner_only_file
 
@@ -52,11 +62,8 @@ def translate_sqlite_error(err: sqlite3.Error, doing: str) -> QueueError:
     """Turn a sqlite3 error into the edge's own, with words an operator can act on."""
     code = getattr(err, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
-    if primary == sqlite3.SQLITE_FULL or "database or disk is full" in str(err):
-        return QueueFullError(
-            f"the edge's disk is full: {doing} was NOT saved. Actions already queued are safe "
-            "and will still be sent. Free disk space on the edge, then scan again."
-        )
+    if is_disk_full(err):
+        return QueueFullError.nothing_saved(doing)
     if primary == sqlite3.SQLITE_IOERR:
         return QueueError(
             f"storage I/O error while {doing}: {err}. Actions already queued "
@@ -86,6 +93,7 @@ class ActionQueue:
         edge: str,
         secret: str,
         events: EventSink | None = None,
+        reserve: SpaceReserve | None = None,
     ) -> None:
         self.path = path
         self.site, self.edge, self._secret = site, edge, secret
@@ -96,6 +104,11 @@ class ActionQueue:
         self._closing = False
         self._closed = False
         self.commits = 0  # transactions committed since open: group commit makes it < actions
+        self._reserve = reserve or SpaceReserve(path.with_suffix(".reserve"), 0)
+        self._scan_pages: int | None = None  # set_size_limit's cap for new actions, in pages
+        # Set when a write found the disk full (or the edge started on one); cleared when an
+        # action is saved again. New actions wait until the reserve is back in place.
+        self.disk_full = not self._reserve.held
         self._task = asyncio.create_task(self._write_loop(), name="edge-queue-writer")
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -109,35 +122,41 @@ class ActionQueue:
         edge: str,
         secret: str,
         events: EventSink | None = None,
+        reserve_bytes: int = DEFAULT_RESERVE_BYTES,
     ) -> Self:
-        """Open (or create) the queue file; ``events`` receives the action state changes."""
+        """Open (or create) the queue file; ``events`` receives the action state changes.
+
+        ``reserve_bytes`` of disk are held back in ``<name>.reserve`` next to the file, for
+        recording acks and sends once new scans have filled the disk (0: no reserve).
+        """
         path = Path(path)
-        writer = reader = None
+        reserve = SpaceReserve(path.with_suffix(".reserve"), reserve_bytes)
         try:
             owner_only_file(path)  # the queue, its -wal and -shm: readable by the edge only
-            writer = await aiosqlite.connect(str(path), isolation_level=None)
-            mode = await pragma(writer, "journal_mode = WAL")
-            if str(mode).lower() != "wal":
-                raise QueueError(f"queue file {path}: the filesystem does not support WAL mode")
-            # FULL: an action is on disk when COMMIT returns, even across a power cut.
-            await pragma(writer, "synchronous = FULL")
-            await pragma(writer, "busy_timeout = 5000")
-            await migrate(writer)
-            await claim(writer, path, site=site, edge=edge)
-            reader = await aiosqlite.connect(str(path), isolation_level=None)
-            await pragma(reader, "query_only = 1")
-            await pragma(reader, "busy_timeout = 5000")
+            reserve.ensure()  # on a disk already full there is none: scans wait for space
+            while True:
+                try:
+                    writer, reader = await connect(path, site=site, edge=edge)
+                    break
+                except (sqlite3.Error, OSError) as err:
+                    # Starting on a full disk: the -shm and -wal need a few pages. Take them
+                    # from the reserve rather than refuse to start (and to sync).
+                    if not (is_disk_full(err) or reserve.free_bytes() < reserve.size):
+                        raise
+                    if not reserve.release():
+                        raise
         except (sqlite3.Error, OSError) as err:
-            for conn in (reader, writer):
-                if conn is not None:
-                    await conn.close()
             raise QueueError(f"cannot open queue file {path}: {err}") from err
-        except BaseException:
-            for conn in (reader, writer):
-                if conn is not None:
-                    await conn.close()
-            raise
-        return cls(path, writer, reader, site=site, edge=edge, secret=secret, events=events)
+        return cls(
+            path,
+            writer,
+            reader,
+            site=site,
+            edge=edge,
+            secret=secret,
+            events=events,
+            reserve=reserve,
+        )
 
     async def close(self) -> None:
         """Finish every write already asked for, then close the file."""
@@ -216,12 +235,21 @@ class ActionQueue:
         return [ActionRecord(*row) for row in rows]
 
     async def set_size_limit(self, max_bytes: int | None) -> None:
-        """Cap the queue file's size (a quota; None lifts it); past it, enqueue is refused."""
+        """Cap the queue file's size (a quota; None lifts it); past it, enqueue is refused.
+
+        The file itself may grow by the reserve beyond the cap: room for acks and sends.
+        """
 
         async def op(conn: aiosqlite.Connection) -> None:
             page_size = int(await pragma(conn, "page_size"))
-            pages = 4294967294 if max_bytes is None else max(1, max_bytes // page_size)
-            await pragma(conn, f"max_page_count = {pages}")
+            if max_bytes is None:
+                self._scan_pages = None
+                await pragma(conn, "max_page_count = 4294967294")
+                return
+            used = int(await pragma(conn, "page_count"))
+            self._scan_pages = max(1, max_bytes // page_size, used)
+            reserve_pages = -(-self._reserve.size // page_size)
+            await pragma(conn, f"max_page_count = {self._scan_pages + reserve_pages}")
 
         await self._submit(WriteOp(op, "setting the size limit"))
 
@@ -271,6 +299,7 @@ class ActionQueue:
             next_seq=int(row[3] or 0) + 1,
             counts=counts,
             commits=self.commits,
+            disk_full=self.disk_full,
         )
 
     # -- the writer task ------------------------------------------------------------------
@@ -292,6 +321,7 @@ class ActionQueue:
                     group.append(item)
                 # A caller that gave up before its write started was told nothing: skip it.
                 group = [r for r in group if not r.future.done()]
+                group = await self._hold_scans_while_full(group)
                 if group:
                     await self._commit_group(group)
                 group = []
@@ -306,7 +336,17 @@ class ActionQueue:
                 if not request.future.done():
                     request.future.set_exception(QueueError("the queue writer has stopped"))
 
-    async def _commit_group(self, group: list[Request]) -> None:
+    async def _hold_scans_while_full(self, group: list[Request]) -> list[Request]:
+        """While the disk is full and its reserve spent, refuse new actions without writing:
+        the space left is for acks and sends. The reserve is remade once there is room."""
+        if not self.disk_full or await asyncio.to_thread(self._reserve.restore_if_room):
+            return group
+        for request in group:
+            if isinstance(request, Enqueue):
+                request.future.set_exception(QueueFullError.nothing_saved("this scan"))
+        return [r for r in group if not isinstance(r, Enqueue)]
+
+    async def _commit_group(self, group: list[Request], *, retries: int = 0) -> None:
         try:
             results = await self._transaction(group)
         except Exception as err:
@@ -316,6 +356,14 @@ class ActionQueue:
                     await self._commit_group([request])
                 return
             request = group[0]
+            full = isinstance(err, QueueFullError) or is_disk_full(err)
+            if full:
+                self.disk_full = True
+                # Bookkeeping for actions already queued (acks, sends) must go through: give it
+                # the WAL's space back and a step of the reserve, then try again.
+                if isinstance(request, WriteOp) and (await self._make_room() or retries == 0):
+                    await self._commit_group(group, retries=retries + 1)
+                    return
             if isinstance(err, sqlite3.Error):
                 doing = request.doing if isinstance(request, WriteOp) else "this scan"
                 error: Exception = translate_sqlite_error(err, doing)
@@ -326,6 +374,10 @@ class ActionQueue:
             if not request.future.done():
                 request.future.set_exception(error)
             return
+        if any(isinstance(r, Enqueue) for r in group):
+            self.disk_full = False
+        elif self.disk_full:
+            await self._checkpoint()  # so the next ack reuses the WAL instead of growing it
         for request, result in zip(group, results, strict=True):
             if not request.future.done():
                 request.future.set_result(result)
@@ -333,13 +385,37 @@ class ActionQueue:
         if any(isinstance(r, Enqueue) for r in group):
             self._notify()
 
+    async def _make_room(self) -> bool:
+        """Checkpoint, so the WAL starts over in space it holds, and release a step of the
+        reserve; False when the reserve is spent."""
+        freed = await asyncio.to_thread(self._reserve.release)
+        await self._checkpoint()
+        return freed
+
+    async def _checkpoint(self) -> None:
+        try:
+            await pragma(self._writer, "wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as err:
+            log.warning("queue checkpoint on a full disk failed: %s", err)
+
     async def _transaction(self, group: list[Request]) -> list[Any]:
         conn = self._writer
         await conn.execute("BEGIN IMMEDIATE")
         try:
             results: list[Any] = []
             enqueues = [r for r in group if isinstance(r, Enqueue)]
-            queued = await self._insert(conn, enqueues) if enqueues else {}
+            queued = (
+                await insert_actions(
+                    conn,
+                    enqueues,
+                    site=self.site,
+                    edge=self.edge,
+                    secret=self._secret,
+                    max_pages=self._scan_pages,
+                )
+                if enqueues
+                else {}
+            )
             for request in group:
                 if isinstance(request, Enqueue):
                     results.append(queued[id(request)])
@@ -351,54 +427,6 @@ class ActionQueue:
             raise
         self.commits += 1
         return results
-
-    async def _insert(
-        self, conn: aiosqlite.Connection, requests: list[Enqueue]
-    ) -> dict[int, QueuedAction]:
-        # seq is read inside this transaction, so it is gap-free and never reused.
-        async with conn.execute("SELECT COALESCE(MAX(seq), 0) FROM actions") as cursor:
-            row = await cursor.fetchone()
-        seq = int(row[0]) if row else 0
-        now = _now()
-        rows, out = [], {}
-        for request in requests:
-            seq += 1
-            envelope = seal_envelope(
-                type=request.type,
-                site=self.site,
-                edge=self.edge,
-                station=request.station,
-                operator=request.operator,
-                seq=seq,
-                wire_body=request.body,
-                secret=self._secret,
-                id=new_action_id(),
-                ts=request.ts,
-            )
-            text = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
-            rows.append(
-                (
-                    seq,
-                    envelope["id"],
-                    request.type,
-                    request.station,
-                    request.operator,
-                    request.ts,
-                    text,
-                    "queued",
-                    now,
-                    now,
-                )
-            )
-            out[id(request)] = QueuedAction(
-                id=envelope["id"], seq=seq, state="queued", ts=request.ts
-            )
-        await conn.executemany(
-            "INSERT INTO actions (seq, id, type, station, operator, ts, envelope, state, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-        return out
 
     def _announce(self, request: Request, result: Any) -> None:
         """Publish the action events of one committed write (also when its caller gave up)."""
@@ -424,4 +452,10 @@ class ActionQueue:
                 log.exception("queue listener failed")
 
 
-__all__ = ["ActionQueue", "ActionRecord", "QueueStats", "QueuedAction", "translate_sqlite_error"]
+__all__ = [
+    "ActionQueue",
+    "ActionRecord",
+    "QueueStats",
+    "QueuedAction",
+    "translate_sqlite_error",
+]

@@ -1,14 +1,18 @@
 """Write operations the queue's writer task runs inside its group transaction."""
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
 
+from edge.errors import QueueFullError
 from edge.queue_records import ActionRecord, QueuedAction
-from edge.queue_schema import FINAL_STATES, OPEN_SQL
-from protocol import Ack, AckResult
+from edge.queue_schema import FINAL_STATES, OPEN_SQL, pragma
+from protocol import Ack, AckResult, format_ts, new_action_id
+from protocol.envelope import seal_envelope
 
 RECORD_COLUMNS = (
     "id, seq, type, station, operator, state, code, message, conflict_id, ts, "
@@ -161,3 +165,62 @@ def apply_acks_op(
         return changed
 
     return run
+
+
+async def insert_actions(
+    conn: aiosqlite.Connection,
+    requests: list[Enqueue],
+    *,
+    site: str,
+    edge: str,
+    secret: str,
+    max_pages: int | None = None,
+) -> dict[int, QueuedAction]:
+    """Number, sign and insert new actions; answers each request's QueuedAction by id().
+
+    ``max_pages`` caps the file for new actions only: the pages past it are kept for acks.
+    """
+    # seq is read inside this transaction, so it is gap-free and never reused.
+    async with conn.execute("SELECT COALESCE(MAX(seq), 0) FROM actions") as cursor:
+        row = await cursor.fetchone()
+    seq = int(row[0]) if row else 0
+    now = format_ts(datetime.now(UTC))
+    rows, out = [], {}
+    for request in requests:
+        seq += 1
+        envelope = seal_envelope(
+            type=request.type,
+            site=site,
+            edge=edge,
+            station=request.station,
+            operator=request.operator,
+            seq=seq,
+            wire_body=request.body,
+            secret=secret,
+            id=new_action_id(),
+            ts=request.ts,
+        )
+        text = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+        rows.append(
+            (
+                seq,
+                envelope["id"],
+                request.type,
+                request.station,
+                request.operator,
+                request.ts,
+                text,
+                "queued",
+                now,
+                now,
+            )
+        )
+        out[id(request)] = QueuedAction(id=envelope["id"], seq=seq, state="queued", ts=request.ts)
+    await conn.executemany(
+        "INSERT INTO actions (seq, id, type, station, operator, ts, envelope, state, "
+        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    if max_pages is not None and int(await pragma(conn, "page_count")) > max_pages:
+        raise QueueFullError.nothing_saved("this scan")  # rolled back by the writer
+    return out

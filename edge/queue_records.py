@@ -44,6 +44,7 @@ class QueueStats:
     next_seq: int
     counts: dict[str, int] = field(default_factory=dict)
     commits: int = 0
+    disk_full: bool = False  # new actions are refused; acks and sends still go through
 
 
 @dataclass(frozen=True)

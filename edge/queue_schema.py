@@ -116,3 +116,38 @@ async def claim(conn: aiosqlite.Connection, path: Path, *, site: str, edge: str)
     except BaseException:
         await rollback(conn)
         raise
+
+
+async def connect(path: Path, *, site: str, edge: str) -> tuple[aiosqlite.Connection, ...]:
+    """The writer and reader connections of a queue file, migrated and claimed.
+
+    On a file already current and claimed this writes nothing, so an edge starts on a full disk.
+    """
+    writer = reader = None
+    try:
+        writer = await aiosqlite.connect(str(path), isolation_level=None)
+        mode = await pragma(writer, "journal_mode = WAL")
+        if str(mode).lower() != "wal":
+            raise QueueError(f"queue file {path}: the filesystem does not support WAL mode")
+        # FULL: an action is on disk when COMMIT returns, even across a power cut.
+        await pragma(writer, "synchronous = FULL")
+        await pragma(writer, "busy_timeout = 5000")
+        await migrate(writer)
+        await claim(writer, path, site=site, edge=edge)
+        reader = await aiosqlite.connect(str(path), isolation_level=None)
+        await pragma(reader, "query_only = 1")
+        await pragma(reader, "busy_timeout = 5000")
+    except BaseException:
+        for conn in (reader, writer):
+            if conn is not None:
+                await conn.close()
+        raise
+    return writer, reader
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """True for SQLite's "disk full" (the disk, or the file's page limit)."""
+    code = getattr(err, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_FULL:
+        return True
+    return "database or disk is full" in str(err)

@@ -20,6 +20,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from edge.errors import QueueError
 from edge.events import EventSink
 from edge.queue import ActionQueue
 from edge.queue_records import PendingAction
@@ -185,7 +186,13 @@ class SyncLoop:
         known = [a for a in acks if a.id is not None]
         if not known:
             return
-        await self.queue.apply_acks(known)  # the queue publishes the action events
+        try:
+            await self.queue.apply_acks(known)  # the queue publishes the action events
+        except QueueError as err:
+            # Not recorded (the disk, even its reserve, is full): the batch stays pending and
+            # goes again after the ack timeout; central answers duplicate. Keep the link up.
+            log.error("acks not recorded: %s", err)
+            return
         self._in_flight.difference_update(a.id for a in known)
         if not self._in_flight:
             self._batch_done.set()
@@ -209,7 +216,11 @@ class SyncLoop:
             self._in_flight = set(ids)
             self._batch_done.clear()
             self._resend.clear()
-            await self.queue.mark_sent(ids)
+            try:
+                await self.queue.mark_sent(ids)
+            except QueueError as err:
+                # Only bookkeeping (attempts, sent_at) is lost; sending must not wait on it.
+                log.warning("could not record the send of %d actions: %s", len(ids), err)
             await conn.publish(topic, payload)
             if not await self._await_ack():
                 self.resends += 1

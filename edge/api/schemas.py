@@ -92,6 +92,11 @@ class QueueOut(BaseModel):
     next_seq: int
     counts: dict[str, int] = Field(description="actions by state")
     commits: int = Field(description="transactions committed since the queue was opened")
+    disk_full: bool = Field(
+        False,
+        description="the edge's disk is full: new scans are refused (507) until space is "
+        "freed; queued actions keep syncing",
+    )
     broker_connected: bool
     central_online: bool
     in_flight: int | None = Field(None, description="actions sent and waiting for their ack")
