@@ -98,14 +98,16 @@ def seeds_needed(mixes: list[str], batches: int) -> int:
     return BATCH * batches * (("conflict" in mixes) + ("half" in mixes) / 2)
 
 
-async def main(db_url: str, batches: int, product_site: str, mixes: list[str]) -> None:
+async def main(
+    db_url: str, batches: int, product_site: str, mixes: list[str], skip_seed: bool
+) -> None:
     work = Path(tempfile.mkdtemp(prefix="ioe-costs-"))
     db_url = db_url or f"sqlite+aiosqlite:///{work / 'central.db'}"
     await upgrade(db_url)
     app = create_app(CentralSettings(db_url=db_url))
     api = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://central")
     try:
-        await measure(api, app, work, batches, product_site, db_url, mixes)
+        await measure(api, app, work, batches, product_site, db_url, mixes, skip_seed)
     finally:
         await api.aclose()
         await app.state.engine.dispose()
@@ -132,9 +134,8 @@ async def enqueue(queue: ActionQueue, numbers: list[str]) -> None:
         )
 
 
-async def seed(api: httpx.AsyncClient, processor: Any, work: Path, count: int) -> list[str]:
-    """``count`` LPs received (untimed) by another edge: the numbers the conflicts reuse."""
-    numbers = [f"S{i:09d}" for i in range(count)]
+async def seed(api: httpx.AsyncClient, processor: Any, work: Path, numbers: list[str]) -> list[str]:
+    """LPs received (untimed) by another edge: the numbers the conflicts reuse."""
     if not numbers:
         return []
     queue = await open_queue(api, work, "cost-seed")
@@ -200,6 +201,7 @@ async def measure(
     product_site: str,
     db_url: str,
     mixes: list[str],
+    skip_seed: bool,
 ) -> None:
     """Set up through the API, time each step per batch, check the outcome, print."""
     processor = app.state.processor
@@ -219,8 +221,8 @@ async def measure(
         201,
         "create the location",
     )
-    seeds = await seed(api, processor, work, int(seeds_needed(mixes, batches)))
-    pool = list(seeds)
+    pool = [f"S{i:09d}" for i in range(int(seeds_needed(mixes, batches)))]
+    seeds = await seed(api, processor, work, [] if skip_seed else list(pool))
     runs = [Mix(name, plan(name, batches, pool)) for name in mixes]
     try:
         for mix in runs:
@@ -332,12 +334,18 @@ def cli() -> None:
         help="site of the product the actions receive; another makes every action a conflict "
         "(the self-check must fail the run)",
     )
+    parser.add_argument(
+        "--skip-seed",
+        action="store_true",
+        help="leave out the LPs the conflicts collide with, so they apply instead "
+        "(the self-check must fail the run)",
+    )
     args = parser.parse_args()
     batches = SMOKE_BATCHES if args.smoke else args.batches
     mixes = [m.strip() for m in args.mix.split(",") if m.strip()]
     check(batches > 0 and mixes, "nothing to measure")
     check(not set(mixes) - set(MIXES), f"--mix takes {', '.join(MIXES)}: got {args.mix}")
-    asyncio.run(main(args.db, batches, args.product_site, mixes))
+    asyncio.run(main(args.db, batches, args.product_site, mixes, args.skip_seed))
 
 
 if __name__ == "__main__":
