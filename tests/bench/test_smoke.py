@@ -89,6 +89,31 @@ def test_replay_fails_when_its_actions_do_not_apply(tmp_path: Path) -> None:
     assert "PRODUCT_NOT_FOUND" in err, err
 
 
+def test_conflict_storm_drains_each_replay_as_expected(
+    replay_tier: tuple[str, str], tmp_path: Path
+) -> None:
+    broker, db = replay_tier
+    args = ("--smoke", "--broker", broker, "--db", db)
+    out = passed(bench("conflict_storm.py", *args, tmp_path=tmp_path))
+    assert (
+        "3 replays of 1,000 actions: 1,000 applied; 1,000 conflict LP_ALREADY_EXISTS; 500 "
+        "applied and 500 conflict; the conflict inbox holds exactly those 1,500 under the ids "
+        "the edges were told, with their envelopes; central holds 3,000 LPs and 3,000 ledger "
+        "rows (1,500 seeded), consistent"
+    ) in out
+    for mix in ("all applied", "all conflict", "half conflict"):
+        assert re.search(rf"{mix}\s+drain: 1000 actions in {FIGURE}s = {FIGURE} actions/s", out)
+    for mix in ("all conflict", "half conflict"):
+        assert re.search(rf"drain time, {mix} / all applied: {FIGURE}x", out), out
+
+
+def test_conflict_storm_fails_when_its_conflicts_apply(tmp_path: Path) -> None:
+    args = ("--actions", "200", "--skip-seed")
+    err = failed(bench("conflict_storm.py", *args, tmp_path=tmp_path))
+    assert "conflict: action" in err and "should be conflict LP_ALREADY_EXISTS" in err, err
+    assert "got state applied" in err, err
+
+
 def test_batch_costs_applies_and_conflicts_as_expected(database_url: str, tmp_path: Path) -> None:
     """All applied, all conflict and half conflict, 3 batches of 200 each, measured in turn."""
     out = passed(bench("batch_costs.py", "--smoke", "--db", database_url, tmp_path=tmp_path))
