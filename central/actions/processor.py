@@ -38,7 +38,7 @@ from central.actions.registry import (
 )
 from central.apply.context import ApplyContext
 from central.apply.refs import ReferenceCache
-from central.conflicts.inbox import record_conflicts
+from central.conflicts.inbox import conflict_row, record_conflicts
 from central.db.tables import processed_actions
 from central.edges.registry import EdgeRecord, load_edges
 from central.edges.rotation import retire_previous_keys
@@ -291,18 +291,7 @@ class ActionProcessor:
             applied: Applied = await apply_action(ctx, env)
         except ActionConflict as conflict:
             outcome = Outcome(AckResult.CONFLICT, conflict.code, conflict.message, None)
-            row = {
-                "action_id": env.id,
-                "site": env.site,
-                "edge": env.edge,
-                "seq": env.seq,
-                "type": env.type,
-                "code": conflict.code,
-                "message": conflict.message,
-                "envelope": _text(raw),
-                "status": "open",
-                "created_at": ctx.recorded_at,
-            }
+            row = conflict_row(env, conflict, envelope=_text(raw), at=ctx.recorded_at)
             batch.conflicts.append((row, outcome))
             return outcome
         return Outcome(AckResult.APPLIED, applied.code, applied.message, None)

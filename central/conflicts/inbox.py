@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.db.rows import as_dict, page
 from central.db.tables import conflicts
-from central.errors import NotFound
+from central.errors import ActionConflict, NotFound
+from protocol import Envelope
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,24 @@ class Conflict:
     resolved_by: str | None
     resolved_at: datetime | None
     resolution_cause: str | None
+
+
+def conflict_row(
+    env: Envelope, conflict: ActionConflict, *, envelope: str, at: datetime
+) -> dict[str, Any]:
+    """The inbox row of an action that could not apply; ``envelope`` is its text as received."""
+    return {
+        "action_id": env.id,
+        "site": env.site,
+        "edge": env.edge,
+        "seq": env.seq,
+        "type": env.type,
+        "code": conflict.code,
+        "message": conflict.message,
+        "envelope": envelope,
+        "status": "open",
+        "created_at": at,
+    }
 
 
 async def record_conflicts(conn: AsyncConnection, rows: list[dict[str, Any]]) -> dict[str, int]:
