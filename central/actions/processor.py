@@ -1,7 +1,10 @@
 """The apply path shared by MQTT ingest and ``POST /api/v1/actions``.
 
 One transaction per batch: refusals recorded, duplicates answered from the dedup table, every
-applied action written together with its ledger rows and its dedup record. If the batch
+applied action written together with its ledger rows and its dedup record, every conflicting
+one with its inbox row and its dedup record. Operations check before they write, so a conflict
+needs no rollback; its rows are buffered and written with the batch's (one statement per
+table), which keeps a replay of conflicts as fast as one of receipts. If the batch
 transaction fails (a concurrent replica applied the same id first, a deadlock) the batch is
 applied again one action per transaction, where such a race turns into a plain ``duplicate``.
 """
@@ -34,7 +37,8 @@ from central.actions.registry import (
 from central.actions.rejected import RejectedStore
 from central.apply.context import ApplyContext
 from central.apply.refs import ReferenceCache
-from central.db.tables import conflicts, processed_actions
+from central.conflicts.inbox import conflict_row, record_conflicts
+from central.db.tables import processed_actions
 from central.edges.registry import EdgeRecord, load_edges
 from central.edges.rotation import retire_previous_keys
 from central.edges.sealing import EdgeSecretBox
@@ -94,9 +98,13 @@ class Outcome:
 
 @dataclass
 class _Batch:
-    """Rows a batch writes at its end, and the seqs its edges used."""
+    """Rows a batch writes at its end, and the seqs its edges used.
 
-    processed: list[dict[str, Any]] = field(default_factory=list)
+    A conflict's id is known only once the inbox rows are written, so its dedup record and
+    its ack hold its ``Outcome`` until then."""
+
+    processed: list[tuple[dict[str, Any], Outcome]] = field(default_factory=list)
+    conflicts: list[tuple[dict[str, Any], Outcome]] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     seqs: SeqTracker = field(default_factory=SeqTracker)
     retire: set[int] = field(default_factory=set)  # edges that signed with their new key
@@ -261,52 +269,41 @@ class ActionProcessor:
         await ctx.reserve_sscc(len(labelled), labelled)
 
         batch = _Batch()
-        acks: list[Ack] = []
+        answers: list[Ack | tuple[Envelope, Outcome, bool]] = []  # (env, outcome, duplicate)
         for raw, item in zip(raws, checked, strict=True):
             if isinstance(item, Rejection):
                 batch.rejections.append(item)
-                acks.append(item.ack())
+                answers.append(item.ack())
                 if (used := signed_seq(raw, known, topic_edge, at=received_at)) is not None:
                     batch.seqs.track(*used)
                 continue
             if item.id in seen:
-                acks.append(seen[item.id].ack(item, duplicate=True))
+                answers.append((item, seen[item.id], True))
                 continue
             record = known[(item.site, item.edge)]
             batch.seqs.track(record, item.seq)
             if record.previous_secret is not None and verify(raw, record.secret):
                 batch.retire.add(record.id)
-            outcome = await self._apply(ctx, raw, item)
+            outcome = await self._apply(ctx, raw, item, batch)
             seen[item.id] = outcome
-            batch.processed.append(self._processed_row(raw, item, outcome, received_at, via))
-            acks.append(outcome.ack(item))
+            row = self._processed_row(raw, item, outcome, received_at, via)
+            batch.processed.append((row, outcome))
+            answers.append((item, outcome, False))
         await self._finish(ctx, batch, known, received_at, via)
-        return acks
+        return [a if isinstance(a, Ack) else a[1].ack(a[0], duplicate=a[2]) for a in answers]
 
-    async def _apply(self, ctx: ApplyContext, raw: dict[str, Any], env: Envelope) -> Outcome:
-        """Apply one new action, or put it in the conflict inbox."""
+    async def _apply(
+        self, ctx: ApplyContext, raw: dict[str, Any], env: Envelope, batch: _Batch
+    ) -> Outcome:
+        """Apply one new action, or buffer its row for the conflict inbox (its id comes when
+        the batch's conflicts are written)."""
         try:
             applied: Applied = await apply_action(ctx, env)
         except ActionConflict as conflict:
-            conflict_id = (
-                await ctx.conn.execute(
-                    insert(conflicts)
-                    .values(
-                        action_id=env.id,
-                        site=env.site,
-                        edge=env.edge,
-                        seq=env.seq,
-                        type=env.type,
-                        code=conflict.code,
-                        message=conflict.message,
-                        envelope=_text(raw),
-                        status="open",
-                        created_at=ctx.recorded_at,
-                    )
-                    .returning(conflicts.c.id)
-                )
-            ).scalar_one()
-            return Outcome(AckResult.CONFLICT, conflict.code, conflict.message, conflict_id)
+            outcome = Outcome(AckResult.CONFLICT, conflict.code, conflict.message, None)
+            row = conflict_row(env, conflict, envelope=_text(raw), at=ctx.recorded_at)
+            batch.conflicts.append((row, outcome))
+            return outcome
         return Outcome(AckResult.APPLIED, applied.code, applied.message, None)
 
     def _processed_row(
@@ -324,7 +321,7 @@ class ActionProcessor:
             "result": outcome.result.value,
             "code": outcome.code,
             "message": outcome.message,
-            "conflict_id": outcome.conflict_id,
+            "conflict_id": None,  # set by _finish once the conflict is in the inbox
             "occurred_at": occurred_at,
             "received_at": received_at,
             "late": late,
@@ -385,11 +382,16 @@ class ActionProcessor:
         received_at: datetime,
         via: str,
     ) -> None:
-        """Write the batch's buffered rows: ledger, dedup records, refusals, alarms, seqs."""
+        """Write the batch's buffered rows: ledger, conflicts, dedup records, refusals, alarms,
+        seqs; then each conflict's outcome knows its id."""
         conn = ctx.conn
         await ctx.flush()
+        ids = await record_conflicts(conn, [row for row, _ in batch.conflicts])
+        for row, outcome in batch.conflicts:
+            outcome.conflict_id = ids[row["action_id"]]
         if batch.processed:
-            await conn.execute(insert(processed_actions), batch.processed)
+            rows = [{**row, "conflict_id": outcome.conflict_id} for row, outcome in batch.processed]
+            await conn.execute(insert(processed_actions), rows)
         await self.rejected.keep(conn, batch.rejections, via=via, received_at=received_at)
         await batch.seqs.write(conn, at=received_at)
         await retire_previous_keys(conn, batch.retire)

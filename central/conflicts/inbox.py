@@ -1,7 +1,8 @@
 """The conflict inbox: valid actions that could not apply, each with its envelope as received.
 
 ``sites`` is the caller's site filter (None: every site); a conflict of another site reads as
-missing.
+missing. A batch's conflicts are written together (``record_conflicts``), so an edge replaying
+a backlog that now conflicts drains about as fast as one whose actions apply.
 """
 
 import json
@@ -9,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.db.rows import as_dict, page
 from central.db.tables import conflicts
-from central.errors import NotFound
+from central.errors import ActionConflict, NotFound
+from protocol import Envelope
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,41 @@ class Conflict:
     resolved_by: str | None
     resolved_at: datetime | None
     resolution_cause: str | None
+
+
+def conflict_row(
+    env: Envelope, conflict: ActionConflict, *, envelope: str, at: datetime
+) -> dict[str, Any]:
+    """The inbox row of an action that could not apply; ``envelope`` is its text as received."""
+    return {
+        "action_id": env.id,
+        "site": env.site,
+        "edge": env.edge,
+        "seq": env.seq,
+        "type": env.type,
+        "code": conflict.code,
+        "message": conflict.message,
+        "envelope": envelope,
+        "status": "open",
+        "created_at": at,
+    }
+
+
+async def record_conflicts(conn: AsyncConnection, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Put a batch's conflicts in the inbox in one multi-row insert; their ids by action id.
+
+    The ids are read back by ``action_id`` (unique) rather than with ``INSERT ... RETURNING``,
+    which SQLite cannot batch: it cost one statement per conflict, three times a whole
+    applied batch."""
+    if not rows:
+        return {}
+    await conn.execute(insert(conflicts), rows)
+    found = await conn.execute(
+        select(conflicts.c.action_id, conflicts.c.id).where(
+            conflicts.c.action_id.in_([row["action_id"] for row in rows])
+        )
+    )
+    return {row.action_id: row.id for row in found}
 
 
 def _conflict(row: Row[*tuple[Any, ...]]) -> Conflict:

@@ -89,16 +89,60 @@ def test_replay_fails_when_its_actions_do_not_apply(tmp_path: Path) -> None:
     assert "PRODUCT_NOT_FOUND" in err, err
 
 
-def test_batch_costs_applies_every_batch(database_url: str, tmp_path: Path) -> None:
+def test_conflict_storm_drains_each_replay_as_expected(
+    replay_tier: tuple[str, str], tmp_path: Path
+) -> None:
+    broker, db = replay_tier
+    args = ("--smoke", "--broker", broker, "--db", db)
+    out = passed(bench("conflict_storm.py", *args, tmp_path=tmp_path))
+    assert (
+        "3 replays of 1,000 actions: 1,000 applied; 1,000 conflict LP_ALREADY_EXISTS; 500 "
+        "applied and 500 conflict; the conflict inbox holds exactly those 1,500 under the ids "
+        "the edges were told, with their envelopes; central holds 3,000 LPs and 3,000 ledger "
+        "rows (1,500 seeded), consistent"
+    ) in out
+    for mix in ("all applied", "all conflict", "half conflict"):
+        assert re.search(rf"{mix}\s+drain: 1000 actions in {FIGURE}s = {FIGURE} actions/s", out)
+    for mix in ("all conflict", "half conflict"):
+        assert re.search(rf"drain time, {mix} / all applied: {FIGURE}x", out), out
+
+
+def test_conflict_storm_fails_when_its_conflicts_apply(tmp_path: Path) -> None:
+    args = ("--actions", "200", "--skip-seed")
+    err = failed(bench("conflict_storm.py", *args, tmp_path=tmp_path))
+    assert "conflict: action" in err and "should be conflict LP_ALREADY_EXISTS" in err, err
+    assert "got state applied" in err, err
+
+
+def test_batch_costs_applies_and_conflicts_as_expected(database_url: str, tmp_path: Path) -> None:
+    """All applied, all conflict and half conflict, 3 batches of 200 each, measured in turn."""
     out = passed(bench("batch_costs.py", "--smoke", "--db", database_url, tmp_path=tmp_path))
-    assert "600 of 600 acks applied; central holds 600 LPs and 600 ledger rows" in out
-    assert re.search(rf"central process_message\s+median\s+{FIGURE} ms\s+\({FIGURE} act", out)
-    assert re.search(rf"sum of the steps\s+median\s+{FIGURE} ms", out), out
+    assert (
+        "900 of 1,800 acks applied and 900 conflict LP_ALREADY_EXISTS, each as expected; the "
+        "conflict inbox holds exactly those 900 with their envelopes; central holds 1,800 LPs "
+        "and 1,800 ledger rows (900 seeded), consistent"
+    ) in out
+    for mix in ("all applied ({'applied': 600})", "all conflict ({'conflict': 600})"):
+        assert mix in out, out
+    assert "half conflict ({'applied': 300, 'conflict': 300})" in out, out
+    central = rf"central process_message\s+median\s+{FIGURE} ms\s+\({FIGURE} act"
+    assert len(re.findall(central, out)) == 3, out
+    assert len(re.findall(rf"sum of the steps\s+median\s+{FIGURE} ms", out)) == 3, out
+    for mix in ("all conflict", "half conflict"):
+        assert re.search(rf"central per batch, {mix} / all applied: {FIGURE}x", out), out
 
 
 def test_batch_costs_fails_when_its_actions_do_not_apply(tmp_path: Path) -> None:
     err = failed(bench("batch_costs.py", "--smoke", "--product-site", "plant-2", tmp_path=tmp_path))
     assert "every ack should say applied" in err and "PRODUCT_NOT_FOUND" in err, err
+
+
+def test_batch_costs_fails_when_its_conflicts_apply(tmp_path: Path) -> None:
+    """Without the LPs they collide with, the conflict batches apply: the run must fail."""
+    args = ("--smoke", "--mix", "conflict", "--skip-seed")
+    err = failed(bench("batch_costs.py", *args, tmp_path=tmp_path))
+    assert "every ack should say conflict LP_ALREADY_EXISTS" in err, err
+    assert "'result': 'applied'" in err, err
 
 
 def test_queue_enqueue_queues_every_action(tmp_path: Path) -> None:
