@@ -17,11 +17,11 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from central.actions.intake import Rejection
+from central.db.counted import add_counted
 from central.db.tables import rejected_actions
 from central.security.drops import DropCounters
 from central.settings import CentralSettings
@@ -79,21 +79,7 @@ class RejectedStore:
             rows = kept
         if not rows:
             return
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(rejected_actions).values(rows)
-        table, new = rejected_actions.c, stmt.excluded
-        await conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[table.fingerprint],
-                set_={
-                    "count": table.count + new["count"],
-                    "last_seen": case(
-                        (new["last_seen"] > table.last_seen, new["last_seen"]),
-                        else_=table.last_seen,
-                    ),
-                },
-            )
-        )
+        await add_counted(conn, rejected_actions, rows)
         self._rows += len(rows)  # repeats of stored rows over-count until the next prune
 
     def prune_due(self) -> bool:

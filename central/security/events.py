@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from central.db.counted import add_counted
 from central.db.enums import SecurityKind
 from central.db.tables import security_events
 
@@ -116,21 +115,7 @@ async def record(conn: AsyncConnection, events: Iterable[SecurityEvent], *, at: 
     rows = _rows(events, at)
     if not rows:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(security_events).values(rows)
-    table, new = security_events.c, stmt.excluded
-    await conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[table.fingerprint],
-            set_={
-                "count": table.count + new["count"],
-                "last_seen": case(
-                    (new["last_seen"] > table.last_seen, new["last_seen"]), else_=table.last_seen
-                ),
-                "detail": new["detail"],
-            },
-        )
-    )
+    await add_counted(conn, security_events, rows, latest=("detail",))
 
 
 async def record_apart(
