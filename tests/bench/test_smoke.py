@@ -172,3 +172,39 @@ def test_plant_history_and_answers_are_checked() -> None:
     assert plant_scale.Bench._sum_ok(rows, Decimal(7), "product") == 2
     with pytest.raises(BenchFailure, match="do not sum to 8"):
         plant_scale.Bench._sum_ok(rows, Decimal(8), "product")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def flood_db(request: pytest.FixtureRequest, tmp_path: Path, _pg_databases: list[str]) -> str:
+    """--db for bench/flood.py, which always floods a Mosquitto of its own."""
+    if not (shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists()):
+        pytest.skip("flood benchmark: mosquitto binary not installed")
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'central.db'}"
+    if not PG_URL:
+        pytest.skip("PostgreSQL tier: IOE_TEST_DATABASE_URL unset")
+    return _fresh_pg_database(_pg_databases)
+
+
+def test_flood_leaves_the_real_edge_and_rest_untouched(flood_db: str, tmp_path: Path) -> None:
+    """1,000 junk messages a second under 1,000 made-up edge ids for 4 s: the real edge's
+    actions all apply once, no REST call fails, central's memory stays put."""
+    out = passed(bench("flood.py", "--smoke", "--db", flood_db, tmp_path=tmp_path))
+    assert re.search(r"\d+ edge actions during the flood, all applied exactly once", out), out
+    assert re.search(r"REST calls, none failed; central's RSS grew", out), out
+    assert re.search(
+        rf"flood: {FIGURE} junk messages under 1,000 made-up edge ids in {FIGURE}s = "
+        rf"{FIGURE} msgs/s reached",
+        out,
+    ), out
+    assert re.search(rf"central dropped: {FIGURE} rate-limited, {FIGURE} lane full", out), out
+    assert re.search(rf"REST flood : p50 {FIGURE} ms  p99 {FIGURE} ms", out), out
+    assert re.search(rf"central RSS: before {FIGURE} MB, peak {FIGURE} MB, after", out), out
+
+
+def test_flood_fails_when_the_edge_actions_do_not_apply(tmp_path: Path) -> None:
+    """The product at another site: every edge action a conflict must fail the run."""
+    if not (shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists()):
+        pytest.skip("flood benchmark: mosquitto binary not installed")
+    err = failed(bench("flood.py", "--smoke", "--product-site", "plant-2", tmp_path=tmp_path))
+    assert "every edge action should be applied" in err and "'conflict'" in err, err
