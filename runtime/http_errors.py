@@ -27,6 +27,34 @@ class ErrorOut(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict, description="always an object")
 
 
+ERROR_MEANINGS = {
+    400: "the request cannot be read (e.g. a Content-Length that is not a number)",
+    401: "no bearer token or API key, or one that is not valid",
+    403: "the caller may not do this, or not at this site",
+    404: "a record the call names does not exist (or is at a site the caller cannot see)",
+    409: "the call conflicts with the current state (already exists, in use, ambiguous)",
+    413: "the body is over the size limit",
+    422: "the request does not match its schema, or names a record that does not fit",
+    429: "too many failed calls from this client; retry after Retry-After seconds",
+    503: "the database or a needed service is unavailable; retry later",
+    507: "the disk is full: nothing was saved",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for error statuses: each answers :class:`ErrorOut` as JSON, also
+    on a route whose success is another media type (an event stream)."""
+    json_error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+    return {
+        status: {
+            "model": ErrorOut,
+            "content": json_error,
+            "description": ERROR_MEANINGS.get(status, "error"),
+        }
+        for status in statuses
+    }
+
+
 def error_response(
     status: int,
     code: str,

@@ -28,6 +28,7 @@ from central.api.routes import (
 from central.db.engine import make_engine
 from central.settings import CentralSettings
 from runtime.api_docs import install_api_docs
+from runtime.http_errors import error_responses
 from runtime.request_checks import BodyGuard, check_params
 
 API_PREFIX = "/api/v1"
@@ -60,7 +61,9 @@ def create_app(
         "the edge registry, the conflict inbox, and the action apply path.",
         dependencies=[Depends(check_params)],
     )
-    api = APIRouter(prefix=API_PREFIX)
+    # Every API call may meet the gate (401), the body limit and reader (400, 413), the
+    # failure budget (429), the caller's roles (403) and a database outage (503).
+    api = APIRouter(prefix=API_PREFIX, responses=error_responses(400, 401, 403, 413, 429, 503))
     for module in (
         products,
         boms,

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from edge.api.auth import ApiKeyGuard
 from edge.api.deps import EdgeParts, LinkStatus
-from edge.api.errors import install_error_handlers
+from edge.api.errors import error_responses, install_error_handlers
 from edge.api.routes import API_ROUTERS, ROOT_ROUTERS
 from edge.config import EdgeConfig
 from edge.errors import ConfigError
@@ -46,7 +46,9 @@ def create_edge_api(
     app.state.edge = EdgeParts(
         config=config, queue=queue, stations=stations, events=events, status=status
     )
-    api = APIRouter(prefix=API_PREFIX)
+    # Every API call may meet the key check (401), the body limit and reader (400, 413) and
+    # the failure budget (429).
+    api = APIRouter(prefix=API_PREFIX, responses=error_responses(400, 401, 413, 429))
     for router in API_ROUTERS:
         api.include_router(router)
     app.include_router(api)

@@ -1,7 +1,5 @@
 """Edge domain errors as HTTP answers, in one table; the shape itself is runtime's."""
 
-from typing import Any
-
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -16,7 +14,9 @@ from edge.errors import (
     UnknownStationError,
 )
 from protocol import ProtocolError
-from runtime.http_errors import ErrorOut, error_response, install_common_handlers
+from runtime.http_errors import error_response, error_responses, install_common_handlers
+
+__all__ = ["error_responses", "install_error_handlers"]
 
 # First match wins, so a subclass comes before its base. A code of None means the error's
 # own code (a ProtocolError carries its reject code, e.g. BODY_INVALID).
@@ -31,11 +31,6 @@ STATUS: list[tuple[type[Exception], int, str | None]] = [
     (QueueError, 503, "QUEUE_ERROR"),
     (EdgeError, 500, "EDGE_ERROR"),
 ]
-
-
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The ``responses`` of a route for OpenAPI: each listed error status answers ErrorOut."""
-    return {status: {"model": ErrorOut} for status in statuses}
 
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:

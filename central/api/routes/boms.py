@@ -8,6 +8,7 @@ from central.api.deps import CallerDep, ReadConn, TechnicalCaller, WriteConn
 from central.api.schemas.catalog import BomIn, BomOut, BomSaved, BomVersionOut
 from central.catalog import boms
 from central.catalog.boms import Bom, BomVersion, SavedBom
+from runtime.http_errors import error_responses
 
 router = APIRouter(prefix="/products", tags=["boms"])
 
@@ -16,7 +17,8 @@ router = APIRouter(prefix="/products", tags=["boms"])
     "/{product_id}/bom",
     response_model=BomSaved,
     responses={
-        status.HTTP_201_CREATED: {"model": BomSaved, "description": "a new version was made"}
+        **error_responses(404, 409),
+        status.HTTP_201_CREATED: {"model": BomSaved, "description": "a new version was made"},
     },
 )
 async def save_bom(
@@ -35,7 +37,7 @@ async def save_bom(
     return bom
 
 
-@router.get("/{product_id}/bom", response_model=BomOut)
+@router.get("/{product_id}/bom", response_model=BomOut, responses=error_responses(404))
 async def get_bom(
     product_id: int,
     conn: ReadConn,
@@ -46,7 +48,9 @@ async def get_bom(
     return await boms.get_bom(conn, product_id=product_id, version=version, caller=caller)
 
 
-@router.get("/{product_id}/bom/versions", response_model=list[BomVersionOut])
+@router.get(
+    "/{product_id}/bom/versions", response_model=list[BomVersionOut], responses=error_responses(404)
+)
 async def list_bom_versions(product_id: int, conn: ReadConn, caller: CallerDep) -> list[BomVersion]:
     """Every BOM version of the product, oldest first; the last one is current."""
     return await boms.list_versions(conn, product_id=product_id, caller=caller)

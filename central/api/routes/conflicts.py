@@ -9,6 +9,7 @@ from central.conflicts import inbox, resolution
 from central.conflicts.inbox import Conflict
 from central.conflicts.resolution import Resolved
 from central.db.enums import ConflictStatus
+from runtime.http_errors import error_responses
 
 router = APIRouter(prefix="/conflicts", tags=["conflicts"])
 
@@ -34,13 +35,15 @@ async def list_conflicts(
     return paging.of(items)
 
 
-@router.get("/{conflict_id}", response_model=ConflictDetailOut)
+@router.get("/{conflict_id}", response_model=ConflictDetailOut, responses=error_responses(404))
 async def get_conflict(conflict_id: int, conn: ReadConn, caller: CallerDep) -> Conflict:
     """One conflict with its envelope and, once decided, its resolution."""
     return await inbox.get_conflict(conn, conflict_id=conflict_id, sites=caller.site_filter())
 
 
-@router.post("/{conflict_id}/resolve", response_model=ResolvedOut)
+@router.post(
+    "/{conflict_id}/resolve", response_model=ResolvedOut, responses=error_responses(404, 409)
+)
 async def resolve_conflict(
     conflict_id: int, body: ResolveIn, ctx: ApplyDep, caller: SupervisorCaller
 ) -> Resolved:

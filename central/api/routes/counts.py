@@ -19,11 +19,17 @@ from central.api.schemas.counts import (
 )
 from central.counts import service
 from central.db.enums import CountStatus
+from runtime.http_errors import error_responses
 
 router = APIRouter(prefix="/counts", tags=["counts"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CountDetailOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CountDetailOut,
+    responses=error_responses(404, 409),
+)
 async def create_count(
     body: CountIn, conn: WriteConn, caller: WarehouseCaller
 ) -> service.CountDetail:
@@ -54,19 +60,21 @@ async def list_counts(
     return paging.of(items)
 
 
-@router.get("/{session_id}", response_model=CountDetailOut)
+@router.get("/{session_id}", response_model=CountDetailOut, responses=error_responses(404))
 async def get_count(session_id: int, conn: ReadConn, caller: CallerDep) -> service.CountDetail:
     """One count session with every line the floor recorded."""
     return await service.get_session(conn, session_id=session_id, caller=caller)
 
 
-@router.get("/{session_id}/variance", response_model=VarianceOut)
+@router.get("/{session_id}/variance", response_model=VarianceOut, responses=error_responses(404))
 async def get_variance(session_id: int, conn: ReadConn, caller: CallerDep) -> service.Variance:
     """Counted against booked, per LP and per product."""
     return await service.variance(conn, session_id=session_id, caller=caller)
 
 
-@router.post("/{session_id}/approve", response_model=ApprovalOut)
+@router.post(
+    "/{session_id}/approve", response_model=ApprovalOut, responses=error_responses(404, 409)
+)
 async def approve_count(
     session_id: int,
     ctx: ApplyDep,
@@ -76,7 +84,7 @@ async def approve_count(
     return await service.approve(ctx, caller=caller, session_id=session_id)
 
 
-@router.post("/{session_id}/cancel", response_model=CountOut)
+@router.post("/{session_id}/cancel", response_model=CountOut, responses=error_responses(404, 409))
 async def cancel_count(
     session_id: int, conn: WriteConn, caller: WarehouseCaller
 ) -> service.CountSession:

@@ -26,11 +26,17 @@ from central.broker.accounts import create_edge_account
 from central.edges import registry, rotation
 from central.identity import central_key_hex
 from protocol.types import Name
+from runtime.http_errors import error_responses
 
 router = APIRouter(prefix="/edges", tags=["edges"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=EdgeProvisioned)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EdgeProvisioned,
+    responses=error_responses(404, 409),
+)
 async def provision_edge(
     body: EdgeIn, conn: WriteConn, caller: AdminCaller, box: EdgeBoxDep, settings: SettingsDep
 ) -> dict[str, object]:
@@ -54,7 +60,11 @@ async def provision_edge(
     }
 
 
-@router.post("/{site}/{edge_id}/rotate-secret", response_model=EdgeKeyIssued)
+@router.post(
+    "/{site}/{edge_id}/rotate-secret",
+    response_model=EdgeKeyIssued,
+    responses=error_responses(404, 409),
+)
 async def rotate_secret(
     site: Name,
     edge_id: Name,
@@ -78,7 +88,9 @@ async def rotate_secret(
     )
 
 
-@router.post("/{site}/{edge_id}/revoke", response_model=EdgeRevoked)
+@router.post(
+    "/{site}/{edge_id}/revoke", response_model=EdgeRevoked, responses=error_responses(404, 409)
+)
 async def revoke_edge(
     site: Name, edge_id: Name, conn: WriteConn, caller: AdminCaller
 ) -> rotation.Revoked:

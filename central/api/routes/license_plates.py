@@ -14,6 +14,7 @@ from central.api.schemas.license_plates import (
 )
 from central.db.enums import LpStatus
 from central.inventory import genealogy, queries
+from runtime.http_errors import error_responses
 
 router = APIRouter(prefix="/license-plates", tags=["license plates"])
 Depth = Annotated[int, Query(ge=1, le=genealogy.MAX_DEPTH, description="links to follow")]
@@ -50,7 +51,7 @@ async def list_license_plates(
     return paging.of(items)
 
 
-@router.get("/{number}", response_model=LicensePlateOut)
+@router.get("/{number}", response_model=LicensePlateOut, responses=error_responses(404, 409))
 async def get_license_plate(
     number: str, conn: ReadConn, caller: CallerDep, site: AtSite = None
 ) -> queries.LicensePlate:
@@ -58,7 +59,9 @@ async def get_license_plate(
     return await queries.get_license_plate(conn, number=number, sites=caller.site_filter(site))
 
 
-@router.get("/{number}/contents", response_model=LicensePlateContents)
+@router.get(
+    "/{number}/contents", response_model=LicensePlateContents, responses=error_responses(404, 409)
+)
 async def get_contents(
     number: str, conn: ReadConn, caller: CallerDep, site: AtSite = None
 ) -> queries.LpContents:
@@ -66,7 +69,7 @@ async def get_contents(
     return await queries.get_contents(conn, number=number, sites=caller.site_filter(site))
 
 
-@router.get("/{number}/genealogy", response_model=GenealogyOut)
+@router.get("/{number}/genealogy", response_model=GenealogyOut, responses=error_responses(404, 409))
 async def get_genealogy(
     number: str,
     conn: ReadConn,

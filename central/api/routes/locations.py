@@ -7,11 +7,17 @@ from central.api.paging import Page, PagingDep
 from central.api.schemas.catalog import LocationIn, LocationOut
 from central.catalog import locations
 from central.catalog.locations import Location
+from runtime.http_errors import error_responses
 
 router = APIRouter(prefix="/locations", tags=["locations"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=LocationOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=LocationOut,
+    responses=error_responses(404, 409),
+)
 async def create_location(body: LocationIn, conn: WriteConn, caller: WarehouseCaller) -> Location:
     """Add a location ((site, code) unique)."""
     caller.require_site(body.site)

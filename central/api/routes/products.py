@@ -15,6 +15,7 @@ from central.api.schemas.catalog import (
 from central.catalog import products as catalog
 from central.catalog.products import Product
 from central.db.enums import ProductType
+from runtime.http_errors import error_responses
 
 router = APIRouter(prefix="/products", tags=["products"])
 
@@ -31,7 +32,12 @@ Search = Annotated[
 ]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ProductOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProductOut,
+    responses=error_responses(404, 409),
+)
 async def create_product(body: ProductIn, conn: WriteConn, caller: TechnicalCaller) -> Product:
     """Add a product ((site, code) unique)."""
     caller.require_site(body.site)
@@ -62,7 +68,7 @@ async def list_products(
     return paging.of(items, total=total)
 
 
-@router.get("/{product_id}", response_model=ProductOut)
+@router.get("/{product_id}", response_model=ProductOut, responses=error_responses(404))
 async def get_product(product_id: int, conn: ReadConn, caller: CallerDep) -> Product:
     """One product."""
     product = await catalog.get_product(conn, product_id=product_id)
@@ -70,7 +76,7 @@ async def get_product(product_id: int, conn: ReadConn, caller: CallerDep) -> Pro
     return product
 
 
-@router.put("/{product_id}", response_model=ProductOut)
+@router.put("/{product_id}", response_model=ProductOut, responses=error_responses(404, 409))
 async def update_product(
     product_id: int,
     body: ProductUpdate,
@@ -83,7 +89,7 @@ async def update_product(
     )
 
 
-@router.delete("/{product_id}", response_model=ProductOut)
+@router.delete("/{product_id}", response_model=ProductOut, responses=error_responses(404, 409))
 async def delete_product(
     product_id: int,
     conn: WriteConn,

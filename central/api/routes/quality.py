@@ -12,6 +12,7 @@ from central.api.paging import Page, PagingDep
 from central.api.schemas.quality import HoldChangeOut, HoldIn, HoldOut, ReleaseIn
 from central.db.enums import HoldStatus
 from central.quality import service
+from runtime.http_errors import error_responses
 
 router = APIRouter(prefix="/quality", tags=["quality"])
 
@@ -39,13 +40,18 @@ async def list_holds(
     return paging.of(items)
 
 
-@router.get("/holds/{hold_id}", response_model=HoldOut)
+@router.get("/holds/{hold_id}", response_model=HoldOut, responses=error_responses(404))
 async def get_hold(hold_id: int, conn: ReadConn, caller: CallerDep) -> service.Hold:
     """One hold."""
     return await service.get_hold(conn, hold_id=hold_id, caller=caller)
 
 
-@router.post("/holds", status_code=status.HTTP_201_CREATED, response_model=HoldChangeOut)
+@router.post(
+    "/holds",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HoldChangeOut,
+    responses=error_responses(404, 409),
+)
 async def create_hold(
     body: HoldIn,
     ctx: ApplyDep,
@@ -63,7 +69,9 @@ async def create_hold(
     )
 
 
-@router.post("/holds/{hold_id}/release", response_model=HoldChangeOut)
+@router.post(
+    "/holds/{hold_id}/release", response_model=HoldChangeOut, responses=error_responses(404, 409)
+)
 async def release_hold(
     hold_id: int,
     body: ReleaseIn,

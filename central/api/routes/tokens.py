@@ -7,11 +7,17 @@ from central.access.tokens import MadeToken, Token
 from central.api.deps import AdminCaller, CallerDep, ReadConn, WriteConn
 from central.api.paging import Page, PagingDep
 from central.api.schemas.access import AuditOut, CallerOut, TokenIn, TokenMade, TokenOut
+from runtime.http_errors import error_responses
 
 router = APIRouter(tags=["access"])
 
 
-@router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenMade)
+@router.post(
+    "/tokens",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TokenMade,
+    responses=error_responses(404, 409),
+)
 async def create_token(body: TokenIn, conn: WriteConn, caller: AdminCaller) -> MadeToken:
     """Make a token for a person or a system, with at most the caller's roles and sites; the
     token is answered this once."""
@@ -32,7 +38,7 @@ async def list_tokens(conn: ReadConn, caller: AdminCaller) -> list[Token]:
     return await tokens.list_tokens(conn, caller=caller)
 
 
-@router.delete("/tokens/{name}", response_model=TokenOut)
+@router.delete("/tokens/{name}", response_model=TokenOut, responses=error_responses(404, 409))
 async def revoke_token(name: str, conn: WriteConn, caller: AdminCaller) -> Token:
     """Revoke a token within the caller's sites: refused from the next call on."""
     return await tokens.revoke_token(conn, caller=caller, name=name)

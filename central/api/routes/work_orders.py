@@ -13,11 +13,17 @@ from central.api.paging import Page, PagingDep
 from central.api.schemas.production import MaterialsOut, WorkOrderIn, WorkOrderOut
 from central.db.enums import WoStatus
 from central.production import service
+from runtime.http_errors import error_responses
 
 router = APIRouter(prefix="/work-orders", tags=["work orders"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=WorkOrderOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WorkOrderOut,
+    responses=error_responses(404, 409),
+)
 async def create_work_order(
     body: WorkOrderIn, ctx: ApplyDep, caller: PlanningCaller
 ) -> service.WorkOrder:
@@ -56,7 +62,7 @@ async def list_work_orders(
     return paging.of(items)
 
 
-@router.get("/{work_order_id}", response_model=WorkOrderOut)
+@router.get("/{work_order_id}", response_model=WorkOrderOut, responses=error_responses(404))
 async def get_work_order(
     work_order_id: int, conn: ReadConn, caller: CallerDep
 ) -> service.WorkOrder:
@@ -66,7 +72,9 @@ async def get_work_order(
     return wo
 
 
-@router.get("/{work_order_id}/materials", response_model=MaterialsOut)
+@router.get(
+    "/{work_order_id}/materials", response_model=MaterialsOut, responses=error_responses(404)
+)
 async def list_materials(
     work_order_id: int, conn: ReadConn, caller: CallerDep
 ) -> service.Materials:
@@ -76,7 +84,9 @@ async def list_materials(
     return materials
 
 
-@router.post("/{work_order_id}/release", response_model=WorkOrderOut)
+@router.post(
+    "/{work_order_id}/release", response_model=WorkOrderOut, responses=error_responses(404, 409)
+)
 async def release(work_order_id: int, ctx: ApplyDep, caller: PlanningCaller) -> service.WorkOrder:
     """planned -> released, reserving material LPs (FEFO); 409 MATERIAL_SHORT changes nothing."""
     return await service.change_status(
@@ -84,7 +94,9 @@ async def release(work_order_id: int, ctx: ApplyDep, caller: PlanningCaller) -> 
     )
 
 
-@router.post("/{work_order_id}/start", response_model=WorkOrderOut)
+@router.post(
+    "/{work_order_id}/start", response_model=WorkOrderOut, responses=error_responses(404, 409)
+)
 async def start(work_order_id: int, ctx: ApplyDep, caller: ProductionCaller) -> service.WorkOrder:
     """released -> in_progress."""
     return await service.change_status(
@@ -92,7 +104,9 @@ async def start(work_order_id: int, ctx: ApplyDep, caller: ProductionCaller) -> 
     )
 
 
-@router.post("/{work_order_id}/complete", response_model=WorkOrderOut)
+@router.post(
+    "/{work_order_id}/complete", response_model=WorkOrderOut, responses=error_responses(404, 409)
+)
 async def complete(
     work_order_id: int, ctx: ApplyDep, caller: ProductionCaller
 ) -> service.WorkOrder:
@@ -102,7 +116,9 @@ async def complete(
     )
 
 
-@router.post("/{work_order_id}/close", response_model=WorkOrderOut)
+@router.post(
+    "/{work_order_id}/close", response_model=WorkOrderOut, responses=error_responses(404, 409)
+)
 async def close(work_order_id: int, ctx: ApplyDep, caller: PlanningCaller) -> service.WorkOrder:
     """completed -> closed."""
     return await service.change_status(
