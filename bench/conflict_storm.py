@@ -28,7 +28,6 @@ import json
 import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -44,7 +43,15 @@ from central.db.engine import make_engine  # noqa: E402
 from central.db.tables import conflicts  # noqa: E402
 from edge.config import load_config  # noqa: E402
 from edge.queue import ActionQueue  # noqa: E402
-from harness import Proc, free_port, ioe_command, wait_for_port, wait_until  # noqa: E402
+from harness import (  # noqa: E402
+    Proc,
+    free_port,
+    ioe_command,
+    process_workdir,
+    provision_command,
+    wait_for_port,
+    wait_until,
+)
 
 SITE, ITEM, LOCATION = "plant-1", "RAW-1", "RECV"
 CONFLICT = "LP_ALREADY_EXISTS"
@@ -130,24 +137,15 @@ class Storm:
         port = free_port()
         config = self.work / f"{edge}.toml"
         provision = Proc(
-            ioe_command(
-                "edge",
-                "provision",
-                "--central",
-                self.central_url,
-                "--site",
-                SITE,
-                "--edge",
-                edge,
-                "--mqtt",
-                self.broker_url,
-                "--out",
-                str(config),
-                "--port",
-                str(port),
-                "--data-dir",
-                str(self.work / edge),
-            ),  # fmt: skip
+            provision_command(
+                central=self.central_url,
+                site=SITE,
+                edge=edge,
+                mqtt=self.broker_url,
+                out=config,
+                port=port,
+                data_dir=self.work / edge,
+            ),
             self.work / f"provision-{edge}.log",
         )
         try:
@@ -324,15 +322,8 @@ def main() -> None:
     if args.smoke:
         args.actions = SMOKE_ACTIONS
     check(args.actions > 1, "nothing to measure")
-    work = Path(tempfile.mkdtemp(prefix="ioe-storm-"))
-    procs: list[Proc] = []
-    try:
+    with process_workdir("ioe-storm-") as (work, procs):
         storm(args, work, procs)
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-            proc.stop()
-        print(f"logs in {work}", file=sys.stderr)
 
 
 if __name__ == "__main__":

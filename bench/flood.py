@@ -30,7 +30,6 @@ import os
 import secrets
 import shutil
 import sys
-import tempfile
 import time
 import uuid
 from decimal import Decimal
@@ -50,7 +49,15 @@ from bench.flood_parts import (  # noqa: E402
     percentile,
 )
 from edge.config import load_config  # noqa: E402
-from harness import Proc, free_port, ioe_command, wait_for_port, wait_until  # noqa: E402
+from harness import (  # noqa: E402
+    Proc,
+    free_port,
+    ioe_command,
+    process_workdir,
+    provision_command,
+    wait_for_port,
+    wait_until,
+)
 
 SITE, EDGE, ITEM, LOCATION = "plant-1", "real-edge", "RAW-1", "RECV"
 QTY = Decimal(5)
@@ -175,24 +182,15 @@ def start_stack(
     edge_port = free_port()
     config_path = work / "edge.toml"
     provision = Proc(
-        ioe_command(
-            "edge",
-            "provision",
-            "--central",
-            central_url,
-            "--site",
-            SITE,
-            "--edge",
-            EDGE,
-            "--mqtt",
-            broker_url,
-            "--out",
-            str(config_path),
-            "--port",
-            str(edge_port),
-            "--data-dir",
-            str(work / "edge"),
-        ),  # fmt: skip
+        provision_command(
+            central=central_url,
+            site=SITE,
+            edge=EDGE,
+            mqtt=broker_url,
+            out=config_path,
+            port=edge_port,
+            data_dir=work / "edge",
+        ),
         work / "provision.log",
         env,
     )
@@ -393,15 +391,8 @@ def main() -> None:
         args.rate, args.seconds, args.edges, args.publishers = 1_000, 4.0, 1_000, 1
         args.baseline, args.settle = 1.0, 2.0
     check(args.rate > 0 and args.seconds > 0 and args.edges > 0, "nothing to flood with")
-    work = Path(tempfile.mkdtemp(prefix="ioe-bench-flood-"))
-    procs: list[Proc] = []
-    try:
+    with process_workdir("ioe-bench-flood-") as (work, procs):
         run(args, work, procs)
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-            proc.stop()
-        print(f"logs in {work}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ import asyncio
 import os
 import shutil
 import sys
-import tempfile
 import threading
 import time
 from decimal import Decimal
@@ -40,7 +39,15 @@ sys.path.insert(0, str(REPO))
 from bench.checks import BenchFailure, check, expect, passed, run_main  # noqa: E402
 from edge.config import load_config  # noqa: E402
 from edge.queue import ActionQueue  # noqa: E402
-from harness import Proc, free_port, ioe_command, wait_for_port, wait_until  # noqa: E402
+from harness import (  # noqa: E402
+    Proc,
+    free_port,
+    ioe_command,
+    process_workdir,
+    provision_command,
+    wait_for_port,
+    wait_until,
+)
 
 SITE, EDGE, ITEM, LOCATION = "plant-1", "bench-edge", "RAW-1", "RECV"
 QTY = Decimal(5)
@@ -250,24 +257,15 @@ def replay(args: argparse.Namespace, work: Path, procs: list[Proc]) -> None:
     edge_port = free_port()
     config = work / "edge.toml"
     provision = Proc(
-        ioe_command(
-            "edge",
-            "provision",
-            "--central",
-            central_url,
-            "--site",
-            SITE,
-            "--edge",
-            EDGE,
-            "--mqtt",
-            broker_url,
-            "--out",
-            str(config),
-            "--port",
-            str(edge_port),
-            "--data-dir",
-            str(work / "edge"),
-        ),  # fmt: skip
+        provision_command(
+            central=central_url,
+            site=SITE,
+            edge=EDGE,
+            mqtt=broker_url,
+            out=config,
+            port=edge_port,
+            data_dir=work / "edge",
+        ),
         work / "provision.log",
     )
     try:
@@ -342,15 +340,8 @@ def main() -> None:
         args.actions, args.ceiling_messages = SMOKE_ACTIONS, SMOKE_ACTIONS
     check(args.actions > 0 and args.ceiling_messages > 0, "nothing to measure")
 
-    work = Path(tempfile.mkdtemp(prefix="ioe-bench-"))
-    procs: list[Proc] = []
-    try:
+    with process_workdir("ioe-bench-") as (work, procs):
         replay(args, work, procs)
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-            proc.stop()
-        print(f"logs in {work}", file=sys.stderr)
 
 
 if __name__ == "__main__":

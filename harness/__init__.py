@@ -9,6 +9,8 @@ from harness.processes import (
     Proc,
     free_port,
     ioe_command,
+    process_workdir,
+    provision_command,
     wait_for_port,
     wait_until,
 )
@@ -19,6 +21,8 @@ __all__ = [
     "Proc",
     "free_port",
     "ioe_command",
+    "process_workdir",
+    "provision_command",
     "wait_for_port",
     "wait_until",
 ]

@@ -1,12 +1,14 @@
 """Processes for tests and benchmarks: free ports, waiting, ioe subprocesses, a cuttable link."""
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -164,3 +166,37 @@ class CuttableProxy:
         self._closed = True
         self.cut(refuse=True)
         self._server.close()
+
+
+def provision_command(
+    *,
+    central: str,
+    site: str,
+    edge: str,
+    mqtt: str,
+    out: Path,
+    port: int,
+    data_dir: Path,
+    extra: tuple[str, ...] = (),
+) -> list[str]:
+    """`ioe edge provision` for one edge of a test or benchmark site."""
+    return ioe_command(
+        "edge", "provision", "--central", central, "--site", site, "--edge", edge,
+        "--mqtt", mqtt, "--out", str(out), "--port", str(port), "--data-dir", str(data_dir),
+        *extra,
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def process_workdir(prefix: str) -> Iterator[tuple[Path, list["Proc"]]]:
+    """A temporary directory for a run's files and logs, and the list of processes it
+    starts: stopped (newest first) however the run ends; the directory is kept and named."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    procs: list[Proc] = []
+    try:
+        yield work, procs
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.stop()
+        print(f"logs in {work}", file=sys.stderr)

@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from edge.config import load_config
 from edge.queue import ActionQueue
-from harness import Proc, free_port, ioe_command, wait_for_port, wait_until
+from harness import (
+    Proc,
+    free_port,
+    ioe_command,
+    provision_command,
+    wait_for_port,
+    wait_until,
+)
 
 SITE = "plant-1"
 
@@ -141,25 +148,15 @@ class Stack:
         config = self.workdir / f"{edge_id}.toml"
         port = free_port()
         proc = Proc(
-            ioe_command(
-                "edge",
-                "provision",
-                "--central",
-                self.central_url,
-                "--site",
-                SITE,
-                "--edge",
-                edge_id,
-                "--mqtt",
-                self.mqtt_url,
-                "--out",
-                str(config),
-                "--port",
-                str(port),
-                "--data-dir",
-                str(self.workdir / f"{edge_id}-data"),
-                "--ack-timeout",
-                str(ack_timeout),
+            provision_command(
+                central=self.central_url,
+                site=SITE,
+                edge=edge_id,
+                mqtt=self.mqtt_url,
+                out=config,
+                port=port,
+                data_dir=self.workdir / f"{edge_id}-data",
+                extra=("--ack-timeout", str(ack_timeout)),
             ),
             self.workdir / f"provision-{edge_id}.log",
         )
