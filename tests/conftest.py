@@ -322,3 +322,18 @@ class PrivateMosquitto:
         if self.proc is not None:
             self.proc.stop()
             self.proc = None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """The fault-injection suite's knobs (tests/faults): CI runs a few seeded runs per tier;
+    a soak asks for more, or replays one seed."""
+    group = parser.getgroup("faults", "fault injection (tests/faults)")
+    group.addoption("--runs", type=int, default=3, help="seeded runs per tier (default 3)")
+    group.addoption("--first-seed", type=int, default=1, help="the first seed of the runs")
+    group.addoption(
+        "--fault-seed", type=int, action="append", default=[], help="run exactly this seed"
+    )
+    group.addoption(
+        "--fault-window", type=float, default=3.0, help="seconds of scanning under faults"
+    )
+    group.addoption("--fault-log", default=None, help="append one JSON line per run here")
