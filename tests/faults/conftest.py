@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+# The in-process central of tests/central, for the test of the suite's own checks.
+from tests.central.conftest import _apps, central, seeded  # noqa: F401
 from tests.faults.regressions import REGRESSION_SEEDS
 from tests.faults.report import NOTES, RESULTS, table
 

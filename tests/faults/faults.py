@@ -38,10 +38,11 @@ class Fault:
             return site.broker.kill(wipe=kind == "broker_wipe")
         if kind == "db_down":
             if site.sqlite_lock is not None:
-                site.sqlite_lock.hold()
-            else:
-                assert site.db_link is not None
-                site.db_link.drop(refuse=True)
+                return site.sqlite_lock.hold()
+            assert site.db_link is not None
+            if site.db_link.refusing:
+                return False
+            site.db_link.drop(refuse=True)
             return True
         edge = site.edges[self.target]
         if kind == "edge_kill":

@@ -109,7 +109,10 @@ class SqliteLock:
         self._release: threading.Event | None = None
         self._thread: threading.Thread | None = None
 
-    def hold(self) -> None:
+    def hold(self) -> bool:
+        """Take the lock (False if this site already holds it)."""
+        if self._thread is not None:
+            return False
         locked = threading.Event()
         self._release = threading.Event()
 
@@ -127,6 +130,7 @@ class SqliteLock:
         self._thread = threading.Thread(target=run, args=(self._release,), daemon=True)
         self._thread.start()
         locked.wait(35)
+        return True
 
     def let_go(self) -> None:
         if self._release is not None and self._thread is not None:
