@@ -7,7 +7,7 @@ import pytest
 # The in-process central of tests/central, for the test of the suite's own checks.
 from tests.central.conftest import _apps, central, seeded  # noqa: F401
 from tests.faults.regressions import REGRESSION_SEEDS
-from tests.faults.report import NOTES, RESULTS, table
+from tests.faults.report import NOTES, RESULTS, run_line, table
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -30,7 +30,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if not RESULTS:
         return
     terminalreporter.write_sep("=", "fault injection")
-    for line in table(RESULTS).splitlines():
+    for line in table([run_line(r) for r in RESULTS]).splitlines():
         terminalreporter.write_line(line)
     for note in sorted(NOTES):
         terminalreporter.write_line(note)
