@@ -1,11 +1,12 @@
-"""Process harness for tests and benchmarks: free ports, waiting, starting ioe subprocesses.
+"""Process harness for tests and benchmarks: free ports, waiting, starting ioe subprocesses,
+a faulty network link.
 
 A development helper, importable from the repository root (like ``tests/``), not installed.
 """
 
+from harness.links import FaultyLink
 from harness.processes import (
     REPO,
-    CuttableProxy,
     Proc,
     free_port,
     ioe_command,
@@ -17,7 +18,7 @@ from harness.processes import (
 
 __all__ = [
     "REPO",
-    "CuttableProxy",
+    "FaultyLink",
     "Proc",
     "free_port",
     "ioe_command",

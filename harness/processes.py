@@ -1,4 +1,4 @@
-"""Processes for tests and benchmarks: free ports, waiting, ioe subprocesses, a cuttable link."""
+"""Processes for tests and benchmarks: free ports, waiting, ioe subprocesses."""
 
 import contextlib
 import os
@@ -89,83 +89,6 @@ class Proc:
 def ioe_command(*args: str) -> list[str]:
     """The `ioe` CLI run with this interpreter (works without the console script on PATH)."""
     return [sys.executable, "-m", "ioe", *args]
-
-
-class CuttableProxy:
-    """A TCP relay in front of a broker whose links a test can cut and refuse at will.
-
-    It injects a network fault for one client (the edge) while the others (central) keep
-    their own direct connection: the only way to lose exactly the ack on its way back.
-    """
-
-    def __init__(self, target_port: int) -> None:
-        import threading
-
-        self.target_port = target_port
-        self.port = free_port()
-        self.url = f"mqtt://127.0.0.1:{self.port}"
-        self.refusing = False
-        self._links: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._server = socket.create_server(("127.0.0.1", self.port))
-        self._closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        import threading
-
-        while not self._closed:
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                return
-            if self.refusing:
-                client.close()
-                continue
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._links += [client, upstream]
-            for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (src, dst):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def cut(self, *, refuse: bool) -> None:
-        """Drop every live link now; with ``refuse`` new connections are turned away too."""
-        self.refusing = refuse
-        with self._lock:
-            links, self._links = self._links, []
-        for sock in links:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
-
-    def resume(self) -> None:
-        """Accept connections again."""
-        self.refusing = False
-
-    def close(self) -> None:
-        self._closed = True
-        self.cut(refuse=True)
-        self._server.close()
 
 
 def provision_command(

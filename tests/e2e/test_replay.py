@@ -6,7 +6,7 @@ import threading
 
 import asyncpg
 
-from harness import CuttableProxy, wait_until
+from harness import FaultyLink, wait_until
 from protocol.topics import act_topic
 from runtime.mqtt import MqttConnection
 from tests.e2e.stack import SITE, KillableBroker, Stack
@@ -155,7 +155,7 @@ def test_lost_ack_means_resend_answered_duplicate_applied_once(
     stack: Stack, broker: KillableBroker
 ) -> None:
     broker.start()
-    proxy = CuttableProxy(broker.port)  # the edge reaches the broker only through this
+    proxy = FaultyLink(broker.port)  # the edge reaches the broker only through this
     try:
         stack.start_central()
         stack.seed()
@@ -173,7 +173,7 @@ def test_lost_ack_means_resend_answered_duplicate_applied_once(
             # On the broker, so on its way to central, which now waits on the lock.
             published.wait(10)
             assert stack.action_state(EDGE, action)["state"] == "sent"
-            proxy.cut(refuse=True)  # the edge goes away before the ack can come back
+            proxy.drop(refuse=True)  # the edge goes away before the ack can come back
         finally:
             lock.release()
         wait_until(
@@ -183,7 +183,7 @@ def test_lost_ack_means_resend_answered_duplicate_applied_once(
         )
         assert stack.action_state(EDGE, action)["state"] == "sent"
 
-        proxy.resume()  # the edge reconnects and sends the unacked batch again
+        proxy.accept_again()  # the edge reconnects and sends the unacked batch again
         wait_until(
             lambda: stack.action_state(EDGE, action)["state"] != "sent",
             60,

@@ -24,8 +24,7 @@ from typing import Any
 import httpx
 from sqlalchemy.engine import make_url
 
-from harness import Proc, free_port, ioe_command, provision_command, wait_for_port
-from tests.faults.links import FaultyLink
+from harness import FaultyLink, Proc, free_port, ioe_command, provision_command, wait_for_port
 
 SITE = "plant-1"
 EDGE_DISK_MIB = 64

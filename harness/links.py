@@ -1,4 +1,6 @@
-"""A TCP relay between an edge and the broker that fails the way plant networks do.
+"""A TCP relay in front of a service (the broker for one edge, a database) that fails the
+way plant networks do; the only way to hurt one client's link while the others keep theirs
+(e.g. to lose exactly the ack on its way back to one edge).
 
 The relay drops connections (and refuses new ones for a while), stalls them (bytes stop
 flowing but the sockets stay open, as behind a dead switch), delays every chunk, and cuts a
@@ -12,7 +14,7 @@ import socket
 import threading
 import time
 
-from harness import free_port
+from harness.processes import free_port
 
 
 class FaultyLink:
@@ -21,6 +23,7 @@ class FaultyLink:
     def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
         self.target = (target_host, target_port)
         self.port = free_port()
+        self.url = f"mqtt://127.0.0.1:{self.port}"  # when it stands in front of a broker
         self.refusing = False
         self.latency = 0.0
         self.cuts_done = 0  # connections cut mid-message
