@@ -70,7 +70,7 @@ class Fault:
     def heal(self, site: FaultSite) -> None:
         kind = self.kind
         if kind == "central_kill":
-            site.start_central(site.centrals[self.target])
+            site.restart_later(site.centrals[self.target])
         elif kind in ("broker_kill", "broker_wipe"):
             site.broker.start()
         elif kind == "db_down":
@@ -82,7 +82,7 @@ class Fault:
         else:
             edge = site.edges[self.target]
             if kind == "edge_kill":
-                site.start_edge(edge)
+                site.restart_later(edge)
             elif kind == "link_drop":
                 edge.link.accept_again()
             elif kind == "link_stall":
@@ -147,5 +147,7 @@ class Injector:
         time.sleep(max(0.0, start + window - time.monotonic()))
 
     def heal_all(self) -> None:
+        """Heal what is still broken, then wait until every restarted process is up."""
         while self.active:
             self.active.pop().heal(self.site)
+        self.site.await_restarts()

@@ -2,5 +2,8 @@
 
 REGRESSION_SEEDS: dict[str, list[int]] = {
     "sqlite": [],
-    "postgresql": [],
+    # 83, 106: a replica restarted while the database was down waited for it, and the
+    # schedule waited for the replica, so the database never came back (fixed in the suite:
+    # restarts no longer hold up the schedule; central exits 4 and is started again).
+    "postgresql": [83, 106],
 }

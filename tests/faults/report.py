@@ -31,6 +31,7 @@ def run_line(result: RunResult) -> dict[str, Any]:
         "acked": result.acked,
         "refused": result.refused,
         "unknown": result.unknown,
+        "exit_4_restarts": result.exit_4_restarts,
         "outcomes": {} if f is None else dict(f.outcomes),
         "lost": None if f is None else len(f.lost),
         "duplicated": None if f is None else len(f.duplicated),
@@ -50,7 +51,7 @@ def table(lines: list[dict[str, Any]]) -> str:
     """One row per tier and a total: what was injected and what the invariants found."""
     tiers = sorted({line["tier"] for line in lines})
     head = ["tier", "runs", "failed", "acked", "refused", "unknown", "conflict", "lost",
-            "duplicated", "phantom", "drain s (median / p99 / max)"]  # fmt: skip
+            "duplicated", "phantom", "exit 4 restarts", "drain s (median / p99 / max)"]  # fmt: skip
     rows = [" | ".join(head)]
     fault_rows = ["faults injected | " + " | ".join(ALL_FAULTS)]
     for tier in tiers + (["all"] if len(tiers) > 1 else []):
@@ -74,6 +75,7 @@ def table(lines: list[dict[str, Any]]) -> str:
             "lost": sum(line["lost"] or 0 for line in runs),
             "duplicated": sum(line["duplicated"] or 0 for line in runs),
             "phantom": sum(line["phantom"] or 0 for line in runs),
+            "exit 4 restarts": sum(line.get("exit_4_restarts", 0) for line in runs),
         }
         rows.append(" | ".join(str(row[k]) for k in head[:-1]) + f" | {drain}")
         fault_rows.append(f"{tier} | " + " | ".join(str(faults[k]) for k in ALL_FAULTS))

@@ -25,6 +25,7 @@ class RunResult:
     acked: int = 0
     refused: int = 0
     unknown: int = 0
+    exit_4_restarts: int = 0  # central started again after exiting 4 (its database down)
     drain_seconds: float | None = None
     findings: Findings | None = None
     error: str | None = None
@@ -67,6 +68,7 @@ def run_once(site: FaultSite, tier: str, seed: int, *, window: float) -> RunResu
     )
     since = datetime.now(UTC)  # central runs on this machine's clock
     cuts_before = sum(edge.link.cuts_done for edge in site.edges)
+    restarts_before = site.supervisor_restarts
     operators = [
         Operator(edge, seed=seed * 100 + n, prefix=f"F{tier[0]}{seed}E{n}-")
         for n, edge in enumerate(site.edges)
@@ -115,6 +117,7 @@ def run_once(site: FaultSite, tier: str, seed: int, *, window: float) -> RunResu
     except Exception as exc:  # any failure of the run is a finding, reported with the seed
         result.error = f"{type(exc).__name__}: {exc}"
     result.faults = injector.injected
+    result.exit_4_restarts = site.supervisor_restarts - restarts_before
     cut = sum(edge.link.cuts_done for edge in site.edges) - cuts_before
     result.faults["link_cut"] = cut  # armed cuts that found a message to cut
     if not cut:

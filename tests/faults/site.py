@@ -146,6 +146,7 @@ class CentralNode:
     port: int
     proc: Proc | None = None
     starts: int = 0
+    starting: bool = False  # being started: not killed meanwhile
 
     @property
     def url(self) -> str:
@@ -164,6 +165,7 @@ class EdgeNode:
     config: Path | None = None
     proc: Proc | None = None
     starts: int = 0
+    starting: bool = False
     mounted: bool = False
     filler: Path | None = None
 
@@ -202,6 +204,8 @@ class FaultSite:
             self.central_db_url = linked.render_as_string(hide_password=False)
         self.centrals = [CentralNode(name, free_port()) for name in "ab"[:replicas]]
         self.supervisor_restarts = 0  # central restarted after exit 4 (database unavailable)
+        self._restarts: list[threading.Thread] = []
+        self._restart_errors: list[BaseException] = []
         self.capabilities = Capabilities(disk=can_mount())
         library = faketime_library()
         if library is None:
@@ -273,9 +277,42 @@ class FaultSite:
 
     # -- processes -------------------------------------------------------------------------
 
+    def restart_later(self, node: CentralNode | EdgeNode) -> None:
+        """Start a killed process again without holding up the schedule: a central waits for
+        its database, which another fault may hold down until its own time is up."""
+        node.starting = True
+
+        def start() -> None:
+            try:
+                if isinstance(node, CentralNode):
+                    self.start_central(node)
+                else:
+                    self.start_edge(node)
+            except BaseException as exc:  # reported by await_restarts
+                self._restart_errors.append(exc)
+
+        thread = threading.Thread(target=start, daemon=True)
+        self._restarts.append(thread)
+        thread.start()
+
+    def await_restarts(self) -> None:
+        """Wait for every restart under way; raise what made one fail."""
+        while self._restarts:
+            self._restarts.pop().join(180)
+        if self._restart_errors:
+            errors, self._restart_errors = self._restart_errors, []
+            raise errors[0]
+
     def start_central(self, central: CentralNode) -> None:
         """Start a central and wait until it answers; like a supervisor, start it again when
         it exits because its database is unreachable (exit 4), which it does at start."""
+        central.starting = True
+        try:
+            self._start_central(central)
+        finally:
+            central.starting = False
+
+    def _start_central(self, central: CentralNode) -> None:
         deadline = time.monotonic() + 120
         while True:
             central.starts += 1
@@ -295,13 +332,20 @@ class FaultSite:
             time.sleep(0.5)
 
     def kill_central(self, central: CentralNode) -> bool:
-        if central.proc is None:
+        if central.proc is None or central.starting:
             return False
         central.proc.stop()
         central.proc = None
         return True
 
     def start_edge(self, edge: EdgeNode) -> None:
+        edge.starting = True
+        try:
+            self._start_edge(edge)
+        finally:
+            edge.starting = False
+
+    def _start_edge(self, edge: EdgeNode) -> None:
         assert edge.config is not None
         edge.starts += 1
         env: dict[str, str] = {}
@@ -319,7 +363,7 @@ class FaultSite:
             raise ProcessDown(f"{edge.edge_id} exited {code} at start:\n{_tail(log)}")
 
     def kill_edge(self, edge: EdgeNode) -> bool:
-        if edge.proc is None:
+        if edge.proc is None or edge.starting:
             return False
         edge.proc.stop()
         edge.proc = None
@@ -396,6 +440,10 @@ class FaultSite:
     # -- the end ---------------------------------------------------------------------------
 
     def close(self) -> None:
+        try:
+            self.await_restarts()  # so no process is started after this
+        except BaseException:  # noqa: S110 - closing after a failed run: it is reported already
+            pass
         for edge in self.edges:
             self.kill_edge(edge)
             edge.link.close()
