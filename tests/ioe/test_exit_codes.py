@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from central.broker.passwords import mosquitto_hash
+from central.db.migrate import upgrade
 from edge.config import EdgeConfig, StationConfig, write_config
 from edge.queue import ActionQueue
 from harness import Proc, free_port, ioe_command, wait_for_port
@@ -226,6 +227,29 @@ def test_edge_whose_queue_cannot_be_written_exits_with_code_4(tmp_path: Path, qu
     with read_only(data):
         result = run("edge", "run", "--config", str(config))
     assert_one_clear_line(result, ExitCode.DATABASE, "queue file", "writable")
+
+
+def test_central_on_a_read_only_sqlite_database_exits_with_code_4(tmp_path: Path) -> None:
+    """A migrated database on a read-only filesystem, the master key given."""
+    folder = tmp_path / "db"
+    folder.mkdir()
+    asyncio.run(upgrade(f"sqlite+aiosqlite:///{folder / 'c.db'}"))
+    with read_only(folder):
+        result = run(*central(f"sqlite+aiosqlite:///{folder / 'c.db'}", free_port()))
+    assert_one_clear_line(result, ExitCode.DATABASE, "SQLite", "write")
+
+
+def test_central_that_cannot_make_its_master_key_file_exits_with_code_2(tmp_path: Path) -> None:
+    """No key given, and the folder where central would make one is read-only."""
+    folder = tmp_path / "db"
+    folder.mkdir()
+    asyncio.run(upgrade(f"sqlite+aiosqlite:///{folder / 'c.db'}"))
+    with read_only(folder):
+        result = run(
+            *central(f"sqlite+aiosqlite:///{folder / 'c.db'}", free_port()),
+            env={"IOE_MASTER_KEY": ""},
+        )
+    assert_one_clear_line(result, ExitCode.CONFIG, "master key file", "IOE_MASTER_KEY")
 
 
 # -- an unreadable config ----------------------------------------------------------------
