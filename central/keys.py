@@ -76,6 +76,11 @@ def write_key_file(path: Path) -> MasterKey:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise MasterKeyError(f"{path} already exists; a key file is never overwritten") from None
+    except OSError as err:
+        raise MasterKeyError(
+            f"cannot create master key file {path}: {err.strerror}; make its folder writable, "
+            "or give the key with IOE_MASTER_KEY / IOE_MASTER_KEY_FILE"
+        ) from err
     with os.fdopen(fd, "w") as out:
         out.write(raw.hex() + "\n")
     return MasterKey(raw)

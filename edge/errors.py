@@ -13,6 +13,11 @@ class QueueError(EdgeError):
     """The durable queue could not do what was asked (closed, I/O error, wrong file)."""
 
 
+class QueueUnavailable(QueueError):
+    """The queue file cannot be opened or created (a read-only or missing filesystem, no
+    permission, a file that is not a queue): the edge cannot keep one scan, so it stops."""
+
+
 class QueueFullError(QueueError):
     """The disk (or the queue's size limit) is full: the new action was not saved."""
 

@@ -19,7 +19,7 @@ from typing import Any, Self
 
 import aiosqlite
 
-from edge.errors import QueueError, QueueFullError
+from edge.errors import QueueError, QueueFullError, QueueUnavailable
 from edge.events import EventSink
 from edge.queue_ops import (
     RECORD_COLUMNS,
@@ -146,7 +146,10 @@ class ActionQueue:
                     if not reserve.release():
                         raise
         except (sqlite3.Error, OSError) as err:
-            raise QueueError(f"cannot open queue file {path}: {err}") from err
+            raise QueueUnavailable(
+                f"cannot open the queue file {path}: {err}; the edge's data_dir must be on a "
+                "writable filesystem the edge's user may write"
+            ) from err
         return cls(
             path,
             writer,

@@ -80,8 +80,10 @@ def central_fault(error: BaseException) -> FatalError | None:
 
 def edge_fault(error: BaseException) -> FatalError | None:
     """The edge's own start errors as process faults: its config, its queue file."""
-    from edge.errors import ConfigError
+    from edge.errors import ConfigError, QueueUnavailable
 
     if isinstance(error, ConfigError):
         return ConfigFault(str(error))
+    if isinstance(error, QueueUnavailable):
+        return DatabaseFault(str(error))
     return None

@@ -1,17 +1,21 @@
 """Faults no retry can fix end `ioe central run` / `ioe edge run` at once: one line naming
 the problem and what to do, the documented exit code, no traceback, no hang."""
 
+import asyncio
 import os
 import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from central.broker.passwords import mosquitto_hash
+from central.db.migrate import upgrade
 from edge.config import EdgeConfig, StationConfig, write_config
+from edge.queue import ActionQueue
 from harness import Proc, free_port, ioe_command, wait_for_port
 from protocol import central_public_key
 from runtime.fatal import ExitCode
@@ -177,6 +181,75 @@ def test_a_broker_that_is_down_is_not_a_refusal(tmp_path: Path) -> None:
     finally:
         proc.stop()
     assert "Traceback" not in proc.output()
+
+
+# -- the edge's queue file ---------------------------------------------------------------
+
+
+@contextmanager
+def read_only(folder: Path) -> Iterator[None]:
+    """``folder`` made read-only: a read-only bind mount as root (root writes through file
+    modes), file modes otherwise."""
+    if os.geteuid() == 0:
+        mounted = subprocess.run(["mount", "--bind", str(folder), str(folder)], check=False)
+        if mounted.returncode != 0:
+            pytest.skip("cannot bind-mount here to make a read-only folder")
+        try:
+            subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], check=True)
+            yield
+        finally:
+            subprocess.run(["umount", str(folder)], check=False)
+    else:
+        paths = [folder, *folder.iterdir()]
+        for path in paths:
+            path.chmod(0o500 if path.is_dir() else 0o400)
+        try:
+            yield
+        finally:
+            for path in paths:
+                path.chmod(0o700 if path.is_dir() else 0o600)
+
+
+@pytest.mark.parametrize("queue", ["new", "existing"])
+def test_edge_whose_queue_cannot_be_written_exits_with_code_4(tmp_path: Path, queue: str) -> None:
+    """A data_dir on a read-only filesystem: with no queue yet, and with one made before."""
+    config = edge_config(tmp_path, port=free_port())
+    data = tmp_path / "data"
+    data.mkdir()
+    if queue == "existing":
+
+        async def make() -> None:
+            made = await ActionQueue.open(data / "queue.db", site="plant-1", edge="edge-1",
+                                          secret="edge-1-test-secret-0123456789")  # fmt: skip
+            await made.close()
+
+        asyncio.run(make())
+    with read_only(data):
+        result = run("edge", "run", "--config", str(config))
+    assert_one_clear_line(result, ExitCode.DATABASE, "queue file", "writable")
+
+
+def test_central_on_a_read_only_sqlite_database_exits_with_code_4(tmp_path: Path) -> None:
+    """A migrated database on a read-only filesystem, the master key given."""
+    folder = tmp_path / "db"
+    folder.mkdir()
+    asyncio.run(upgrade(f"sqlite+aiosqlite:///{folder / 'c.db'}"))
+    with read_only(folder):
+        result = run(*central(f"sqlite+aiosqlite:///{folder / 'c.db'}", free_port()))
+    assert_one_clear_line(result, ExitCode.DATABASE, "SQLite", "write")
+
+
+def test_central_that_cannot_make_its_master_key_file_exits_with_code_2(tmp_path: Path) -> None:
+    """No key given, and the folder where central would make one is read-only."""
+    folder = tmp_path / "db"
+    folder.mkdir()
+    asyncio.run(upgrade(f"sqlite+aiosqlite:///{folder / 'c.db'}"))
+    with read_only(folder):
+        result = run(
+            *central(f"sqlite+aiosqlite:///{folder / 'c.db'}", free_port()),
+            env={"IOE_MASTER_KEY": ""},
+        )
+    assert_one_clear_line(result, ExitCode.CONFIG, "master key file", "IOE_MASTER_KEY")
 
 
 # -- an unreadable config ----------------------------------------------------------------
