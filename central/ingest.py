@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 ACT, STATE = "act", "state"
 EDGE_LANE_SIZE = 64  # a registered edge has one batch in flight; more is someone else
 UNREGISTERED_BURST = 5  # messages an unregistered (site, edge) may send at once
-DROP_REPORT_SECONDS = 10.0
+DROP_REPORT_SECONDS = 10.0  # one log line per interval in which something was dropped
 # How long a stop waits for the batch being applied to commit and be acked.
 BATCH_GRACE_SECONDS = 10.0
 
@@ -65,8 +65,10 @@ class IngestWorker:
         keepalive: int = 10,
         version: str = "",
         state_seed: bytes | None = None,
+        drop_report_seconds: float = DROP_REPORT_SECONDS,
     ) -> None:
         self.processor = processor
+        self.drop_report_seconds = drop_report_seconds
         # Central's state signing key: from the master key unless given (tests).
         self.state_seed = (
             state_seed if state_seed is not None else state_signing_seed(processor.settings)
@@ -94,8 +96,6 @@ class IngestWorker:
         # (its worker count), and the API keeps the rest.
         self._ingest_db = asyncio.Semaphore(self.settings.ingest_db_connections)
         self._bad_topics = 0
-        self._reported_at = 0.0
-        self._reported_drops = 0
 
     def status(self) -> dict[str, bool]:
         """Readiness extras for /readyz."""
@@ -103,13 +103,41 @@ class IngestWorker:
 
     async def run(self) -> None:
         """Run forever (until cancelled), reconnecting with jittered exponential backoff."""
-        await keep_connected(
-            self._open,
-            self._session,
-            name="central ingest",
-            backoff=Backoff(initial=0.5, maximum=15.0),
-            on_change=self._on_change,
-        )
+        reporter = asyncio.create_task(self._report_drops(), name="central-drop-report")
+        try:
+            await keep_connected(
+                self._open,
+                self._session,
+                name="central ingest",
+                backoff=Backoff(initial=0.5, maximum=15.0),
+                on_change=self._on_change,
+            )
+        finally:
+            reporter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporter
+
+    async def _report_drops(self) -> None:
+        """A log line at the end of every interval in which something was dropped, also when
+        no message follows the drops and while the broker is away; quiet intervals log
+        nothing, and a stop reports what its last interval dropped."""
+        loop = asyncio.get_running_loop()
+        counts: dict[str, int] = {}  # as of the last report: nothing yet since start
+        since = loop.time()
+
+        def report() -> None:
+            nonlocal counts, since
+            counts, line = self.drops.report(counts, loop.time() - since)
+            since = loop.time()
+            if line is not None:
+                log.warning("ingest bounded its load: %s", line)
+
+        try:
+            while True:
+                await asyncio.sleep(self.drop_report_seconds)
+                report()
+        finally:
+            report()
 
     def _on_change(self, up: bool) -> None:
         self.connected = up
@@ -180,7 +208,6 @@ class IngestWorker:
                 self._to_edge_lane(conn, group, site, edge, item)
             else:
                 self._to_unregistered_lane(site, edge, item)
-            self._report_drops()
 
     def _to_edge_lane(
         self,
@@ -210,16 +237,6 @@ class IngestWorker:
             self._unregistered.put_nowait((site, edge, *item))
         except asyncio.QueueFull:
             self.drops.ingest_lane_full += 1
-
-    def _report_drops(self) -> None:
-        """One log line per interval while drops happen, never one per message."""
-        total = self.drops.total()
-        if total == self._reported_drops:
-            return
-        at = asyncio.get_running_loop().time()
-        if at - self._reported_at >= DROP_REPORT_SECONDS:
-            self._reported_at, self._reported_drops = at, total
-            log.warning("ingest bounded its load: %s", self.drops.as_dict())
 
     async def _drain(
         self,

@@ -33,7 +33,7 @@ from edge.queue_ops import (
     queued_event,
 )
 from edge.queue_records import ActionRecord, PendingAction, QueuedAction, QueueStats
-from edge.queue_reserve import DEFAULT_RESERVE_BYTES, SpaceReserve
+from edge.queue_reserve import DEFAULT_RESERVE_BYTES, SCAN_ROOM, SpaceReserve
 from edge.queue_schema import (
     OPEN_SQL,
     OPEN_STATES,
@@ -106,9 +106,11 @@ class ActionQueue:
         self.commits = 0  # transactions committed since open: group commit makes it < actions
         self._reserve = reserve or SpaceReserve(path.with_suffix(".reserve"), 0)
         self._scan_pages: int | None = None  # set_size_limit's cap for new actions, in pages
-        # Set when a write found the disk full (or the edge started on one); cleared when an
-        # action is saved again. New actions wait until the reserve is back in place.
-        self.disk_full = not self._reserve.held
+        # Set when a write found the disk full, or the reserve could not be made (the edge
+        # started on a full disk); cleared when an action is saved again. While it is set,
+        # new actions wait until the reserve can be remade with room to spare.
+        self._full = not self._reserve.held
+        self._at_cap = False  # a new action met set_size_limit's cap; lifted with the cap
         self._task = asyncio.create_task(self._write_loop(), name="edge-queue-writer")
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -134,6 +136,10 @@ class ActionQueue:
         try:
             owner_only_file(path)  # the queue, its -wal and -shm: readable by the edge only
             reserve.ensure()  # on a disk already full there is none: scans wait for space
+            if reserve.free_bytes() < SCAN_ROOM:
+                # SQLite maps the -shm file left by a killed edge; on a full ext4, touching
+                # that map is a SIGBUS, not an error to retry: give it room before it opens.
+                reserve.release()
             while True:
                 try:
                     writer, reader = await connect(path, site=site, edge=edge)
@@ -245,6 +251,7 @@ class ActionQueue:
 
         async def op(conn: aiosqlite.Connection) -> None:
             page_size = int(await pragma(conn, "page_size"))
+            self._at_cap = False  # the next action tries the new cap
             if max_bytes is None:
                 self._scan_pages = None
                 await pragma(conn, "max_page_count = 4294967294")
@@ -255,6 +262,16 @@ class ActionQueue:
             await pragma(conn, f"max_page_count = {self._scan_pages + reserve_pages}")
 
         await self._submit(WriteOp(op, "setting the size limit"))
+
+    @property
+    def disk_full(self) -> bool:
+        """True when a new action would be refused for want of space, checked now.
+
+        Read from free space (one statvfs) with the writer's own rule, so it is right at
+        once after a restart on a full disk and as soon as space is freed, not only after
+        the next scan tried.
+        """
+        return self._at_cap or not self._reserve.room_for_scans(after_full=self._full)
 
     async def _submit(self, request: Request) -> Any:
         if self._closing or self._task.done():
@@ -340,10 +357,15 @@ class ActionQueue:
                     request.future.set_exception(QueueError("the queue writer has stopped"))
 
     async def _hold_scans_while_full(self, group: list[Request]) -> list[Request]:
-        """While the disk is full and its reserve spent, refuse new actions without writing:
-        the space left is for acks and sends. The reserve is remade once there is room."""
-        if not self.disk_full or await asyncio.to_thread(self._reserve.restore_if_room):
+        """While the disk is full, refuse new actions without writing: the space left is for
+        acks and sends. The rule is disk_full's; the reserve is remade once there is room."""
+        if not any(isinstance(r, Enqueue) for r in group):
             return group
+        if self._reserve.room_for_scans(after_full=self._full) and (
+            self._reserve.held or await asyncio.to_thread(self._reserve.ensure)
+        ):
+            return group
+        self._full = True
         for request in group:
             if isinstance(request, Enqueue):
                 request.future.set_exception(QueueFullError.nothing_saved("this scan"))
@@ -361,7 +383,8 @@ class ActionQueue:
             request = group[0]
             full = isinstance(err, QueueFullError) or is_disk_full(err)
             if full:
-                self.disk_full = True
+                self._full = True
+                self._at_cap = self._at_cap or isinstance(err, QueueFullError)
                 # Bookkeeping for actions already queued (acks, sends) must go through: give it
                 # the WAL's space back and a step of the reserve, then try again.
                 if isinstance(request, WriteOp) and (await self._make_room() or retries == 0):
@@ -378,8 +401,8 @@ class ActionQueue:
                 request.future.set_exception(error)
             return
         if any(isinstance(r, Enqueue) for r in group):
-            self.disk_full = False
-        elif self.disk_full:
+            self._full = self._at_cap = False
+        elif self._full:
             await self._checkpoint()  # so the next ack reuses the WAL instead of growing it
         for request, result in zip(group, results, strict=True):
             if not request.future.done():

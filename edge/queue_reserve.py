@@ -14,6 +14,9 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 DEFAULT_RESERVE_BYTES = 4 * 1024 * 1024  # a few thousand acks' worth of WAL frames and pages
+# Free space below which new scans are refused without being tried: a scan's WAL frames and
+# pages, with room to spare. Refusing there keeps the answer the same as what disk_full says.
+SCAN_ROOM = 64 * 1024
 _CHUNK = 64 * 1024
 
 
@@ -67,16 +70,21 @@ class SpaceReserve:
         log.info("disk reserve %s in place (%d bytes)", self.path, self.size)
         return True
 
-    def restore_if_room(self) -> bool:
-        """Make the reserve whole again only when the disk also has a reserve's worth left
-        for new scans after it."""
-        if self.held:
-            return True
+    def room_for_scans(self, *, after_full: bool) -> bool:
+        """Whether free space lets new scans be written (one statvfs and one stat: cheap).
+
+        Normally the reserve must be whole and SCAN_ROOM free. Once the disk was found full
+        (``after_full``), there must be room to make the reserve whole and a reserve's worth
+        (at least SCAN_ROOM) besides, so scans do not flip between saved and refused as a few
+        bytes come and go.
+        """
         try:
-            room = self.free_bytes()
+            free = self.free_bytes()
         except OSError:
             return False
-        return room >= (self.size - self.remaining) + self.size and self.ensure()
+        if not after_full and self.held and free >= SCAN_ROOM:
+            return True
+        return free >= (self.size - self.remaining) + max(self.size, SCAN_ROOM)
 
     def release(self) -> bool:
         """Give one step of the reserve back to the filesystem; True if that freed anything."""
@@ -124,4 +132,4 @@ class SpaceReserve:
             pass
 
 
-__all__ = ["DEFAULT_RESERVE_BYTES", "SpaceReserve"]
+__all__ = ["DEFAULT_RESERVE_BYTES", "SCAN_ROOM", "SpaceReserve"]

@@ -117,7 +117,17 @@ class SyncLoop:
     def _on_link_change(self, up: bool) -> None:
         self.broker_connected = up
         if not up:
-            self._set_central_online(False)
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # The edge is stopping (SIGTERM): neither central nor the broker went away.
+                log.info(
+                    "edge stopping: the broker link is closed and the queue is kept; "
+                    "%d sent actions still without an ack go again after the next start",
+                    len(self._in_flight),
+                )
+                self._central_online.clear()
+            else:
+                self._set_central_online(False)
             self._in_flight.clear()
         self._emit("connectivity", self.status())
 

@@ -11,11 +11,10 @@ from protocol.codes import RejectCode
 from protocol.errors import ProtocolError
 from protocol.ids import new_action_id
 from protocol.signing import sign
-from protocol.types import Name
+from protocol.types import UUID_PATTERN, Name
 from protocol.wire import Unreadable
 
 MAJOR_VERSION = 1
-UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 TS_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$"
 
 
@@ -95,7 +94,7 @@ def check_envelope(raw: Any) -> Envelope:
     they could be read so the refusal can still be acked against the right action.
     """
     if isinstance(raw, Unreadable):
-        raise ProtocolError(raw.code, raw.message)
+        raise ProtocolError(raw.code, raw.message, action_id=raw.action_id, seq=raw.seq)
     if not isinstance(raw, dict):
         raise ProtocolError(RejectCode.NOT_AN_OBJECT, "each batch element must be a JSON object")
     action_id, seq = readable_id(raw), readable_seq(raw)

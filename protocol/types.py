@@ -5,6 +5,9 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer, StringConstraints
 
+# An action id: a UUID in lowercase canonical form.
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
 # Topic-safe identifiers: no '/', '+', '#' or spaces, so they can sit in an MQTT topic level.
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]

@@ -1,9 +1,11 @@
 """Message framing on the act topic: a JSON array of 1..200 envelopes, size-capped.
 
-Size and nesting depth are checked before the JSON parser runs, so no message can make it
-exhaust memory or the stack. An element that cannot be read (nested too deep, a NaN, an
-integer of absurd length, broken JSON inside a well-formed array) becomes an ``Unreadable``
-in its place: it is refused on its own while the elements around it apply.
+Size, structure and nesting depth are checked before the JSON parser runs, so no message can
+make it exhaust memory or the stack; a message whose brackets do not balance is malformed,
+whatever else it holds. An element that cannot be read (nested too deep, a NaN, an integer
+of absurd length, broken JSON inside a well-formed array) becomes an ``Unreadable`` in its
+place, with the id and seq its top level shows: it is refused on its own, against its own
+action, while the elements around it apply.
 """
 
 import json
@@ -11,27 +13,37 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from protocol.canonical import MAX_DEPTH
+from protocol.canonical import INT64_MAX, MAX_DEPTH
 from protocol.codes import RejectCode
 from protocol.errors import ProtocolError
+from protocol.types import UUID_PATTERN
 
 MAX_BATCH = 200
 MAX_MESSAGE_BYTES = 512 * 1024
 MAX_INT_DIGITS = 24  # longer integers are refused unparsed; 64 bits need 19 digits and a sign
 
-# Strings whole (so brackets inside them do not count), and the structural characters.
-_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]')
+# Strings whole (so brackets inside them do not count), the structural characters, and a
+# quote that opens a string never closed.
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},"]')
+# An element's tokens for reading its top level: strings, structure, scalars, anything else.
+_PART = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}:,]|[^\s\[\]{}:,"]+|\S')
+_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_UUID = re.compile(UUID_PATTERN)
+_OPENS = {"]": "[", "}": "{"}
 _STRING_OR_SCALAR = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[^\[\]{}"]+')
 _EMPTY_PAIR = re.compile(r"\[\]|\{\}")
 
 
 @dataclass(frozen=True)
 class Unreadable:
-    """A batch element that could not be parsed: why, and its text as received."""
+    """A batch element that could not be parsed: why, its text as received, and the id and
+    seq its top level shows (None where they cannot be read safely)."""
 
     code: str
     message: str
     text: str
+    action_id: str | None = None
+    seq: int | None = None
 
 
 def dumps(value: Any) -> bytes:
@@ -139,6 +151,10 @@ def _shallow(text: str) -> bool:
     return not skeleton
 
 
+def _malformed(message: str) -> ProtocolError:
+    return ProtocolError(RejectCode.MALFORMED_JSON, f"message is not JSON: {message}")
+
+
 def _whole_message_error(err: ValueError) -> ProtocolError:
     """Why a message that is not a well-formed array could not be read."""
     if isinstance(err, _Refused):
@@ -149,47 +165,133 @@ def _whole_message_error(err: ValueError) -> ProtocolError:
 def _element(text: str, depth: int) -> Any:
     """One element of a well-formed array, or the reason it cannot be read."""
     if depth > MAX_DEPTH:
-        return Unreadable(
+        return _unreadable(
             RejectCode.TOO_DEEP,
             f"element nests {depth} levels deep; the limit is {MAX_DEPTH}",
-            text.strip(),
+            text,
         )
     try:
         return _loads(text)
     except _Refused as err:
-        return Unreadable(err.code, err.message, text.strip())
+        return _unreadable(err.code, err.message, text)
     except ValueError as err:
-        return Unreadable(RejectCode.MALFORMED_JSON, f"element is not JSON: {err}", text.strip())
+        return _unreadable(RejectCode.MALFORMED_JSON, f"element is not JSON: {err}", text)
+
+
+def _unreadable(code: str, message: str, text: str) -> Unreadable:
+    action_id, seq = top_level_id_seq(text)
+    return Unreadable(code, message, text.strip(), action_id, seq)
+
+
+def top_level_id_seq(text: str) -> tuple[str | None, int | None]:
+    """The ``id`` (a UUID) and ``seq`` (1 .. 2^63-1) of an element that cannot be parsed,
+    read from its top-level keys alone, so that its refusal can be acked against its action.
+
+    Values under other keys are skipped unread, bracket by bracket without recursion: the
+    poison in them (NaN, a 30-digit literal, 100,000 levels) is never parsed. Each is None
+    when absent, given twice, or not of its form; both are None unless the element's top
+    level is a well-formed object.
+    """
+    found: dict[str, list[str]] = {"id": [], "seq": []}
+    nested: list[str] = []  # the brackets open inside the value being skipped
+    expect, key = "{", ""
+    for match in _PART.finditer(text):
+        token = match.group()
+        if token == '"':
+            return None, None  # a string never closed
+        if nested:
+            if token == "[" or token == "{":
+                nested.append(token)
+            elif token == "]" or token == "}":
+                if nested.pop() != _OPENS[token]:
+                    return None, None
+                expect = expect if nested else ","
+            continue
+        if expect == "{" and token == "{":
+            expect = "key"
+        elif expect == "key" and token.startswith('"'):
+            try:
+                key = json.loads(token)
+            except ValueError:
+                return None, None
+            expect = ":"
+        elif expect == ":" and token == ":":
+            expect = "value"
+        elif expect == "value" and token in ("[", "{"):
+            nested.append(token)
+        elif expect == "value" and token not in ("]", "}", ":", ","):
+            if key in found:
+                found[key].append(token)
+            expect = ","
+        elif expect == "," and token == ",":
+            expect = "key"
+        elif expect == "," and token == "}":
+            expect = "end"
+        else:
+            return None, None  # not "key": value pairs in one object, or text after it
+    if expect != "end":
+        return None, None
+    return _uuid(found["id"]), _seq(found["seq"])
+
+
+def _uuid(tokens: list[str]) -> str | None:
+    if len(tokens) != 1 or not tokens[0].startswith('"'):
+        return None
+    try:
+        value = json.loads(tokens[0])
+    except ValueError:
+        return None
+    return value if isinstance(value, str) and _UUID.match(value) else None
+
+
+def _seq(tokens: list[str]) -> int | None:
+    if len(tokens) != 1 or len(tokens[0]) > MAX_INT_DIGITS or not _INT.fullmatch(tokens[0]):
+        return None
+    value = int(tokens[0])
+    return value if 1 <= value <= INT64_MAX else None
 
 
 def _scan(text: str) -> tuple[list[tuple[int, int, int]] | None, int]:
     """Without parsing: (start, end, nesting depth) of each element of a top-level array, or
-    None when the text is not one balanced array; and the deepest nesting of the whole text."""
+    None when the text is one balanced value that is not an array; and the deepest nesting.
+
+    Raises ProtocolError ``MALFORMED_JSON`` when the structure itself cannot be read (a
+    bracket never closed, closed by the other kind or closing nothing, a string never
+    closed, text after the value), whatever else the message holds.
+    """
     spans: list[tuple[int, int, int]] = []
-    depth, deepest, inner, start, closed = 0, 0, 0, -1, False
+    opened: list[int] = []  # where each open bracket is, innermost last
+    deepest, inner, start, end = 0, 0, -1, -1
     for match in _TOKEN.finditer(text):
-        token = match.group()
-        if closed:
-            return None, max(deepest, _deepest(text, match.start()))
+        token, at = match.group(), match.start()
+        if end >= 0:
+            raise _malformed(f"text after the end of the message at character {at}")
         if token == "[" or token == "{":
-            depth += 1
-            deepest = max(deepest, depth)
-            if depth == 1:
+            opened.append(at)
+            deepest = max(deepest, len(opened))
+            if len(opened) == 1:
                 start = match.end()
             else:
-                inner = max(inner, depth - 1)
+                inner = max(inner, len(opened) - 1)
         elif token == "]" or token == "}":
-            depth -= 1
-            if depth < 0:
-                return None, deepest
-            if depth == 0:
-                closed = True
-                spans.append((start, match.start(), inner))
-        elif token == "," and depth == 1:
-            spans.append((start, match.start(), inner))
+            if not opened:
+                raise _malformed(f"'{token}' at character {at} closes nothing")
+            if text[opened.pop()] != _OPENS[token]:
+                raise _malformed(f"'{token}' at character {at} closes a different bracket")
+            if not opened:
+                end = match.end()
+                spans.append((start, at, inner))
+        elif token == "," and len(opened) == 1:
+            spans.append((start, at, inner))
             start, inner = match.end(), 0
+        elif token == '"':
+            raise _malformed(f"the string at character {at} is never closed")
+    if opened:
+        raise _malformed(f"'{text[opened[-1]]}' at character {opened[-1]} is never closed")
+    if end >= 0 and text[end:].strip():
+        raise _malformed(f"text after the end of the message at character {end}")
     stripped = text.strip()
-    if depth != 0 or not closed or not (stripped.startswith("[") and stripped.endswith("]")):
+    if end < 0 or not (stripped.startswith("[") and stripped.endswith("]")):
         return None, deepest
     if len(spans) == 1 and not text[spans[0][0] : spans[0][1]].strip():
         return [], deepest  # an empty array

@@ -94,8 +94,8 @@ class QueueOut(BaseModel):
     commits: int = Field(description="transactions committed since the queue was opened")
     disk_full: bool = Field(
         False,
-        description="the edge's disk is full: new scans are refused (507) until space is "
-        "freed; queued actions keep syncing",
+        description="the edge's disk is full: a new scan would be refused (507) now, checked "
+        "against the free space when read; queued actions keep syncing",
     )
     broker_connected: bool
     central_online: bool

@@ -2,6 +2,8 @@
 lane, makes no lane per id, and a registered edge's batch is still applied and acked."""
 
 import asyncio
+import logging
+import re
 
 import pytest
 
@@ -9,6 +11,7 @@ from central.actions.processor import ActionProcessor
 from central.db.engine import make_engine
 from central.edges.registry import provision_edge
 from central.ingest import IngestWorker
+from central.security.drops import DropCounters
 from central.settings import CentralSettings
 from protocol import build_envelope, encode_batch, read_acks
 from protocol.topics import ack_topic, act_topic
@@ -86,3 +89,100 @@ async def _count(url: str) -> int:
         value = (await conn.execute(text("SELECT count(*) FROM rejected_actions"))).scalar_one()
     await engine.dispose()
     return int(value)
+
+
+def test_a_drop_report_says_its_interval_and_the_totals() -> None:
+    drops = DropCounters()
+    counts, line = drops.report({}, 10)
+    assert line is None  # nothing dropped: nothing to say
+    drops.ingest_rate_limited += 45
+    drops.lanes_reclaimed += 1
+    counts, line = drops.report(counts, 10)
+    assert line == (
+        "45 dropped in the last 10 s (ingest_rate_limited 45); since start: 45 dropped "
+        "(ingest_rate_limited 45, ingest_lane_full 0, edge_lane_full 0, lanes_reclaimed 1, "
+        "rejected_not_kept 0, rejected_pruned 0)"
+    )
+    drops.ingest_lane_full += 19_247
+    counts, line = drops.report(counts, 10)
+    assert line is not None
+    assert line.startswith("19247 dropped in the last 10 s (ingest_lane_full 19247); ")
+    assert "since start: 19292 dropped (ingest_rate_limited 45, ingest_lane_full 19247," in line
+    drops.lanes_reclaimed += 1  # a lane closed while idle is not a drop
+    assert drops.report(counts, 10)[1] is None
+
+
+REPORT = re.compile(
+    r"ingest bounded its load: (\d+) dropped in the last [\d.]+ s \(.*\); "
+    r"since start: (\d+) dropped \((.*)\)$"
+)
+
+
+async def test_drops_are_reported_after_the_flood_without_another_message(
+    migrated_database_url: str, own_broker: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The drops of a flood are logged within an interval of the last one, even though no
+    # message follows to trigger it; quiet intervals after it log nothing.
+    caplog.set_level(logging.WARNING, logger="central.ingest")
+    settings = CentralSettings(
+        db_url=migrated_database_url, unknown_lane_size=5, unknown_lane_workers=1
+    )
+    engine = make_engine(migrated_database_url)
+    processor = ActionProcessor(engine, settings)
+    async with engine.begin() as conn:
+        secret = await provision_edge(conn, site=SITE, edge_id="edge-1", box=processor.edge_box)
+    interval = 0.5
+    worker = IngestWorker(
+        processor, mqtt_url=own_broker, heartbeat=0.5, drop_report_seconds=interval
+    )
+    task = asyncio.create_task(worker.run())
+
+    def reports() -> list[tuple[int, int, str]]:
+        found = [
+            REPORT.search(r.getMessage()) for r in caplog.records if "bounded" in r.getMessage()
+        ]
+        assert all(found), [r.getMessage() for r in caplog.records]
+        return [(int(m[1]), int(m[2]), m[3]) for m in found if m]
+
+    try:
+        async with await MqttConnection.open(own_broker) as device:
+            await device.subscribe(ack_topic(SITE, "edge-1"))
+            while not worker.connected:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)  # the subscription is in place once connected
+            for n in range(300):
+                await device.publish(act_topic(SITE, f"fake-{n % 3}"), b'[{"junk": %d}]' % n)
+            # Published after the flood on the same link, so its ack means the receive loop
+            # has routed (or dropped) every flood message.
+            env = build_envelope(
+                type="lp.move",
+                site=SITE,
+                edge="edge-1",
+                station="s",
+                operator="o",
+                seq=1,
+                secret=secret,
+                body={"lp": "NOPE", "to_location": "A"},
+            )
+            await device.publish(act_topic(SITE, "edge-1"), encode_batch([env]))
+            await asyncio.wait_for(anext(aiter(device.messages())), 15)
+            flood_over = asyncio.get_running_loop().time()
+            total = processor.drops.total()
+            assert total >= 250  # 5 a topic at once, 2 a second after that
+
+            async with asyncio.timeout(10):
+                while not reports() or reports()[-1][1] != total:
+                    await asyncio.sleep(0.05)
+            reported_after = asyncio.get_running_loop().time() - flood_over
+            assert reported_after < interval + 1.0  # within its interval (and some slack)
+            lines = reports()
+            assert sum(recent for recent, _, _ in lines) == total  # each drop said once
+            totals = ", ".join(f"{n} {c}" for n, c in processor.drops.as_dict().items())
+            assert lines[-1][2] == totals
+            await asyncio.sleep(3 * interval)
+            assert reports() == lines  # nothing dropped since: nothing logged
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await engine.dispose()

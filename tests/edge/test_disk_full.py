@@ -5,7 +5,12 @@ takes every byte left while scans keep arriving. Each test mounts a filesystem o
 """
 
 import asyncio
+import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,6 +116,112 @@ async def test_full_disk_refuses_scans_but_records_acks_across_a_restart(disk: P
         stats = await queue.stats()
         assert (stats.next_seq, stats.disk_full) == (len(saved) + 2, False)
         assert reserve.stat().st_size == RESERVE
+    finally:
+        await queue.close()
+
+
+# The queue in a process of its own: "work" queues 20 actions and is SIGKILLed, leaving the
+# queue's -wal and -shm behind; "restart" opens the queue again and reports what it says and
+# does before and at the first scan. A crash (SIGBUS) fails the test, not the test run.
+EDGE_PROCESS = """
+import asyncio, json, os, signal, sys
+from edge.errors import QueueFullError
+from edge.queue import ActionQueue
+
+async def main(mode, path, reserve):
+    queue = await ActionQueue.open(
+        path, site="plant-1", edge="edge-07", secret="edge-07-test-secret-0123456789",
+        reserve_bytes=reserve,
+    )
+    def move(lp):
+        return queue.enqueue(
+            type="lp.move", station="s1", operator="op-1", body={"lp": lp, "to_location": "A-1"}
+        )
+    if mode == "work":
+        for i in range(20):
+            await move(f"LP{i}")
+        os.kill(os.getpid(), signal.SIGKILL)
+    stats = await queue.stats()
+    try:
+        await move("AFTER-RESTART")
+        scan = "saved"
+    except QueueFullError:
+        scan = "refused"
+    after = await queue.stats()
+    await queue.close()
+    print(json.dumps({"depth": stats.depth, "disk_full": stats.disk_full, "scan": scan,
+                      "next_seq": after.next_seq}))
+
+asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+"""
+
+
+def edge_process(mode: str, disk: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", EDGE_PROCESS, mode, str(disk / "queue.db"), str(RESERVE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_restart_after_a_kill_on_a_full_disk_says_full_before_any_scan(disk: Path) -> None:
+    killed = edge_process("work", disk)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert (disk / "queue.db-wal").exists() and (disk / "queue.db-shm").exists()
+    assert reserve_left(disk / "queue.reserve") == RESERVE  # nothing failed: the reserve is whole
+    filler = fill(disk)
+
+    restarted = edge_process("restart", disk)
+    assert restarted.returncode == 0, (restarted.returncode, restarted.stderr)
+    # Before anyone scans, the queue already says what the first scan then meets.
+    report = json.loads(restarted.stdout)
+    assert report == {"depth": 20, "disk_full": True, "scan": "refused", "next_seq": 21}
+
+    filler.unlink()
+    queue = await open_queue(disk)
+    try:
+        assert (await queue.stats()).disk_full is False
+        await scan(queue, "FREED")
+        assert (await queue.stats()).next_seq == 22  # numbering without a gap
+    finally:
+        await queue.close()
+
+
+async def test_disk_full_follows_free_space_both_ways_before_any_scan(disk: Path) -> None:
+    queue = await open_queue(disk)
+    try:
+        saved = [await scan(queue, f"LP{i}") for i in range(10)]
+        assert (await queue.stats()).disk_full is False
+        filler = fill(disk)  # something else fills the disk while no scan comes
+        assert (await queue.stats()).disk_full is True
+        await scan_until_refused(queue, saved)
+        assert len(saved) == 10  # what it said: the next scan was refused, nothing written
+        await ack_one_by_one(queue, saved[:5])  # acks still go through, from the reserve
+        assert reserve_left(disk / "queue.reserve") < RESERVE
+        assert (await queue.stats()).disk_full is True
+
+        filler.unlink()
+        # Freed: reported at once, and true, since the next scan is saved.
+        assert (await queue.stats()).disk_full is False
+        await scan(queue, "FREED")
+        stats = await queue.stats()
+        assert (stats.next_seq, stats.disk_full) == (12, False)
+        assert reserve_left(disk / "queue.reserve") == RESERVE  # remade before the scan
+
+        # Freed only a little: more than a scan needs but less than the reserve's worth the
+        # edge waits for once it found the disk full, so scans stay refused, and it says so.
+        filler = fill(disk)
+        await scan_until_refused(queue, [])
+        os.truncate(filler, filler.stat().st_size - RESERVE // 2)
+        assert free_bytes(disk) >= RESERVE // 2
+        assert (await queue.stats()).disk_full is True
+        with pytest.raises(QueueFullError):
+            await scan(queue, "HALF-FREED")
+        filler.unlink()
+        assert (await queue.stats()).disk_full is False
+        await scan(queue, "FREED-AGAIN")
     finally:
         await queue.close()
 

@@ -96,7 +96,7 @@ async def test_edge_keeps_syncing_and_restarts_on_a_full_disk(disk: Path, own_br
         edge = await start_edge(config, api)
         try:
             status = (await api.get("/api/v1/queue")).json()
-            assert status["depth"] == len(saved)
+            assert (status["depth"], status["disk_full"]) == (len(saved), True)
             refused = await api.post("/api/v1/actions", json=move("AFTER-RESTART"))
             assert (refused.status_code, refused.json()["code"]) == (507, "QUEUE_FULL")
             await central.announce(True)
@@ -112,7 +112,9 @@ async def test_edge_keeps_syncing_and_restarts_on_a_full_disk(disk: Path, own_br
             still = await api.post("/api/v1/actions", json=move("STILL-FULL"))
             assert still.status_code == 507
 
-            filler.unlink()  # space freed: scans are saved again, numbering without a gap
+            filler.unlink()  # space freed: said at once, before any scan tries
+            assert (await api.get("/api/v1/queue")).json()["disk_full"] is False
+            # and true: scans are saved again, numbering without a gap
             after = await api.post("/api/v1/actions", json=move("FREED"))
             assert (after.status_code, after.json()["seq"]) == (201, len(saved) + 1)
         finally:

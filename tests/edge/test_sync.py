@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -192,6 +193,38 @@ async def test_nothing_is_sent_while_central_is_offline(
         finally:
             await stop(task)
     assert [len(b) for b in central.batches] == [5]
+
+
+async def test_a_stop_is_logged_as_a_stop_not_as_central_going_offline(
+    own_broker: str, queue: ActionQueue, edge_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="edge.sync")
+
+    def said(text: str) -> int:
+        return sum(text in r.getMessage() for r in caplog.records if r.name == "edge.sync")
+
+    async with ScriptedCentral(own_broker, edge_id) as central:
+        await central.announce(True)
+        loop = sync_loop(queue, edge_id, own_broker)
+        task = await run_loop(loop)
+
+        def central_is(online: bool) -> Callable[[], Awaitable[bool]]:
+            async def check() -> bool:
+                return loop.status()["central_online"] is online
+
+            return check
+
+        try:
+            await until(central_is(True), "central online at the edge", 10)
+            await central.announce(False)  # a real outage: said as such
+            await until(central_is(False), "central offline at the edge", 10)
+            assert said("central is offline; holding the queue") == 1
+            await central.announce(True)
+            await until(central_is(True), "central back at the edge", 10)
+        finally:
+            await stop(task)  # what SIGTERM does to the edge's tasks
+    assert said("central is offline; holding the queue") == 1  # not again for the stop
+    assert said("edge stopping: the broker link is closed and the queue is kept") == 1
 
 
 async def test_unacked_batch_is_resent_after_the_ack_timeout(

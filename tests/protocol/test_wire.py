@@ -4,6 +4,7 @@ import pytest
 
 from protocol import ProtocolError, RejectCode, canonical_json, verify
 from protocol.canonical import MAX_DEPTH
+from protocol.envelope import check_envelope
 from protocol.wire import MAX_BATCH, Unreadable, decode_actions_body, decode_batch, dumps
 
 ONE = {"v": 1, "id": "x"}
@@ -58,22 +59,111 @@ def test_unreadable_elements_of_a_well_formed_array_are_refused_one_by_one() -> 
 
 
 @pytest.mark.parametrize(
-    "payload",
+    ("payload", "code"),
     [
-        b"[" * 100_000 + b"]" * 100_000,
-        b"[" * 100_000,
-        b"{" * 100_000,
-        b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
-        b"[1]" + b"[" * 100_000,
+        (b"[" * 100_000 + b"]" * 100_000, RejectCode.TOO_DEEP),
+        (b'{"a":' * 50_000 + b"1" + b"}" * 50_000, RejectCode.TOO_DEEP),
+        # Deep and never closed: the structure cannot be read, which says more than its depth.
+        (b"[" * 100_000, RejectCode.MALFORMED_JSON),
+        (b"{" * 100_000, RejectCode.MALFORMED_JSON),
+        (b"[1]" + b"[" * 100_000, RejectCode.MALFORMED_JSON),
+        (b"[" * 100_000 + b"}" * 100_000, RejectCode.MALFORMED_JSON),
     ],
 )
-def test_depth_is_checked_before_parsing(payload: bytes) -> None:
+def test_depth_is_checked_before_parsing(payload: bytes, code: RejectCode) -> None:
     try:
         elements = decode_batch(payload)
     except ProtocolError as refused:
-        assert refused.code == RejectCode.TOO_DEEP
+        assert refused.code == code
+        assert (refused.action_id, refused.seq) == (None, None)
     else:
-        assert [e.code for e in elements] == [RejectCode.TOO_DEEP]
+        assert [e.code for e in elements] == [code]
+
+
+ID = "0193a5c2-7a1e-7b3c-8d4e-000000000001"
+HEAD = f'"v": 1, "id": "{ID}", "seq": 7'
+
+
+@pytest.mark.parametrize(
+    ("element", "code"),
+    [
+        ('{HEAD, "body": {"w": NaN}}', RejectCode.NOT_CANONICAL),
+        ('{"body": {"w": [-Infinity]}, HEAD}', RejectCode.NOT_CANONICAL),
+        ('{HEAD, "body": {"n": 1' + "0" * 30 + "}}", RejectCode.VALUE_OUT_OF_RANGE),
+        ('{HEAD, "body": {"n": ' + "[" * 40 + "]" * 40 + "}}", RejectCode.TOO_DEEP),
+        ('{HEAD, "body": {"n": ' + "[" * 100_000 + "]" * 100_000 + "}}", RejectCode.TOO_DEEP),
+        ('{"s": "a \\" [{ NaN", HEAD, "body": {"x": tru}}', RejectCode.MALFORMED_JSON),
+        ('{"\\u0069d": "' + ID + '", "seq": 7, "w": NaN}', RejectCode.NOT_CANONICAL),
+    ],
+)
+def test_an_unreadable_element_is_answered_with_its_top_level_id_and_seq(
+    element: str, code: RejectCode
+) -> None:
+    # Read from its top-level keys only, so its refusal is acked against its own action.
+    element = element.replace("HEAD", HEAD)
+    good = dumps({"v": 1, "id": "x"}).decode()
+    refused = decode_batch(f"[{good}, {element}, {good}]".encode())[1]
+    assert isinstance(refused, Unreadable)
+    assert (refused.code, refused.action_id, refused.seq) == (code, ID, 7)
+    with pytest.raises(ProtocolError) as caught:
+        check_envelope(refused)
+    assert (caught.value.code, caught.value.action_id, caught.value.seq) == (code, ID, 7)
+
+
+@pytest.mark.parametrize(
+    ("element", "action_id", "seq"),
+    [
+        (f'{{"id": "{ID}", "seq": {2**70}, "w": NaN}}', ID, None),  # seq beyond 64 bits
+        (f'{{"id": "{ID}", "seq": 1{"0" * 30}, "w": NaN}}', ID, None),
+        (f'{{"id": "{ID}", "seq": 0, "w": NaN}}', ID, None),
+        (f'{{"id": "{ID}", "seq": -7, "w": NaN}}', ID, None),
+        (f'{{"id": "{ID}", "seq": "7", "w": NaN}}', ID, None),
+        (f'{{"id": "{ID}", "seq": 7.0, "w": NaN}}', ID, None),
+        (f'{{"id": "{ID}", "seq": 07, "w": NaN}}', ID, None),
+        (f'{{"id": "{ID.upper()}", "seq": 7, "w": NaN}}', None, 7),  # not the canonical form
+        ('{"id": "x", "seq": 7, "w": NaN}', None, 7),
+        (f'{{"id": ["{ID}"], "seq": 7, "w": NaN}}', None, 7),
+        (f'{{"id": "{ID}", "id": "{ID}", "seq": 7, "w": NaN}}', None, 7),  # given twice
+        (f'{{"body": {{"id": "{ID}", "seq": 7}}, "w": NaN}}', None, None),  # not top level
+        (f'{{"id": "{ID}", "seq": 7 "w": NaN}}', None, None),  # no comma: not key: value pairs
+        (f'{{"id": "{ID}", "seq": 7, "w": NaN}} {{}}', None, None),
+        (f'["{ID}", 7, NaN]', None, None),
+        ('{"w": NaN}', None, None),
+    ],
+)
+def test_id_and_seq_are_only_taken_when_they_can_be_read_safely(
+    element: str, action_id: str | None, seq: int | None
+) -> None:
+    (refused,) = decode_batch(f"[{element}]".encode())
+    assert isinstance(refused, Unreadable)
+    assert (refused.action_id, refused.seq) == (action_id, seq)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        # One element's brace never closed, beside a 22-deep element and a NaN: the message's
+        # structure cannot be read, so neither TOO_DEEP nor NOT_CANONICAL is the answer.
+        f'[{{"v": 1}}, {{"a": {"[" * 22 + "]" * 22}}}, {{"v": NaN}}, {{"v": 1, "b": {{"c": 1}}]',
+        '[{"v": NaN}, {"v": 1, "b": {"c": 1}, {"v": 2}]',
+        f'[{{"a": {"[" * 22 + "]" * 22}}}, {{"v": 1, "b": {{"c": 1}}]',
+        '[{"v": NaN}, {"v": [1}]',  # closed by the other kind of bracket
+        '[{"v": NaN}, {"v": 1}]]',  # a bracket that closes nothing
+        '[{"v": NaN}, {"v": "open}]',  # a string never closed
+        '[{"v": NaN}] {"v": 2}',  # text after the array
+        '[{"v": 1' + "0" * 40 + "}] x",
+    ],
+)
+def test_a_message_whose_structure_cannot_be_read_is_malformed_whatever_it_holds(
+    payload: str,
+) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        decode_batch(payload.encode())
+    assert caught.value.code == RejectCode.MALFORMED_JSON, caught.value.message
+    assert (caught.value.action_id, caught.value.seq) == (None, None)
+    with pytest.raises(ProtocolError) as caught:
+        decode_actions_body(payload.encode())
+    assert caught.value.code == RejectCode.MALFORMED_JSON
 
 
 def test_an_element_at_the_depth_limit_is_read() -> None:

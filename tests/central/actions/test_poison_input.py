@@ -41,51 +41,78 @@ def nested(levels: int) -> Any:
     return value
 
 
-def poison_batch(c: Central) -> tuple[bytes, list[str | None]]:
-    """valid, float, NaN, NUL, 2**70 seq, 10**30 in the body, 40 deep, 5,000 deep, valid; and
-    the code each element must be answered with (None: applied)."""
+Expected = tuple[str | None, str | None, int | None]  # code (None: applied), id, seq
+
+
+def poison_batch(c: Central) -> tuple[bytes, list[Expected]]:
+    """valid, float, NaN, Infinity, NUL, 2**70 seq, 10**30 in the body, 40 deep, 5,000 deep,
+    valid; and the code, id and seq each element must be answered with. Poison that cannot be
+    parsed (NaN, Infinity, 10**30, 40 deep) is still answered with the id and seq of its top
+    level, so the sender can finish that action; 2**70 is no seq, a bare array has no id."""
     body = receipt(c, "LP-X")["body"]
     first = receipt(c, "LP-GOOD-1")
+    last = receipt(c, "LP-GOOD-2", seq=2)
     base = receipt(c, "LP-POISON", seq=900)
-    elements = [
-        (json.dumps(first), None),
-        (forged_text(c, base, body={**body, "weight": 1.5}), RejectCode.NOT_CANONICAL),
+    poison = (base["id"], 900)
+    elements: list[tuple[str, Expected]] = [
+        (json.dumps(first), (None, first["id"], first["seq"])),
+        (
+            forged_text(c, base, body={**body, "weight": 1.5}),
+            (RejectCode.NOT_CANONICAL, *poison),
+        ),
         (
             forged_text(c, base, body={**body, "w": 0}).replace('"w": 0', '"w": NaN'),
-            RejectCode.NOT_CANONICAL,
+            (RejectCode.NOT_CANONICAL, *poison),
         ),
-        (forged_text(c, base, operator="op\u00001"), RejectCode.NUL_CHARACTER),
-        (forged_text(c, base, seq=2**70), RejectCode.VALUE_OUT_OF_RANGE),
-        (forged_text(c, base, body={**body, "n": 10**30}), RejectCode.VALUE_OUT_OF_RANGE),
-        (forged_text(c, base, body={**body, "n": -(2**63) - 1}), RejectCode.VALUE_OUT_OF_RANGE),
-        (forged_text(c, base, body={**body, "n": nested(40)}), RejectCode.TOO_DEEP),
-        ("[" * 5000 + "]" * 5000, RejectCode.TOO_DEEP),
+        (
+            forged_text(c, base, body={**body, "w": [0]}).replace('"w": [0]', '"w": [Infinity]'),
+            (RejectCode.NOT_CANONICAL, *poison),
+        ),
+        (forged_text(c, base, operator="op\u00001"), (RejectCode.NUL_CHARACTER, *poison)),
+        (forged_text(c, base, seq=2**70), (RejectCode.VALUE_OUT_OF_RANGE, base["id"], None)),
+        (
+            forged_text(c, base, body={**body, "n": 10**30}),
+            (RejectCode.VALUE_OUT_OF_RANGE, *poison),
+        ),
+        (
+            forged_text(c, base, body={**body, "n": -(2**63) - 1}),
+            (RejectCode.VALUE_OUT_OF_RANGE, *poison),
+        ),
+        (forged_text(c, base, body={**body, "n": nested(40)}), (RejectCode.TOO_DEEP, *poison)),
+        ("[" * 5000 + "]" * 5000, (RejectCode.TOO_DEEP, None, None)),
+        (json.dumps(last), (None, last["id"], last["seq"])),
     ]
-    elements.append((json.dumps(receipt(c, "LP-GOOD-2", seq=2)), None))
     payload = ("[" + ",".join(text for text, _ in elements) + "]").encode()
-    return payload, [code for _, code in elements]
+    return payload, [expected for _, expected in elements]
 
 
-async def deliver(c: Central, door: str, payload: bytes) -> list[tuple[str, str | None]]:
-    """(result, code) of each element, through the MQTT ingest path or over HTTP."""
+def answers_expected(
+    expected: list[Expected],
+) -> list[tuple[str, str | None, str | None, int | None]]:
+    """(result, code, id, seq) of each element's ack."""
+    return [("applied" if code is None else "rejected", code, i, s) for code, i, s in expected]
+
+
+async def deliver(c: Central, door: str, payload: bytes) -> list[tuple[Any, ...]]:
+    """(result, code, id, seq) of each element, through the MQTT ingest path or over HTTP."""
     if door == "mqtt":
         acks = await c.processor.process_message(
             payload, topic_site=SITE, topic_edge=EDGE, via="mqtt"
         )
-        return [(ack.result.value, ack.code) for ack in acks]
+        return [(ack.result.value, ack.code, ack.id, ack.seq) for ack in acks]
     response = await c.client.post("/api/v1/actions", content=payload)
     assert response.status_code == 200, response.text
-    return [(ack["result"], ack.get("code")) for ack in response.json()]
+    return [(a["result"], a.get("code"), a["id"], a["seq"]) for a in response.json()]
 
 
 @pytest.mark.parametrize("door", ["mqtt", "http"])
 async def test_each_poison_element_is_refused_alone_and_the_rest_applies(
     seeded: Central, door: str
 ) -> None:
-    payload, codes = poison_batch(seeded)
+    payload, expected = poison_batch(seeded)
+    codes = [code for code, _, _ in expected]
     answers = await deliver(seeded, door, payload)
-    expected = [("applied", None) if code is None else ("rejected", code) for code in codes]
-    assert [(result, code) for result, code in answers] == expected
+    assert answers == answers_expected(expected)
     lps = await seeded.rows("SELECT number FROM license_plates ORDER BY number")
     assert lps == [("LP-GOOD-1",), ("LP-GOOD-2",)]
     refused = await seeded.rows("SELECT code, raw FROM rejected_actions")
@@ -95,7 +122,7 @@ async def test_each_poison_element_is_refused_alone_and_the_rest_applies(
 
     # The edge resends the batch (its ack was lost): the same answers, nothing applied twice.
     again = await deliver(seeded, door, payload)
-    assert [result for result, _ in again] == [
+    assert [answer[0] for answer in again] == [
         "duplicate" if code is None else "rejected" for code in codes
     ]
     assert await seeded.count("stock_moves") == 2
@@ -106,7 +133,11 @@ async def test_each_poison_element_is_refused_alone_and_the_rest_applies(
     [
         (b"[" * 10_000 + b"]" * 10_000, RejectCode.TOO_DEEP),
         (b'{"a":' * 10_000 + b"1" + b"}" * 10_000, RejectCode.TOO_DEEP),
-        (b"[" * 10_000, RejectCode.TOO_DEEP),
+        (b"[" * 10_000, RejectCode.MALFORMED_JSON),  # never closed: not readable at all
+        (
+            b'[{"id": "x", "seq": 1}, {"v": NaN}, {"v": [' + b"[" * 30 + b"}]",
+            RejectCode.MALFORMED_JSON,
+        ),
         (b'{"v": NaN}', RejectCode.NOT_CANONICAL),
         (b'{"v": 1' + b"0" * 5000 + b"}", RejectCode.VALUE_OUT_OF_RANGE),
         (b'[{"v": 1}', RejectCode.MALFORMED_JSON),
@@ -120,11 +151,15 @@ async def test_a_message_that_cannot_be_read_is_refused_as_a_whole(
     assert response.status_code == 200, response.text
     answer = response.json()
     answer = answer if isinstance(answer, list) else [answer]
-    assert [(a["result"], a["code"]) for a in answer] == [("rejected", code)]
+    assert [(a["result"], a["code"], a["id"], a["seq"]) for a in answer] == [
+        ("rejected", code, None, None)
+    ]
     acks = await central.processor.process_message(
         payload, topic_site=SITE, topic_edge=EDGE, via="mqtt"
     )
-    assert [(a.result, a.code) for a in acks] == [(AckResult.REJECTED, code)]
+    assert [(a.result, a.code, a.id, a.seq) for a in acks] == [
+        (AckResult.REJECTED, code, None, None)
+    ]
     stored = await central.rows("SELECT code, raw, count FROM rejected_actions")
     # Kept once per source (the HTTP client, the MQTT topic), each counted.
     assert [(c, n) for c, _, n in stored] == [(code, 1), (code, 1)]
@@ -139,7 +174,7 @@ async def test_a_poison_batch_over_a_real_broker_gets_its_signed_acks(
     worker = IngestWorker(seeded.processor, mqtt_url=own_broker, heartbeat=0.5)
     task = asyncio.create_task(worker.run())
     try:
-        payload, codes = poison_batch(seeded)
+        payload, expected = poison_batch(seeded)
         async with await MqttConnection.open(own_broker) as device:
             await device.subscribe(ack_topic(SITE, EDGE), CENTRAL_STATE)
             stream = aiter(device.messages())
@@ -150,9 +185,8 @@ async def test_a_poison_batch_over_a_real_broker_gets_its_signed_acks(
             while message.topic == CENTRAL_STATE:  # heartbeats
                 message = await asyncio.wait_for(anext(stream), 15)
         acks = read_acks(message.payload, site=SITE, edge=EDGE, secret=seeded.secrets[EDGE])
-        assert [(a.result.value, a.code) for a in acks] == [
-            ("applied", None) if code is None else ("rejected", code) for code in codes
-        ]
+        # Signed with the ids and seqs read from the poison's top level: the edge can match them.
+        assert [(a.result.value, a.code, a.id, a.seq) for a in acks] == answers_expected(expected)
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
