@@ -116,10 +116,10 @@ def db_upgrade(db: str = typer.Option(None, "--db", envvar="IOE_DB_URL")) -> Non
     """Apply central's database migrations (safe to run again)."""
     from central.db.migrate import upgrade
     from central.errors import MasterKeyError, MigrationError
-    from central.settings import settings_from
+    from ioe.cli_serving import central_settings
 
     setup_logging()
-    settings = settings_from(db_url=db)
+    settings = central_settings(db_url=db)
     key_problem = ""
     try:
         master_key = settings.load_master_key()
@@ -147,10 +147,10 @@ def db_check(
     1 inconsistent (problems listed), 2 database unreachable."""
     from central.errors import DatabaseUnavailable
     from central.inventory.consistency import check_database
-    from central.settings import settings_from
+    from ioe.cli_serving import central_settings
 
     setup_logging("WARNING")
-    settings = settings_from(db_url=db)
+    settings = central_settings(db_url=db)
     try:
         report = asyncio.run(check_database(settings.db_url, sites=site or None))
     except DatabaseUnavailable as err:

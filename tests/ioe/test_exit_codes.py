@@ -90,6 +90,14 @@ def test_edge_on_a_taken_port_exits_instead_of_hanging(tmp_path: Path, taken_por
     assert_one_clear_line(result, ExitCode.PORT_IN_USE, str(taken_port), "--port")
 
 
+@pytest.mark.parametrize("port", [70000, 0])
+def test_central_on_a_port_out_of_range_exits_with_code_2(tmp_path: Path, port: int) -> None:
+    """Not a port at all: refused as a setting, not wrapped around (70000 is 4464)."""
+    result = run(*central(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}", port))
+    assert_one_clear_line(result, ExitCode.CONFIG, "port")
+    assert not (tmp_path / "c.db").exists()
+
+
 # -- the database ------------------------------------------------------------------------
 
 
@@ -101,6 +109,30 @@ def test_central_with_a_missing_postgresql_database_exits_with_code_4() -> None:
     url = missing.render_as_string(hide_password=False)
     result = run(*central(url, free_port()))
     assert_one_clear_line(result, ExitCode.DATABASE, "ioe_no_such_database_4242", "createdb")
+
+
+@pytest.mark.parametrize("url", ["mysql://plant:secret@db/ioe", "postgresql://db/ioe", "not a url"])
+def test_central_with_a_database_url_it_cannot_use_exits_with_code_2(url: str) -> None:
+    """Another database or driver, or no URL at all: a setting to fix, named with the two
+    that work, before any driver is imported."""
+    result = run(*central(url, free_port()))
+    line = assert_one_clear_line(
+        result, ExitCode.CONFIG, "--db", "sqlite+aiosqlite:///", "postgresql+asyncpg://"
+    )
+    assert "secret" not in line
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["db", "upgrade"], ["db", "check"], ["central", "token", "list"], ["broker-config"]],
+    ids=" ".join,
+)
+def test_database_commands_with_a_url_they_cannot_use_exit_with_code_2(
+    tmp_path: Path, command: list[str]
+) -> None:
+    out = ["--out", str(tmp_path / "broker")] if command == ["broker-config"] else []
+    result = run(*command, *out, "--db", "mysql://plant@db/ioe")
+    assert_one_clear_line(result, ExitCode.CONFIG, "mysql://", "sqlite+aiosqlite:///")
 
 
 def test_central_with_an_unreachable_database_exits_with_code_4() -> None:
