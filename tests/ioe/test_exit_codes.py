@@ -311,6 +311,19 @@ def test_central_with_an_unreadable_master_key_file_exits_with_code_2(tmp_path: 
     assert_one_clear_line(result, ExitCode.CONFIG, "master.key")
 
 
+def test_central_with_a_master_key_file_that_is_not_text_exits_with_code_2(
+    tmp_path: Path,
+) -> None:
+    key_file = tmp_path / "master.key"
+    key_file.write_bytes(b"\xff\xfe" * 32 + b"\n")
+    key_file.chmod(0o600)
+    result = run(
+        *central(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}", free_port()),
+        env={"IOE_MASTER_KEY": "", "IOE_MASTER_KEY_FILE": str(key_file)},
+    )
+    assert_one_clear_line(result, ExitCode.CONFIG, str(key_file), "not text")
+
+
 def test_central_with_an_invalid_setting_exits_with_code_2(tmp_path: Path) -> None:
     result = run(
         *central(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}", free_port()),
