@@ -20,6 +20,7 @@ from harness import Proc, free_port, ioe_command, wait_for_port
 from protocol import central_public_key
 from runtime.fatal import ExitCode
 from tests.conftest import PG_URL
+from tests.edge.small_disk import fill, small_disk
 
 PROMPTLY = 45  # seconds; a process still running by then hangs
 
@@ -60,14 +61,16 @@ def central(db_url: str, port: int, mqtt: str = "mqtt://127.0.0.1:9") -> list[st
     return ["central", "run", "--db", db_url, "--mqtt", mqtt, "--port", str(port)]
 
 
-def edge_config(tmp_path: Path, *, port: int, mqtt: str = "mqtt://127.0.0.1:9") -> Path:
+def edge_config(
+    tmp_path: Path, *, port: int, mqtt: str = "mqtt://127.0.0.1:9", data_dir: Path | None = None
+) -> Path:
     path = tmp_path / "edge.toml"
     config = EdgeConfig(
         site="plant-1",
         edge_id="edge-1",
         secret="edge-1-test-secret-0123456789",
         central_key=central_public_key(b"c" * 32).hex(),
-        data_dir=str(tmp_path / "data"),
+        data_dir=str(data_dir or tmp_path / "data"),
         mqtt_url=mqtt,
         port=port,
         stations=[StationConfig(name="pack-2", operator="op-1", action="lp.move")],
@@ -259,6 +262,41 @@ def test_edge_whose_queue_cannot_be_written_exits_with_code_4(tmp_path: Path, qu
     with read_only(data):
         result = run("edge", "run", "--config", str(config))
     assert_one_clear_line(result, ExitCode.DATABASE, "queue file", "writable")
+
+
+def test_edge_whose_data_dir_cannot_be_made_exits_with_code_4(tmp_path: Path) -> None:
+    """/proc takes no new folders, also for root."""
+    config = edge_config(tmp_path, port=free_port(), data_dir=Path("/proc/ioe-nope/data"))
+    result = run("edge", "run", "--config", str(config))
+    assert_one_clear_line(result, ExitCode.DATABASE, "/proc/ioe-nope/data", "data_dir")
+
+
+def test_edge_started_first_on_a_full_disk_exits_with_code_4_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    """No queue yet and no room to make one: nothing to keep, so the failed start leaves
+    no empty queue.db behind."""
+    with small_disk("tmpfs", tmp_path, 1) as data:
+        fill(data)
+        config = edge_config(tmp_path, port=free_port(), data_dir=data)
+        result = run("edge", "run", "--config", str(config))
+        left = sorted(path.name for path in data.iterdir())
+    assert_one_clear_line(result, ExitCode.DATABASE, "queue file", "disk is full", "free space")
+    assert left == []
+
+
+def test_edge_on_another_edges_queue_exits_with_code_4(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+
+    async def make() -> None:
+        made = await ActionQueue.open(data / "queue.db", site="plant-1", edge="edge-2",
+                                      secret="edge-2-test-secret-0123456789")  # fmt: skip
+        await made.close()
+
+    asyncio.run(make())
+    result = run("edge", "run", "--config", str(edge_config(tmp_path, port=free_port())))
+    assert_one_clear_line(result, ExitCode.DATABASE, "plant-1/edge-2", "data_dir")
 
 
 def test_central_on_a_read_only_sqlite_database_exits_with_code_4(tmp_path: Path) -> None:
