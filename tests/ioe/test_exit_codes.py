@@ -89,8 +89,12 @@ def test_central_on_a_taken_port_exits_with_code_3(tmp_path: Path, taken_port: i
 
 
 def test_edge_on_a_taken_port_exits_instead_of_hanging(tmp_path: Path, taken_port: int) -> None:
+    """The line names what sets the edge's port: `ioe edge run` has no --port."""
     result = run("edge", "run", "--config", str(edge_config(tmp_path, port=taken_port)))
-    assert_one_clear_line(result, ExitCode.PORT_IN_USE, str(taken_port), "--port")
+    line = assert_one_clear_line(
+        result, ExitCode.PORT_IN_USE, str(taken_port), "`port` in edge.toml", "IOE_PORT"
+    )
+    assert "--port" not in line
 
 
 @pytest.mark.parametrize("port", [70000, 0])
