@@ -118,6 +118,19 @@ def test_central_with_a_missing_postgresql_database_exits_with_code_4() -> None:
     assert_one_clear_line(result, ExitCode.DATABASE, "ioe_no_such_database_4242", "createdb")
 
 
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL tier: IOE_TEST_DATABASE_URL is not set")
+def test_central_whose_postgresql_login_is_refused_exits_with_code_4() -> None:
+    """The server answers and refuses the role: a login to fix, not a server to start."""
+    from sqlalchemy.engine import make_url
+
+    stranger = make_url(PG_URL).set(username="ioe_no_such_role_4242", password="not-shown")
+    result = run(*central(stranger.render_as_string(hide_password=False), free_port()))
+    line = assert_one_clear_line(
+        result, ExitCode.DATABASE, "ioe_no_such_role_4242", "refused the login", "user and password"
+    )
+    assert "not-shown" not in line and "start the database" not in line
+
+
 @pytest.mark.parametrize("url", ["mysql://plant:secret@db/ioe", "postgresql://db/ioe", "not a url"])
 def test_central_with_a_database_url_it_cannot_use_exits_with_code_2(url: str) -> None:
     """Another database or driver, or no URL at all: a setting to fix, named with the two
