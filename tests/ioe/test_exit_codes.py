@@ -3,9 +3,12 @@ the problem and what to do, the documented exit code, no traceback, no hang."""
 
 import asyncio
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -386,3 +389,78 @@ def test_central_with_an_invalid_setting_exits_with_code_2(tmp_path: Path) -> No
     )
     assert result.returncode == ExitCode.CONFIG, result.stderr
     assert "Traceback" not in result.stderr
+
+
+# -- SIGTERM while starting --------------------------------------------------------------
+
+
+def running_ioe_code(pid: int) -> bool:
+    """True once the process runs `ioe`'s own code: it catches SIGTERM (the first thing its
+    entry point does) or has loaded an installed package's extension module (which `ioe`'s
+    imports do, all after that). Before, the Python interpreter itself is still starting:
+    tens of milliseconds, more on a loaded machine, that no program can shorten."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return True  # ended already: the test reports how
+    caught = int(re.search(r"^SigCgt:\s*([0-9a-f]+)", status, re.MULTILINE)[1], 16)
+    if caught & (1 << (signal.SIGTERM - 1)):
+        return True
+    return re.search(r"(site|dist)-packages/\S+\.so", maps) is not None
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux's /proc")
+@pytest.mark.parametrize("server", ["central", "edge"])
+def test_sigterm_at_any_moment_of_the_start_is_a_clean_stop(tmp_path: Path, server: str) -> None:
+    """SIGTERM during the imports, the settings, the queue or migrations, or once serving:
+    exit 0 and no traceback, never killed by the signal (status 143, nothing logged). The
+    delays grow until the serving loop is the one that got it, so every part of the start
+    is covered however fast this machine is."""
+    delay = 0.05
+    while True:
+        work = tmp_path / f"after-{delay:.3f}"
+        work.mkdir()
+        if server == "central":
+            command = central(f"sqlite+aiosqlite:///{work / 'c.db'}", free_port())
+        else:
+            command = ["edge", "run", "--config", str(edge_config(work, port=free_port()))]
+        started = time.monotonic()
+        proc = subprocess.Popen(ioe_command(*command), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+        try:
+            while proc.poll() is None and not running_ioe_code(proc.pid):
+                assert time.monotonic() - started < PROMPTLY, "the interpreter never started"
+                time.sleep(0.002)
+            time.sleep(max(0.0, started + delay - time.monotonic()))
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=PROMPTLY)
+        finally:
+            proc.kill()
+            proc.wait()
+        assert proc.returncode == ExitCode.OK, f"SIGTERM after {delay}s: {proc.returncode}\n{err}"
+        assert "Traceback" not in out + err and "Task was destroyed" not in err, err
+        if "SIGTERM received: stopping" in err:  # logged by the serving loop
+            break
+        delay = min(delay * 1.5, delay + 0.4)
+        assert delay < PROMPTLY, "never got as far as serving"
+
+
+def test_sigterm_still_kills_a_command_that_is_not_a_server() -> None:
+    """`ioe db check` stopped while it waits on its database has not checked anything: it
+    must not end with exit 0 as a server that stops does."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        port = silent.getsockname()[1]
+        proc = subprocess.Popen(ioe_command("db", "check", "--db",
+                                            f"postgresql+asyncpg://ioe@127.0.0.1:{port}/ioe"),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        try:
+            silent.settimeout(PROMPTLY)
+            connection, _ = silent.accept()  # the command is at work
+            with connection:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=PROMPTLY)
+        finally:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGTERM
