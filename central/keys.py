@@ -90,11 +90,16 @@ def read_key_file(path: Path) -> MasterKey:
     """The key in ``path``; refused when the file is readable by anyone but its owner."""
     try:
         mode = path.stat().st_mode
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise MasterKeyError(f"master key file {path} does not exist") from None
     except OSError as err:
         raise MasterKeyError(f"cannot read master key file {path}: {err}") from err
+    except UnicodeDecodeError:
+        raise MasterKeyError(
+            f"master key file {path} is not text: a key file holds {MASTER_KEY_BYTES * 2} hex "
+            "characters (`ioe central keygen --out FILE` makes one)"
+        ) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise MasterKeyError(
             f"master key file {path} is readable by others (mode {stat.S_IMODE(mode):o}); "

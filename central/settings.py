@@ -4,13 +4,22 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import Field, SecretStr, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from central.broker.accounts import central_password
 from central.keys import MasterKey, load_master_key
 from runtime.http_limits import DEFAULT_MAX_BODY_BYTES
 from runtime.mqtt_options import BrokerAddress
+
+# The databases central is built and tested for: their drivers are installed with it.
+DATABASE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+DATABASE_URLS = (
+    "sqlite+aiosqlite:///path/to/central.db or "
+    "postgresql+asyncpg://user:password@host:5432/database"
+)
 
 
 class CentralSettings(BaseSettings):
@@ -21,7 +30,7 @@ class CentralSettings(BaseSettings):
     db_url: str = "sqlite+aiosqlite:///./var/central.db"
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535)
     gs1_company_prefix: str = Field(default="0614141", pattern=r"^\d{7,10}$")
     sscc_extension: str = Field(default="0", pattern=r"^\d$")
     late_after_seconds: float = Field(default=60, ge=0)
@@ -81,6 +90,27 @@ class CentralSettings(BaseSettings):
             key_file=self.master_key_file,
             db_url=self.db_url,
         )
+
+    @field_validator("db_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        """Refuse any other URL here, where every command reads it: later it would fail deep
+        in SQLAlchemy (an unparsable URL, a driver that is not installed) with a traceback."""
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise PydanticCustomError(
+                "database_url",
+                "not a database URL (--db / IOE_DB_URL); use {urls}",
+                {"urls": DATABASE_URLS},
+            ) from None
+        if url.drivername not in DATABASE_DRIVERS:
+            raise PydanticCustomError(
+                "database_url",
+                "{scheme}:// is not a database central supports (--db / IOE_DB_URL); use {urls}",
+                {"scheme": url.drivername, "urls": DATABASE_URLS},
+            )
+        return value
 
     @field_validator("db_url")
     @classmethod

@@ -12,9 +12,15 @@ from edge.scanners.simulated import SimulatedScanner
 from edge.stations import StationRunner
 from edge.sync import SyncLoop
 from runtime import __version__
-from runtime.serving import make_server, serve_app
+from runtime.serving import ListenSettings, make_server, serve_app
 
 log = logging.getLogger(__name__)
+
+# The edge's address comes from its edge.toml (IOE_HOST / IOE_PORT override it); `ioe edge
+# run` takes no --host or --port.
+EDGE_TOML = ListenSettings(
+    host="`host` in edge.toml or IOE_HOST", port="`port` in edge.toml or IOE_PORT"
+)
 
 
 async def _feed(station: str, scanner: SimulatedScanner, stations: StationRunner) -> None:
@@ -57,7 +63,7 @@ async def run_edge(config: EdgeConfig) -> None:
         app = create_edge_api(
             config=config, queue=queue, stations=stations, events=events, status=sync.status
         )
-        server = make_server(app, config.host, config.port)
+        server = make_server(app, config.host, config.port, set_by=EDGE_TOML)
         log.info(
             "edge %s/%s: local API on http://%s:%s, broker %s",
             config.site,

@@ -7,6 +7,7 @@ mode sees committed data only: the sync loop can never send an action that might
 """
 
 import asyncio
+import errno
 import json
 import logging
 import re
@@ -72,6 +73,31 @@ def translate_sqlite_error(err: sqlite3.Error, doing: str) -> QueueError:
     return QueueError(f"queue error while {doing}: {err}")
 
 
+def _open_problem(path: Path, err: sqlite3.Error | OSError | QueueError) -> str:
+    """Why the queue file cannot be opened, and what the operator can do about it."""
+    if isinstance(err, QueueError):  # already says both
+        return str(err)
+    if is_disk_full(err) or getattr(err, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            f"cannot open the queue file {path}: the disk is full; free space on the "
+            f"filesystem of the edge's data_dir ({path.parent}), then start the edge again"
+        )
+    return (
+        f"cannot open the queue file {path}: {err}; the edge's data_dir must be on a "
+        "writable filesystem the edge's user may write"
+    )
+
+
+def _remove_if_empty(path: Path) -> None:
+    """Remove the queue file a failed first start made if it holds nothing: a failed start
+    leaves no trace, rather than an empty queue.db that looks like an edge that once ran."""
+    try:
+        if path.stat().st_size == 0:
+            path.unlink()
+    except OSError:
+        pass  # not there, or not ours to remove: the next start says what is wrong
+
+
 # The oldest actions still to send: a walk of the small actions_open index, not the history.
 PENDING_SQL = f"SELECT id, seq, envelope FROM actions WHERE {OPEN_SQL} ORDER BY seq LIMIT ?"
 
@@ -133,7 +159,9 @@ class ActionQueue:
         """
         path = Path(path)
         reserve = SpaceReserve(path.with_suffix(".reserve"), reserve_bytes)
+        new_file = False
         try:
+            new_file = not path.exists()
             owner_only_file(path)  # the queue, its -wal and -shm: readable by the edge only
             reserve.ensure()  # on a disk already full there is none: scans wait for space
             if reserve.free_bytes() < SCAN_ROOM:
@@ -151,11 +179,10 @@ class ActionQueue:
                         raise
                     if not reserve.release():
                         raise
-        except (sqlite3.Error, OSError) as err:
-            raise QueueUnavailable(
-                f"cannot open the queue file {path}: {err}; the edge's data_dir must be on a "
-                "writable filesystem the edge's user may write"
-            ) from err
+        except (sqlite3.Error, OSError, QueueError) as err:  # QueueError: not this edge's
+            if new_file:
+                _remove_if_empty(path)
+            raise QueueUnavailable(_open_problem(path, err)) from err
         return cls(
             path,
             writer,

@@ -128,7 +128,10 @@ async def connect(path: Path, *, site: str, edge: str) -> tuple[aiosqlite.Connec
         writer = await aiosqlite.connect(str(path), isolation_level=None)
         mode = await pragma(writer, "journal_mode = WAL")
         if str(mode).lower() != "wal":
-            raise QueueError(f"queue file {path}: the filesystem does not support WAL mode")
+            raise QueueError(
+                f"queue file {path}: the filesystem does not support WAL mode; put the "
+                "edge's data_dir on a local disk"
+            )
         # FULL: an action is on disk when COMMIT returns, even across a power cut.
         await pragma(writer, "synchronous = FULL")
         await pragma(writer, "busy_timeout = 5000")

@@ -9,6 +9,7 @@ import typer
 from ioe.cli_broker import broker_config
 from ioe.cli_security import security_events
 from ioe.cli_tokens import token_app
+from ioe.starting import restore_default_sigterm
 from runtime.logs import setup_logging
 
 app = typer.Typer(
@@ -19,8 +20,16 @@ app = typer.Typer(
 
 
 @app.callback()
-def main() -> None:
+def main(ctx: typer.Context) -> None:
     """IOE: scan -> durable edge queue -> MQTT -> central apply -> ack."""
+    _sigterm_kills_unless(ctx, "central", "edge", "demo")
+
+
+def _sigterm_kills_unless(ctx: typer.Context, *servers: str) -> None:
+    """Only the server commands keep SIGTERM a clean stop while they start (ioe/starting.py):
+    for any other, SIGTERM kills as it always does, so it never ends one with success."""
+    if ctx.invoked_subcommand not in servers:
+        restore_default_sigterm()
 
 
 def _run(coro: object) -> None:
@@ -48,6 +57,13 @@ central_app = typer.Typer(help="The central service.", no_args_is_help=True)
 db_app = typer.Typer(help="Central's database.", no_args_is_help=True)
 app.add_typer(central_app, name="central")
 app.add_typer(db_app, name="db")
+
+
+@central_app.callback()
+def central_group(ctx: typer.Context) -> None:
+    _sigterm_kills_unless(ctx, "run")
+
+
 central_app.add_typer(token_app, name="token")
 central_app.command("security-events")(security_events)
 
@@ -116,10 +132,10 @@ def db_upgrade(db: str = typer.Option(None, "--db", envvar="IOE_DB_URL")) -> Non
     """Apply central's database migrations (safe to run again)."""
     from central.db.migrate import upgrade
     from central.errors import MasterKeyError, MigrationError
-    from central.settings import settings_from
+    from ioe.cli_serving import central_settings
 
     setup_logging()
-    settings = settings_from(db_url=db)
+    settings = central_settings(db_url=db)
     key_problem = ""
     try:
         master_key = settings.load_master_key()
@@ -147,10 +163,10 @@ def db_check(
     1 inconsistent (problems listed), 2 database unreachable."""
     from central.errors import DatabaseUnavailable
     from central.inventory.consistency import check_database
-    from central.settings import settings_from
+    from ioe.cli_serving import central_settings
 
     setup_logging("WARNING")
-    settings = settings_from(db_url=db)
+    settings = central_settings(db_url=db)
     try:
         report = asyncio.run(check_database(settings.db_url, sites=site or None))
     except DatabaseUnavailable as err:
@@ -172,6 +188,11 @@ def db_check(
 
 edge_app = typer.Typer(help="Edge agents.", no_args_is_help=True)
 app.add_typer(edge_app, name="edge")
+
+
+@edge_app.callback()
+def edge_group(ctx: typer.Context) -> None:
+    _sigterm_kills_unless(ctx, "run")
 
 
 @edge_app.command("run")

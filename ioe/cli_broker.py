@@ -57,7 +57,7 @@ def broker_config(
     from central.broker.mosquitto import BrokerLayout, Listener
     from central.db.migrate import upgrade
     from central.errors import CentralError
-    from central.settings import settings_from
+    from ioe.cli_serving import central_settings
 
     listeners = [Listener(*_listener(item, "--listener")) for item in listener or []]
     if tls_listener:
@@ -77,7 +77,7 @@ def broker_config(
         if not (uid.isdigit() and gid.isdigit()):
             raise typer.BadParameter(f"--owner takes uid:gid (numbers), not {owner!r}")
         file_owner = (int(uid), int(gid))
-    settings = settings_from(db_url=db)
+    settings = central_settings(db_url=db)
     layout = BrokerLayout(
         files_dir=files_dir or str(out.resolve()),
         listeners=listeners,

@@ -43,7 +43,8 @@ def fail(fatal: FatalError) -> None:
 
 
 def central_settings(**given: Any) -> "CentralSettings":
-    """Central's settings, or the command ends with one line saying which one is wrong."""
+    """Central's settings, or the command ends with one line saying which one is wrong:
+    every command that reads them (serving or not) fails the same way."""
     from pydantic import ValidationError
 
     from central.settings import settings_from

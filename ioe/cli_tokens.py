@@ -17,10 +17,11 @@ DB_OPTION = typer.Option(None, "--db", envvar="IOE_DB_URL", help="central's data
 
 
 def _db_url(db: str | None) -> str:
-    """The database URL from the flag, the environment or central's default."""
-    from central.settings import settings_from
+    """The database URL from the flag, the environment or central's default (one line and
+    exit 2 if it is not one central can use)."""
+    from ioe.cli_serving import central_settings
 
-    return settings_from(db_url=db).db_url
+    return central_settings(db_url=db).db_url
 
 
 async def _in_transaction(db_url: str, work: Any) -> Any:

@@ -7,6 +7,7 @@ import logging
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Generator
+from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
@@ -14,6 +15,18 @@ import uvicorn
 from runtime.fatal import FatalError, PortInUse
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ListenSettings:
+    """What sets a server's host and port, as its messages name it: an operator who is told
+    to choose another port must be pointed at the setting that does it."""
+
+    host: str = "--host / IOE_HOST"
+    port: str = "--port / IOE_PORT"
+
+
+COMMAND_LINE = ListenSettings()
 
 
 class QuietServer(uvicorn.Server):
@@ -27,9 +40,12 @@ class QuietServer(uvicorn.Server):
         yield
 
 
-def bind_listeners(host: str, port: int) -> list[socket.socket]:
+def bind_listeners(
+    host: str, port: int, *, set_by: ListenSettings = COMMAND_LINE
+) -> list[socket.socket]:
     """Listening sockets for ``host``:``port`` (every address the name resolves to), bound
-    now so a taken port ends the start with PortInUse instead of failing inside uvicorn."""
+    now so a taken port ends the start with PortInUse instead of failing inside uvicorn;
+    its message names ``set_by``."""
     try:
         addresses = socket.getaddrinfo(
             host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -37,7 +53,7 @@ def bind_listeners(host: str, port: int) -> list[socket.socket]:
     except socket.gaierror as err:
         raise PortInUse(
             f"cannot listen on {host}:{port}: unknown host ({err.strerror}); "
-            "set --host / IOE_HOST to an address of this machine"
+            f"set {set_by.host} to an address of this machine"
         ) from None
     bound: list[socket.socket] = []
     try:
@@ -53,29 +69,34 @@ def bind_listeners(host: str, port: int) -> list[socket.socket]:
     except OSError as err:
         for sock in bound:
             sock.close()
-        raise PortInUse(_bind_problem(host, port, err)) from None
+        raise PortInUse(_bind_problem(host, port, err, set_by)) from None
     return bound
 
 
-def _bind_problem(host: str, port: int, err: OSError) -> str:
+def _bind_problem(host: str, port: int, err: OSError, set_by: ListenSettings) -> str:
     if err.errno == errno.EADDRINUSE:
         return (
             f"port {port} on {host} is already in use by another process; stop it, "
-            "or choose another port with --port / IOE_PORT"
+            f"or choose another port with {set_by.port}"
         )
     if err.errno == errno.EACCES:
-        return f"not allowed to listen on {host}:{port}; use a port above 1023 (--port)"
+        return f"not allowed to listen on {host}:{port}; use a port above 1023 ({set_by.port})"
     if err.errno == errno.EADDRNOTAVAIL:
-        return f"{host} is not an address of this machine; set --host / IOE_HOST to one"
+        return f"{host} is not an address of this machine; set {set_by.host} to one"
     return f"cannot listen on {host}:{port}: {err.strerror or err}"
 
 
 def make_server(
-    app: Any, host: str, port: int, *, sockets: list[socket.socket] | None = None
+    app: Any,
+    host: str,
+    port: int,
+    *,
+    sockets: list[socket.socket] | None = None,
+    set_by: ListenSettings = COMMAND_LINE,
 ) -> QuietServer:
     """A uvicorn server for ``app`` without its own signal handling or access log, on
     ``sockets`` from bind_listeners, or on ``host``:``port`` bound here (PortInUse when
-    taken)."""
+    taken, naming ``set_by``)."""
     config = uvicorn.Config(
         app,
         host=host,
@@ -86,7 +107,7 @@ def make_server(
         timeout_graceful_shutdown=5,
     )
     server = QuietServer(config)
-    server.sockets = sockets if sockets is not None else bind_listeners(host, port)
+    server.sockets = sockets if sockets is not None else bind_listeners(host, port, set_by=set_by)
     return server
 
 

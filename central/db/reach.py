@@ -54,13 +54,16 @@ def _describe(shown: str, database: str | None, err: BaseException) -> str:
     reason = str(getattr(err, "orig", None) or err).strip().splitlines()
     first = reason[0] if reason else type(err).__name__
     lowered = first.lower()
+    if _login_refused(err, lowered):
+        return (
+            f"the database server refused the login of {shown}: {first}; check the user and "
+            "password in --db / IOE_DB_URL (and that pg_hba.conf admits them from this machine)"
+        )
     if "does not exist" in lowered and "database" in lowered:
         return (
             f"database {database!r} does not exist on the server of {shown}; create it "
             f"(createdb {database}) or fix --db / IOE_DB_URL"
         )
-    if "password authentication failed" in lowered or "no pg_hba.conf entry" in lowered:
-        return f"the database server refused the login of {shown}: {first}; fix --db / IOE_DB_URL"
     if "unable to open database file" in lowered or "readonly" in lowered:
         return (
             f"cannot open or write the SQLite database of {shown}: {first}; check that this "
@@ -70,3 +73,12 @@ def _describe(shown: str, database: str | None, err: BaseException) -> str:
         f"cannot reach the database at {shown}: {first}; start the database server or fix "
         "--db / IOE_DB_URL"
     )
+
+
+def _login_refused(err: BaseException, lowered: str) -> bool:
+    """PostgreSQL answered and refused this login (no such role, wrong password, not admitted
+    by pg_hba.conf): SQLSTATE class 28, whatever language the server's messages are in."""
+    sqlstate = getattr(getattr(err, "orig", None), "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith("28"):
+        return True
+    return "password authentication failed" in lowered or "no pg_hba.conf entry" in lowered
