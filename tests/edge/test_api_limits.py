@@ -43,6 +43,21 @@ async def test_oversize_body_is_413_and_nothing_is_queued(
     assert (await queue.stats()).depth == 0
 
 
+async def test_the_body_limit_is_max_body_bytes_on_every_route(
+    config: EdgeConfig, queue: ActionQueue, bus: EventBus
+) -> None:
+    """max_body_bytes governs JSON bodies too: no second, smaller limit behind it."""
+    mib = 1024 * 1024
+    async with _client(config, queue, bus, max_body_bytes=8 * mib) as client:
+        scan = b'{"data": "' + b"L" * (2 * mib) + b'"}'
+        within = await client.post("/api/v1/stations/pack-2/scans", content=scan, headers=KEY)
+        assert within.status_code == 422, within.json()  # read, parsed, refused by the schema
+        over = await client.post("/api/v1/actions", content=CountingBody(chunks=150), headers=KEY)
+    assert over.status_code == 413
+    assert over.json()["details"] == {"limit_bytes": 8 * mib}
+    assert (await queue.stats()).depth == 0
+
+
 async def test_a_body_without_the_key_is_never_read(
     config: EdgeConfig, queue: ActionQueue, bus: EventBus
 ) -> None:

@@ -9,6 +9,7 @@ import httpx
 
 from central.api.app import create_app
 from central.settings import CentralSettings
+from protocol import MAX_MESSAGE_BYTES
 from tests.central.conftest import ADMIN_TOKEN, Central
 
 API = "/api/v1"
@@ -61,6 +62,50 @@ async def test_a_body_within_the_limit_still_applies(seeded: Central) -> None:
     async with client_for(seeded, max_body_bytes=64 * 1024) as client:
         response = await client.post(f"{API}/actions", json=env)
     assert response.status_code == 200 and response.json()["result"] == "conflict"
+
+
+MIB = 1024 * 1024
+
+
+def product_named(size: int) -> bytes:
+    """A product body of about ``size`` bytes (its name is far over the schema's length)."""
+    return b'{"site": "plant-1", "code": "BIG", "uom": "kg", "name": "' + b"n" * size + b'"}'
+
+
+async def test_the_body_limit_is_the_setting_on_every_route(central: Central) -> None:
+    """IOE_MAX_BODY_BYTES governs JSON routes too: no second, smaller limit behind it."""
+    async with client_for(central, max_body_bytes=8 * MIB) as client:
+        for size in (2 * MIB, 5 * MIB):
+            within = await client.post(f"{API}/products", content=product_named(size), headers=JSON)
+            assert within.status_code == 422, (size, within.json())  # read, parsed, refused
+        over = await client.post(f"{API}/products", content=product_named(9 * MIB), headers=JSON)
+    assert over.status_code == 413
+    assert over.json()["code"] == "PAYLOAD_TOO_LARGE"
+    assert over.json()["details"] == {"limit_bytes": 8 * MIB}
+
+
+async def test_over_the_default_limit_every_route_answers_the_same_413(central: Central) -> None:
+    """One 413 shape, with details.limit_bytes, whether the body declares its size or not."""
+    declared = await central.client.post(
+        f"{API}/products", content=product_named(5 * MIB), headers=JSON
+    )
+    streamed = await central.client.post(f"{API}/products", content=CountingBody(80), headers=JSON)
+    actions = await central.client.post(f"{API}/actions", content=CountingBody(80), headers=JSON)
+    for response in (declared, streamed, actions):
+        assert response.status_code == 413
+        assert response.json()["details"] == {"limit_bytes": 4 * MIB}
+    assert declared.json() == streamed.json() == actions.json()
+
+
+async def test_post_actions_holds_the_protocols_message_limit(central: Central) -> None:
+    """Under the body limit, POST /actions answers a body over 512 KiB as MQTT ingest does:
+    200 with one MESSAGE_TOO_LARGE ack."""
+    body = b"[" + b" " * MAX_MESSAGE_BYTES + b"]"
+    response = await central.client.post(f"{API}/actions", content=body, headers=JSON)
+    assert response.status_code == 200
+    assert [(ack["result"], ack["code"]) for ack in response.json()] == [
+        ("rejected", "MESSAGE_TOO_LARGE")
+    ]
 
 
 async def test_no_token_on_a_guarded_central_is_401_without_reading_the_body(
