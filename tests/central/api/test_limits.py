@@ -133,6 +133,64 @@ async def test_failing_calls_from_one_address_are_429_with_retry_after(central: 
         assert (await other.get(f"{API}/edges")).status_code == 200  # other callers unaffected
 
 
+async def test_an_admin_reads_the_drops_from_a_throttled_address(central: Central) -> None:
+    """A scanner without a token has spent the address's budget (a NAT or a proxy puts the
+    admin behind the same address): an accepted token still gets through, a wrong one not."""
+    site_admin = await central.bearer("plant-admin", ["admin"], ["plant-1"])
+    async with client_for(
+        central, admin_token=ADMIN_TOKEN, failure_rate=0.01, failure_burst=5
+    ) as client:
+        probes = [(await client.get(f"{API}/edges")).status_code for _ in range(8)]
+        assert probes == [401] * 5 + [429] * 3
+        for token in ({"Authorization": f"Bearer {ADMIN_TOKEN}"}, site_admin):
+            drops = await client.get(f"{API}/security/drops", headers=token)
+            assert drops.status_code == 200, drops.json()
+            assert drops.json()["http_rate_limited"] >= 3
+        wrong = await client.get(f"{API}/security/drops", headers={"Authorization": "Bearer x"})
+        assert wrong.status_code == 429 and wrong.json()["code"] == "RATE_LIMITED"
+        assert (await client.get("/healthz")).status_code == 200  # probes are never limited
+        assert (await client.get("/readyz")).status_code == 200
+        assert (await client.get(f"{API}/edges")).status_code == 429  # still throttled
+
+
+async def test_a_callers_own_failures_are_not_charged_to_its_address(central: Central) -> None:
+    """An identified caller's 404s do not lock out the edges posting actions from the same
+    address (they carry no token: their envelopes are signed)."""
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    async with client_for(
+        central, admin_token=ADMIN_TOKEN, failure_rate=0.01, failure_burst=5
+    ) as client:
+        misses = {(await client.get(f"{API}/license-plates/NOPE", headers=admin)).status_code}
+        for _ in range(9):
+            misses.add((await client.get(f"{API}/license-plates/NOPE", headers=admin)).status_code)
+        assert misses == {404}
+        junk = await client.post(f"{API}/actions", content=b"{junk", headers=JSON)
+        assert junk.status_code == 200  # answered with a rejected ack, not 429
+
+
+async def test_refused_tokens_at_a_throttled_address_are_looked_up_within_a_budget(
+    central: Central,
+) -> None:
+    """Guessing tokens from a throttled address costs lookups only up to a second budget of
+    the same size; beyond it, only the admin token (compared in memory) gets through."""
+    planner = await central.bearer("planner", ["planning"], ["plant-1"])
+    async with client_for(
+        central, admin_token=ADMIN_TOKEN, failure_rate=0.01, failure_burst=3
+    ) as client:
+        for _ in range(3):
+            await client.get(f"{API}/edges")  # 401 x 3: the address is out of budget
+        guesses = [
+            (await client.get(f"{API}/edges", headers={"Authorization": f"Bearer g{i}"}))
+            for i in range(5)
+        ]
+        assert {guess.status_code for guess in guesses} == {429}
+        lookups = client._transport.app.state.token_lookups  # type: ignore[attr-defined]
+        assert not lookups.allowed("203.0.113.7")  # 3 guesses looked up, then no more
+        assert (await client.get(f"{API}/work-orders", headers=planner)).status_code == 429
+        admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        assert (await client.get(f"{API}/edges", headers=admin)).status_code == 200
+
+
 async def test_junk_envelopes_spend_the_failure_budget(central: Central) -> None:
     async with client_for(central, failure_rate=0.5, failure_burst=3) as client:
         codes = [
