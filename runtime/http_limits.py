@@ -6,9 +6,17 @@ anything. ``FailureLimit`` lets each client address cause only so many failed ca
 4xx, or a call its route marks as failed) per second; past that it answers 429 with
 Retry-After before the app does any work. Both are plain ASGI middleware ahead of routing,
 so no route can forget them; both answer in the shared error shape.
+
+The failure budget bounds what callers who have not shown who they are can cost. A caller
+that shows a credential the server accepts (central: a bearer token; the edge: its API key)
+is identified: its failures are its own, not charged to its address, and an address out of
+budget (because of a scanner, or of other clients behind the same NAT) does not hold it
+back. Callers on the edge box itself (loopback) share one address with every kiosk and
+integration there, so the edge does not budget them at all.
 """
 
-from collections.abc import Callable
+import ipaddress
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -21,6 +29,7 @@ from runtime.rate_limit import RateLimiter
 # is 512 KiB.
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 FAILED_STATE_KEY = "ioe_call_failed"  # set in scope["state"] by a route whose call failed
+IDENTIFIED_STATE_KEY = "ioe_caller_identified"  # set once the caller's credential is accepted
 
 
 def mark_failed(scope_state: dict[str, Any]) -> None:
@@ -29,10 +38,35 @@ def mark_failed(scope_state: dict[str, Any]) -> None:
     scope_state[FAILED_STATE_KEY] = True
 
 
+def mark_identified(scope_state: dict[str, Any]) -> None:
+    """The caller showed a credential the server accepts: this call's failures are not
+    charged to its address."""
+    scope_state[IDENTIFIED_STATE_KEY] = True
+
+
 def client_host(scope: Scope) -> str:
-    """The caller's address, the key of its failure budget."""
+    """The caller's address, the key of its failure budget: the peer of the connection, or
+    the client a trusted proxy names in X-Forwarded-For (uvicorn puts it in the scope for
+    proxies in FORWARDED_ALLOW_IPS, by default only this machine)."""
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
+
+
+def is_loopback(address: str) -> bool:
+    """True for an address of this machine (127.x, ::1, ::ffff:127.x)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+def remote_host(scope: Scope) -> str | None:
+    """The caller's address as a failure budget's key, or None (not budgeted) for a caller on
+    this machine."""
+    host = client_host(scope)
+    return None if is_loopback(host) else host
 
 
 def too_large(limit: int) -> Any:
@@ -104,28 +138,39 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+Vouch = Callable[[Scope], Awaitable[bool]]
+
+
 class FailureLimit:
-    """ASGI middleware: a client that keeps failing is answered 429 until its budget refills."""
+    """ASGI middleware: a client that keeps failing is answered 429 until its budget refills.
+
+    ``source`` names a call's budget (None: not budgeted); ``vouch``, asked only for a call
+    whose source is out of budget, lets it through when it carries a credential the server
+    accepts. A call marked identified (``mark_identified``) is not charged for failing."""
 
     def __init__(
         self,
         app: ASGIApp,
         *,
         limiter: RateLimiter | Callable[[Scope], RateLimiter | None],
+        source: Callable[[Scope], str | None] = client_host,
+        vouch: Vouch | None = None,
         exempt: frozenset[str] = frozenset({"/healthz", "/readyz"}),
     ) -> None:
         self.app = app
         self.limiter = limiter if callable(limiter) else (lambda _scope, fixed=limiter: fixed)
+        self.source = source
+        self.vouch = vouch
         self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         limiter = self.limiter(scope) if scope["type"] == "http" else None
-        if limiter is None or scope.get("path") in self.exempt:
+        source = self.source(scope) if limiter is not None else None
+        if limiter is None or source is None or scope.get("path") in self.exempt:
             await self.app(scope, receive, send)
             return
-        source = client_host(scope)
-        if not limiter.allowed(source):
-            wait = limiter.retry_after(source)
+        if not limiter.allowed(source) and not (self.vouch and await self.vouch(scope)):
+            wait = limiter.refuse(source)
             await error_response(
                 429,
                 "RATE_LIMITED",
@@ -146,5 +191,6 @@ class FailureLimit:
         try:
             await self.app(scope, receive, watch)
         finally:
-            if 400 <= status < 500 or state.get(FAILED_STATE_KEY):
+            failed = 400 <= status < 500 or state.get(FAILED_STATE_KEY)
+            if failed and not state.get(IDENTIFIED_STATE_KEY):
                 limiter.spend(source)

@@ -54,11 +54,13 @@ class RateLimiter:
         return bucket
 
     def allowed(self, source: str) -> bool:
-        """True while ``source`` still has a token (none is spent); counts a refusal."""
-        if self._bucket(source).tokens >= 1:
-            return True
+        """True while ``source`` still has a token (none is spent)."""
+        return self._bucket(source).tokens >= 1
+
+    def refuse(self, source: str) -> int:
+        """Count a refusal of ``source``; answers whole seconds until it has a token again."""
         self.refused += 1
-        return False
+        return self.retry_after(source)
 
     def spend(self, source: str, cost: float = 1.0) -> None:
         """Charge ``source`` for something that failed (may go below zero: a debt to repay)."""
@@ -68,6 +70,7 @@ class RateLimiter:
     def take(self, source: str) -> bool:
         """Spend a token if there is one: True when the source may go on."""
         if not self.allowed(source):
+            self.refused += 1
             return False
         self.spend(source)
         return True

@@ -7,9 +7,10 @@ so no route can forget them:
 
 - ``check_params``, an app dependency: path parameters and query values (it knows from the
   matched route which of them are integers);
-- ``BodyGuard``, a middleware: JSON bodies, whose size and depth it checks before any parser
-  runs. Routes that read their body raw and answer per element (``POST /actions``) are
-  exempt.
+- ``BodyGuard``, a middleware: JSON bodies, whose depth it checks before any parser runs.
+  Routes that read their body raw and answer per element (``POST /actions``) are exempt.
+  Their size is not its business: ``BodyLimit`` (runtime/http_limits.py), outside it,
+  holds every body to the one limit the deployment sets.
 """
 
 import json
@@ -31,7 +32,6 @@ PARAM_INT_MIN, PARAM_INT_MAX = -(2**31), 2**31 - 1
 # Body integers are held to the widest integer column (BIGINT); schemas narrow it per field.
 BODY_INT_MIN, BODY_INT_MAX = -(2**63), 2**63 - 1
 MAX_BODY_DEPTH = 32
-MAX_BODY_BYTES = 1024 * 1024
 _INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
 _MAX_DIGITS = 40
 
@@ -90,8 +90,9 @@ def _out_of_range(text: str) -> bool:
 
 
 class BodyGuard:
-    """Middleware: a JSON body too large, nested too deep, holding an integer beyond 64 bits
-    or a NUL character is answered 422 (413 when too large) before the app parses it."""
+    """Middleware: a JSON body nested too deep, holding an integer beyond 64 bits or a NUL
+    character is answered 422 before the app parses it. It reads the whole body, so it goes
+    inside ``BodyLimit``, which has already bounded it."""
 
     def __init__(self, app: ASGIApp, *, raw_body_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
@@ -109,14 +110,6 @@ class BodyGuard:
                 return
             body += message.get("body", b"")
             more = message.get("more_body", False)
-            if len(body) > MAX_BODY_BYTES:
-                response = error_response(
-                    413,
-                    "PAYLOAD_TOO_LARGE",
-                    f"the body is over {MAX_BODY_BYTES} bytes; the limit is {MAX_BODY_BYTES}",
-                )
-                await response(scope, receive, send)
-                return
         problems = body_problems(body) if _is_json(scope) else []
         if problems:
             await _refusal(problems)(scope, receive, send)

@@ -112,3 +112,4 @@ def wire_app(
     app.state.refs = app.state.processor.refs  # one reference cache per process
     app.state.readiness = readiness
     app.state.failure_limiter = failure_limiter(settings)
+    app.state.token_lookups = failure_limiter(settings)

@@ -14,6 +14,7 @@ from central.clock import now
 from central.edges.sealing import EdgeSecretBox
 from central.errors import Unauthorized
 from central.settings import CentralSettings
+from runtime.http_limits import mark_identified
 
 
 def get_settings(request: Request) -> CentralSettings:
@@ -82,6 +83,7 @@ async def get_caller(
         conn = await conn.execution_options(ioe_read_only=True)  # never waits on a writer
         caller = await caller_for_token(conn, token=token, admin_token=settings.admin_token)
     request.state.caller = caller
+    mark_identified(request.scope.setdefault("state", {}))  # its failures are its own
     return caller
 
 

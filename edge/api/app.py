@@ -1,8 +1,9 @@
 """Builds the local API: the routers under /api/v1, /healthz, and one error shape."""
 
 from fastapi import APIRouter, Depends, FastAPI
+from starlette.types import Scope
 
-from edge.api.auth import ApiKeyGuard
+from edge.api.auth import ApiKeyGuard, holds_key
 from edge.api.deps import EdgeParts, LinkStatus
 from edge.api.errors import error_responses, install_error_handlers
 from edge.api.routes import API_ROUTERS, ROOT_ROUTERS
@@ -12,7 +13,7 @@ from edge.events import EventBus
 from edge.queue import ActionQueue
 from edge.stations import StationRunner
 from runtime.api_docs import install_api_docs
-from runtime.http_limits import BodyLimit, FailureLimit
+from runtime.http_limits import BodyLimit, FailureLimit, remote_host
 from runtime.rate_limit import RateLimiter
 from runtime.request_checks import BodyGuard, check_params
 
@@ -57,10 +58,17 @@ def create_edge_api(
     install_api_docs(app)
     install_error_handlers(app)
     # Outermost last: failure budget, then the key check, then the body limit, then the body
-    # checks, so a caller without the key never has its body read.
+    # checks, so a caller without the key never has its body read. The failure budget is for
+    # callers on other machines without the key: the kiosks and integrations on this box share
+    # one address (loopback), so one buggy neighbour would lock all of them out.
     app.add_middleware(BodyGuard)
     app.add_middleware(BodyLimit, limit=config.max_body_bytes)
     app.add_middleware(ApiKeyGuard, api_key=config.api_key, required=config.api_key_required)
     limiter = RateLimiter(rate=config.failure_rate, burst=config.failure_burst)
-    app.add_middleware(FailureLimit, limiter=limiter)
+
+    async def vouch(scope: Scope) -> bool:
+        """A caller with the key is not held back by its address's budget."""
+        return holds_key(scope, config.api_key)
+
+    app.add_middleware(FailureLimit, limiter=limiter, source=remote_host, vouch=vouch)
     return app

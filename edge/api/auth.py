@@ -3,7 +3,8 @@
 On a loopback address only this machine can call, so the key is optional there (but a key
 that is sent must be right). On any other address every call but /healthz needs it, the
 event stream and the OpenAPI pages included. It runs as plain ASGI middleware, ahead of
-routing, so no route can forget it and the event stream is not buffered.
+routing, so no route can forget it and the event stream is not buffered. A call with the
+right key is identified: the failure budget does not hold it back nor charge it.
 """
 
 import hmac
@@ -14,6 +15,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from runtime.http_errors import error_response
+from runtime.http_limits import mark_identified
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,12 @@ def presented_keys(headers: Headers) -> list[str]:
 def key_matches(presented: str, expected: str) -> bool:
     """Constant-time comparison, so response timing does not leak the key."""
     return hmac.compare_digest(presented.encode(), expected.encode())
+
+
+def holds_key(scope: Scope, api_key: str | None) -> bool:
+    """True when the call carries this edge's key, and no other."""
+    keys = presented_keys(Headers(scope=scope))
+    return api_key is not None and bool(keys) and all(key_matches(k, api_key) for k in keys)
 
 
 def client_address(scope: Scope) -> str:
@@ -86,4 +94,5 @@ class ApiKeyGuard:
             return None  # loopback without a key: there is nothing to check a key against
         if not all(key_matches(key, self.api_key) for key in keys):
             return refuse_key(scope, "API_KEY_INVALID", "the API key sent is not this edge's key")
+        mark_identified(scope.setdefault("state", {}))
         return None

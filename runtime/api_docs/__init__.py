@@ -1,6 +1,10 @@
 """The API docs pages (/docs Swagger UI, /redoc ReDoc) served with their scripts and styles
 from this package, not from a CDN: a plant network often has no internet, and the docs must
-still open there. The vendored files and their licenses are in ``assets/`` (README.md)."""
+still open there. The vendored files and their licenses are in ``assets/`` (README.md).
+
+Swagger UI's own validator is off: by default it sends the address of every page not on
+localhost to validator.swagger.io for a badge, so a browser on the plant network would try
+to reach the internet (and tell a third party where central lives)."""
 
 from pathlib import Path
 
@@ -15,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 ASSETS_PATH = "/docs-assets"
+SWAGGER_UI_PARAMETERS = {"validatorUrl": None}  # null, not left out: the bundle's default calls out
 
 
 def install_api_docs(app: FastAPI) -> None:
@@ -33,6 +38,7 @@ def install_api_docs(app: FastAPI) -> None:
             swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
             swagger_favicon_url=favicon,
             oauth2_redirect_url=oauth2_redirect,
+            swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
         )
 
     @app.get(oauth2_redirect, include_in_schema=False)

@@ -9,6 +9,7 @@ import httpx
 
 from central.api.app import create_app
 from central.settings import CentralSettings
+from protocol import MAX_MESSAGE_BYTES
 from tests.central.conftest import ADMIN_TOKEN, Central
 
 API = "/api/v1"
@@ -63,6 +64,50 @@ async def test_a_body_within_the_limit_still_applies(seeded: Central) -> None:
     assert response.status_code == 200 and response.json()["result"] == "conflict"
 
 
+MIB = 1024 * 1024
+
+
+def product_named(size: int) -> bytes:
+    """A product body of about ``size`` bytes (its name is far over the schema's length)."""
+    return b'{"site": "plant-1", "code": "BIG", "uom": "kg", "name": "' + b"n" * size + b'"}'
+
+
+async def test_the_body_limit_is_the_setting_on_every_route(central: Central) -> None:
+    """IOE_MAX_BODY_BYTES governs JSON routes too: no second, smaller limit behind it."""
+    async with client_for(central, max_body_bytes=8 * MIB) as client:
+        for size in (2 * MIB, 5 * MIB):
+            within = await client.post(f"{API}/products", content=product_named(size), headers=JSON)
+            assert within.status_code == 422, (size, within.json())  # read, parsed, refused
+        over = await client.post(f"{API}/products", content=product_named(9 * MIB), headers=JSON)
+    assert over.status_code == 413
+    assert over.json()["code"] == "PAYLOAD_TOO_LARGE"
+    assert over.json()["details"] == {"limit_bytes": 8 * MIB}
+
+
+async def test_over_the_default_limit_every_route_answers_the_same_413(central: Central) -> None:
+    """One 413 shape, with details.limit_bytes, whether the body declares its size or not."""
+    declared = await central.client.post(
+        f"{API}/products", content=product_named(5 * MIB), headers=JSON
+    )
+    streamed = await central.client.post(f"{API}/products", content=CountingBody(80), headers=JSON)
+    actions = await central.client.post(f"{API}/actions", content=CountingBody(80), headers=JSON)
+    for response in (declared, streamed, actions):
+        assert response.status_code == 413
+        assert response.json()["details"] == {"limit_bytes": 4 * MIB}
+    assert declared.json() == streamed.json() == actions.json()
+
+
+async def test_post_actions_holds_the_protocols_message_limit(central: Central) -> None:
+    """Under the body limit, POST /actions answers a body over 512 KiB as MQTT ingest does:
+    200 with one MESSAGE_TOO_LARGE ack."""
+    body = b"[" + b" " * MAX_MESSAGE_BYTES + b"]"
+    response = await central.client.post(f"{API}/actions", content=body, headers=JSON)
+    assert response.status_code == 200
+    assert [(ack["result"], ack["code"]) for ack in response.json()] == [
+        ("rejected", "MESSAGE_TOO_LARGE")
+    ]
+
+
 async def test_no_token_on_a_guarded_central_is_401_without_reading_the_body(
     central: Central,
 ) -> None:
@@ -86,6 +131,64 @@ async def test_failing_calls_from_one_address_are_429_with_retry_after(central: 
         assert (await client.get("/healthz")).status_code == 200  # probes are never limited
     async with client_for(central, address="198.51.100.1") as other:
         assert (await other.get(f"{API}/edges")).status_code == 200  # other callers unaffected
+
+
+async def test_an_admin_reads_the_drops_from_a_throttled_address(central: Central) -> None:
+    """A scanner without a token has spent the address's budget (a NAT or a proxy puts the
+    admin behind the same address): an accepted token still gets through, a wrong one not."""
+    site_admin = await central.bearer("plant-admin", ["admin"], ["plant-1"])
+    async with client_for(
+        central, admin_token=ADMIN_TOKEN, failure_rate=0.01, failure_burst=5
+    ) as client:
+        probes = [(await client.get(f"{API}/edges")).status_code for _ in range(8)]
+        assert probes == [401] * 5 + [429] * 3
+        for token in ({"Authorization": f"Bearer {ADMIN_TOKEN}"}, site_admin):
+            drops = await client.get(f"{API}/security/drops", headers=token)
+            assert drops.status_code == 200, drops.json()
+            assert drops.json()["http_rate_limited"] >= 3
+        wrong = await client.get(f"{API}/security/drops", headers={"Authorization": "Bearer x"})
+        assert wrong.status_code == 429 and wrong.json()["code"] == "RATE_LIMITED"
+        assert (await client.get("/healthz")).status_code == 200  # probes are never limited
+        assert (await client.get("/readyz")).status_code == 200
+        assert (await client.get(f"{API}/edges")).status_code == 429  # still throttled
+
+
+async def test_a_callers_own_failures_are_not_charged_to_its_address(central: Central) -> None:
+    """An identified caller's 404s do not lock out the edges posting actions from the same
+    address (they carry no token: their envelopes are signed)."""
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    async with client_for(
+        central, admin_token=ADMIN_TOKEN, failure_rate=0.01, failure_burst=5
+    ) as client:
+        misses = {(await client.get(f"{API}/license-plates/NOPE", headers=admin)).status_code}
+        for _ in range(9):
+            misses.add((await client.get(f"{API}/license-plates/NOPE", headers=admin)).status_code)
+        assert misses == {404}
+        junk = await client.post(f"{API}/actions", content=b"{junk", headers=JSON)
+        assert junk.status_code == 200  # answered with a rejected ack, not 429
+
+
+async def test_refused_tokens_at_a_throttled_address_are_looked_up_within_a_budget(
+    central: Central,
+) -> None:
+    """Guessing tokens from a throttled address costs lookups only up to a second budget of
+    the same size; beyond it, only the admin token (compared in memory) gets through."""
+    planner = await central.bearer("planner", ["planning"], ["plant-1"])
+    async with client_for(
+        central, admin_token=ADMIN_TOKEN, failure_rate=0.01, failure_burst=3
+    ) as client:
+        for _ in range(3):
+            await client.get(f"{API}/edges")  # 401 x 3: the address is out of budget
+        guesses = [
+            (await client.get(f"{API}/edges", headers={"Authorization": f"Bearer g{i}"}))
+            for i in range(5)
+        ]
+        assert {guess.status_code for guess in guesses} == {429}
+        lookups = client._transport.app.state.token_lookups  # type: ignore[attr-defined]
+        assert not lookups.allowed("203.0.113.7")  # 3 guesses looked up, then no more
+        assert (await client.get(f"{API}/work-orders", headers=planner)).status_code == 429
+        admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        assert (await client.get(f"{API}/edges", headers=admin)).status_code == 200
 
 
 async def test_junk_envelopes_spend_the_failure_budget(central: Central) -> None:
