@@ -71,6 +71,17 @@ def _resolve(future: asyncio.Future[Any], error: BaseException | None, value: An
 _LOST = object()  # sentinel put on the message queue when the connection dies
 
 
+def stop_network_thread(client: paho.Client) -> None:
+    """``loop_stop`` without paho's race (eclipse-paho/paho.mqtt.python#872, paho 2.1): the
+    network thread clears ``Client._thread`` as it ends, and when that falls between
+    loop_stop's check and its join, loop_stop raises AttributeError. The thread has ended
+    then, which is all a caller waits for; the edge used to die of it after a lost link."""
+    try:
+        client.loop_stop()
+    except AttributeError:
+        pass  # the network thread ended between loop_stop's check and its join
+
+
 class MqttConnection:
     """One live connection to a broker, with awaitable publish/subscribe and a message stream."""
 
@@ -167,7 +178,7 @@ class MqttConnection:
 
     async def _abort(self) -> None:
         self._client.disconnect()
-        await self._loop.run_in_executor(None, self._client.loop_stop)
+        await self._loop.run_in_executor(None, stop_network_thread, self._client)
 
     # -- paho callbacks: these run on paho's network thread ------------------------------
 
@@ -293,7 +304,7 @@ class MqttConnection:
         """Disconnect cleanly (the broker does not publish the will) and stop the thread."""
         if not self.closed.done():
             self._client.disconnect()
-        await self._loop.run_in_executor(None, self._client.loop_stop)
+        await self._loop.run_in_executor(None, stop_network_thread, self._client)
         self._lost("closed by us")
 
     async def __aenter__(self) -> MqttConnection:

@@ -3,12 +3,21 @@
 import asyncio
 import sys
 import textwrap
+import threading
 
+import paho.mqtt.client as paho
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from harness import free_port
 from runtime.errors import BrokerUrlError, MqttConnectError, MqttDisconnected
-from runtime.mqtt import Backoff, BrokerAddress, MqttConnection, keep_connected
+from runtime.mqtt import (
+    Backoff,
+    BrokerAddress,
+    MqttConnection,
+    keep_connected,
+    stop_network_thread,
+)
 
 
 def test_broker_url_parsing() -> None:
@@ -144,3 +153,30 @@ async def test_publish_after_loss_raises(private_mosquitto) -> None:
         async for _ in conn.messages():
             pass
     await conn.close()
+
+
+class _ThreadEndsDuringStop(paho.Client):
+    """A client whose network thread ends at the worst moment of ``loop_stop``: after its
+    check that there is a thread and before its join. paho's own thread clears ``_thread``
+    as it ends (paho.mqtt.python#872); here the third read sees it gone, every time."""
+
+    def __init__(self) -> None:
+        super().__init__(CallbackAPIVersion.VERSION2)
+        self._reads = 0
+
+    @property  # type: ignore[override]
+    def _thread(self) -> threading.Thread | None:
+        self._reads += 1
+        return threading.Thread() if self._reads < 3 else None
+
+    @_thread.setter
+    def _thread(self, value: threading.Thread | None) -> None:
+        pass
+
+
+def test_the_network_thread_ending_during_loop_stop_is_a_stop() -> None:
+    """The edge died of this after lost links (seen in the fault suite, sqlite seeds 136 and
+    199): loop_stop raised AttributeError out of the connection's close."""
+    with pytest.raises(AttributeError):
+        _ThreadEndsDuringStop().loop_stop()  # paho's race, forced
+    stop_network_thread(_ThreadEndsDuringStop())  # what the bridge calls: a clean stop
