@@ -21,6 +21,21 @@ SITE = "plant-1"
 JUNK_IDS = 2000
 
 
+def probe_envelope(secret: str) -> dict[str, object]:
+    """A real edge's envelope (a move of an unknown LP): its ack proves the worker is through
+    everything published before it on the same link."""
+    return build_envelope(
+        type="lp.move",
+        site=SITE,
+        edge="edge-1",
+        station="s",
+        operator="o",
+        seq=1,
+        secret=secret,
+        body={"lp": "NOPE", "to_location": "A"},
+    )
+
+
 async def test_made_up_edges_share_one_bounded_lane(
     migrated_database_url: str, own_broker: str
 ) -> None:
@@ -47,16 +62,7 @@ async def test_made_up_edges_share_one_bounded_lane(
             await asyncio.sleep(0.3)  # the subscription is in place once connected
             for n in range(JUNK_IDS):
                 await flooder.publish(act_topic(SITE, f"fake-{n}"), b'[{"junk": %d}]' % n)
-            env = build_envelope(
-                type="lp.move",
-                site=SITE,
-                edge="edge-1",
-                station="s",
-                operator="o",
-                seq=1,
-                secret=secret,
-                body={"lp": "NOPE", "to_location": "A"},
-            )
+            env = probe_envelope(secret)
             await device.publish(act_topic(SITE, "edge-1"), encode_batch([env]))
             message = await asyncio.wait_for(anext(aiter(device.messages())), 15)
             acks = read_acks(message.payload, site=SITE, edge="edge-1", secret=secret)
@@ -154,16 +160,7 @@ async def test_drops_are_reported_after_the_flood_without_another_message(
                 await device.publish(act_topic(SITE, f"fake-{n % 3}"), b'[{"junk": %d}]' % n)
             # Published after the flood on the same link, so its ack means the receive loop
             # has routed (or dropped) every flood message.
-            env = build_envelope(
-                type="lp.move",
-                site=SITE,
-                edge="edge-1",
-                station="s",
-                operator="o",
-                seq=1,
-                secret=secret,
-                body={"lp": "NOPE", "to_location": "A"},
-            )
+            env = probe_envelope(secret)
             await device.publish(act_topic(SITE, "edge-1"), encode_batch([env]))
             await asyncio.wait_for(anext(aiter(device.messages())), 15)
             flood_over = asyncio.get_running_loop().time()
