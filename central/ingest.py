@@ -305,7 +305,15 @@ class IngestWorker:
             # nothing is lost or doubled. One bad moment must not stop the other lanes.
             log.exception("batch from %s/%s not applied; the edge will resend it", site, edge)
             return
-        secret = await self._edge_key(site, edge)
+        try:
+            secret = await self._edge_key(site, edge)
+        except Exception:  # the database went away after the batch committed
+            # The edge resends after its timeout and is answered duplicate: nothing lost or
+            # doubled. Raising here would end the lane, and with it central.
+            log.exception(
+                "ack to %s/%s not sent: its key is unreadable; it will resend", site, edge
+            )
+            return
         if secret is None:
             # Nobody but a provisioned edge can read an answer it can verify; an unknown
             # edge's refusals are recorded at central for inspection.

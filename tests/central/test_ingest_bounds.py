@@ -4,18 +4,23 @@ lane, makes no lane per id, and a registered edge's batch is still applied and a
 import asyncio
 import logging
 import re
+from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from central.actions.processor import ActionProcessor
 from central.db.engine import make_engine
+from central.db.migrate import upgrade
 from central.edges.registry import provision_edge
 from central.ingest import IngestWorker
 from central.security.drops import DropCounters
 from central.settings import CentralSettings
+from harness import FaultyLink
 from protocol import build_envelope, encode_batch, read_acks
 from protocol.topics import ack_topic, act_topic
 from runtime.mqtt import MqttConnection
+from tests.conftest import PG_URL, _fresh_pg_database
 
 SITE = "plant-1"
 JUNK_IDS = 2000
@@ -182,4 +187,66 @@ async def test_drops_are_reported_after_the_flood_without_another_message(
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+        await engine.dispose()
+
+
+class _DatabaseLostAfterApply(ActionProcessor):
+    """The real apply path, and the database link cut the moment a batch has committed: the
+    worker must then read the edge's key to sign the ack, from a database that is gone."""
+
+    def __init__(self, *args: Any, link: FaultyLink, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.link: FaultyLink | None = link
+
+    async def process_message(self, *args: Any, **kwargs: Any) -> Any:
+        acks = await super().process_message(*args, **kwargs)
+        if self.link is not None:  # the first batch only
+            self.link.drop(refuse=True)
+            self.link = None
+        return acks
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL tier: IOE_TEST_DATABASE_URL is not set")
+async def test_a_database_lost_between_apply_and_ack_leaves_central_running(
+    own_broker: str, _pg_databases: list[str]
+) -> None:
+    """Seen in the fault suite (postgresql seed 433): the key read for the ack failed and
+    the exception ended the lane's task group, and central with it."""
+    db_url = await asyncio.to_thread(_fresh_pg_database, _pg_databases)
+    await upgrade(db_url)
+    url = make_url(db_url)
+    link = FaultyLink(url.port or 5432, url.host or "127.0.0.1")
+    linked = url.set(port=link.port).render_as_string(hide_password=False)
+    engine = make_engine(linked)
+    processor = _DatabaseLostAfterApply(engine, CentralSettings(db_url=linked), link=link)
+    async with engine.begin() as conn:
+        secret = await provision_edge(conn, site=SITE, edge_id="edge-1", box=processor.edge_box)
+    worker = IngestWorker(processor, mqtt_url=own_broker, heartbeat=0.5)
+    task = asyncio.create_task(worker.run())
+    try:
+        async with await MqttConnection.open(own_broker) as device:
+            await device.subscribe(ack_topic(SITE, "edge-1"))
+            while not worker.connected:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)
+            env = probe_envelope(secret)
+            await device.publish(act_topic(SITE, "edge-1"), encode_batch([env]))
+            await asyncio.sleep(2)  # applied, then no ack: the key could not be read
+            assert not task.done(), task.exception()
+            link.accept_again()  # the database is back; the edge resends until answered
+            messages = aiter(device.messages())
+            async with asyncio.timeout(30):
+                while True:
+                    await device.publish(act_topic(SITE, "edge-1"), encode_batch([env]))
+                    try:
+                        message = await asyncio.wait_for(anext(messages), 2)
+                        break
+                    except TimeoutError:
+                        continue
+            (ack,) = read_acks(message.payload, site=SITE, edge="edge-1", secret=secret)
+            assert ack.result == "duplicate"  # applied once, the first time
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        link.close()
         await engine.dispose()
