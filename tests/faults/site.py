@@ -17,7 +17,7 @@ import sqlite3
 import subprocess
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +180,6 @@ class Capabilities:
 
     disk: str | None = None  # None: can; else the reason it cannot
     clock: str | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 class FaultSite:
