@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.apply.context import LicensePlate
 from central.db.tables import license_plates, products, quality_holds
+from central.inventory import nesting
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,31 +23,13 @@ class Cover:
     why: str
 
 
-async def _ancestors(conn: AsyncConnection, ids: list[int]) -> dict[int, list[int]]:
-    """Every LP each of ``ids`` is packed in, at any depth (one recursive query)."""
-    up = (
-        select(license_plates.c.id.label("lp_id"), license_plates.c.parent_lp_id.label("up"))
-        .where(license_plates.c.id.in_(ids), license_plates.c.parent_lp_id.is_not(None))
-        .cte("up", recursive=True)
-    )
-    up = up.union(
-        select(up.c.lp_id, license_plates.c.parent_lp_id)
-        .join(license_plates, license_plates.c.id == up.c.up)
-        .where(license_plates.c.parent_lp_id.is_not(None))
-    )
-    found: dict[int, list[int]] = {i: [] for i in ids}
-    for lp_id, parent in await conn.execute(select(up.c.lp_id, up.c.up)):
-        found[lp_id].append(parent)
-    return found
-
-
 async def covering_holds(conn: AsyncConnection, lps: list[LicensePlate]) -> dict[str, list[Cover]]:
     """The active holds covering each LP (by number), the most direct first: the LP's own,
     then those of LPs it is packed in, then those of its lot. LPs must be flushed (have ids)."""
     ids = [lp.id for lp in lps if lp.id is not None]
     if not ids:
         return {}
-    ancestors = await _ancestors(conn, ids)
+    ancestors = await nesting.ancestor_ids(conn, ids)
     on_lps = (
         await conn.execute(
             select(quality_holds.c.id, quality_holds.c.lp_id, license_plates.c.number)
