@@ -270,3 +270,28 @@ async def test_the_applier_decides_not_the_conflict_code(
     assert await seeded.rows("SELECT status FROM license_plates WHERE number = 'LP-1'") == [
         ("on_hold",)
     ]
+
+
+async def test_held_stock_merged_by_force_stays_held(
+    seeded: Central, guarded: httpx.AsyncClient
+) -> None:
+    await _merge_into_a_held_lp(seeded)  # LP-2 held; LP-3 is another LP of MIX-1
+    await seeded.receive("LP-3", "1", item="MIX-1")
+    conflict_id = await conflict(seeded, "lp.merge", {"lp": "LP-2", "into": "LP-3"}, "LP_ON_HOLD")
+    done = await resolve(guarded, await seeded.bearer("qa-1", ["quality"], [SITE]), conflict_id)
+    assert done.status_code == 200, done.text
+    assert done.json()["message"] == (
+        "LP LP-2 merged into LP LP-3: 7 kg now (LP LP-2 was on quality hold: so is it now)"
+    )
+    assert await seeded.rows(
+        "SELECT number, qty, status FROM license_plates WHERE number IN ('LP-2', 'LP-3') "
+        "ORDER BY number"
+    ) == [("LP-2", 0, "consumed"), ("LP-3", 7_000_000, "on_hold")]
+    # Nothing holds LP-3 itself: releasing it frees it.
+    assert await floor(seeded, "qc.release", {"lp": "LP-3", "reason": "lab cleared"}) == (
+        AckResult.APPLIED,
+        None,
+    )
+    assert await seeded.rows("SELECT status FROM license_plates WHERE number = 'LP-3'") == [
+        ("available",)
+    ]
