@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.access.callers import Caller
@@ -55,6 +55,19 @@ async def record(
         )
     )
     return entry_id
+
+
+async def add_details(conn: AsyncConnection, entry_id: str, **details: Any) -> None:
+    """Add what an audited call learned while it ran (the holds a forced action went over)
+    to its entry's details, in the same transaction."""
+    found = (
+        await conn.execute(select(audit_log.c.details).where(audit_log.c.id == entry_id))
+    ).scalar_one()
+    await conn.execute(
+        update(audit_log)
+        .where(audit_log.c.id == entry_id)
+        .values(details={**(found or {}), **details})
+    )
 
 
 async def list_entries(

@@ -32,6 +32,10 @@ class Caller:
         """Admins pass every role check."""
         return "admin" in self.roles
 
+    def has_role(self, role: str) -> bool:
+        """True when the caller holds ``role`` (admins hold every role)."""
+        return self.is_admin or role in self.roles
+
     def require(self, *roles: str) -> None:
         """Refuse the call unless the caller holds one of ``roles`` (or is an admin)."""
         if self.is_admin or self.roles.intersection(roles):

@@ -109,6 +109,10 @@ class ApplyContext:
     # CORRECTION rows. Ledger rows of a resolution are caused by its audit entry, not an action.
     force: bool = False
     cause: str = "action"
+    # What a forced action went over: held LP number -> ids of the active holds covering it,
+    # reported by the checks force waived (central/inventory/checks.py). Only the quality role
+    # may apply such an action anyway (central/conflicts/resolution.py).
+    over_holds: dict[str, list[int]] = field(default_factory=dict)
     # LPs by (site, number): a number is unique per site, and two plants may each have one.
     lps: dict[tuple[str, str], LicensePlate | None] = field(default_factory=dict)
     wos: dict[tuple[str, str], WorkOrder | None] = field(default_factory=dict)

@@ -1,9 +1,10 @@
 """Bills of materials, versioned per product.
 
-A version that an open work order (not completed or closed) was made from is never edited in
-place: saving a BOM then makes the next version, and the old one stays as the work order knew
-it. Otherwise the current version's items are replaced. Cycles (A needs B needs A) are checked
-through the current version of every BOM at the product's site.
+A version that a work order was made from (whatever its status, closed ones too: their
+history names it) is never edited in place: saving over it is refused unless the save asks
+for a new version, and the old one stays as the work orders knew it. An unused current
+version is replaced in place. Cycles (A needs B needs A) are checked through the current
+version of every BOM at the product's site.
 """
 
 from collections import Counter
@@ -21,9 +22,9 @@ from central.catalog.products import Product, get_product
 from central.clock import now
 from central.db.rows import as_dict
 from central.db.tables import bom_items, boms, products, work_orders
-from central.errors import InvalidReference, NotFound
+from central.errors import InUse, InvalidReference, NotFound
 
-DONE_WO_STATUSES = ("completed", "closed")  # any other status keeps its BOM version frozen
+DONE_WO_STATUSES = ("completed", "closed")  # any other status is an open work order
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,11 +164,13 @@ async def save_bom(
     product_id: int,
     items: list[dict[str, Any]],
     note: str | None = None,
+    new_version: bool = False,
     caller: Caller,
 ) -> SavedBom:
-    """Store a product's BOM: version 1, a new version when open work orders use the current
-    one, else the current version replaced in place. Answers the BOM and
-    ``created_new_version``. Items: component (code), qty_per, scrap_factor, consume_whole_lp."""
+    """Store a product's BOM: version 1, or the next version when ``new_version`` is asked,
+    else the current version replaced in place, which BOM_VERSION_USED (409) refuses once a
+    work order used it. Answers the BOM and ``created_new_version``. Items: component (code),
+    qty_per, scrap_factor, consume_whole_lp."""
     # The product's row lock serializes BOM saves of one product (version numbers).
     product = await _product(conn, product_id, caller, for_update=True)
     codes = [item["component"] for item in items]
@@ -193,7 +196,9 @@ async def save_bom(
         )
     ).first()
     in_use = 0 if current is None else await _open_work_orders(conn, current.id)
-    if current is None or in_use:
+    if current is not None and not new_version:
+        await _refuse_used_version(conn, product, current.id, current.version)
+    if current is None or new_version:
         version = 1 if current is None else current.version + 1
         bom_id = (
             await conn.execute(
@@ -227,7 +232,7 @@ async def save_bom(
             for line, item in enumerate(items, start=1)
         ],
     )
-    created = current is None or bool(in_use)
+    created = current is None or new_version
     await audit.record(
         conn,
         caller=caller,
@@ -254,6 +259,39 @@ async def save_bom(
         created_by=bom.created_by,
         items=bom.items,
         created_new_version=created,
+    )
+
+
+async def _refuse_used_version(
+    conn: AsyncConnection, product: Product, bom_id: int, version: int
+) -> None:
+    """BOM_VERSION_USED (409) when any work order, of any status, was made from the version."""
+    used = (
+        (
+            await conn.execute(
+                select(work_orders.c.number)
+                .where(work_orders.c.bom_id == bom_id)
+                .order_by(work_orders.c.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not used:
+        return
+    shown = ", ".join(used[:5]) + (f" and {len(used) - 5} more" if len(used) > 5 else "")
+    raise InUse(
+        f"version {version} of the BOM of {product.code} was used by work order(s) {shown}; "
+        "a version a work order used is never edited in place: save the BOM as a new version "
+        '(with "new_version": true)',
+        code="BOM_VERSION_USED",
+        details={
+            "product_id": product.id,
+            "version": version,
+            "work_orders": list(used[:100]),
+            "work_order_count": len(used),
+            "next_version": version + 1,
+        },
     )
 
 

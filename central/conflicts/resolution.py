@@ -6,6 +6,8 @@ carry ``cause = 'api'`` and that entry's id as ``action_id`` (the original actio
 the conflict row and in the audit details). The action runs through the same appliers as on
 the floor; "apply" runs them with ``force``, which waives status checks and books shortfalls
 as CORRECTION rows, but nothing can apply to an LP, product or location that does not exist.
+The appliers report the quality holds a forced action went over: only the quality role may
+overrule a hold (separation of duties), and the holds stay active.
 """
 
 import json
@@ -23,19 +25,21 @@ from central.clock import now
 from central.conflicts.inbox import Conflict, get_conflict
 from central.db.enums import RESOLUTIONS
 from central.db.tables import conflicts, stock_moves
-from central.errors import ActionConflict, InvalidInput, NotFound
+from central.errors import ActionConflict, Forbidden, InvalidInput, NotFound
 from protocol import Envelope, ProtocolError, check_envelope
 from protocol.envelope import normalize_body
 
 
 @dataclass(frozen=True, slots=True)
 class Resolved:
-    """A resolved conflict, what the action said when it applied, and the ledger rows written."""
+    """A resolved conflict, what the action said when it applied, the ledger rows written, and
+    the quality holds a forced action went over (they stay active)."""
 
     conflict: Conflict
     message: str | None
     code: str | None
     stock_moves: list[int]
+    over_holds: list[int]
 
 
 async def _open_conflict(conn: AsyncConnection, conflict_id: int, caller: Caller) -> Any:
@@ -92,10 +96,34 @@ def _envelope(row: Any, *, entry_id: str, body: dict[str, Any] | None) -> Envelo
     return Envelope.model_validate({**env.model_dump(), "id": entry_id, "body": wire})
 
 
+def _refuse_over_holds(ctx: ApplyContext, caller: Caller, conflict_id: int) -> None:
+    """Going over a quality hold is quality's decision: QUALITY_ROLE_REQUIRED (403) for a
+    supervisor without that role, raised so the whole transaction rolls back."""
+    if not ctx.over_holds or caller.has_role("quality"):
+        return
+    lps = sorted(ctx.over_holds)
+    holds = sorted({hold for ids in ctx.over_holds.values() for hold in ids})
+    named = f" (hold {', '.join(map(str, holds))})" if holds else ""
+    raise Forbidden(
+        f"applying this action anyway goes over the quality hold on LP {', '.join(lps)}{named}; "
+        f"only the quality role may do that. {caller.name} can void it, or quality can "
+        "release the hold or resolve the conflict",
+        code="QUALITY_ROLE_REQUIRED",
+        details={
+            "conflict_id": conflict_id,
+            "holds": holds,
+            "lps": lps,
+            "needs": ["quality"],
+            "has": sorted(caller.roles),
+        },
+    )
+
+
 async def _apply(
-    ctx: ApplyContext, env: Envelope, *, force: bool, conflict_id: int
+    ctx: ApplyContext, env: Envelope, *, force: bool, conflict_id: int, caller: Caller
 ) -> tuple[str, str | None]:
-    """Run the action through its applier; RESOLUTION_FAILED when it still cannot apply."""
+    """Run the action through its applier; RESOLUTION_FAILED when it still cannot apply,
+    QUALITY_ROLE_REQUIRED when it went over a quality hold the caller may not overrule."""
     ctx.force = force
     await ctx.load_lps((env.site, n) for n in lp_numbers(env))
     await ctx.load_wos(wo_numbers(env))
@@ -116,6 +144,7 @@ async def _apply(
                 "conflict_message": err.message,
             },
         ) from err
+    _refuse_over_holds(ctx, caller, conflict_id)
     await ctx.flush()
     return applied.message, applied.code
 
@@ -158,7 +187,15 @@ async def resolve(
     if resolution != "void":
         env = _envelope(row, entry_id=entry_id, body=body)
         changed = env.body if body is not None else None
-        message, code = await _apply(ctx, env, force=resolution == "apply", conflict_id=conflict_id)
+        message, code = await _apply(
+            ctx, env, force=resolution == "apply", conflict_id=conflict_id, caller=caller
+        )
+    over_holds = sorted({hold for ids in ctx.over_holds.values() for hold in ids})
+    if ctx.over_holds:
+        # The holds stay active; the audit entry says which ones this resolution overruled.
+        await audit.add_details(
+            conn, entry_id, over_holds=over_holds, held_lps=sorted(ctx.over_holds)
+        )
     await conn.execute(
         update(conflicts)
         .where(conflicts.c.id == conflict_id)
@@ -188,4 +225,5 @@ async def resolve(
         message=message,
         code=code,
         stock_moves=list(moves),
+        over_holds=over_holds,
     )

@@ -35,6 +35,9 @@ GenealogyKind = Literal["SPLIT", "PRODUCE", "MERGE", "PACK"]
 ReservationStatus = Literal["active", "released", "consumed"]
 HoldStatus = Literal["active", "released"]
 CountStatus = Literal["open", "approved", "cancelled"]
+# A full count speaks for the whole location (LPs booked there and not counted are zeroed at
+# approval); a partial one only for the LPs it counted.
+CountScope = Literal["full", "partial"]
 ConflictStatus = Literal["open", "resolved", "voided"]
 Resolution = Literal["apply", "apply_with_changes", "void"]
 # The first outcome of an action id: what its duplicates repeat (refusals are kept elsewhere).
@@ -58,6 +61,7 @@ GENEALOGY_KINDS: tuple[str, ...] = get_args(GenealogyKind)
 RESERVATION_STATUSES: tuple[str, ...] = get_args(ReservationStatus)
 HOLD_STATUSES: tuple[str, ...] = get_args(HoldStatus)
 COUNT_STATUSES: tuple[str, ...] = get_args(CountStatus)
+COUNT_SCOPES: tuple[str, ...] = get_args(CountScope)
 CONFLICT_STATUSES: tuple[str, ...] = get_args(ConflictStatus)
 RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
 FIRST_OUTCOMES: tuple[str, ...] = get_args(FirstOutcome)

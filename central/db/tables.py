@@ -23,6 +23,7 @@ from sqlalchemy import (
 
 from central.db.enums import (  # the tables' CHECK constraints, and their values for callers
     CONFLICT_STATUSES,
+    COUNT_SCOPES,
     COUNT_STATUSES,
     FIRST_OUTCOMES,
     HOLD_STATUSES,
@@ -270,8 +271,11 @@ count_sessions = Table(
     Column("approved_by", String(64)),
     Column("approved_at", UtcDateTime),
     Column("approval_cause", String(36)),  # audit_log id, the action_id of its ADJUST rows
+    # full: uncounted LPs at the location are zeroed at approval; partial: left alone
+    Column("scope", String(16), nullable=False, server_default="partial"),
     UniqueConstraint("site", "number"),
     CheckConstraint(_one_of("status", COUNT_STATUSES), name="status"),
+    CheckConstraint(_one_of("scope", COUNT_SCOPES), name="scope"),
 )
 
 count_lines = Table(

@@ -1,7 +1,8 @@
 """The checks and builders inventory operations share: LPs that exist and may be used,
 locations, new LP numbers, lots on hold.
 
-Each check runs before an operation's first write (see central/apply/outcome.py).
+Each check runs before an operation's first write (see central/apply/outcome.py). A check
+that ``ctx.force`` waives for a held LP reports the holds it went over instead of refusing.
 """
 
 from datetime import date
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from central.apply.context import ApplyContext, LicensePlate, Origin
 from central.apply.outcome import conflict
 from central.db.tables import quality_holds, stock_moves, work_orders
+from central.quality.coverage import covering_holds
 from protocol import ConflictCode
 
 # Applied, but changed nothing: a newer move of the same LP was applied already.
@@ -45,6 +47,8 @@ async def usable_lp(
     """The LP, or a conflict when it is unknown, consumed, shipped or (unless allowed) on hold."""
     lp = await known_lp(ctx, site, number)
     if ctx.force:
+        if lp.status == "on_hold" and not allow_hold:
+            await went_over_hold(ctx, lp)
         return lp
     if lp.status == "consumed":
         wo = await consumed_into(ctx, lp)
@@ -124,11 +128,22 @@ async def lot_on_hold(ctx: ApplyContext, site: str, product_id: int, lot: str | 
     return (await ctx.conn.execute(query)).first() is not None
 
 
+async def went_over_hold(ctx: ApplyContext, lp: LicensePlate) -> None:
+    """Report that a forced action uses a held LP as the hold forbids: the holds covering it
+    go into ``ctx.over_holds`` (none when the LP is on hold with nothing covering it)."""
+    await ctx.flush()  # the LP and its packing as this transaction sees them
+    covers = (await covering_holds(ctx.conn, [lp])).get(lp.number, [])
+    ctx.over_holds[lp.number] = sorted({cover.hold_id for cover in covers})
+
+
 async def refuse_held_to_shipping(ctx: ApplyContext, lp: LicensePlate, to_id: int) -> None:
     """A held LP may move (to quarantine, say) but never to a shipping location."""
-    if ctx.force or lp.status != "on_hold":
+    if lp.status != "on_hold":
         return
     if (await ctx.location_by_id(to_id)).kind == "shipping":
+        if ctx.force:
+            await went_over_hold(ctx, lp)
+            return
         raise conflict(
             ConflictCode.LP_ON_HOLD,
             f"LP {lp.number} is on quality hold; it cannot go to a shipping location",

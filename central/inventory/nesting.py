@@ -1,8 +1,10 @@
-"""LP nesting: what is packed inside an LP (cartons on a pallet), at any depth.
+"""LP nesting: what is packed inside an LP (cartons on a pallet) and what an LP is packed in.
 
 ``license_plates.parent_lp_id`` says which LP an LP is packed in. Moving, holding or shipping
 a parent applies to everything below it, so those paths ask for its contents here: one
-recursive query over the parent_lp_id index, on SQLite and PostgreSQL alike.
+recursive query over the parent_lp_id index, on SQLite and PostgreSQL alike. Holds on a pallet
+and counts of a pallet cover what is packed in it, so those ask the other way: what an LP is
+packed in.
 """
 
 from sqlalchemy import CTE, func, literal, select
@@ -45,6 +47,26 @@ async def nested_lps(conn: AsyncConnection, *, lp_id: int) -> list[tuple[int, st
 async def nested_ids(conn: AsyncConnection, *, lp_id: int) -> list[int]:
     """Ids of every LP nested below ``lp_id`` (any depth), shallowest first."""
     return [lp for lp, _ in await nested_lps(conn, lp_id=lp_id)]
+
+
+async def ancestor_ids(conn: AsyncConnection, ids: list[int]) -> dict[int, list[int]]:
+    """Ids of every LP each of ``ids`` is packed in, the nearest first (one recursive query)."""
+    lps = license_plates.alias("packed_lp")
+    up = (
+        select(lps.c.id.label("lp_id"), lps.c.parent_lp_id.label("up"), literal(1).label("level"))
+        .where(lps.c.id.in_(ids), lps.c.parent_lp_id.is_not(None))
+        .cte("up", recursive=True)
+    )
+    up = up.union_all(
+        select(up.c.lp_id, lps.c.parent_lp_id, (up.c.level + 1).label("level"))
+        .join(lps, lps.c.id == up.c.up)
+        .where(lps.c.parent_lp_id.is_not(None), up.c.level < MAX_NESTING)
+    )
+    found: dict[int, list[int]] = {i: [] for i in ids}
+    for lp_id, parent in await conn.execute(select(up.c.lp_id, up.c.up).order_by(up.c.level)):
+        if parent not in found[lp_id]:
+            found[lp_id].append(parent)
+    return found
 
 
 async def number_of(conn: AsyncConnection, *, lp_id: int) -> str | None:

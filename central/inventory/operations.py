@@ -293,6 +293,11 @@ async def merge(ctx: ApplyContext, origin: Origin, body: LpMerge) -> Applied:
         reference=lp.number,
     )
     ctx.link(source_id=lp_id, target=into, kind="MERGE", action_id=origin.action_id)
+    note = ""
+    if lp.status == "on_hold" and into.status in ("available", "reserved"):
+        # Only a merge forced over the hold gets here: held stock stays held in the LP it went
+        # into, as a carton packed onto a held pallet does; releasing that LP frees it.
+        into.status, note = "on_hold", f" (LP {lp.number} was on quality hold: so is it now)"
     lp.qty, lp.status, lp.parent_lp_id = Decimal(0), "consumed", None
     into.qty += qty
     ctx.save_lp(lp)
@@ -306,7 +311,7 @@ async def merge(ctx: ApplyContext, origin: Origin, body: LpMerge) -> Applied:
                 .values(expiry=into.expiry)
             )
     return Applied(
-        f"LP {lp.number} merged into LP {into.number}: {format_qty(into.qty)} {into.uom} now"
+        f"LP {lp.number} merged into LP {into.number}: {format_qty(into.qty)} {into.uom} now{note}"
     )
 
 

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.apply.context import ApplyContext, LicensePlate, Origin
 from central.apply.outcome import Applied, Operation, conflict
-from central.db.tables import license_plates, products, quality_holds, reservations
+from central.db.tables import license_plates, quality_holds, reservations
 from central.inventory import nesting
 from central.inventory.checks import known_lp
+from central.quality.coverage import covering_holds
 from protocol import ConflictCode
 from protocol.actions import QualityTarget
 
@@ -251,67 +252,8 @@ async def still_held(ctx: ApplyContext, lps: list[LicensePlate]) -> dict[str, st
     if not lps:
         return {}
     await ctx.flush()
-    ids = [lp.id for lp in lps if lp.id is not None]  # every LP has an id after the flush
-    up = (
-        select(license_plates.c.id.label("lp_id"), license_plates.c.parent_lp_id.label("up"))
-        .where(license_plates.c.id.in_(ids), license_plates.c.parent_lp_id.is_not(None))
-        .cte("up", recursive=True)
-    )
-    up = up.union(
-        select(up.c.lp_id, license_plates.c.parent_lp_id)
-        .join(license_plates, license_plates.c.id == up.c.up)
-        .where(license_plates.c.parent_lp_id.is_not(None))
-    )
-    ancestors: dict[int, list[int]] = {i: [] for i in ids}
-    for lp_id, parent in await ctx.conn.execute(select(up.c.lp_id, up.c.up)):
-        ancestors[lp_id].append(parent)
-    held_lps = dict(
-        (
-            await ctx.conn.execute(
-                select(quality_holds.c.lp_id, license_plates.c.number)
-                .join(license_plates, license_plates.c.id == quality_holds.c.lp_id)
-                .where(
-                    quality_holds.c.status == "active",
-                    quality_holds.c.lp_id.in_(ids + [a for v in ancestors.values() for a in v]),
-                )
-            )
-        ).all()
-    )
-    lots = {lp.lot for lp in lps if lp.lot}
-    held_lots = (
-        (
-            await ctx.conn.execute(
-                select(
-                    quality_holds.c.site,
-                    quality_holds.c.lot,
-                    quality_holds.c.product_id,
-                    products.c.code,
-                )
-                .outerjoin(products, products.c.id == quality_holds.c.product_id)
-                .where(
-                    quality_holds.c.site == lps[0].site,
-                    quality_holds.c.status == "active",
-                    quality_holds.c.lp_id.is_(None),
-                    quality_holds.c.lot.in_(lots),
-                )
-            )
-        ).all()
-        if lots
-        else []
-    )
-    why: dict[str, str] = {}
-    for lp in lps:
-        if lp.id in held_lps:
-            why[lp.number] = "it has its own active hold"
-        elif parents := [held_lps[a] for a in ancestors[lp.id or 0] if a in held_lps]:
-            why[lp.number] = f"it is packed in held LP {parents[0]}"
-        elif held := next(
-            (h for h in held_lots if h.lot == lp.lot and h.product_id in (None, lp.product_id)),
-            None,
-        ):
-            of = f" of {held.code}" if held.code else ""
-            why[lp.number] = f"lot {held.lot}{of} is still held"
-    return why
+    covers = await covering_holds(ctx.conn, lps)
+    return {number: found[0].why for number, found in covers.items() if found}
 
 
 async def _free(ctx: ApplyContext, lps: list[LicensePlate]) -> None:

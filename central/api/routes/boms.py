@@ -24,12 +24,14 @@ router = APIRouter(prefix="/products", tags=["boms"])
 async def save_bom(
     product_id: int, body: BomIn, conn: WriteConn, caller: TechnicalCaller, response: Response
 ) -> SavedBom:
-    """Save the product's BOM: 201 with a new version (the first one, or because open work
-    orders use the current one), 200 when the current version was replaced in place."""
+    """Save the product's BOM: 201 with a new version (the first one, or one asked for with
+    ``new_version``), 200 when the current version was replaced in place; 409
+    BOM_VERSION_USED when a work order used the current version (save a new version)."""
     bom = await boms.save_bom(
         conn,
         product_id=product_id,
         note=body.note,
+        new_version=body.new_version,
         caller=caller,
         items=[item.model_dump() for item in body.items],
     )

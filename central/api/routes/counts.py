@@ -17,7 +17,7 @@ from central.api.schemas.counts import (
     CountOut,
     VarianceOut,
 )
-from central.counts import service
+from central.counts import approval, service
 from central.db.enums import CountStatus
 from runtime.http_errors import error_responses
 
@@ -33,9 +33,14 @@ router = APIRouter(prefix="/counts", tags=["counts"])
 async def create_count(
     body: CountIn, conn: WriteConn, caller: WarehouseCaller
 ) -> service.CountDetail:
-    """Open a count session for a location."""
+    """Open a count session for a location: a full count of it, or a partial one."""
     return await service.create_session(
-        conn, caller=caller, site=body.site, location=body.location, number=body.number
+        conn,
+        caller=caller,
+        site=body.site,
+        location=body.location,
+        number=body.number,
+        scope=body.scope,
     )
 
 
@@ -79,9 +84,10 @@ async def approve_count(
     session_id: int,
     ctx: ApplyDep,
     caller: WarehouseCaller,
-) -> service.Approval:
-    """Approve the count: every difference is booked as ADJUST rows linked to the session."""
-    return await service.approve(ctx, caller=caller, session_id=session_id)
+) -> approval.Approval:
+    """Approve the count: every difference is booked as ADJUST rows linked to the session.
+    The approver must not have opened the session nor counted in it (admins excepted)."""
+    return await approval.approve(ctx, caller=caller, session_id=session_id)
 
 
 @router.post("/{session_id}/cancel", response_model=CountOut, responses=error_responses(404, 409))

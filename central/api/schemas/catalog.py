@@ -97,6 +97,11 @@ class BomIn(BaseModel):
 
     items: list[BomItemIn] = Field(min_length=1, max_length=500)
     note: str | None = Field(default=None, max_length=2000)
+    new_version: bool = Field(
+        default=False,
+        description="make the next version; without it the current version is replaced in "
+        "place, which is refused (409 BOM_VERSION_USED) once a work order used it",
+    )
 
 
 class BomItemOut(BaseModel):

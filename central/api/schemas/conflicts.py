@@ -54,3 +54,6 @@ class ResolvedOut(BaseModel):
     message: str | None
     code: str | None
     stock_moves: list[int]
+    over_holds: list[int] = Field(
+        description="ids of the active quality holds a forced action went over; they stay active"
+    )

@@ -2,9 +2,10 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from central.api.schemas.fields import QtyOut
+from central.db.enums import CountScope
 from protocol.types import Code, Name
 
 
@@ -16,6 +17,11 @@ class CountIn(BaseModel):
     site: Name
     location: Code
     number: Code | None = None
+    scope: CountScope = Field(
+        default="partial",
+        description="full: LPs booked at the location and not counted are zeroed at approval; "
+        "partial: they are left alone",
+    )
 
 
 class CountOut(BaseModel):
@@ -25,6 +31,7 @@ class CountOut(BaseModel):
     site: str
     number: str
     location: str
+    scope: CountScope
     status: str
     created_by: str
     created_at: datetime
@@ -68,7 +75,11 @@ class VarianceLineOut(BaseModel):
     unexpected: bool
     unknown: bool
     changed_after_count: bool
+    counted_with: str | None = Field(
+        description="the counted LP this one is packed in, whose count covers it"
+    )
     adjustment: QtyOut | None
+    reason: str | None = Field(description="why approval leaves the LP alone")
 
 
 class VarianceTotalOut(BaseModel):
@@ -87,6 +98,10 @@ class VarianceOut(BaseModel):
     session: CountOut
     lines: list[VarianceLineOut]
     totals: list[VarianceTotalOut]
+    uncounted: list[str] = Field(
+        description="LPs booked at the location nobody counted: zeroed by a full count's "
+        "approval (held ones excepted), left alone by a partial one"
+    )
 
 
 class AdjustedOut(BaseModel):
@@ -116,5 +131,6 @@ class ApprovalOut(BaseModel):
     session: CountOut
     adjusted: list[AdjustedOut]
     transferred: list[str]
+    zeroed: list[str] = Field(description="LPs a full count zeroed because nobody counted them")
     needs_receipt: list[FoundOut]
     not_adjusted: list[SkippedOut]

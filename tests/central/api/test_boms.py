@@ -39,12 +39,17 @@ def item(component: str, qty_per: str = "1", **extra: Any) -> dict[str, Any]:
 
 
 async def post_bom(
-    central: Central, product_id: int, *items: dict[str, Any], note: str | None = None
+    central: Central,
+    product_id: int,
+    *items: dict[str, Any],
+    note: str | None = None,
+    new_version: bool | None = None,
 ) -> httpx.Response:
-    """POST a BOM for a product."""
-    return await central.client.post(
-        f"{API}/products/{product_id}/bom", json={"items": list(items), "note": note}
-    )
+    """POST a BOM for a product (``new_version`` sent only when given)."""
+    body: dict[str, Any] = {"items": list(items), "note": note}
+    if new_version is not None:
+        body["new_version"] = new_version
+    return await central.client.post(f"{API}/products/{product_id}/bom", json=body)
 
 
 async def open_work_order(
@@ -121,9 +126,6 @@ async def test_first_bom_is_version_one(central: Central) -> None:
 async def test_unused_bom_is_replaced_in_place(central: Central) -> None:
     ids = await products(central, "CAKE-EA", "FLOUR", "SUGAR", "EGG-EA")
     first = (await post_bom(central, ids["CAKE-EA"], item("FLOUR"), item("EGG-EA"))).json()
-    done = first["id"]
-    await open_work_order(central, ids["CAKE-EA"], done, "WO-OLD", status="completed")
-    await open_work_order(central, ids["CAKE-EA"], done, "WO-SHUT", status="closed")
     again = await post_bom(
         central, ids["CAKE-EA"], item("SUGAR", "0.1"), item("FLOUR", "0.3"), note="less flour"
     )
@@ -145,14 +147,38 @@ async def test_unused_bom_is_replaced_in_place(central: Central) -> None:
     ) == [("bom.create", "CAKE-EA v1"), ("bom.replace", "CAKE-EA v1")]
 
 
-@pytest.mark.parametrize("status", ["planned", "released", "in_progress"])
-async def test_bom_of_an_open_work_order_gets_a_new_version(central: Central, status: str) -> None:
+@pytest.mark.parametrize("status", ["planned", "released", "in_progress", "completed", "closed"])
+async def test_a_version_a_work_order_used_is_never_edited_in_place(
+    central: Central, status: str
+) -> None:
     ids = await products(central, "CAKE-EA", "FLOUR", "SUGAR")
     cake = ids["CAKE-EA"]
     v1 = (await post_bom(central, cake, item("FLOUR", "0.5"), note="v1")).json()
     await open_work_order(central, cake, v1["id"], "WO-1", status=status)
+    audited = await central.count("audit_log")
 
-    saved = await post_bom(central, cake, item("FLOUR", "0.4"), item("SUGAR", "0.1"), note="v2")
+    refused = await post_bom(central, cake, item("FLOUR", "0.4"), item("SUGAR", "0.1"))
+    assert refused.status_code == 409, refused.text
+    assert refused.json() == {
+        "code": "BOM_VERSION_USED",
+        "message": "version 1 of the BOM of CAKE-EA was used by work order(s) WO-1; a version a "
+        'work order used is never edited in place: save the BOM as a new version (with "new_'
+        'version": true)',
+        "details": {
+            "product_id": cake,
+            "version": 1,
+            "work_orders": ["WO-1"],
+            "work_order_count": 1,
+            "next_version": 2,
+        },
+    }
+    old = (await central.client.get(f"{API}/products/{cake}/bom", params={"version": 1})).json()
+    assert old == {k: v for k, v in v1.items() if k != "created_new_version"}  # untouched
+    assert await central.count("boms") == 1 and await central.count("audit_log") == audited
+
+    saved = await post_bom(
+        central, cake, item("FLOUR", "0.4"), item("SUGAR", "0.1"), note="v2", new_version=True
+    )
     assert saved.status_code == 201, saved.text
     v2 = saved.json()
     assert (v2["version"], v2["created_new_version"], v2["note"]) == (2, True, "v2")
@@ -162,24 +188,55 @@ async def test_bom_of_an_open_work_order_gets_a_new_version(central: Central, st
     current = (await central.client.get(f"{API}/products/{cake}/bom")).json()
     assert (current["version"], len(current["items"])) == (2, 2)
     versions = (await central.client.get(f"{API}/products/{cake}/bom/versions")).json()
+    open_wos = 0 if status in ("completed", "closed") else 1
     assert [
         (v["version"], v["note"], v["item_count"], v["open_work_orders"], v["current"])
         for v in versions
-    ] == [(1, "v1", 1, 1, False), (2, "v2", 2, 0, True)]
+    ] == [(1, "v1", 1, open_wos, False), (2, "v2", 2, 0, True)]
 
     # Nothing uses version 2 yet: the next save edits it in place.
     third = await post_bom(central, cake, item("SUGAR", "0.2"), note="v2 fixed")
     assert third.status_code == 200
     assert (third.json()["version"], third.json()["created_new_version"]) == (2, False)
     assert await central.count("boms") == 2
-    # Once the work order is closed, version 1 could change again, but only the current
-    # version is ever saved: it is version 2 that the next POST replaces.
+    # Once closed, the work order still names version 1: it stays as it was, and only the
+    # current version is ever saved.
     async with central.engine.begin() as conn:
         await conn.execute(update(work_orders).values(status="closed"))
     fourth = await post_bom(central, cake, item("FLOUR", "1"))
     assert (fourth.status_code, fourth.json()["version"]) == (200, 2)
     kept = (await central.client.get(f"{API}/products/{cake}/bom", params={"version": 1})).json()
     assert [(i["component"], i["qty_per"]) for i in kept["items"]] == [("FLOUR", "0.5")]
+    # A new version may be asked for even when nothing uses the current one.
+    fifth = await post_bom(central, cake, item("SUGAR"), new_version=True)
+    assert (fifth.status_code, fifth.json()["version"]) == (201, 3)
+    assert await central.rows(
+        "SELECT action, target FROM audit_log WHERE action LIKE 'bom.%' ORDER BY id"
+    ) == [
+        ("bom.create", "CAKE-EA v1"),
+        ("bom.create", "CAKE-EA v2"),
+        ("bom.replace", "CAKE-EA v2"),
+        ("bom.replace", "CAKE-EA v2"),
+        ("bom.create", "CAKE-EA v3"),
+    ]
+
+
+async def test_a_work_order_made_through_the_api_freezes_its_version(seeded: Central) -> None:
+    """The whole life of a work order made from a version, closed at the end: the version
+    stays frozen."""
+    api = seeded.client
+    fg = (await api.get(f"{API}/products", params={"q": "FG-1"})).json()["items"][0]["id"]
+    assert (await post_bom(seeded, fg, item("RAW-1", "0.5"))).status_code == 201
+    await seeded.receive("LP-1", "10")
+    made = await api.post(
+        f"{API}/work-orders", json={"site": SITE, "number": "WO-9", "product": "FG-1", "qty": "2"}
+    )
+    assert made.status_code == 201, made.text
+    for step in ("release", "start", "complete", "close"):
+        moved = await api.post(f"{API}/work-orders/{made.json()['id']}/{step}")
+        assert moved.status_code == 200, (step, moved.text)
+    refused = await post_bom(seeded, fg, item("RAW-1", "0.6"))
+    assert refused.status_code == 409 and refused.json()["details"]["work_orders"] == ["WO-9"]
 
 
 async def test_current_bom_for_work_orders(central: Central) -> None:
@@ -301,7 +358,7 @@ async def test_cycles_through_other_boms_are_refused(central: Central) -> None:
         (await central.client.get(f"{API}/products/{ids['A']}/bom")).json()["id"],
         "WO-A",
     )
-    assert (await post_bom(central, ids["A"], item("D"))).json()["version"] == 2
+    assert (await post_bom(central, ids["A"], item("D"), new_version=True)).json()["version"] == 2
     assert (await post_bom(central, ids["B"], item("A"))).status_code == 200
 
 

@@ -13,9 +13,10 @@ from tests.central.conftest import SITE, Central
 API = "/api/v1"
 
 
-async def open_count(central: Central, location: str = "A-01") -> dict:
-    """Open a count session."""
-    response = await central.client.post(f"{API}/counts", json={"site": SITE, "location": location})
+async def open_count(central: Central, location: str = "A-01", scope: str | None = None) -> dict:
+    """Open a count session (partial unless ``scope`` says otherwise)."""
+    body = {"site": SITE, "location": location} | ({"scope": scope} if scope else {})
+    response = await central.client.post(f"{API}/counts", json=body)
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -48,14 +49,15 @@ async def stock(central: Central) -> dict[str, tuple[str, str, str]]:
     return out
 
 
-async def scenario(central: Central) -> dict:
+async def scenario(central: Central, scope: str = "full") -> dict:
     """A-01 books LP-1 (10 kg), LP-2 (4 kg), LP-3 (6 ea); LP-4 (5 kg) is booked at A-02.
     The floor counts LP-1 at 7, LP-3 at 6, LP-4 at 5 (found here), LP-NEW at 2; LP-2 is missing."""
     await central.receive("LP-1", "10", location="A-01")
     await central.receive("LP-2", "4", location="A-01")
     await central.receive("LP-3", "6", location="A-01", item="FG-1", uom="ea")
     await central.receive("LP-4", "5", location="A-02")
-    session = await open_count(central)
+    session = await open_count(central, scope=scope)
+    assert session["scope"] == scope
     await count(
         central, session["number"], ("LP-1", "7"), ("LP-3", "6"), ("LP-4", "5"), ("LP-NEW", "2")
     )
@@ -65,7 +67,8 @@ async def scenario(central: Central) -> dict:
 async def test_variance_report(seeded: Central) -> None:
     session = await scenario(seeded)
     report = (await seeded.client.get(f"{API}/counts/{session['id']}/variance")).json()
-    assert report["session"]["number"] == session["number"]
+    assert (report["session"]["number"], report["session"]["scope"]) == (session["number"], "full")
+    assert report["uncounted"] == ["LP-2"]
     lines = {line["lp"]: line for line in report["lines"]}
     pick = ("expected", "counted", "variance", "adjustment", "missing", "unexpected", "unknown")
     assert {lp: tuple(line[k] for k in pick) for lp, line in lines.items()} == {
@@ -91,6 +94,7 @@ async def test_approval_writes_adjustments_linked_to_the_session(seeded: Central
     answer = approved.json()
     assert answer["adjusted"] == [{"lp": "LP-1", "qty": "-3"}, {"lp": "LP-2", "qty": "-4"}]
     assert answer["transferred"] == ["LP-4"]
+    assert answer["zeroed"] == ["LP-2"]
     assert answer["needs_receipt"] == [{"lp": "LP-NEW", "qty": "2"}]
     assert answer["not_adjusted"] == []
     after = answer["session"]
@@ -188,6 +192,9 @@ async def test_roles(seeded: Central) -> None:
         _, store = await create_token(
             conn, caller=ADMIN_CALLER, name="store-1", roles=["warehouse"], sites=[SITE]
         )
+        _, manager = await create_token(
+            conn, caller=ADMIN_CALLER, name="store-2", roles=["warehouse"], sites=[SITE]
+        )
     settings = CentralSettings(db_url=seeded.settings.db_url, admin_token="root-token")
     app = create_app(settings, engine=seeded.engine)
     async with httpx.AsyncClient(
@@ -210,7 +217,113 @@ async def test_roles(seeded: Central) -> None:
         seen = await client.get(f"{API}/counts", headers={"Authorization": f"Bearer {prod}"})
         assert [s["id"] for s in seen.json()["items"]] == [session_id]
         approved = await client.post(
-            f"{API}/counts/{session_id}/approve", headers={"Authorization": f"Bearer {store}"}
+            f"{API}/counts/{session_id}/approve", headers={"Authorization": f"Bearer {manager}"}
         )
         assert approved.status_code == 200
-        assert approved.json()["session"]["approved_by"] == "store-1"
+        assert approved.json()["session"]["approved_by"] == "store-2"
+
+
+async def test_a_partial_count_leaves_what_it_did_not_count_alone(seeded: Central) -> None:
+    session = await scenario(seeded, scope="partial")
+    report = (await seeded.client.get(f"{API}/counts/{session['id']}/variance")).json()
+    assert report["session"]["scope"] == "partial"
+    assert [line["lp"] for line in report["lines"]] == ["LP-1", "LP-3", "LP-4", "LP-NEW"]
+    assert report["uncounted"] == ["LP-2"]  # named, not a line: nothing is booked on it
+    assert report["totals"][1] == {
+        "product": "RAW-1",
+        "uom": "kg",
+        "expected": "10",
+        "counted": "12",
+        "variance": "2",
+    }
+    answer = (await seeded.client.post(f"{API}/counts/{session['id']}/approve")).json()
+    assert answer["adjusted"] == [{"lp": "LP-1", "qty": "-3"}]
+    assert (answer["zeroed"], answer["transferred"]) == ([], ["LP-4"])
+    assert (await stock(seeded))["LP-2"] == ("4", "A-01", "available")
+    audit = (await seeded.client.get(f"{API}/audit", params={"action": "count.approve"})).json()
+    assert [entry["details"] for entry in audit["items"]] == [{"scope": "partial"}]
+
+
+async def test_scope_is_declared_when_the_session_opens(seeded: Central) -> None:
+    default = await open_count(seeded)
+    full = await open_count(seeded, "A-02", scope="full")
+    assert (default["scope"], full["scope"]) == ("partial", "full")
+    bad = await seeded.client.post(
+        f"{API}/counts", json={"site": SITE, "location": "A-01", "scope": "most"}
+    )
+    assert bad.status_code == 422 and bad.json()["code"] == "VALIDATION_ERROR"
+    listed = (await seeded.client.get(f"{API}/counts")).json()["items"]
+    assert [(s["location"], s["scope"]) for s in listed] == [("A-02", "full"), ("A-01", "partial")]
+    assert await seeded.rows("SELECT scope FROM count_sessions ORDER BY id") == [
+        ("partial",),
+        ("full",),
+    ]
+
+
+async def test_a_full_count_zeroes_the_uncounted_but_not_held_or_counted_pallets(
+    seeded: Central,
+) -> None:
+    """At A-01: LP-R reserved for WO-2, LP-H on hold, PAL-1 with C-1 packed on it, PAL-2 with
+    C-2, LP-A. The floor counts PAL-1 (1) and PAL-2 (0, it is gone) and nothing else."""
+    api = seeded.client
+    fg = (await api.get(f"{API}/products", params={"q": "FG-1"})).json()["items"][0]
+    bom = {"items": [{"component": "RAW-1", "qty_per": "1"}]}
+    assert (await api.post(f"{API}/products/{fg['id']}/bom", json=bom)).status_code == 201
+    await seeded.receive("LP-R", "10", location="A-01")
+    made = await api.post(
+        f"{API}/work-orders",
+        json={"site": SITE, "number": "WO-2", "product": "FG-1", "qty": "4", "status": "released"},
+    )
+    assert made.status_code == 201, made.text
+    await seeded.receive("LP-H", "3", location="A-01")
+    assert (await count_action(seeded, "qc.hold", {"lp": "LP-H", "reason": "swab"})) == "applied"
+    for pallet, carton in (("PAL-1", "C-1"), ("PAL-2", "C-2")):
+        await seeded.receive(pallet, "1", location="A-01", item="FG-1", uom="ea")
+        await seeded.receive(carton, "5", location="A-01")
+        assert await count_action(seeded, "lp.pack", {"lp": carton, "parent": pallet}) == (
+            "applied"
+        )
+    await seeded.receive("LP-A", "2", location="A-01")
+    session = await open_count(seeded, scope="full")
+    await count(seeded, session["number"], ("PAL-1", "1"), ("PAL-2", "0"))
+
+    report = (await api.get(f"{API}/counts/{session['id']}/variance")).json()
+    lines = {line["lp"]: line for line in report["lines"]}
+    pick = ("missing", "expected", "counted", "variance", "adjustment", "counted_with")
+    assert {lp: tuple(line[k] for k in pick) for lp, line in lines.items()} == {
+        "C-1": (False, "5", "5", "0", None, "PAL-1"),
+        "C-2": (True, "5", "0", "-5", "-5", None),
+        "LP-A": (True, "2", "0", "-2", "-2", None),
+        "LP-H": (True, "3", "0", "-3", None, None),
+        "LP-R": (True, "10", "0", "-10", "-10", None),
+        "PAL-1": (False, "1", "1", "0", "0", None),
+        "PAL-2": (False, "1", "0", "-1", "-1", None),
+    }
+    assert lines["LP-H"]["reason"] == (
+        "LP LP-H is on quality hold: a count never zeroes held stock it did not find; "
+        "count it, or ask quality"
+    )
+    assert lines["LP-R"]["book_status"] == "reserved"  # seen before approving
+    assert report["uncounted"] == ["C-2", "LP-A", "LP-H", "LP-R"]
+
+    answer = (await api.post(f"{API}/counts/{session['id']}/approve")).json()
+    assert answer["zeroed"] == ["C-2", "LP-A", "LP-R"]
+    assert [s["lp"] for s in answer["not_adjusted"]] == ["C-1", "LP-H"]
+    assert await stock(seeded) == {
+        "C-1": ("5", "A-01", "available"),
+        "C-2": ("0", "A-01", "consumed"),
+        "LP-A": ("0", "A-01", "consumed"),
+        "LP-H": ("3", "A-01", "on_hold"),
+        "LP-R": ("0", "A-01", "consumed"),
+        "PAL-1": ("1", "A-01", "available"),
+        "PAL-2": ("0", "A-01", "consumed"),
+    }
+    assert await seeded.rows("SELECT status FROM reservations") == [("released",)]
+    assert await seeded.rows("SELECT status FROM quality_holds") == [("active",)]
+    check = (await api.get(f"{API}/inventory/check")).json()
+    assert check["ok"], check["problems"]
+
+
+async def count_action(central: Central, type: str, body: dict) -> str:
+    """Send one floor action; answers its result."""
+    return (await central.send_one(central.env(type, body))).result.value

@@ -23,6 +23,7 @@ CHECKED = {
     ("reservations", "status"): enums.RESERVATION_STATUSES,
     ("quality_holds", "status"): enums.HOLD_STATUSES,
     ("count_sessions", "status"): enums.COUNT_STATUSES,
+    ("count_sessions", "scope"): enums.COUNT_SCOPES,
     ("conflicts", "status"): enums.CONFLICT_STATUSES,
     ("processed_actions", "result"): enums.FIRST_OUTCOMES,
     ("security_events", "kind"): enums.SECURITY_KINDS,
@@ -41,6 +42,7 @@ BODY_ENUMS = {
     ("ProductIn", "type"): enums.PRODUCT_TYPES,
     ("LocationIn", "kind"): enums.LOCATION_KINDS,
     ("ResolveIn", "resolution"): enums.RESOLUTIONS,
+    ("CountIn", "scope"): enums.COUNT_SCOPES,
     ("TokenIn", "roles"): enums.ROLES,
 }
 
