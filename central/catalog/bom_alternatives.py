@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.catalog.products import Product
@@ -111,14 +111,6 @@ async def save_alternatives(
             for line, item in enumerate(items, start=1)
             for code in item.get("alternatives") or ()
         ],
-    )
-
-
-async def drop_alternatives(conn: AsyncConnection, bom_id: int) -> None:
-    """Remove the alternatives of a BOM version's lines (before its lines are replaced)."""
-    lines = select(bom_items.c.id).where(bom_items.c.bom_id == bom_id)
-    await conn.execute(
-        delete(bom_item_alternatives).where(bom_item_alternatives.c.bom_item_id.in_(lines))
     )
 
 

@@ -22,7 +22,6 @@ from central.catalog.bom_alternatives import (
     BomAlternative,
     alternatives_of,
     check_alternatives,
-    drop_alternatives,
     save_alternatives,
 )
 from central.catalog.products import Product, get_product
@@ -228,7 +227,7 @@ async def save_bom(
     else:
         version, bom_id = current.version, current.id
         await conn.execute(update(boms).where(boms.c.id == bom_id).values(note=note))
-        await drop_alternatives(conn, bom_id)
+        # The lines' alternatives go with them (ON DELETE CASCADE).
         await conn.execute(delete(bom_items).where(bom_items.c.bom_id == bom_id))
     await conn.execute(
         insert(bom_items),

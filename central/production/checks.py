@@ -64,13 +64,16 @@ class MaterialLine:
 
 @dataclass
 class _Materials:
-    """A work order's material lines and what the ledger table held of their consumption
-    when last read (as of ``flushes``); rows still buffered in the context are added apart."""
+    """A work order's material lines and what was consumed on it, by product: what the
+    ledger table held when last read (as of the context's ``flushes``), and what the
+    context's buffer added since (its first ``seen`` rows)."""
 
     lines: list[MaterialLine]
     by_product: dict[int, MaterialLine]
     table: dict[int, Decimal] = field(default_factory=dict)
+    buffered: dict[int, Decimal] = field(default_factory=dict)
     flushes: int = -1
+    seen: int = 0
 
 
 async def material_lines(ctx: ApplyContext, wo_id: int) -> list[MaterialLine]:
@@ -132,7 +135,8 @@ async def _materials(ctx: ApplyContext, wo: WorkOrder) -> _Materials:
 
 async def _consumed(ctx: ApplyContext, wo: WorkOrder, materials: _Materials) -> dict[int, Decimal]:
     """What was consumed on the work order so far, by product: the ledger table's CONSUME
-    rows (read again only after a flush wrote more) plus the rows this context still buffers."""
+    rows (read again only after a flush wrote more) plus the rows this context still buffers
+    (the buffer only grows between flushes, so each row is added once)."""
     if materials.flushes != ctx.flushes:
         rows = await ctx.conn.execute(
             select(stock_moves.c.product_id, func.sum(stock_moves.c.qty))
@@ -140,12 +144,17 @@ async def _consumed(ctx: ApplyContext, wo: WorkOrder, materials: _Materials) -> 
             .group_by(stock_moves.c.product_id)
         )
         materials.table = {product: -qty for product, qty in rows}
+        materials.buffered, materials.seen = {}, 0
         materials.flushes = ctx.flushes
-    used = dict(materials.table)
-    for _, row in ctx.moves:
+    buffered = materials.buffered
+    for _, row in ctx.moves[materials.seen :]:
         if row["kind"] == "CONSUME" and row["work_order_id"] == wo.id:
-            used[row["product_id"]] = used.get(row["product_id"], Decimal(0)) - row["qty"]
-    return used
+            buffered[row["product_id"]] = buffered.get(row["product_id"], Decimal(0)) - row["qty"]
+    materials.seen = len(ctx.moves)
+    return {
+        product: materials.table.get(product, Decimal(0)) + buffered.get(product, Decimal(0))
+        for product in materials.table.keys() | buffered.keys()
+    }
 
 
 async def _product_code(ctx: ApplyContext, product_id: int) -> str:
