@@ -36,6 +36,7 @@ from protocol import ConflictCode
 from protocol.types import format_qty
 
 _MICRO = Decimal("0.000001")
+_NAMED = 10  # products a NOT_ON_BOM message names (its details list them all)
 
 
 def limit_of(qty: Decimal, tolerance: Decimal) -> Decimal:
@@ -175,10 +176,13 @@ async def check_consume(
     if materials.lines and line is None:
         code = await _product_code(ctx, lp.product_id)
         allowed = [c for material in materials.lines for c in material.codes.values()]
+        named = ", ".join(allowed[:_NAMED])
+        if len(allowed) > _NAMED:
+            named += f" and {len(allowed) - _NAMED} more"
         raise conflict(
             ConflictCode.NOT_ON_BOM,
             f"LP {lp.number} holds {code}, which is not on the bill of materials of "
-            f"{wo.number} (it takes {', '.join(allowed)})",
+            f"{wo.number} (it takes {named})",
             {"work_order": wo.number, "lp": lp.number, "product": code, "allowed": allowed},
         )
     day = origin.occurred_at.date()

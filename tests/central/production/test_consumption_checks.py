@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from central.db.tables import license_plates
+from central.db.tables import license_plates, work_orders
 from protocol import Ack, AckResult
 from tests.central.conftest import SITE, Central
 
@@ -350,3 +350,32 @@ async def test_quantities_are_exact(plant: Central) -> None:
     assert outcomes(acks) == [("applied", None)] * 3
     assert (await consumed(plant))[0] == ("RAW-1", "11.55", "11.55")
     assert Decimal((await consumed(plant))[0][1]) == Decimal("11.55")
+
+
+async def test_a_long_bill_is_named_in_part(plant: Central) -> None:
+    codes = [f"P-{n:02d}" for n in range(1, 13)]
+    for code in ["MIX", *codes]:
+        response = await plant.client.post(
+            f"{API}/products", json={"site": SITE, "code": code, "name": code, "uom": "kg"}
+        )
+        assert response.status_code == 201, response.text
+    saved = await plant.client.post(
+        f"{API}/products/{await product_id(plant, 'MIX')}/bom",
+        json={"items": [{"component": code, "qty_per": "1"} for code in codes]},
+    )
+    assert saved.status_code == 201, saved.text
+    made = await plant.client.post(
+        f"{API}/work-orders", json={"site": SITE, "number": "WO-MIX", "product": "MIX", "qty": "1"}
+    )
+    assert made.status_code == 201, made.text
+    async with plant.engine.begin() as conn:  # released without stock to reserve
+        await conn.execute(
+            update(work_orders).where(work_orders.c.number == "WO-MIX").values(status="released")
+        )
+    ack = await plant.send_one(consume(plant, "X1", "1", wo="WO-MIX"))
+    assert (ack.result, ack.code) == (AckResult.CONFLICT, "NOT_ON_BOM")
+    assert ack.message == (
+        "LP X1 holds RAW-3, which is not on the bill of materials of WO-MIX (it takes "
+        "P-01, P-02, P-03, P-04, P-05, P-06, P-07, P-08, P-09, P-10 and 2 more)"
+    )
+    assert (await conflict_details(plant, ack.conflict_id))["allowed"] == codes
