@@ -1,5 +1,6 @@
 """Central's settings: one pydantic-settings class, read from ``IOE_*`` variables and passed in."""
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,11 @@ class CentralSettings(BaseSettings):
     # none older than this; what does not fit is counted, not stored.
     rejected_keep_rows: int = Field(default=100_000, ge=1)
     rejected_keep_days: float = Field(default=30.0, gt=0)
+    # How far past a work order's limits the floor may go before lp.consume or wo.output is
+    # a conflict, as fractions (docs/central-production.md#consumption-and-output-checks);
+    # a product's own tolerance, when set, wins.
+    over_consumption_tolerance: Decimal = Field(default=Decimal("0.05"), ge=0, le=10)
+    over_production_tolerance: Decimal = Field(default=Decimal("0.10"), ge=0, le=10)
 
     def load_master_key(self) -> MasterKey:
         """The configured master key; on SQLite a key file beside the database by default."""

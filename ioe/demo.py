@@ -65,6 +65,13 @@ async def _seed_central(api: str) -> bool:
                 "shelf_life_days": 180,
                 "allergens": ["gluten"],
             },
+            {
+                "code": "FLOUR-T55-M2",
+                "name": "Wheat flour T55 (second mill)",
+                "uom": "kg",
+                "shelf_life_days": 180,
+                "allergens": ["gluten"],
+            },
             {"code": "SUGAR", "name": "Sugar", "uom": "kg"},
             {
                 "code": "COOKIE-BOX",
@@ -96,13 +103,20 @@ async def _seed_central(api: str) -> bool:
                 f"/products/{cookie['id']}/bom",
                 json={
                     "items": [
-                        {"component": "FLOUR-T55", "qty_per": "0.25", "scrap_factor": "0.02"},
+                        {
+                            "component": "FLOUR-T55",
+                            "qty_per": "0.25",
+                            "scrap_factor": "0.02",
+                            "alternatives": ["FLOUR-T55-M2"],
+                        },
                         {"component": "SUGAR", "qty_per": "0.1"},
                     ]
                 },
             )
         ).raise_for_status()
-        wo = {"site": SITE, "number": "WO-1001", "product": "COOKIE-BOX", "qty": "500"}
+        # Sized to the demo's receipts: 1,989 kg of flour (two 1,000 kg totes) and 780 kg of
+        # sugar (one 800 kg LP), so scanning each LP whole stays within the order's limits.
+        wo = {"site": SITE, "number": "WO-1001", "product": "COOKIE-BOX", "qty": "7800"}
         (await client.post("/work-orders", json=wo)).raise_for_status()
         return True
 
@@ -128,7 +142,7 @@ async def _receive_demo_lps(edge_api: str) -> None:
         for item, qty, lot in (
             ("FLOUR-T55", "1000", "F-2611"),
             ("FLOUR-T55", "1000", "F-2612"),
-            ("SUGAR", "500", "S-77"),
+            ("SUGAR", "800", "S-77"),
         ):
             response = await client.post(
                 "/actions",

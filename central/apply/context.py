@@ -125,6 +125,11 @@ class ApplyContext:
     # whole batch in one query, so moves of unpacked LPs cost no statement each).
     has_packed: dict[int, bool] = field(default_factory=dict)
     refs_synced: bool = False
+    # What a domain looks up once per transaction, under keys of its own (production's
+    # material lines per work order); ``flushes`` counts the flushes that wrote ledger rows,
+    # so a total counted from the buffer knows when those rows moved to the table.
+    memo: dict[Any, Any] = field(default_factory=dict)
+    flushes: int = 0
 
     async def _refs(self) -> ReferenceCache:
         """The shared reference cache, checked against the database once per transaction."""
@@ -347,6 +352,7 @@ class ApplyContext:
                 insert(stock_moves), [{"lp_id": lp.id, **row} for lp, row in self.moves]
             )
             self.moves = []
+            self.flushes += 1
         if self.links:
             await self.conn.execute(
                 insert(lp_genealogy),

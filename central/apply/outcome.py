@@ -27,6 +27,9 @@ class Applied:
 Operation = Callable[[ApplyContext, Origin, Any], Awaitable[Applied]]
 
 
-def conflict(code: ConflictCode, message: str) -> ActionConflict:
-    """An ActionConflict carrying a protocol conflict code."""
-    return ActionConflict(message, code=code.value)
+def conflict(
+    code: ConflictCode, message: str, details: dict[str, Any] | None = None
+) -> ActionConflict:
+    """An ActionConflict carrying a protocol conflict code (and the figures behind it, which
+    the conflict inbox keeps)."""
+    return ActionConflict(message, code=code.value, details=details)

@@ -4,7 +4,8 @@ A version that a work order was made from (whatever its status, closed ones too:
 history names it) is never edited in place: saving over it is refused unless the save asks
 for a new version, and the old one stays as the work orders knew it. An unused current
 version is replaced in place. Cycles (A needs B needs A) are checked through the current
-version of every BOM at the product's site.
+version of every BOM at the product's site, alternatives included (a line's alternatives:
+central/catalog/bom_alternatives.py).
 """
 
 from collections import Counter
@@ -13,15 +14,21 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.access import audit
 from central.access.callers import Caller
+from central.catalog.bom_alternatives import (
+    BomAlternative,
+    alternatives_of,
+    check_alternatives,
+    save_alternatives,
+)
 from central.catalog.products import Product, get_product
 from central.clock import now
 from central.db.rows import as_dict
-from central.db.tables import bom_items, boms, products, work_orders
+from central.db.tables import bom_item_alternatives, bom_items, boms, products, work_orders
 from central.errors import InUse, InvalidReference, NotFound
 
 DONE_WO_STATUSES = ("completed", "closed")  # any other status is an open work order
@@ -29,7 +36,8 @@ DONE_WO_STATUSES = ("completed", "closed")  # any other status is an open work o
 
 @dataclass(frozen=True, slots=True)
 class BomItem:
-    """A component line of a BOM, with the component's code, name and unit."""
+    """A component line of a BOM, with the component's code, name and unit, and the products
+    it may use instead."""
 
     line: int
     component_id: int
@@ -39,6 +47,7 @@ class BomItem:
     qty_per: Decimal
     scrap_factor: Decimal
     consume_whole_lp: bool
+    alternatives: list[BomAlternative]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,13 +138,17 @@ async def _cycle(conn: AsyncConnection, product_id: int, components: list[int]) 
             .group_by(boms.c.product_id)
             .subquery()
         )
+        current = and_(boms.c.product_id == latest.c.product_id, boms.c.version == latest.c.version)
         rows = await conn.execute(
-            select(boms.c.product_id, bom_items.c.component_id)
-            .join(
-                latest,
-                and_(boms.c.product_id == latest.c.product_id, boms.c.version == latest.c.version),
+            union_all(
+                select(boms.c.product_id, bom_items.c.component_id)
+                .join(latest, current)
+                .join(bom_items, bom_items.c.bom_id == boms.c.id),
+                select(boms.c.product_id, bom_item_alternatives.c.product_id)
+                .join(latest, current)
+                .join(bom_items, bom_items.c.bom_id == boms.c.id)
+                .join(bom_item_alternatives, bom_item_alternatives.c.bom_item_id == bom_items.c.id),
             )
-            .join(bom_items, bom_items.c.bom_id == boms.c.id)
         )
         frontier = set()
         for parent, component in rows:
@@ -170,12 +183,13 @@ async def save_bom(
     """Store a product's BOM: version 1, or the next version when ``new_version`` is asked,
     else the current version replaced in place, which BOM_VERSION_USED (409) refuses once a
     work order used it. Answers the BOM and ``created_new_version``. Items: component (code),
-    qty_per, scrap_factor, consume_whole_lp."""
+    qty_per, scrap_factor, consume_whole_lp, alternatives (codes)."""
     # The product's row lock serializes BOM saves of one product (version numbers).
     product = await _product(conn, product_id, caller, for_update=True)
     codes = [item["component"] for item in items]
     ids = await _components(conn, product, codes)
-    cycle = await _cycle(conn, product_id, list(ids.values()))
+    alternative_ids = await check_alternatives(conn, product, items)
+    cycle = await _cycle(conn, product_id, [*ids.values(), *alternative_ids.values()])
     if cycle:
         names = await _codes(conn, cycle)
         path = [names[i] for i in cycle]
@@ -217,6 +231,7 @@ async def save_bom(
     else:
         version, bom_id = current.version, current.id
         await conn.execute(update(boms).where(boms.c.id == bom_id).values(note=note))
+        # The lines' alternatives go with them (ON DELETE CASCADE).
         await conn.execute(delete(bom_items).where(bom_items.c.bom_id == bom_id))
     await conn.execute(
         insert(bom_items),
@@ -232,6 +247,7 @@ async def save_bom(
             for line, item in enumerate(items, start=1)
         ],
     )
+    await save_alternatives(conn, bom_id, items, alternative_ids)
     created = current is None or new_version
     await audit.record(
         conn,
@@ -244,6 +260,11 @@ async def save_bom(
             "bom_id": bom_id,
             "version": version,
             "components": codes,
+            "alternatives": {
+                item["component"]: item["alternatives"]
+                for item in items
+                if item.get("alternatives")
+            },
             "open_work_orders_on_previous": in_use,
         },
     )
@@ -330,22 +351,30 @@ async def get_bom(
             code="BOM_NOT_FOUND",
             details={"product_id": product_id, "version": version},
         )
-    lines = await conn.execute(
-        select(
-            bom_items.c.line,
-            bom_items.c.component_id,
-            products.c.code.label("component"),
-            products.c.name,
-            products.c.uom,
-            bom_items.c.qty_per,
-            bom_items.c.scrap_factor,
-            bom_items.c.consume_whole_lp,
+    lines = (
+        await conn.execute(
+            select(
+                bom_items.c.id,
+                bom_items.c.line,
+                bom_items.c.component_id,
+                products.c.code.label("component"),
+                products.c.name,
+                products.c.uom,
+                bom_items.c.qty_per,
+                bom_items.c.scrap_factor,
+                bom_items.c.consume_whole_lp,
+            )
+            .join(products, products.c.id == bom_items.c.component_id)
+            .where(bom_items.c.bom_id == row.id)
+            .order_by(bom_items.c.line)
         )
-        .join(products, products.c.id == bom_items.c.component_id)
-        .where(bom_items.c.bom_id == row.id)
-        .order_by(bom_items.c.line)
-    )
-    items = [BomItem(**as_dict(r)) for r in lines]
+    ).all()
+    alternatives = await alternatives_of(conn, (r.id for r in lines))
+    items = []
+    for line in lines:
+        fields = as_dict(line)
+        item_id = fields.pop("id")
+        items.append(BomItem(**fields, alternatives=alternatives.get(item_id, [])))
     return Bom(**as_dict(row), product=product.code, items=items)
 
 
@@ -387,7 +416,8 @@ async def list_versions(
 
 async def current_bom(conn: AsyncConnection, *, product_id: int) -> dict[str, Any] | None:
     """The product's current BOM for making a work order: {"id", "version", "items": [
-    {"component_id", "qty_per", "scrap_factor", "consume_whole_lp", "line"}]}, or None.
+    {"component_id", "qty_per", "scrap_factor", "consume_whole_lp", "line", "alternatives"
+    (product ids)}]}, or None.
 
     In a write transaction on PostgreSQL it share-locks that version, so a BOM saved at the
     same moment sees the new work order and makes a new version instead of editing this one.
@@ -403,15 +433,25 @@ async def current_bom(conn: AsyncConnection, *, product_id: int) -> dict[str, An
     ).first()
     if row is None:
         return None
-    lines = await conn.execute(
-        select(
-            bom_items.c.component_id,
-            bom_items.c.qty_per,
-            bom_items.c.scrap_factor,
-            bom_items.c.consume_whole_lp,
-            bom_items.c.line,
+    lines = (
+        await conn.execute(
+            select(
+                bom_items.c.id,
+                bom_items.c.component_id,
+                bom_items.c.qty_per,
+                bom_items.c.scrap_factor,
+                bom_items.c.consume_whole_lp,
+                bom_items.c.line,
+            )
+            .where(bom_items.c.bom_id == row.id)
+            .order_by(bom_items.c.line)
         )
-        .where(bom_items.c.bom_id == row.id)
-        .order_by(bom_items.c.line)
-    )
-    return {"id": row.id, "version": row.version, "items": [as_dict(r) for r in lines]}
+    ).all()
+    alternatives = await alternatives_of(conn, (r.id for r in lines))
+    items = []
+    for line in lines:
+        fields = as_dict(line)
+        item_id = fields.pop("id")
+        fields["alternatives"] = [a.component_id for a in alternatives.get(item_id, [])]
+        items.append(fields)
+    return {"id": row.id, "version": row.version, "items": items}

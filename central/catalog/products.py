@@ -6,6 +6,7 @@ is frozen once stock of it exists, because every LP and ledger row counts in tha
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import ColumnElement, Text, cast, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,9 +19,11 @@ from central.clock import now
 from central.db.enums import PRODUCT_TYPES
 from central.db.rows import as_dict, page
 from central.db.tables import (
+    bom_item_alternatives,
     bom_items,
     boms,
     license_plates,
+    material_alternatives,
     products,
     quality_holds,
     stock_moves,
@@ -28,6 +31,7 @@ from central.db.tables import (
     work_orders,
 )
 from central.errors import AlreadyExists, CentralError, InUse, NotFound
+from protocol.types import format_qty
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,8 @@ class Product:
     shelf_life_days: int | None
     allergens: list[str]
     allow_merge: bool
+    over_consumption_tolerance: Decimal | None
+    over_production_tolerance: Decimal | None
     created_at: datetime
     updated_at: datetime | None
 
@@ -54,9 +60,24 @@ _USES = (
     ("stock_moves", stock_moves.c.product_id),
     ("boms", boms.c.product_id),
     ("bom_items", bom_items.c.component_id),
+    ("bom_item_alternatives", bom_item_alternatives.c.product_id),
     ("work_orders", work_orders.c.product_id),
     ("work_order_materials", work_order_materials.c.component_id),
+    ("material_alternatives", material_alternatives.c.product_id),
     ("quality_holds", quality_holds.c.product_id),
+)
+
+
+_TOLERANCES = ("over_consumption_tolerance", "over_production_tolerance")
+_EDITABLE = (
+    "name",
+    "uom",
+    "gtin",
+    "type",
+    "shelf_life_days",
+    "allergens",
+    "allow_merge",
+    *_TOLERANCES,
 )
 
 
@@ -82,6 +103,8 @@ async def create_product(
     shelf_life_days: int | None = None,
     allergens: list[str] | None = None,
     allow_merge: bool = False,
+    over_consumption_tolerance: Decimal | None = None,
+    over_production_tolerance: Decimal | None = None,
     caller: Caller | None = None,
 ) -> Product:
     """Add a product to a site; its code must be new there. Audited when ``caller`` is given."""
@@ -104,6 +127,8 @@ async def create_product(
                     shelf_life_days=shelf_life_days,
                     allergens=sorted(set(allergens or [])),
                     allow_merge=allow_merge,
+                    over_consumption_tolerance=over_consumption_tolerance,
+                    over_production_tolerance=over_production_tolerance,
                     created_at=now(),
                 )
                 .returning(*products.c)
@@ -232,6 +257,8 @@ async def update_product(
     shelf_life_days: int | None = None,
     allergens: list[str] | None = None,
     allow_merge: bool = False,
+    over_consumption_tolerance: Decimal | None = None,
+    over_production_tolerance: Decimal | None = None,
     site: str | None = None,
     code: str | None = None,
     caller: Caller | None = None,
@@ -268,6 +295,8 @@ async def update_product(
                 shelf_life_days=shelf_life_days,
                 allergens=sorted(set(allergens or [])),
                 allow_merge=allow_merge,
+                over_consumption_tolerance=over_consumption_tolerance,
+                over_production_tolerance=over_production_tolerance,
                 updated_at=now(),
             )
             .returning(*products.c)
@@ -275,11 +304,10 @@ async def update_product(
     ).one()
     await references_changed(conn)  # every replica's apply path drops its cached copy
     if caller is not None:
-        changed = {
-            k: row._mapping[k]
-            for k in ("name", "uom", "gtin", "type", "shelf_life_days", "allergens", "allow_merge")
-            if row._mapping[k] != getattr(old, k)
-        }
+        changed = {k: row._mapping[k] for k in _EDITABLE if row._mapping[k] != getattr(old, k)}
+        for k in _TOLERANCES:  # JSON-safe in the audit entry
+            if k in changed and changed[k] is not None:
+                changed[k] = format_qty(changed[k])
         await audit.record(
             conn,
             caller=caller,

@@ -31,6 +31,7 @@ class Conflict:
     type: str
     code: str
     message: str
+    details: dict[str, Any] | None  # the figures behind the code, when it has any
     envelope: dict[str, Any]  # the stored envelope, exactly as the edge sent it
     status: str
     created_at: datetime
@@ -54,6 +55,7 @@ def conflict_row(
         "type": env.type,
         "code": conflict.code,
         "message": conflict.message,
+        "details": conflict.details or None,
         "envelope": envelope,
         "status": "open",
         "created_at": at,

@@ -142,6 +142,7 @@ async def _apply(
                 "conflict_id": conflict_id,
                 "conflict_code": err.code,
                 "conflict_message": err.message,
+                "conflict_details": err.details,
             },
         ) from err
     _refuse_over_holds(ctx, caller, conflict_id)

@@ -67,6 +67,10 @@ products = Table(
     Column("shelf_life_days", Integer),
     Column("allergens", JSON, nullable=False),  # list of tags, e.g. ["milk", "nuts"]
     Column("allow_merge", Boolean, nullable=False),  # LPs of it may be merged into one
+    # Fractions (0.05 = 5 %) over a work order's limit before lp.consume of it as a component,
+    # or wo.output of it, is a conflict; None: the plant's default (central/settings.py).
+    Column("over_consumption_tolerance", Qty),
+    Column("over_production_tolerance", Qty),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime),
     UniqueConstraint("site", "code"),
@@ -115,6 +119,21 @@ bom_items = Table(
     Column("consume_whole_lp", Boolean, nullable=False),
 )
 
+bom_item_alternatives = Table(
+    "bom_item_alternatives",
+    metadata,  # products a line may be made with instead of its component (same unit)
+    Column("id", Integer, primary_key=True),
+    Column(
+        "bom_item_id",
+        Integer,
+        ForeignKey("bom_items.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False, index=True),
+    UniqueConstraint("bom_item_id", "product_id"),
+)
+
 work_orders = Table(
     "work_orders",
     metadata,
@@ -148,6 +167,17 @@ work_order_materials = Table(
     Column("scrap_factor", Qty, nullable=False),
     Column("consume_whole_lp", Boolean, nullable=False),
     Column("qty_required", Qty, nullable=False),
+)
+
+material_alternatives = Table(
+    "material_alternatives",
+    metadata,  # the alternatives of each material line, copied with the BOM snapshot
+    Column("id", Integer, primary_key=True),
+    Column(
+        "material_id", Integer, ForeignKey("work_order_materials.id"), nullable=False, index=True
+    ),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False, index=True),
+    UniqueConstraint("material_id", "product_id"),
 )
 
 license_plates = Table(
@@ -352,6 +382,7 @@ conflicts = Table(
     Column("type", String(64), nullable=False),
     Column("code", String(64), nullable=False),
     Column("message", Text, nullable=False),
+    Column("details", JSON),  # the conflict's figures (required, consumed, limit, ...)
     Column("envelope", Text, nullable=False),
     Column("status", String(16), nullable=False, index=True),
     Column("created_at", UtcDateTime, nullable=False),

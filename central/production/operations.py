@@ -12,6 +12,7 @@ from central.inventory.checks import (
     new_lp_number,
     usable_lp,
 )
+from central.production.checks import check_consume, check_output
 from central.production.lifecycle import (
     bad_transition,
     is_behind,
@@ -49,6 +50,7 @@ async def consume(ctx: ApplyContext, origin: Origin, body: LpConsume) -> Applied
             f"Cannot consume {format_qty(qty)} {lp.uom} from LP {lp.number}: it holds "
             f"{format_qty(lp.qty)} {lp.uom}",
         )
+    await check_consume(ctx, origin, lp=lp, wo=wo, qty=qty)  # BOM, expiry, over-consumption
     reservation = await active_reservation(ctx, lp)
     if reservation is not None and reservation.work_order_id != wo.id and not ctx.force:
         raise conflict(
@@ -102,6 +104,7 @@ async def _inputs_since_last_output(ctx: ApplyContext, wo: WorkOrder) -> list[in
 async def output(ctx: ApplyContext, origin: Origin, body: WoOutput) -> Applied:
     """wo.output: a new LP of the WO's product, ledger PRODUCE, genealogy from its inputs."""
     wo = await open_wo(ctx, origin.site, body.work_order)
+    await check_output(ctx, wo=wo, qty=body.qty)  # over-production
     to_id = await location_id(ctx, origin.site, body.location)
     number = await new_lp_number(ctx, origin.site, body.lp)
     parents = await _inputs_since_last_output(ctx, wo)

@@ -21,6 +21,7 @@ from central.db.tables import (
     boms,
     license_plates,
     locations,
+    material_alternatives,
     products,
     reservations,
     stock_moves,
@@ -28,6 +29,7 @@ from central.db.tables import (
     work_orders,
 )
 from central.errors import AlreadyExists, CentralError, InvalidReference, NotFound
+from central.production.checks import limit_of
 from central.production.lifecycle import transition
 
 _COLUMNS = (  # the fields of WorkOrder
@@ -101,7 +103,10 @@ class Material:
     qty_per: Decimal
     scrap_factor: Decimal
     consume_whole_lp: bool
+    alternatives: list[str]
     required: Decimal
+    tolerance: Decimal
+    limit: Decimal
     reserved: Decimal
     consumed: Decimal
     remaining: Decimal
@@ -131,6 +136,44 @@ def required_qty(qty: Decimal, qty_per: Decimal, scrap_factor: Decimal) -> Decim
     """What a work order needs of one component: qty x qty_per x (1 + scrap), rounded up to
     the sixth decimal so the snapshot never asks for less than the line will use."""
     return (qty * qty_per * (1 + scrap_factor)).quantize(_MICRO, rounding=ROUND_CEILING)
+
+
+async def _snapshot(
+    conn: AsyncConnection, wo_id: int, qty_planned: Decimal, items: list[dict[str, Any]]
+) -> None:
+    """Copy the BOM's lines, with what the planned quantity requires and their alternatives,
+    into the work order's materials."""
+    await conn.execute(
+        insert(work_order_materials),
+        [
+            {
+                "work_order_id": wo_id,
+                "line": item["line"],
+                "component_id": item["component_id"],
+                "qty_per": item["qty_per"],
+                "scrap_factor": item["scrap_factor"],
+                "consume_whole_lp": item["consume_whole_lp"],
+                "qty_required": required_qty(qty_planned, item["qty_per"], item["scrap_factor"]),
+            }
+            for item in items
+        ],
+    )
+    alternatives = [(item["line"], p) for item in items for p in item["alternatives"]]
+    if not alternatives:
+        return
+    ids = dict(
+        (
+            await conn.execute(
+                select(work_order_materials.c.line, work_order_materials.c.id).where(
+                    work_order_materials.c.work_order_id == wo_id
+                )
+            )
+        ).all()
+    )
+    await conn.execute(
+        insert(material_alternatives),
+        [{"material_id": ids[line], "product_id": product} for line, product in alternatives],
+    )
 
 
 async def create_work_order(
@@ -195,23 +238,7 @@ async def create_work_order(
             f"work order {number} already exists", details={"number": number}
         ) from err
     if bom and bom["items"]:
-        await conn.execute(
-            insert(work_order_materials),
-            [
-                {
-                    "work_order_id": wo_id,
-                    "line": item["line"],
-                    "component_id": item["component_id"],
-                    "qty_per": item["qty_per"],
-                    "scrap_factor": item["scrap_factor"],
-                    "consume_whole_lp": item["consume_whole_lp"],
-                    "qty_required": required_qty(
-                        qty_planned, item["qty_per"], item["scrap_factor"]
-                    ),
-                }
-                for item in bom["items"]
-            ],
-        )
+        await _snapshot(conn, wo_id, qty_planned, bom["items"])
     audit_id = await audit.record(
         conn,
         caller=caller,
@@ -293,9 +320,12 @@ async def change_status(
     return await get_work_order(conn, work_order_id=work_order_id)
 
 
-async def list_materials(conn: AsyncConnection, *, work_order_id: int) -> Materials:
-    """The work order's BOM snapshot per component: required, reserved (and by which LPs),
-    consumed (from the ledger) and remaining."""
+async def list_materials(
+    conn: AsyncConnection, *, work_order_id: int, default_tolerance: Decimal
+) -> Materials:
+    """The work order's BOM snapshot per component: its alternatives, required, the limit
+    consumption is held to (the component's tolerance, else ``default_tolerance``), reserved
+    (and by which LPs), consumed (from the ledger, component and alternatives) and remaining."""
     wo = await get_work_order(conn, work_order_id=work_order_id)
     materials = (
         await conn.execute(
@@ -309,6 +339,7 @@ async def list_materials(conn: AsyncConnection, *, work_order_id: int) -> Materi
                 work_order_materials.c.scrap_factor,
                 work_order_materials.c.consume_whole_lp,
                 work_order_materials.c.qty_required.label("required"),
+                products.c.over_consumption_tolerance.label("tolerance"),
             )
             .join(products, products.c.id == work_order_materials.c.component_id)
             .where(work_order_materials.c.work_order_id == work_order_id)
@@ -347,10 +378,23 @@ async def list_materials(conn: AsyncConnection, *, work_order_id: int) -> Materi
             )
         ).all()
     )
+    alternatives: dict[int, list[tuple[int, str]]] = {}
+    for material_id, product_id, code in await conn.execute(
+        select(material_alternatives.c.material_id, products.c.id, products.c.code)
+        .join(products, products.c.id == material_alternatives.c.product_id)
+        .where(material_alternatives.c.material_id.in_([m.id for m in materials]))
+        .order_by(material_alternatives.c.id)
+    ):
+        alternatives.setdefault(material_id, []).append((product_id, code))
     items = []
     for material in materials:
         reserved_lps = lps.get(material.id, [])
-        used = -consumed.get(material.component_id, Decimal(0))
+        others = alternatives.get(material.id, [])
+        used = -sum(
+            (consumed.get(p, Decimal(0)) for p in (material.component_id, *(p for p, _ in others))),
+            Decimal(0),
+        )
+        tolerance = default_tolerance if material.tolerance is None else material.tolerance
         items.append(
             Material(
                 line=material.line,
@@ -359,7 +403,10 @@ async def list_materials(conn: AsyncConnection, *, work_order_id: int) -> Materi
                 qty_per=material.qty_per,
                 scrap_factor=material.scrap_factor,
                 consume_whole_lp=material.consume_whole_lp,
+                alternatives=[code for _, code in others],
                 required=material.required,
+                tolerance=tolerance,
+                limit=limit_of(material.required, tolerance),
                 reserved=sum((lp.qty for lp in reserved_lps), Decimal(0)),
                 consumed=used,
                 remaining=max(material.required - used, Decimal(0)),

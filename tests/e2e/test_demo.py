@@ -51,8 +51,8 @@ def test_demo_runs_the_spine_stops_cleanly_and_resumes(tmp_path: Path) -> None:
         assert wo["status"] == "released"  # released once the receipts arrived: FEFO reserved
         materials = httpx.get(f"{central}/work-orders/{wo['id']}/materials").json()["items"]
         assert {m["component"]: (m["required"], m["reserved"]) for m in materials} == {
-            "FLOUR-T55": ("127.5", "127.5"),
-            "SUGAR": ("50", "50"),
+            "FLOUR-T55": ("1989", "1989"),
+            "SUGAR": ("780", "780"),
         }
 
         with open(workdir / "scans.txt", "a") as scans:  # the simulated scanner's input
@@ -62,6 +62,24 @@ def test_demo_runs_the_spine_stops_cleanly_and_resumes(tmp_path: Path) -> None:
             30,
             what="the scanned move applied at central",
         )
+        # The station consumes what it scans, whole, into WO-1001: the demo's LPs fit the
+        # order's limits, so every scan applies and none waits as a conflict.
+        with open(workdir / "scans.txt", "a") as scans:
+            scans.write("ACT:lp.consume\n" + "".join(f"{r['lp']}\n" for r in receipts()))
+
+        def statuses() -> set[str]:
+            return {
+                httpx.get(f"{central}/license-plates/{r['lp']}").json()["status"]
+                for r in receipts()
+            }
+
+        wait_until(lambda: statuses() == {"consumed"}, 30, what="the scanned LPs consumed")
+        materials = httpx.get(f"{central}/work-orders/{wo['id']}/materials").json()["items"]
+        assert {m["component"]: m["consumed"] for m in materials} == {
+            "FLOUR-T55": "2000",
+            "SUGAR": "800",
+        }
+        assert httpx.get(f"{central}/conflicts").json()["items"] == []
 
         proc.popen.send_signal(signal.SIGINT)  # Ctrl-C
         assert proc.popen.wait(30) == 0

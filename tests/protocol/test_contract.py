@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from protocol import (
     Ack,
+    ConflictCode,
     ack_message,
     canonical_json,
     central_public_key,
@@ -127,3 +128,12 @@ def test_golden_central_state_verifies_with_the_published_public_key() -> None:
     Ed25519PublicKey.from_public_bytes(public).verify(
         bytes.fromhex(load("central_state.json")["sig"]), signed
     )
+
+
+def test_conflict_codes_travel_as_their_names_and_are_documented() -> None:
+    documented = (Path(__file__).parents[2] / "docs" / "central.md").read_text(encoding="utf-8")
+    for code in ConflictCode:
+        assert code.value == code.name
+        assert f"`{code.value}`" in documented, f"{code.value} is not in docs/central.md"
+    for code in ("NOT_ON_BOM", "LP_EXPIRED", "OVER_CONSUMPTION", "OVER_PRODUCTION"):
+        assert ConflictCode(code).value == code

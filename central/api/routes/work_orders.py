@@ -8,6 +8,7 @@ from central.api.deps import (
     PlanningCaller,
     ProductionCaller,
     ReadConn,
+    SettingsDep,
 )
 from central.api.paging import Page, PagingDep
 from central.api.schemas.production import MaterialsOut, WorkOrderIn, WorkOrderOut
@@ -76,10 +77,15 @@ async def get_work_order(
     "/{work_order_id}/materials", response_model=MaterialsOut, responses=error_responses(404)
 )
 async def list_materials(
-    work_order_id: int, conn: ReadConn, caller: CallerDep
+    work_order_id: int, conn: ReadConn, caller: CallerDep, settings: SettingsDep
 ) -> service.Materials:
-    """Per component: required, reserved (and which LPs), consumed, remaining."""
-    materials = await service.list_materials(conn, work_order_id=work_order_id)
+    """Per component: alternatives, required, the over-consumption limit, reserved (and which
+    LPs), consumed, remaining."""
+    materials = await service.list_materials(
+        conn,
+        work_order_id=work_order_id,
+        default_tolerance=settings.over_consumption_tolerance,
+    )
     caller.require_visible(materials.site, what="work order", key=work_order_id)
     return materials
 

@@ -28,6 +28,9 @@ Uom = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[^\x00-\x1f\x
 
 ProductName = Annotated[str, Field(min_length=1, max_length=200)]
 
+# A fraction over a work order's limit: "0.05" = 5 %, at most 1000 %.
+Tolerance = Annotated[Quantity, Field(ge=0, le=10)]
+
 
 class ProductUpdate(BaseModel):
     """A product's editable fields: a PUT replaces them all (omitted ones are cleared)."""
@@ -41,6 +44,16 @@ class ProductUpdate(BaseModel):
     shelf_life_days: int | None = Field(default=None, ge=0, le=36500)
     allergens: list[Tag] = Field(default_factory=list, max_length=32)
     allow_merge: bool = False
+    over_consumption_tolerance: Tolerance | None = Field(
+        default=None,
+        description="how far (0.05 = 5 %) consumption of this product as a component may go "
+        "past a work order's requirement; null: the plant's default",
+    )
+    over_production_tolerance: Tolerance | None = Field(
+        default=None,
+        description="how far (0.1 = 10 %) output of this product may go past a work order's "
+        "planned quantity; null: the plant's default",
+    )
     # Immutable: accepted so a client may PUT back what it read, refused when changed.
     site: Name | None = None
     code: Code | None = None
@@ -66,6 +79,8 @@ class ProductOut(BaseModel):
     shelf_life_days: int | None
     allergens: list[str]
     allow_merge: bool
+    over_consumption_tolerance: QtyOut | None
+    over_production_tolerance: QtyOut | None
     created_at: datetime
     updated_at: datetime | None
 
@@ -88,6 +103,11 @@ class BomItemIn(BaseModel):
     qty_per: Quantity = Field(gt=0)
     scrap_factor: Quantity = Field(default=Decimal(0), ge=0, lt=1)
     consume_whole_lp: bool = False
+    alternatives: list[Code] = Field(
+        default_factory=list,
+        max_length=20,
+        description="product codes the line may use instead of its component, in its unit",
+    )
 
 
 class BomIn(BaseModel):
@@ -104,8 +124,17 @@ class BomIn(BaseModel):
     )
 
 
+class BomAlternativeOut(BaseModel):
+    """A product a line may use instead of its component, with its code, name and unit."""
+
+    component_id: int
+    component: str
+    name: str
+    uom: str
+
+
 class BomItemOut(BaseModel):
-    """A component line with the component's code, name and unit."""
+    """A component line with the component's code, name and unit, and its alternatives."""
 
     line: int
     component_id: int
@@ -115,6 +144,7 @@ class BomItemOut(BaseModel):
     qty_per: QtyOut
     scrap_factor: QtyOut
     consume_whole_lp: bool
+    alternatives: list[BomAlternativeOut]
 
 
 class BomOut(BaseModel):

@@ -19,6 +19,10 @@ class ConflictOut(BaseModel):
     type: str
     code: str
     message: str
+    details: dict[str, Any] | None = Field(
+        description="the figures behind the code (for OVER_CONSUMPTION: required, consumed, "
+        "limit, uom, ...), when it has any"
+    )
     envelope: dict[str, Any]
     status: str
     created_at: datetime

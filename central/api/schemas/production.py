@@ -65,7 +65,15 @@ class MaterialOut(BaseModel):
     qty_per: QtyOut
     scrap_factor: QtyOut
     consume_whole_lp: bool
+    alternatives: list[str] = Field(description="products the line may use instead, by code")
     required: QtyOut
+    tolerance: QtyOut = Field(
+        description="how far consumption may pass required (the component's tolerance, or "
+        "the plant's default)"
+    )
+    limit: QtyOut = Field(
+        description="required x (1 + tolerance): consuming past it is OVER_CONSUMPTION"
+    )
     reserved: QtyOut
     consumed: QtyOut
     remaining: QtyOut

@@ -100,6 +100,7 @@ async def test_first_bom_is_version_one(central: Central) -> None:
             "qty_per": "0.25",
             "scrap_factor": "0.05",
             "consume_whole_lp": False,
+            "alternatives": [],
         },
         {
             "line": 2,
@@ -110,6 +111,7 @@ async def test_first_bom_is_version_one(central: Central) -> None:
             "qty_per": "2",
             "scrap_factor": "0",
             "consume_whole_lp": True,
+            "alternatives": [],
         },
     ]
     got = (await central.client.get(f"{API}/products/{ids['CAKE-EA']}/bom")).json()
@@ -263,6 +265,7 @@ async def test_current_bom_for_work_orders(central: Central) -> None:
                 "scrap_factor": Decimal("0.05"),
                 "consume_whole_lp": False,
                 "line": 1,
+                "alternatives": [],
             },
             {
                 "component_id": ids["EGG-EA"],
@@ -270,6 +273,7 @@ async def test_current_bom_for_work_orders(central: Central) -> None:
                 "scrap_factor": Decimal(0),
                 "consume_whole_lp": True,
                 "line": 2,
+                "alternatives": [],
             },
         ],
     }

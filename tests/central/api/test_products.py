@@ -5,10 +5,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from central.access.callers import ADMIN_CALLER
 from central.access.tokens import create_token
 from central.api.app import create_app
+from central.db.tables import audit_log
 from central.settings import CentralSettings
 from tests.central.conftest import SITE, Central
 
@@ -81,6 +83,10 @@ async def test_create_keeps_the_master_data_and_audits_it(central: Central) -> N
         ("allergens", ["Milk!"], "should match pattern"),
         ("shelf_life_days", -1, "greater than or equal to 0"),
         ("uom", "", "at least 1 character"),
+        ("over_consumption_tolerance", "-0.01", "greater than or equal to 0"),
+        ("over_consumption_tolerance", "10.5", "less than or equal to 10"),
+        ("over_production_tolerance", "0.0000001", "at most 6 decimal places"),
+        ("over_production_tolerance", 0.1, "decimal strings"),
     ],
 )
 async def test_create_refuses_bad_fields(
@@ -204,6 +210,36 @@ async def test_put_replaces_the_editable_fields(central: Central) -> None:
     missing = await central.client.put(f"{API}/products/999", json={"name": "x", "uom": "g"})
     assert missing.status_code == 404
     assert (await central.client.get(url)).json() == updated
+
+
+async def test_tolerances_are_kept_changed_and_cleared(central: Central) -> None:
+    made = await add(
+        central.client,
+        "FLOUR",
+        over_consumption_tolerance="0.02",
+        over_production_tolerance="0",
+    )
+    assert (made["over_consumption_tolerance"], made["over_production_tolerance"]) == ("0.02", "0")
+    plain = await add(central.client, "SUGAR")
+    assert (plain["over_consumption_tolerance"], plain["over_production_tolerance"]) == (None, None)
+    body = {"name": "FLOUR", "uom": "kg", "over_consumption_tolerance": "0.125"}
+    changed = (await central.client.put(f"{API}/products/{made['id']}", json=body)).json()
+    # PUT replaces every editable field: the production tolerance not sent is cleared (the
+    # plant's default applies again).
+    assert (changed["over_consumption_tolerance"], changed["over_production_tolerance"]) == (
+        "0.125",
+        None,
+    )
+    async with central.engine.connect() as conn:
+        details = (
+            await conn.execute(
+                select(audit_log.c.details).where(audit_log.c.action == "product.update")
+            )
+        ).scalar_one()
+    assert details["changed"] == {
+        "over_consumption_tolerance": "0.125",
+        "over_production_tolerance": None,
+    }
 
 
 async def test_uom_is_frozen_once_stock_exists(seeded: Central) -> None:

@@ -144,16 +144,16 @@ async def test_consuming_a_reservation_uses_it_up(seeded: Central) -> None:
         ("R-2", Decimal("1.5"), "active"),
     ]
     assert await lp_statuses(seeded) == {"R-1": "consumed", "R-2": "reserved"}
-    # using more of R-2 than was reserved for the order: the reservation is used up and the
-    # rest of the LP is free stock again
-    more = seeded.env("lp.consume", {"lp": "R-2", "work_order": "WO-M", "qty": "2"})
+    # using more of R-2 than was reserved for the order (within the order's over-consumption
+    # limit): the reservation is used up and the rest of the LP is free stock again
+    more = seeded.env("lp.consume", {"lp": "R-2", "work_order": "WO-M", "qty": "1.6"})
     assert (await seeded.send_one(more)).result == AckResult.APPLIED
     assert (await reserved(seeded, wo["id"]))[1] == ("R-2", Decimal(0), "consumed")
     assert (await lp_statuses(seeded))["R-2"] == "available"
     (material,) = (await seeded.client.get(f"{API}/work-orders/{wo['id']}/materials")).json()[
         "items"
     ]
-    assert (material["consumed"], material["reserved"], material["remaining"]) == ("6.5", "0", "0")
+    assert (material["consumed"], material["reserved"], material["remaining"]) == ("6.1", "0", "0")
 
 
 async def test_consume_then_complete_in_one_batch(seeded: Central) -> None:
