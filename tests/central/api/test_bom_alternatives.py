@@ -163,9 +163,9 @@ async def test_work_orders_copy_the_alternatives(central: Central) -> None:
     )
     assert made.status_code == 201, made.text
     wo = made.json()
-    # The BOM changes (a new version, the work order is open): the order keeps its copy.
+    # The BOM changes (a new version: the work order used this one): the order keeps its copy.
     changed = await post_bom(
-        central, ids["CAKE-EA"], item("FLOUR-A", "0.3", alternatives=["FLOUR-C"])
+        central, ids["CAKE-EA"], item("FLOUR-A", "0.3", alternatives=["FLOUR-C"]), new_version=True
     )
     assert changed.json()["version"] == 2
     materials = (await central.client.get(f"{API}/work-orders/{wo['id']}/materials")).json()

@@ -38,7 +38,7 @@ async def test_existing_rows_read_back_unchanged(database_url: str) -> None:
         async with engine.begin() as conn:
             for sql in BEFORE:
                 await conn.exec_driver_sql(sql)
-        await upgrade(database_url)
+        await upgrade(database_url, "0010_consumption_rules")
         async with engine.connect() as conn:
             version = (await conn.exec_driver_sql("SELECT version_num FROM alembic_version")).all()
             flour = await get_product(conn, product_id=1)
