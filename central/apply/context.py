@@ -76,6 +76,7 @@ class WorkOrder:
     product_id: int
     uom: str
     status: str
+    shelf_life_days: int | None = None  # of its product: dates what it outputs
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,7 @@ class ApplyContext:
                 work_orders.c.product_id,
                 products.c.uom,
                 work_orders.c.status,
+                products.c.shelf_life_days,
             )
             .join(products, products.c.id == work_orders.c.product_id)
             .where(tuple_(work_orders.c.site, work_orders.c.number).in_(wanted))
@@ -243,7 +245,13 @@ class ApplyContext:
         )
         found = {
             (row.site, row.number): WorkOrder(
-                row.id, row.site, row.number, row.product_id, row.uom, row.status
+                row.id,
+                row.site,
+                row.number,
+                row.product_id,
+                row.uom,
+                row.status,
+                row.shelf_life_days,
             )
             for row in await self.conn.execute(query)
         }

@@ -30,7 +30,7 @@ from central.db.tables import (
     stock_moves,
 )
 from central.errors import ActionConflict, AlreadyExists, InvalidReference, NotFound
-from central.production.reservations import drop_reservation
+from central.production.reservations import fit_reservations
 from protocol import ConflictCode
 from protocol.ids import new_action_id
 
@@ -474,8 +474,9 @@ async def approve(
             lp.qty = line.counted
             adjusted.append(LpQty(lp=lp.number, qty=difference))
         if lp.qty == 0:
-            await drop_reservation(ctx, lp, action_id=entry, reference=session.number)
             lp.status = "consumed"
+        if difference < 0:  # less than reserved of it: the newest reservations give way
+            await fit_reservations(ctx, lp, action_id=entry, reference=session.number)
         ctx.save_lp(lp)
     await ctx.flush()
     await conn.execute(
