@@ -90,8 +90,11 @@ async def transition(
         update(work_orders)
         .where(work_orders.c.id == wo.id)
         .values(
-            {"status": target, _STAMPS[target]: ctx.recorded_at},
-            **({"cancel_reason": reason} if target == "cancelled" else {}),
+            {
+                "status": target,
+                _STAMPS[target]: ctx.recorded_at,
+                **({"cancel_reason": reason} if target == "cancelled" else {}),
+            }
         )
     )
     wo.status = target

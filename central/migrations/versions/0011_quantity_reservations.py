@@ -35,16 +35,22 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+def _status_check(table: str) -> str:
+    """The name the status CHECK of ``table`` has in this database: earlier SQLite table
+    rebuilds named it after the naming convention twice, so it is looked up, not assumed."""
+    for check in sa.inspect(op.get_bind()).get_check_constraints(table):
+        if check["name"] and "status" in check["sqltext"]:
+            return str(check["name"])
+    raise RuntimeError(f"{table} has no status CHECK constraint")
+
+
 def _checks(lp_statuses: tuple[str, ...], wo_statuses: tuple[str, ...]) -> None:
     """Rewrite the two status CHECK constraints."""
-    with op.batch_alter_table("license_plates") as batch:
-        batch.drop_constraint("ck_license_plates_status", type_="check")
-        batch.create_check_constraint(
-            op.f("ck_license_plates_status"), _one_of("status", lp_statuses)
-        )
-    with op.batch_alter_table("work_orders") as batch:
-        batch.drop_constraint("ck_work_orders_status", type_="check")
-        batch.create_check_constraint(op.f("ck_work_orders_status"), _one_of("status", wo_statuses))
+    for table, values in (("license_plates", lp_statuses), ("work_orders", wo_statuses)):
+        name = _status_check(table)
+        with op.batch_alter_table(table) as batch:
+            batch.drop_constraint(op.f(name), type_="check")
+            batch.create_check_constraint(op.f(f"ck_{table}_status"), _one_of("status", values))
 
 
 def upgrade() -> None:
