@@ -121,6 +121,11 @@ class ApplyContext:
     # LP id -> whether LPs were packed in it when first asked (appliers/lp.py asks for a
     # whole batch in one query, so moves of unpacked LPs cost no statement each).
     has_packed: dict[int, bool] = field(default_factory=dict)
+    # Active reservations by LP id, and work order id -> whether it holds any: each loaded
+    # for a whole batch in one query and kept current by central/production/reservations.py,
+    # so consuming unreserved stock costs no statement each.
+    claims: dict[int, list[Any]] = field(default_factory=dict)
+    reserving: dict[int, bool] = field(default_factory=dict)
     refs_synced: bool = False
 
     async def _refs(self) -> ReferenceCache:

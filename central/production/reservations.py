@@ -140,6 +140,7 @@ async def reserve_materials(ctx: ApplyContext, wo: WorkOrder, *, action_id: str)
             }
         )
     await ctx.conn.execute(insert(reservations), rows)
+    _forget(ctx)
     return len(rows)
 
 
@@ -177,11 +178,43 @@ def _claims_query() -> Any:
 
 
 async def claims_on(ctx: ApplyContext, lp: LicensePlate) -> list[Claim]:
-    """The LP's active reservations, oldest first (none for an LP not written yet)."""
+    """The LP's active reservations, oldest first (none for an LP not written yet).
+
+    The first call of a transaction loads them for every LP the context holds, in one query.
+    """
     if lp.id is None:
         return []
-    query = _claims_query().where(reservations.c.lp_id == lp.id)
-    return [Claim(**row._mapping) for row in await ctx.conn.execute(query)]
+    if lp.id not in ctx.claims:
+        ids = {o.id for o in ctx.lps.values() if o is not None and o.id is not None}
+        ids = (ids - ctx.claims.keys()) | {lp.id}
+        for lp_id in ids:
+            ctx.claims[lp_id] = []
+        query = _claims_query().where(reservations.c.lp_id.in_(ids))
+        for row in await ctx.conn.execute(query):
+            ctx.claims[row.lp_id].append(Claim(**row._mapping))
+    return [c for c in ctx.claims[lp.id] if c.qty > 0]
+
+
+async def _holds_reservations(ctx: ApplyContext, wo: WorkOrder) -> bool:
+    """Whether the work order holds any active reservation (loaded for every work order the
+    context holds at once)."""
+    if wo.id not in ctx.reserving:
+        ids = {o.id for o in ctx.wos.values() if o is not None} - ctx.reserving.keys()
+        ids.add(wo.id)
+        query = (
+            select(reservations.c.work_order_id)
+            .distinct()
+            .where(reservations.c.work_order_id.in_(ids), reservations.c.status == "active")
+        )
+        found = set((await ctx.conn.execute(query)).scalars())
+        ctx.reserving.update((i, i in found) for i in ids)
+    return ctx.reserving[wo.id]
+
+
+def _forget(ctx: ApplyContext) -> None:
+    """Drop what the context knows of reservations (after writing many of them at once)."""
+    ctx.claims.clear()
+    ctx.reserving.clear()
 
 
 def reserved_for_others(claims: list[Claim], wo: WorkOrder) -> Decimal:
@@ -245,7 +278,7 @@ async def use_for_consumption(
             part = min(claim.qty, left)
             await _shrink(ctx, claim, part, lp, used=True, action_id=action_id)
             left -= part
-    if left > 0:
+    if left > 0 and await _holds_reservations(ctx, wo):
         others = _claims_query().where(
             reservations.c.work_order_id == wo.id,
             reservations.c.lp_id != lp.id,
@@ -256,14 +289,17 @@ async def use_for_consumption(
                 )
             ),
         )
-        moved = [Claim(**row._mapping) for row in await ctx.conn.execute(others)]
-        await ctx.load_lps((wo.site, claim.lp) for claim in moved)
-        for claim in reversed(moved):
+        found = [row for row in await ctx.conn.execute(others)]
+        await ctx.load_lps((wo.site, row.lp) for row in found)
+        moved = []  # the context's own copies, so they stay current for later actions
+        for row in found:
+            held = ctx.lps[(wo.site, row.lp)]
+            assert held is not None
+            moved += [(c, held) for c in await claims_on(ctx, held) if c.id == row.id]
+        for claim, held in reversed(moved):
             if left == 0:
                 break
             part = min(claim.qty, left)
-            held = ctx.lps[(wo.site, claim.lp)]
-            assert held is not None
             await _shrink(
                 ctx, claim, part, held, used=False, action_id=action_id, occurred_at=occurred_at
             )
@@ -338,6 +374,7 @@ async def release_reservations(
         .where(reservations.c.id.in_([row.id for row in rows]))
         .values(status="released", closed_at=ctx.recorded_at)
     )
+    _forget(ctx)
     return len(rows)
 
 

@@ -137,3 +137,35 @@ async def test_completing_and_closing_over_the_api_give_back(seeded: Central) ->
     (row,) = (await seeded.client.get(f"{API}/inventory/available")).json()["items"]
     assert (row["on_hand"], row["reserved"], row["available"]) == ("6", "0", "6")
     await check_ok(seeded)
+
+
+async def test_one_batch_sees_the_reservations_its_earlier_actions_changed(
+    seeded: Central,
+) -> None:
+    await add_bom(seeded, "FG-1", [("RAW-1", "1", "0")])
+    await receive(seeded, "R-1", "4", expiry=TODAY + timedelta(days=10))
+    await receive(seeded, "R-2", "4", expiry=TODAY + timedelta(days=20))
+    await receive(seeded, "R-3", "10")
+    wo = await add_wo(seeded, "WO-M", "6", status="released")  # 4, R-2: 2
+    batch = [
+        # R-2 is reserved in part: 2 of its 4 are free
+        seeded.env("lp.consume", {"lp": "R-2", "work_order": "WO-1001", "qty": "3"}),
+        # WO-M uses R-3 instead: its R-2 reservation is given back first
+        seeded.env("lp.consume", {"lp": "R-3", "work_order": "WO-M", "qty": "2"}),
+        # now all of R-2 is free
+        seeded.env("lp.consume", {"lp": "R-2", "work_order": "WO-1001", "qty": "3"}),
+        # R-1 is still all WO-M's
+        seeded.env("lp.consume", {"lp": "R-1", "work_order": "WO-1001", "qty": "1"}),
+    ]
+    acks = await seeded.send(*batch)
+    assert [(a.result, a.code) for a in acks] == [
+        (AckResult.CONFLICT, "LP_RESERVED"),
+        (AckResult.APPLIED, None),
+        (AckResult.APPLIED, None),
+        (AckResult.CONFLICT, "LP_RESERVED"),
+    ]
+    assert await reserved(seeded, wo["id"]) == [
+        ("R-1", Decimal(4), "active"),
+        ("R-2", Decimal(0), "released"),
+    ]
+    await check_ok(seeded)
