@@ -5,10 +5,11 @@ WO_CANCELLED until a supervisor applies them anyway."""
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 
 from protocol import AckResult
-from tests.central.conftest import Central
+from tests.central.conftest import SITE, Central
 from tests.central.production.test_reservations import add_bom, add_wo, receive, reserved
 
 API = "/api/v1"
@@ -178,3 +179,22 @@ async def test_a_cancelled_order_refuses_the_floor_until_applied_anyway(
     assert kinds == {"lp.consume": ["CONSUME"], "wo.output": ["PRODUCE"]}.get(type, [])
     if type in ("wo.start", "wo.complete"):
         assert resolved.json()["message"] == "Work order WO-X is already cancelled; nothing changed"
+
+
+async def test_planning_edits_and_cancels_within_its_sites(
+    seeded: Central, guarded: httpx.AsyncClient
+) -> None:
+    planning = await seeded.bearer("plan", ["planning"], [SITE])
+    production = await seeded.bearer("prod", ["production"], [SITE])
+    elsewhere = await seeded.bearer("plan-2", ["planning"], ["plant-2"])
+    wo = await add_wo(seeded, "WO-G", "2")
+    url = f"{API}/work-orders/{wo['id']}"
+    for headers, status in ((production, 403), (elsewhere, 404), (planning, 200)):
+        edited = await guarded.patch(url, json={"qty": "3"}, headers=headers)
+        assert edited.status_code == status, edited.text
+    for headers, status in ((production, 403), (elsewhere, 404), (planning, 200)):
+        cancelled = await guarded.post(f"{url}/cancel", json={"reason": "x"}, headers=headers)
+        assert cancelled.status_code == status, cancelled.text
+    assert await seeded.rows(
+        "SELECT action, actor FROM audit_log WHERE target = 'WO-G' ORDER BY at"
+    ) == [("wo.create", "anonymous"), ("wo.edit", "plan"), ("wo.cancel", "plan")]
