@@ -58,11 +58,6 @@ def parts(today: date, reserved_qty: Any) -> dict[str, Any]:
     return {name: type_coerce(expr, Qty) for name, expr in split.items()}  # read as Decimal
 
 
-def is_expired(expiry: date | None, today: date) -> bool:
-    """The rule for one date: expired when before today; no expiry never expires."""
-    return expiry is not None and expiry < today
-
-
 @dataclass
 class FreeLp:
     """An LP stock can be reserved from: its number, product, expiry and the free quantity."""
@@ -76,43 +71,33 @@ class FreeLp:
 async def reservable(
     conn: AsyncConnection, *, site: str, product_ids: set[int], today: date
 ) -> list[FreeLp]:
-    """LPs of these products at ``site`` with an available part, FEFO (earliest expiry first,
-    undated last, then the oldest LP), each with that part.
+    """LPs of these products at ``site`` with an available part (by ``parts``), FEFO
+    (earliest expiry first, undated last, then the oldest LP), each with that part.
 
-    On PostgreSQL the LPs are row-locked first; their reservations are read after the lock is
-    held, so a release that waited for another sees the reservations that one made (every
-    writer of an LP's reservations holds the LP's row lock). Packed LPs count too.
+    On PostgreSQL the LPs that could have one (status ``available``) are row-locked first,
+    and their parts are read after the lock is held, so a release that waited for another
+    sees the reservations that one made (every writer of an LP's reservations holds the LP's
+    row lock). Packed LPs count too.
     """
     locked = (
-        select(lp.c.id, lp.c.number, lp.c.product_id, lp.c.qty, lp.c.expiry)
-        .where(
-            lp.c.site == site,
-            lp.c.product_id.in_(product_ids),
-            lp.c.status == "available",
-            lp.c.qty > 0,
-            or_(lp.c.expiry.is_(None), lp.c.expiry >= today),
-        )
+        select(lp.c.id)
+        .where(lp.c.site == site, lp.c.product_id.in_(product_ids), lp.c.status == "available")
         .order_by(lp.c.expiry.asc().nulls_last(), lp.c.created_at, lp.c.id)
         .with_for_update(of=lp)
     )
-    rows = (await conn.execute(locked)).all()
-    if not rows:
+    ids = list((await conn.execute(locked)).scalars())
+    if not ids:
         return []
-    claimed = dict(
-        (
-            await conn.execute(
-                select(reservations.c.lp_id, func.sum(reservations.c.qty))
-                .where(
-                    reservations.c.status == "active",
-                    reservations.c.lp_id.in_([row.id for row in rows]),
-                )
-                .group_by(reservations.c.lp_id)
-            )
-        ).all()
+    claimed = active_reserved()
+    free = parts(today, claimed.c.qty)["available"]
+    query = (
+        select(lp.c.number, lp.c.product_id, lp.c.expiry, free.label("free"))
+        .outerjoin(claimed, claimed.c.lp_id == lp.c.id)
+        .where(lp.c.id.in_(ids))
+        .order_by(lp.c.expiry.asc().nulls_last(), lp.c.created_at, lp.c.id)
     )
-    found = []
-    for row in rows:
-        free = row.qty - claimed.get(row.id, Decimal(0))
-        if free > 0:
-            found.append(FreeLp(row.number, row.product_id, row.expiry, free))
-    return found
+    return [
+        FreeLp(row.number, row.product_id, row.expiry, row.free)
+        for row in await conn.execute(query)
+        if row.free > 0
+    ]

@@ -5,6 +5,8 @@ hold, visible and released through the holds API."""
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import text
+
 from protocol import AckResult, encode_batch
 from protocol.envelope import seal_envelope
 from tests.central.conftest import EDGE, SITE, Central
@@ -230,3 +232,42 @@ async def test_a_late_replay_is_judged_on_its_receipt_day(seeded: Central) -> No
     )
     assert (ack.result, ack.code) == (AckResult.APPLIED, None)  # good on the day it arrived
     assert await seeded.count("quality_holds") == 0
+
+
+async def test_each_part_is_excluded_for_one_reason_held_then_expired_then_reserved(
+    seeded: Central,
+) -> None:
+    await product(seeded, "MILK", "raw", 10)
+    now = datetime.now(UTC)
+    stale = (now - timedelta(days=1)).date().isoformat()
+    for number in ("OLD", "HELD-OLD"):  # good on arrival three days ago, expired since
+        ack = await received(seeded, number, "MILK", now - timedelta(days=3), expiry=stale)
+        assert ack.result == AckResult.APPLIED
+    assert (await received(seeded, "FRESH", "MILK", now)).result == AckResult.APPLIED
+    async with seeded.engine.begin() as conn:  # 4 of each reserved, as a release left it
+        await conn.execute(
+            text(
+                "INSERT INTO work_order_materials (work_order_id, line, component_id, qty_per, "
+                "scrap_factor, consume_whole_lp, qty_required) SELECT w.id, 1, p.id, 1000000, "
+                "0, false, 12000000 FROM work_orders w, products p WHERE p.code = 'MILK'"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO reservations (site, work_order_id, material_id, lp_id, qty, status, "
+                "created_at) SELECT l.site, m.work_order_id, m.id, l.id, 4000000, 'active', "
+                "l.created_at FROM work_order_materials m, license_plates l"
+            )
+        )
+    hold = seeded.env("qc.hold", {"lp": "HELD-OLD", "reason": "smell"})
+    assert (await seeded.send_one(hold)).result == AckResult.APPLIED
+    (row,) = (
+        await seeded.client.get(f"{API}/inventory/available", params={"product": "MILK"})
+    ).json()["items"]
+    assert {k: row[k] for k in ("on_hand", "on_hold", "expired", "reserved", "available")} == {
+        "on_hand": "30",
+        "on_hold": "10",  # HELD-OLD: held (and expired, and reserved): counted once, as held
+        "expired": "10",  # OLD: expired (and reserved)
+        "reserved": "4",  # FRESH: 4 of 10
+        "available": "6",
+    }
