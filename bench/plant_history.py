@@ -589,7 +589,8 @@ class History:
                 self._reserve(wo, mid, product.bom[0], rng.randint(1, 2))
 
     def _reserve(self, wo: WorkOrder, material_id: int, component: Product, n: int) -> None:
-        """Whole LPs reserved for a released work order (memo RESERVE rows, status reserved)."""
+        """LPs reserved for a released work order, all they hold (memo RESERVE rows; the LPs
+        stay available: a reservation is a quantity, not a status)."""
         t = self.end
         for _ in range(n):
             lp = self._pick(component)
@@ -597,7 +598,7 @@ class History:
                 return
             action = self._action(t)
             self._book(lp, "RESERVE", lp.qty, lp.location, t, action, wo, wo.number)
-            lp.status, lp.ready = "reserved", t
+            lp.ready = t
             component.pool.remove(lp)
             self.rows["reservations"].append(
                 {

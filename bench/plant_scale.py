@@ -79,7 +79,7 @@ EXPLICIT_IDS = (
     "work_order_materials",
     "license_plates",
 )
-ON_HAND = ("available", "reserved", "on_hold")
+ON_HAND = ("available", "on_hold")
 
 
 def table_rows(history: History) -> dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]]:

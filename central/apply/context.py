@@ -76,6 +76,7 @@ class WorkOrder:
     product_id: int
     uom: str
     status: str
+    shelf_life_days: int | None = None  # of its product: dates what it outputs
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,11 @@ class ApplyContext:
     # LP id -> whether LPs were packed in it when first asked (appliers/lp.py asks for a
     # whole batch in one query, so moves of unpacked LPs cost no statement each).
     has_packed: dict[int, bool] = field(default_factory=dict)
+    # Active reservations by LP id, and work order id -> whether it holds any: each loaded
+    # for a whole batch in one query and kept current by central/production/reservations.py,
+    # so consuming unreserved stock costs no statement each.
+    claims: dict[int, list[Any]] = field(default_factory=dict)
+    reserving: dict[int, bool] = field(default_factory=dict)
     refs_synced: bool = False
     # What a domain looks up once per transaction, under keys of its own (production's
     # material lines per work order); ``flushes`` counts the flushes that wrote ledger rows,
@@ -244,6 +250,7 @@ class ApplyContext:
                 work_orders.c.product_id,
                 products.c.uom,
                 work_orders.c.status,
+                products.c.shelf_life_days,
             )
             .join(products, products.c.id == work_orders.c.product_id)
             .where(tuple_(work_orders.c.site, work_orders.c.number).in_(wanted))
@@ -252,7 +259,13 @@ class ApplyContext:
         )
         found = {
             (row.site, row.number): WorkOrder(
-                row.id, row.site, row.number, row.product_id, row.uom, row.status
+                row.id,
+                row.site,
+                row.number,
+                row.product_id,
+                row.uom,
+                row.status,
+                row.shelf_life_days,
             )
             for row in await self.conn.execute(query)
         }

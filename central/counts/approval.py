@@ -24,7 +24,7 @@ from central.counts.service import CountSession, count_session, open_session, vi
 from central.counts.variance import variance_lines
 from central.db.tables import audit_log, count_lines, count_sessions
 from central.errors import Forbidden
-from central.production.reservations import drop_reservation
+from central.production.reservations import fit_reservations
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +142,9 @@ async def approve(ctx: ApplyContext, *, caller: Caller, session_id: int) -> Appr
             if line.missing:
                 zeroed.append(lp.number)
         if lp.qty == 0:
-            await drop_reservation(ctx, lp, action_id=entry, reference=session.number)
             lp.status = "consumed"
+        if difference < 0:  # less than reserved of it: the newest reservations give way
+            await fit_reservations(ctx, lp, action_id=entry, reference=session.number)
         ctx.save_lp(lp)
     await ctx.flush()
     await conn.execute(

@@ -9,8 +9,9 @@ from typing import Literal, get_args
 
 ProductType = Literal["raw", "intermediate", "finished"]
 LocationKind = Literal["receiving", "storage", "production", "shipping", "quality"]
-WoStatus = Literal["planned", "released", "in_progress", "completed", "closed"]
-LpStatus = Literal["available", "reserved", "on_hold", "consumed", "shipped"]
+WoStatus = Literal["planned", "released", "in_progress", "completed", "closed", "cancelled"]
+# What a reservation holds is a quantity (the reservations table), not an LP status.
+LpStatus = Literal["available", "on_hold", "consumed", "shipped"]
 # Ledger kinds. QtyKind rows change what an LP holds; MemoKind rows record a commitment (a
 # reservation taken or given back) and carry its quantity, but never count in a balance.
 QtyKind = Literal[

@@ -151,6 +151,8 @@ work_orders = Table(
     Column("started_at", UtcDateTime),
     Column("completed_at", UtcDateTime),
     Column("closed_at", UtcDateTime),
+    Column("cancelled_at", UtcDateTime),
+    Column("cancel_reason", Text),  # also in the audit entry of the cancellation
     UniqueConstraint("site", "number"),
     CheckConstraint(_one_of("status", WO_STATUSES), name="status"),
     Index(None, "site", "status"),
@@ -252,7 +254,7 @@ lp_genealogy = Table(
 
 reservations = Table(
     "reservations",
-    metadata,  # material LPs held for a released work order
+    metadata,  # quantities of material LPs held for a released work order (several per LP)
     Column("id", Integer, primary_key=True),
     Column("site", String(64), nullable=False),
     Column("work_order_id", Integer, ForeignKey("work_orders.id"), nullable=False, index=True),

@@ -25,7 +25,7 @@ from central.errors import DatabaseUnavailable
 from protocol.types import format_qty
 
 MAX_PROBLEMS = 1000
-HOLDING = ("available", "reserved", "on_hold")  # statuses of an LP that must hold stock
+HOLDING = ("available", "on_hold")  # statuses of an LP that must hold stock
 lp = license_plates
 
 
@@ -246,26 +246,50 @@ async def _status_problems(conn: AsyncConnection, sites: list[str] | None) -> li
 async def _reservation_problems(
     conn: AsyncConnection, sites: list[str] | None
 ) -> list[dict[str, Any]]:
-    """Active reservations on LPs that are not reserved (or held)."""
+    """Active reservations on LPs that hold no stock any more (consumed, shipped), and LPs
+    whose active reservations add up to more than they hold."""
     query = _in_sites(
         select(reservations.c.id, lp.c.number, lp.c.status)
         .join(lp, lp.c.id == reservations.c.lp_id)
-        .where(reservations.c.status == "active", lp.c.status.not_in(("reserved", "on_hold")))
+        .where(reservations.c.status == "active", lp.c.status.not_in(HOLDING))
         .order_by(reservations.c.id)
         .limit(MAX_PROBLEMS + 1),
         sites,
     )
-    return [
+    problems = [
         _problem(
             "RESERVATION_MISMATCH",
             row.number,
-            "reserved or on_hold",
+            "available or on_hold",
             row.status,
             f"reservation {row.id} is active but LP {row.number} is {row.status}",
             reservation=row.id,
         )
         for row in await conn.execute(query)
     ]
+    claimed = func.sum(reservations.c.qty)
+    over = _in_sites(
+        select(lp.c.number, lp.c.qty, claimed.label("reserved"))
+        .join(reservations, reservations.c.lp_id == lp.c.id)
+        .where(reservations.c.status == "active", lp.c.status.in_(HOLDING))
+        .group_by(lp.c.id, lp.c.number, lp.c.qty)
+        .having(claimed > lp.c.qty)
+        .order_by(lp.c.number)
+        .limit(MAX_PROBLEMS + 1),
+        sites,
+    )
+    problems.extend(
+        _problem(
+            "OVER_RESERVED",
+            row.number,
+            f"reserved <= {format_qty(row.qty)}",
+            row.reserved,
+            f"LP {row.number} holds {format_qty(row.qty)} but {format_qty(row.reserved)} of it "
+            "is reserved",
+        )
+        for row in await conn.execute(over)
+    )
+    return problems
 
 
 def _problem(

@@ -1,6 +1,10 @@
 """Appliers for LP actions that change where stock is and how it is packaged: receive, move,
 split, merge, pack, unpack.
 
+A receipt is dated by its product's shelf life unless its label carries an expiry; one that
+arrived expired is held (central/inventory/expiry.py). Split and merge never take what is
+reserved of an LP unless forced; forced, the newest reservations give way.
+
 Packing sets ``parent_lp_id`` (a carton on a pallet). Moving a parent moves everything nested
 in it, any depth, in the same action; moving a packed LP on its own takes it off its parent.
 """
@@ -11,7 +15,7 @@ from sqlalchemy import select, update
 
 from central.apply.context import ApplyContext, LicensePlate, Origin
 from central.apply.outcome import Applied, Operation, conflict
-from central.db.tables import license_plates, products, reservations
+from central.db.tables import license_plates, products
 from central.inventory import nesting
 from central.inventory.checks import (
     MOVE_SUPERSEDED,
@@ -23,6 +27,9 @@ from central.inventory.checks import (
     refuse_held_to_shipping,
     usable_lp,
 )
+from central.inventory.expiry import EXPIRED_ON_RECEIPT, expired_on_receipt, expiry_from
+from central.production.reservations import claims_on, fit_reservations
+from central.quality.operations import Stamp, Target, place_hold
 from protocol import ConflictCode
 from protocol.actions import LpMerge, LpMove, LpPack, LpReceive, LpSplit, LpUnpack
 from protocol.types import format_qty
@@ -43,6 +50,7 @@ async def receive(ctx: ApplyContext, origin: Origin, body: LpReceive) -> Applied
         )
     number = await new_lp_number(ctx, origin.site, body.lp)
     held = await lot_on_hold(ctx, origin.site, product.id, body.lot)
+    expiry = body.expiry or expiry_from(origin.occurred_at, product.shelf_life_days)
     lp = new_lp(
         ctx,
         origin,
@@ -51,7 +59,7 @@ async def receive(ctx: ApplyContext, origin: Origin, body: LpReceive) -> Applied
         qty=body.qty,
         uom=product.uom,
         lot=body.lot,
-        expiry=body.expiry,
+        expiry=expiry,
         location_id=to_id,
         status="on_hold" if held else "available",
     )
@@ -65,9 +73,20 @@ async def receive(ctx: ApplyContext, origin: Origin, body: LpReceive) -> Applied
         reference=body.po_number,
     )
     note = f" (lot {body.lot} is on quality hold: so is this LP)" if held else ""
+    code = None
+    if expired_on_receipt(expiry, origin.occurred_at):
+        await place_hold(
+            ctx,
+            Target(origin.site, lp=number),
+            reason=EXPIRED_ON_RECEIPT,
+            stamp=Stamp(origin.by, origin.occurred_at, origin.action_id),
+        )
+        code = EXPIRED_ON_RECEIPT
+        note += f" (it expired on {expiry}, before it arrived: on quality hold)"
     return Applied(
         f"LP {number} received: {format_qty(body.qty)} {product.uom} of "
-        f"{product.code} at {body.location}{note}"
+        f"{product.code} at {body.location}{note}",
+        code=code,
     )
 
 
@@ -168,26 +187,25 @@ async def move(ctx: ApplyContext, origin: Origin, body: LpMove) -> Applied:
     return Applied(f"LP {lp.number} moved to {body.to_location}{note}")
 
 
-async def _refuse_reserved(ctx: ApplyContext, lp: LicensePlate, verb: str) -> None:
-    """A reserved LP keeps its shape until the reservation is used or released."""
+async def _refuse_reserved(ctx: ApplyContext, lp: LicensePlate, qty: Decimal, verb: str) -> None:
+    """Taking ``qty`` off an LP may not touch what is reserved of it for work orders."""
     if ctx.force:
         return
-    reserved = lp.status == "reserved"
-    if not reserved and lp.id is not None:
-        query = (
-            select(reservations.c.id)
-            .where(reservations.c.lp_id == lp.id, reservations.c.status == "active")
-            .limit(1)
+    claims = await claims_on(ctx, lp)
+    held = sum((c.qty for c in claims), Decimal(0))
+    if held and qty > lp.qty - held:
+        orders = ", ".join(dict.fromkeys(c.work_order for c in claims))
+        raise conflict(
+            ConflictCode.LP_RESERVED,
+            f"LP {lp.number}: {format_qty(held)} {lp.uom} of it is reserved for work order "
+            f"{orders}; it cannot be {verb}",
         )
-        reserved = (await ctx.conn.execute(query)).first() is not None
-    if reserved:
-        raise conflict(ConflictCode.LP_RESERVED, f"LP {lp.number} is reserved; it cannot be {verb}")
 
 
 async def split(ctx: ApplyContext, origin: Origin, body: LpSplit) -> Applied:
     """lp.split: part of an LP becomes a new LP (same product, lot, expiry, place)."""
     lp = await usable_lp(ctx, origin.site, body.lp, verb="split")
-    await _refuse_reserved(ctx, lp, "split")
+    await _refuse_reserved(ctx, lp, body.qty, f"split by {format_qty(body.qty)} {lp.uom}")
     if body.qty >= lp.qty:
         raise conflict(
             ConflictCode.QTY_EXCEEDS_LP,
@@ -229,6 +247,7 @@ async def split(ctx: ApplyContext, origin: Origin, body: LpSplit) -> Applied:
     ctx.link(source_id=parent_id, target=child, kind="SPLIT", action_id=origin.action_id)
     lp.qty -= body.qty
     ctx.save_lp(lp)
+    await fit_reservations(ctx, lp, action_id=origin.action_id, occurred_at=origin.occurred_at)
     return Applied(
         f"LP {number} split off LP {lp.number}: {format_qty(body.qty)} {lp.uom} "
         f"({format_qty(lp.qty)} {lp.uom} left)"
@@ -267,7 +286,7 @@ async def merge(ctx: ApplyContext, origin: Origin, body: LpMerge) -> Applied:
             ConflictCode.UOM_MISMATCH,
             f"LP {lp.number} is in {lp.uom}, LP {into.number} in {into.uom}",
         )
-    await _refuse_reserved(ctx, lp, "merged away")
+    await _refuse_reserved(ctx, lp, lp.qty, "merged away")
     if await _has_contents(ctx, lp) and await _contents(ctx, lp):
         raise conflict(
             ConflictCode.LP_PACKED,
@@ -294,13 +313,14 @@ async def merge(ctx: ApplyContext, origin: Origin, body: LpMerge) -> Applied:
     )
     ctx.link(source_id=lp_id, target=into, kind="MERGE", action_id=origin.action_id)
     note = ""
-    if lp.status == "on_hold" and into.status in ("available", "reserved"):
+    if lp.status == "on_hold" and into.status == "available":
         # Only a merge forced over the hold gets here: held stock stays held in the LP it went
         # into, as a carton packed onto a held pallet does; releasing that LP frees it.
         into.status, note = "on_hold", f" (LP {lp.number} was on quality hold: so is it now)"
     lp.qty, lp.status, lp.parent_lp_id = Decimal(0), "consumed", None
     into.qty += qty
     ctx.save_lp(lp)
+    await fit_reservations(ctx, lp, action_id=origin.action_id, occurred_at=origin.occurred_at)
     ctx.save_lp(into)
     if lp.expiry is not None and (into.expiry is None or lp.expiry < into.expiry):
         into.expiry = lp.expiry  # the merged stock is only as good as its oldest part
@@ -343,7 +363,7 @@ async def pack(ctx: ApplyContext, origin: Origin, body: LpPack) -> Applied:
         )
     lp.parent_lp_id = parent_id
     note = ""
-    if parent.status == "on_hold" and lp.status in ("available", "reserved"):
+    if parent.status == "on_hold" and lp.status == "available":
         # A hold on a pallet covers everything on it, cartons packed later included; releasing
         # the pallet's hold frees them again.
         lp.status, note = "on_hold", f" (LP {parent.number} is on quality hold: so is it now)"

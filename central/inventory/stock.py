@@ -1,4 +1,5 @@
-"""Available inventory: what is on hand per site, product, location and lot, by LP status.
+"""Available inventory: what is on hand per site, product, location and lot, and why any of it
+is not available (central/inventory/availability.py says what counts as available).
 
 Computed from the LP projection, which the consistency check (central/inventory/consistency.py)
 proves against the ledger; summing LPs is far cheaper than summing the whole ledger.
@@ -9,18 +10,19 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from central.clock import now
 from central.db.rows import as_dict, page
 from central.db.tables import license_plates, locations, products
-
-ON_HAND = ("available", "reserved", "on_hold")  # consumed and shipped LPs hold no stock
+from central.inventory.availability import ON_HAND, active_reserved, parts
 
 
 @dataclass(frozen=True, slots=True)
 class AvailableStock:
-    """Stock of one product, lot and location: on hand, split by LP status."""
+    """Stock of one product, lot and location: on hand, what of it is available, and what is
+    excluded, by reason (on hold, expired, reserved)."""
 
     site: str
     product: str
@@ -31,14 +33,14 @@ class AvailableStock:
     available: Decimal
     reserved: Decimal
     on_hold: Decimal
+    expired: Decimal
     lps: int
     earliest_expiry: date | None
 
 
-def _qty_with(status: str) -> Any:
-    """SUM of the qty of LPs in one status (0 when none)."""
-    picked = case((license_plates.c.status == status, license_plates.c.qty), else_=0)
-    return func.coalesce(func.sum(picked), 0).label(status)  # typed Qty: read back as Decimal
+def _total(name: str, part: Any) -> Any:
+    """SUM of one part over a group (0 when none)."""
+    return func.coalesce(func.sum(part), 0).label(name)  # typed Qty: read back as Decimal
 
 
 async def available(
@@ -50,9 +52,13 @@ async def available(
     lot: str | None = None,
     limit: int = 1000,
     offset: int = 0,
+    today: date | None = None,
 ) -> list[AvailableStock]:
-    """On hand, available, reserved and on-hold quantities per (site, product, location, lot)."""
+    """On hand, available, reserved, on-hold and expired quantities per (site, product,
+    location, lot), as of ``today`` (central's date unless given)."""
     limit, offset = page(limit, offset)
+    claimed = active_reserved()
+    split = parts(today or now().date(), claimed.c.qty)
     query = (
         select(
             license_plates.c.site,
@@ -61,14 +67,14 @@ async def available(
             locations.c.code.label("location"),
             license_plates.c.lot,
             func.sum(license_plates.c.qty).label("on_hand"),
-            _qty_with("available"),
-            _qty_with("reserved"),
-            _qty_with("on_hold"),
+            *(_total(name, split[name]) for name in ("available", "reserved", "on_hold")),
+            _total("expired", split["expired"]),
             func.count().label("lps"),
             func.min(license_plates.c.expiry).label("earliest_expiry"),
         )
         .join(products, products.c.id == license_plates.c.product_id)
         .join(locations, locations.c.id == license_plates.c.location_id)
+        .outerjoin(claimed, claimed.c.lp_id == license_plates.c.id)
         .where(license_plates.c.status.in_(ON_HAND))
         .group_by(
             license_plates.c.site,

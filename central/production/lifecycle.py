@@ -1,8 +1,10 @@
-"""The work order lifecycle: planned -> released -> in_progress -> completed -> closed.
+"""The work order lifecycle: planned -> released -> in_progress -> completed -> closed, and
+cancelled from planned or released.
 
-One transition function serves the API (/release, /start, /complete, /close) and the floor
-(wo.start, wo.complete): releasing reserves material, completing gives back what is still
-reserved, and each step stamps its time.
+One transition function serves the API (/release, /start, /complete, /close, /cancel) and
+the floor (wo.start, wo.complete): releasing reserves material, completing, closing and
+cancelling give back what is still reserved, and each step stamps its time. A cancelled
+order takes no more floor actions (WO_CANCELLED).
 """
 
 from sqlalchemy import update
@@ -23,18 +25,21 @@ ALLOWED_FROM = {
     "in_progress": ("released",),
     "completed": ("released", "in_progress"),
     "closed": ("completed",),
+    "cancelled": ("planned", "released"),
 }
 VERBS = {
     "released": "released",
     "in_progress": "started",
     "completed": "completed",
     "closed": "closed",
+    "cancelled": "cancelled",
 }
 _STAMPS = {
     "released": "released_at",
     "in_progress": "started_at",
     "completed": "completed_at",
     "closed": "closed_at",
+    "cancelled": "cancelled_at",
 }
 
 
@@ -48,27 +53,49 @@ def bad_transition(wo: WorkOrder, target: str, code: str = WO_BAD_TRANSITION) ->
 
 
 def is_behind(wo: WorkOrder, target: str) -> bool:
-    """True when the work order is already at ``target`` or past it."""
+    """True when the work order is already at ``target`` or past it (a cancelled order is
+    past every step)."""
     return WO_STATUSES.index(wo.status) >= WO_STATUSES.index(target)
 
 
+def cancelled(wo: WorkOrder) -> ActionConflict:
+    """The conflict of a floor action on a cancelled work order."""
+    return conflict(
+        ConflictCode.WO_CANCELLED,
+        f"Work order {wo.number} is cancelled; it takes no more material, output or steps",
+    )
+
+
 async def transition(
-    ctx: ApplyContext, wo: WorkOrder, target: str, *, action_id: str, force: bool = False
+    ctx: ApplyContext,
+    wo: WorkOrder,
+    target: str,
+    *,
+    action_id: str,
+    force: bool = False,
+    reason: str | None = None,
 ) -> int:
     """Move the work order to ``target``, with its reservations; answers how many reservations
     were taken or given back. Refuses (before any write) a step its status does not allow,
-    unless forced; a release short of material raises MATERIAL_SHORT."""
+    unless forced; a release short of material raises MATERIAL_SHORT. ``reason``: why an
+    order is cancelled."""
     if not force and wo.status not in ALLOWED_FROM[target]:
         raise bad_transition(wo, target)
     touched = 0
     if target == "released":
         touched = await reserve_materials(ctx, wo, action_id=action_id)
-    elif target in ("completed", "closed"):
+    elif target in ("completed", "closed", "cancelled"):
         touched = await release_reservations(ctx, wo, action_id=action_id)
     await ctx.conn.execute(
         update(work_orders)
         .where(work_orders.c.id == wo.id)
-        .values({"status": target, _STAMPS[target]: ctx.recorded_at})
+        .values(
+            {
+                "status": target,
+                _STAMPS[target]: ctx.recorded_at,
+                **({"cancel_reason": reason} if target == "cancelled" else {}),
+            }
+        )
     )
     wo.status = target
     return touched
@@ -83,10 +110,13 @@ async def known_wo(ctx: ApplyContext, site: str, number: str) -> WorkOrder:
 
 
 async def open_wo(ctx: ApplyContext, site: str, number: str) -> WorkOrder:
-    """The work order, or a conflict when it is unknown, not released yet, or finished."""
+    """The work order, or a conflict when it is unknown, not released yet, finished or
+    cancelled."""
     wo = await known_wo(ctx, site, number)
     if ctx.force:
         return wo
+    if wo.status == "cancelled":
+        raise cancelled(wo)
     if wo.status in ("completed", "closed"):
         raise conflict(
             ConflictCode.WO_CLOSED,

@@ -1,4 +1,7 @@
-"""Appliers for production on the floor: material consumed into a work order, output made."""
+"""Appliers for production on the floor: material consumed into a work order (against its
+reservations), output made (dated by the product's shelf life), steps from the floor."""
+
+from decimal import Decimal
 
 from sqlalchemy import case, func, select, update
 
@@ -12,16 +15,22 @@ from central.inventory.checks import (
     new_lp_number,
     usable_lp,
 )
+from central.inventory.expiry import expiry_from
 from central.production.checks import check_consume, check_output
 from central.production.lifecycle import (
     bad_transition,
+    cancelled,
     is_behind,
     known_wo,
     open_wo,
     start_on_use,
     transition,
 )
-from central.production.reservations import active_reservation, use_reservation
+from central.production.reservations import (
+    claims_on,
+    reserved_for_others,
+    use_for_consumption,
+)
 from protocol import ConflictCode
 from protocol.actions import LpConsume, WoOutput, WorkOrderStep
 from protocol.types import format_qty
@@ -51,12 +60,16 @@ async def consume(ctx: ApplyContext, origin: Origin, body: LpConsume) -> Applied
             f"{format_qty(lp.qty)} {lp.uom}",
         )
     await check_consume(ctx, origin, lp=lp, wo=wo, qty=qty)  # BOM, expiry, over-consumption
-    reservation = await active_reservation(ctx, lp)
-    if reservation is not None and reservation.work_order_id != wo.id and not ctx.force:
+    claims = await claims_on(ctx, lp)
+    held_for_others = reserved_for_others(claims, wo)
+    if qty > lp.qty - held_for_others and not ctx.force:
+        holders = ", ".join(dict.fromkeys(c.work_order for c in claims if c.work_order_id != wo.id))
+        free = max(lp.qty - held_for_others, Decimal(0))
         raise conflict(
             ConflictCode.LP_RESERVED,
-            f"LP {lp.number} is reserved for work order {reservation.number}; it "
-            f"cannot be consumed into {wo.number}",
+            f"LP {lp.number} holds {format_qty(lp.qty)} {lp.uom}, {format_qty(held_for_others)} "
+            f"{lp.uom} of it reserved for work order {holders}; {format_qty(free)} {lp.uom} "
+            f"can be consumed into {wo.number}, not {format_qty(qty)} {lp.uom}",
         )
     ctx.ledger(
         lp=lp,
@@ -71,8 +84,9 @@ async def consume(ctx: ApplyContext, origin: Origin, body: LpConsume) -> Applied
     if lp.qty == 0:
         lp.status = "consumed"
     ctx.save_lp(lp)
-    if reservation is not None:
-        await use_reservation(ctx, lp, reservation, qty)
+    await use_for_consumption(
+        ctx, wo, lp, qty, claims, action_id=origin.action_id, occurred_at=origin.occurred_at
+    )
     await start_on_use(ctx, wo)
     left = "nothing left" if lp.qty == 0 else f"{format_qty(lp.qty)} {lp.uom} left"
     return Applied(
@@ -117,6 +131,7 @@ async def output(ctx: ApplyContext, origin: Origin, body: WoOutput) -> Applied:
         qty=body.qty,
         uom=wo.uom,
         lot=body.lot,
+        expiry=expiry_from(origin.occurred_at, wo.shelf_life_days),
         location_id=to_id,
         status="on_hold" if held else "available",
     )
@@ -148,17 +163,21 @@ async def output(ctx: ApplyContext, origin: Origin, body: WoOutput) -> Applied:
             ),
         )
     )
-    wo.status = "in_progress"
+    if wo.status == "released":
+        wo.status = "in_progress"
     return Applied(f"LP {number} made on {wo.number}: {format_qty(body.qty)} {wo.uom}")
 
 
 async def _step(ctx: ApplyContext, origin: Origin, number: str, target: str) -> str | None:
     """Move a work order from the floor; answers a note when a forced step found it there
-    already. Completed or closed is WO_CLOSED, any other wrong status WO_BAD_TRANSITION."""
+    already. Cancelled is WO_CANCELLED, completed or closed WO_CLOSED, any other wrong status
+    WO_BAD_TRANSITION."""
     wo = await known_wo(ctx, origin.site, number)
     if ctx.force:
         if is_behind(wo, target):  # "apply anyway" never moves an order backwards
             return f"Work order {wo.number} is already {wo.status}; nothing changed"
+    elif wo.status == "cancelled":
+        raise cancelled(wo)
     elif wo.status in ("completed", "closed"):
         raise bad_transition(wo, target, code=ConflictCode.WO_CLOSED.value)
     await transition(ctx, wo, target, action_id=origin.action_id, force=ctx.force)

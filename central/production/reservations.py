@@ -1,21 +1,28 @@
-"""Material reservations of work orders: FEFO picks at release, given back at completion.
+"""Material reservations of work orders: quantities taken FEFO at release, used by
+consumption, given back when the order is completed, closed or cancelled.
 
-Releasing a work order reserves whole LPs of each component (earliest expiry first, then the
-oldest LP): an LP is ``reserved`` for one work order, and its reservation row carries the part
-of it counted against the material. Ledger memo rows record the commitment: ``RESERVE +qty``
-when taken, ``RELEASE -qty`` when the unused part is given back; they never count in a balance.
-Consuming a reserved LP into its own work order uses the reservation up.
+A reservation is a quantity of one LP held for one material of one work order; an LP may
+carry reservations of several orders, and what is reserved of it is their sum (never more
+than it holds; central/inventory/availability.py). Ledger memo rows record each commitment:
+``RESERVE +qty`` when taken, ``RELEASE -qty`` when a part is given back without being
+consumed; they never count in a balance.
 
-Everything here works through an ApplyContext, so the API (release, complete) and the floor
-(wo.complete, lp.consume) share one path and the context's buffered LP state stays coherent.
+Consumption into a work order first uses its reservation on the LP consumed; whatever it took
+beyond that shrinks the order's other reservations of that component, the last taken first
+(the latest expiry: the stock FEFO says to use first stays held). An LP that ends up holding
+less than is reserved of it gives back the difference, the newest reservation first.
+
+Everything here works through an ApplyContext, so the API (release, complete, cancel) and
+the floor (wo.complete, lp.consume) share one path. Every writer of an LP's reservations
+holds that LP's row lock (ctx.load_lps, or the release's FEFO query).
 """
 
-from collections import defaultdict
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, select, update
 
 from central.apply.context import ApplyContext, LicensePlate, WorkOrder
 from central.db.tables import (
@@ -26,6 +33,7 @@ from central.db.tables import (
     work_orders,
 )
 from central.errors import ActionConflict
+from central.inventory.availability import reservable
 from protocol.types import format_qty
 
 MATERIAL_SHORT = "MATERIAL_SHORT"
@@ -45,45 +53,9 @@ def _short_error(wo: WorkOrder, short: list[dict[str, str]]) -> ActionConflict:
     )
 
 
-async def _candidates(
-    ctx: ApplyContext, site: str, component_ids: set[int], today: date
-) -> dict[int, list[Any]]:
-    """Reservable LPs per component in FEFO order (expiry, then age), row-locked on PostgreSQL.
-
-    Available, not empty, not expired; packed LPs count too. The lock makes a concurrent
-    release wait, then see these LPs as reserved.
-    """
-    query = (
-        select(
-            license_plates.c.id,
-            license_plates.c.number,
-            license_plates.c.product_id,
-            license_plates.c.qty,
-        )
-        .where(
-            license_plates.c.site == site,
-            license_plates.c.product_id.in_(component_ids),
-            license_plates.c.status == "available",
-            license_plates.c.qty > 0,
-            or_(license_plates.c.expiry.is_(None), license_plates.c.expiry >= today),
-        )
-        .order_by(
-            license_plates.c.expiry.asc().nulls_last(),
-            license_plates.c.created_at,
-            license_plates.c.id,
-        )
-        .with_for_update(of=license_plates)
-    )
-    found: dict[int, list[Any]] = defaultdict(list)
-    for row in await ctx.conn.execute(query):
-        cached = ctx.lps.get((site, row.number))  # this transaction's view wins over the table's
-        if cached is None or cached.status == "available":
-            found[row.product_id].append(row)
-    return found
-
-
 async def reserve_materials(ctx: ApplyContext, wo: WorkOrder, *, action_id: str) -> int:
-    """Reserve LPs for every material of the work order; answers how many LPs were reserved.
+    """Reserve what every material of the work order needs from the available part of LPs,
+    FEFO; answers how many reservations were made.
 
     Raises MATERIAL_SHORT, before writing anything, when any component cannot be covered.
     """
@@ -103,20 +75,32 @@ async def reserve_materials(ctx: ApplyContext, wo: WorkOrder, *, action_id: str)
     ).all()
     if not materials:
         return 0
-    free = await _candidates(
-        ctx, wo.site, {m.component_id for m in materials}, ctx.recorded_at.date()
+    await ctx.flush()  # this transaction's LP changes must be in the table the query reads
+    free = await reservable(
+        ctx.conn,
+        site=wo.site,
+        product_ids={m.component_id for m in materials},
+        today=ctx.recorded_at.date(),
     )
+    queues: dict[int, list[Any]] = {}
+    for found in free:
+        cached = ctx.lps.get((wo.site, found.number))
+        if cached is None or cached.status == "available":
+            queues.setdefault(found.product_id, []).append(found)
     picks: list[tuple[int, str, Decimal]] = []
     short: list[dict[str, str]] = []
     for material in materials:
-        queue = free[material.component_id]
-        available = sum((lp.qty for lp in queue), Decimal(0))
+        queue = queues.get(material.component_id, [])
+        available = sum((lp.free for lp in queue), Decimal(0))
         need = material.qty_required
         while need > 0 and queue:
-            lp = queue.pop(0)  # whole LPs: the first ones cover the need, the last in part
-            part = min(lp.qty, need)
+            lp = queue[0]
+            part = min(lp.free, need)
             picks.append((material.id, lp.number, part))
             need -= part
+            lp.free -= part  # a later line of the same component may take the rest
+            if lp.free == 0:
+                queue.pop(0)
         if need > 0:
             short.append(
                 {
@@ -134,8 +118,6 @@ async def reserve_materials(ctx: ApplyContext, wo: WorkOrder, *, action_id: str)
     for material_id, number, part in picks:
         lp = ctx.lps[(wo.site, number)]
         assert lp is not None and lp.id is not None
-        lp.status = "reserved"
-        ctx.save_lp(lp)
         ctx.ledger(
             lp=lp,
             kind="RESERVE",
@@ -158,27 +140,225 @@ async def reserve_materials(ctx: ApplyContext, wo: WorkOrder, *, action_id: str)
             }
         )
     await ctx.conn.execute(insert(reservations), rows)
+    _forget(ctx)
     return len(rows)
+
+
+@dataclass
+class Claim:
+    """One active reservation: on which LP, for which work order (id and number) and
+    material, and how much it holds now."""
+
+    id: int
+    lp_id: int
+    lp: str
+    work_order_id: int
+    work_order: str
+    material_id: int
+    qty: Decimal
+
+
+def _claims_query() -> Any:
+    """Active reservations with their LP's and work order's numbers, oldest first."""
+    return (
+        select(
+            reservations.c.id,
+            reservations.c.lp_id,
+            license_plates.c.number.label("lp"),
+            reservations.c.work_order_id,
+            work_orders.c.number.label("work_order"),
+            reservations.c.material_id,
+            reservations.c.qty,
+        )
+        .join(license_plates, license_plates.c.id == reservations.c.lp_id)
+        .join(work_orders, work_orders.c.id == reservations.c.work_order_id)
+        .where(reservations.c.status == "active")
+        .order_by(reservations.c.id)
+    )
+
+
+async def claims_on(ctx: ApplyContext, lp: LicensePlate) -> list[Claim]:
+    """The LP's active reservations, oldest first (none for an LP not written yet).
+
+    The first call of a transaction loads them for every LP the context holds, in one query.
+    """
+    if lp.id is None:
+        return []
+    if lp.id not in ctx.claims:
+        ids = {o.id for o in ctx.lps.values() if o is not None and o.id is not None}
+        ids = (ids - ctx.claims.keys()) | {lp.id}
+        for lp_id in ids:
+            ctx.claims[lp_id] = []
+        query = _claims_query().where(reservations.c.lp_id.in_(ids))
+        for row in await ctx.conn.execute(query):
+            ctx.claims[row.lp_id].append(Claim(**row._mapping))
+    return [c for c in ctx.claims[lp.id] if c.qty > 0]
+
+
+async def _holds_reservations(ctx: ApplyContext, wo: WorkOrder) -> bool:
+    """Whether the work order holds any active reservation (loaded for every work order the
+    context holds at once)."""
+    if wo.id not in ctx.reserving:
+        ids = {o.id for o in ctx.wos.values() if o is not None} - ctx.reserving.keys()
+        ids.add(wo.id)
+        query = (
+            select(reservations.c.work_order_id)
+            .distinct()
+            .where(reservations.c.work_order_id.in_(ids), reservations.c.status == "active")
+        )
+        found = set((await ctx.conn.execute(query)).scalars())
+        ctx.reserving.update((i, i in found) for i in ids)
+    return ctx.reserving[wo.id]
+
+
+def _forget(ctx: ApplyContext) -> None:
+    """Drop what the context knows of reservations (after writing many of them at once)."""
+    ctx.claims.clear()
+    ctx.reserving.clear()
+
+
+def reserved_for_others(claims: list[Claim], wo: WorkOrder) -> Decimal:
+    """What other work orders hold of an LP (its claims)."""
+    return sum((c.qty for c in claims if c.work_order_id != wo.id), Decimal(0))
+
+
+async def _shrink(
+    ctx: ApplyContext,
+    claim: Claim,
+    by: Decimal,
+    lp: LicensePlate,
+    *,
+    used: bool,
+    action_id: str,
+    occurred_at: datetime | None = None,
+    reference: str | None = None,
+) -> None:
+    """Take ``by`` off a reservation: ``used`` when consumption used it (no memo row; a
+    reservation used up is ``consumed``), else given back (a RELEASE memo row; a
+    reservation emptied is ``released``)."""
+    claim.qty -= by
+    if not used:
+        _release_memo(
+            ctx,
+            lp,
+            qty=by,
+            work_order_id=claim.work_order_id,
+            action_id=action_id,
+            occurred_at=occurred_at,
+            reference=reference or claim.work_order,
+        )
+    values: dict[str, Any] = {"qty": claim.qty}
+    if claim.qty == 0:
+        values.update(status="consumed" if used else "released", closed_at=ctx.recorded_at)
+    await ctx.conn.execute(
+        update(reservations).where(reservations.c.id == claim.id).values(**values)
+    )
+
+
+async def use_for_consumption(
+    ctx: ApplyContext,
+    wo: WorkOrder,
+    lp: LicensePlate,
+    qty: Decimal,
+    claims: list[Claim],
+    *,
+    action_id: str,
+    occurred_at: datetime,
+) -> None:
+    """Count ``qty`` consumed from ``lp`` into ``wo`` against reservations (call after the
+    LP's qty dropped; ``claims`` are the LP's claims from before).
+
+    The order's reservation on this LP is used first; the rest shrinks the order's other
+    reservations of the LP's component, the newest first, each part given back with a
+    RELEASE memo on its LP. Last, the LP gives back whatever is reserved of it beyond what it
+    still holds (a forced consumption of another order's reserved part)."""
+    left = qty
+    for claim in claims:
+        if claim.work_order_id == wo.id and left > 0:
+            part = min(claim.qty, left)
+            await _shrink(ctx, claim, part, lp, used=True, action_id=action_id)
+            left -= part
+    if left > 0 and await _holds_reservations(ctx, wo):
+        others = _claims_query().where(
+            reservations.c.work_order_id == wo.id,
+            reservations.c.lp_id != lp.id,
+            reservations.c.material_id.in_(
+                select(work_order_materials.c.id).where(
+                    work_order_materials.c.work_order_id == wo.id,
+                    work_order_materials.c.component_id == lp.product_id,
+                )
+            ),
+        )
+        found = [row for row in await ctx.conn.execute(others)]
+        await ctx.load_lps((wo.site, row.lp) for row in found)
+        moved = []  # the context's own copies, so they stay current for later actions
+        for row in found:
+            held = ctx.lps[(wo.site, row.lp)]
+            assert held is not None
+            moved += [(c, held) for c in await claims_on(ctx, held) if c.id == row.id]
+        for claim, held in reversed(moved):
+            if left == 0:
+                break
+            part = min(claim.qty, left)
+            await _shrink(
+                ctx, claim, part, held, used=False, action_id=action_id, occurred_at=occurred_at
+            )
+            left -= part
+    await fit_reservations(
+        ctx, lp, [c for c in claims if c.qty > 0], action_id=action_id, occurred_at=occurred_at
+    )
+
+
+async def fit_reservations(
+    ctx: ApplyContext,
+    lp: LicensePlate,
+    claims: list[Claim] | None = None,
+    *,
+    action_id: str,
+    occurred_at: datetime | None = None,
+    reference: str | None = None,
+) -> int:
+    """Give back what is reserved of an LP beyond what it holds now (it was adjusted, split,
+    merged away or consumed beyond its free part), the newest reservation first; answers how
+    many reservations shrank. ``claims``: the LP's active claims, when the caller has them."""
+    if claims is None:
+        claims = await claims_on(ctx, lp)
+    excess = sum((c.qty for c in claims), Decimal(0)) - max(lp.qty, Decimal(0))
+    if lp.status in ("consumed", "shipped"):
+        excess = sum((c.qty for c in claims), Decimal(0))
+    shrunk = 0
+    for claim in reversed(claims):
+        if excess <= 0:
+            break
+        part = min(claim.qty, excess)
+        await _shrink(
+            ctx,
+            claim,
+            part,
+            lp,
+            used=False,
+            action_id=action_id,
+            occurred_at=occurred_at,
+            reference=reference,
+        )
+        excess -= part
+        shrunk += 1
+    return shrunk
 
 
 async def release_reservations(
     ctx: ApplyContext, wo: WorkOrder, *, action_id: str, occurred_at: datetime | None = None
 ) -> int:
-    """Give back every active reservation of the work order (LPs available again, ledger
-    RELEASE rows); answers how many were released."""
+    """Give back every active reservation of the work order (a RELEASE memo row each);
+    answers how many were released."""
     rows = (
-        await ctx.conn.execute(
-            select(reservations.c.id, reservations.c.qty, license_plates.c.number)
-            .join(license_plates, license_plates.c.id == reservations.c.lp_id)
-            .where(reservations.c.work_order_id == wo.id, reservations.c.status == "active")
-            .order_by(reservations.c.id)
-        )
+        await ctx.conn.execute(_claims_query().where(reservations.c.work_order_id == wo.id))
     ).all()
     if not rows:
         return 0
-    await ctx.load_lps((wo.site, row.number) for row in rows)
+    await ctx.load_lps((wo.site, row.lp) for row in rows)
     for row in rows:
-        lp = ctx.lps[(wo.site, row.number)]
+        lp = ctx.lps[(wo.site, row.lp)]
         assert lp is not None
         _release_memo(
             ctx,
@@ -189,10 +369,12 @@ async def release_reservations(
             occurred_at=occurred_at,
             reference=wo.number,
         )
-        if lp.status == "reserved":  # held or consumed meanwhile: that status stays
-            lp.status = "available"
-            ctx.save_lp(lp)
-    await _mark_released(ctx, [row.id for row in rows])
+    await ctx.conn.execute(
+        update(reservations)
+        .where(reservations.c.id.in_([row.id for row in rows]))
+        .values(status="released", closed_at=ctx.recorded_at)
+    )
+    _forget(ctx)
     return len(rows)
 
 
@@ -217,70 +399,3 @@ def _release_memo(
         work_order_id=work_order_id,
         reference=reference,
     )
-
-
-async def _mark_released(ctx: ApplyContext, ids: list[int]) -> None:
-    """Close the reservations ``ids`` as released."""
-    await ctx.conn.execute(
-        update(reservations)
-        .where(reservations.c.id.in_(ids))
-        .values(status="released", closed_at=ctx.recorded_at)
-    )
-
-
-async def active_reservation(ctx: ApplyContext, lp: LicensePlate) -> Any | None:
-    """The LP's active reservation (id, qty, work order id and number), if it is reserved."""
-    if lp.id is None or lp.status != "reserved":
-        return None
-    query = (
-        select(
-            reservations.c.id,
-            reservations.c.qty,
-            reservations.c.work_order_id,
-            work_orders.c.number,
-        )
-        .join(work_orders, work_orders.c.id == reservations.c.work_order_id)
-        .where(reservations.c.lp_id == lp.id, reservations.c.status == "active")
-        .order_by(reservations.c.id)
-        .limit(1)
-    )
-    return (await ctx.conn.execute(query)).first()
-
-
-async def use_reservation(
-    ctx: ApplyContext, lp: LicensePlate, reservation: Any, qty: Decimal
-) -> None:
-    """Count ``qty`` consumed from a reserved LP against its reservation (call after the LP's
-    qty dropped). Used up, or the LP empty: the reservation is consumed, and what is left of
-    the LP beyond it is free again."""
-    left = max(reservation.qty - qty, Decimal(0))
-    values: dict[str, Any] = {"qty": left}
-    if left == 0 or lp.qty == 0:
-        values.update(status="consumed", closed_at=ctx.recorded_at)
-        if lp.qty > 0 and lp.status == "reserved":
-            lp.status = "available"
-            ctx.save_lp(lp)
-    await ctx.conn.execute(
-        update(reservations).where(reservations.c.id == reservation.id).values(**values)
-    )
-
-
-async def drop_reservation(
-    ctx: ApplyContext, lp: LicensePlate, *, action_id: str, reference: str | None = None
-) -> bool:
-    """Give back the reservation of an LP that no longer holds stock (a count found it empty);
-    answers whether there was one. The work order then shows that material as unreserved."""
-    reservation = await active_reservation(ctx, lp)
-    if reservation is None:
-        return False
-    _release_memo(
-        ctx,
-        lp,
-        qty=reservation.qty,
-        work_order_id=reservation.work_order_id,
-        action_id=action_id,
-        occurred_at=None,
-        reference=reference,
-    )
-    await _mark_released(ctx, [reservation.id])
-    return True

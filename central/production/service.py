@@ -1,5 +1,6 @@
 """Work orders through the API: created with a snapshot of the product's BOM, listed, moved
-through their lifecycle, and their materials (required, reserved, consumed) shown."""
+through their lifecycle (cancelled too), and their materials (required, reserved, consumed)
+shown."""
 
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from central.access import audit
 from central.access.callers import Caller
 from central.apply.context import ApplyContext
+from central.apply.context import WorkOrder as ContextWorkOrder
 from central.catalog.boms import current_bom
 from central.clock import now
 from central.db.enums import WoStatus
@@ -49,6 +51,8 @@ _COLUMNS = (  # the fields of WorkOrder
     work_orders.c.started_at,
     work_orders.c.completed_at,
     work_orders.c.closed_at,
+    work_orders.c.cancelled_at,
+    work_orders.c.cancel_reason,
 )
 _MICRO = Decimal("0.000001")
 CREATE_STATUSES = ("planned", "released")
@@ -57,6 +61,7 @@ _STEPS = {
     "in_progress": "start",
     "completed": "complete",
     "closed": "close",
+    "cancelled": "cancel",
 }  # audit action names
 
 
@@ -80,6 +85,8 @@ class WorkOrder:
     started_at: datetime | None
     completed_at: datetime | None
     closed_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,17 +293,13 @@ async def list_work_orders(
     ]
 
 
-async def change_status(
-    ctx: ApplyContext,
-    *,
-    caller: Caller,
-    work_order_id: int,
-    target: str,
-) -> WorkOrder:
-    """Move a work order one step (release, start, complete, close) for an API caller."""
-    conn = ctx.conn
+async def locked_work_order(
+    ctx: ApplyContext, *, caller: Caller, work_order_id: int
+) -> ContextWorkOrder:
+    """The work order by id as the apply path sees it, row-locked until the call commits;
+    NotFound when it does not exist or the caller does not see its site."""
     found = (
-        await conn.execute(
+        await ctx.conn.execute(
             select(work_orders.c.site, work_orders.c.number).where(
                 work_orders.c.id == work_order_id
             )
@@ -305,19 +308,36 @@ async def change_status(
     if found is None:
         raise NotFound(f"work order {work_order_id} does not exist", details={"id": work_order_id})
     caller.require_visible(found.site, what="work order", key=work_order_id)
-    wo = await ctx.wo(found.site, found.number)  # row-locked until the call commits
+    wo = await ctx.wo(found.site, found.number)
     assert wo is not None
+    return wo
+
+
+async def change_status(
+    ctx: ApplyContext,
+    *,
+    caller: Caller,
+    work_order_id: int,
+    target: str,
+    reason: str | None = None,
+) -> WorkOrder:
+    """Move a work order one step (release, start, complete, close, cancel) for an API
+    caller; ``reason`` says why it is cancelled."""
+    wo = await locked_work_order(ctx, caller=caller, work_order_id=work_order_id)
+    details: dict[str, Any] = {"from": wo.status, "to": target}
+    if reason is not None:
+        details["reason"] = reason
     audit_id = await audit.record(
-        conn,
+        ctx.conn,
         caller=caller,
         action=f"wo.{_STEPS[target]}",
         target=wo.number,
         site=wo.site,
-        details={"from": wo.status, "to": target},
+        details=details,
     )
-    await transition(ctx, wo, target, action_id=audit_id)
+    await transition(ctx, wo, target, action_id=audit_id, reason=reason)
     await ctx.flush()
-    return await get_work_order(conn, work_order_id=work_order_id)
+    return await get_work_order(ctx.conn, work_order_id=work_order_id)
 
 
 async def list_materials(

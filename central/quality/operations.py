@@ -3,8 +3,9 @@
 A hold is on one LP (and everything packed inside it, at any depth) or on a lot (of one
 product when an item is given). Held LPs are ``on_hold``: usable_lp refuses them for
 consumption (and later picks and shipments) and refuse_held_to_shipping keeps them off
-shipping locations. Releasing puts an LP back to ``reserved`` (active reservation) or
-``available``, but only when no other active hold still covers it.
+shipping locations. Releasing puts an LP back to ``available``, but only when no other active
+hold still covers it. A hold leaves the LP's reservations as they are: while held, its stock
+counts as on hold, not as reserved (central/inventory/availability.py).
 """
 
 from dataclasses import dataclass
@@ -16,14 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.apply.context import ApplyContext, LicensePlate, Origin
 from central.apply.outcome import Applied, Operation, conflict
-from central.db.tables import license_plates, quality_holds, reservations
+from central.db.tables import license_plates, quality_holds
 from central.inventory import nesting
 from central.inventory.checks import known_lp
 from central.quality.coverage import covering_holds
 from protocol import ConflictCode
 from protocol.actions import QualityTarget
 
-HOLDABLE = ("available", "reserved")  # consumed and shipped LPs are history: never changed
+HOLDABLE = ("available",)  # consumed and shipped LPs are history: never changed
 
 
 @dataclass(frozen=True)
@@ -257,16 +258,9 @@ async def still_held(ctx: ApplyContext, lps: list[LicensePlate]) -> dict[str, st
 
 
 async def _free(ctx: ApplyContext, lps: list[LicensePlate]) -> None:
-    """Take LPs off hold: back to reserved when an active reservation holds them, else
-    available."""
-    if not lps:
-        return
-    query = select(reservations.c.lp_id).where(
-        reservations.c.lp_id.in_([lp.id for lp in lps]), reservations.c.status == "active"
-    )
-    reserved = set((await ctx.conn.execute(query)).scalars())
+    """Take LPs off hold: available again (their reservations, if any, held all along)."""
     for lp in lps:
-        lp.status = "reserved" if lp.id in reserved else "available"
+        lp.status = "available"
         ctx.save_lp(lp)
 
 

@@ -46,7 +46,8 @@ async def available(
     lot: str | None = None,
     site: str | None = None,
 ) -> dict[str, object]:
-    """Stock on hand per site, product, location and lot: available, reserved, on hold."""
+    """Stock on hand per site, product, location and lot: available, and what is excluded
+    (reserved, on hold, expired as of today)."""
     items = await stock.available(
         conn,
         sites=caller.site_filter(site),

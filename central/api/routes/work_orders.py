@@ -11,9 +11,15 @@ from central.api.deps import (
     SettingsDep,
 )
 from central.api.paging import Page, PagingDep
-from central.api.schemas.production import MaterialsOut, WorkOrderIn, WorkOrderOut
+from central.api.schemas.production import (
+    CancelIn,
+    MaterialsOut,
+    WorkOrderEditIn,
+    WorkOrderIn,
+    WorkOrderOut,
+)
 from central.db.enums import WoStatus
-from central.production import service
+from central.production import changes, service
 from runtime.http_errors import error_responses
 
 router = APIRouter(prefix="/work-orders", tags=["work orders"])
@@ -73,6 +79,22 @@ async def get_work_order(
     return wo
 
 
+@router.patch("/{work_order_id}", response_model=WorkOrderOut, responses=error_responses(404, 409))
+async def edit_work_order(
+    work_order_id: int, body: WorkOrderEditIn, ctx: ApplyDep, caller: PlanningCaller
+) -> service.WorkOrder:
+    """Change a planned work order's quantity or due date; its materials follow the quantity.
+    409 WO_NOT_EDITABLE once it is released."""
+    fields = body.model_fields_set
+    return await changes.edit_work_order(
+        ctx,
+        caller=caller,
+        work_order_id=work_order_id,
+        qty_planned=body.qty_planned,
+        due_date=body.due_date if "due_date" in fields else changes.UNSET,
+    )
+
+
 @router.get(
     "/{work_order_id}/materials", response_model=MaterialsOut, responses=error_responses(404)
 )
@@ -129,4 +151,17 @@ async def close(work_order_id: int, ctx: ApplyDep, caller: PlanningCaller) -> se
     """completed -> closed."""
     return await service.change_status(
         ctx, caller=caller, work_order_id=work_order_id, target="closed"
+    )
+
+
+@router.post(
+    "/{work_order_id}/cancel", response_model=WorkOrderOut, responses=error_responses(404, 409)
+)
+async def cancel(
+    work_order_id: int, body: CancelIn, ctx: ApplyDep, caller: PlanningCaller
+) -> service.WorkOrder:
+    """planned or released -> cancelled, giving back every reservation; 409 WO_BAD_TRANSITION
+    once it is in progress, completed, closed or cancelled."""
+    return await service.change_status(
+        ctx, caller=caller, work_order_id=work_order_id, target="cancelled", reason=body.reason
     )

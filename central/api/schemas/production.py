@@ -1,11 +1,12 @@
 """Work orders: request and response bodies. Quantities are decimal strings both ways."""
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from central.api.schemas.fields import QtyOut
+from central.db.enums import WoStatus
 from protocol.types import Code, Name, Quantity
 
 
@@ -25,6 +26,34 @@ class WorkOrderIn(BaseModel):
     status: Literal["planned", "released"] = "planned"
 
 
+class WorkOrderEditIn(BaseModel):
+    """What may change on a planned work order: the planned quantity (``qty`` is accepted
+    too) and the due date (null clears it). At least one of them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    qty_planned: Quantity | None = Field(
+        default=None, gt=0, validation_alias=AliasChoices("qty_planned", "qty")
+    )
+    due_date: date | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> "WorkOrderEditIn":
+        if not self.model_fields_set:
+            raise ValueError("name qty_planned, due_date or both")
+        if "qty_planned" in self.model_fields_set and self.qty_planned is None:
+            raise ValueError("qty_planned cannot be null")
+        return self
+
+
+class CancelIn(BaseModel):
+    """Why a work order is cancelled."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
 class WorkOrderOut(BaseModel):
     """A work order with its product, BOM snapshot version, progress and lifecycle times."""
 
@@ -35,7 +64,7 @@ class WorkOrderOut(BaseModel):
     uom: str
     qty_planned: QtyOut
     qty_produced: QtyOut
-    status: str
+    status: WoStatus
     due_date: date | None
     bom_id: int | None
     bom_version: int | None
@@ -44,6 +73,8 @@ class WorkOrderOut(BaseModel):
     started_at: datetime | None
     completed_at: datetime | None
     closed_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str | None
 
 
 class ReservedLpOut(BaseModel):

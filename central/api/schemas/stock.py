@@ -30,7 +30,8 @@ class LedgerRowOut(BaseModel):
 
 
 class AvailableOut(BaseModel):
-    """Stock of one product, lot and location: on hand, split by LP status."""
+    """Stock of one product, lot and location: on hand = available + reserved + on_hold +
+    expired (each part excluded for one reason; see docs/central-ledger.md)."""
 
     site: str
     product: str
@@ -41,6 +42,7 @@ class AvailableOut(BaseModel):
     available: QtyOut
     reserved: QtyOut
     on_hold: QtyOut
+    expired: QtyOut
     lps: int
     earliest_expiry: date | None
 

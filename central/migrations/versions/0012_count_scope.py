@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_count_scope"
-down_revision: str | None = "0010_consumption_rules"
+down_revision: str | None = "0011_quantity_reservations"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

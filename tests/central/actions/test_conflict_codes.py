@@ -74,6 +74,7 @@ CASES: list[tuple[str, Any, str, dict[str, Any], str]] = [
     ("WO_NOT_RELEASED", "wo:planned", *CONSUME, "planned"),
     ("WO_CLOSED", "wo:completed", *CONSUME, "completed"),
     ("WO_CLOSED", "wo:closed", *CONSUME, "closed"),
+    ("WO_CANCELLED", "wo:cancelled", *CONSUME, "cancelled"),
     (
         "QTY_EXCEEDS_LP",
         received,
@@ -102,6 +103,15 @@ CASES: list[tuple[str, Any, str, dict[str, Any], str]] = [
         {"work_order": "WO-1001", "qty": "1", "location": "A-01"},
         "closed",
     ),
+    (
+        "WO_CANCELLED",
+        "wo:cancelled",
+        "wo.output",
+        {"work_order": "WO-1001", "qty": "1", "location": "A-01"},
+        "cancelled",
+    ),
+    ("WO_CANCELLED", "wo:cancelled", "wo.start", {"work_order": "WO-1001"}, "cancelled"),
+    ("WO_CANCELLED", "wo:cancelled", "wo.complete", {"work_order": "WO-1001"}, "cancelled"),
     (
         "LOCATION_NOT_FOUND",
         nothing,

@@ -1,5 +1,6 @@
 """/inventory/available, /inventory/check, /license-plates and /stock-moves over HTTP."""
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -7,6 +8,7 @@ from sqlalchemy import text
 
 from central.access.callers import ADMIN_CALLER
 from central.access.tokens import create_token
+from protocol import AckResult
 from tests.central.conftest import SITE, Central
 
 API = "/api/v1"
@@ -18,7 +20,8 @@ async def sql(c: Central, statement: str) -> None:
 
 
 async def stocked(c: Central) -> None:
-    """RAW-1 at RECV: lot L1 in three LPs (one held, one reserved), lot L2 in one; one consumed."""
+    """RAW-1 at RECV: lot L1 in three LPs (one held, 3 of one reserved for WO-1001), lot L2 in
+    one; one consumed."""
     await c.receive("LP-1", "10", lot="L1", expiry="2027-03-01")
     await c.receive("LP-2", "2.5", lot="L1", expiry="2027-01-15")
     await c.receive("LP-3", "4", lot="L1")
@@ -26,7 +29,18 @@ async def stocked(c: Central) -> None:
     await c.receive("LP-5", "1", lot="L1")
     await c.send_one(c.env("lp.consume", {"lp": "LP-5", "work_order": "WO-1001"}))
     await sql(c, "UPDATE license_plates SET status = 'on_hold' WHERE number = 'LP-2'")
-    await sql(c, "UPDATE license_plates SET status = 'reserved' WHERE number = 'LP-3'")
+    await sql(
+        c,
+        "INSERT INTO work_order_materials (work_order_id, line, component_id, qty_per, "
+        "scrap_factor, consume_whole_lp, qty_required) SELECT w.id, 1, p.id, 1000000, 0, "
+        "false, 3000000 FROM work_orders w, products p WHERE p.code = 'RAW-1'",
+    )
+    await sql(
+        c,
+        "INSERT INTO reservations (site, work_order_id, material_id, lp_id, qty, status, "
+        "created_at) SELECT l.site, m.work_order_id, m.id, l.id, 3000000, 'active', "
+        "l.created_at FROM work_order_materials m, license_plates l WHERE l.number = 'LP-3'",
+    )
 
 
 async def available(c: Central, **params: Any) -> list[dict[str, Any]]:
@@ -35,8 +49,15 @@ async def available(c: Central, **params: Any) -> list[dict[str, Any]]:
     return list(answer.json()["items"])
 
 
-async def test_available_splits_stock_by_status(seeded: Central) -> None:
+async def test_available_names_what_is_excluded_and_why(seeded: Central) -> None:
     await stocked(seeded)
+    # received two days ago, good until yesterday: not expired then, expired now
+    two_days_ago = datetime.now(UTC) - timedelta(days=2)
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    body = {"item": "RAW-1", "qty": "0.5", "uom": "kg", "location": "RECV", "lp": "LP-6"}
+    env = seeded.env("lp.receive", {**body, "lot": "L1", "expiry": yesterday}, ts=two_days_ago)
+    ack = await seeded.send_one(env)
+    assert (ack.result, ack.code) == (AckResult.APPLIED, None)
     l2, l1 = await available(seeded, product="RAW-1")  # ordered by location: A-01, RECV
     assert l1 == {
         "site": SITE,
@@ -44,12 +65,13 @@ async def test_available_splits_stock_by_status(seeded: Central) -> None:
         "uom": "kg",
         "location": "RECV",
         "lot": "L1",
-        "on_hand": "16.5",
-        "available": "10",
-        "reserved": "4",
+        "on_hand": "17",
+        "available": "11",  # 10 of LP-1 and the 1 of LP-3 that is not reserved
+        "reserved": "3",
         "on_hold": "2.5",
-        "lps": 3,
-        "earliest_expiry": "2027-01-15",
+        "expired": "0.5",
+        "lps": 4,
+        "earliest_expiry": yesterday,
     }
     assert (l2["location"], l2["lot"], l2["on_hand"], l2["available"], l2["lps"]) == (
         "A-01",

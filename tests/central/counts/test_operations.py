@@ -140,7 +140,7 @@ async def test_an_lp_counted_empty_gives_back_its_reservation(seeded: Central) -
     )
     assert made.status_code == 201, made.text
     assert await seeded.rows("SELECT status FROM license_plates WHERE number = 'LP-R'") == [
-        ("reserved",)
+        ("available",)
     ]
     session = await open_count(seeded)
     ack = await seeded.send_one(counted(seeded, session["number"], ("LP-R", "0")))

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -217,3 +218,85 @@ async def test_lp_numbers_become_unique_per_site_keeping_every_lp(database_url: 
     assert refused
     assert sites == [("plant-1",), ("plant-2",)]
     assert token == [("t", None)]
+
+
+async def _downgrade(database_url: str, revision: str) -> None:
+    """Run ``downgrade <revision>`` the way upgrade() runs its migrations."""
+    from alembic import command
+
+    from central.db.migrate import alembic_config
+
+    config = alembic_config(database_url)
+    engine = make_engine(database_url, sqlite_foreign_keys=False)
+
+    def run(connection: Any) -> None:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(run)
+    finally:
+        await engine.dispose()
+
+
+async def test_reserved_lps_become_available_keeping_their_reservations(
+    database_url: str,
+) -> None:
+    """0011: an LP is no longer 'reserved'; its reservation rows stay, and so does what they
+    hold. Work orders may be cancelled afterwards; a downgrade puts the status back."""
+    from sqlalchemy.exc import IntegrityError
+
+    await upgrade(database_url, "0008")
+    engine = make_engine(database_url)
+    now = "2026-11-01 10:00:00"
+    try:
+        async with engine.begin() as conn:
+            for sql in (
+                "INSERT INTO products (id, site, code, name, uom, type, allergens, allow_merge, "
+                f"created_at) VALUES (1, 'plant-1', 'RAW-1', 'Raw', 'kg', 'raw', '[]', false, "
+                f"'{now}')",
+                "INSERT INTO locations (id, site, code, name, kind, created_at) "
+                f"VALUES (1, 'plant-1', 'A-01', 'Rack', 'storage', '{now}')",
+                "INSERT INTO work_orders (id, site, number, product_id, qty_planned, "
+                f"qty_produced, status, created_at) VALUES (1, 'plant-1', 'WO-1', 1, 5000000, 0, "
+                f"'released', '{now}')",
+                "INSERT INTO work_order_materials (id, work_order_id, line, component_id, "
+                "qty_per, scrap_factor, consume_whole_lp, qty_required) "
+                "VALUES (1, 1, 1, 1, 1000000, 0, false, 5000000)",
+                "INSERT INTO license_plates (id, site, number, product_id, qty, uom, "
+                "location_id, status, created_at) VALUES "
+                f"(1, 'plant-1', 'LP-R', 1, 8000000, 'kg', 1, 'reserved', '{now}'), "
+                f"(2, 'plant-1', 'LP-A', 1, 2000000, 'kg', 1, 'available', '{now}')",
+                "INSERT INTO reservations (site, work_order_id, material_id, lp_id, qty, status, "
+                f"created_at) VALUES ('plant-1', 1, 1, 1, 5000000, 'active', '{now}')",
+            ):
+                await conn.exec_driver_sql(sql)
+        await upgrade(database_url)
+        async with engine.connect() as conn:
+            lps = (
+                await conn.exec_driver_sql("SELECT number, status FROM license_plates ORDER BY id")
+            ).all()
+            kept = (await conn.exec_driver_sql("SELECT lp_id, qty, status FROM reservations")).all()
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("UPDATE work_orders SET status = 'cancelled'")
+        try:
+            async with engine.begin() as conn:
+                await conn.exec_driver_sql("UPDATE license_plates SET status = 'reserved'")
+        except IntegrityError:
+            refused = True
+        else:
+            refused = False
+        await _downgrade(database_url, "0008")
+        async with engine.connect() as conn:
+            back = (
+                await conn.exec_driver_sql("SELECT number, status FROM license_plates ORDER BY id")
+            ).all()
+            wo = (await conn.exec_driver_sql("SELECT status FROM work_orders")).scalar_one()
+    finally:
+        await engine.dispose()
+    assert lps == [("LP-R", "available"), ("LP-A", "available")]
+    assert kept == [(1, 5_000_000, "active")]
+    assert refused
+    assert back == [("LP-R", "reserved"), ("LP-A", "available")]
+    assert wo == "closed"

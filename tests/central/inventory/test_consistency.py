@@ -119,24 +119,27 @@ async def test_status_negative_and_reservation_problems(seeded: Central) -> None
         "qty_per, scrap_factor, consume_whole_lp, qty_required) SELECT w.id, 1, p.id, "
         "1000000, 0, false, 1000000 FROM work_orders w, products p WHERE p.code = 'RAW-1'",
     )
-    await sql(
-        seeded,
-        "INSERT INTO reservations (site, work_order_id, material_id, lp_id, qty, "
-        "status, created_at) SELECT p.site, m.work_order_id, m.id, p.id, 1000000, "
-        "'active', p.created_at FROM work_order_materials m, license_plates p "
-        "WHERE p.number = 'FG-1-1'",
-    )
+    # FG-1-1 holds 4 and carries two reservations of 3; LP-2 is consumed but still reserved
+    for number, qty in (("FG-1-1", 3), ("FG-1-1", 3), ("LP-2", 1)):
+        await sql(
+            seeded,
+            "INSERT INTO reservations (site, work_order_id, material_id, lp_id, qty, "
+            f"status, created_at) SELECT p.site, m.work_order_id, m.id, p.id, {qty * 10**6}, "
+            "'active', p.created_at FROM work_order_materials m, license_plates p "
+            f"WHERE p.number = '{number}'",
+        )
     report = await run_check(seeded)
     found = [(p["kind"], p["lp"], p["found"]) for p in report.problems]
     assert found == [
         ("STATUS_MISMATCH", "LP-2", "consumed with qty 7.5"),
         ("STATUS_MISMATCH", "LP-3", "available with qty 0"),
-        ("RESERVATION_MISMATCH", "FG-1-1", "available"),
+        ("RESERVATION_MISMATCH", "LP-2", "consumed"),
+        ("OVER_RESERVED", "FG-1-1", "6"),
     ]
 
     await sql(seeded, "UPDATE license_plates SET status = 'available' WHERE number = 'LP-2'")
     await sql(seeded, "UPDATE license_plates SET status = 'consumed' WHERE number = 'LP-3'")
-    await sql(seeded, "UPDATE license_plates SET status = 'reserved' WHERE number = 'FG-1-1'")
+    await sql(seeded, "UPDATE reservations SET status = 'released' WHERE qty = 3000000")
     await sql(
         seeded,
         "INSERT INTO stock_moves (site, lp_id, product_id, location_id, kind, qty, "

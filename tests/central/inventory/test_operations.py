@@ -49,6 +49,29 @@ async def links(central: Central) -> list[tuple]:
     )
 
 
+async def reserve(central: Central, number: str, qty: str) -> None:
+    """A reservation of ``qty`` of an LP for WO-1001 (as a release of it would leave)."""
+    async with central.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO work_order_materials (work_order_id, line, component_id, qty_per, "
+                "scrap_factor, consume_whole_lp, qty_required) SELECT w.id, 1, l.product_id, "
+                "1000000, 0, false, :q FROM work_orders w, license_plates l "
+                "WHERE w.number = 'WO-1001' AND l.number = :n"
+            ),
+            {"q": int(Decimal(qty) * 10**6), "n": number},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO reservations (site, work_order_id, material_id, lp_id, qty, status, "
+                "created_at) SELECT l.site, m.work_order_id, m.id, l.id, m.qty_required, "
+                "'active', l.created_at FROM work_order_materials m, license_plates l "
+                "WHERE l.number = :n AND m.id = (SELECT max(id) FROM work_order_materials)"
+            ),
+            {"n": number},
+        )
+
+
 async def set_status(central: Central, number: str, status: str) -> None:
     """Put an LP in a status the test needs (a hold or a reservation made elsewhere)."""
     async with central.engine.begin() as conn:
@@ -134,11 +157,20 @@ async def test_split_refuses_a_taken_number_and_unusable_lps(seeded: Central) ->
         "LP_ALREADY_EXISTS",
         "LP LP-2 already exists at site plant-1",
     )
-    for status, code in (("on_hold", "LP_ON_HOLD"), ("reserved", "LP_RESERVED")):
-        await set_status(seeded, "LP-1", status)
-        ack, _ = await act(seeded, "lp.split", {"lp": "LP-1", "qty": "1"})
-        assert (ack.result, ack.code) == (AckResult.CONFLICT, code)
+    await set_status(seeded, "LP-1", "on_hold")
+    ack, _ = await act(seeded, "lp.split", {"lp": "LP-1", "qty": "1"})
+    assert (ack.result, ack.code) == (AckResult.CONFLICT, "LP_ON_HOLD")
     await set_status(seeded, "LP-1", "available")
+    await reserve(seeded, "LP-1", "9.5")  # 0.5 kg of it is free: a split may take that only
+    ack, _ = await act(seeded, "lp.split", {"lp": "LP-1", "qty": "1"})
+    assert (ack.result, ack.code) == (AckResult.CONFLICT, "LP_RESERVED")
+    assert ack.message == (
+        "LP LP-1: 9.5 kg of it is reserved for work order WO-1001; it cannot be split by 1 kg"
+    )
+    ack, _ = await act(seeded, "lp.split", {"lp": "LP-1", "qty": "0.5", "new_lp": "LP-1B"})
+    assert (ack.result, ack.code) == (AckResult.APPLIED, None)
+    async with seeded.engine.begin() as conn:
+        await conn.execute(text("UPDATE reservations SET status = 'released'"))
     await act(seeded, "lp.consume", {"lp": "LP-1", "work_order": "WO-1001"})
     ack, _ = await act(seeded, "lp.split", {"lp": "LP-1", "qty": "1"})
     assert (ack.code, ack.message) == (
@@ -147,7 +179,7 @@ async def test_split_refuses_a_taken_number_and_unusable_lps(seeded: Central) ->
     )
     ack, _ = await act(seeded, "lp.split", {"lp": "NOPE", "qty": "1"})
     assert ack.code == "LP_NOT_FOUND"
-    assert await seeded.count("lp_genealogy") == 0
+    assert await seeded.rows("SELECT kind FROM lp_genealogy") == [("SPLIT",)]
 
 
 # --- merge -----------------------------------------------------------------------------------

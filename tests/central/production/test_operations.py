@@ -1,5 +1,5 @@
-"""wo.start and wo.complete from the floor, and lp.consume of reserved LPs, through the same
-path as MQTT ingest."""
+"""wo.start and wo.complete from the floor, and lp.consume against reservations, through the
+same path as MQTT ingest."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -119,7 +119,7 @@ async def test_unknown_or_foreign_work_order(seeded: Central) -> None:
 
 async def test_complete_gives_back_what_is_still_reserved(seeded: Central) -> None:
     wo = await released_with_material(seeded)
-    assert await lp_statuses(seeded) == {"R-1": "reserved", "R-2": "reserved"}
+    assert await lp_statuses(seeded) == {"R-1": "available", "R-2": "available"}
     env = seeded.env("wo.complete", {"work_order": "WO-M"})
     assert (await seeded.send_one(env)).result == AckResult.APPLIED
     assert await reserved(seeded, wo["id"]) == [
@@ -143,9 +143,9 @@ async def test_consuming_a_reservation_uses_it_up(seeded: Central) -> None:
         ("R-1", Decimal(0), "consumed"),
         ("R-2", Decimal("1.5"), "active"),
     ]
-    assert await lp_statuses(seeded) == {"R-1": "consumed", "R-2": "reserved"}
+    assert await lp_statuses(seeded) == {"R-1": "consumed", "R-2": "available"}
     # using more of R-2 than was reserved for the order (within the order's over-consumption
-    # limit): the reservation is used up and the rest of the LP is free stock again
+    # limit): the reservation is used up and the rest of the LP was free stock all along
     more = seeded.env("lp.consume", {"lp": "R-2", "work_order": "WO-M", "qty": "1.6"})
     assert (await seeded.send_one(more)).result == AckResult.APPLIED
     assert (await reserved(seeded, wo["id"]))[1] == ("R-2", Decimal(0), "consumed")
@@ -178,17 +178,23 @@ async def test_an_lp_reserved_for_another_order_is_refused(seeded: Central) -> N
     ack = await seeded.send_one(env)
     assert (ack.result, ack.code) == (AckResult.CONFLICT, "LP_RESERVED")
     assert ack.message == (
-        "LP R-1 is reserved for work order WO-M; it cannot be consumed into WO-1001"
+        "LP R-1 holds 4 kg, 4 kg of it reserved for work order WO-M; 0 kg can be consumed "
+        "into WO-1001, not 4 kg"
     )
     assert await seeded.count("stock_moves") == before
-    assert (await lp_statuses(seeded))["R-1"] == "reserved"
-    # a supervisor's "apply anyway" books it, and WO-M's reservation of R-1 is used up
+    assert (await lp_statuses(seeded))["R-1"] == "available"
+    # a supervisor's "apply anyway" books it; WO-M never used R-1, so its reservation of R-1
+    # is given back (a RELEASE memo), not consumed
     assert "consumed into WO-1001" in await forced(seeded, env)
     assert (await lp_statuses(seeded))["R-1"] == "consumed"
     assert await seeded.rows(
-        "SELECT r.status FROM reservations r JOIN license_plates l ON l.id = r.lp_id "
+        "SELECT r.status, r.qty FROM reservations r JOIN license_plates l ON l.id = r.lp_id "
         "WHERE l.number = 'R-1'"
-    ) == [("consumed",)]
+    ) == [("released", 0)]
+    assert await seeded.rows(
+        "SELECT kind, qty, reference FROM stock_moves WHERE action_id = :a ORDER BY id",
+        a=env["id"],
+    ) == [("CONSUME", -4_000_000, None), ("RELEASE", -4_000_000, "WO-M")]
 
 
 async def test_forced_steps_move_forward_only(seeded: Central) -> None:

@@ -1,5 +1,6 @@
-"""Reservations at release: FEFO then FIFO, whole LPs, shortages that change nothing, and no
-LP reserved twice, not even by two releases at the same moment."""
+"""Reservations at release: FEFO then FIFO, only the quantity needed, shortages that change
+nothing, LPs shared by several orders, and never more reserved than an LP holds, not even by
+two releases at the same moment."""
 
 import asyncio
 from datetime import UTC, date, datetime, timedelta
@@ -114,7 +115,7 @@ async def lp_statuses(central: Central) -> dict[str, str]:
     return dict(await central.rows("SELECT number, status FROM license_plates"))
 
 
-async def test_fefo_then_fifo_whole_lps_and_never_expired(seeded: Central) -> None:
+async def test_fefo_then_fifo_quantities_and_never_expired(seeded: Central) -> None:
     await add_bom(seeded, "FG-1", [("RAW-1", "1", "0")])
     await receive(seeded, "LATE", "10", expiry=TODAY + timedelta(days=30))
     await receive(seeded, "NOEXP", "10")
@@ -135,8 +136,8 @@ async def test_fefo_then_fifo_whole_lps_and_never_expired(seeded: Central) -> No
         ("NOEXP", Decimal(9), "active"),
     ]
     statuses = await lp_statuses(seeded)
-    assert statuses.pop("EXPIRED") == "available"
-    assert set(statuses.values()) == {"reserved"}  # whole LPs, the last one too
+    assert statuses.pop("EXPIRED") == "on_hold"  # it arrived expired: EXPIRED_ON_RECEIPT
+    assert set(statuses.values()) == {"available"}  # a reservation is a quantity, not a status
     audit_id = (
         await seeded.rows(
             "SELECT id FROM audit_log WHERE action = 'wo.release' AND target = 'WO-F'"
@@ -150,7 +151,16 @@ async def test_fefo_then_fifo_whole_lps_and_never_expired(seeded: Central) -> No
         ("RESERVE", q * 10**6, "api", audit_id, "WO-F") for q in (3, 4, 4, 10, 9)
     ]
     lp = (await seeded.client.get(f"{API}/license-plates/NOEXP")).json()
-    assert lp["qty"] == "10" and lp["status"] == "reserved"  # a memo never moves stock
+    assert lp["qty"] == "10" and lp["status"] == "available"  # a memo never moves stock
+    # one definition of available: the 9 of NOEXP are reserved, its last 1 is not
+    (row,) = (await seeded.client.get(f"{API}/inventory/available?product=RAW-1")).json()["items"]
+    assert {k: row[k] for k in ("on_hand", "available", "reserved", "expired", "on_hold")} == {
+        "on_hand": "41",
+        "available": "1",
+        "reserved": "30",
+        "expired": "0",
+        "on_hold": "10",
+    }
 
 
 async def test_only_free_lps_of_the_site_count(seeded: Central) -> None:
@@ -239,7 +249,7 @@ async def test_release_at_creation_reserves_or_creates_nothing(seeded: Central) 
     assert await reserved(seeded, wo["id"]) == [("R-1", Decimal(4), "active")]
 
 
-async def test_an_lp_is_reserved_once_across_lines_and_orders(seeded: Central) -> None:
+async def test_lines_and_orders_share_lps_by_quantity(seeded: Central) -> None:
     await add_bom(seeded, "FG-1", [("RAW-1", "1", "0"), ("RAW-1", "0.5", "0")])
     for n in range(1, 4):
         await receive(seeded, f"R-{n}", "4")
@@ -249,12 +259,37 @@ async def test_an_lp_is_reserved_once_across_lines_and_orders(seeded: Central) -
         ("R-1", Decimal(4), "active"),
         ("R-2", Decimal(2), "active"),
     ]
-    second = await add_wo(seeded, "WO-B", "2")
-    response = await release(seeded, second["id"])
-    assert response.status_code == 409
-    assert response.json()["details"]["short"] == [
-        {"component": "RAW-1", "uom": "kg", "required": "1", "available": "0", "short": "1"}
+    second = await add_wo(seeded, "WO-B", "3")  # 3 + 1.5: the rest of R-2, then R-3
+    assert (await release(seeded, second["id"])).status_code == 200
+    assert await reserved(seeded, second["id"]) == [
+        ("R-2", Decimal(2), "active"),
+        ("R-3", Decimal(1), "active"),
+        ("R-3", Decimal("1.5"), "active"),
     ]
+    third = await add_wo(seeded, "WO-C", "2")
+    response = await release(seeded, third["id"])
+    assert response.status_code == 409
+    assert response.json()["details"]["short"] == [  # each line after the lines before it
+        {"component": "RAW-1", "uom": "kg", "required": "2", "available": "1.5", "short": "0.5"},
+        {"component": "RAW-1", "uom": "kg", "required": "1", "available": "0", "short": "1"},
+    ]
+
+
+async def test_two_orders_of_ten_share_one_lp_of_25(seeded: Central) -> None:
+    await add_bom(seeded, "FG-1", [("RAW-1", "1", "0")])
+    await receive(seeded, "BIG", "25")
+    a = await add_wo(seeded, "WO-A", "10")
+    b = await add_wo(seeded, "WO-B", "10")
+    assert (await release(seeded, a["id"])).status_code == 200
+    assert (await release(seeded, b["id"])).status_code == 200  # no false shortage
+    assert await reserved(seeded, a["id"]) == [("BIG", Decimal(10), "active")]
+    assert await reserved(seeded, b["id"]) == [("BIG", Decimal(10), "active")]
+    (row,) = (await seeded.client.get(f"{API}/inventory/available?product=RAW-1")).json()["items"]
+    assert (row["on_hand"], row["reserved"], row["available"]) == ("25", "20", "5")
+    c = await add_wo(seeded, "WO-C", "6")
+    response = await release(seeded, c["id"])
+    assert response.status_code == 409
+    assert response.json()["details"]["short"][0]["available"] == "5"
 
 
 async def test_two_releases_at_once_never_share_an_lp(seeded: Central) -> None:

@@ -188,7 +188,7 @@ async def test_release_keeps_lps_another_hold_covers(seeded: Central) -> None:
     assert [await status(seeded, n) for n in ("LP-1", "LP-2")] == ["available", "available"]
 
 
-async def test_release_puts_a_reserved_lp_back_to_reserved(seeded: Central) -> None:
+async def test_a_hold_and_its_release_leave_the_reservation_in_place(seeded: Central) -> None:
     await seeded.receive("LP-1")
     async with seeded.engine.begin() as conn:
         await conn.execute(
@@ -205,11 +205,15 @@ async def test_release_puts_a_reserved_lp_back_to_reserved(seeded: Central) -> N
                 "CURRENT_TIMESTAMP FROM work_order_materials m, license_plates l"
             )
         )
-        await conn.execute(text("UPDATE license_plates SET status = 'reserved'"))
     await hold(seeded, lp="LP-1")
     assert await status(seeded, "LP-1") == "on_hold"
+    (row,) = (await seeded.client.get("/api/v1/inventory/available")).json()["items"]
+    assert (row["on_hold"], row["reserved"], row["available"]) == ("10", "0", "0")
     await release(seeded, lp="LP-1")
-    assert await status(seeded, "LP-1") == "reserved"
+    assert await status(seeded, "LP-1") == "available"
+    assert await seeded.rows("SELECT status, qty FROM reservations") == [("active", 10_000_000)]
+    (row,) = (await seeded.client.get("/api/v1/inventory/available")).json()["items"]
+    assert (row["on_hold"], row["reserved"], row["available"]) == ("0", "10", "0")
 
 
 async def test_hold_and_release_in_one_batch_with_the_receipt(seeded: Central) -> None:
