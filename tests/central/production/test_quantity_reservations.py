@@ -50,8 +50,9 @@ async def test_an_lp_shared_by_two_orders_and_the_forced_resolution(seeded: Cent
     conflict_id = ack.conflict_id
     ack, _ = await consume(seeded, "BIG", "WO-1001", "5")
     assert (ack.result, ack.code) == (AckResult.APPLIED, None)
-    # WO-A may take its own 10 and the free part (none left now), not WO-B's
-    ack, _ = await consume(seeded, "BIG", "WO-A", "12")
+    # WO-A may take its own 10 and the free part (none left now), not WO-B's (10.5 is within
+    # WO-A's over-consumption limit, so the reservation is what refuses it)
+    ack, _ = await consume(seeded, "BIG", "WO-A", "10.5")
     assert (ack.result, ack.code) == (AckResult.CONFLICT, "LP_RESERVED")
     ack, _ = await consume(seeded, "BIG", "WO-A", "10")
     assert (ack.result, ack.code) == (AckResult.APPLIED, None)
