@@ -34,7 +34,7 @@ async def test_upgrade_twice_and_schema_matches_tables(database_url: str) -> Non
     finally:
         await engine.dispose()
     assert diff == []
-    assert version == [("0008",)]
+    assert version == [("0009_output_links",)]
 
 
 async def test_quantities_sum_exactly_and_times_come_back_utc(database_url: str) -> None:
