@@ -1,17 +1,18 @@
-"""The recall query: where an LP went (down, forward) and what went into it (up, backward).
+"""The recall query: where LPs went (down, forward) and what went into them (up, backward).
 
 ``lp_genealogy`` holds links ``from -> to`` the way material goes: SPLIT (an LP -> the LP
-split off it), PRODUCE (each input consumed on a work order -> the output LP), MERGE (the LP
-merged away -> the LP it went into) and PACK (a carton -> the pallet it was packed onto). Down
-follows links from -> to, up follows them to -> from, whatever their kind.
+split off it), PRODUCE (each LP consumed on a work order before an output -> that output),
+MERGE (the LP merged away -> the LP it went into) and PACK (a carton -> the pallet it was
+packed onto). Down follows links from -> to, up follows them to -> from, whatever their kind.
 
-One query answers a trace: a recursive walk that starts at the LP itself (level 0) and follows
-the links within the depth limit, each step one seek on an index that holds the whole link
-(``(from_lp_id, to_lp_id, kind, ...)`` down, ``(to_lp_id, from_lp_id, kind, ...)`` up), so
-the walk never reads the table, even from an LP that fed thousands of others. Each reached
-LP's details and each link's work-order number are joined in after the walk; the rows are
-ordered and the tree is built in Python, each LP expanded once. Cost: about 12 us per link
-reached on a quiet machine (docs/benchmarks.md).
+One query answers a trace: a recursive walk that starts at the LP itself, or at every LP of
+a lot (level 0), and follows the links within the depth limit, each step one seek on an
+index that holds the whole link (``(from_lp_id, to_lp_id, kind, ...)`` down, ``(to_lp_id,
+from_lp_id, kind, ...)`` up), so the walk never reads the table, even from an LP that fed
+thousands of others. Each reached LP's details and each link's work-order number are joined
+in after the walk; the rows are ordered and the tree is built in Python, each LP expanded
+once, and each LP reached is listed once with the recall's summary (central.inventory.recall).
+Cost: about 12 us per link reached on a quiet machine (docs/benchmarks.md).
 """
 
 from collections.abc import Sequence
@@ -31,6 +32,7 @@ from sqlalchemy import (
     String,
     bindparam,
     cast,
+    func,
     literal,
     select,
     text,
@@ -47,10 +49,13 @@ from central.db.tables import (
     work_orders,
 )
 from central.db.types import as_utc, from_units
-from central.errors import InvalidInput, NotFound
+from central.errors import Ambiguous, InvalidInput, NotFound
 from central.inventory.queries import ambiguous_lp
+from central.inventory.recall import RecallSummary, summarize
+from protocol.gs1 import sscc_digits
 
 Way = Literal["up", "down"]
+Start = Literal["lp", "lot"]  # where a walk starts: one LP by number, or every LP of a lot
 DIRECTIONS: dict[str, Way] = {"up": "up", "backward": "up", "down": "down", "forward": "down"}
 MAX_DEPTH = 50
 DEFAULT_DEPTH = 10
@@ -104,7 +109,8 @@ class TraceNode(TypedDict):
 
 @dataclass(frozen=True, slots=True)
 class Trace:
-    """A genealogy trace: ``up`` what went into the LP, ``down`` where it went."""
+    """A genealogy trace: ``up`` what went into the LP, ``down`` where it went; every LP
+    reached listed once (``lps``, the LP itself first), and the recall's ``summary``."""
 
     lp: str
     direction: Way
@@ -113,6 +119,37 @@ class Trace:
     nodes: int
     links: int
     tree: TraceNode
+    lps: list[TraceLp]
+    summary: RecallSummary
+
+
+@dataclass(frozen=True, slots=True)
+class LotTrace:
+    """A genealogy trace from every LP of a lot of one product (``item``): a tree per LP it
+    started from (``start``, by number), each LP expanded once across them all."""
+
+    lot: str
+    item: str
+    direction: Way
+    depth: int
+    truncated: bool
+    nodes: int
+    links: int
+    start: list[str]
+    trees: list[TraceNode]
+    lps: list[TraceLp]
+    summary: RecallSummary
+
+
+@dataclass(frozen=True, slots=True)
+class _Walked:
+    """The trees of a walk's rows, how many LPs and links they place, and each LP once."""
+
+    trees: list[TraceNode]
+    nodes: int
+    links: int
+    lps: list[TraceLp]
+    truncated: bool
 
 
 _PG_TRACE_SETTINGS = text(
@@ -120,24 +157,30 @@ _PG_TRACE_SETTINGS = text(
 )
 
 
-def _walk(way: str, filtered: bool) -> CTE:
-    """Recursive CTE of LP :number (level 0, if the caller may see it) and the links reached
-    from it within :depth levels: (link, src, dst, level, then TRACED_LINK_COLUMNS), every
-    column read off the index the step seeks."""
+def _walk(way: str, filtered: bool, start: Start) -> CTE:
+    """Recursive CTE of where the walk starts (level 0: LP :number, or the LPs of lot :lot of
+    the products :products; those the caller may see) and the links reached from there within
+    :depth levels: (link, src, dst, level, then TRACED_LINK_COLUMNS), every column read off
+    the index the step seeks."""
     g = lp_genealogy
     near, far = (g.c.to_lp_id, g.c.from_lp_id) if way == "up" else (g.c.from_lp_id, g.c.to_lp_id)
     root = license_plates.alias("root")
     # The LP itself has no link: typed NULLs, so PostgreSQL types the columns as the links do.
-    start = select(
+    first = select(
         cast(None, Integer).label("link"),
         cast(None, Integer).label("src"),
         root.c.id.label("dst"),
         literal(0, Integer).label("level"),
         *(cast(None, column.type).label(column.name) for column in _link_columns()),
     )
-    walk = _site_filtered(start.where(root.c.number == bindparam("number")), root, filtered).cte(
-        "walk", recursive=True
-    )
+    if start == "lp":
+        begin = first.where(root.c.number == bindparam("number"))
+    else:  # the lot's LPs, by the index on lot
+        begin = first.where(
+            root.c.lot == bindparam("lot"),
+            root.c.product_id.in_(bindparam("products", expanding=True)),
+        )
+    walk = _site_filtered(begin, root, filtered).cte("walk", recursive=True)
     deeper = (
         select(g.c.id, walk.c.dst, far, walk.c.level + 1, *_link_columns())
         .select_from(walk.join(g, near == walk.c.dst))
@@ -186,19 +229,23 @@ def _site_filtered(query: Select[Any], lp: Any, filtered: bool) -> Select[Any]:
 
 
 @cache
-def _trace_query(way: str, filtered: bool, sqlite: bool) -> Select[Any]:
-    """The LP and every link walked from it, each joined to the details of the LP it reaches
-    (built once per shape and backend: statements are cached compiled).
+def _trace_query(way: str, filtered: bool, sqlite: bool, start: Start) -> Select[Any]:
+    """The LPs the walk starts at and every link walked from them, each joined to the details
+    of the LP it reaches (built once per shape and backend: statements are cached compiled).
 
     Unordered: sorting these wide rows cost PostgreSQL more than the joins; trace() puts the
     rows in order, by level then link, in Python. SQLite's link times come as the stored
     text: _tree parses them straight to aware datetimes, five times cheaper than the column
     type's parse followed by attaching UTC."""
-    # The cap, :cap rows of the walk (the links, plus the LP itself, plus one to tell that it
-    # stopped), applies inside, before the joins: a huge walk stops there, and the rows kept
+    # The cap, :cap rows of the walk (the links, plus the LPs it starts at, plus one to tell
+    # that it stopped), applies inside, before the joins: a huge walk stops there, and the rows kept
     # are the first it found, the shallowest. (Capping the joined rows instead was about 8 %
     # faster on PostgreSQL, but its joins may hand rows back in any order.)
-    walked = select(_walk(way, filtered)).limit(bindparam("cap", type_=Integer)).subquery("walked")
+    walked = (
+        select(_walk(way, filtered, start))
+        .limit(bindparam("cap", type_=Integer))
+        .subquery("walked")
+    )
     node = license_plates.alias("node")
     at = type_coerce(walked.c.created_at, String() if sqlite else DateTime(timezone=True))
     query = (
@@ -259,19 +306,31 @@ def _checked(direction: str, depth: int) -> Way:
     return way
 
 
-def _tree(rows: Sequence[Sequence[Any]]) -> tuple[TraceNode, int, int]:
-    """The tree of a trace's rows (the LP itself first): answers (tree, LPs, links) placed.
+def _walked(rows: Sequence[Sequence[Any]], cap: int) -> _Walked:
+    """The trees of a walk's rows (the LPs it started at first, then by level and link), cut
+    to ``cap`` - 1 rows when the walk stopped at its cap.
 
-    Each LP is expanded once, where it is first reached (the shallowest level); reached again
-    through another link (a diamond, a split merged back), it appears as a leaf marked
-    ``repeated``."""
-    first = rows[0]
-    tree: TraceNode = {"lp": _lp(first), "edge": None, "children": []}
-    nodes = {first[0]: tree}
-    shown = {first[0]: tree["lp"]}  # one dict per LP, however many links reach it
+    Each LP is expanded once, where it is first reached (a start, or the shallowest level);
+    reached again through another link (a diamond, a split merged back, one lot LP split off
+    another), it appears as a leaf marked ``repeated``."""
+    truncated = len(rows) >= cap
+    if truncated:
+        rows = rows[: cap - 1]
+    first = 0
+    while first < len(rows) and rows[first][_LINK + 3] == 0:
+        first += 1
+    starts = sorted(rows[:first], key=itemgetter(1))  # by number
+    trees: list[TraceNode] = []
+    nodes: dict[int, TraceNode] = {}
+    shown: dict[int, TraceLp] = {}  # one dict per LP, however many links reach it
+    for row in starts:
+        tree: TraceNode = {"lp": _lp(row), "edge": None, "children": []}
+        trees.append(tree)
+        nodes[row[0]] = tree
+        shown[row[0]] = tree["lp"]
     used: set[int] = set()
     links = 0
-    for row in rows[1:]:  # shallowest first, then oldest link first
+    for row in rows[first:]:  # shallowest first, then oldest link first
         link, src, dst, _, kind, action_id, at, work_order = row[_LINK:]
         parent = nodes.get(src)
         if parent is None or link in used:  # under an LP not shown, or walked already
@@ -294,7 +353,39 @@ def _tree(rows: Sequence[Sequence[Any]]) -> tuple[TraceNode, int, int]:
             nodes[dst] = node
         parent["children"].append(node)
         links += 1
-    return tree, len(nodes), links
+    return _Walked(trees, len(nodes), links, list(shown.values()), truncated)
+
+
+async def _walk_rows(
+    conn: AsyncConnection, way: Way, start: Start, params: dict[str, Any], sites: list[str] | None
+) -> list[Any]:
+    """The rows of one walk, ordered: the LPs it starts at (level 0), then by level and link."""
+    filtered = sites is not None
+    if filtered:
+        params["sites"] = sites
+    if conn.dialect.name == "postgresql":
+        # A recursive CTE's row estimate is a guess far above what the walk finds; it makes
+        # PostgreSQL JIT-compile the plan, which costs seconds to save microseconds. And the
+        # walk's only parameters are scalars, so a reused generic plan is as good as a custom
+        # one, minus the 1-3 ms of planning it on every call (central's connections force
+        # custom plans for the batch lookups; see central/db/engine.py).
+        await conn.execute(_PG_TRACE_SETTINGS)
+    query = _trace_query(way, filtered, conn.dialect.name == "sqlite", start)
+    result = await conn.execute(query, params)
+    # The driver's own rows (tuples, asyncpg records), already fetched: building a result row
+    # object for each cost ~2 us a link, a tenth of a trace; _lp and _walked convert the few
+    # columns that need it.
+    rows = sorted(result.cursor.fetchall(), key=_LEVEL_THEN_LINK)
+    result.close()
+    return rows
+
+
+def _spellings(number: str) -> list[str]:
+    """The LP numbers ``number`` may mean: itself, then, when it spells an SSCC with its
+    application identifier ("00" + 18 digits, "(00)" + 18 digits), the 18-digit SSCC an LP
+    labelled with it is numbered by."""
+    sscc = sscc_digits(number)
+    return [number] if sscc is None or sscc == number else [number, sscc]
 
 
 async def trace(
@@ -306,38 +397,111 @@ async def trace(
     sites: list[str] | None,
     max_links: int = MAX_LINKS,
 ) -> Trace:
-    """The genealogy tree of LP ``number``: ``up`` what went into it, ``down`` where it went;
-    a walk that reaches more than ``max_links`` links answers the first ones (shallowest
-    first), marked ``truncated``."""
+    """The genealogy tree of LP ``number`` (its number, or its SSCC in any spelling): ``up``
+    what went into it, ``down`` where it went; a walk that reaches more than ``max_links``
+    links answers the first ones (shallowest first), marked ``truncated``."""
     way = _checked(direction, depth)
-    filtered = sites is not None
-    params: dict[str, Any] = {"number": number, "depth": depth, "cap": max_links + 2}
-    if filtered:
-        params["sites"] = sites
-    if conn.dialect.name == "postgresql":
-        # A recursive CTE's row estimate is a guess far above what the walk finds; it makes
-        # PostgreSQL JIT-compile the plan, which costs seconds to save microseconds. And the
-        # walk's only parameters are scalars, so a reused generic plan is as good as a custom
-        # one, minus the 1-3 ms of planning it on every call (central's connections force
-        # custom plans for the batch lookups; see central/db/engine.py).
-        await conn.execute(_PG_TRACE_SETTINGS)
-    result = await conn.execute(_trace_query(way, filtered, conn.dialect.name == "sqlite"), params)
-    # The driver's own rows (tuples, asyncpg records), already fetched: building a result row
-    # object for each cost ~2 us a link, a tenth of a trace; _lp and _tree convert the few
-    # columns that need it.
-    rows = sorted(result.cursor.fetchall(), key=_LEVEL_THEN_LINK)
-    result.close()
-    if not rows:  # the walk starts at the LP itself: no row, no LP the caller may see
-        raise NotFound(f"LP {number} does not exist", details={"number": number})
+    cap = max_links + 2
+    spellings = _spellings(number)
+    for spelling in spellings:  # the number as given first: an LP may carry any label
+        params = {"number": spelling, "depth": depth, "cap": cap}
+        rows = await _walk_rows(conn, way, "lp", params, sites)
+        if rows:
+            break
+    else:  # the walk starts at the LP itself: no row, no LP the caller may see
+        details: dict[str, Any] = {"number": number}
+        also = ""
+        if len(spellings) > 1:
+            details["sscc"] = spellings[1]
+            also = f" (nor an LP numbered by its SSCC {spellings[1]})"
+        raise NotFound(f"LP {number} does not exist{also}", details=details)
     if len(rows) > 1 and rows[1][_LINK + 3] == 0:  # the number is an LP at several sites
-        raise ambiguous_lp(number, [row[2] for row in rows if row[_LINK + 3] == 0])
-    tree, count, links = _tree(rows[: max_links + 1])
+        raise ambiguous_lp(spelling, [row[2] for row in rows if row[_LINK + 3] == 0])
+    walked = _walked(rows, cap)
     return Trace(
-        lp=number,
+        lp=spelling,
         direction=way,
         depth=depth,
-        truncated=len(rows) > max_links + 1,
-        nodes=count,
-        links=links,
-        tree=tree,
+        truncated=walked.truncated,
+        nodes=walked.nodes,
+        links=walked.links,
+        tree=walked.trees[0],
+        lps=walked.lps,
+        summary=summarize(walked.lps),
+    )
+
+
+async def _lot_products(
+    conn: AsyncConnection, *, lot: str, item: str | None, sites: list[str] | None
+) -> list[Any]:
+    """(product id, code, name, site, LPs) of each product with LPs of ``lot`` that the
+    caller may see (of product code ``item`` only, when given)."""
+    lp = license_plates
+    query = (
+        select(products.c.id, products.c.code, products.c.name, products.c.site, func.count())
+        .select_from(lp.join(products, products.c.id == lp.c.product_id))
+        .where(lp.c.lot == lot)
+        .group_by(products.c.id, products.c.code, products.c.name, products.c.site)
+        .order_by(products.c.code, products.c.site)
+    )
+    if item is not None:
+        query = query.where(products.c.code == item)
+    if sites is not None:
+        query = query.where(lp.c.site.in_(sites))
+    return list((await conn.execute(query)).all())
+
+
+def _ambiguous_lot(lot: str, found: Sequence[Any]) -> Ambiguous:
+    """The error for a lot found under several products: the candidates, to name one."""
+    candidates: dict[str, dict[str, Any]] = {}
+    for _, code, name, site, count in found:
+        candidate = candidates.setdefault(code, {"product": code, "name": name, "lps": 0})
+        candidate["lps"] += count
+        candidate.setdefault("sites", []).append(site)
+    return Ambiguous(
+        f"lot {lot} exists for several products ({', '.join(candidates)}); name one with ?item=",
+        code="LOT_AMBIGUOUS",
+        details={"lot": lot, "candidates": list(candidates.values())},
+    )
+
+
+async def trace_lot(
+    conn: AsyncConnection,
+    *,
+    lot: str,
+    item: str | None,
+    direction: str,
+    depth: int,
+    sites: list[str] | None,
+    max_links: int = MAX_LINKS,
+) -> LotTrace:
+    """The genealogy of every LP of ``lot`` (of product ``item``; the lot's only product when
+    not given) in one walk: ``down`` where the lot went, ``up`` what went into it. A lot
+    number is unique per product only: one found under several products is LOT_AMBIGUOUS."""
+    way = _checked(direction, depth)
+    found = await _lot_products(conn, lot=lot, item=item, sites=sites)
+    if not found:
+        of = "" if item is None else f" of product {item}"
+        raise NotFound(f"lot {lot}{of} does not exist", details={"lot": lot, "item": item})
+    codes = {row[1] for row in found}
+    if len(codes) > 1:
+        raise _ambiguous_lot(lot, found)
+    cap = max_links + sum(row[4] for row in found) + 1
+    params = {"lot": lot, "products": [row[0] for row in found], "depth": depth, "cap": cap}
+    rows = await _walk_rows(conn, way, "lot", params, sites)
+    if not rows:  # its LPs renumbered or moved away between the two statements
+        raise NotFound(f"lot {lot} does not exist", details={"lot": lot, "item": item})
+    walked = _walked(rows, cap)
+    return LotTrace(
+        lot=lot,
+        item=codes.pop(),
+        direction=way,
+        depth=depth,
+        truncated=walked.truncated,
+        nodes=walked.nodes,
+        links=walked.links,
+        start=[tree["lp"]["number"] for tree in walked.trees],
+        trees=walked.trees,
+        lps=walked.lps,
+        summary=summarize(walked.lps),
     )
