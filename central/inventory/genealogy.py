@@ -26,6 +26,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 from sqlalchemy import (
     CTE,
     BigInteger,
+    CompoundSelect,
     DateTime,
     Integer,
     Select,
@@ -34,6 +35,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    literal_column,
     select,
     text,
     type_coerce,
@@ -157,22 +159,19 @@ _PG_TRACE_SETTINGS = text(
 )
 
 
-def _walk(way: str, filtered: bool, start: Start) -> CTE:
-    """Recursive CTE of where the walk starts (level 0: LP :number, or the LPs of lot :lot of
-    the products :products; those the caller may see) and the links reached from there within
-    :depth levels: (link, src, dst, level, then TRACED_LINK_COLUMNS), every column read off
-    the index the step seeks."""
+def _reach(way: str, filtered: bool, start: Start) -> CTE:
+    """Recursive CTE of the LPs a walk reaches, (id, level): where it starts (level 0: LP
+    :number, or the LPs of lot :lot of the products :products) and every LP within :depth
+    links of there, through LPs the caller may see; each step one seek on the index of the
+    near end, reading the far end off it.
+
+    UNION over (LP, level), not over links: an LP that many links reach at one level (an
+    output with many inputs, under "every input consumed before it") is expanded once at that
+    level, not once per link; a cycle (split off, then merged back) ends at the depth limit."""
     g = lp_genealogy
     near, far = (g.c.to_lp_id, g.c.from_lp_id) if way == "up" else (g.c.from_lp_id, g.c.to_lp_id)
     root = license_plates.alias("root")
-    # The LP itself has no link: typed NULLs, so PostgreSQL types the columns as the links do.
-    first = select(
-        cast(None, Integer).label("link"),
-        cast(None, Integer).label("src"),
-        root.c.id.label("dst"),
-        literal(0, Integer).label("level"),
-        *(cast(None, column.type).label(column.name) for column in _link_columns()),
-    )
+    first = select(root.c.id.label("id"), literal(0, Integer).label("level"))
     if start == "lp":
         begin = first.where(root.c.number == bindparam("number"))
     else:  # the lot's LPs, by the index on lot
@@ -180,16 +179,51 @@ def _walk(way: str, filtered: bool, start: Start) -> CTE:
             root.c.lot == bindparam("lot"),
             root.c.product_id.in_(bindparam("products", expanding=True)),
         )
-    walk = _site_filtered(begin, root, filtered).cte("walk", recursive=True)
+    reach = _site_filtered(begin, root, filtered).cte("reach", recursive=True)
     deeper = (
-        select(g.c.id, walk.c.dst, far, walk.c.level + 1, *_link_columns())
-        .select_from(walk.join(g, near == walk.c.dst))
-        .where(walk.c.level < bindparam("depth", type_=Integer))
+        select(far, reach.c.level + 1)
+        .select_from(reach.join(g, near == reach.c.id))
+        .where(reach.c.level < bindparam("depth", type_=Integer))
     )
-    # UNION, not UNION ALL: the same link reached twice at one level is walked once, so
-    # diamonds cannot multiply rows level by level; a cycle (split off, then merged back)
-    # ends at the depth limit, and the tree shows each LP once.
-    return walk.union(deeper)
+    if filtered:  # never through an LP of a site the caller cannot see (one seek on its key)
+        seen = license_plates.alias("seen")
+        deeper = _site_filtered(deeper.join(seen, seen.c.id == far), seen, True)
+    return reach.union(deeper)
+
+
+def _walk(way: str, filtered: bool, start: Start) -> CompoundSelect[Any]:
+    """The rows of a walk, at most :cap, shallowest first: the LPs it starts at (level 0, no
+    link), then every link out of each LP reached, from the level the LP is first reached at:
+    (link, src, dst, level, then TRACED_LINK_COLUMNS), every column read off the index seeked.
+
+    The reach is cut at :reach rows, taken breadth first (both engines walk level by level),
+    so a huge walk stops early; :reach is :cap times (depth + 1), so a cut reach always has
+    more links than :cap and the answer says it is truncated."""
+    g = lp_genealogy
+    near, far = (g.c.to_lp_id, g.c.from_lp_id) if way == "up" else (g.c.from_lp_id, g.c.to_lp_id)
+    cut = select(_reach(way, filtered, start)).limit(bindparam("reach", type_=Integer)).subquery()
+    reached = (
+        select(cut.c.id, func.min(cut.c.level).label("level")).group_by(cut.c.id).cte("reached")
+    )
+    # The LPs themselves have no link: typed NULLs, so PostgreSQL types the columns as the
+    # links do.
+    starts = select(
+        cast(None, Integer).label("link"),
+        cast(None, Integer).label("src"),
+        reached.c.id.label("dst"),
+        reached.c.level,
+        *(cast(None, column.type).label(column.name) for column in _link_columns()),
+    ).where(reached.c.level == 0)
+    links = (
+        select(g.c.id, reached.c.id, far, reached.c.level + 1, *_link_columns())
+        .select_from(reached.join(g, near == reached.c.id))
+        .where(reached.c.level < bindparam("depth", type_=Integer))
+    )
+    return (
+        starts.union_all(links)
+        .order_by(literal_column("level"))
+        .limit(bindparam("cap", type_=Integer))
+    )
 
 
 def _link_columns() -> tuple[Any, ...]:
@@ -233,19 +267,14 @@ def _trace_query(way: str, filtered: bool, sqlite: bool, start: Start) -> Select
     """The LPs the walk starts at and every link walked from them, each joined to the details
     of the LP it reaches (built once per shape and backend: statements are cached compiled).
 
-    Unordered: sorting these wide rows cost PostgreSQL more than the joins; trace() puts the
-    rows in order, by level then link, in Python. SQLite's link times come as the stored
-    text: _tree parses them straight to aware datetimes, five times cheaper than the column
-    type's parse followed by attaching UTC."""
+    The walk's narrow rows are ordered (by level) only to cap them; the wide joined rows come
+    unordered (sorting them cost PostgreSQL more than the joins) and are put in order, by
+    level then link, in Python. SQLite's link times come as the stored text: _walked parses
+    them straight to aware datetimes, five times cheaper than the column type's parse
+    followed by attaching UTC."""
     # The cap, :cap rows of the walk (the links, plus the LPs it starts at, plus one to tell
-    # that it stopped), applies inside, before the joins: a huge walk stops there, and the rows kept
-    # are the first it found, the shallowest. (Capping the joined rows instead was about 8 %
-    # faster on PostgreSQL, but its joins may hand rows back in any order.)
-    walked = (
-        select(_walk(way, filtered, start))
-        .limit(bindparam("cap", type_=Integer))
-        .subquery("walked")
-    )
+    # that it stopped), applies before the joins, to the shallowest rows.
+    walked = _walk(way, filtered, start).subquery("walked")
     node = license_plates.alias("node")
     at = type_coerce(walked.c.created_at, String() if sqlite else DateTime(timezone=True))
     query = (
@@ -363,6 +392,7 @@ async def _walk_rows(
     filtered = sites is not None
     if filtered:
         params["sites"] = sites
+    params["reach"] = params["cap"] * (params["depth"] + 1)
     if conn.dialect.name == "postgresql":
         # A recursive CTE's row estimate is a guess far above what the walk finds; it makes
         # PostgreSQL JIT-compile the plan, which costs seconds to save microseconds. And the
