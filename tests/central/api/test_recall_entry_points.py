@@ -4,6 +4,7 @@ for by its SSCC in any spelling; the listing and the summary of what was reached
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
 from central.access.callers import ADMIN_CALLER
 from central.access.tokens import create_token
@@ -37,6 +38,10 @@ async def test_a_lot_is_traced_from_every_lp_of_it(seeded: Central) -> None:
     await output(seeded, "C-3", lot="FL-1")
     await consume(seeded, "R-3")
     await act(seeded, "qc.hold", {"lp": "C-2", "reason": "recall"})
+    async with seeded.engine.begin() as conn:  # as a shipment leaves it (no floor action yet)
+        await conn.execute(
+            text("UPDATE license_plates SET status = 'shipped' WHERE number = 'C-3'")
+        )
 
     answer = await lot_trace(seeded, "RL-1")
     assert (answer["lot"], answer["item"], answer["direction"], answer["depth"]) == (
@@ -79,7 +84,7 @@ async def test_a_lot_is_traced_from_every_lp_of_it(seeded: Central) -> None:
         ],
         "on_hold": ["C-2"],
         "consumed": ["R-1", "R-3"],
-        "shipped": [],
+        "shipped": ["C-3"],
     }
     # one walk from the lot's LPs reaches what the traces of each of them reach together
     union: set[str] = set()
