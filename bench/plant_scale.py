@@ -54,7 +54,7 @@ from bench.plant_history import (  # noqa: E402
 from central.db.engine import make_engine  # noqa: E402
 from central.db.migrate import upgrade  # noqa: E402
 from central.db.tables import license_plates, metadata  # noqa: E402
-from central.inventory import consistency, genealogy, queries, stock  # noqa: E402
+from central.inventory import consistency, genealogy, lot_trace, queries, stock  # noqa: E402
 
 CHUNK = 10_000
 SMOKE_SCALE, SMOKE_REPEAT = 0.005, 10
@@ -299,7 +299,7 @@ class Bench:
         await self._measure(
             "genealogy down from a lot, 10 levels",
             self.sample(raw_lots),
-            lambda key: genealogy.trace_lot(
+            lambda key: lot_trace.trace_lot(
                 conn, lot=key[1], item=key[0], direction="down", depth=LEVELS, sites=None
             ),
             self._lot_trace_ok,
@@ -372,7 +372,7 @@ class Bench:
             raise BenchFailure(f"trace {direction} of {result.lp} misses {end.number}")
         return result.nodes
 
-    def _lot_trace_ok(self, key: tuple[str, str], result: genealogy.LotTrace) -> int:
+    def _lot_trace_ok(self, key: tuple[str, str], result: lot_trace.LotTrace) -> int:
         """The lot trace started at every LP of the lot and answers what the history says."""
         lps = self.lots[key]
         if result.start != sorted(lp.number for lp in lps):
@@ -385,7 +385,7 @@ class Bench:
         what: str,
         starts: list[Any],
         trees: list[genealogy.TraceNode],
-        result: genealogy.Trace | genealogy.LotTrace,
+        result: genealogy.Trace | lot_trace.LotTrace,
         direction: str,
     ) -> None:
         """Every LP the trees show sits at its shallowest depth from the starts in the history

@@ -5,14 +5,16 @@ split off it), PRODUCE (each LP consumed on a work order before an output -> tha
 MERGE (the LP merged away -> the LP it went into) and PACK (a carton -> the pallet it was
 packed onto). Down follows links from -> to, up follows them to -> from, whatever their kind.
 
-One query answers a trace: a recursive walk that starts at the LP itself, or at every LP of
-a lot (level 0), and follows the links within the depth limit, each step one seek on an
-index that holds the whole link (``(from_lp_id, to_lp_id, kind, ...)`` down, ``(to_lp_id,
-from_lp_id, kind, ...)`` up), so the walk never reads the table, even from an LP that fed
-thousands of others. Each reached LP's details and each link's work-order number are joined
-in after the walk; the rows are ordered and the tree is built in Python, each LP expanded
-once, and each LP reached is listed once with the recall's summary (central.inventory.recall).
-Cost: about 12 us per link reached on a quiet machine (docs/benchmarks.md).
+One query answers a trace (an LP asked for by an SSCC with its AI and not found under that
+number is looked up by its 18 digits, a second query): a recursive walk from the LP itself,
+or from every LP of a lot (central.inventory.lot_trace), reaches the LPs within the depth
+limit, each step one seek on an index that holds the whole link (``(from_lp_id, to_lp_id,
+kind, ...)`` down, ``(to_lp_id, from_lp_id, kind, ...)`` up), so the walk never reads the
+link table, even from an LP that fed thousands of others; then the links out of each LP
+reached are read off the same index. Each reached LP's details and each link's work-order
+number are joined in; the tree is built in Python, each LP expanded once, and each LP
+reached is listed once with the recall's summary (central.inventory.recall). Cost: about
+13 us per link shown on a quiet machine (docs/benchmarks.md).
 """
 
 from collections.abc import Sequence
@@ -51,7 +53,7 @@ from central.db.tables import (
     work_orders,
 )
 from central.db.types import as_utc, from_units
-from central.errors import Ambiguous, InvalidInput, NotFound
+from central.errors import InvalidInput, NotFound
 from central.inventory.queries import ambiguous_lp
 from central.inventory.recall import RecallSummary, summarize
 from protocol.gs1 import sscc_digits
@@ -126,26 +128,9 @@ class Trace:
 
 
 @dataclass(frozen=True, slots=True)
-class LotTrace:
-    """A genealogy trace from every LP of a lot of one product (``item``): a tree per LP it
-    started from (``start``, by number), each LP expanded once across them all."""
-
-    lot: str
-    item: str
-    direction: Way
-    depth: int
-    truncated: bool
-    nodes: int
-    links: int
-    start: list[str]
-    trees: list[TraceNode]
-    lps: list[TraceLp]
-    summary: RecallSummary
-
-
-@dataclass(frozen=True, slots=True)
-class _Walked:
-    """The trees of a walk's rows, how many LPs and links they place, and each LP once."""
+class Walked:
+    """The trees of a walk's rows, how many LPs and links they place, each LP once (the
+    starts first), and whether the walk stopped at its cap."""
 
     trees: list[TraceNode]
     nodes: int
@@ -269,7 +254,7 @@ def _trace_query(way: str, filtered: bool, sqlite: bool, start: Start) -> Select
 
     The walk's narrow rows are ordered (by level) only to cap them; the wide joined rows come
     unordered (sorting them cost PostgreSQL more than the joins) and are put in order, by
-    level then link, in Python. SQLite's link times come as the stored text: _walked parses
+    level then link, in Python. SQLite's link times come as the stored text: trees_of parses
     them straight to aware datetimes, five times cheaper than the column type's parse
     followed by attaching UTC."""
     # The cap, :cap rows of the walk (the links, plus the LPs it starts at, plus one to tell
@@ -317,7 +302,7 @@ def _lp(row: Sequence[Any]) -> TraceLp:
     }
 
 
-def _checked(direction: str, depth: int) -> Way:
+def checked(direction: str, depth: int) -> Way:
     """The canonical direction, or InvalidInput for a bad direction or depth."""
     way = DIRECTIONS.get(direction)
     if way is None:
@@ -335,7 +320,7 @@ def _checked(direction: str, depth: int) -> Way:
     return way
 
 
-def _walked(rows: Sequence[Sequence[Any]], cap: int) -> _Walked:
+def trees_of(rows: Sequence[Sequence[Any]], cap: int) -> Walked:
     """The trees of a walk's rows (the LPs it started at first, then by level and link), cut
     to ``cap`` - 1 rows when the walk stopped at its cap.
 
@@ -382,10 +367,10 @@ def _walked(rows: Sequence[Sequence[Any]], cap: int) -> _Walked:
             nodes[dst] = node
         parent["children"].append(node)
         links += 1
-    return _Walked(trees, len(nodes), links, list(shown.values()), truncated)
+    return Walked(trees, len(nodes), links, list(shown.values()), truncated)
 
 
-async def _walk_rows(
+async def walk_rows(
     conn: AsyncConnection, way: Way, start: Start, params: dict[str, Any], sites: list[str] | None
 ) -> list[Any]:
     """The rows of one walk, ordered: the LPs it starts at (level 0), then by level and link."""
@@ -403,7 +388,7 @@ async def _walk_rows(
     query = _trace_query(way, filtered, conn.dialect.name == "sqlite", start)
     result = await conn.execute(query, params)
     # The driver's own rows (tuples, asyncpg records), already fetched: building a result row
-    # object for each cost ~2 us a link, a tenth of a trace; _lp and _walked convert the few
+    # object for each cost ~2 us a link, a tenth of a trace; _lp and trees_of convert the few
     # columns that need it.
     rows = sorted(result.cursor.fetchall(), key=_LEVEL_THEN_LINK)
     result.close()
@@ -430,12 +415,12 @@ async def trace(
     """The genealogy tree of LP ``number`` (its number, or its SSCC in any spelling): ``up``
     what went into it, ``down`` where it went; a walk that reaches more than ``max_links``
     links answers the first ones (shallowest first), marked ``truncated``."""
-    way = _checked(direction, depth)
+    way = checked(direction, depth)
     cap = max_links + 2
     spellings = _spellings(number)
     for spelling in spellings:  # the number as given first: an LP may carry any label
         params = {"number": spelling, "depth": depth, "cap": cap}
-        rows = await _walk_rows(conn, way, "lp", params, sites)
+        rows = await walk_rows(conn, way, "lp", params, sites)
         if rows:
             break
     else:  # the walk starts at the LP itself: no row, no LP the caller may see
@@ -447,7 +432,7 @@ async def trace(
         raise NotFound(f"LP {number} does not exist{also}", details=details)
     if len(rows) > 1 and rows[1][_LINK + 3] == 0:  # the number is an LP at several sites
         raise ambiguous_lp(spelling, [row[2] for row in rows if row[_LINK + 3] == 0])
-    walked = _walked(rows, cap)
+    walked = trees_of(rows, cap)
     return Trace(
         lp=spelling,
         direction=way,
@@ -456,82 +441,6 @@ async def trace(
         nodes=walked.nodes,
         links=walked.links,
         tree=walked.trees[0],
-        lps=walked.lps,
-        summary=summarize(walked.lps),
-    )
-
-
-async def _lot_products(
-    conn: AsyncConnection, *, lot: str, item: str | None, sites: list[str] | None
-) -> list[Any]:
-    """(product id, code, name, site, LPs) of each product with LPs of ``lot`` that the
-    caller may see (of product code ``item`` only, when given)."""
-    lp = license_plates
-    query = (
-        select(products.c.id, products.c.code, products.c.name, products.c.site, func.count())
-        .select_from(lp.join(products, products.c.id == lp.c.product_id))
-        .where(lp.c.lot == lot)
-        .group_by(products.c.id, products.c.code, products.c.name, products.c.site)
-        .order_by(products.c.code, products.c.site)
-    )
-    if item is not None:
-        query = query.where(products.c.code == item)
-    if sites is not None:
-        query = query.where(lp.c.site.in_(sites))
-    return list((await conn.execute(query)).all())
-
-
-def _ambiguous_lot(lot: str, found: Sequence[Any]) -> Ambiguous:
-    """The error for a lot found under several products: the candidates, to name one."""
-    candidates: dict[str, dict[str, Any]] = {}
-    for _, code, name, site, count in found:
-        candidate = candidates.setdefault(code, {"product": code, "name": name, "lps": 0})
-        candidate["lps"] += count
-        candidate.setdefault("sites", []).append(site)
-    return Ambiguous(
-        f"lot {lot} exists for several products ({', '.join(candidates)}); name one with ?item=",
-        code="LOT_AMBIGUOUS",
-        details={"lot": lot, "candidates": list(candidates.values())},
-    )
-
-
-async def trace_lot(
-    conn: AsyncConnection,
-    *,
-    lot: str,
-    item: str | None,
-    direction: str,
-    depth: int,
-    sites: list[str] | None,
-    max_links: int = MAX_LINKS,
-) -> LotTrace:
-    """The genealogy of every LP of ``lot`` (of product ``item``; the lot's only product when
-    not given) in one walk: ``down`` where the lot went, ``up`` what went into it. A lot
-    number is unique per product only: one found under several products is LOT_AMBIGUOUS."""
-    way = _checked(direction, depth)
-    found = await _lot_products(conn, lot=lot, item=item, sites=sites)
-    if not found:
-        of = "" if item is None else f" of product {item}"
-        raise NotFound(f"lot {lot}{of} does not exist", details={"lot": lot, "item": item})
-    codes = {row[1] for row in found}
-    if len(codes) > 1:
-        raise _ambiguous_lot(lot, found)
-    cap = max_links + sum(row[4] for row in found) + 1
-    params = {"lot": lot, "products": [row[0] for row in found], "depth": depth, "cap": cap}
-    rows = await _walk_rows(conn, way, "lot", params, sites)
-    if not rows:  # its LPs renumbered or moved away between the two statements
-        raise NotFound(f"lot {lot} does not exist", details={"lot": lot, "item": item})
-    walked = _walked(rows, cap)
-    return LotTrace(
-        lot=lot,
-        item=codes.pop(),
-        direction=way,
-        depth=depth,
-        truncated=walked.truncated,
-        nodes=walked.nodes,
-        links=walked.links,
-        start=[tree["lp"]["number"] for tree in walked.trees],
-        trees=walked.trees,
         lps=walked.lps,
         summary=summarize(walked.lps),
     )

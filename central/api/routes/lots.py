@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from central.api.deps import CallerDep, ReadConn
 from central.api.routes.license_plates import AtSite, Depth
 from central.api.schemas.genealogy import Direction, LotGenealogyOut
-from central.inventory import genealogy
+from central.inventory import genealogy, lot_trace
 from runtime.http_errors import error_responses
 
 router = APIRouter(prefix="/lots", tags=["license plates"])
@@ -25,10 +25,10 @@ async def get_lot_genealogy(
     direction: Direction = "down",
     depth: Depth = genealogy.DEFAULT_DEPTH,
     site: AtSite = None,
-) -> genealogy.LotTrace:
+) -> lot_trace.LotTrace:
     """The recall from a lot: ``down`` (forward) where every LP of it went, ``up`` (backward)
     what went into them; the LPs reached, once each, and what to act on."""
-    return await genealogy.trace_lot(
+    return await lot_trace.trace_lot(
         conn,
         lot=lot,
         item=item,

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from central.access.callers import ADMIN_CALLER
 from central.access.tokens import create_token
 from central.apply.sscc import make_sscc
-from central.inventory import genealogy
+from central.inventory.lot_trace import trace_lot
 from protocol import AckResult
 from tests.central.conftest import Central
 from tests.central.production.test_output_genealogy import act, consume, output, two_level_plant
@@ -185,7 +185,7 @@ async def test_a_lot_trace_is_one_walk_that_answers_the_two_level_plant(seeded: 
     up = await lot_trace(seeded, "FL-1", direction="up")
     assert {lp["number"] for lp in up["lps"]} == {"D-1", "R-1", "R-2", *cartons}
     async with seeded.engine.connect() as conn:  # the cap counts links past the lot's own LPs
-        capped = await genealogy.trace_lot(
+        capped = await trace_lot(
             conn, lot="FL-1", item=None, direction="up", depth=10, sites=None, max_links=5
         )
     assert capped.truncated and capped.links == 5 and capped.start == sorted(cartons)
