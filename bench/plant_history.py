@@ -101,6 +101,8 @@ class WorkOrder:
     first: int | None = None
     last: int | None = None
     status: str = "completed"
+    # Every LP consumed on it so far, in the order first consumed: each output's parents.
+    inputs: dict[int, None] = field(default_factory=dict)
 
 
 class Lp:
@@ -497,8 +499,11 @@ class History:
             )
             out.action = action
             self._book(out, "PRODUCE", out.qty, wo.line, t, action, wo, wo.number)
+            # An output links to every LP consumed on its work order before it (central's
+            # rule), not only to the inputs consumed for it.
+            wo.inputs.update(dict.fromkeys(parents))
             self.genealogy.extend(
-                (lp.id, out.id, "PRODUCE", action, wo.id, at(t)) for lp, _ in parents.values()
+                (lp_id, out.id, "PRODUCE", action, wo.id, at(t)) for lp_id in wo.inputs
             )
             wo.outputs, wo.produced, wo.last = wo.outputs + 1, wo.produced + out.qty, t
             wo.first = wo.first if wo.first is not None else t - HOUR
@@ -653,12 +658,13 @@ class History:
             )
 
     def _consume_on_running(self) -> None:
-        """One unit of a live LP consumed on an in-progress work order, since its last output."""
+        """One unit of a live LP consumed on an in-progress work order, after its last output."""
         for wo in self.wos:
             lp = self._pick(wo.product.bom[0]) if wo.status == "in_progress" else None
             if lp is not None and lp.qty >= 2 and lp.status == "available":
                 t = max(lp.ready, wo.last or 0) + HOUR
                 self._consume(lp, 1, t, self._action(t), wo)
+                wo.inputs[lp.id] = None
                 return
 
     def verify(self) -> None:

@@ -8,13 +8,14 @@ At scale 1.0: 10,000 products, 50,000 BOM items, 1,000 active work orders, 200,0
 1,000,000 ledger rows (bench/plant_history.py makes them, consistent and deterministic). Then
 each query runs --repeat times on random keys through the service functions on one
 connection, as an API call does: LP lookup, available inventory by product and by location,
-a 10-level genealogy trace up and down, and the consistency check (three runs). Every answer
-is checked against the generated history; a query slower than --budget seconds in all stops
-early. A PostgreSQL database named in --db is created when missing (--drop removes it at the
-end); a database that already holds LPs is refused unless --reuse says to measure it as it
-is (the history is regenerated in memory with the same seed and scale). A wrong answer, a
-generated history short of its sizes or a failed consistency check stops the run with exit
-status 1 before any figure is printed.
+a 10-level genealogy trace up and down from an LP and down from a lot, and the consistency
+check (three runs). Every answer is checked against the generated history (a trace: every LP
+it reached, at its shallowest depth, with the listing and the summary); a query slower than
+--budget seconds in all stops early. A PostgreSQL database named in --db is created when
+missing (--drop removes it at the end); a database that already holds LPs is refused unless
+--reuse says to measure it as it is (the history is regenerated in memory with the same seed
+and scale). A wrong answer, a generated history short of its sizes or a failed consistency
+check stops the run with exit status 1 before any figure is printed.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
@@ -52,7 +54,7 @@ from bench.plant_history import (  # noqa: E402
 from central.db.engine import make_engine  # noqa: E402
 from central.db.migrate import upgrade  # noqa: E402
 from central.db.tables import license_plates, metadata  # noqa: E402
-from central.inventory import consistency, genealogy, queries, stock  # noqa: E402
+from central.inventory import consistency, genealogy, lot_trace, queries, stock  # noqa: E402
 
 CHUNK = 10_000
 SMOKE_SCALE, SMOKE_REPEAT = 0.005, 10
@@ -238,6 +240,15 @@ class Bench:
         self.reference: dict[str, float] = {}  # reference_ms() before and after the queries
         self.answers = 0  # answers checked against the history
         self.checked = consistency.CheckCounts(lps=0, ledger_rows=0)  # what the check saw
+        self.truncated: dict[str, int] = {}  # traces that stopped at the link cap, per query
+        self.by_number = {lp.number: lp for lp in history.lps}
+        self.lots: dict[tuple[str, str], list[Any]] = {}  # (product code, lot) -> its LPs
+        for lp in history.lps:
+            self.lots.setdefault((lp.product.code, lp.lot), []).append(lp)
+        self.adjacent: dict[str, dict[int, list[int]]] = {"down": {}, "up": {}}
+        for source, target, *_ in history.genealogy:
+            self.adjacent["down"].setdefault(source, []).append(target)
+            self.adjacent["up"].setdefault(target, []).append(source)
 
     def sample(self, population: list[Any]) -> list[Any]:
         """``repeat`` random picks (with replacement), plus the warm-up's."""
@@ -284,6 +295,15 @@ class Bench:
             ),
             lambda pair, tree: self._trace_ok(tree, pair[1], "down"),
         )
+        raw_lots = sorted(key for key, lps in self.lots.items() if lps[0].level == 0)
+        await self._measure(
+            "genealogy down from a lot, 10 levels",
+            self.sample(raw_lots),
+            lambda key: lot_trace.trace_lot(
+                conn, lot=key[1], item=key[0], direction="down", depth=LEVELS, sites=None
+            ),
+            self._lot_trace_ok,
+        )
         for run in range(3):
             started = time.perf_counter()
             report = await consistency.check(conn, sites=None)
@@ -306,7 +326,15 @@ class Bench:
         verify: Callable[[Any, Any], int],
     ) -> None:
         """Time one query over ``keys`` and keep its p50/p99/max and answer sizes."""
-        samples, self.sizes[name] = await timed(keys, call, verify, self.warm, self.budget)
+        cut = 0
+
+        def counted(key: Any, answer: Any) -> int:
+            nonlocal cut
+            cut += bool(getattr(answer, "truncated", False))
+            return verify(key, answer)
+
+        samples, self.sizes[name] = await timed(keys, call, counted, self.warm, self.budget)
+        self.truncated[name] = cut
         check(samples, f"{name}: no timed call")
         self.answers += len(self.sizes[name])
         self.results[name] = summary(samples)
@@ -334,13 +362,81 @@ class Bench:
             raise BenchFailure(f"available by {what}: {rows[:3]} do not sum to {expected}")
         return len(rows)
 
-    @staticmethod
-    def _trace_ok(result: genealogy.Trace, expected: Any, direction: str) -> int:
-        """The tree reaches the other end of the known 10-link chain, untruncated."""
-        reached = dict(tree_numbers(result.tree))
-        if result.truncated or expected.number not in reached:
-            raise BenchFailure(f"trace {direction} of {result.lp} misses {expected.number}")
+    def _trace_ok(self, result: genealogy.Trace, end: Any, direction: str) -> int:
+        """The trace answers what the history says (see _reached_ok); untruncated, it reaches
+        the other end of the known 10-link chain."""
+        start = self.by_number[result.lp]
+        trees = [result.tree]
+        self._reached_ok(f"trace {direction} of {result.lp}", [start], trees, result, direction)
+        if not result.truncated and end.number not in dict(tree_numbers(result.tree)):
+            raise BenchFailure(f"trace {direction} of {result.lp} misses {end.number}")
         return result.nodes
+
+    def _lot_trace_ok(self, key: tuple[str, str], result: lot_trace.LotTrace) -> int:
+        """The lot trace started at every LP of the lot and answers what the history says."""
+        lps = self.lots[key]
+        if result.start != sorted(lp.number for lp in lps):
+            raise BenchFailure(f"lot {key}: started at {result.start[:5]}, not at its LPs")
+        self._reached_ok(f"lot {key}", lps, result.trees, result, "down")
+        return result.nodes
+
+    def _reached_ok(
+        self,
+        what: str,
+        starts: list[Any],
+        trees: list[genealogy.TraceNode],
+        result: genealogy.Trace | lot_trace.LotTrace,
+        direction: str,
+    ) -> None:
+        """Every LP the trees show sits at its shallowest depth from the starts in the history
+        (a breadth-first walk of the generated links); an untruncated answer shows them all,
+        a truncated one every LP above its deepest level. The listing names each LP shown
+        once, as the history left it, and the summary adds them up."""
+        expected = self._shallowest(starts, direction, result.depth)
+        shown: dict[str, int] = {}
+        for tree in trees:
+            for number, depth in tree_numbers(tree):
+                shown[number] = min(depth, shown.get(number, depth))
+        deepest = max(shown.values())
+        wanted = {
+            number: depth
+            for number, depth in expected.items()
+            if not result.truncated or depth < deepest
+        }
+        wrong = [n for n, d in shown.items() if expected.get(n) != d]
+        missing = [n for n in wanted if n not in shown]
+        if wrong or missing:
+            raise BenchFailure(f"{what}: shown at wrong depths {wrong[:3]}, missing {missing[:3]}")
+        listed = [lp["number"] for lp in result.lps]
+        if sorted(listed) != sorted(shown) or result.nodes != len(listed):
+            raise BenchFailure(f"{what}: the listing is not the LPs of the tree")
+        lots: dict[tuple[str, str | None], list[Any]] = {}
+        for item in result.lps:
+            lp = self.by_number[item["number"]]
+            if (item["qty"], item["status"], item["lot"]) != (Decimal(lp.qty), lp.status, lp.lot):
+                raise BenchFailure(f"{what}: {item} does not match the history")
+            lots.setdefault((lp.product.code, lp.lot), []).append(lp)
+        summary = result.summary
+        got = {(r["product"], r["lot"]): (r["lps"], r["qty"]) for r in summary["lots"]}
+        want = {k: (len(v), Decimal(sum(lp.qty for lp in v))) for k, v in lots.items()}
+        held = sorted(n for n in listed if self.by_number[n].status == "on_hold")
+        used = sorted(n for n in listed if self.by_number[n].status == "consumed")
+        if got != want or summary["on_hold"] != held or summary["consumed"] != used:
+            raise BenchFailure(f"{what}: the summary does not add up the LPs reached")
+
+    def _shallowest(self, starts: list[Any], direction: str, depth: int) -> dict[str, int]:
+        """LP number -> its shallowest depth within ``depth`` links of ``starts``."""
+        links = self.adjacent[direction]
+        seen = {lp.id: 0 for lp in starts}
+        queue = deque(seen)
+        while queue:
+            node = queue.popleft()
+            if seen[node] < depth:
+                for far in links.get(node, ()):
+                    if far not in seen:
+                        seen[far] = seen[node] + 1
+                        queue.append(far)
+        return {self.history.lps[lp_id - 1].number: d for lp_id, d in seen.items()}
 
 
 async def over_http(engine: AsyncEngine, db_url: str, bench: Bench) -> None:
@@ -502,7 +598,7 @@ def report(db_url: str, bench: Bench) -> None:
             + " the queries (the lower, the quieter the machine)"
         )
     print(
-        f"  {'query':<36} {'calls':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  "
+        f"  {'query':<38} {'calls':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  "
         "answer size: mean / p99"
     )
     for name, (p50, p99, top) in bench.results.items():
@@ -512,7 +608,9 @@ def report(db_url: str, bench: Bench) -> None:
             if sizes
             else ""
         )
-        print(f"  {name:<36} {bench.calls.get(name, 1):>6} {p50:8.2f} {p99:8.2f} {top:8.2f}{size}")
+        if bench.truncated.get(name):
+            size += f" ({bench.truncated[name]} of {len(sizes or ())} truncated)"
+        print(f"  {name:<38} {bench.calls.get(name, 1):>6} {p50:8.2f} {p99:8.2f} {top:8.2f}{size}")
 
 
 def main() -> None:

@@ -1,17 +1,20 @@
-"""The recall query: where an LP went (down, forward) and what went into it (up, backward).
+"""The recall query: where LPs went (down, forward) and what went into them (up, backward).
 
 ``lp_genealogy`` holds links ``from -> to`` the way material goes: SPLIT (an LP -> the LP
-split off it), PRODUCE (each input consumed on a work order -> the output LP), MERGE (the LP
-merged away -> the LP it went into) and PACK (a carton -> the pallet it was packed onto). Down
-follows links from -> to, up follows them to -> from, whatever their kind.
+split off it), PRODUCE (each LP consumed on a work order before an output -> that output),
+MERGE (the LP merged away -> the LP it went into) and PACK (a carton -> the pallet it was
+packed onto). Down follows links from -> to, up follows them to -> from, whatever their kind.
 
-One query answers a trace: a recursive walk that starts at the LP itself (level 0) and follows
-the links within the depth limit, each step one seek on an index that holds the whole link
-(``(from_lp_id, to_lp_id, kind, ...)`` down, ``(to_lp_id, from_lp_id, kind, ...)`` up), so
-the walk never reads the table, even from an LP that fed thousands of others. Each reached
-LP's details and each link's work-order number are joined in after the walk; the rows are
-ordered and the tree is built in Python, each LP expanded once. Cost: about 12 us per link
-reached on a quiet machine (docs/benchmarks.md).
+One query answers a trace (an LP asked for by an SSCC with its AI and not found under that
+number is looked up by its 18 digits, a second query): a recursive walk from the LP itself,
+or from every LP of a lot (central.inventory.lot_trace), reaches the LPs within the depth
+limit, each step one seek on an index that holds the whole link (``(from_lp_id, to_lp_id,
+kind, ...)`` down, ``(to_lp_id, from_lp_id, kind, ...)`` up), so the walk never reads the
+link table, even from an LP that fed thousands of others; then the links out of each LP
+reached are read off the same index. Each reached LP's details and each link's work-order
+number are joined in; the tree is built in Python, each LP expanded once, and each LP
+reached is listed once with the recall's summary (central.inventory.recall). Cost: about
+13 us per link shown on a quiet machine (docs/benchmarks.md).
 """
 
 from collections.abc import Sequence
@@ -25,13 +28,16 @@ from typing import Any, Literal, NotRequired, TypedDict
 from sqlalchemy import (
     CTE,
     BigInteger,
+    CompoundSelect,
     DateTime,
     Integer,
     Select,
     String,
     bindparam,
     cast,
+    func,
     literal,
+    literal_column,
     select,
     text,
     type_coerce,
@@ -49,8 +55,11 @@ from central.db.tables import (
 from central.db.types import as_utc, from_units
 from central.errors import InvalidInput, NotFound
 from central.inventory.queries import ambiguous_lp
+from central.inventory.recall import RecallSummary, summarize
+from protocol.gs1 import sscc_digits
 
 Way = Literal["up", "down"]
+Start = Literal["lp", "lot"]  # where a walk starts: one LP by number, or every LP of a lot
 DIRECTIONS: dict[str, Way] = {"up": "up", "backward": "up", "down": "down", "forward": "down"}
 MAX_DEPTH = 50
 DEFAULT_DEPTH = 10
@@ -104,7 +113,8 @@ class TraceNode(TypedDict):
 
 @dataclass(frozen=True, slots=True)
 class Trace:
-    """A genealogy trace: ``up`` what went into the LP, ``down`` where it went."""
+    """A genealogy trace: ``up`` what went into the LP, ``down`` where it went; every LP
+    reached listed once (``lps``, the LP itself first), and the recall's ``summary``."""
 
     lp: str
     direction: Way
@@ -113,6 +123,20 @@ class Trace:
     nodes: int
     links: int
     tree: TraceNode
+    lps: list[TraceLp]
+    summary: RecallSummary
+
+
+@dataclass(frozen=True, slots=True)
+class Walked:
+    """The trees of a walk's rows, how many LPs and links they place, each LP once (the
+    starts first), and whether the walk stopped at its cap."""
+
+    trees: list[TraceNode]
+    nodes: int
+    links: int
+    lps: list[TraceLp]
+    truncated: bool
 
 
 _PG_TRACE_SETTINGS = text(
@@ -120,33 +144,71 @@ _PG_TRACE_SETTINGS = text(
 )
 
 
-def _walk(way: str, filtered: bool) -> CTE:
-    """Recursive CTE of LP :number (level 0, if the caller may see it) and the links reached
-    from it within :depth levels: (link, src, dst, level, then TRACED_LINK_COLUMNS), every
-    column read off the index the step seeks."""
+def _reach(way: str, filtered: bool, start: Start) -> CTE:
+    """Recursive CTE of the LPs a walk reaches, (id, level): where it starts (level 0: LP
+    :number, or the LPs of lot :lot of the products :products) and every LP within :depth
+    links of there, through LPs the caller may see; each step one seek on the index of the
+    near end, reading the far end off it.
+
+    UNION over (LP, level), not over links: an LP that many links reach at one level (an
+    output with many inputs, under "every input consumed before it") is expanded once at that
+    level, not once per link; a cycle (split off, then merged back) ends at the depth limit."""
     g = lp_genealogy
     near, far = (g.c.to_lp_id, g.c.from_lp_id) if way == "up" else (g.c.from_lp_id, g.c.to_lp_id)
     root = license_plates.alias("root")
-    # The LP itself has no link: typed NULLs, so PostgreSQL types the columns as the links do.
-    start = select(
+    first = select(root.c.id.label("id"), literal(0, Integer).label("level"))
+    if start == "lp":
+        begin = first.where(root.c.number == bindparam("number"))
+    else:  # the lot's LPs, by the index on lot
+        begin = first.where(
+            root.c.lot == bindparam("lot"),
+            root.c.product_id.in_(bindparam("products", expanding=True)),
+        )
+    reach = _site_filtered(begin, root, filtered).cte("reach", recursive=True)
+    deeper = (
+        select(far, reach.c.level + 1)
+        .select_from(reach.join(g, near == reach.c.id))
+        .where(reach.c.level < bindparam("depth", type_=Integer))
+    )
+    if filtered:  # never through an LP of a site the caller cannot see (one seek on its key)
+        seen = license_plates.alias("seen")
+        deeper = _site_filtered(deeper.join(seen, seen.c.id == far), seen, True)
+    return reach.union(deeper)
+
+
+def _walk(way: str, filtered: bool, start: Start) -> CompoundSelect[Any]:
+    """The rows of a walk, at most :cap, shallowest first: the LPs it starts at (level 0, no
+    link), then every link out of each LP reached, from the level the LP is first reached at:
+    (link, src, dst, level, then TRACED_LINK_COLUMNS), every column read off the index seeked.
+
+    The reach is cut at :reach rows, taken breadth first (both engines walk level by level),
+    so a huge walk stops early; :reach is :cap times (depth + 1), so a cut reach always has
+    more links than :cap and the answer says it is truncated."""
+    g = lp_genealogy
+    near, far = (g.c.to_lp_id, g.c.from_lp_id) if way == "up" else (g.c.from_lp_id, g.c.to_lp_id)
+    cut = select(_reach(way, filtered, start)).limit(bindparam("reach", type_=Integer)).subquery()
+    reached = (
+        select(cut.c.id, func.min(cut.c.level).label("level")).group_by(cut.c.id).cte("reached")
+    )
+    # The LPs themselves have no link: typed NULLs, so PostgreSQL types the columns as the
+    # links do.
+    starts = select(
         cast(None, Integer).label("link"),
         cast(None, Integer).label("src"),
-        root.c.id.label("dst"),
-        literal(0, Integer).label("level"),
+        reached.c.id.label("dst"),
+        reached.c.level,
         *(cast(None, column.type).label(column.name) for column in _link_columns()),
+    ).where(reached.c.level == 0)
+    links = (
+        select(g.c.id, reached.c.id, far, reached.c.level + 1, *_link_columns())
+        .select_from(reached.join(g, near == reached.c.id))
+        .where(reached.c.level < bindparam("depth", type_=Integer))
     )
-    walk = _site_filtered(start.where(root.c.number == bindparam("number")), root, filtered).cte(
-        "walk", recursive=True
+    return (
+        starts.union_all(links)
+        .order_by(literal_column("level"))
+        .limit(bindparam("cap", type_=Integer))
     )
-    deeper = (
-        select(g.c.id, walk.c.dst, far, walk.c.level + 1, *_link_columns())
-        .select_from(walk.join(g, near == walk.c.dst))
-        .where(walk.c.level < bindparam("depth", type_=Integer))
-    )
-    # UNION, not UNION ALL: the same link reached twice at one level is walked once, so
-    # diamonds cannot multiply rows level by level; a cycle (split off, then merged back)
-    # ends at the depth limit, and the tree shows each LP once.
-    return walk.union(deeper)
 
 
 def _link_columns() -> tuple[Any, ...]:
@@ -186,19 +248,18 @@ def _site_filtered(query: Select[Any], lp: Any, filtered: bool) -> Select[Any]:
 
 
 @cache
-def _trace_query(way: str, filtered: bool, sqlite: bool) -> Select[Any]:
-    """The LP and every link walked from it, each joined to the details of the LP it reaches
-    (built once per shape and backend: statements are cached compiled).
+def _trace_query(way: str, filtered: bool, sqlite: bool, start: Start) -> Select[Any]:
+    """The LPs the walk starts at and every link walked from them, each joined to the details
+    of the LP it reaches (built once per shape and backend: statements are cached compiled).
 
-    Unordered: sorting these wide rows cost PostgreSQL more than the joins; trace() puts the
-    rows in order, by level then link, in Python. SQLite's link times come as the stored
-    text: _tree parses them straight to aware datetimes, five times cheaper than the column
-    type's parse followed by attaching UTC."""
-    # The cap, :cap rows of the walk (the links, plus the LP itself, plus one to tell that it
-    # stopped), applies inside, before the joins: a huge walk stops there, and the rows kept
-    # are the first it found, the shallowest. (Capping the joined rows instead was about 8 %
-    # faster on PostgreSQL, but its joins may hand rows back in any order.)
-    walked = select(_walk(way, filtered)).limit(bindparam("cap", type_=Integer)).subquery("walked")
+    The walk's narrow rows are ordered (by level) only to cap them; the wide joined rows come
+    unordered (sorting them cost PostgreSQL more than the joins) and are put in order, by
+    level then link, in Python. SQLite's link times come as the stored text: trees_of parses
+    them straight to aware datetimes, five times cheaper than the column type's parse
+    followed by attaching UTC."""
+    # The cap, :cap rows of the walk (the links, plus the LPs it starts at, plus one to tell
+    # that it stopped), applies before the joins, to the shallowest rows.
+    walked = _walk(way, filtered, start).subquery("walked")
     node = license_plates.alias("node")
     at = type_coerce(walked.c.created_at, String() if sqlite else DateTime(timezone=True))
     query = (
@@ -241,7 +302,7 @@ def _lp(row: Sequence[Any]) -> TraceLp:
     }
 
 
-def _checked(direction: str, depth: int) -> Way:
+def checked(direction: str, depth: int) -> Way:
     """The canonical direction, or InvalidInput for a bad direction or depth."""
     way = DIRECTIONS.get(direction)
     if way is None:
@@ -259,19 +320,31 @@ def _checked(direction: str, depth: int) -> Way:
     return way
 
 
-def _tree(rows: Sequence[Sequence[Any]]) -> tuple[TraceNode, int, int]:
-    """The tree of a trace's rows (the LP itself first): answers (tree, LPs, links) placed.
+def trees_of(rows: Sequence[Sequence[Any]], cap: int) -> Walked:
+    """The trees of a walk's rows (the LPs it started at first, then by level and link), cut
+    to ``cap`` - 1 rows when the walk stopped at its cap.
 
-    Each LP is expanded once, where it is first reached (the shallowest level); reached again
-    through another link (a diamond, a split merged back), it appears as a leaf marked
-    ``repeated``."""
-    first = rows[0]
-    tree: TraceNode = {"lp": _lp(first), "edge": None, "children": []}
-    nodes = {first[0]: tree}
-    shown = {first[0]: tree["lp"]}  # one dict per LP, however many links reach it
+    Each LP is expanded once, where it is first reached (a start, or the shallowest level);
+    reached again through another link (a diamond, a split merged back, one lot LP split off
+    another), it appears as a leaf marked ``repeated``."""
+    truncated = len(rows) >= cap
+    if truncated:
+        rows = rows[: cap - 1]
+    first = 0
+    while first < len(rows) and rows[first][_LINK + 3] == 0:
+        first += 1
+    starts = sorted(rows[:first], key=itemgetter(1))  # by number
+    trees: list[TraceNode] = []
+    nodes: dict[int, TraceNode] = {}
+    shown: dict[int, TraceLp] = {}  # one dict per LP, however many links reach it
+    for row in starts:
+        tree: TraceNode = {"lp": _lp(row), "edge": None, "children": []}
+        trees.append(tree)
+        nodes[row[0]] = tree
+        shown[row[0]] = tree["lp"]
     used: set[int] = set()
     links = 0
-    for row in rows[1:]:  # shallowest first, then oldest link first
+    for row in rows[first:]:  # shallowest first, then oldest link first
         link, src, dst, _, kind, action_id, at, work_order = row[_LINK:]
         parent = nodes.get(src)
         if parent is None or link in used:  # under an LP not shown, or walked already
@@ -294,7 +367,40 @@ def _tree(rows: Sequence[Sequence[Any]]) -> tuple[TraceNode, int, int]:
             nodes[dst] = node
         parent["children"].append(node)
         links += 1
-    return tree, len(nodes), links
+    return Walked(trees, len(nodes), links, list(shown.values()), truncated)
+
+
+async def walk_rows(
+    conn: AsyncConnection, way: Way, start: Start, params: dict[str, Any], sites: list[str] | None
+) -> list[Any]:
+    """The rows of one walk, ordered: the LPs it starts at (level 0), then by level and link."""
+    filtered = sites is not None
+    if filtered:
+        params["sites"] = sites
+    params["reach"] = params["cap"] * (params["depth"] + 1)
+    if conn.dialect.name == "postgresql":
+        # A recursive CTE's row estimate is a guess far above what the walk finds; it makes
+        # PostgreSQL JIT-compile the plan, which costs seconds to save microseconds. And the
+        # walk's only parameters are scalars, so a reused generic plan is as good as a custom
+        # one, minus the 1-3 ms of planning it on every call (central's connections force
+        # custom plans for the batch lookups; see central/db/engine.py).
+        await conn.execute(_PG_TRACE_SETTINGS)
+    query = _trace_query(way, filtered, conn.dialect.name == "sqlite", start)
+    result = await conn.execute(query, params)
+    # The driver's own rows (tuples, asyncpg records), already fetched: building a result row
+    # object for each cost ~2 us a link, a tenth of a trace; _lp and trees_of convert the few
+    # columns that need it.
+    rows = sorted(result.cursor.fetchall(), key=_LEVEL_THEN_LINK)
+    result.close()
+    return rows
+
+
+def _spellings(number: str) -> list[str]:
+    """The LP numbers ``number`` may mean: itself, then, when it spells an SSCC with its
+    application identifier ("00" + 18 digits, "(00)" + 18 digits), the 18-digit SSCC an LP
+    labelled with it is numbered by."""
+    sscc = sscc_digits(number)
+    return [number] if sscc is None or sscc == number else [number, sscc]
 
 
 async def trace(
@@ -306,38 +412,35 @@ async def trace(
     sites: list[str] | None,
     max_links: int = MAX_LINKS,
 ) -> Trace:
-    """The genealogy tree of LP ``number``: ``up`` what went into it, ``down`` where it went;
-    a walk that reaches more than ``max_links`` links answers the first ones (shallowest
-    first), marked ``truncated``."""
-    way = _checked(direction, depth)
-    filtered = sites is not None
-    params: dict[str, Any] = {"number": number, "depth": depth, "cap": max_links + 2}
-    if filtered:
-        params["sites"] = sites
-    if conn.dialect.name == "postgresql":
-        # A recursive CTE's row estimate is a guess far above what the walk finds; it makes
-        # PostgreSQL JIT-compile the plan, which costs seconds to save microseconds. And the
-        # walk's only parameters are scalars, so a reused generic plan is as good as a custom
-        # one, minus the 1-3 ms of planning it on every call (central's connections force
-        # custom plans for the batch lookups; see central/db/engine.py).
-        await conn.execute(_PG_TRACE_SETTINGS)
-    result = await conn.execute(_trace_query(way, filtered, conn.dialect.name == "sqlite"), params)
-    # The driver's own rows (tuples, asyncpg records), already fetched: building a result row
-    # object for each cost ~2 us a link, a tenth of a trace; _lp and _tree convert the few
-    # columns that need it.
-    rows = sorted(result.cursor.fetchall(), key=_LEVEL_THEN_LINK)
-    result.close()
-    if not rows:  # the walk starts at the LP itself: no row, no LP the caller may see
-        raise NotFound(f"LP {number} does not exist", details={"number": number})
+    """The genealogy tree of LP ``number`` (its number, or its SSCC in any spelling): ``up``
+    what went into it, ``down`` where it went; a walk that reaches more than ``max_links``
+    links answers the first ones (shallowest first), marked ``truncated``."""
+    way = checked(direction, depth)
+    cap = max_links + 2
+    spellings = _spellings(number)
+    for spelling in spellings:  # the number as given first: an LP may carry any label
+        params = {"number": spelling, "depth": depth, "cap": cap}
+        rows = await walk_rows(conn, way, "lp", params, sites)
+        if rows:
+            break
+    else:  # the walk starts at the LP itself: no row, no LP the caller may see
+        details: dict[str, Any] = {"number": number}
+        also = ""
+        if len(spellings) > 1:
+            details["sscc"] = spellings[1]
+            also = f" (nor an LP numbered by its SSCC {spellings[1]})"
+        raise NotFound(f"LP {number} does not exist{also}", details=details)
     if len(rows) > 1 and rows[1][_LINK + 3] == 0:  # the number is an LP at several sites
-        raise ambiguous_lp(number, [row[2] for row in rows if row[_LINK + 3] == 0])
-    tree, count, links = _tree(rows[: max_links + 1])
+        raise ambiguous_lp(spelling, [row[2] for row in rows if row[_LINK + 3] == 0])
+    walked = trees_of(rows, cap)
     return Trace(
-        lp=number,
+        lp=spelling,
         direction=way,
         depth=depth,
-        truncated=len(rows) > max_links + 1,
-        nodes=count,
-        links=links,
-        tree=tree,
+        truncated=walked.truncated,
+        nodes=walked.nodes,
+        links=walked.links,
+        tree=walked.trees[0],
+        lps=walked.lps,
+        summary=summarize(walked.lps),
     )

@@ -94,21 +94,15 @@ async def consume(ctx: ApplyContext, origin: Origin, body: LpConsume) -> Applied
     )
 
 
-async def _inputs_since_last_output(ctx: ApplyContext, wo: WorkOrder) -> list[int]:
-    """LPs consumed on the work order since its previous output: the new LP's parents."""
+async def _inputs_consumed_before(ctx: ApplyContext, wo: WorkOrder) -> list[int]:
+    """Every LP consumed on the work order before this output: the new LP's parents.
+
+    Conservative: a recall may include too much (an input an earlier output used up), never
+    too little (one dough batch consumed once, then many cartons output from it)."""
     await ctx.flush()
-    last_output = (
-        select(func.coalesce(func.max(stock_moves.c.id), 0))
-        .where(stock_moves.c.work_order_id == wo.id, stock_moves.c.kind == "PRODUCE")
-        .scalar_subquery()
-    )
     query = (
         select(stock_moves.c.lp_id)
-        .where(
-            stock_moves.c.work_order_id == wo.id,
-            stock_moves.c.kind == "CONSUME",
-            stock_moves.c.id > last_output,
-        )
+        .where(stock_moves.c.work_order_id == wo.id, stock_moves.c.kind == "CONSUME")
         .group_by(stock_moves.c.lp_id)
         .order_by(func.min(stock_moves.c.id))
     )
@@ -121,7 +115,7 @@ async def output(ctx: ApplyContext, origin: Origin, body: WoOutput) -> Applied:
     await check_output(ctx, wo=wo, qty=body.qty)  # over-production
     to_id = await location_id(ctx, origin.site, body.location)
     number = await new_lp_number(ctx, origin.site, body.lp)
-    parents = await _inputs_since_last_output(ctx, wo)
+    parents = await _inputs_consumed_before(ctx, wo)
     held = await lot_on_hold(ctx, origin.site, wo.product_id, body.lot)
     lp = new_lp(
         ctx,

@@ -84,9 +84,11 @@ async def test_generated_history_is_consistent_and_every_query_answers_it(sqlite
     finally:
         await engine.dispose()
 
-    # The known 10-link chain: its raw end is in the tree up, its top in the tree down.
-    assert tree_depths(up) == expected_up and root.number in expected_up
-    assert max(expected_up.values()) == LEVELS
+    # The known 10-link chain: its raw end is in the tree up, its top in the tree down (each
+    # maybe nearer: an output links to every input its work order used before it, so shorter
+    # ways exist too).
+    assert tree_depths(up) == expected_up and expected_up[root.number] <= LEVELS
+    assert max(expected_up.values()) > 1
     assert tree_depths(down) == expected_down and expected_down[top.number] <= LEVELS
     assert up.nodes == len(expected_up) and not up.truncated
 
@@ -98,6 +100,7 @@ async def test_generated_history_is_consistent_and_every_query_answers_it(sqlite
         "available, by location",
         "genealogy up, 10 levels",
         "genealogy down, 10 levels",
+        "genealogy down from a lot, 10 levels",
         "consistency check, run 1",
         "consistency check, run 2",
         "consistency check, run 3",
@@ -107,6 +110,7 @@ async def test_generated_history_is_consistent_and_every_query_answers_it(sqlite
     for p50, p99, top_ms in bench.results.values():
         assert 0 < p50 <= p99 <= top_ms
     assert all(size > 0 for size in bench.sizes["genealogy up, 10 levels"])
+    assert all(size > 0 for size in bench.sizes["genealogy down from a lot, 10 levels"])
 
     # A filled database is measured again only when asked (same seed and scale).
     with pytest.raises(SystemExit, match="already holds 1000 LPs: pass --reuse"):

@@ -1,6 +1,6 @@
 """The GS1 check digit edge and central share, against the GS1 specification's examples."""
 
-from protocol.gs1 import gs1_check_digit
+from protocol.gs1 import gs1_check_digit, sscc_digits
 
 
 def test_gs1_worked_examples() -> None:
@@ -18,3 +18,22 @@ def test_any_single_mistyped_digit_changes_the_check_digit() -> None:
         for typo in "0123456789".replace(digit, ""):
             mistyped = body[:position] + typo + body[position + 1 :]
             assert gs1_check_digit(mistyped) != gs1_check_digit(body), mistyped
+
+
+def test_an_sscc_is_read_in_each_of_its_spellings() -> None:
+    sscc = "106141412345678908"
+    for text in (sscc, f"00{sscc}", f"(00){sscc}"):
+        assert sscc_digits(text) == sscc, text
+    for text in (
+        "106141412345678907",  # wrong check digit
+        "00106141412345678907",
+        "(00)106141412345678907",
+        "01106141412345678908",  # another AI
+        "(01)106141412345678908",
+        "10614141234567890",  # 17 digits
+        "0106141412345678908",  # 19 digits
+        f"{sscc} ",
+        "LP-1",
+        "",
+    ):
+        assert sscc_digits(text) is None, text

@@ -78,7 +78,9 @@ async def get_genealogy(
     depth: Depth = genealogy.DEFAULT_DEPTH,
     site: AtSite = None,
 ) -> genealogy.Trace:
-    """The recall tree: ``down`` (forward) where the LP went, ``up`` (backward) what went in."""
+    """The recall tree: ``down`` (forward) where the LP went, ``up`` (backward) what went in;
+    the LPs reached, once each, and what to act on. ``number`` may be the LP's SSCC with its
+    AI (``00`` + 18 digits, or ``(00)`` + 18 digits)."""
     return await genealogy.trace(
         conn, number=number, direction=direction, depth=depth, sites=caller.site_filter(site)
     )

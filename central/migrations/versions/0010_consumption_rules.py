@@ -21,7 +21,7 @@ from alembic import op
 from central.db.types import Qty
 
 revision: str = "0010_consumption_rules"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009_output_links"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -14,13 +14,14 @@ STREAMS: tuple[str, ...] = ()
 
 async def known_records(central: Central) -> dict[str, Any]:
     """Path parameters that name existing records, so the success paths are fuzzed too."""
-    assert (await central.receive("LP-FUZZ-1")).result == "applied"
+    assert (await central.receive("LP-FUZZ-1", lot="LOT-FUZZ-1")).result == "applied"
     ((product_id,),) = await central.rows("SELECT min(id) FROM products")
     ((work_order_id,),) = await central.rows("SELECT min(id) FROM work_orders")
     return {
         "product_id": product_id,
         "work_order_id": work_order_id,
         "number": "LP-FUZZ-1",
+        "lot": "LOT-FUZZ-1",
         "site": "plant-1",
         "edge_id": "edge-1",
     }

@@ -110,7 +110,9 @@ async def test_consume_part_then_rest(seeded: Central) -> None:
     assert total == [(0,)]
 
 
-async def test_output_links_inputs_consumed_since_the_last_output(seeded: Central) -> None:
+async def test_output_links_every_input_consumed_on_its_work_order_before_it(
+    seeded: Central,
+) -> None:
     for lp in ("LP-A", "LP-B", "LP-C"):
         await seeded.receive(lp, "5")
     for lp in ("LP-A", "LP-B"):
@@ -123,7 +125,8 @@ async def test_output_links_inputs_consumed_since_the_last_output(seeded: Centra
     assert (ack.result, ack.code) == (AckResult.APPLIED, None)
     wo_id = (await seeded.rows("SELECT id FROM work_orders"))[0][0]
     assert await moves(seeded, first["id"]) == [("PRODUCE", Decimal(12), "A-02", wo_id)]
-    # consume and output in one batch: the second output's only parent is LP-C
+    # consume and output in one batch: the second output's parents are LP-A and LP-B (used
+    # before the first output) and LP-C
     consume_c = seeded.env("lp.consume", {"lp": "LP-C", "work_order": "WO-1001", "qty": "1"})
     second = seeded.env("wo.output", {"work_order": "WO-1001", "qty": "3", "location": "A-02"})
     acks = await seeded.send(consume_c, second)
@@ -137,7 +140,13 @@ async def test_output_links_inputs_consumed_since_the_last_output(seeded: Centra
             "SELECT number FROM license_plates WHERE created_by_action = :a", a=second["id"]
         )
     )[0][0]
-    assert edges == [("LP-A", "FG-LP-1"), ("LP-B", "FG-LP-1"), ("LP-C", child)]
+    assert edges == [
+        ("LP-A", "FG-LP-1"),
+        ("LP-B", "FG-LP-1"),
+        ("LP-A", child),
+        ("LP-B", child),
+        ("LP-C", child),
+    ]
     wo = (await seeded.client.get(f"/api/v1/work-orders/{wo_id}")).json()
     assert (wo["qty_produced"], wo["status"]) == ("15", "in_progress")
     lp = (await seeded.client.get("/api/v1/license-plates/FG-LP-1")).json()
