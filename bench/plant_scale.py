@@ -57,6 +57,7 @@ from central.db.tables import license_plates, metadata  # noqa: E402
 from central.inventory import consistency, genealogy, lot_trace, queries, stock  # noqa: E402
 
 CHUNK = 10_000
+RECALL_DEPTH = 3
 SMOKE_SCALE, SMOKE_REPEAT = 0.005, 10
 BUDGET = 90.0  # seconds per query at most
 WARM = 20  # untimed calls first: caches, prepared statements, compiled SQL
@@ -295,7 +296,34 @@ class Bench:
             ),
             lambda pair, tree: self._trace_ok(tree, pair[1], "down"),
         )
+        # A recall of a plant whose BOMs are three levels deep (raw -> intermediate ->
+        # finished -> pallet) walks three links: the same queries at that depth.
+        await self._measure(
+            f"genealogy up, {RECALL_DEPTH} levels",
+            self.sample(tops),
+            lambda lp: genealogy.trace(
+                conn, number=lp.number, direction="up", depth=RECALL_DEPTH, sites=None
+            ),
+            lambda lp, tree: self._trace_ok(tree, h.chain_root(lp, RECALL_DEPTH), "up"),
+        )
+        near = [(h.chain_root(lp, RECALL_DEPTH), lp) for lp in self.sample(tops)]
+        await self._measure(
+            f"genealogy down, {RECALL_DEPTH} levels",
+            near,
+            lambda pair: genealogy.trace(
+                conn, number=pair[0].number, direction="down", depth=RECALL_DEPTH, sites=None
+            ),
+            lambda pair, tree: self._trace_ok(tree, pair[1], "down"),
+        )
         raw_lots = sorted(key for key, lps in self.lots.items() if lps[0].level == 0)
+        await self._measure(
+            f"genealogy down from a lot, {RECALL_DEPTH} levels",
+            self.sample(raw_lots),
+            lambda key: lot_trace.trace_lot(
+                conn, lot=key[1], item=key[0], direction="down", depth=RECALL_DEPTH, sites=None
+            ),
+            self._lot_trace_ok,
+        )
         await self._measure(
             "genealogy down from a lot, 10 levels",
             self.sample(raw_lots),
