@@ -18,13 +18,13 @@ from central.settings import CentralSettings
 from edge.agent import run_edge
 from edge.config import EdgeConfig, ScannerConfig, StationConfig, load_config, write_config
 from edge.provision import provision
+from ioe import plant_day
+from ioe.plant_day import SITE, STATION
 from runtime.broker import EmbeddedBroker
 
 log = logging.getLogger(__name__)
 
-SITE = "plant-1"
 EDGE = "edge-1"
-STATION = "station-1"
 
 
 def pick_port(preferred: int) -> int:
@@ -51,115 +51,10 @@ async def _wait_http(url: str, timeout: float = 30.0) -> None:
     raise TimeoutError(f"{url} did not come up")
 
 
-async def _seed_central(api: str) -> bool:
-    """Load products, locations and a work order unless a previous run did. True if loaded."""
+async def _is_seeded(api: str) -> bool:
+    """True when a previous run loaded the plant day already (central holds products)."""
     async with httpx.AsyncClient(base_url=api, timeout=10) as client:
-        existing = (await client.get("/products")).json()
-        if existing.get("items") if isinstance(existing, dict) else existing:
-            return False
-        for product in (
-            {
-                "code": "FLOUR-T55",
-                "name": "Wheat flour T55",
-                "uom": "kg",
-                "shelf_life_days": 180,
-                "allergens": ["gluten"],
-            },
-            {
-                "code": "FLOUR-T55-M2",
-                "name": "Wheat flour T55 (second mill)",
-                "uom": "kg",
-                "shelf_life_days": 180,
-                "allergens": ["gluten"],
-            },
-            {"code": "SUGAR", "name": "Sugar", "uom": "kg"},
-            {
-                "code": "COOKIE-BOX",
-                "name": "Cookie box 12x",
-                "uom": "ea",
-                "type": "finished",
-                "allergens": ["gluten"],
-            },
-        ):
-            (await client.post("/products", json={"site": SITE, **product})).raise_for_status()
-        for code, name, kind in (
-            ("RECV-1", "Receiving dock 1", "receiving"),
-            ("A-01", "Rack A-01", "storage"),
-            ("A-02", "Rack A-02", "storage"),
-            ("LINE-1", "Line 1 infeed", "production"),
-            ("FG-1", "Finished goods", "storage"),
-            ("SHIP-1", "Shipping dock 1", "shipping"),
-        ):
-            (
-                await client.post(
-                    "/locations", json={"site": SITE, "code": code, "name": name, "kind": kind}
-                )
-            ).raise_for_status()
-        cookie = next(
-            p for p in (await client.get("/products")).json()["items"] if p["code"] == "COOKIE-BOX"
-        )
-        (
-            await client.post(
-                f"/products/{cookie['id']}/bom",
-                json={
-                    "items": [
-                        {
-                            "component": "FLOUR-T55",
-                            "qty_per": "0.25",
-                            "scrap_factor": "0.02",
-                            "alternatives": ["FLOUR-T55-M2"],
-                        },
-                        {"component": "SUGAR", "qty_per": "0.1"},
-                    ]
-                },
-            )
-        ).raise_for_status()
-        # Sized to the demo's receipts: 1,989 kg of flour (two 1,000 kg totes) and 780 kg of
-        # sugar (one 800 kg LP), so scanning each LP whole stays within the order's limits.
-        wo = {"site": SITE, "number": "WO-1001", "product": "COOKIE-BOX", "qty": "7800"}
-        (await client.post("/work-orders", json=wo)).raise_for_status()
-        return True
-
-
-async def _release_when_stocked(api: str, *, timeout: float = 30) -> bool:
-    """Release WO-1001 once the demo's receipts reached central, reserving them (FEFO)."""
-    async with httpx.AsyncClient(base_url=api, timeout=10) as client:
-        wo = (await client.get("/work-orders", params={"site": SITE})).json()["items"][0]
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
-            response = await client.post(f"/work-orders/{wo['id']}/release")
-            if response.status_code == 200:
-                return True
-            if response.json().get("code") != "MATERIAL_SHORT":
-                break
-            await asyncio.sleep(0.2)  # the receipts are still on their way through the edge
-    return False
-
-
-async def _receive_demo_lps(edge_api: str) -> None:
-    """A few LPs arrive the way real ones do: lp.receive actions through the edge's queue."""
-    async with httpx.AsyncClient(base_url=edge_api, timeout=10) as client:
-        for item, qty, lot in (
-            ("FLOUR-T55", "1000", "F-2611"),
-            ("FLOUR-T55", "1000", "F-2612"),
-            ("SUGAR", "800", "S-77"),
-        ):
-            response = await client.post(
-                "/actions",
-                json={
-                    "type": "lp.receive",
-                    "station": STATION,
-                    "operator": "op-demo",
-                    "body": {
-                        "item": item,
-                        "qty": qty,
-                        "uom": "kg",
-                        "location": "RECV-1",
-                        "lot": lot,
-                    },
-                },
-            )
-            response.raise_for_status()
+        return bool((await client.get("/products")).json()["items"])
 
 
 async def run_demo(
@@ -189,7 +84,10 @@ async def run_demo(
     async with broker, asyncio.TaskGroup() as group:
         group.create_task(run_central(settings), name="demo-central")
         await _wait_http(f"{central_url}/healthz")
-        seeded = await _seed_central(f"{central_url}/api/v1")
+        first_run = not await _is_seeded(f"{central_url}/api/v1")
+        if first_run:
+            async with httpx.AsyncClient(base_url=f"{central_url}/api/v1", timeout=10) as api:
+                await plant_day.seed_catalog(api)
         if not config_path.exists() or load_config(config_path).central_key is None:
             # A demo directory from before central signed its state is provisioned again.
             await provision(
@@ -210,14 +108,15 @@ async def run_demo(
         group.create_task(run_edge(config), name="demo-edge")
         edge_url = f"http://127.0.0.1:{edge_port}"
         await _wait_http(f"{edge_url}/healthz")
-        if seeded:
-            await _receive_demo_lps(f"{edge_url}/api/v1")
-            if not await _release_when_stocked(f"{central_url}/api/v1"):
-                notes.append(
-                    "WO-1001 could not be released yet: release it with "
-                    "POST /api/v1/work-orders/{id}/release"
+        recall = None
+        if first_run:
+            try:
+                recall = await plant_day.run_plant_day(
+                    f"{central_url}/api/v1", f"{edge_url}/api/v1"
                 )
-        print(_banner(central_url, edge_url, broker.url, scans, notes), flush=True)
+            except plant_day.PlantDayError as err:
+                notes.append(f"the plant day stopped: {err}")
+        print(_banner(central_url, edge_url, broker.url, scans, notes, recall), flush=True)
 
 
 def _with_demo_station(config: EdgeConfig, scans: Path) -> EdgeConfig:
@@ -227,30 +126,50 @@ def _with_demo_station(config: EdgeConfig, scans: Path) -> EdgeConfig:
         operator="op-demo",
         action="lp.move",
         location="A-01",
-        work_order="WO-1001",
+        work_order="WO-1003",
         scanner=ScannerConfig(kind="simulated", path=str(scans), follow=True),
     )
     return config.model_copy(update={"stations": [station]})
 
 
-def _banner(central: str, edge: str, broker: str, scans: Path, notes: list[str]) -> str:
+def _recalled(recall: plant_day.Recall | None, central: str) -> str:
+    """The banner's lines on the plant day's recall."""
+    if recall is None:
+        return ""
+    reached = ", ".join(f"{n} {product}" for product, n in sorted(recall.reached.items()))
+    pallets = ", ".join(recall.pallets) or "(none)"
+    return f"""
+The plant day ran: flour in, 4 tubs of dough, 6 cartons of cookies packed on pallet {pallets}.
+Recall of {recall.product} lot {recall.lot} reaches: {reached}
+  curl -s '{central}/api/v1/lots/{recall.lot}/genealogy?item={recall.product}&direction=down'
+"""
+
+
+def _banner(
+    central: str,
+    edge: str,
+    broker: str,
+    scans: Path,
+    notes: list[str],
+    recall: plant_day.Recall | None = None,
+) -> str:
     noted = "".join(f"\n  note: {line}" for line in notes)
     return f"""{noted}
 IOE demo is running (Ctrl-C stops it; state is kept in {scans.parent})
-
+{_recalled(recall, central)}
   central API docs   {central}/docs
   ledger             {central}/api/v1/stock-moves
   license plates     {central}/api/v1/license-plates
-  WO-1001 materials  {central}/api/v1/work-orders/1/materials
+  work orders        {central}/api/v1/work-orders
   edge local API     {edge}/docs      queue: {edge}/api/v1/queue
   MQTT broker        {broker}
 
 Feed the simulated scanner by appending lines to {scans}:
   echo 'LOC:A-02' >> {scans}          # the station now moves LPs to A-02
   echo '<an LP number>' >> {scans}    # lp.move queued, synced, applied
-  echo 'ACT:lp.consume' >> {scans}    # switch the station to consuming into WO-1001
+  echo 'ACT:lp.consume' >> {scans}    # switch the station to consuming into WO-1003
 or post a scan:
   curl -s -X POST {edge}/api/v1/stations/{STATION}/scans \\
        -H 'content-type: application/json' -d '{{"data": "LOC:A-02"}}'
-LP numbers:  curl -s '{central}/api/v1/stock-moves?kind=RECEIPT'
+LP numbers:  curl -s '{central}/api/v1/license-plates?site={SITE}'
 """

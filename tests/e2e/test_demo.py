@@ -45,15 +45,26 @@ def test_demo_runs_the_spine_stops_cleanly_and_resumes(tmp_path: Path) -> None:
         def receipts() -> list[dict[str, str]]:
             return httpx.get(f"{central}/stock-moves", params={"kind": "RECEIPT"}).json()["items"]
 
-        wait_until(lambda: len(receipts()) == 3, 30, what="demo LPs received through the edge")
-        lp = receipts()[0]["lp"]
-        (wo,) = httpx.get(f"{central}/work-orders").json()["items"]
-        assert wo["status"] == "released"  # released once the receipts arrived: FEFO reserved
-        materials = httpx.get(f"{central}/work-orders/{wo['id']}/materials").json()["items"]
-        assert {m["component"]: (m["required"], m["reserved"]) for m in materials} == {
-            "FLOUR-T55": ("1989", "1989"),
-            "SUGAR": ("780", "780"),
+        # The plant day ran before the banner: every floor action applied through the edge.
+        assert "the plant day stopped" not in banner, banner
+        assert "Recall of FLOUR-T55 lot F-2611 reaches: 6 COOKIE-BOX, 4 DOUGH" in banner, banner
+        assert len(receipts()) == 5  # four raw lots and a pallet label
+        statuses = {
+            wo["number"]: wo["status"] for wo in httpx.get(f"{central}/work-orders").json()["items"]
         }
+        assert statuses == {"WO-1001": "completed", "WO-1002": "completed", "WO-1003": "released"}
+        recall = httpx.get(
+            f"{central}/lots/F-2611/genealogy", params={"item": "FLOUR-T55", "direction": "down"}
+        ).json()
+        reached = sorted(lp["product"] for lp in recall["lps"])
+        assert reached == ["COOKIE-BOX"] * 6 + ["DOUGH"] * 4 + ["FLOUR-T55", "PALLET"], reached
+        # The other flour lot went into nothing.
+        other = httpx.get(
+            f"{central}/lots/F-2612/genealogy", params={"item": "FLOUR-T55", "direction": "down"}
+        ).json()
+        assert [lp["product"] for lp in other["lps"]] == ["FLOUR-T55"]
+        (unused,) = httpx.get(f"{central}/license-plates", params={"lot": "F-2612"}).json()["items"]
+        lp = unused["number"]
 
         with open(workdir / "scans.txt", "a") as scans:  # the simulated scanner's input
             scans.write(f"LOC:A-02\n{lp}\n")
@@ -62,23 +73,21 @@ def test_demo_runs_the_spine_stops_cleanly_and_resumes(tmp_path: Path) -> None:
             30,
             what="the scanned move applied at central",
         )
-        # The station consumes what it scans, whole, into WO-1001: the demo's LPs fit the
-        # order's limits, so every scan applies and none waits as a conflict.
+        # The station consumes what it scans into WO-1003: the last tub of dough goes in
+        # whole, within the order's limits, so it applies and nothing waits as a conflict.
+        (tub,) = httpx.get(
+            f"{central}/license-plates", params={"product": "DOUGH", "status": "available"}
+        ).json()["items"]
         with open(workdir / "scans.txt", "a") as scans:
-            scans.write("ACT:lp.consume\n" + "".join(f"{r['lp']}\n" for r in receipts()))
-
-        def statuses() -> set[str]:
-            return {
-                httpx.get(f"{central}/license-plates/{r['lp']}").json()["status"]
-                for r in receipts()
-            }
-
-        wait_until(lambda: statuses() == {"consumed"}, 30, what="the scanned LPs consumed")
-        materials = httpx.get(f"{central}/work-orders/{wo['id']}/materials").json()["items"]
-        assert {m["component"]: m["consumed"] for m in materials} == {
-            "FLOUR-T55": "2000",
-            "SUGAR": "800",
-        }
+            scans.write(f"ACT:lp.consume\n{tub['number']}\n")
+        wait_until(
+            lambda: (
+                httpx.get(f"{central}/license-plates/{tub['number']}").json()["status"]
+                == "consumed"
+            ),
+            30,
+            what="the scanned tub consumed",
+        )
         assert httpx.get(f"{central}/conflicts").json()["items"] == []
 
         proc.popen.send_signal(signal.SIGINT)  # Ctrl-C
@@ -97,7 +106,7 @@ def test_demo_runs_the_spine_stops_cleanly_and_resumes(tmp_path: Path) -> None:
         )
         assert (
             len(httpx.get(f"{central}/stock-moves", params={"kind": "RECEIPT"}).json()["items"])
-            == 3
+            == 5
         ), "demo data must not be loaded twice"
         assert httpx.get(f"{central}/license-plates/{lp}").json()["location"] == "A-02"
         again.popen.send_signal(signal.SIGINT)
