@@ -24,7 +24,7 @@ from central.counts.service import CountSession, count_session, open_session, vi
 from central.counts.variance import variance_lines
 from central.db.tables import audit_log, count_lines, count_sessions
 from central.errors import Forbidden
-from central.production.reservations import fit_reservations
+from central.inventory.claims import fit_reservations
 
 
 @dataclass(frozen=True, slots=True)

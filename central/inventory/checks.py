@@ -13,7 +13,7 @@ from sqlalchemy import select
 from central.apply.context import ApplyContext, LicensePlate, Origin
 from central.apply.outcome import conflict
 from central.db.tables import quality_holds, stock_moves, work_orders
-from central.quality.coverage import covering_holds
+from central.inventory.holds import covering_holds
 from protocol import ConflictCode
 
 # Applied, but changed nothing: a newer move of the same LP was applied already.

@@ -20,7 +20,6 @@ reached is listed once with the recall's summary (central.inventory.recall). Cos
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from functools import cache
 from operator import itemgetter
 from typing import Any, Literal, NotRequired, TypedDict
@@ -55,7 +54,7 @@ from central.db.tables import (
 from central.db.types import as_utc, from_units
 from central.errors import InvalidInput, NotFound
 from central.inventory.queries import ambiguous_lp
-from central.inventory.recall import RecallSummary, summarize
+from central.inventory.recall import RecallSummary, TraceLp, summarize
 from protocol.gs1 import sscc_digits
 
 Way = Literal["up", "down"]
@@ -76,21 +75,6 @@ _LEVEL_THEN_LINK = itemgetter(_LINK + 3, _LINK)  # the LP itself (level 0, no li
 # link reached (thousands), and this is a measured hot path (docs/benchmarks.md). A TypedDict
 # is a plain dict at run time, so typing the tree costs nothing per link; the code that builds
 # it is the same as when it was untyped.
-
-
-class TraceLp(TypedDict):
-    """An LP as a genealogy trace shows it."""
-
-    number: str
-    site: str
-    product: str
-    lot: str | None
-    expiry: date | None
-    qty: Decimal
-    uom: str
-    status: str
-    location: str
-    parent: str | None
 
 
 class TraceEdge(TypedDict):

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from central.db.tables import license_plates, products
 from central.errors import Ambiguous, NotFound
 from central.inventory import genealogy
-from central.inventory.genealogy import TraceLp, TraceNode, Way
-from central.inventory.recall import RecallSummary, summarize
+from central.inventory.genealogy import TraceNode, Way
+from central.inventory.recall import RecallSummary, TraceLp, summarize
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,9 +27,13 @@ from central.inventory.checks import (
     refuse_held_to_shipping,
     usable_lp,
 )
-from central.inventory.expiry import EXPIRED_ON_RECEIPT, expired_on_receipt, expiry_from
-from central.production.reservations import claims_on, fit_reservations
-from central.quality.operations import Stamp, Target, place_hold
+from central.inventory.claims import claims_on, fit_reservations
+from central.inventory.expiry import (
+    EXPIRED_ON_RECEIPT,
+    expired_on_receipt,
+    expiry_from,
+    hold_on_receipt,
+)
 from protocol import ConflictCode
 from protocol.actions import LpMerge, LpMove, LpPack, LpReceive, LpSplit, LpUnpack
 from protocol.types import format_qty
@@ -75,12 +79,7 @@ async def receive(ctx: ApplyContext, origin: Origin, body: LpReceive) -> Applied
     note = f" (lot {body.lot} is on quality hold: so is this LP)" if held else ""
     code = None
     if expired_on_receipt(expiry, origin.occurred_at):
-        await place_hold(
-            ctx,
-            Target(origin.site, lp=number),
-            reason=EXPIRED_ON_RECEIPT,
-            stamp=Stamp(origin.by, origin.occurred_at, origin.action_id),
-        )
+        await hold_on_receipt(ctx, origin, lp)
         code = EXPIRED_ON_RECEIPT
         note += f" (it expired on {expiry}, before it arrived: on quality hold)"
     return Applied(

@@ -7,11 +7,24 @@ so it costs one pass over them and no query.
 """
 
 from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, TypedDict
+from typing import TypedDict
 
-if TYPE_CHECKING:  # the trace builds the summary: a type only, not an import cycle
-    from central.inventory.genealogy import TraceLp
+
+class TraceLp(TypedDict):
+    """An LP as a genealogy trace shows it."""
+
+    number: str
+    site: str
+    product: str
+    lot: str | None
+    expiry: date | None
+    qty: Decimal
+    uom: str
+    status: str
+    location: str
+    parent: str | None
 
 
 class ReachedLot(TypedDict):

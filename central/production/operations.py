@@ -15,6 +15,7 @@ from central.inventory.checks import (
     new_lp_number,
     usable_lp,
 )
+from central.inventory.claims import claims_on, reserved_for_others
 from central.inventory.expiry import expiry_from
 from central.production.checks import check_consume, check_output
 from central.production.lifecycle import (
@@ -26,11 +27,7 @@ from central.production.lifecycle import (
     start_on_use,
     transition,
 )
-from central.production.reservations import (
-    claims_on,
-    reserved_for_others,
-    use_for_consumption,
-)
+from central.production.reservations import use_for_consumption
 from protocol import ConflictCode
 from protocol.actions import LpConsume, WoOutput, WorkOrderStep
 from protocol.types import format_qty

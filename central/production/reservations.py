@@ -17,7 +17,6 @@ the floor (wo.complete, lp.consume) share one path. Every writer of an LP's rese
 holds that LP's row lock (ctx.load_lps, or the release's FEFO query).
 """
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -26,14 +25,20 @@ from sqlalchemy import insert, select, update
 
 from central.apply.context import ApplyContext, LicensePlate, WorkOrder
 from central.db.tables import (
-    license_plates,
     products,
     reservations,
     work_order_materials,
-    work_orders,
 )
 from central.errors import ActionConflict
 from central.inventory.availability import reservable
+from central.inventory.claims import (
+    Claim,
+    claims_on,
+    claims_query,
+    fit_reservations,
+    release_memo,
+    shrink,
+)
 from protocol.types import format_qty
 
 MATERIAL_SHORT = "MATERIAL_SHORT"
@@ -144,57 +149,6 @@ async def reserve_materials(ctx: ApplyContext, wo: WorkOrder, *, action_id: str)
     return len(rows)
 
 
-@dataclass
-class Claim:
-    """One active reservation: on which LP, for which work order (id and number) and
-    material, and how much it holds now."""
-
-    id: int
-    lp_id: int
-    lp: str
-    work_order_id: int
-    work_order: str
-    material_id: int
-    qty: Decimal
-
-
-def _claims_query() -> Any:
-    """Active reservations with their LP's and work order's numbers, oldest first."""
-    return (
-        select(
-            reservations.c.id,
-            reservations.c.lp_id,
-            license_plates.c.number.label("lp"),
-            reservations.c.work_order_id,
-            work_orders.c.number.label("work_order"),
-            reservations.c.material_id,
-            reservations.c.qty,
-        )
-        .join(license_plates, license_plates.c.id == reservations.c.lp_id)
-        .join(work_orders, work_orders.c.id == reservations.c.work_order_id)
-        .where(reservations.c.status == "active")
-        .order_by(reservations.c.id)
-    )
-
-
-async def claims_on(ctx: ApplyContext, lp: LicensePlate) -> list[Claim]:
-    """The LP's active reservations, oldest first (none for an LP not written yet).
-
-    The first call of a transaction loads them for every LP the context holds, in one query.
-    """
-    if lp.id is None:
-        return []
-    if lp.id not in ctx.claims:
-        ids = {o.id for o in ctx.lps.values() if o is not None and o.id is not None}
-        ids = (ids - ctx.claims.keys()) | {lp.id}
-        for lp_id in ids:
-            ctx.claims[lp_id] = []
-        query = _claims_query().where(reservations.c.lp_id.in_(ids))
-        for row in await ctx.conn.execute(query):
-            ctx.claims[row.lp_id].append(Claim(**row._mapping))
-    return [c for c in ctx.claims[lp.id] if c.qty > 0]
-
-
 async def _holds_reservations(ctx: ApplyContext, wo: WorkOrder) -> bool:
     """Whether the work order holds any active reservation (loaded for every work order the
     context holds at once)."""
@@ -215,44 +169,6 @@ def _forget(ctx: ApplyContext) -> None:
     """Drop what the context knows of reservations (after writing many of them at once)."""
     ctx.claims.clear()
     ctx.reserving.clear()
-
-
-def reserved_for_others(claims: list[Claim], wo: WorkOrder) -> Decimal:
-    """What other work orders hold of an LP (its claims)."""
-    return sum((c.qty for c in claims if c.work_order_id != wo.id), Decimal(0))
-
-
-async def _shrink(
-    ctx: ApplyContext,
-    claim: Claim,
-    by: Decimal,
-    lp: LicensePlate,
-    *,
-    used: bool,
-    action_id: str,
-    occurred_at: datetime | None = None,
-    reference: str | None = None,
-) -> None:
-    """Take ``by`` off a reservation: ``used`` when consumption used it (no memo row; a
-    reservation used up is ``consumed``), else given back (a RELEASE memo row; a
-    reservation emptied is ``released``)."""
-    claim.qty -= by
-    if not used:
-        _release_memo(
-            ctx,
-            lp,
-            qty=by,
-            work_order_id=claim.work_order_id,
-            action_id=action_id,
-            occurred_at=occurred_at,
-            reference=reference or claim.work_order,
-        )
-    values: dict[str, Any] = {"qty": claim.qty}
-    if claim.qty == 0:
-        values.update(status="consumed" if used else "released", closed_at=ctx.recorded_at)
-    await ctx.conn.execute(
-        update(reservations).where(reservations.c.id == claim.id).values(**values)
-    )
 
 
 async def use_for_consumption(
@@ -276,10 +192,10 @@ async def use_for_consumption(
     for claim in claims:
         if claim.work_order_id == wo.id and left > 0:
             part = min(claim.qty, left)
-            await _shrink(ctx, claim, part, lp, used=True, action_id=action_id)
+            await shrink(ctx, claim, part, lp, used=True, action_id=action_id)
             left -= part
     if left > 0 and await _holds_reservations(ctx, wo):
-        others = _claims_query().where(
+        others = claims_query().where(
             reservations.c.work_order_id == wo.id,
             reservations.c.lp_id != lp.id,
             reservations.c.material_id.in_(
@@ -300,7 +216,7 @@ async def use_for_consumption(
             if left == 0:
                 break
             part = min(claim.qty, left)
-            await _shrink(
+            await shrink(
                 ctx, claim, part, held, used=False, action_id=action_id, occurred_at=occurred_at
             )
             left -= part
@@ -309,50 +225,13 @@ async def use_for_consumption(
     )
 
 
-async def fit_reservations(
-    ctx: ApplyContext,
-    lp: LicensePlate,
-    claims: list[Claim] | None = None,
-    *,
-    action_id: str,
-    occurred_at: datetime | None = None,
-    reference: str | None = None,
-) -> int:
-    """Give back what is reserved of an LP beyond what it holds now (it was adjusted, split,
-    merged away or consumed beyond its free part), the newest reservation first; answers how
-    many reservations shrank. ``claims``: the LP's active claims, when the caller has them."""
-    if claims is None:
-        claims = await claims_on(ctx, lp)
-    excess = sum((c.qty for c in claims), Decimal(0)) - max(lp.qty, Decimal(0))
-    if lp.status in ("consumed", "shipped"):
-        excess = sum((c.qty for c in claims), Decimal(0))
-    shrunk = 0
-    for claim in reversed(claims):
-        if excess <= 0:
-            break
-        part = min(claim.qty, excess)
-        await _shrink(
-            ctx,
-            claim,
-            part,
-            lp,
-            used=False,
-            action_id=action_id,
-            occurred_at=occurred_at,
-            reference=reference,
-        )
-        excess -= part
-        shrunk += 1
-    return shrunk
-
-
 async def release_reservations(
     ctx: ApplyContext, wo: WorkOrder, *, action_id: str, occurred_at: datetime | None = None
 ) -> int:
     """Give back every active reservation of the work order (a RELEASE memo row each);
     answers how many were released."""
     rows = (
-        await ctx.conn.execute(_claims_query().where(reservations.c.work_order_id == wo.id))
+        await ctx.conn.execute(claims_query().where(reservations.c.work_order_id == wo.id))
     ).all()
     if not rows:
         return 0
@@ -360,7 +239,7 @@ async def release_reservations(
     for row in rows:
         lp = ctx.lps[(wo.site, row.lp)]
         assert lp is not None
-        _release_memo(
+        release_memo(
             ctx,
             lp,
             qty=row.qty,
@@ -376,26 +255,3 @@ async def release_reservations(
     )
     _forget(ctx)
     return len(rows)
-
-
-def _release_memo(
-    ctx: ApplyContext,
-    lp: LicensePlate,
-    *,
-    qty: Decimal,
-    work_order_id: int,
-    action_id: str,
-    occurred_at: datetime | None,
-    reference: str | None,
-) -> None:
-    """The RELEASE memo row of a reservation given back (it never counts in a balance)."""
-    ctx.ledger(
-        lp=lp,
-        kind="RELEASE",
-        qty=-qty,
-        location_id=lp.location_id,
-        occurred_at=occurred_at or ctx.recorded_at,
-        action_id=action_id,
-        work_order_id=work_order_id,
-        reference=reference,
-    )

@@ -20,7 +20,7 @@ from central.apply.outcome import Applied, Operation, conflict
 from central.db.tables import license_plates, quality_holds
 from central.inventory import nesting
 from central.inventory.checks import known_lp
-from central.quality.coverage import covering_holds
+from central.inventory.holds import covering_holds
 from protocol import ConflictCode
 from protocol.actions import QualityTarget
 
