@@ -49,13 +49,16 @@ class VarianceLine:
 
 @dataclass(frozen=True, slots=True)
 class VarianceTotal:
-    """Expected, counted and variance of one product at the session's location."""
+    """Expected, counted and variance of one product at the session's location, and the
+    adjustment approval would book of it (less than the variance where a line is not
+    adjusted: held stock a full count did not find, an LP changed after it was counted)."""
 
     product: str
     uom: str
     expected: Decimal
     counted: Decimal
     variance: Decimal
+    adjustment: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,17 +217,18 @@ def _line(
 
 
 def totals(lines: list[VarianceLine]) -> list[VarianceTotal]:
-    """Expected, counted and variance per product (unknown LPs have no product)."""
+    """Expected, counted, variance and adjustment per product (unknown LPs have no product)."""
     units: dict[str, str] = {}
     sums: dict[str, list[Decimal]] = {}
     for line in lines:
         if line.product is None or line.uom is None:  # both come from the books, or neither
             continue
         units.setdefault(line.product, line.uom)
-        total = sums.setdefault(line.product, [Decimal(0), Decimal(0), Decimal(0)])
+        total = sums.setdefault(line.product, [Decimal(0)] * 4)
         total[0] += line.expected
         total[1] += line.counted
         total[2] += line.variance
+        total[3] += line.adjustment or Decimal(0)
     return [
         VarianceTotal(
             product=code,
@@ -232,6 +236,7 @@ def totals(lines: list[VarianceLine]) -> list[VarianceTotal]:
             expected=sums[code][0],
             counted=sums[code][1],
             variance=sums[code][2],
+            adjustment=sums[code][3],
         )
         for code in sorted(sums)
     ]

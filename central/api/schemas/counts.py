@@ -83,13 +83,15 @@ class VarianceLineOut(BaseModel):
 
 
 class VarianceTotalOut(BaseModel):
-    """Expected, counted and variance of one product at the session's location."""
+    """Expected, counted and variance of one product at the session's location, and what
+    approval would book of it (``adjustment``)."""
 
     product: str
     uom: str
     expected: QtyOut
     counted: QtyOut
     variance: QtyOut
+    adjustment: QtyOut
 
 
 class VarianceOut(BaseModel):

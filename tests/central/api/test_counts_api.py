@@ -81,8 +81,23 @@ async def test_variance_report(seeded: Central) -> None:
     assert (lines["LP-4"]["book_location"], lines["LP-4"]["book_qty"]) == ("A-02", "5")
     assert lines["LP-NEW"]["product"] is None
     assert report["totals"] == [
-        {"product": "FG-1", "uom": "ea", "expected": "6", "counted": "6", "variance": "0"},
-        {"product": "RAW-1", "uom": "kg", "expected": "14", "counted": "12", "variance": "-2"},
+        {
+            "product": "FG-1",
+            "uom": "ea",
+            "expected": "6",
+            "counted": "6",
+            "variance": "0",
+            "adjustment": "0",
+        },
+        # LP-4 was found here (+5) but is transferred, not adjusted: approval books -7
+        {
+            "product": "RAW-1",
+            "uom": "kg",
+            "expected": "14",
+            "counted": "12",
+            "variance": "-2",
+            "adjustment": "-7",
+        },
     ]
     assert await seeded.rows("SELECT count(*) FROM stock_moves WHERE kind = 'ADJUST'") == [(0,)]
 
@@ -235,6 +250,7 @@ async def test_a_partial_count_leaves_what_it_did_not_count_alone(seeded: Centra
         "expected": "10",
         "counted": "12",
         "variance": "2",
+        "adjustment": "-3",
     }
     answer = (await seeded.client.post(f"{API}/counts/{session['id']}/approve")).json()
     assert answer["adjusted"] == [{"lp": "LP-1", "qty": "-3"}]
@@ -306,6 +322,11 @@ async def test_a_full_count_zeroes_the_uncounted_but_not_held_or_counted_pallets
     # 4 of LP-R is reserved for WO-2: a full count zeroes it all the same, and gives that back
     assert await seeded.rows("SELECT status FROM reservations") == [("active",)]
     assert report["uncounted"] == ["C-2", "LP-A", "LP-H", "LP-R"]
+    # the held LP's -3 is a variance approval does not book
+    assert [(t["product"], t["variance"], t["adjustment"]) for t in report["totals"]] == [
+        ("FG-1", "-1", "-1"),
+        ("RAW-1", "-20", "-17"),
+    ]
 
     answer = (await api.post(f"{API}/counts/{session['id']}/approve")).json()
     assert answer["zeroed"] == ["C-2", "LP-A", "LP-R"]
