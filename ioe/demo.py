@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 from pathlib import Path
 
@@ -71,12 +72,17 @@ async def run_demo(
         for name in wanted
         if wanted[name] != got[name]
     ]
+    # The demo is a local playground: its central runs open (every caller an admin), even
+    # where IOE_ADMIN_TOKEN is set for a real central.
     settings = CentralSettings(
         db_url=f"sqlite+aiosqlite:///{workdir / 'central.db'}",
         mqtt_url=broker.url,
         host="127.0.0.1",
         port=central_port,
+        admin_token=None,
     )
+    if os.environ.get("IOE_ADMIN_TOKEN"):
+        notes.append("IOE_ADMIN_TOKEN is set: the demo ignores it, its central runs open")
     central_url = f"http://127.0.0.1:{central_port}"
     scans = workdir / "scans.txt"
     scans.touch()
@@ -109,13 +115,16 @@ async def run_demo(
         edge_url = f"http://127.0.0.1:{edge_port}"
         await _wait_http(f"{edge_url}/healthz")
         recall = None
-        if first_run:
-            try:
+        try:
+            if first_run:
                 recall = await plant_day.run_plant_day(
                     f"{central_url}/api/v1", f"{edge_url}/api/v1"
                 )
-            except plant_day.PlantDayError as err:
-                notes.append(f"the plant day stopped: {err}")
+            else:  # the same recall, on the data as it is now
+                async with httpx.AsyncClient(base_url=f"{central_url}/api/v1") as api:
+                    recall = await plant_day.recall(api)
+        except plant_day.PlantDayError as err:
+            notes.append(f"the plant day stopped: {err}")
         print(_banner(central_url, edge_url, broker.url, scans, notes, recall), flush=True)
 
 
@@ -136,11 +145,11 @@ def _recalled(recall: plant_day.Recall | None, central: str) -> str:
     """The banner's lines on the plant day's recall."""
     if recall is None:
         return ""
-    reached = ", ".join(f"{n} {product}" for product, n in sorted(recall.reached.items()))
+    reached = "".join(f"\n    {lot}" for lot in recall.lots)
     pallets = ", ".join(recall.pallets) or "(none)"
     return f"""
-The plant day ran: flour in, 4 tubs of dough, 6 cartons of cookies packed on pallet {pallets}.
-Recall of {recall.product} lot {recall.lot} reaches: {reached}
+The plant day: flour in, 4 tubs of dough, 6 cartons of cookies packed on pallet {pallets}.
+A recall of {recall.product} lot {recall.lot} reaches:{reached}
   curl -s '{central}/api/v1/lots/{recall.lot}/genealogy?item={recall.product}&direction=down'
 """
 

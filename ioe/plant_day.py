@@ -74,12 +74,28 @@ class PlantDayError(RuntimeError):
 
 
 @dataclass(frozen=True, slots=True)
+class ReachedLot:
+    """One product and lot a recall reached: how many LPs, and what they hold now."""
+
+    product: str
+    lot: str | None
+    lps: int
+    qty: str
+    uom: str
+
+    def __str__(self) -> str:
+        lot = f" lot {self.lot}" if self.lot else ""
+        return f"{self.product}{lot}: {self.lps} LP(s), {self.qty} {self.uom} now"
+
+
+@dataclass(frozen=True, slots=True)
 class Recall:
-    """What the demo's lot recall found: LPs reached per product, and the pallets."""
+    """What the demo's lot recall found: each product and lot reached (LPs, what they hold
+    now), and the pallets."""
 
     lot: str
     product: str
-    reached: dict[str, int]
+    lots: list[ReachedLot]
     pallets: list[str]
 
 
@@ -210,11 +226,12 @@ async def recall(central: httpx.AsyncClient) -> Recall:
     if response.status_code != 200:
         raise PlantDayError(f"the recall of lot {lot} failed: {response.text}")
     answer = response.json()
-    reached: dict[str, int] = {}
-    for lp in answer["lps"]:
-        reached[lp["product"]] = reached.get(lp["product"], 0) + 1
+    lots = [
+        ReachedLot(r["product"], r["lot"], r["lps"], r["qty"], r["uom"])
+        for r in answer["summary"]["lots"]
+    ]
     pallets = [lp["number"] for lp in answer["lps"] if lp["product"] == "PALLET"]
-    return Recall(lot=lot, product=product, reached=reached, pallets=pallets)
+    return Recall(lot=lot, product=product, lots=lots, pallets=pallets)
 
 
 async def run_plant_day(central_api: str, edge_api: str) -> Recall:

@@ -8,7 +8,9 @@ import httpx
 from harness import Proc, free_port, ioe_command, wait_until
 
 
-def start_demo(workdir: Path, log: Path, ports: dict[str, int]) -> Proc:
+def start_demo(
+    workdir: Path, log: Path, ports: dict[str, int], env: dict[str, str] | None = None
+) -> Proc:
     proc = Proc(
         ioe_command(
             "demo",
@@ -22,6 +24,7 @@ def start_demo(workdir: Path, log: Path, ports: dict[str, int]) -> Proc:
             str(ports["broker"]),
         ),
         log,
+        env,
     )
     wait_until(
         lambda: "IOE demo is running" in proc.output() or proc.popen.poll() is not None,
@@ -47,7 +50,8 @@ def test_demo_runs_the_spine_stops_cleanly_and_resumes(tmp_path: Path) -> None:
 
         # The plant day ran before the banner: every floor action applied through the edge.
         assert "the plant day stopped" not in banner, banner
-        assert "Recall of FLOUR-T55 lot F-2611 reaches: 6 COOKIE-BOX, 4 DOUGH" in banner, banner
+        assert "A recall of FLOUR-T55 lot F-2611 reaches:" in banner, banner
+        assert "COOKIE-BOX lot C-01: 6 LP(s), 600 ea now" in banner, banner
         assert len(receipts()) == 5  # four raw lots and a pallet label
         statuses = {
             wo["number"]: wo["status"] for wo in httpx.get(f"{central}/work-orders").json()["items"]
@@ -96,8 +100,12 @@ def test_demo_runs_the_spine_stops_cleanly_and_resumes(tmp_path: Path) -> None:
     finally:
         proc.stop()
 
-    again = start_demo(workdir, tmp_path / "demo-2.log", ports)
+    # A user who exported IOE_ADMIN_TOKEN for a real central: the demo still runs open.
+    again = start_demo(workdir, tmp_path / "demo-2.log", ports, env={"IOE_ADMIN_TOKEN": "x" * 40})
     try:
+        banner = again.output()
+        assert "IOE_ADMIN_TOKEN is set: the demo ignores it" in banner, banner
+        assert "COOKIE-BOX lot C-01: 6 LP(s), 600 ea now" in banner, banner  # recalled again
         # A second load would go through the edge's queue before the banner: once the queue
         # is empty, whatever the second run sent has reached central.
         edge_queue = f"http://127.0.0.1:{ports['edge']}/api/v1/queue"
