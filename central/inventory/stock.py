@@ -85,11 +85,13 @@ async def available(
         )
         .order_by(license_plates.c.site, products.c.code, locations.c.code, license_plates.c.lot)
     )
-    if sites is not None:
+    if sites is not None and product is None and location is None:
         query = query.where(license_plates.c.site.in_(sites))
     # Codes are resolved to ids first, within the sites: a seek on the (site, code) unique
     # index, then on the LP indexes by product or location. Filtering the joined code instead
-    # let SQLite start from a scan of every LP.
+    # let SQLite start from a scan of every LP; so did filtering the LPs' own site next to
+    # the ids (SQLite preferred the (site, number) index, every LP of the site), and a
+    # product or location of those sites already limits the LPs to them.
     for table, column, code in (
         (products, license_plates.c.product_id, product),
         (locations, license_plates.c.location_id, location),
