@@ -65,6 +65,9 @@ DEFAULT_DEPTH = 10
 # Fan-out cap: a lot that went into thousands of LPs is still answered at once, as a partial
 # tree marked truncated, instead of a query that runs for minutes.
 MAX_LINKS = 10_000
+# What a caller may ask for instead (``max_links``), for a recall that must be whole: about
+# 13 us a link, so the ceiling answers in seconds, not minutes.
+LINK_CEILING = 200_000
 # Position of the walk's columns in a trace row, after the 11 LP columns of _details:
 # link, src, dst, level, kind, action_id, created_at, work_order.
 _LINK = 11

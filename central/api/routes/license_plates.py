@@ -21,6 +21,14 @@ Depth = Annotated[int, Query(ge=1, le=genealogy.MAX_DEPTH, description="links to
 # LP numbers are unique per site: a number at several of the caller's sites is 409
 # LP_AMBIGUOUS until the caller names one.
 AtSite = Annotated[str | None, Query(description="the LP's site, when the number is at several")]
+MaxLinks = Annotated[
+    int,
+    Query(
+        ge=1,
+        le=genealogy.LINK_CEILING,
+        description="links the walk follows at most; beyond them the answer is truncated",
+    ),
+]
 
 
 @router.get("", response_model=Page[LicensePlateRow])
@@ -77,10 +85,16 @@ async def get_genealogy(
     direction: Direction = "down",
     depth: Depth = genealogy.DEFAULT_DEPTH,
     site: AtSite = None,
+    max_links: MaxLinks = genealogy.MAX_LINKS,
 ) -> genealogy.Trace:
     """The recall tree: ``down`` (forward) where the LP went, ``up`` (backward) what went in;
     the LPs reached, once each, and what to act on. ``number`` may be the LP's SSCC with its
     AI (``00`` + 18 digits, or ``(00)`` + 18 digits)."""
     return await genealogy.trace(
-        conn, number=number, direction=direction, depth=depth, sites=caller.site_filter(site)
+        conn,
+        number=number,
+        direction=direction,
+        depth=depth,
+        sites=caller.site_filter(site),
+        max_links=max_links,
     )

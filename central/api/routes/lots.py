@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from central.api.deps import CallerDep, ReadConn
-from central.api.routes.license_plates import AtSite, Depth
+from central.api.routes.license_plates import AtSite, Depth, MaxLinks
 from central.api.schemas.genealogy import Direction, LotGenealogyOut
 from central.inventory import genealogy, lot_trace
 from runtime.http_errors import error_responses
@@ -25,6 +25,7 @@ async def get_lot_genealogy(
     direction: Direction = "down",
     depth: Depth = genealogy.DEFAULT_DEPTH,
     site: AtSite = None,
+    max_links: MaxLinks = genealogy.MAX_LINKS,
 ) -> lot_trace.LotTrace:
     """The recall from a lot: ``down`` (forward) where every LP of it went, ``up`` (backward)
     what went into them; the LPs reached, once each, and what to act on."""
@@ -35,4 +36,5 @@ async def get_lot_genealogy(
         direction=direction,
         depth=depth,
         sites=caller.site_filter(site),
+        max_links=max_links,
     )

@@ -224,3 +224,27 @@ async def test_an_lp_numbered_with_the_ai_is_found_by_that_number_first(seeded: 
     assert (literal["lp"], literal["lps"][0]["lot"]) == (f"00{sscc}", "L-AI")
     bracketed = (await seeded.client.get(f"{API}/license-plates/(00){sscc}/genealogy")).json()
     assert (bracketed["lp"], bracketed["lps"][0]["lot"]) == (sscc, "L-18")
+
+
+async def test_a_recall_that_must_be_whole_asks_for_more_links(seeded: Central) -> None:
+    """The cap is the caller's: a small one truncates, a larger one answers everything, and
+    beyond the ceiling the call is refused rather than left to run for minutes."""
+    await two_level_plant(seeded)
+    capped = await lot_trace(seeded, "RL-1", max_links=2)
+    assert capped["truncated"] and capped["links"] == 2
+    whole = await lot_trace(seeded, "RL-1", max_links=50)
+    assert not whole["truncated"]
+    assert {lp["number"] for lp in whole["lps"]} == {
+        "R-1",
+        "D-1",
+        "PAL-1",
+        *(f"K-{n}" for n in range(1, 5)),
+    }
+    lp = await seeded.client.get(
+        f"{API}/license-plates/R-1/genealogy", params={"max_links": 1, "direction": "down"}
+    )
+    assert lp.status_code == 200 and lp.json()["truncated"] and lp.json()["links"] == 1
+    refused = await seeded.client.get(
+        f"{API}/license-plates/R-1/genealogy", params={"max_links": 200_001}
+    )
+    assert refused.status_code == 422, refused.text
