@@ -100,6 +100,9 @@ async def test_generated_history_is_consistent_and_every_query_answers_it(sqlite
         "available, by location",
         "genealogy up, 10 levels",
         "genealogy down, 10 levels",
+        "genealogy up, 3 levels",
+        "genealogy down, 3 levels",
+        "genealogy down from a lot, 3 levels",
         "genealogy down from a lot, 10 levels",
         "consistency check, run 1",
         "consistency check, run 2",
@@ -111,6 +114,10 @@ async def test_generated_history_is_consistent_and_every_query_answers_it(sqlite
         assert 0 < p50 <= p99 <= top_ms
     assert all(size > 0 for size in bench.sizes["genealogy up, 10 levels"])
     assert all(size > 0 for size in bench.sizes["genealogy down from a lot, 10 levels"])
+    # a recall's depth (3 links) reaches less than ten levels do
+    sizes_at = {d: bench.sizes[f"genealogy up, {d} levels"] for d in (3, 10)}
+    assert sum(sizes_at[3]) / len(sizes_at[3]) < sum(sizes_at[10]) / len(sizes_at[10])
+    assert all(size > 0 for size in bench.sizes["genealogy down from a lot, 3 levels"])
 
     # A filled database is measured again only when asked (same seed and scale).
     with pytest.raises(SystemExit, match="already holds 1000 LPs: pass --reuse"):
