@@ -52,10 +52,9 @@ from central.db.tables import (
     work_orders,
 )
 from central.db.types import as_utc, from_units
-from central.errors import InvalidInput, NotFound
-from central.inventory.queries import ambiguous_lp
+from central.errors import InvalidInput
+from central.inventory.queries import ambiguous_lp, lp_not_found, lp_spellings
 from central.inventory.recall import RecallSummary, TraceLp, summarize
-from protocol.gs1 import sscc_digits
 
 Way = Literal["up", "down"]
 Start = Literal["lp", "lot"]  # where a walk starts: one LP by number, or every LP of a lot
@@ -382,14 +381,6 @@ async def walk_rows(
     return rows
 
 
-def _spellings(number: str) -> list[str]:
-    """The LP numbers ``number`` may mean: itself, then, when it spells an SSCC with its
-    application identifier ("00" + 18 digits, "(00)" + 18 digits), the 18-digit SSCC an LP
-    labelled with it is numbered by."""
-    sscc = sscc_digits(number)
-    return [number] if sscc is None or sscc == number else [number, sscc]
-
-
 async def trace(
     conn: AsyncConnection,
     *,
@@ -404,19 +395,13 @@ async def trace(
     links answers the first ones (shallowest first), marked ``truncated``."""
     way = checked(direction, depth)
     cap = max_links + 2
-    spellings = _spellings(number)
-    for spelling in spellings:  # the number as given first: an LP may carry any label
+    for spelling in lp_spellings(number):  # the number as given first: an LP may carry any label
         params = {"number": spelling, "depth": depth, "cap": cap}
         rows = await walk_rows(conn, way, "lp", params, sites)
         if rows:
             break
     else:  # the walk starts at the LP itself: no row, no LP the caller may see
-        details: dict[str, Any] = {"number": number}
-        also = ""
-        if len(spellings) > 1:
-            details["sscc"] = spellings[1]
-            also = f" (nor an LP numbered by its SSCC {spellings[1]})"
-        raise NotFound(f"LP {number} does not exist{also}", details=details)
+        raise lp_not_found(number)
     if len(rows) > 1 and rows[1][_LINK + 3] == 0:  # the number is an LP at several sites
         raise ambiguous_lp(spelling, [row[2] for row in rows if row[_LINK + 3] == 0])
     walked = trees_of(rows, cap)

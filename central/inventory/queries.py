@@ -17,6 +17,35 @@ from central.db.rows import as_dict, page
 from central.db.tables import license_plates, locations, products, stock_moves, work_orders
 from central.errors import Ambiguous, NotFound
 from central.inventory import nesting
+from protocol.gs1 import sscc_digits
+
+
+def lp_spellings(number: str) -> list[str]:
+    """The LP numbers ``number`` may mean: itself, then, when it spells an SSCC with its
+    application identifier ("00" + 18 digits, "(00)" + 18 digits), the 18-digit SSCC an LP
+    labelled with it is numbered by."""
+    sscc = sscc_digits(number)
+    return [number] if sscc is None or sscc == number else [number, sscc]
+
+
+def lp_not_found(number: str) -> NotFound:
+    """The error for an LP none of the spellings of ``number`` names (among the sites seen)."""
+    spellings = lp_spellings(number)
+    details: dict[str, Any] = {"number": number}
+    also = ""
+    if len(spellings) > 1:
+        details["sscc"] = spellings[1]
+        also = f" (nor an LP numbered by its SSCC {spellings[1]})"
+    return NotFound(f"LP {number} does not exist{also}", details=details)
+
+
+async def _one_by_number(conn: AsyncConnection, query: Any, number: str) -> Any:
+    """The one LP row ``query`` finds by ``number`` as given, else by the SSCC it spells."""
+    for spelling in lp_spellings(number):  # as given first: an LP may carry any label
+        rows = list(await conn.execute(query.where(license_plates.c.number == spelling).limit(2)))
+        if rows:
+            return only_lp(rows, spelling)
+    raise lp_not_found(number)
 
 
 def only_lp(rows: list[Any], number: str) -> Any:
@@ -152,12 +181,12 @@ async def list_license_plates(
 async def get_contents(
     conn: AsyncConnection, *, number: str, sites: list[str] | None
 ) -> LpContents:
-    """An LP with every LP nested in it (any depth), each naming the LP it is packed in."""
+    """An LP (by number, or its SSCC in any spelling) with every LP nested in it (any depth),
+    each naming the LP it is packed in."""
     query, _ = _listed()
-    query = query.where(license_plates.c.number == number)
     if sites is not None:
         query = query.where(license_plates.c.site.in_(sites))
-    row = only_lp(list(await conn.execute(query.limit(2))), number)
+    row = await _one_by_number(conn, query, number)
     ids = await nesting.nested_ids(conn, lp_id=row.id)
     inside: list[LpRow] = []
     if ids:
@@ -183,7 +212,8 @@ _parent = license_plates.alias("parent")
 async def get_license_plate(
     conn: AsyncConnection, *, number: str, sites: list[str] | None = None
 ) -> LicensePlate:
-    """One LP by number with its product and location codes and its parent LP, or NotFound."""
+    """One LP by number (or by its SSCC in any spelling) with its product and location codes
+    and its parent LP, or NotFound."""
     query = (
         select(
             license_plates.c.number,
@@ -203,12 +233,10 @@ async def get_license_plate(
         .join(products, products.c.id == license_plates.c.product_id)
         .join(locations, locations.c.id == license_plates.c.location_id)
         .outerjoin(_parent, _parent.c.id == license_plates.c.parent_lp_id)
-        .where(license_plates.c.number == number)
     )
     if sites is not None:
         query = query.where(license_plates.c.site.in_(sites))
-    row = only_lp(list(await conn.execute(query.limit(2))), number)
-    return LicensePlate(**as_dict(row))
+    return LicensePlate(**as_dict(await _one_by_number(conn, query, number)))
 
 
 async def list_stock_moves(

@@ -63,7 +63,8 @@ async def list_license_plates(
 async def get_license_plate(
     number: str, conn: ReadConn, caller: CallerDep, site: AtSite = None
 ) -> queries.LicensePlate:
-    """One LP: product, quantity, place, status, lot, and the LP it is packed in."""
+    """One LP: product, quantity, place, status, lot, and the LP it is packed in. ``number``
+    may be the LP's SSCC as its label prints it (``00`` + 18 digits, or ``(00)`` + 18)."""
     return await queries.get_license_plate(conn, number=number, sites=caller.site_filter(site))
 
 
@@ -73,7 +74,8 @@ async def get_license_plate(
 async def get_contents(
     number: str, conn: ReadConn, caller: CallerDep, site: AtSite = None
 ) -> queries.LpContents:
-    """An LP and everything packed in it, any depth (cartons on a pallet)."""
+    """An LP and everything packed in it, any depth (cartons on a pallet); ``number`` may be
+    the LP's SSCC as its label prints it."""
     return await queries.get_contents(conn, number=number, sites=caller.site_filter(site))
 
 

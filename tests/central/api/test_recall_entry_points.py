@@ -248,3 +248,23 @@ async def test_a_recall_that_must_be_whole_asks_for_more_links(seeded: Central) 
         f"{API}/license-plates/R-1/genealogy", params={"max_links": 200_001}
     )
     assert refused.status_code == 422, refused.text
+
+
+async def test_an_lp_and_its_contents_are_read_by_the_sscc_on_its_label(seeded: Central) -> None:
+    """A quality manager types what is printed under a pallet's barcode: "(00)" and 18 digits."""
+    env = seeded.env("lp.receive", {"item": "RAW-1", "qty": "1", "uom": "kg", "location": "A-01"})
+    assert (await seeded.send_one(env)).result == AckResult.APPLIED
+    ((pallet,),) = await seeded.rows(
+        "SELECT number FROM license_plates WHERE created_by_action = :a", a=env["id"]
+    )
+    await seeded.receive("C-1", "5", location="A-01")
+    await act(seeded, "lp.pack", {"lp": "C-1", "parent": pallet})
+    for spelling in (pallet, f"00{pallet}", f"(00){pallet}"):
+        lp = await seeded.client.get(f"{API}/license-plates/{spelling}")
+        assert lp.status_code == 200 and lp.json()["number"] == pallet, (spelling, lp.text)
+        contents = await seeded.client.get(f"{API}/license-plates/{spelling}/contents")
+        assert contents.status_code == 200, contents.text
+        assert [c["number"] for c in contents.json()["contents"]] == ["C-1"]
+    wrong = pallet[:-1] + str((int(pallet[-1]) + 1) % 10)  # a check digit that does not fit
+    missing = await seeded.client.get(f"{API}/license-plates/(00){wrong}")
+    assert missing.status_code == 404 and missing.json()["details"] == {"number": f"(00){wrong}"}
