@@ -121,13 +121,24 @@ class Material:
 
 
 @dataclass(frozen=True, slots=True)
+class OffBom:
+    """A product consumed into a work order that none of its material lines takes (forced
+    over NOT_ON_BOM, or an order without lines): it still counts, so it is shown."""
+
+    product: str
+    uom: str
+    consumed: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class Materials:
-    """The materials of a work order."""
+    """The materials of a work order, and what went into it off the bill."""
 
     work_order: str
     site: str
     status: WoStatus
     items: list[Material]
+    off_bom: list[OffBom]
 
 
 def _query() -> Select[Any]:
@@ -433,4 +444,18 @@ async def list_materials(
                 lps=reserved_lps,
             )
         )
-    return Materials(work_order=wo.number, site=wo.site, status=wo.status, items=items)
+    on_lines = {m.component_id for m in materials} | {
+        p for others in alternatives.values() for p, _ in others
+    }
+    off_ids = sorted(p for p, qty in consumed.items() if p not in on_lines and qty)
+    off_bom = [
+        OffBom(product=row.code, uom=row.uom, consumed=-consumed[row.id])
+        for row in await conn.execute(
+            select(products.c.id, products.c.code, products.c.uom)
+            .where(products.c.id.in_(off_ids))
+            .order_by(products.c.code)
+        )
+    ]
+    return Materials(
+        work_order=wo.number, site=wo.site, status=wo.status, items=items, off_bom=off_bom
+    )

@@ -111,10 +111,22 @@ class MaterialOut(BaseModel):
     lps: list[ReservedLpOut]
 
 
+class OffBomOut(BaseModel):
+    """A product consumed into the work order that none of its lines takes."""
+
+    product: str
+    uom: str
+    consumed: QtyOut
+
+
 class MaterialsOut(BaseModel):
-    """The materials of a work order."""
+    """The materials of a work order, and what went into it off the bill."""
 
     work_order: str
     site: str
     status: str
     items: list[MaterialOut]
+    off_bom: list[OffBomOut] = Field(
+        description="products consumed into the order that no line takes (a supervisor forced "
+        "NOT_ON_BOM, or the order has no lines)"
+    )

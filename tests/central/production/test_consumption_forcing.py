@@ -198,3 +198,27 @@ async def test_the_plants_tolerances_come_from_its_settings(
         },
     )
     assert fixed.status_code == 409 and "limit 11 kg (0 % tolerance)" in fixed.text
+
+
+async def test_what_went_in_off_the_bill_shows_with_the_materials(plant: Central) -> None:
+    """RAW-3 is on no line of WO-B: forced in, it counts against no line, and the materials
+    view lists it apart; an alternative (RAW-2) counts against its line, not there."""
+    ack = await via_mqtt(plant, consume(plant, "X1", "1"))
+    assert ack["code"] == "NOT_ON_BOM"
+    resolved = await plant.client.post(
+        f"{API}/conflicts/{ack['conflict_id']}/resolve",
+        json={"resolution": "apply", "reason": "the lab allowed the other flour"},
+    )
+    assert resolved.status_code == 200, resolved.text
+    assert (await via_mqtt(plant, consume(plant, "B1", "2")))["result"] == "applied"
+    (wo,) = [
+        w
+        for w in (await plant.client.get(f"{API}/work-orders")).json()["items"]
+        if w["number"] == "WO-B"
+    ]
+    materials = (await plant.client.get(f"{API}/work-orders/{wo['id']}/materials")).json()
+    assert materials["off_bom"] == [{"product": "RAW-3", "uom": "kg", "consumed": "1"}]
+    assert {m["component"]: m["consumed"] for m in materials["items"]} == {
+        "RAW-1": "2",
+        "BAG": "0",
+    }
