@@ -351,31 +351,34 @@ async def get_bom(
             code="BOM_NOT_FOUND",
             details={"product_id": product_id, "version": version},
         )
-    lines = (
-        await conn.execute(
-            select(
-                bom_items.c.id,
-                bom_items.c.line,
-                bom_items.c.component_id,
-                products.c.code.label("component"),
-                products.c.name,
-                products.c.uom,
-                bom_items.c.qty_per,
-                bom_items.c.scrap_factor,
-                bom_items.c.consume_whole_lp,
-            )
-            .join(products, products.c.id == bom_items.c.component_id)
-            .where(bom_items.c.bom_id == row.id)
-            .order_by(bom_items.c.line)
+    lines = await _lines(
+        conn,
+        select(
+            bom_items.c.line,
+            bom_items.c.component_id,
+            products.c.code.label("component"),
+            products.c.name,
+            products.c.uom,
+            bom_items.c.qty_per,
+            bom_items.c.scrap_factor,
+            bom_items.c.consume_whole_lp,
         )
-    ).all()
-    alternatives = await alternatives_of(conn, (r.id for r in lines))
-    items = []
-    for line in lines:
-        fields = as_dict(line)
-        item_id = fields.pop("id")
-        items.append(BomItem(**fields, alternatives=alternatives.get(item_id, [])))
+        .join(products, products.c.id == bom_items.c.component_id)
+        .where(bom_items.c.bom_id == row.id),
+    )
+    items = [BomItem(**fields, alternatives=others) for fields, others in lines]
     return Bom(**as_dict(row), product=product.code, items=items)
+
+
+async def _lines(conn: AsyncConnection, query: Any) -> list[tuple[dict[str, Any], list[Any]]]:
+    """The BOM lines ``query`` selects (in line order), each with its alternatives."""
+    rows = (await conn.execute(query.add_columns(bom_items.c.id).order_by(bom_items.c.line))).all()
+    alternatives = await alternatives_of(conn, (r.id for r in rows))
+    found = []
+    for row in rows:
+        fields = as_dict(row)
+        found.append((fields, alternatives.get(fields.pop("id"), [])))
+    return found
 
 
 async def list_versions(
@@ -420,7 +423,8 @@ async def current_bom(conn: AsyncConnection, *, product_id: int) -> dict[str, An
     (product ids)}]}, or None.
 
     In a write transaction on PostgreSQL it share-locks that version, so a BOM saved at the
-    same moment sees the new work order and makes a new version instead of editing this one.
+    same moment waits, sees the new work order, and is refused (BOM_VERSION_USED) instead of
+    editing the version it copied.
     """
     row = (
         await conn.execute(
@@ -433,25 +437,18 @@ async def current_bom(conn: AsyncConnection, *, product_id: int) -> dict[str, An
     ).first()
     if row is None:
         return None
-    lines = (
-        await conn.execute(
-            select(
-                bom_items.c.id,
-                bom_items.c.component_id,
-                bom_items.c.qty_per,
-                bom_items.c.scrap_factor,
-                bom_items.c.consume_whole_lp,
-                bom_items.c.line,
-            )
-            .where(bom_items.c.bom_id == row.id)
-            .order_by(bom_items.c.line)
-        )
-    ).all()
-    alternatives = await alternatives_of(conn, (r.id for r in lines))
-    items = []
-    for line in lines:
-        fields = as_dict(line)
-        item_id = fields.pop("id")
-        fields["alternatives"] = [a.component_id for a in alternatives.get(item_id, [])]
-        items.append(fields)
+    lines = await _lines(
+        conn,
+        select(
+            bom_items.c.component_id,
+            bom_items.c.qty_per,
+            bom_items.c.scrap_factor,
+            bom_items.c.consume_whole_lp,
+            bom_items.c.line,
+        ).where(bom_items.c.bom_id == row.id),
+    )
+    items = [
+        {**fields, "alternatives": [other.component_id for other in others]}
+        for fields, others in lines
+    ]
     return {"id": row.id, "version": row.version, "items": items}
