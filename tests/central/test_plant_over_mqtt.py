@@ -315,3 +315,81 @@ async def test_a_day_at_the_plant(plant: Plant) -> None:
         assert first == ["duplicate"] * len(batch)
     after = (await p.ok(await api.get(f"{API}/stock-moves", params={"limit": 1000})))["items"]
     assert after == ledger
+
+
+async def test_production_rules_over_the_broker(plant: Plant) -> None:
+    """One dough batch, three outputs: every output traces to the flour; a product not on the
+    bill and an output beyond plan wait as conflicts until a supervisor forces them; the lot
+    recall reaches every output, the forced one included."""
+    p, api = plant, plant.api
+    ids: dict[str, int] = {}
+    for code, uom, kind in (
+        ("FLOUR", "kg", "raw"),
+        ("SALT", "kg", "raw"),
+        ("DOUGH", "kg", "intermediate"),
+    ):
+        product = {"site": SITE, "code": code, "name": code, "uom": uom, "type": kind}
+        ids[code] = (await p.ok(await api.post(f"{API}/products", json=product), 201))["id"]
+    bom = {"items": [{"component": "FLOUR", "qty_per": "1"}]}
+    await p.ok(await api.post(f"{API}/products/{ids['DOUGH']}/bom", json=bom), 201)
+    line = {"site": SITE, "code": "L-1", "name": "Line 1", "kind": "production"}
+    await p.ok(await api.post(f"{API}/locations", json=line), 201)
+    receive = {"uom": "kg", "location": "L-1"}
+    acks = await p.send(
+        [
+            p.env(
+                "lp.receive",
+                {**receive, "item": "FLOUR", "qty": "30", "lp": "F-1", "lot": "FL-9"},
+                "2026-11-23T06:00:00.000Z",
+            ),
+            p.env(
+                "lp.receive",
+                {**receive, "item": "SALT", "qty": "5", "lp": "S-1"},
+                "2026-11-23T06:00:01.000Z",
+            ),
+        ]
+    )
+    assert [a["result"] for a in acks] == ["applied"] * 2
+    wo = {"site": SITE, "number": "WO-D", "product": "DOUGH", "qty": "30", "status": "released"}
+    await p.ok(await api.post(f"{API}/work-orders", json=wo), 201)
+
+    def out(n: int, qty: str) -> dict[str, Any]:
+        body = {"work_order": "WO-D", "qty": qty, "location": "L-1", "lp": f"D-{n}"}
+        return p.env("wo.output", body, f"2026-11-23T07:0{n}:00.000Z")
+
+    acks = await p.send(
+        [
+            p.env("lp.consume", {"lp": "F-1", "work_order": "WO-D"}, "2026-11-23T07:00:00.000Z"),
+            out(1, "10"),
+            out(2, "10"),
+            out(3, "10"),
+            p.env(
+                "lp.consume",
+                {"lp": "S-1", "work_order": "WO-D", "qty": "1"},
+                "2026-11-23T07:05:00.000Z",
+            ),
+            out(6, "5"),  # 35 of 30 planned: past the 10 % tolerance
+        ]
+    )
+    assert [(a["result"], a.get("code")) for a in acks] == [
+        *[("applied", None)] * 4,
+        ("conflict", "NOT_ON_BOM"),
+        ("conflict", "OVER_PRODUCTION"),
+    ], acks
+    for ack in acks[4:]:
+        await p.ok(
+            await api.post(
+                f"{API}/conflicts/{ack['conflict_id']}/resolve",
+                json={"resolution": "apply", "reason": "supervisor on the line"},
+            )
+        )
+    recall = await p.ok(
+        await api.get(f"{API}/lots/FL-9/genealogy", params={"item": "FLOUR", "direction": "down"})
+    )
+    assert sorted(lp["number"] for lp in recall["lps"]) == ["D-1", "D-2", "D-3", "D-6", "F-1"]
+    up = await p.ok(
+        await api.get(f"{API}/license-plates/D-6/genealogy", params={"direction": "up"})
+    )
+    assert sorted(lp["number"] for lp in up["lps"]) == ["D-6", "F-1", "S-1"]
+    check = await p.ok(await api.get(f"{API}/inventory/check"))
+    assert check["ok"], check["problems"]
