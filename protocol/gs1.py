@@ -15,6 +15,18 @@ def gs1_check_digit(digits: str) -> int:
     return (10 - total % 10) % 10
 
 
+def sscc_check_misfit(text: str) -> int | None:
+    """The check digit an SSCC spelling should end with, when ``text`` is shaped like one
+    (18 digits, ``00`` + 18, ``(00)`` + 18) but ends with another: a mistyped label. None
+    when it is not SSCC-shaped or its check digit is right."""
+    match = _SSCC_FORMS.match(text)
+    if match is None:
+        return None
+    sscc = match.group(1)
+    expected = gs1_check_digit(sscc[:17])
+    return None if expected == int(sscc[17]) else expected
+
+
 def sscc_digits(text: str) -> str | None:
     """The 18-digit SSCC that ``text`` spells (18 digits, ``00`` + 18 digits, or ``(00)`` +
     18 digits) when its check digit is right; None for anything else."""

@@ -17,7 +17,7 @@ from central.db.rows import as_dict, page
 from central.db.tables import license_plates, locations, products, stock_moves, work_orders
 from central.errors import Ambiguous, NotFound
 from central.inventory import nesting
-from protocol.gs1 import sscc_digits
+from protocol.gs1 import sscc_check_misfit, sscc_digits
 
 
 def lp_spellings(number: str) -> list[str]:
@@ -36,6 +36,9 @@ def lp_not_found(number: str) -> NotFound:
     if len(spellings) > 1:
         details["sscc"] = spellings[1]
         also = f" (nor an LP numbered by its SSCC {spellings[1]})"
+    elif (expected := sscc_check_misfit(number)) is not None:
+        details["sscc_check_digit"] = expected
+        also = f" (as an SSCC its check digit would be {expected}: mistyped?)"
     return NotFound(f"LP {number} does not exist{also}", details=details)
 
 

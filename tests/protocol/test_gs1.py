@@ -1,6 +1,6 @@
 """The GS1 check digit edge and central share, against the GS1 specification's examples."""
 
-from protocol.gs1 import gs1_check_digit, sscc_digits
+from protocol.gs1 import gs1_check_digit, sscc_check_misfit, sscc_digits
 
 
 def test_gs1_worked_examples() -> None:
@@ -37,3 +37,11 @@ def test_an_sscc_is_read_in_each_of_its_spellings() -> None:
         "",
     ):
         assert sscc_digits(text) is None, text
+
+
+def test_a_mistyped_sscc_is_told_its_check_digit() -> None:
+    sscc = "006141410000000012"
+    assert sscc_check_misfit(sscc) is None  # right as it is
+    assert sscc_check_misfit("(00)006141410000000013") == 2
+    assert sscc_check_misfit("00006141410000000019") == 2
+    assert sscc_check_misfit("PAL-1") is None and sscc_check_misfit("12345") is None

@@ -209,7 +209,10 @@ async def test_an_lp_is_traced_by_its_sscc_in_every_spelling(seeded: Central) ->
         assert answer["lp"] == sscc and [lp["number"] for lp in answer["lps"]] == [sscc, "R-1"]
     wrong = sscc[:-1] + str((int(sscc[-1]) + 1) % 10)
     bad = await seeded.client.get(f"{API}/license-plates/00{wrong}/genealogy")
-    assert bad.status_code == 404 and bad.json()["details"] == {"number": f"00{wrong}"}
+    assert bad.status_code == 404 and bad.json()["details"] == {
+        "number": f"00{wrong}",
+        "sscc_check_digit": int(sscc[-1]),  # a mistyped label says so
+    }
     unknown = make_sscc(extension="0", company_prefix="0614141", serial=999)
     missing = await seeded.client.get(f"{API}/license-plates/(00){unknown}/genealogy")
     assert missing.status_code == 404
@@ -267,4 +270,8 @@ async def test_an_lp_and_its_contents_are_read_by_the_sscc_on_its_label(seeded: 
         assert [c["number"] for c in contents.json()["contents"]] == ["C-1"]
     wrong = pallet[:-1] + str((int(pallet[-1]) + 1) % 10)  # a check digit that does not fit
     missing = await seeded.client.get(f"{API}/license-plates/(00){wrong}")
-    assert missing.status_code == 404 and missing.json()["details"] == {"number": f"(00){wrong}"}
+    assert missing.status_code == 404 and missing.json()["details"] == {
+        "number": f"(00){wrong}",
+        "sscc_check_digit": int(pallet[-1]),
+    }
+    assert "its check digit would be" in missing.json()["message"]
