@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 import httpx
 
@@ -68,31 +69,28 @@ class Operator(threading.Thread):
                 self.halt.wait(self.rng.uniform(0.02, 0.08))
 
     def _scan_one(self, http: httpx.Client, n: int) -> None:
+        """One scan, by share; a share with nothing to scan yet receives a RAW-1 LP instead."""
         r = self.rng.random()
         wo = self.scans.work_order
-        if r < MOVE_SHARE and self._received:
+        bands = (MOVE_SHARE, CONSUME_SHARE, OUTPUT_SHARE, CONFLICT_SHARE, OTHER_PRODUCT_SHARE)
+        band = next((i for i, edge in enumerate(accumulate(bands)) if r < edge), len(bands))
+        if band == 0 and self._received:
             lp = self.rng.choice(self._received)
             to = self.rng.choice(("A-01", "A-02"))
             self._scan(http, "lp.move", lp, {"lp": lp, "to_location": to})
-            return
-        r -= MOVE_SHARE
-        if wo is not None:
-            if r < CONSUME_SHARE and self._left:
-                self._consume(http, wo)
-                return
-            r -= CONSUME_SHARE
-            if r < OUTPUT_SHARE:
-                lp = f"{self.prefix}O{n:05d}"
-                body = {"work_order": wo, "qty": "1", "location": "A-01", "lp": lp}
-                self._scan(http, "wo.output", lp, body)
-                return
-            r -= OUTPUT_SHARE
-            if r < CONFLICT_SHARE and (self._used_up or self._other):
-                lp = self.rng.choice(self._used_up + self._other)
-                self._scan(http, "lp.consume", lp, {"lp": lp, "work_order": wo}, conflict=True)
-                return
-            r -= CONFLICT_SHARE
-        item = "RAW-2" if r < OTHER_PRODUCT_SHARE else "RAW-1"
+        elif band == 1 and wo is not None and self._left:
+            self._consume(http, wo)
+        elif band == 2 and wo is not None:
+            lp = f"{self.prefix}O{n:05d}"
+            body = {"work_order": wo, "qty": "1", "location": "A-01", "lp": lp}
+            self._scan(http, "wo.output", lp, body)
+        elif band == 3 and wo is not None and (self._used_up or self._other):
+            lp = self.rng.choice(self._used_up + self._other)
+            self._scan(http, "lp.consume", lp, {"lp": lp, "work_order": wo}, conflict=True)
+        else:
+            self._receive(http, n, "RAW-2" if band == 4 else "RAW-1")
+
+    def _receive(self, http: httpx.Client, n: int, item: str) -> None:
         lp = f"{self.prefix}{n:05d}"
         body = {"item": item, "qty": "5", "uom": "kg", "location": "RECV", "lp": lp}
         if self._scan(http, "lp.receive", lp, body) == "acked":
