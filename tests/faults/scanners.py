@@ -23,8 +23,8 @@ from tests.faults.site import EdgeNode
 MOVE_SHARE = 0.20  # move an LP this operator received before
 CONSUME_SHARE = 0.12  # consume part of a received RAW-1 LP, or what is left of it, into the WO
 OUTPUT_SHARE = 0.08  # report output on the WO as a new LP
-CONFLICT_SHARE = 0.04  # a scan that must conflict (see Operator)
-OTHER_PRODUCT_SHARE = 0.04  # receive RAW-2, which is on no BOM
+CONFLICT_SHARE = 0.06  # a scan that must conflict (see Operator)
+OTHER_PRODUCT_SHARE = 0.06  # receive RAW-2, which is on no BOM
 
 
 @dataclass
