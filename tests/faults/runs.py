@@ -1,4 +1,5 @@
-"""One seeded run: operators scan at every edge while a schedule of faults plays; then every
+"""One seeded run: a released work order per edge, operators scan at every edge (into it too)
+while a schedule of faults plays; then every
 fault is healed, the queues must drain, and the invariants are checked at central."""
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ SQLite or two central replicas on one PostgreSQL sharing the ingest subscription
 that each reach the broker through a faulty link, keep their queue on a small filesystem of
 their own (so it can be filled) and read the time through libfaketime (so it can jump).
 Where the machine cannot mount a filesystem or has no libfaketime, those two faults are left
-out and the reason is shown; everything else is always real.
+out and the reason is shown; everything else is always real. Central is seeded through its API
+(products, FG-1's BOM, locations) and a material LP received through an edge; each run gets
+released work orders of its own that reserve from it.
 """
 
 from __future__ import annotations
