@@ -1,6 +1,6 @@
 """One seeded run: a released work order per edge, operators scan at every edge (into it too)
-while a schedule of faults plays; then every
-fault is healed, the queues must drain, and the invariants are checked at central."""
+while a schedule of faults plays; then every fault is healed, the queues must drain, and the
+invariants are checked at central."""
 
 from __future__ import annotations
 
