@@ -1,4 +1,5 @@
-"""The fault suite's table: runs, faults injected by kind, actions, lost, duplicated, drain.
+"""The fault suite's table: runs, faults injected by kind, actions (consumptions and outputs
+among them), conflicts (and how many scans were made to conflict), lost, duplicated, drain.
 
 The table is made from one line per run (what ``--fault-log`` writes), so a soak that ran in
 the background is summed up the same way: ``python -m tests.faults.report soak.jsonl``.
@@ -29,6 +30,8 @@ def run_line(result: RunResult) -> dict[str, Any]:
         "ok": result.ok,
         "faults": dict(result.faults),
         "acked": result.acked,
+        "acked_by_type": dict(result.acked_by_type),
+        "made_to_conflict": result.made_to_conflict,
         "refused": result.refused,
         "unknown": result.unknown,
         "exit_4_restarts": result.exit_4_restarts,
@@ -50,8 +53,9 @@ def append_jsonl(path: Path, result: RunResult) -> None:
 def table(lines: list[dict[str, Any]]) -> str:
     """One row per tier and a total: what was injected and what the invariants found."""
     tiers = sorted({line["tier"] for line in lines})
-    head = ["tier", "runs", "failed", "acked", "refused", "unknown", "conflict", "lost",
-            "duplicated", "phantom", "exit 4 restarts", "drain s (median / p99 / max)"]  # fmt: skip
+    head = ["tier", "runs", "failed", "acked", "consume", "output", "refused", "unknown",
+            "conflict", "made to conflict", "lost", "duplicated", "phantom", "exit 4 restarts",
+            "drain s (median / p99 / max)"]  # fmt: skip
     rows = [" | ".join(head)]
     fault_rows = ["faults injected | " + " | ".join(ALL_FAULTS)]
     for tier in tiers + (["all"] if len(tiers) > 1 else []):
@@ -69,9 +73,12 @@ def table(lines: list[dict[str, Any]]) -> str:
             "runs": len(runs),
             "failed": sum(not line["ok"] for line in runs),
             "acked": sum(line["acked"] for line in runs),
+            "consume": sum(line.get("acked_by_type", {}).get("lp.consume", 0) for line in runs),
+            "output": sum(line.get("acked_by_type", {}).get("wo.output", 0) for line in runs),
             "refused": sum(line["refused"] for line in runs),
             "unknown": sum(line["unknown"] for line in runs),
             "conflict": sum(line["outcomes"].get("conflict", 0) for line in runs),
+            "made to conflict": sum(line.get("made_to_conflict", 0) for line in runs),
             "lost": sum(line["lost"] or 0 for line in runs),
             "duplicated": sum(line["duplicated"] or 0 for line in runs),
             "phantom": sum(line["phantom"] or 0 for line in runs),

@@ -1,5 +1,6 @@
-"""One seeded run: operators scan at every edge while a schedule of faults plays; then every
-fault is healed, the queues must drain, and the invariants are checked at central."""
+"""One seeded run: a released work order per edge, operators scan at every edge (into it too)
+while a schedule of faults plays; then every fault is healed, the queues must drain, and the
+invariants are checked at central."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import UTC, datetime
 
 from harness import wait_until
 from tests.faults.faults import ALL_FAULTS, Injector, schedule
-from tests.faults.invariants import Findings, acked_at_central, check_run
+from tests.faults.invariants import FINDING_LISTS, Findings, acked_at_central, check_run
 from tests.faults.scanners import Operator
 from tests.faults.site import FaultSite, ProcessDown
 
@@ -23,6 +24,8 @@ class RunResult:
     seed: int
     faults: Counter[str] = field(default_factory=Counter)
     acked: int = 0
+    acked_by_type: Counter[str] = field(default_factory=Counter)
+    made_to_conflict: int = 0  # acked scans that central must turn into conflicts
     refused: int = 0
     unknown: int = 0
     exit_4_restarts: int = 0  # central started again after exiting 4 (its database down)
@@ -39,7 +42,7 @@ class RunResult:
         lines = [] if self.error is None else [self.error]
         f = self.findings
         if f is not None:
-            for name in ("lost", "duplicated", "phantoms", "refused_present", "ledger_problems"):
+            for name in FINDING_LISTS:
                 items = getattr(f, name)
                 if items:
                     lines.append(f"{name} ({len(items)}): {items[:5]}")
@@ -66,11 +69,18 @@ def run_once(site: FaultSite, tier: str, seed: int, *, window: float) -> RunResu
         centrals=len(site.centrals),
         window=window,
     )
+    try:
+        work_orders = site.release_work_orders(f"{tier[0].upper()}{seed}")
+    except Exception as exc:  # the site could not take a run: reported with the seed
+        result.error = f"{type(exc).__name__}: {exc}"
+        return result
     since = datetime.now(UTC)  # central runs on this machine's clock
     cuts_before = sum(edge.link.cuts_done for edge in site.edges)
     restarts_before = site.supervisor_restarts
     operators = [
-        Operator(edge, seed=seed * 100 + n, prefix=f"F{tier[0]}{seed}E{n}-")
+        Operator(
+            edge, seed=seed * 100 + n, prefix=f"F{tier[0]}{seed}E{n}-", work_order=work_orders[n]
+        )
         for n, edge in enumerate(site.edges)
     ]
     for operator in operators:
@@ -91,6 +101,8 @@ def run_once(site: FaultSite, tier: str, seed: int, *, window: float) -> RunResu
         scans = [operator.scans for operator in operators]
         ids = [action_id for s in scans for action_id in s.acked]
         result.acked = len(ids)
+        result.acked_by_type = Counter(type for s in scans for type, _ in s.acked.values())
+        result.made_to_conflict = sum(len(s.must_conflict) for s in scans)
         result.refused = sum(s.refused for s in scans)
         result.unknown = sum(len(s.unknown) for s in scans)
         started = time.monotonic()

@@ -5,7 +5,9 @@ SQLite or two central replicas on one PostgreSQL sharing the ingest subscription
 that each reach the broker through a faulty link, keep their queue on a small filesystem of
 their own (so it can be filled) and read the time through libfaketime (so it can jump).
 Where the machine cannot mount a filesystem or has no libfaketime, those two faults are left
-out and the reason is shown; everything else is always real.
+out and the reason is shown; everything else is always real. Central is seeded through its API
+(products, FG-1's BOM, locations) and a material LP received through an edge; each run gets
+released work orders of its own that reserve from it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from sqlalchemy.engine import make_url
 from harness import FaultyLink, Proc, free_port, ioe_command, provision_command, wait_for_port
 
 SITE = "plant-1"
+STOCK_LP = "STOCK-1"  # the site's material: every run's work orders reserve from it
+STOCK_KG = "1000000"
+WO_QTY = "1000"  # per work order: a run consumes and makes far less
 EDGE_DISK_MIB = 64
 EXIT_DATABASE_UNAVAILABLE = 4  # runtime/fatal.py: a supervisor restarts central on it
 
@@ -234,14 +239,54 @@ class FaultSite:
             if edge.clock is not None:
                 edge.clock.write_text("+0\n")
             self.start_edge(edge)
+        self._stock()
 
     def _seed(self) -> None:
+        """RAW-1 and RAW-2 (on no BOM), FG-1 made of 1 kg of RAW-1 each, three locations."""
         api = f"{self.centrals[0].url}/api/v1"
-        product = {"site": SITE, "code": "RAW-1", "name": "Raw material", "uom": "kg"}
-        self.http.post(f"{api}/products", json=product).raise_for_status()
+        ids = {}
+        for code, uom in (("RAW-1", "kg"), ("RAW-2", "kg"), ("FG-1", "ea")):
+            product = {"site": SITE, "code": code, "name": code, "uom": uom}
+            made = self.http.post(f"{api}/products", json=product)
+            made.raise_for_status()
+            ids[code] = made.json()["id"]
+        bom = {"items": [{"component": "RAW-1", "qty_per": "1"}]}
+        self.http.post(f"{api}/products/{ids['FG-1']}/bom", json=bom).raise_for_status()
         for code in ("RECV", "A-01", "A-02"):
             location = {"site": SITE, "code": code, "name": code}
             self.http.post(f"{api}/locations", json=location).raise_for_status()
+
+    def _stock(self) -> None:
+        """Receive the site's material LP from the floor (through the first edge) and wait
+        until central has it: releasing a work order reserves from it."""
+        body = {"item": "RAW-1", "qty": STOCK_KG, "uom": "kg", "location": "RECV", "lp": STOCK_LP}
+        action = {"type": "lp.receive", "station": "station-1", "operator": "op-1", "body": body}
+        self.http.post(f"{self.edges[0].url}/api/v1/actions", json=action).raise_for_status()
+        url = f"{self.centrals[0].url}/api/v1/license-plates/{STOCK_LP}"
+        deadline = time.monotonic() + 60
+        while self.http.get(url).status_code != 200:
+            if time.monotonic() > deadline:
+                raise ProcessDown(f"{STOCK_LP} did not reach central in 60 s")
+            time.sleep(0.05)
+
+    def release_work_orders(self, tag: str) -> list[str]:
+        """One released work order per edge for a run (numbered with ``tag``), each reserving
+        its material from the stock LP; made through whichever central answers."""
+        numbers = [f"WO-{tag}-{n}" for n in range(len(self.edges))]
+        for number in numbers:
+            order = {"site": SITE, "number": number, "product": "FG-1", "qty": WO_QTY}
+            for central in self.centrals:
+                try:
+                    made = self.http.post(
+                        f"{central.url}/api/v1/work-orders", json={**order, "status": "released"}
+                    )
+                except httpx.HTTPError:
+                    continue
+                made.raise_for_status()
+                break
+            else:
+                raise ProcessDown(f"no central answered to make work order {number}")
+        return numbers
 
     def _mount(self, edge: EdgeNode) -> None:
         edge.data_dir.mkdir()
