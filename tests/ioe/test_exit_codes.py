@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -444,6 +445,45 @@ def test_sigterm_at_any_moment_of_the_start_is_a_clean_stop(tmp_path: Path, serv
             break
         delay = min(delay * 1.5, delay + 0.4)
         assert delay < PROMPTLY, "never got as far as serving"
+
+
+SWALLOWING_START = """
+import os, signal, sys, time, weakref
+from ioe.starting import stop_cleanly_while_starting
+
+stop_cleanly_while_starting()
+
+
+class Module:
+    pass
+
+
+def callback(_):
+    # Where an import lock's weakref callback runs: an exception raised here is printed as
+    # "Exception ignored in ..." and dropped. SIGTERM lands right here.
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(0.2)
+
+
+held = Module()
+ref = weakref.ref(held, callback)
+del held
+print("the start went on", flush=True)
+time.sleep(30)
+"""
+
+
+def test_sigterm_where_an_exception_would_be_dropped_still_stops() -> None:
+    """The signal can land where Python drops exceptions (a weakref callback, as importlib's
+    module locks use): the start must stop there, with 0 and no traceback, not go on."""
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", SWALLOWING_START], capture_output=True,
+                          text=True, timeout=PROMPTLY)  # fmt: skip
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    assert "SIGTERM received while starting: stopped" in proc.stderr
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+    assert "the start went on" not in proc.stdout
+    assert time.monotonic() - started < 10
 
 
 def test_sigterm_still_kills_a_command_that_is_not_a_server() -> None:
