@@ -156,7 +156,7 @@ async def _lps(central: httpx.AsyncClient, **filters: str) -> list[str]:
     response = await central.get("/license-plates", params={"site": SITE, "limit": 500, **filters})
     response.raise_for_status()
     items = response.json()["items"]
-    return [lp["number"] for lp in sorted(items, key=lambda lp: lp.get("created_at") or "")]
+    return [lp["number"] for lp in sorted(items, key=lambda lp: lp["created_at"])]
 
 
 async def _work_order_id(central: httpx.AsyncClient, number: str) -> int:
