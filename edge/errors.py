@@ -31,7 +31,15 @@ class QueueFullError(QueueError):
 
 
 class ScanError(EdgeError):
-    """A scan that cannot be read: empty, control characters, bad check digit, bad command."""
+    """A scan that cannot be read: empty, control characters, bad check digit, bad command.
+
+    ``code`` says which (SCAN_INVALID, NO_RULE_MATCHED, GS1_INVALID, QTY_AMBIGUOUS, ...), for
+    the station's feedback and the kiosk.
+    """
+
+    def __init__(self, message: str, *, code: str = "SCAN_INVALID") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class UnknownStationError(EdgeError):

@@ -1,0 +1,86 @@
+"""The ordered barcode rules of edge.toml: which text is which kind of barcode.
+
+The first rule that matches decides. A rule is a regular expression over the scan's text
+(its ``value`` group, or the whole match, is the scan's value) or a GS1 rule (``gs1``: the
+application identifiers the label must carry). ``only_when_expected`` rules (a bare number
+as a quantity, a bare lot) are tried only when the station's flow expects that kind next.
+"""
+
+import re
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from edge.barcodes.scan import ScanKind
+from protocol.types import NAME_PATTERN
+
+
+class BarcodeRule(BaseModel):
+    """One rule: a name (shown by scan-test and in refusals), the kind it yields, how to match."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=NAME_PATTERN)
+    kind: ScanKind
+    pattern: str | None = None
+    gs1: list[str] | None = None
+    only_when_expected: bool = False
+
+    @model_validator(mode="after")
+    def _one_matcher(self) -> Self:
+        if (self.pattern is None) == (self.gs1 is None):
+            raise ValueError(f"rule {self.name!r} needs exactly one of pattern or gs1")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as err:
+                raise ValueError(f"rule {self.name!r}: pattern is not a regex: {err}") from err
+        return self
+
+    def regex(self) -> re.Pattern[str]:
+        """The compiled pattern (pattern rules only)."""
+        assert self.pattern is not None
+        return _compiled(self.pattern)
+
+
+_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def _compiled(pattern: str) -> re.Pattern[str]:
+    if pattern not in _CACHE:
+        _CACHE[pattern] = re.compile(pattern, re.DOTALL)
+    return _CACHE[pattern]
+
+
+# What an edge reads when edge.toml names no rules: GS1 labels, the command labels
+# (WO:, LOC:, OP:, ACT:, QTY:, CNT:, RSN:, CMD:, ITEM:, LOT:), and any other short printable
+# text as an internal LP number.
+DEFAULT_RULES: tuple[BarcodeRule, ...] = (
+    BarcodeRule(name="gs1-sscc", kind="lp", gs1=["00"]),
+    BarcodeRule(name="gs1-receipt", kind="receipt", gs1=["01"]),
+    BarcodeRule(name="work-order", kind="work_order", pattern=r"(?i)^WO:\s*(?P<value>.+?)\s*$"),
+    BarcodeRule(name="location", kind="location", pattern=r"(?i)^LOC:\s*(?P<value>.+?)\s*$"),
+    BarcodeRule(name="badge", kind="badge", pattern=r"(?i)^OP:\s*(?P<value>.+?)\s*$"),
+    BarcodeRule(name="flow", kind="flow", pattern=r"(?i)^ACT:\s*(?P<value>.+?)\s*$"),
+    BarcodeRule(name="quantity", kind="qty", pattern=r"(?i)^QTY:\s*(?P<value>.+?)\s*$"),
+    BarcodeRule(name="count-session", kind="session", pattern=r"(?i)^CNT:\s*(?P<value>.+?)\s*$"),
+    BarcodeRule(name="reason", kind="reason", pattern=r"(?i)^RSN:\s*(?P<value>.+?)\s*$"),
+    BarcodeRule(name="command", kind="command", pattern=r"(?i)^CMD:\s*(?P<value>.+?)\s*$"),
+    BarcodeRule(name="product", kind="product", pattern=r"(?i)^ITEM:\s*(?P<value>.+?)\s*$"),
+    BarcodeRule(name="lot", kind="lot", pattern=r"(?i)^LOT:\s*(?P<value>.+?)\s*$"),
+    BarcodeRule(
+        name="typed-quantity",
+        kind="qty",
+        pattern=r"^(?P<value>[0-9][0-9.,' \u00a0\u202f]*)$",
+        only_when_expected=True,
+    ),
+    BarcodeRule(
+        name="typed-lot",
+        kind="lot",
+        pattern=r"^(?P<value>[A-Za-z0-9][A-Za-z0-9._/-]{0,39})$",
+        only_when_expected=True,
+    ),
+    BarcodeRule(
+        name="internal-lp", kind="lp", pattern=r"^(?P<value>[A-Za-z0-9][A-Za-z0-9._/-]{0,39})$"
+    ),
+)
