@@ -8,8 +8,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from protocol.gs1 import gs1_check_digit
 from protocol.types import Code, Quantity
 
 PositiveQty = Annotated[Quantity, Field(gt=Decimal(0))]
@@ -21,17 +22,45 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class LpReceive(Body):
-    """Goods received into a location as a new LP (number from the label, or allocated)."""
+def _gtin_14(gtin: str) -> str:
+    """A GTIN-8/12/13/14 with a right check digit, as the 14 digits GS1 labels carry."""
+    if not gtin.isdigit() or len(gtin) not in (8, 12, 13, 14):
+        raise ValueError(f"a GTIN has 8, 12, 13 or 14 digits, not {gtin!r}")
+    expected = gs1_check_digit(gtin[:-1])
+    if int(gtin[-1]) != expected:
+        raise ValueError(f"GTIN {gtin} has a wrong check digit (expected {expected})")
+    return gtin.zfill(14)
 
-    item: Code
+
+Gtin = Annotated[str, AfterValidator(_gtin_14)]
+
+
+class LpReceive(Body):
+    """Goods received into a location as a new LP (number from the label, or allocated).
+
+    The product is named by ``item`` (its code), by ``gtin`` (from a supplier's GS1 label;
+    central resolves it), or both. ``uom`` defaults to the product's unit. The label's
+    ``production_date`` (AI 11) and ``best_before`` (AI 15) travel with it.
+    """
+
     qty: PositiveQty
-    uom: Code
     location: Code
+    item: Code | None = None
+    gtin: Gtin | None = None
+    uom: Code | None = None
     po_number: Code | None = None
     lot: Code | None = None
     expiry: date | None = None
+    production_date: date | None = None
+    best_before: date | None = None
     lp: Code | None = None
+
+    @model_validator(mode="after")
+    def _names_a_product(self) -> "LpReceive":
+        """A receipt names its product by item code, GTIN, or both."""
+        if self.item is None and self.gtin is None:
+            raise ValueError("name the product: item (its code) or gtin (from the label)")
+        return self
 
 
 class LpMove(Body):

@@ -41,6 +41,11 @@ from protocol.types import format_qty
 
 async def receive(ctx: ApplyContext, origin: Origin, body: LpReceive) -> Applied:
     """lp.receive: a new LP at a location, ledger RECEIPT."""
+    if body.item is None:
+        raise conflict(
+            ConflictCode.PRODUCT_NOT_FOUND,
+            f"GTIN {body.gtin} cannot be resolved to a product at site {origin.site}",
+        )
     product = await ctx.product(origin.site, body.item)
     if product is None:
         raise conflict(
@@ -48,7 +53,7 @@ async def receive(ctx: ApplyContext, origin: Origin, body: LpReceive) -> Applied
             f"Product {body.item} is not known at site {origin.site}",
         )
     to_id = await location_id(ctx, origin.site, body.location)
-    if body.uom != product.uom:
+    if body.uom is not None and body.uom != product.uom:
         raise conflict(
             ConflictCode.UOM_MISMATCH, f"{product.code} is counted in {product.uom}, not {body.uom}"
         )
