@@ -85,7 +85,7 @@ def known_ai(ai: str) -> bool:
 
 
 def ai_name(ai: str) -> str:
-    """The short name an operator reads: "lot", "expiry", "net weight (kg)"..."""
+    """The short name an operator reads: "lot", "expiry", "net weight"..."""
     if ai in _NAMES:
         return _NAMES[ai]
     if ai[:3] in ("310", "320"):
