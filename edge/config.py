@@ -20,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from edge.barcodes.quantities import decimal_mark
+from edge.barcodes.rules import BarcodeRule, check_gs_substitute, check_rule_names
 from edge.errors import ConfigError
 from edge.queue_reserve import DEFAULT_RESERVE_BYTES
 from edge.scanning import StationAction
@@ -101,6 +103,16 @@ class StationConfig(BaseModel):
     work_order: Code | None = None
     require_sign_in: bool = False
     scanner: ScannerConfig | None = None
+    # How the station's operators write numbers ("de": 1.000,5; "en": 1,000.5): decides an
+    # ambiguous typed quantity such as 1.720; without it such a quantity is refused.
+    locale: str | None = None
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, locale: str | None) -> str | None:
+        if locale is not None:
+            decimal_mark(locale)  # ValueError names the problem
+        return locale
 
     @model_validator(mode="after")
     def _operator_or_sign_in(self) -> "StationConfig":
@@ -151,6 +163,22 @@ class EdgeConfig(BaseModel):
     max_qty: MaxQty = DEFAULT_MAX_QTY
     max_qty_by_product: dict[Code, MaxQty] = Field(default_factory=dict)
     stations: list[StationConfig] = Field(default_factory=list)
+    # Barcode rules in order (docs/barcodes.md); absent: the defaults; a list replaces them all.
+    barcode_rules: list[BarcodeRule] | None = None
+    # The character scanners send instead of GS (FNC1) when they cannot send GS, e.g. "|".
+    gs_substitute: str | None = None
+
+    @field_validator("barcode_rules")
+    @classmethod
+    def _unique_rules(cls, rules: list[BarcodeRule] | None) -> list[BarcodeRule] | None:
+        if rules is not None:
+            check_rule_names(rules)
+        return rules
+
+    @field_validator("gs_substitute")
+    @classmethod
+    def _substitute(cls, char: str | None) -> str | None:
+        return None if char is None else check_gs_substitute(char)
 
     @model_validator(mode="after")
     def _defaults_and_unique_stations(self) -> "EdgeConfig":
@@ -328,6 +356,7 @@ def render_config(config: EdgeConfig) -> str:
     data = config.model_dump(mode="json")
     stations = data.pop("stations")
     product_limits = data.pop("max_qty_by_product")
+    rules = data.pop("barcode_rules")
     lines = [
         "# IOE edge configuration (see docs/edge.md).",
         "# Holds this edge's signing secret, API key and broker password: keep it readable by",
@@ -341,6 +370,11 @@ def render_config(config: EdgeConfig) -> str:
             f"{code if _BARE_KEY.match(code) else toml_string(code)} = {toml_string(qty)}"
             for code, qty in product_limits.items()
         ]
+    for rule in rules or ():
+        gs1 = rule.pop("gs1")
+        lines += ["", "[[barcode_rules]]", *_toml_table(rule)]
+        if gs1 is not None:
+            lines.append(f"gs1 = [{', '.join(toml_string(ai) for ai in gs1)}]")
     for station in stations:
         scanner = station.pop("scanner")
         lines += ["", "[[stations]]", *_toml_table(station)]

@@ -2,62 +2,217 @@
 
 Scanner drivers, ``POST /api/v1/stations/{station}/scans`` and the kiosk all hand text here.
 What matches no rule is refused with a message naming what was read; it never becomes an
-action.
+action. ``explain`` tells the same story rule by rule, for ``ioe edge scan-test``.
 """
 
 import re
 from collections.abc import Collection, Sequence
-from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from edge.barcodes.rules import DEFAULT_RULES, BarcodeRule
+from edge.barcodes.gs1 import GS, GS1_SYMBOLOGIES, Form, GS1Data, gs1_form, read_gs1
+from edge.barcodes.quantities import parse_quantity
+from edge.barcodes.rules import DEFAULT_RULES, BarcodeRule, check_gs_substitute
 from edge.barcodes.scan import COMMANDS, Scan, ScanKind
 from edge.errors import ScanError
-from protocol.gs1 import gs1_check_digit
-from protocol.types import NAME_PATTERN, format_qty
+from protocol.types import NAME_PATTERN
 
-GS = "\x1d"  # ASCII group separator: how scanners transmit FNC1 inside GS1 data
-# AIM symbology identifiers (ISO/IEC 15424) that announce GS1 data: GS1-128, GS1 DataBar,
-# GS1 DataMatrix, GS1 QR Code, GS1 DotCode.
-GS1_SYMBOLOGIES = frozenset({"]C1", "]e0", "]d2", "]Q3", "]J1"})
+if TYPE_CHECKING:
+    from edge.config import EdgeConfig
+
+__all__ = ["GS", "GS1_SYMBOLOGIES", "BarcodeDecoder", "Explanation", "parse_quantity"]
+
 MAX_SCAN_LENGTH = 4096
 
 _AIM = re.compile(r"^\][A-Za-z][0-9A-Za-z]")
 _NAME = re.compile(NAME_PATTERN)
 _CONTROL = re.compile(r"[\x00-\x1c\x1e\x1f\x7f]")
+# What the AIM identifiers a scanner may prefix mean (ISO/IEC 15424, GS1 General Specs 5.1).
+SYMBOLOGIES = {
+    "]A0": "Code 39",
+    "]C0": "Code 128",
+    "]C1": "GS1-128 (FNC1 first: GS1 element strings)",
+    "]E0": "EAN-13, UPC-A or UPC-E",
+    "]E3": "EAN-13 or UPC with add-on",
+    "]E4": "EAN-8",
+    "]I0": "Interleaved 2 of 5",
+    "]I1": "ITF-14 (check digit verified)",
+    "]e0": "GS1 DataBar (GS1 element strings)",
+    "]d1": "Data Matrix",
+    "]d2": "GS1 DataMatrix (GS1 element strings)",
+    "]Q1": "QR Code",
+    "]Q3": "GS1 QR Code (GS1 element strings)",
+    "]J1": "GS1 DotCode (GS1 element strings)",
+    "]z0": "Aztec Code",
+    "]L0": "PDF417",
+}
+
+
+class RuleStep(TypedDict):
+    """One rule as ``explain`` saw it: matched, or why not."""
+
+    rule: str
+    kind: str
+    outcome: str  # "matched", "skipped", "no match", "refused"
+    why: str
+
+
+class Explanation(TypedDict):
+    """What a scan is, step by step (``ioe edge scan-test`` prints it)."""
+
+    raw: str
+    text: str | None
+    symbology: str | None
+    symbology_meaning: str | None
+    gs1_form: str | None
+    rules: list[RuleStep]
+    scan: dict[str, Any] | None
+    error: dict[str, str] | None
 
 
 class BarcodeDecoder:
     """Decodes scans with one ordered rule list (edge.toml's, or the defaults)."""
 
-    def __init__(self, rules: Sequence[BarcodeRule] = DEFAULT_RULES) -> None:
+    def __init__(
+        self, rules: Sequence[BarcodeRule] = DEFAULT_RULES, *, gs_substitute: str | None = None
+    ) -> None:
         self.rules = tuple(rules)
+        self.gs_substitute = None if gs_substitute is None else check_gs_substitute(gs_substitute)
+
+    @classmethod
+    def from_config(cls, config: "EdgeConfig") -> "BarcodeDecoder":
+        """The decoder edge.toml describes: its barcode_rules (or the defaults), gs_substitute."""
+        rules = DEFAULT_RULES if config.barcode_rules is None else config.barcode_rules
+        return cls(rules, gs_substitute=config.gs_substitute)
 
     def __call__(
         self, raw: str, *, expected: Collection[ScanKind] = (), locale: str | None = None
     ) -> Scan:
         """The scan ``raw`` is, or ScanError (with a code) saying why it cannot be used."""
-        text, symbology = _strip(raw)
-        gs1 = symbology in GS1_SYMBOLOGIES or text.startswith(GS) or _looks_gs1(text)
-        for rule in self.rules:
-            if rule.only_when_expected and rule.kind not in expected:
-                continue
-            if rule.gs1 is not None:
-                if gs1:
-                    scan = _gs1_rule(rule, text, symbology)
-                    if scan is not None:
-                        return scan
-                continue
-            if gs1 and symbology in GS1_SYMBOLOGIES:
-                continue  # GS1 data is read by GS1 rules only
-            match = rule.regex().match(text)
-            if match:
-                value = match.groupdict().get("value") or match.group(0)
-                return _checked(rule, value.strip(), text, symbology, locale)
+        return _Run(self, raw, expected, locale, []).decode()
+
+    def explain(
+        self, raw: str, expected: Collection[ScanKind] = (), locale: str | None = None
+    ) -> Explanation:
+        """How ``raw`` is read: text (GS as <GS>), AIM symbology, each rule's verdict, result."""
+        steps: list[RuleStep] = []
+        run = _Run(self, raw, expected, locale, steps)
+        scan, error = None, None
+        try:
+            decoded = run.decode()
+            scan = {
+                "kind": decoded.kind,
+                "value": decoded.value,
+                "rule": decoded.rule,
+                "fields": dict(decoded.fields),
+            }
+        except ScanError as err:
+            error = {"code": err.code, "message": str(err)}
+        return Explanation(
+            raw=raw.replace(GS, "<GS>"),
+            text=None if run.text is None else run.text.replace(GS, "<GS>"),
+            symbology=run.symbology,
+            symbology_meaning=_meaning(run.symbology),
+            gs1_form=run.form,
+            rules=steps,
+            scan=scan,
+            error=error,
+        )
+
+
+class _Run:
+    """One decoding: the rules tried in order, each verdict noted for ``explain``."""
+
+    def __init__(
+        self,
+        decoder: BarcodeDecoder,
+        raw: str,
+        expected: Collection[ScanKind],
+        locale: str | None,
+        steps: list[RuleStep],
+    ) -> None:
+        self.decoder, self.raw, self.expected, self.locale = decoder, raw, expected, locale
+        self.steps = steps
+        self.text: str | None = None
+        self.symbology: str | None = None
+        self.form: Form | None = None
+        self.data: GS1Data | None = None
+
+    def note(self, rule: BarcodeRule, outcome: str, why: str) -> None:
+        self.steps.append(RuleStep(rule=rule.name, kind=rule.kind, outcome=outcome, why=why))
+
+    def decode(self) -> Scan:
+        text, self.symbology = _strip(self.raw)
+        substitute = self.decoder.gs_substitute
+        self.form = gs1_form(text, self.symbology, substitute)
+        if self.form == "element string":
+            # Separators shown as GS whatever the scanner sent; a leading one is FNC1.
+            text = (text if substitute is None else text.replace(substitute, GS)).strip(GS)
+            if not text:
+                raise ScanError("empty scan: nothing was read")
+        self.text = text
+        for rule in self.decoder.rules:
+            scan = self.try_rule(rule, text)
+            if scan is not None:
+                self.note(rule, "matched", f"{scan.kind} {scan.value}")
+                return scan
         shown = text.replace(GS, "<GS>")
         raise ScanError(
             f"{shown[:80]!r} matches no barcode rule of this edge; nothing was done",
             code="NO_RULE_MATCHED",
         )
+
+    def try_rule(self, rule: BarcodeRule, text: str) -> Scan | None:
+        if rule.only_when_expected and rule.kind not in self.expected:
+            self.note(rule, "skipped", f"only when the station expects {rule.kind}")
+            return None
+        if rule.gs1 is not None:
+            return self.try_gs1(rule, text)
+        if (self.data is not None and self.data.form != "GTIN") or (
+            self.symbology in GS1_SYMBOLOGIES
+        ):
+            self.note(rule, "skipped", "GS1 data is read by GS1 rules only")
+            return None
+        match = rule.regex().match(text)
+        if not match:
+            self.note(rule, "no match", f"pattern {rule.pattern}")
+            return None
+        value = match.groupdict().get("value") or match.group(0)
+        try:
+            return _checked(rule, value.strip(), text, self.symbology, self.locale)
+        except ScanError as err:
+            self.note(rule, "refused", str(err))
+            raise
+
+    def try_gs1(self, rule: BarcodeRule, text: str) -> Scan | None:
+        assert rule.gs1 is not None
+        if self.form is None:
+            self.note(rule, "no match", "not GS1 data")
+            return None
+        if self.form == "GTIN" and rule.kind != "product":
+            self.note(rule, "no match", "a GTIN alone is read by product rules only")
+            return None
+        if self.data is None:
+            try:
+                self.data = read_gs1(text, self.form, self.decoder.gs_substitute)
+            except ScanError as err:
+                self.note(rule, "refused", str(err))
+                raise
+        missing = [entry for entry in rule.gs1 if not self.data.has(entry)]
+        if missing:
+            self.note(rule, "no match", f"the label carries no ({'), ('.join(missing)})")
+            return None
+        fields = self.data.fields
+        value = fields.get("qty") if rule.kind == "qty" else self.data.first(rule.gs1[0])
+        if not value:
+            self.note(rule, "no match", "the label carries no quantity")
+            return None
+        return Scan(rule.kind, value, text, rule.name, self.symbology, dict(fields))
+
+
+def _meaning(symbology: str | None) -> str | None:
+    if symbology is None:
+        return None
+    return SYMBOLOGIES.get(symbology, "a symbology this edge has no name for")
 
 
 def _strip(raw: str) -> tuple[str, str | None]:
@@ -75,31 +230,6 @@ def _strip(raw: str) -> tuple[str, str | None]:
     if not text:
         raise ScanError("empty scan: nothing was read")
     return text, symbology
-
-
-def _looks_gs1(text: str) -> bool:
-    """Digits-only SSCC spellings and the printed (00)... form, read without an AIM prefix."""
-    if text.startswith("(00)"):
-        return True
-    return text.isdigit() and (len(text) == 18 or (len(text) == 20 and text.startswith("00")))
-
-
-def _gs1_rule(rule: BarcodeRule, text: str, symbology: str | None) -> Scan | None:
-    """SSCC only, until the GS1 element-string decoder lands: AI 00 with its check digit."""
-    assert rule.gs1 is not None
-    digits = text.removeprefix("(00)")
-    if len(digits) == 20 and digits.startswith("00"):
-        digits = digits[2:]
-    if "00" not in rule.gs1 or len(digits) != 18 or not digits.isdigit():
-        return None
-    expected = gs1_check_digit(digits[:17])
-    if int(digits[17]) != expected:
-        raise ScanError(
-            f"SSCC {digits} has a bad check digit ({digits[17]}, expected {expected}): "
-            "misread or damaged label, scan it again",
-            code="GS1_INVALID",
-        )
-    return Scan(rule.kind, digits, text, rule.name, symbology, {"sscc": digits})
 
 
 def _checked(
@@ -121,14 +251,3 @@ def _checked(
         if value not in COMMANDS:
             raise ScanError(f"unknown command {value!r}; commands: {', '.join(COMMANDS)}")
     return Scan(rule.kind, value, text, rule.name, symbology)
-
-
-def parse_quantity(text: str, locale: str | None = None) -> str:
-    """A quantity as read by hand, as a canonical decimal string (dot decimal only for now)."""
-    try:
-        qty = Decimal(text.strip())
-    except InvalidOperation:
-        raise ScanError(f"{text!r} is not a quantity such as 12 or 12.5") from None
-    if not qty.is_finite() or qty <= 0:
-        raise ScanError(f"a quantity must be more than zero, not {text!r}")
-    return format_qty(qty)

@@ -2,16 +2,21 @@
 
 The first rule that matches decides. A rule is a regular expression over the scan's text
 (its ``value`` group, or the whole match, is the scan's value) or a GS1 rule (``gs1``: the
-application identifiers the label must carry). ``only_when_expected`` rules (a bare number
-as a quantity, a bare lot) are tried only when the station's flow expects that kind next.
+application identifiers the label must carry, each entry one AI or alternatives such as
+"01|02"; the scan's value is the first entry's value, or the label's quantity for a ``qty``
+rule). ``only_when_expected`` rules (a bare number as a quantity, a bare lot) are tried only
+when the station's flow expects that kind next. An edge.toml ``barcode_rules`` list replaces
+these defaults entirely.
 """
 
 import re
+from collections.abc import Sequence
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from edge.barcodes.scan import ScanKind
+from edge.barcodes.gs1 import GS, GS1_CHARACTERS, known_ai
+from edge.barcodes.scan import SCAN_KINDS, ScanKind
 from protocol.types import NAME_PATTERN
 
 
@@ -25,6 +30,27 @@ class BarcodeRule(BaseModel):
     pattern: str | None = None
     gs1: list[str] | None = None
     only_when_expected: bool = False
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _known_kind(cls, kind: object) -> object:
+        if isinstance(kind, str) and kind not in SCAN_KINDS:
+            raise ValueError(f"unknown kind {kind!r}; kinds: {', '.join(SCAN_KINDS)}")
+        return kind
+
+    @field_validator("gs1")
+    @classmethod
+    def _known_ais(cls, gs1: list[str] | None) -> list[str] | None:
+        if gs1 is not None and not gs1:
+            raise ValueError('gs1 names at least one application identifier, e.g. ["01"]')
+        for entry in gs1 or ():
+            unknown = [ai for ai in entry.split("|") if not known_ai(ai)]
+            if unknown:
+                raise ValueError(
+                    f"gs1 entry {entry!r}: {', '.join(map(repr, unknown))} is not a GS1 "
+                    'application identifier (write "00", "01", "01|02", "3103"...)'
+                )
+        return gs1
 
     @model_validator(mode="after")
     def _one_matcher(self) -> Self:
@@ -52,12 +78,37 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return _CACHE[pattern]
 
 
-# What an edge reads when edge.toml names no rules: GS1 labels, the command labels
+def check_rule_names(rules: Sequence[BarcodeRule]) -> None:
+    """ValueError when two rules share a name (refusals and scan-test name the rule)."""
+    names = [rule.name for rule in rules]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"barcode rule names must be unique; repeated: {', '.join(repeated)}")
+    if not rules:
+        raise ValueError("barcode_rules is empty: remove it to use the default rules")
+
+
+def check_gs_substitute(char: str) -> str:
+    """The substitute for GS a scanner sends, or ValueError: one character GS1 data never holds."""
+    if len(char) != 1:
+        raise ValueError(f'gs_substitute is one character, e.g. "|"; not {char!r}')
+    if char in GS1_CHARACTERS or not char.isprintable() or char.isspace() or char == GS:
+        raise ValueError(
+            f"gs_substitute {char!r} can appear inside GS1 data (or is GS itself, or invisible);"
+            ' choose a character GS1 labels never hold, e.g. "|", "#" or "~"'
+        )
+    return char
+
+
+# What an edge reads when edge.toml names no rules: GS1 labels (an SSCC makes the label an LP
+# even when it also names its contents; a GTIN label is a receipt; a GTIN alone a product),
+# the command labels
 # (WO:, LOC:, OP:, ACT:, QTY:, CNT:, RSN:, CMD:, ITEM:, LOT:), and any other short printable
 # text as an internal LP number.
 DEFAULT_RULES: tuple[BarcodeRule, ...] = (
     BarcodeRule(name="gs1-sscc", kind="lp", gs1=["00"]),
-    BarcodeRule(name="gs1-receipt", kind="receipt", gs1=["01"]),
+    BarcodeRule(name="gs1-receipt", kind="receipt", gs1=["01|02"]),
+    BarcodeRule(name="gs1-product", kind="product", gs1=["01"]),
     BarcodeRule(name="work-order", kind="work_order", pattern=r"(?i)^WO:\s*(?P<value>.+?)\s*$"),
     BarcodeRule(name="location", kind="location", pattern=r"(?i)^LOC:\s*(?P<value>.+?)\s*$"),
     BarcodeRule(name="badge", kind="badge", pattern=r"(?i)^OP:\s*(?P<value>.+?)\s*$"),
