@@ -12,7 +12,7 @@ from typing import Any
 
 from edge.barcodes.decode import BarcodeDecoder
 from edge.config import EdgeConfig, StationConfig
-from edge.errors import ConfigError, ScanError
+from edge.errors import ConfigError
 from edge.scanners.base import DriverState, RawScan
 from edge.scanners.drivers import driver_for
 from edge.scanners.hub import ScannerHub
@@ -21,27 +21,14 @@ Printer = Callable[[dict[str, Any]], None]
 
 
 def scan_report(decoder: BarcodeDecoder, raw: RawScan, locale: str | None) -> dict[str, Any]:
-    """One scan as scan-test shows it: bytes, text, and the decoded scan or the refusal."""
-    report: dict[str, Any] = {
+    """One scan as scan-test shows it: bytes, text, every rule's verdict, the scan or refusal."""
+    explained = decoder.explain(raw.data, expected=(), locale=locale)
+    return {
         "event": "scan",
         "raw_hex": raw.raw.hex(" "),
-        "raw": raw.raw.decode("latin-1"),
-        "text": raw.data.replace("\x1d", "<GS>"),
+        "result": "decoded" if explained["scan"] is not None else "refused",
+        **explained,
     }
-    try:
-        scan = decoder(raw.data, expected=(), locale=locale)
-    except ScanError as err:
-        report.update(result="refused", code=err.code, message=str(err))
-    else:
-        report.update(
-            result="decoded",
-            kind=scan.kind,
-            value=scan.value,
-            rule=scan.rule,
-            symbology=scan.symbology,
-            fields=dict(scan.fields),
-        )
-    return report
 
 
 def station_with_scanner(config: EdgeConfig, name: str) -> StationConfig:
@@ -66,14 +53,14 @@ async def scan_test(
     """
     station = station_with_scanner(config, station_name)
     assert station.scanner is not None
-    decoder = BarcodeDecoder()
+    decoder = BarcodeDecoder.from_config(config)
     hub = ScannerHub()
     seen = 0
     done = _Done()
 
     async def handle(_: str, raw: RawScan) -> None:
         nonlocal seen
-        show(scan_report(decoder, raw, None))
+        show(scan_report(decoder, raw, station.locale))
         seen += 1
         if count is not None and seen >= count:
             raise done
@@ -96,20 +83,25 @@ class _Done(Exception):
 
 
 def render_human(item: dict[str, Any]) -> str:
-    """A scan-test line for a person setting a scanner up."""
+    """A scan-test block for a person setting a scanner up."""
     if item["event"] == "scanner":
         where = f" {item['device']}" if item.get("device") else ""
         why = f": {item['reason']}" if item.get("reason") else ""
         return f"scanner {item['kind']} {item['status']}{where}{why}"
-    lines = [f"raw      {item['raw_hex']}", f"text     {item['text']!r}"]
-    if item["result"] == "decoded":
-        lines.append(f"decoded  {item['kind']} {item['value']!r} (rule {item['rule']})")
-        if item.get("symbology"):
-            lines.append(f"aim      {item['symbology']}")
-        for name, value in item["fields"].items():
+    lines = [f"raw      {item['raw_hex']}", f"text     {item['text'] or item['raw']!r}"]
+    if item.get("symbology"):
+        lines.append(f"aim      {item['symbology']} ({item['symbology_meaning'] or 'unknown'})")
+    if item.get("gs1_form"):
+        lines.append(f"gs1      {item['gs1_form']}")
+    scan = item["scan"]
+    if scan is not None:
+        lines.append(f"decoded  {scan['kind']} {scan['value']!r} (rule {scan['rule']})")
+        for name, value in scan["fields"].items():
             lines.append(f"  {name:<14}{value}")
     else:
-        lines.append(f"refused  {item['code']}: {item['message']}")
+        lines.append(f"refused  {item['error']['code']}: {item['error']['message']}")
+        for step in item["rules"]:
+            lines.append(f"  rule {step['rule']:<16}{step['outcome']}: {step['why']}")
     return "\n".join(lines) + "\n"
 
 

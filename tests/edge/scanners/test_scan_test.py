@@ -49,11 +49,12 @@ def test_scans_are_shown_raw_and_decoded_and_nothing_is_queued(tmp_path: Path) -
     items = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
     scans = [i for i in items if i["event"] == "scan"]
     assert [s["result"] for s in scans] == ["decoded", "decoded", "refused"]
-    assert scans[0]["kind"] == "lp" and scans[0]["value"] == SSCC
-    assert scans[0]["rule"] == "gs1-sscc" and scans[0]["symbology"] == "]C1"
+    assert scans[0]["scan"]["kind"] == "lp" and scans[0]["scan"]["value"] == SSCC
+    assert scans[0]["scan"]["rule"] == "gs1-sscc" and scans[0]["symbology"] == "]C1"
     assert scans[0]["raw_hex"].startswith("5d 43 31")  # "]C1" as the scanner sent it
-    assert scans[1]["kind"] == "location" and scans[1]["value"] == "A-01"
-    assert scans[2]["code"] == "NO_RULE_MATCHED" or "control" in scans[2]["message"]
+    assert scans[1]["scan"]["kind"] == "location" and scans[1]["scan"]["value"] == "A-01"
+    assert scans[2]["error"]["code"] == "NO_RULE_MATCHED"
+    assert {step["outcome"] for step in scans[2]["rules"]} >= {"no match"}
     states = [i["status"] for i in items if i["event"] == "scanner"]
     assert states[0] == "connected"
     assert not (tmp_path / "data").exists()  # no queue was opened, let alone written
@@ -64,6 +65,18 @@ def test_human_output_names_the_rule(tmp_path: Path) -> None:
     run = ioe("edge", "scan-test", "-c", str(path), "-s", "dock-1", "--count", "1")
     assert run.returncode == 0, run.stderr
     assert "decoded  work_order 'WO-1001' (rule work-order)" in run.stdout
+
+
+def test_a_refusal_shows_every_rule_and_why(tmp_path: Path) -> None:
+    # A lot without its group separator runs into the expiry: refused with the reason.
+    gtin = "0950600013435"
+    gtin += str(gs1_check_digit(gtin))
+    path = edge_toml(tmp_path, f"]C101{gtin}10ABC12317261231\n")
+    run = ioe("edge", "scan-test", "-c", str(path), "-s", "dock-1", "--count", "1")
+    assert run.returncode == 0, run.stderr
+    assert "aim      ]C1 (" in run.stdout
+    assert "refused  GS1_INVALID" in run.stdout and "(17)" in run.stdout
+    assert "  rule gs1-sscc          refused: lot seems to run into (17)" in run.stdout
 
 
 def test_a_station_without_a_scanner_is_refused_with_the_ones_that_have_one(
