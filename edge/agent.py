@@ -5,10 +5,11 @@ import logging
 
 from edge.api import create_edge_api
 from edge.config import EdgeConfig
-from edge.errors import EdgeError
 from edge.events import EventBus
 from edge.queue import ActionQueue
-from edge.scanners.simulated import SimulatedScanner
+from edge.scanners.base import RawScan
+from edge.scanners.drivers import driver_for
+from edge.scanners.hub import ScanHandler, ScannerHub
 from edge.stations import StationRunner
 from edge.sync import SyncLoop
 from runtime import __version__
@@ -23,14 +24,14 @@ EDGE_TOML = ListenSettings(
 )
 
 
-async def _feed(station: str, scanner: SimulatedScanner, stations: StationRunner) -> None:
-    """Hand every scan of one scanner to its station; a bad scan never stops the scanner."""
-    async for raw in scanner.scans():
-        try:
-            outcome = await stations.handle_scan(station, raw)
-            log.info("%s: %s: %s", station, outcome.result, outcome.message)
-        except EdgeError as err:
-            log.warning("%s: scan %r refused: %s", station, raw[:60], err)
+def _scan_handler(stations: StationRunner) -> ScanHandler:
+    """Each whole scan a driver read, handled at its station exactly as a posted scan is."""
+
+    async def handle(station: str, raw: RawScan) -> None:
+        outcome = await stations.handle_scan(station, raw.data)
+        log.info("%s: %s: %s", station, outcome.result, outcome.message)
+
+    return handle
 
 
 async def run_edge(config: EdgeConfig) -> None:
@@ -47,6 +48,7 @@ async def run_edge(config: EdgeConfig) -> None:
     )
     try:
         stations = StationRunner(config, queue, events)
+        scanners = ScannerHub(events)
         sync = SyncLoop(
             queue,
             site=config.site,
@@ -59,9 +61,16 @@ async def run_edge(config: EdgeConfig) -> None:
             ack_timeout=config.ack_timeout_seconds,
             backlog_warn_seconds=config.backlog_warn_seconds,
             version=__version__,
+            scanners=scanners.summary,
         )
+        scanners.add_listener(sync.state_changed)
         app = create_edge_api(
-            config=config, queue=queue, stations=stations, events=events, status=sync.status
+            config=config,
+            queue=queue,
+            stations=stations,
+            events=events,
+            status=sync.status,
+            scanners=scanners,
         )
         server = make_server(app, config.host, config.port, set_by=EDGE_TOML)
         log.info(
@@ -75,11 +84,12 @@ async def run_edge(config: EdgeConfig) -> None:
         async with asyncio.TaskGroup() as group:
             group.create_task(serve_app(server), name="edge-api")
             group.create_task(sync.run(), name="edge-sync")
+            handle = _scan_handler(stations)
             for station in config.stations:
-                if station.scanner is not None and station.scanner.kind == "simulated":
-                    scanner = SimulatedScanner(station.scanner.path, follow=station.scanner.follow)
+                if station.scanner is not None:
                     group.create_task(
-                        _feed(station.name, scanner, stations), name=f"scanner-{station.name}"
+                        scanners.run(station.name, driver_for(station.scanner), handle),
+                        name=f"scanner-{station.name}",
                     )
     finally:
         await queue.close()

@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,6 +52,7 @@ class SyncLoop:
         backlog_warn_seconds: float = 900.0,
         state_interval: float = 10.0,
         version: str = "",
+        scanners: Callable[[], dict[str, dict[str, Any]]] | None = None,
     ) -> None:
         self.queue = queue
         self.site = site
@@ -64,6 +66,7 @@ class SyncLoop:
         self.backlog_warn_seconds = backlog_warn_seconds
         self.state_interval = state_interval
         self.version = version
+        self._scanners = scanners
         self.broker_connected = False
         self._central_online = asyncio.Event()
         self._wake = asyncio.Event()
@@ -81,6 +84,10 @@ class SyncLoop:
     def wake(self) -> None:
         """Something was enqueued: send it now instead of waiting."""
         self._wake.set()
+        self._state_dirty.set()
+
+    def state_changed(self) -> None:
+        """Something the state topic shows changed (a scanner came or went): republish it."""
         self._state_dirty.set()
 
     def status(self) -> dict[str, Any]:
@@ -275,15 +282,19 @@ class SyncLoop:
         if stats.oldest_pending_ts:
             age = (datetime.now(UTC) - parse_ts(stats.oldest_pending_ts)).total_seconds()
             warning = age > self.backlog_warn_seconds
-        return EdgeState(
-            online=True,
-            queue_depth=stats.depth,
-            oldest_pending_ts=stats.oldest_pending_ts,
-            last_ack_seq=stats.last_ack_seq,
-            version=self.version,
-            backlog_warning=warning,
-            refused_acks=self.refused_acks,
-            refused_central_states=self.refused_central_states,
+        scanners = self._scanners() if self._scanners is not None else {}
+        return EdgeState.model_validate(
+            dict(
+                online=True,
+                queue_depth=stats.depth,
+                oldest_pending_ts=stats.oldest_pending_ts,
+                last_ack_seq=stats.last_ack_seq,
+                version=self.version,
+                backlog_warning=warning,
+                refused_acks=self.refused_acks,
+                refused_central_states=self.refused_central_states,
+                scanners=scanners,
+            )
         ).model_dump()
 
     async def _publish_state(self, conn: MqttConnection, *, online: bool = True) -> None:

@@ -213,6 +213,32 @@ def edge_run(config: Path = typer.Option(..., "--config", "-c", help="edge.toml"
     serve_until_signal(lambda: run_edge(loaded), translate=edge_fault)
 
 
+@edge_app.command("scan-test")
+def edge_scan_test(
+    config: Path = typer.Option(..., "--config", "-c", help="edge.toml"),
+    station: str = typer.Option(..., "--station", "-s", help="the station whose scanner to read"),
+    count: int | None = typer.Option(
+        None, "--count", "-n", min=1, help="stop after this many scans (default: Ctrl-C)"
+    ),
+    json_lines: bool = typer.Option(False, "--json", help="one JSON object per line"),
+) -> None:
+    """Show what a station's scanner sends (raw bytes, decoded fields, the rule that matched)
+    without queuing anything: for setting scanners up."""
+    from edge.config import load_config
+    from edge.errors import ConfigError
+    from edge.scan_test import render_human, render_json, scan_test, station_with_scanner
+
+    render = render_json if json_lines else render_human
+    try:
+        loaded = load_config(config)
+        station_with_scanner(loaded, station)
+        coro = scan_test(loaded, station, lambda item: typer.echo(render(item)), count=count)
+    except ConfigError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    _run(coro)
+
+
 @edge_app.command("provision")
 def edge_provision(
     central: str = typer.Option(..., "--central", help="central's base URL, http://host:8000"),

@@ -11,7 +11,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from protocol.canonical import canonical_json
 from protocol.errors import ProtocolError, SignatureRefused
@@ -20,6 +20,18 @@ from protocol.wire import dumps
 # Prefixed to the signed bytes so a state signature can never be taken for anything else.
 CENTRAL_STATE_DOMAIN = b"ioe/v1/central/state\n"
 CENTRAL_KEY_BYTES = 32
+
+
+class ScannerState(BaseModel):
+    """One scanner driver's state as an edge reports it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str
+    status: str
+    device: str | None = None
+    reason: str | None = None
+    since: str = ""
 
 
 class EdgeState(BaseModel):
@@ -35,6 +47,9 @@ class EdgeState(BaseModel):
     backlog_warning: bool = False
     refused_acks: int = 0
     refused_central_states: int = 0
+    # Each station's scanner driver, by station: kind, status (connected / waiting / error /
+    # stopped), device, reason, since. Central shows it in the edge registry.
+    scanners: dict[str, ScannerState] = Field(default_factory=dict)
 
 
 class CentralState(BaseModel):

@@ -11,6 +11,7 @@ from edge.config import EdgeConfig
 from edge.errors import ConfigError
 from edge.events import EventBus
 from edge.queue import ActionQueue
+from edge.scanners.hub import ScannerHub
 from edge.stations import StationRunner
 from runtime.api_docs import install_api_docs
 from runtime.http_limits import BodyLimit, FailureLimit, remote_host
@@ -27,6 +28,7 @@ def create_edge_api(
     stations: StationRunner,
     events: EventBus,
     status: LinkStatus,
+    scanners: ScannerHub | None = None,
 ) -> FastAPI:
     """The local API app; ``status`` supplies the sync loop's connectivity figures.
 
@@ -45,7 +47,12 @@ def create_edge_api(
         redoc_url=None,
     )
     app.state.edge = EdgeParts(
-        config=config, queue=queue, stations=stations, events=events, status=status
+        config=config,
+        queue=queue,
+        stations=stations,
+        events=events,
+        status=status,
+        scanners=scanners if scanners is not None else ScannerHub(events),
     )
     # Every API call may meet the key check (401), the body limit and reader (400, 413) and
     # the failure budget (429).

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from edge.config import EdgeConfig
 from edge.events import EventBus
 from edge.queue import ActionQueue
+from edge.scanners.hub import ScannerHub
 from edge.stations import StationRunner
 
 LinkStatus = Callable[[], dict[str, Any]]
@@ -23,6 +24,7 @@ class EdgeParts:
     stations: StationRunner
     events: EventBus
     status: LinkStatus
+    scanners: ScannerHub
 
 
 def get_parts(request: Request) -> EdgeParts:
@@ -49,6 +51,11 @@ def get_stations(parts: PartsDep) -> StationRunner:
     return parts.stations
 
 
+def get_scanners(parts: PartsDep) -> ScannerHub:
+    """The scanner drivers' states."""
+    return parts.scanners
+
+
 def get_events(parts: PartsDep) -> EventBus:
     """The event bus the SSE stream reads."""
     return parts.events
@@ -62,5 +69,6 @@ def get_link_status(parts: PartsDep) -> LinkStatus:
 ConfigDep = Annotated[EdgeConfig, Depends(get_config)]
 QueueDep = Annotated[ActionQueue, Depends(get_queue)]
 StationsDep = Annotated[StationRunner, Depends(get_stations)]
+ScannersDep = Annotated[ScannerHub, Depends(get_scanners)]
 EventsDep = Annotated[EventBus, Depends(get_events)]
 LinkStatusDep = Annotated[LinkStatus, Depends(get_link_status)]

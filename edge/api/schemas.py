@@ -42,6 +42,21 @@ class StationOut(BaseModel):
     qty: str | None = None
 
 
+class ScannerOut(BaseModel):
+    """A station's scanner driver: where it is and why."""
+
+    station: str
+    kind: str = Field(description="simulated, serial or evdev")
+    status: Literal["connected", "waiting", "error", "stopped", "idle"] = Field(
+        description="connected: reading its device; waiting: the device is not there (the "
+        "driver looks again by itself); error: there but unusable, see reason; stopped: the "
+        "edge is shutting down or the input ended; idle: not started"
+    )
+    device: str | None = None
+    reason: str | None = None
+    since: str = Field("", description="edge time of the last status change")
+
+
 class QueuedActionOut(BaseModel):
     """An action on the edge's disk: its id, its seq and the device time of the scan."""
 

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from edge.errors import ScannerError
+from edge.scanners.base import DriverState, RawScan, ScanSink, StateSink
 
 _CHUNK = 65536
 _TERMINATOR = re.compile(rb"\r\n|\r|\n")
@@ -53,6 +54,25 @@ class SimulatedScanner:
         self.path = str(path)
         self.follow = follow
         self.poll_interval = poll_interval
+
+    async def run(self, on_scan: ScanSink, on_state: StateSink) -> None:
+        """The driver interface: every line a scan; a missing source is an error state."""
+        device = "stdin" if self.path == "-" else self.path
+        waiting = self.path != "-" and self.follow and not os.path.exists(self.path)
+        if waiting:
+            on_state(DriverState("simulated", "waiting", device, f"{self.path} does not exist yet"))
+        else:
+            on_state(DriverState("simulated", "connected", device))
+        try:
+            async for line in self.scans():
+                if waiting:
+                    on_state(DriverState("simulated", "connected", device))
+                    waiting = False
+                await on_scan(RawScan(data=line, raw=line.encode("utf-8")))
+        except ScannerError as err:
+            on_state(DriverState("simulated", "error", device, str(err)))
+            return
+        on_state(DriverState("simulated", "stopped", device, "end of input"))
 
     async def scans(self) -> AsyncIterator[str]:
         """Each raw scan, as the scanner would send it (line terminator removed)."""

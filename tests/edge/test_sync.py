@@ -321,3 +321,34 @@ async def test_presence_is_retained_with_queue_figures(
     assert message.retain
     assert state["online"] is True and state["queue_depth"] == 2 and state["version"] == "9.9"
     assert state["oldest_pending_ts"].endswith("Z")
+
+
+async def test_presence_carries_each_scanner_and_is_republished_when_one_changes(
+    own_broker: str, queue: ActionQueue, edge_id: str
+) -> None:
+    from edge.scanners.base import DriverState
+    from edge.scanners.hub import ScannerHub
+
+    hub = ScannerHub()
+    hub.report("dock-1", DriverState("serial", "connected", "/dev/ttyUSB0"))
+    loop = sync_loop(queue, edge_id, own_broker, scanners=hub.summary)
+    hub.add_listener(loop.state_changed)
+    async with await MqttConnection.open(own_broker) as live:
+        await live.subscribe(state_topic(SITE, edge_id))
+        messages = aiter(live.messages())
+        task = await run_loop(loop)
+        try:
+            first = json.loads((await asyncio.wait_for(anext(messages), 10)).payload)
+            hub.report("dock-1", DriverState("serial", "waiting", None, "unplugged"))
+            second = json.loads((await asyncio.wait_for(anext(messages), 10)).payload)
+        finally:
+            await stop(task)
+    assert first["scanners"]["dock-1"]["status"] == "connected"
+    assert second["scanners"]["dock-1"] == {
+        "kind": "serial",
+        "status": "waiting",
+        "device": None,
+        "reason": "unplugged",
+        "since": second["scanners"]["dock-1"]["since"],
+    }
+    assert second["scanners"]["dock-1"]["since"].endswith("Z")

@@ -1,6 +1,12 @@
 """The local API's routers, one module per resource."""
 
-from edge.api.routes import actions, events, health, queue, stations
+from edge.api.routes import actions, events, health, queue, scanners, stations
 
-API_ROUTERS = (stations.router, actions.router, queue.router, events.router)  # under /api/v1
+API_ROUTERS = (  # under /api/v1
+    stations.router,
+    scanners.router,
+    actions.router,
+    queue.router,
+    events.router,
+)
 ROOT_ROUTERS = (health.router,)

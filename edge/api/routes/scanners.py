@@ -1,0 +1,27 @@
+"""/scanners: each station's scanner driver, connected or waiting for its device, and why."""
+
+from dataclasses import asdict
+
+from fastapi import APIRouter
+
+from edge.api.deps import ConfigDep, ScannersDep
+from edge.api.schemas import ScannerOut
+
+router = APIRouter(prefix="/scanners", tags=["scanners"])
+
+
+@router.get("", response_model=list[ScannerOut])
+async def list_scanners(config: ConfigDep, scanners: ScannersDep) -> list[ScannerOut]:
+    """Every configured scanner: its station, driver kind, status, device and reason."""
+    out = []
+    for station in config.stations:
+        if station.scanner is None:
+            continue
+        state = scanners.state(station.name)
+        if state is None:  # configured, its driver not started (yet)
+            out.append(
+                ScannerOut(station=station.name, kind=station.scanner.kind, status="idle", since="")
+            )
+        else:
+            out.append(ScannerOut(station=station.name, **asdict(state)))
+    return out

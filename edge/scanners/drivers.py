@@ -1,0 +1,10 @@
+"""The driver for a station's `[stations.scanner]` table, by its kind."""
+
+from edge.config import ScannerConfig
+from edge.scanners.hub import ScannerDriver
+from edge.scanners.simulated import SimulatedScanner
+
+
+def driver_for(scanner: ScannerConfig) -> ScannerDriver:
+    """A ready-to-run driver for one configured scanner."""
+    return SimulatedScanner(scanner.path, follow=scanner.follow)
