@@ -61,7 +61,7 @@ class Recorder:
         self.scan_delay = scan_delay
         self.in_on_scan = 0
         self.most_in_on_scan = 0
-        self._changed = asyncio.Condition()
+        self._changed = asyncio.Event()
 
     async def on_scan(self, scan: RawScan) -> None:
         self.in_on_scan += 1
@@ -70,16 +70,11 @@ class Recorder:
             await asyncio.sleep(self.scan_delay)
         self.scans.append(scan)
         self.in_on_scan -= 1
-        async with self._changed:
-            self._changed.notify_all()
+        self._changed.set()
 
     def on_state(self, state: DriverState) -> None:
         self.states.append(state)
-        asyncio.get_running_loop().create_task(self._notify())
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+        self._changed.set()
 
     @property
     def data(self) -> list[str]:
@@ -96,8 +91,12 @@ class Recorder:
 
     async def until(self, check: Callable[[], bool], what: str) -> None:
         try:
-            async with asyncio.timeout(STEP), self._changed:
-                await self._changed.wait_for(check)
+            async with asyncio.timeout(STEP):
+                while True:
+                    self._changed.clear()
+                    if check():
+                        return
+                    await self._changed.wait()
         except TimeoutError:
             raise AssertionError(
                 f"timed out waiting for {what}; scans {self.data}, states {self.states}"
@@ -237,7 +236,7 @@ async def test_no_terminator_ends_a_scan_after_a_pause() -> None:
     recorder = Recorder()
     with ptys() as (pty,):
         async with running(
-            config(path=pty.path, terminator="none", inter_char_timeout_ms=80), recorder
+            config(path=pty.path, terminator="none", inter_char_timeout_ms=300), recorder
         ):
             await recorder.status("connected")
             pty.write(b"LP")
