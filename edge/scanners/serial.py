@@ -10,6 +10,7 @@ import contextlib
 import errno
 import logging
 import os
+import termios
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -206,7 +207,7 @@ class SerialScanner:
             return None
         try:
             port = self._open(device)
-        except (serial.SerialException, ValueError) as err:
+        except (OSError, termios.error, ValueError) as err:  # SerialException is an OSError
             status, reason = _open_failure(device, err)
             self._report(status, device, reason)
             return None

@@ -3,6 +3,7 @@ to the master as the scanner would, and unplugs it by closing the master.
 """
 
 import asyncio
+import errno
 import logging
 import os
 import termios
@@ -17,7 +18,7 @@ import serial
 from serial.tools.list_ports_common import ListPortInfo
 
 from edge.scanners.base import DriverState, RawScan
-from edge.scanners.serial import SerialScanner, SerialScannerConfig
+from edge.scanners.serial import SerialScanner, SerialScannerConfig, _open_failure
 
 STEP = 2.0  # bound on every wait; each should take a moment
 
@@ -434,3 +435,25 @@ async def test_two_alike_devices_are_an_error_naming_both() -> None:
             del listed[1]  # one unplugged: no longer ambiguous
             connected = await recorder.status("connected")
             assert connected.device == first.path
+
+
+@pytest.mark.parametrize(
+    "error, status, reason",
+    [
+        (
+            serial.SerialException(errno.EACCES, "could not open port /dev/ttyUSB0: denied"),
+            "error",
+            "permission denied opening /dev/ttyUSB0: add the edge's user to the group",
+        ),
+        (
+            serial.SerialException(errno.ENOENT, "could not open port /dev/ttyUSB0: gone"),
+            "waiting",
+            "/dev/ttyUSB0 went away while being opened",
+        ),
+        (ValueError("Invalid baud rate: -1"), "error", "/dev/ttyUSB0 refused the settings"),
+    ],
+)
+def test_open_failures_say_what_to_do(error: Exception, status: str, reason: str) -> None:
+    # As root (CI) a permission problem cannot be made for real; pyserial's own exception is.
+    assert _open_failure("/dev/ttyUSB0", error)[0] == status
+    assert _open_failure("/dev/ttyUSB0", error)[1].startswith(reason)
