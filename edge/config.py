@@ -8,13 +8,15 @@ import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -24,14 +26,15 @@ from edge.barcodes.quantities import decimal_mark
 from edge.barcodes.rules import BarcodeRule, check_gs_substitute, check_rule_names
 from edge.errors import ConfigError
 from edge.queue_reserve import DEFAULT_RESERVE_BYTES
+from edge.scanners.serial import SerialScannerConfig
 from edge.scanning import StationAction
 from protocol.types import NAME_PATTERN, Code, Name
 from runtime.errors import BrokerUrlError
 from runtime.mqtt_options import BrokerAddress
 
-# Scanner kinds this build can drive; serial and evdev get their own driver modules later.
-SCANNER_KINDS = ("simulated",)
-PLANNED_SCANNER_KINDS = ("serial", "evdev")
+# Scanner kinds this build can drive; evdev gets its own driver module later.
+SCANNER_KINDS = ("simulated", "serial")
+PLANNED_SCANNER_KINDS = ("evdev",)
 
 # Environment variables that override the file (they mirror the CLI flags).
 ENV_OVERRIDES = {
@@ -67,28 +70,31 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-class ScannerConfig(BaseModel):
-    """Which driver reads a station's scanner, and from where."""
+class SimulatedScannerConfig(BaseModel):
+    """``kind = "simulated"``: scans are lines of a file, a FIFO or stdin."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: str = "simulated"
+    kind: Literal["simulated"] = "simulated"
     path: str = Field(default="-", min_length=1)
     follow: bool = False
 
-    @field_validator("kind")
-    @classmethod
-    def _known_kind(cls, kind: str) -> str:
-        if kind in PLANNED_SCANNER_KINDS:
-            raise ValueError(
-                f"scanner kind {kind!r} is not available in this version; "
-                f"supported: {', '.join(SCANNER_KINDS)}"
-            )
-        if kind not in SCANNER_KINDS:
-            raise ValueError(
-                f"unknown scanner kind {kind!r}; supported: {', '.join(SCANNER_KINDS)}"
-            )
-        return kind
+
+def _scanner_kind(value: Any) -> str | None:
+    """The ``kind`` of a [stations.scanner] table, which picks its model (simulated if absent)."""
+    if isinstance(value, Mapping):
+        kind = value.get("kind", "simulated")
+        return kind if isinstance(kind, str) else None
+    return getattr(value, "kind", None)
+
+
+# Which driver reads a station's scanner, and from where: one model per kind, chosen by
+# `kind`. A new driver adds its model here and its kind to SCANNER_KINDS.
+ScannerConfig = Annotated[
+    Annotated[SimulatedScannerConfig, Tag("simulated")]
+    | Annotated[SerialScannerConfig, Tag("serial")],
+    Discriminator(_scanner_kind),
+]
 
 
 class StationConfig(BaseModel):
@@ -245,10 +251,16 @@ def _describe(err: ValidationError) -> str:
     lines = []
     for item in err.errors():
         where = ""
-        for part in item["loc"]:
+        loc = list(item["loc"])
+        if "scanner" in loc and loc.index("scanner") + 1 < len(loc):
+            del loc[loc.index("scanner") + 1]  # the union's tag (the kind), not a TOML key
+        for part in loc:
             where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
         message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "missing":
+        if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            where += ".kind"
+            message = _unknown_kind(item.get("ctx", {}).get("tag"))
+        elif item["type"] == "missing":
             message = "required field is missing"
         elif item["type"] == "extra_forbidden":
             message = "unknown field (check the spelling)"
@@ -261,6 +273,13 @@ def _describe(err: ValidationError) -> str:
             message = f"must match {NAME_PATTERN} (letters, digits, '_', '.', '-')"
         lines.append(f"  {where or '(top level)'}: {message}")
     return "\n".join(lines)
+
+
+def _unknown_kind(kind: str | None) -> str:
+    supported = ", ".join(SCANNER_KINDS)
+    if kind in PLANNED_SCANNER_KINDS:
+        return f"scanner kind {kind!r} is not available in this version; supported: {supported}"
+    return f"unknown scanner kind {kind!r}; supported: {supported}"
 
 
 def validate_config(data: Mapping[str, Any], *, source: str = "edge config") -> EdgeConfig:

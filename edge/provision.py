@@ -9,7 +9,13 @@ from typing import Any
 import httpx
 
 from edge.central_client import post_to_central
-from edge.config import EdgeConfig, ScannerConfig, StationConfig, validate_config, write_config
+from edge.config import (
+    EdgeConfig,
+    SimulatedScannerConfig,
+    StationConfig,
+    validate_config,
+    write_config,
+)
 from edge.errors import ConfigError, ProvisionError
 
 
@@ -19,7 +25,7 @@ def default_station() -> StationConfig:
         name="station-1",
         operator="op-1",
         action="lp.move",
-        scanner=ScannerConfig(kind="simulated", path="-"),
+        scanner=SimulatedScannerConfig(kind="simulated", path="-"),
     )
 
 

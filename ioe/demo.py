@@ -17,7 +17,7 @@ import httpx
 from central.server import run_central
 from central.settings import CentralSettings
 from edge.agent import run_edge
-from edge.config import EdgeConfig, ScannerConfig, StationConfig, load_config, write_config
+from edge.config import EdgeConfig, SimulatedScannerConfig, StationConfig, load_config, write_config
 from edge.provision import provision
 from ioe import plant_day
 from ioe.plant_day import SITE, STATION
@@ -136,7 +136,7 @@ def _with_demo_station(config: EdgeConfig, scans: Path) -> EdgeConfig:
         action="lp.move",
         location="A-01",
         work_order="WO-1003",
-        scanner=ScannerConfig(kind="simulated", path=str(scans), follow=True),
+        scanner=SimulatedScannerConfig(kind="simulated", path=str(scans), follow=True),
     )
     return config.model_copy(update={"stations": [station]})
 

@@ -6,7 +6,6 @@ Lines end with LF, CR or CRLF (real scanners often send a bare CR); blank lines 
 import asyncio
 import contextlib
 import os
-import re
 import stat
 import sys
 import threading
@@ -15,34 +14,26 @@ from pathlib import Path
 
 from edge.errors import ScannerError
 from edge.scanners.base import DriverState, RawScan, ScanSink, StateSink
+from edge.scanners.framing import Framer
 
 _CHUNK = 65536
-_TERMINATOR = re.compile(rb"\r\n|\r|\n")
 
 
 class LineSplitter:
     """Cuts a byte stream into scans at line terminators, keeping any partial last line."""
 
     def __init__(self) -> None:
-        self._pending = b""
+        # Files are typed by people, so UTF-8; a line far beyond any barcode is dropped (the
+        # decoder would refuse it anyway) so a runaway file cannot fill memory.
+        self._framer = Framer("any", encoding="utf-8", max_scan_bytes=_CHUNK)
 
     def feed(self, data: bytes) -> list[str]:
         """Complete lines found so far (decoded, terminators removed, blanks skipped)."""
-        parts = _TERMINATOR.split(self._pending + data)
-        # A CRLF cut between two chunks ends the line at the CR; the LF then yields a
-        # blank line, which is skipped.
-        self._pending = parts.pop()
-        return [_decode(p) for p in parts if p]
+        return [scan.data for scan in self._framer.feed(data)]
 
     def flush(self) -> list[str]:
         """The unterminated last line at end of input, if any."""
-        rest, self._pending = self._pending, b""
-        return [_decode(rest)] if rest else []
-
-
-def _decode(line: bytes) -> str:
-    # Scanners send ASCII in practice; never let one odd byte stop the station.
-    return line.decode("utf-8", errors="replace")
+        return [scan.data for scan in self._framer.flush()]
 
 
 class SimulatedScanner:

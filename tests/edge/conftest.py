@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import EdgeConfig, ScannerConfig, StationConfig
+from edge.config import EdgeConfig, SimulatedScannerConfig, StationConfig
 from edge.events import EventBus
 from edge.queue import ActionQueue
 from protocol import central_public_key
@@ -34,7 +34,7 @@ def config(tmp_path: Path) -> EdgeConfig:
                 name="pack-2",
                 operator="op-1",
                 action="lp.move",
-                scanner=ScannerConfig(kind="simulated", path="-"),
+                scanner=SimulatedScannerConfig(kind="simulated", path="-"),
             ),
             StationConfig(
                 name="line-1", operator="op-2", action="lp.consume", work_order="WO-1001"

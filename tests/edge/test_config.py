@@ -10,7 +10,7 @@ import pytest
 
 from edge.config import (
     EdgeConfig,
-    ScannerConfig,
+    SimulatedScannerConfig,
     StationConfig,
     load_config,
     render_config,
@@ -67,7 +67,7 @@ def test_load_example_with_defaults(tmp_path: Path) -> None:
     assert (pack.action, pack.work_order, pack.scanner) == (
         "lp.consume",
         "WO-1001",
-        ScannerConfig(kind="simulated", path="/tmp/pack-2.scans", follow=True),
+        SimulatedScannerConfig(kind="simulated", path="/tmp/pack-2.scans", follow=True),
     )
     assert (dock.action, dock.location, dock.scanner) == ("lp.move", "RECV-1", None)
     assert config.station("dock-1") is dock and config.station("nope") is None
@@ -108,11 +108,12 @@ def test_bad_toml(tmp_path: Path) -> None:
         (EXAMPLE.replace('edge_id = "edge-07"', 'edge_id = "edge/07"'), "edge_id: must match"),
         (
             EXAMPLE.replace('kind = "simulated"', 'kind = "bluetooth"'),
-            "stations[0].scanner.kind: unknown scanner kind 'bluetooth'; supported: simulated",
+            "stations[0].scanner.kind: unknown scanner kind 'bluetooth'; supported: simulated, "
+            "serial",
         ),
         (
-            EXAMPLE.replace('kind = "simulated"', 'kind = "serial"'),
-            "scanner kind 'serial' is not available in this version",
+            EXAMPLE.replace('kind = "simulated"', 'kind = "evdev"'),
+            "stations[0].scanner.kind: scanner kind 'evdev' is not available in this version",
         ),
         (EXAMPLE.replace('action = "lp.consume"', 'action = "lp.fly"'), "stations[0].action"),
         (EXAMPLE.replace('name = "dock-1"', 'name = "pack-2"'), "repeated: pack-2"),
@@ -144,7 +145,10 @@ def test_write_config_round_trips_and_protects_the_secret(tmp_path: Path) -> Non
         ack_timeout_seconds=2.5,
         stations=[
             StationConfig(
-                name="station-1", operator="op-1", location="A 01", scanner=ScannerConfig(path="-")
+                name="station-1",
+                operator="op-1",
+                location="A 01",
+                scanner=SimulatedScannerConfig(path="-"),
             ),
             StationConfig(name="station-2", operator="op-2", action="wo.output"),
         ],

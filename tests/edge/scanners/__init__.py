@@ -1,0 +1,1 @@
+"""Scanner driver tests: framing, port resolution, the serial driver over pseudo-terminals."""

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edge.config import EdgeConfig, ScannerConfig, StationConfig, write_config
+from edge.config import EdgeConfig, SimulatedScannerConfig, StationConfig, write_config
 from protocol import central_public_key
 from protocol.gs1 import gs1_check_digit
 
@@ -26,7 +26,7 @@ def edge_toml(tmp_path: Path, scans: str) -> Path:
             StationConfig(
                 name="dock-1",
                 operator="op-1",
-                scanner=ScannerConfig(kind="simulated", path=str(source)),
+                scanner=SimulatedScannerConfig(kind="simulated", path=str(source)),
             ),
             StationConfig(name="line-1", operator="op-2"),
         ],
