@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from protocol.gs1 import gs1_check_digit
+from protocol.gs1 import gtin_14
 from protocol.types import Code, Quantity
 
 PositiveQty = Annotated[Quantity, Field(gt=Decimal(0))]
@@ -22,25 +22,18 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _gtin_14(gtin: str) -> str:
-    """A GTIN-8/12/13/14 with a right check digit, as the 14 digits GS1 labels carry."""
-    if not gtin.isdigit() or len(gtin) not in (8, 12, 13, 14):
-        raise ValueError(f"a GTIN has 8, 12, 13 or 14 digits, not {gtin!r}")
-    expected = gs1_check_digit(gtin[:-1])
-    if int(gtin[-1]) != expected:
-        raise ValueError(f"GTIN {gtin} has a wrong check digit (expected {expected})")
-    return gtin.zfill(14)
-
-
-Gtin = Annotated[str, AfterValidator(_gtin_14)]
+# Read in any of its lengths, kept (and sent by IOE) as the 14 digits of AI 01, so a label's
+# GTIN-14 and a catalog's GTIN-13 of the same article compare equal.
+Gtin = Annotated[str, AfterValidator(gtin_14)]
 
 
 class LpReceive(Body):
     """Goods received into a location as a new LP (number from the label, or allocated).
 
-    The product is named by ``item`` (its code), by ``gtin`` (from a supplier's GS1 label;
-    central resolves it), or both. ``uom`` defaults to the product's unit. The label's
-    ``production_date`` (AI 11) and ``best_before`` (AI 15) travel with it.
+    The product is named by ``item`` (its code), by ``gtin`` (from a supplier's GS1 label:
+    central finds the product of the site that carries it), or by both (they must agree).
+    ``uom`` defaults to the product's unit. The label's dates travel as they were printed:
+    ``expiry`` (AI 17), ``best_before`` (AI 15), ``production_date`` (AI 11).
     """
 
     qty: PositiveQty
@@ -59,7 +52,10 @@ class LpReceive(Body):
     def _names_a_product(self) -> "LpReceive":
         """A receipt names its product by item code, GTIN, or both."""
         if self.item is None and self.gtin is None:
-            raise ValueError("name the product: item (its code) or gtin (from the label)")
+            raise ValueError(
+                "name the product received: item (its product code), gtin (from the "
+                "supplier's label), or both"
+            )
         return self
 
 

@@ -1,5 +1,5 @@
 """GS1 arithmetic every part of IOE shares: the mod-10 check digit of GTINs and SSCCs, and the
-ways an SSCC is written."""
+ways a GTIN and an SSCC are written."""
 
 import re
 
@@ -7,6 +7,10 @@ import re
 # "00" in front (the 20-digit element string), or "(00)" and the 18 digits (the human-readable
 # line).
 _SSCC_FORMS = re.compile(r"^(?:\(00\)|00)?(\d{18})$")
+
+# A GTIN-8, -12, -13 or -14: the shorter ones are the same number with leading zeros dropped
+# (GS1 General Specifications 2.1.2: any GTIN is written as 14 digits in a GTIN field, AI 01).
+GTIN_LENGTHS = (8, 12, 13, 14)
 
 
 def gs1_check_digit(digits: str) -> int:
@@ -35,3 +39,20 @@ def sscc_digits(text: str) -> str | None:
         return None
     sscc = match.group(1)
     return sscc if gs1_check_digit(sscc[:17]) == int(sscc[17]) else None
+
+
+def gtin_14(gtin: str) -> str:
+    """A GTIN-8/12/13/14 with a right check digit as the 14 digits of AI 01; ValueError
+    (saying what is wrong) for anything else."""
+    if not (gtin.isascii() and gtin.isdigit()) or len(gtin) not in GTIN_LENGTHS:
+        raise ValueError(f"a GTIN has 8, 12, 13 or 14 digits, not {gtin!r}")
+    expected = gs1_check_digit(gtin[:-1])
+    if int(gtin[-1]) != expected:
+        raise ValueError(f"GTIN {gtin} has a wrong check digit (expected {expected})")
+    return gtin.zfill(14)
+
+
+def gtin_spellings(gtin: str) -> list[str]:
+    """Every way a catalog may have written the GTIN whose 14-digit form is ``gtin``: itself,
+    and each shorter length (13, 12, 8) its leading zeros allow."""
+    return [gtin[14 - n :] for n in reversed(GTIN_LENGTHS) if gtin[: 14 - n].strip("0") == ""]

@@ -64,6 +64,9 @@ class LicensePlate:
     status: str
     last_move_at: datetime | None
     parent_lp_id: int | None = None
+    # The supplier label's dates (AI 11, AI 15) as received; a split's child keeps them.
+    production_date: date | None = None
+    best_before: date | None = None
 
 
 @dataclass
@@ -147,6 +150,11 @@ class ApplyContext:
     async def product(self, site: str, code: str) -> Product | None:
         """The product ``code`` of ``site`` as the apply path sees it, or None."""
         return await (await self._refs()).product(self.conn, site, code)
+
+    async def products_by_gtin(self, site: str, gtin: str) -> list[Product]:
+        """The products of ``site`` that carry ``gtin`` (14 digits), by code; none, one, or
+        (a catalog mistake) several."""
+        return await (await self._refs()).products_by_gtin(self.conn, site, gtin)
 
     async def location(self, site: str, code: str) -> Location | None:
         """Location ``code`` of ``site``, or None."""
@@ -326,6 +334,8 @@ class ApplyContext:
                     "status": lp.status,
                     "parent_lp_id": lp.parent_lp_id,
                     "last_move_at": lp.last_move_at,
+                    "production_date": lp.production_date,
+                    "best_before": lp.best_before,
                     **columns,
                 }
                 for lp, columns in self.new_lps
@@ -392,4 +402,6 @@ def _lp(row: Any) -> LicensePlate:
         row.status,
         row.last_move_at,
         row.parent_lp_id,
+        row.production_date,
+        row.best_before,
     )

@@ -1,10 +1,11 @@
 """Products and locations by code, cached across transactions and kept right across replicas.
 
-Every change to a cached attribute (a product's unit or merge rule, a product deleted) bumps
-the ``references`` counter in ``number_sequences`` in the same transaction as the change. Each
-apply context reads that counter once, before its first lookup, and a cache that saw an older
-value starts over. So a product changed through one central replica is what every replica on
-the same database applies next, at the cost of one primary-key read per transaction.
+Every change to a cached attribute (a product's unit, merge rule or GTIN, a product deleted,
+a product created with a GTIN) bumps the ``references`` counter in ``number_sequences`` in the
+same transaction as the change. Each apply context reads that counter once, before its first
+lookup, and a cache that saw an older value starts over. So a product changed through one
+central replica is what every replica on the same database applies next, at the cost of one
+primary-key read per transaction.
 """
 
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.apply.sscc import reserve_serials
 from central.db.tables import locations, number_sequences, products
+from protocol.gs1 import gtin_spellings
 
 REFERENCES_SEQUENCE = "references"
 
@@ -27,6 +29,7 @@ class Product:
     uom: str
     allow_merge: bool = False
     shelf_life_days: int | None = None
+    gtin: str | None = None  # as the catalog wrote it (8 to 14 digits)
 
 
 @dataclass
@@ -53,6 +56,7 @@ class ReferenceCache:
     def __init__(self) -> None:
         self.version = 0
         self.products: dict[tuple[str, str], Product] = {}
+        self.gtins: dict[tuple[str, str], list[Product]] = {}
         self.locations: dict[tuple[str, str], Location] = {}
         self.locations_by_id: dict[int, Location] = {}
 
@@ -67,6 +71,7 @@ class ReferenceCache:
         ).scalar_one_or_none() or 0
         if version > self.version:  # an older snapshot (version lower) keeps the newer cache
             self.products.clear()
+            self.gtins.clear()
             self.locations.clear()
             self.locations_by_id.clear()
             self.version = version
@@ -83,15 +88,42 @@ class ReferenceCache:
                         products.c.uom,
                         products.c.allow_merge,
                         products.c.shelf_life_days,
+                        products.c.gtin,
                     ).where(products.c.site == site, products.c.code == code)
                 )
             ).first()
             if row is None:
                 return None
             self.products[key] = Product(
-                row.id, row.code, row.uom, row.allow_merge, row.shelf_life_days
+                row.id, row.code, row.uom, row.allow_merge, row.shelf_life_days, row.gtin
             )
         return self.products[key]
+
+    async def products_by_gtin(self, conn: AsyncConnection, site: str, gtin: str) -> list[Product]:
+        """The products of ``site`` whose GTIN, in whatever length the catalog wrote it, is
+        ``gtin`` (14 digits), ordered by code."""
+        key = (site, gtin)
+        if key not in self.gtins:
+            rows = await conn.execute(
+                select(
+                    products.c.id,
+                    products.c.code,
+                    products.c.uom,
+                    products.c.allow_merge,
+                    products.c.shelf_life_days,
+                    products.c.gtin,
+                )
+                .where(products.c.site == site, products.c.gtin.in_(gtin_spellings(gtin)))
+                .order_by(products.c.code)
+            )
+            found = [
+                Product(row.id, row.code, row.uom, row.allow_merge, row.shelf_life_days, row.gtin)
+                for row in rows
+            ]
+            if not found:
+                return []  # only hits are cached: the GTIN may be added to a product any moment
+            self.gtins[key] = found
+        return self.gtins[key]
 
     async def location(self, conn: AsyncConnection, site: str, code: str) -> Location | None:
         """Location ``code`` at ``site``, or None."""

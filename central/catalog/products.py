@@ -136,6 +136,8 @@ async def create_product(
         ).one()
     except IntegrityError as err:
         raise AlreadyExists(f"product {code} already exists at {site}", details=details) from err
+    if gtin is not None:  # a GTIN another product carries is ambiguous from now on
+        await references_changed(conn)
     if caller is not None:
         await audit.record(
             conn,

@@ -76,6 +76,7 @@ products = Table(
     UniqueConstraint("site", "code"),
     CheckConstraint(_one_of("type", PRODUCT_TYPES), name="type"),
     Index(None, "code"),  # a code across every site (an admin's query) is a seek too
+    Index(None, "gtin"),  # a receipt by GTIN finds its product by it
 )
 
 locations = Table(
@@ -193,6 +194,9 @@ license_plates = Table(
     Column("uom", String(16), nullable=False),
     Column("lot", String(64)),
     Column("expiry", Date),
+    # The supplier label's dates as received (AI 11, AI 15); expiry is the date IOE acts on.
+    Column("production_date", Date),
+    Column("best_before", Date),
     Column("location_id", Integer, ForeignKey("locations.id"), nullable=False),
     Column("status", String(16), nullable=False),
     Column("parent_lp_id", Integer, ForeignKey("license_plates.id"), index=True),  # packed in

@@ -100,10 +100,24 @@ def new_lp(
     lot: str | None = None,
     expiry: date | None = None,
     status: str = "available",
+    production_date: date | None = None,
+    best_before: date | None = None,
 ) -> LicensePlate:
     """A new LP at the envelope's site, written at the next flush."""
     lp = LicensePlate(
-        None, origin.site, number, product_id, qty, uom, lot, expiry, location_id, status, None
+        None,
+        origin.site,
+        number,
+        product_id,
+        qty,
+        uom,
+        lot,
+        expiry,
+        location_id,
+        status,
+        None,
+        production_date=production_date,
+        best_before=best_before,
     )
     ctx.add_lp(lp, created_at=ctx.recorded_at, created_by_action=origin.action_id)
     return lp

@@ -1,14 +1,17 @@
 """Expiry is a rule, not a field: a product's ``shelf_life_days`` dates what it becomes.
 
 Every LP a work order outputs expires ``shelf_life_days`` after its production date (the
-device date of the ``wo.output``); every receipt without an expiry of its own expires that
-long after its receipt date (the device date of the ``lp.receive``). A receipt that carries an
-expiry (the supplier's label) keeps it. A product without a shelf life makes LPs without
-expiry, which never expire. FEFO and "available" (central/inventory/availability.py) then
-work the same for raw material, intermediates and finished goods.
+device date of the ``wo.output``). A receipt takes the first of, from its supplier's label:
+its expiry (AI 17, ``expiry``); its best-before date (AI 15, ``best_before``), because the
+supplier's date beats any guess and FEFO should follow what the label says; its production
+date (AI 11) plus the shelf life, as for stock made here. Without any of them, it expires
+the shelf life after its receipt date (the device date of the ``lp.receive``). A product
+without a shelf life makes LPs without expiry, which never expire, unless a label dates them.
+FEFO and "available" (central/inventory/availability.py) then work the same for raw
+material, intermediates and finished goods.
 
-An LP received already expired (its label's expiry before the receipt date) is taken in, as
-everything that physically arrived is, but under a quality hold whose reason is
+An LP received already expired (its expiry, however found, before the receipt date) is taken
+in, as everything that physically arrived is, but under a quality hold whose reason is
 ``EXPIRED_ON_RECEIPT``, released the normal way.
 """
 
@@ -28,6 +31,25 @@ def expiry_from(made: datetime, shelf_life_days: int | None) -> date | None:
     if shelf_life_days is None:
         return None
     return made.date() + timedelta(days=shelf_life_days)
+
+
+def receipt_expiry(
+    received: datetime,
+    shelf_life_days: int | None,
+    *,
+    expiry: date | None = None,
+    best_before: date | None = None,
+    production_date: date | None = None,
+) -> date | None:
+    """The expiry of an LP received at ``received`` (device time), from its label's dates
+    and the product's shelf life (the order is the module docstring's)."""
+    if expiry is not None:
+        return expiry
+    if best_before is not None:
+        return best_before
+    if production_date is not None and shelf_life_days is not None:
+        return production_date + timedelta(days=shelf_life_days)
+    return expiry_from(received, shelf_life_days)
 
 
 def expired_on_receipt(expiry: date | None, received: datetime) -> bool:

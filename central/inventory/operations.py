@@ -1,9 +1,11 @@
 """Appliers for LP actions that change where stock is and how it is packaged: receive, move,
 split, merge, pack, unpack.
 
-A receipt is dated by its product's shelf life unless its label carries an expiry; one that
-arrived expired is held (central/inventory/expiry.py). Split and merge never take what is
-reserved of an LP unless forced; forced, the newest reservations give way.
+A receipt names its product by code or by the GTIN of a supplier's label
+(central/inventory/receipt_product.py). It is dated by its label (expiry, best before, or
+production date plus the product's shelf life) or else by its receipt date plus the shelf
+life; one that arrived expired is held (central/inventory/expiry.py). Split and merge never
+take what is reserved of an LP unless forced; forced, the newest reservations give way.
 
 Packing sets ``parent_lp_id`` (a carton on a pallet). Moving a parent moves everything nested
 in it, any depth, in the same action; moving a packed LP on its own takes it off its parent.
@@ -31,9 +33,10 @@ from central.inventory.claims import claims_on, fit_reservations
 from central.inventory.expiry import (
     EXPIRED_ON_RECEIPT,
     expired_on_receipt,
-    expiry_from,
     hold_on_receipt,
+    receipt_expiry,
 )
+from central.inventory.receipt_product import receipt_product
 from protocol import ConflictCode
 from protocol.actions import LpMerge, LpMove, LpPack, LpReceive, LpSplit, LpUnpack
 from protocol.types import format_qty
@@ -41,17 +44,7 @@ from protocol.types import format_qty
 
 async def receive(ctx: ApplyContext, origin: Origin, body: LpReceive) -> Applied:
     """lp.receive: a new LP at a location, ledger RECEIPT."""
-    if body.item is None:
-        raise conflict(
-            ConflictCode.PRODUCT_NOT_FOUND,
-            f"GTIN {body.gtin} cannot be resolved to a product at site {origin.site}",
-        )
-    product = await ctx.product(origin.site, body.item)
-    if product is None:
-        raise conflict(
-            ConflictCode.PRODUCT_NOT_FOUND,
-            f"Product {body.item} is not known at site {origin.site}",
-        )
+    product = await receipt_product(ctx, origin, body)
     to_id = await location_id(ctx, origin.site, body.location)
     if body.uom is not None and body.uom != product.uom:
         raise conflict(
@@ -59,7 +52,13 @@ async def receive(ctx: ApplyContext, origin: Origin, body: LpReceive) -> Applied
         )
     number = await new_lp_number(ctx, origin.site, body.lp)
     held = await lot_on_hold(ctx, origin.site, product.id, body.lot)
-    expiry = body.expiry or expiry_from(origin.occurred_at, product.shelf_life_days)
+    expiry = receipt_expiry(
+        origin.occurred_at,
+        product.shelf_life_days,
+        expiry=body.expiry,
+        best_before=body.best_before,
+        production_date=body.production_date,
+    )
     lp = new_lp(
         ctx,
         origin,
@@ -71,6 +70,8 @@ async def receive(ctx: ApplyContext, origin: Origin, body: LpReceive) -> Applied
         expiry=expiry,
         location_id=to_id,
         status="on_hold" if held else "available",
+        production_date=body.production_date,
+        best_before=body.best_before,
     )
     ctx.ledger(
         lp=lp,
@@ -229,6 +230,8 @@ async def split(ctx: ApplyContext, origin: Origin, body: LpSplit) -> Applied:
         lot=lp.lot,
         expiry=lp.expiry,
         status=lp.status,
+        production_date=lp.production_date,
+        best_before=lp.best_before,
     )
     ctx.ledger(
         lp=lp,

@@ -83,6 +83,8 @@ class LpRow:
     uom: str
     lot: str | None
     expiry: date | None
+    production_date: date | None  # the supplier label's (AI 11), when received with one
+    best_before: date | None  # the supplier label's (AI 15), when received with one
     location: str
     status: LpStatus
     parent: str | None
@@ -138,6 +140,8 @@ def _listed() -> tuple[Select[Any], Any]:
             lp.c.uom,
             lp.c.lot,
             lp.c.expiry,
+            lp.c.production_date,
+            lp.c.best_before,
             locations.c.code.label("location"),
             lp.c.status,
             packed_in.c.number.label("parent"),
@@ -225,6 +229,8 @@ async def get_license_plate(
             license_plates.c.uom,
             license_plates.c.lot,
             license_plates.c.expiry,
+            license_plates.c.production_date,
+            license_plates.c.best_before,
             license_plates.c.site,
             locations.c.code.label("location"),
             license_plates.c.status,

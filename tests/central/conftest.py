@@ -24,6 +24,7 @@ from central.edges.registry import provision_edge
 from central.production.service import create_work_order
 from central.settings import CentralSettings
 from protocol import Ack, build_envelope, encode_batch
+from tests.central.mqtt_plant import Plant, open_plant
 
 SITE = "plant-1"
 EDGE = "edge-1"
@@ -210,3 +211,11 @@ async def seeded(central: Central) -> Central:
     """A central with products, locations and WO-1001 released."""
     await central.seed()
     return central
+
+
+@pytest.fixture
+async def plant(migrated_database_url: str, own_broker: str) -> AsyncIterator[Plant]:
+    """Central's ingest worker and API on a migrated database, over a broker of the test's
+    own, with a device on it (tests/central/mqtt_plant.py)."""
+    async with open_plant(migrated_database_url, own_broker) as plant:
+        yield plant

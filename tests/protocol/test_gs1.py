@@ -1,6 +1,8 @@
 """The GS1 check digit edge and central share, against the GS1 specification's examples."""
 
-from protocol.gs1 import gs1_check_digit, sscc_check_misfit, sscc_digits
+import pytest
+
+from protocol.gs1 import gs1_check_digit, gtin_14, gtin_spellings, sscc_check_misfit, sscc_digits
 
 
 def test_gs1_worked_examples() -> None:
@@ -45,3 +47,30 @@ def test_a_mistyped_sscc_is_told_its_check_digit() -> None:
     assert sscc_check_misfit("(00)006141410000000013") == 2
     assert sscc_check_misfit("00006141410000000019") == 2
     assert sscc_check_misfit("PAL-1") is None and sscc_check_misfit("12345") is None
+
+
+def test_a_gtin_of_any_length_is_the_same_number_in_14_digits() -> None:
+    assert gtin_14("96385074") == "00000096385074"  # GTIN-8
+    assert gtin_14("036000291452") == "00036000291452"  # GTIN-12 (UPC-A)
+    assert gtin_14("4006381333931") == "04006381333931"  # GTIN-13 (EAN-13)
+    assert gtin_14("14006381333938") == "14006381333938"  # GTIN-14
+    for wrong in ("4006381333932", "40063813339", "", "4006381333931x", "٤٠٠٦٣٨١٣٣٣٩٣١"):
+        with pytest.raises(ValueError):
+            gtin_14(wrong)
+
+
+def test_a_gtin_is_found_in_every_length_a_catalog_may_write_it() -> None:
+    assert gtin_spellings("00000096385074") == [
+        "00000096385074",
+        "0000096385074",
+        "000096385074",
+        "96385074",
+    ]
+    assert gtin_spellings("04006381333931") == ["04006381333931", "4006381333931"]
+    assert gtin_spellings("14006381333938") == ["14006381333938"]
+    # Only leading zeros drop: no GTIN-8 spells a number with a digit in its sixth place.
+    assert gtin_spellings("00000123456784") == [
+        "00000123456784",
+        "0000123456784",
+        "000123456784",
+    ]

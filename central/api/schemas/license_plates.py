@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from central.api.schemas.fields import QtyOut
 from central.db.enums import LpStatus
@@ -20,6 +20,12 @@ class LicensePlateRow(BaseModel):
     uom: str
     lot: str | None
     expiry: date | None
+    production_date: date | None = Field(
+        description="the supplier label's production date (AI 11), when received with one"
+    )
+    best_before: date | None = Field(
+        description="the supplier label's best-before date (AI 15), when received with one"
+    )
     location: str
     status: LpStatus
     parent: str | None

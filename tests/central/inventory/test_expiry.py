@@ -80,6 +80,37 @@ async def test_receipts_without_expiry_are_dated_by_shelf_life(seeded: Central) 
     assert await expiry(seeded, "R-1") is None
 
 
+async def test_a_receipt_is_dated_by_its_label_first(seeded: Central) -> None:
+    await product(seeded, "MILK", "raw", 10)
+    now = datetime.now(UTC)
+    made, label, best = now.date() - timedelta(days=3), now.date() + timedelta(days=30), now.date()
+    dates = {"production_date": made.isoformat(), "best_before": best.isoformat()}
+    acks = [
+        await received(seeded, "M-1", "MILK", now, expiry=label.isoformat(), **dates),
+        await received(seeded, "M-2", "MILK", now, **dates),
+        await received(seeded, "M-3", "MILK", now, production_date=made.isoformat()),
+        await received(seeded, "R-1", "RAW-1", now, production_date=made.isoformat()),
+    ]
+    assert [(a.result, a.code) for a in acks] == [(AckResult.APPLIED, None)] * 4
+    assert await expiry(seeded, "M-1") == label  # the label's expiry (AI 17) first
+    assert await expiry(seeded, "M-2") == best  # then its best-before date (AI 15)
+    assert await expiry(seeded, "M-3") == made + timedelta(days=10)  # production + shelf life
+    assert await expiry(seeded, "R-1") is None  # no shelf life: a production date dates nothing
+    shown = (await seeded.client.get(f"{API}/license-plates/M-1")).json()
+    assert (shown["production_date"], shown["best_before"]) == (made.isoformat(), best.isoformat())
+    # A best-before date already past, or a production date longer ago than the shelf life,
+    # is an expired receipt: taken in, on hold.
+    past = (now - timedelta(days=1)).date().isoformat()
+    late = await received(seeded, "M-4", "MILK", now, best_before=past)
+    old = await received(seeded, "M-5", "MILK", now, production_date="2026-01-01")
+    assert [(a.result, a.code) for a in (late, old)] == [
+        (AckResult.APPLIED, "EXPIRED_ON_RECEIPT")
+    ] * 2
+    assert await seeded.rows(
+        "SELECT number, status FROM license_plates WHERE number IN ('M-4', 'M-5') ORDER BY number"
+    ) == [("M-4", "on_hold"), ("M-5", "on_hold")]
+
+
 async def test_outputs_are_dated_by_shelf_life_and_carry_no_expiry_of_their_own(
     seeded: Central,
 ) -> None:
