@@ -8,28 +8,30 @@ import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
 from edge.errors import ConfigError
 from edge.queue_reserve import DEFAULT_RESERVE_BYTES
+from edge.scanners.wedge import WedgeScannerConfig
 from edge.scanning import StationAction
 from protocol.types import NAME_PATTERN, Code, Name
 from runtime.errors import BrokerUrlError
 from runtime.mqtt_options import BrokerAddress
 
-# Scanner kinds this build can drive; serial and evdev get their own driver modules later.
-SCANNER_KINDS = ("simulated",)
-PLANNED_SCANNER_KINDS = ("serial", "evdev")
+# Scanner kinds this build can drive; serial gets its own driver module later.
+SCANNER_KINDS = ("simulated", "evdev")
+PLANNED_SCANNER_KINDS = ("serial",)
 
 # Environment variables that override the file (they mirror the CLI flags).
 ENV_OVERRIDES = {
@@ -66,27 +68,27 @@ def is_loopback_host(host: str) -> bool:
 
 
 class ScannerConfig(BaseModel):
-    """Which driver reads a station's scanner, and from where."""
+    """The simulated scanner: each line of a file, a FIFO or stdin is one scan."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: str = "simulated"
+    kind: Literal["simulated"] = "simulated"
     path: str = Field(default="-", min_length=1)
     follow: bool = False
 
-    @field_validator("kind")
-    @classmethod
-    def _known_kind(cls, kind: str) -> str:
-        if kind in PLANNED_SCANNER_KINDS:
-            raise ValueError(
-                f"scanner kind {kind!r} is not available in this version; "
-                f"supported: {', '.join(SCANNER_KINDS)}"
-            )
-        if kind not in SCANNER_KINDS:
-            raise ValueError(
-                f"unknown scanner kind {kind!r}; supported: {', '.join(SCANNER_KINDS)}"
-            )
-        return kind
+
+def _scanner_kind(value: Any) -> Any:
+    """The kind a scanner table names ("simulated" when it names none)."""
+    if isinstance(value, Mapping):
+        return value.get("kind", "simulated")
+    return getattr(value, "kind", None)
+
+
+# One model per scanner kind, chosen by `kind`; _describe words an unknown kind.
+AnyScannerConfig = Annotated[
+    Annotated[ScannerConfig, Tag("simulated")] | Annotated[WedgeScannerConfig, Tag("evdev")],
+    Discriminator(_scanner_kind),
+]
 
 
 class StationConfig(BaseModel):
@@ -100,7 +102,7 @@ class StationConfig(BaseModel):
     location: Code | None = None
     work_order: Code | None = None
     require_sign_in: bool = False
-    scanner: ScannerConfig | None = None
+    scanner: AnyScannerConfig | None = None
 
     @model_validator(mode="after")
     def _operator_or_sign_in(self) -> "StationConfig":
@@ -218,9 +220,19 @@ def _describe(err: ValidationError) -> str:
     for item in err.errors():
         where = ""
         for part in item["loc"]:
+            if where.endswith(".scanner") and part in SCANNER_KINDS:
+                continue  # the union's tag: the table's own `kind` already says it
             where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
         message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "missing":
+        if item["type"] == "union_tag_invalid" and where.endswith(".scanner"):
+            kind = item.get("ctx", {}).get("tag")
+            where += ".kind"
+            message = (
+                f"scanner kind {kind!r} is not available in this version"
+                if kind in PLANNED_SCANNER_KINDS
+                else f"unknown scanner kind {kind!r}"
+            ) + f"; supported: {', '.join(SCANNER_KINDS)}"
+        elif item["type"] == "missing":
             message = "required field is missing"
         elif item["type"] == "extra_forbidden":
             message = "unknown field (check the spelling)"

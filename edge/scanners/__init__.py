@@ -1,5 +1,6 @@
-"""Scanner drivers: one module per kind, each exposing an async iterator of raw scans.
+"""Scanner drivers: one module per kind.
 
-``simulated`` reads lines from a file, a FIFO or stdin; ``serial`` (pyserial) and ``evdev``
-(keyboard-wedge scanners on Linux) will follow in their own modules with the same shape.
+``simulated`` reads lines from a file, a FIFO or stdin. ``wedge`` reads USB keyboard-wedge
+scanners through evdev on Linux (its pure parts: ``keymaps`` and ``wedge_decoder``) with
+``run(on_scan, on_state)`` as ``base`` defines it; ``serial`` (pyserial) follows that shape.
 """
