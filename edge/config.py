@@ -27,14 +27,14 @@ from edge.barcodes.rules import BarcodeRule, check_gs_substitute, check_rule_nam
 from edge.errors import ConfigError
 from edge.queue_reserve import DEFAULT_RESERVE_BYTES
 from edge.scanners.serial import SerialScannerConfig
+from edge.scanners.wedge import WedgeScannerConfig
 from edge.scanning import StationAction
 from protocol.types import NAME_PATTERN, Code, Name
 from runtime.errors import BrokerUrlError
 from runtime.mqtt_options import BrokerAddress
 
-# Scanner kinds this build can drive; evdev gets its own driver module later.
-SCANNER_KINDS = ("simulated", "serial")
-PLANNED_SCANNER_KINDS = ("evdev",)
+# Scanner kinds this build can drive.
+SCANNER_KINDS = ("simulated", "serial", "evdev")
 
 # Environment variables that override the file (they mirror the CLI flags).
 ENV_OVERRIDES = {
@@ -92,7 +92,8 @@ def _scanner_kind(value: Any) -> str | None:
 # `kind`. A new driver adds its model here and its kind to SCANNER_KINDS.
 ScannerConfig = Annotated[
     Annotated[SimulatedScannerConfig, Tag("simulated")]
-    | Annotated[SerialScannerConfig, Tag("serial")],
+    | Annotated[SerialScannerConfig, Tag("serial")]
+    | Annotated[WedgeScannerConfig, Tag("evdev")],
     Discriminator(_scanner_kind),
 ]
 
@@ -276,10 +277,7 @@ def _describe(err: ValidationError) -> str:
 
 
 def _unknown_kind(kind: str | None) -> str:
-    supported = ", ".join(SCANNER_KINDS)
-    if kind in PLANNED_SCANNER_KINDS:
-        return f"scanner kind {kind!r} is not available in this version; supported: {supported}"
-    return f"unknown scanner kind {kind!r}; supported: {supported}"
+    return f"unknown scanner kind {kind!r}; supported: {', '.join(SCANNER_KINDS)}"
 
 
 def validate_config(data: Mapping[str, Any], *, source: str = "edge config") -> EdgeConfig:

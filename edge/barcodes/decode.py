@@ -25,6 +25,8 @@ MAX_SCAN_LENGTH = 4096
 
 _AIM = re.compile(r"^\][A-Za-z][0-9A-Za-z]")
 _NAME = re.compile(NAME_PATTERN)
+# What drivers put where they could not read a key or byte: such a scan is never guessed at.
+UNREADABLE = "\ufffd"
 _CONTROL = re.compile(r"[\x00-\x1c\x1e\x1f\x7f]")
 # What the AIM identifiers a scanner may prefix mean (ISO/IEC 15424, GS1 General Specs 5.1).
 SYMBOLOGIES = {
@@ -216,9 +218,16 @@ def _meaning(symbology: str | None) -> str | None:
 
 
 def _strip(raw: str) -> tuple[str, str | None]:
-    """Terminators and the AIM symbology identifier off; empty and oversize refused."""
+    """Terminators and the AIM symbology identifier off; empty, oversize, unreadable refused."""
     if len(raw) > MAX_SCAN_LENGTH:
         raise ScanError(f"a scan has at most {MAX_SCAN_LENGTH} characters; this one {len(raw)}")
+    if UNREADABLE in raw:
+        raise ScanError(
+            f"{raw[:80]!r} has characters or keys this edge could not read (shown as "
+            f"{UNREADABLE}): set the scanner's keyboard layout (or character set) in edge.toml "
+            "to the one the scanner uses",
+            code="SCAN_UNREADABLE",
+        )
     text = raw.strip(" \t\r\n")
     symbology = None
     match = _AIM.match(text)

@@ -4,10 +4,13 @@ from edge.config import ScannerConfig
 from edge.scanners.hub import ScannerDriver
 from edge.scanners.serial import SerialScanner, SerialScannerConfig
 from edge.scanners.simulated import SimulatedScanner
+from edge.scanners.wedge import WedgeScanner, WedgeScannerConfig
 
 
 def driver_for(scanner: ScannerConfig) -> ScannerDriver:
     """A ready-to-run driver for one configured scanner."""
     if isinstance(scanner, SerialScannerConfig):
         return SerialScanner(scanner)
+    if isinstance(scanner, WedgeScannerConfig):
+        return WedgeScanner(scanner)
     return SimulatedScanner(scanner.path, follow=scanner.follow)
