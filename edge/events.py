@@ -16,7 +16,7 @@ from typing import Any, Protocol, Self
 
 from protocol import format_ts
 
-EVENT_KINDS = ("scan", "action", "connectivity", "warning")
+EVENT_KINDS = ("scan", "feedback", "action", "connectivity", "warning")
 
 
 class EventSink(Protocol):
