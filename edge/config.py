@@ -102,7 +102,8 @@ class StationConfig(BaseModel):
     work_order: Code | None = None
     require_sign_in: bool = False
     idle_timeout_seconds: float = Field(default=120.0, ge=0)  # 0: never drop a sequence
-    quality_reasons: list[Code] | None = None  # absent: the edge's quality_reasons
+    # Absent: the edge's quality_reasons.
+    quality_reasons: list[Code] | None = Field(default=None, min_length=1)
     scanner: ScannerConfig | None = None
 
     @model_validator(mode="after")
