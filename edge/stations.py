@@ -175,7 +175,7 @@ class StationRunner:
             self._states[station] = replace(state, touched=now)
             step = machine.step(state)
             try:
-                scan = self.decoder(raw, expected=step.kinds, locale=machine.setup.locale)
+                scan = self.decoder(raw, expected=step.expected, locale=machine.setup.locale)
             except ScanError as err:
                 invalid = {"station": station, "result": "invalid", "code": err.code}
                 self._publish("scan", {**invalid, "message": str(err)})

@@ -7,7 +7,7 @@ restore a half-done sequence without asking the flow.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from edge.barcodes.scan import Scan, ScanKind
@@ -54,12 +54,21 @@ class Step:
     """One step of a flow: its name, the kinds of scan it takes, and the operator's prompt.
 
     ``done`` says CMD:done means something here (skip, finish, let central allocate).
+    ``typed`` narrows the kinds handed to the decoder as ``expected``: those are the kinds
+    bare text (no LOC:, QTY:... prefix) may be read as. Where an LP is taken along with a
+    quantity or a lot label, a bare "4711" or "L-9" must stay an LP.
     """
 
     name: str
     kinds: tuple[ScanKind, ...]
     prompt: str
     done: bool = False
+    typed: tuple[ScanKind, ...] | None = None
+
+    @property
+    def expected(self) -> tuple[ScanKind, ...]:
+        """The kinds the decoder is told this step expects."""
+        return self.kinds if self.typed is None else self.typed
 
 
 @dataclass(frozen=True)
@@ -172,4 +181,4 @@ class Flow:
 
 def prompt(step: Step, text: str) -> Step:
     """``step`` with a prompt that names what is collected already."""
-    return Step(step.name, step.kinds, text, step.done)
+    return replace(step, prompt=text)

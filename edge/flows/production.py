@@ -11,6 +11,7 @@ CONSUME_LP = Step(
     ("lp", "qty", "work_order"),
     "scan an LP to consume (a QTY: first takes only that much of it); CMD:done when finished",
     done=True,
+    typed=("lp",),
 )
 QTY = Step("qty", ("qty", "location", "work_order"), "scan or type the quantity made")
 LOCATION = Step("location", ("location", "work_order"), "scan the location the output goes to")
@@ -19,6 +20,7 @@ LABEL = Step(
     ("lp", "qty", "location", "work_order"),
     "scan the new LP's label, or CMD:done to have central number it",
     done=True,
+    typed=("lp",),
 )
 
 

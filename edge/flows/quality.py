@@ -19,9 +19,11 @@ DEFAULT_QUALITY_REASONS = (
     "REWORKED",
 )
 
-TARGET = Step("target", ("lp", "lot"), "scan the LP, or the lot (LOT:)")
+TARGET = Step("target", ("lp", "lot"), "scan the LP, or the lot (LOT:)", typed=("lp",))
 # A typed reason arrives as text the decoder takes for an LP or a lot: accept those too.
-REASON = Step("reason", ("reason", "lp", "lot", "product"), "scan a reason (RSN:)")
+REASON = Step(
+    "reason", ("reason", "lp", "lot", "product"), "scan a reason (RSN:)", typed=("reason",)
+)
 
 
 @dataclass(frozen=True)

@@ -255,3 +255,16 @@ async def test_the_sweeper_loop_announces_a_drop_without_any_scan(
         "pack-2",
         "IDLE_TIMEOUT",
     )
+
+
+async def test_bare_text_stays_an_lp_where_an_lp_is_taken_with_quantities_or_lots(
+    runner: StationRunner, queue: ActionQueue
+) -> None:
+    # A numeric LP label at a consume step (which also takes QTY:) is an LP, not a quantity;
+    # an LP at a hold's first step (which also takes LOT:) is an LP, not a lot.
+    await runner.handle_scan("line-1", "4711")
+    for raw in ("ACT:qc.hold", "LP-9", "damaged"):
+        await runner.handle_scan("pack-2", raw)
+    consume, hold = await queue.pending_batch(5)
+    assert consume["body"] == {"lp": "4711", "work_order": "WO-1001"}
+    assert hold["body"] == {"lp": "LP-9", "reason": "DAMAGED"}
