@@ -32,21 +32,6 @@ SHORT_NAMES = {
     "qty": "quantity",
     "session": "count session",
 }
-# Kinds named in prompts and refusals the way the printed labels name them.
-KIND_NAMES: dict[str, str] = {
-    "lp": "an LP",
-    "receipt": "a supplier's GS1 label",
-    "product": "a product (ITEM:)",
-    "lot": "a lot (LOT:)",
-    "qty": "a quantity (QTY:)",
-    "location": "a location (LOC:)",
-    "work_order": "a work order (WO:)",
-    "badge": "an operator badge (OP:)",
-    "session": "a count session (CNT:)",
-    "reason": "a reason (RSN:)",
-    "flow": "a flow label (ACT:)",
-    "command": "a command (CMD:)",
-}
 
 
 @dataclass(frozen=True)
