@@ -84,6 +84,7 @@ async def run_edge(config: EdgeConfig) -> None:
         async with asyncio.TaskGroup() as group:
             group.create_task(serve_app(server), name="edge-api")
             group.create_task(sync.run(), name="edge-sync")
+            group.create_task(stations.sweep_idle(), name="station-idle")
             handle = _scan_handler(stations)
             for station in config.stations:
                 if station.scanner is not None:

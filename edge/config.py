@@ -25,10 +25,10 @@ from pydantic import (
 from edge.barcodes.quantities import decimal_mark
 from edge.barcodes.rules import BarcodeRule, check_gs_substitute, check_rule_names
 from edge.errors import ConfigError
+from edge.flows import DEFAULT_QUALITY_REASONS, FlowName
 from edge.queue_reserve import DEFAULT_RESERVE_BYTES
 from edge.scanners.serial import SerialScannerConfig
 from edge.scanners.wedge import WedgeScannerConfig
-from edge.scanning import StationAction
 from protocol.types import NAME_PATTERN, Code, Name
 from runtime.errors import BrokerUrlError
 from runtime.mqtt_options import BrokerAddress
@@ -105,10 +105,14 @@ class StationConfig(BaseModel):
 
     name: Name
     operator: Name | None = None
-    action: StationAction = "lp.move"
+    action: FlowName = "lp.move"  # the flow the station starts in (docs/stations.md)
+    flows: list[FlowName] | None = None  # the flows ACT: may switch to; absent: all
     location: Code | None = None
     work_order: Code | None = None
     require_sign_in: bool = False
+    idle_timeout_seconds: float = Field(default=120.0, ge=0)  # 0: never drop a sequence
+    # Absent: the edge's quality_reasons.
+    quality_reasons: list[Code] | None = Field(default=None, min_length=1)
     scanner: ScannerConfig | None = None
     # How the station's operators write numbers ("de": 1.000,5; "en": 1,000.5): decides an
     # ambiguous typed quantity such as 1.720; without it such a quantity is refused.
@@ -131,6 +135,11 @@ class StationConfig(BaseModel):
             )
         if not self.require_sign_in and self.operator is None:
             raise ValueError(f"station {self.name!r} needs an operator, or require_sign_in = true")
+        if self.flows is not None and self.action not in self.flows:
+            raise ValueError(
+                f"station {self.name!r} starts in {self.action}, which its flows do not allow; "
+                f"add it to flows or start in one of: {', '.join(self.flows)}"
+            )
         return self
 
 
@@ -169,6 +178,10 @@ class EdgeConfig(BaseModel):
     failure_burst: int = Field(default=200, ge=1)
     max_qty: MaxQty = DEFAULT_MAX_QTY
     max_qty_by_product: dict[Code, MaxQty] = Field(default_factory=dict)
+    # Reason codes of quality holds and releases; a station may list its own.
+    quality_reasons: list[Code] = Field(
+        default_factory=lambda: list(DEFAULT_QUALITY_REASONS), min_length=1
+    )
     stations: list[StationConfig] = Field(default_factory=list)
     # Barcode rules in order (docs/barcodes.md); absent: the defaults; a list replaces them all.
     barcode_rules: list[BarcodeRule] | None = None
@@ -354,14 +367,18 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, str):
         return toml_string(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
     raise ConfigError(f"cannot write {type(value).__name__} to TOML")
 
 
 def _toml_table(data: Mapping[str, Any]) -> list[str]:
     lines = []
     for key, value in data.items():
-        if value is None or isinstance(value, dict | list):
+        if value is None or isinstance(value, dict):
             continue
+        if isinstance(value, list) and any(isinstance(item, dict) for item in value):
+            continue  # arrays of tables are written by their owners
         if not _BARE_KEY.match(key):
             raise ConfigError(f"cannot write key {key!r} to TOML")
         lines.append(f"{key} = {_toml_value(value)}")

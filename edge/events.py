@@ -16,7 +16,7 @@ from typing import Any, Protocol, Self
 
 from protocol import format_ts
 
-EVENT_KINDS = ("scan", "action", "connectivity", "warning", "scanner")
+EVENT_KINDS = ("scan", "feedback", "action", "connectivity", "warning", "scanner")
 
 
 class EventSink(Protocol):

@@ -23,7 +23,7 @@ __all__ = ["error_responses", "install_error_handlers"]
 STATUS: list[tuple[type[Exception], int, str | None]] = [
     (UnknownStationError, 404, "STATION_NOT_FOUND"),
     (UnknownActionError, 404, "ACTION_NOT_FOUND"),
-    (ScanError, 422, "SCAN_INVALID"),
+    (ScanError, 422, None),  # its own code: SCAN_INVALID, GS1_INVALID, NO_RULE_MATCHED...
     (OperatorNotSignedInError, 409, "OPERATOR_NOT_SIGNED_IN"),
     (QuantityOverLimitError, 422, "QTY_OVER_LIMIT"),
     (ProtocolError, 422, None),
@@ -40,6 +40,8 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     )
     if isinstance(exc, ProtocolError):
         return error_response(status, code or exc.code, exc.message)
+    if isinstance(exc, ScanError):
+        return error_response(status, code or exc.code, str(exc))
     return error_response(status, code or "EDGE_ERROR", str(exc))
 
 

@@ -28,18 +28,50 @@ class HealthOut(BaseModel):
     edge: str
 
 
+class StepOut(BaseModel):
+    """One step of a flow: the kinds of scan it takes and what the station asks for."""
+
+    name: str
+    prompt: str
+    kinds: list[str]
+    done: bool = Field(description="CMD:done means something at this step")
+
+
+class FlowOut(BaseModel):
+    """A flow a station may run (switch with ACT:<name>), with its steps."""
+
+    name: str = Field(description="the action type the flow makes, e.g. lp.move")
+    title: str
+    steps: list[StepOut]
+
+
 class StationOut(BaseModel):
-    """A station's context: who scans, which step, where, for which work order."""
+    """A station: who scans, which flow and step, what it expects next, what it has so far."""
 
     name: str
     operator: str | None = Field(
         description="who is signed in; null at a sign-in station until someone scans OP:<id>"
     )
     require_sign_in: bool = Field(False, description="actions need the signed-in operator")
-    action: str
+    action: str = Field(description="the flow the station is in (same as flow)")
     location: str | None = None
     work_order: str | None = None
     qty: str | None = None
+    flow: str | None = None
+    step: str | None = Field(None, description="the step the flow is at, e.g. location")
+    expect: str | None = Field(None, description="what to scan next, in the operator's words")
+    expected: list[str] = Field(
+        default_factory=list, description="the scan kinds the step takes (edge/barcodes kinds)"
+    )
+    collected: dict[str, str] = Field(
+        default_factory=dict, description="what the unfinished sequence holds so far"
+    )
+    locale: str | None = None
+    idle_timeout_seconds: float | None = None
+    quality_reasons: list[str] = Field(default_factory=list)
+    flows: list[FlowOut] | None = Field(
+        None, description="the flows this station allows, with their steps (not in scan answers)"
+    )
 
 
 class ScannerOut(BaseModel):
@@ -73,6 +105,8 @@ class ScanOut(BaseModel):
     result: Literal["context", "queued", "refused"]
     message: str
     code: str | None = Field(None, description="why a scan was refused, e.g. NEED_LOCATION")
+    expect: str = Field(description="what the station expects next, in the operator's words")
+    expected: list[str] = Field(default_factory=list, description="the scan kinds it takes")
     action_type: str | None = None
     action: QueuedActionOut | None = None
     state: StationOut
@@ -129,7 +163,10 @@ class QueueOut(BaseModel):
 class EventOut(BaseModel):
     """The data of one server-sent event: the edge time plus the fields of its kind.
 
-    ``scan``: station, result, message, code, kind, value, state; ``action``: id, seq, state,
+    ``scan``: station, result, message, code, kind, value, state; ``feedback`` (after every
+    scan, and when an idle sequence is dropped): station, level (ok, error, info), sound (ok,
+    error, prompt), message, code, expect, expected, flow, step, operator, action_id and
+    action_type when an action was queued; ``action``: id, seq, state,
     and type and station when queued, code and message once central answered;
     ``connectivity``: broker_connected, central_online, in_flight; ``warning``: code and
     message or oldest_pending_ts.

@@ -121,11 +121,15 @@ async def test_unknown_action_is_404(client: httpx.AsyncClient) -> None:
 
 async def test_scan_endpoint(client: httpx.AsyncClient, queue: ActionQueue) -> None:
     url = "/api/v1/stations/pack-2/scans"
-    refused = (await client.post(url, json={"data": "LP1\r\n"})).json()
-    assert (refused["result"], refused["code"]) == ("refused", "NEED_LOCATION")
-    assert refused["message"] == "scan a location first (LOC:<code>)"
+    refused = (await client.post(url, json={"data": "QTY:5\r\n"})).json()
+    assert (refused["result"], refused["code"]) == ("refused", "NEED_LP")
+    assert refused["message"] == (
+        "quantity 5 does not fit here: scan an LP to move, or the location to put LPs away to"
+    )
+    assert refused["expected"] == ["lp", "location"]
     context = (await client.post(url, json={"data": "LOC:A-02"})).json()
     assert (context["result"], context["state"]["location"]) == ("context", "A-02")
+    assert context["expect"] == "scan an LP to put away to A-02 (CMD:done when finished)"
     queued = (await client.post(url, json={"data": "]C0LP1\r\n"})).json()
     assert queued["result"] == "queued" and queued["action"]["seq"] == 1
     assert (await queue.pending_batch(1))[0]["body"] == {"lp": "LP1", "to_location": "A-02"}
@@ -136,7 +140,8 @@ async def test_scan_endpoint(client: httpx.AsyncClient, queue: ActionQueue) -> N
 
 async def test_scan_errors(client: httpx.AsyncClient) -> None:
     bad = await client.post("/api/v1/stations/pack-2/scans", json={"data": "106141411234567890"})
-    assert (bad.status_code, bad.json()["code"]) == (422, "SCAN_INVALID")
+    # The decoder's own code (before flows, every unreadable scan answered SCAN_INVALID).
+    assert (bad.status_code, bad.json()["code"]) == (422, "GS1_INVALID")
     assert "check digit" in bad.json()["message"]
     missing = await client.post("/api/v1/stations/dock-9/scans", json={"data": "LP1"})
     assert (missing.status_code, missing.json()["code"]) == (404, "STATION_NOT_FOUND")

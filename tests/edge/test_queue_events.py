@@ -54,7 +54,8 @@ async def test_a_scan_and_a_posted_action_are_announced_once_each(
             json={"type": "lp.move", "station": "pack-2", "operator": "op-1", "body": move_body()},
         )
         seen = events.drain()
-    assert [event.kind for event in seen] == ["action", "scan", "action"]
+    # The scan's feedback event (flows) follows its scan event.
+    assert [event.kind for event in seen] == ["action", "scan", "feedback", "action"]
     assert [(a["id"], a["state"], a["station"]) for a in _actions(seen)] == [
         (scanned.json()["action"]["id"], "queued", "line-1"),
         (posted.json()["id"], "queued", "pack-2"),

@@ -19,24 +19,34 @@ def runner(config: EdgeConfig, queue: ActionQueue, bus: EventBus) -> StationRunn
 async def test_scans_build_context_then_queue_an_action(
     runner: StationRunner, queue: ActionQueue
 ) -> None:
-    refused = await runner.handle_scan("pack-2", "LP1\r\n")
-    assert (refused.result, refused.code) == ("refused", "NEED_LOCATION")
+    # An LP first waits for its location (before flows, an LP without a location was refused).
+    waiting = await runner.handle_scan("pack-2", "LP1\r\n")
+    assert (waiting.result, waiting.message, waiting.expect) == (
+        "context",
+        "LP LP1",
+        "scan the location to move LP1 to",
+    )
+    moved = await runner.handle_scan("pack-2", "]C0LOC:A-01\r\n")
+    assert (moved.result, moved.message) == ("queued", "saved: move LP1 to A-01")
     context = await runner.handle_scan("pack-2", "]C0LOC:A-02\r\n")
     assert (context.result, context.message, context.state.location) == (
         "context",
-        "location A-02",
+        "putting away to A-02",
         "A-02",
     )
     queued = await runner.handle_scan("pack-2", "]C100106141411234567897\r\n")
     assert queued.result == "queued" and queued.action is not None
     assert queued.message == "saved: move 106141411234567897 to A-02"
-    [envelope] = await queue.pending_batch(5)
-    assert (envelope["id"], envelope["station"], envelope["operator"], envelope["body"]) == (
+    envelopes = await queue.pending_batch(5)
+    assert (envelopes[1]["id"], envelopes[1]["station"], envelopes[1]["operator"]) == (
         queued.action.id,
         "pack-2",
         "op-1",
-        {"lp": "106141411234567897", "to_location": "A-02"},
     )
+    assert [e["body"] for e in envelopes] == [
+        {"lp": "LP1", "to_location": "A-01"},
+        {"lp": "106141411234567897", "to_location": "A-02"},
+    ]
 
 
 async def test_station_context_starts_from_config_and_is_per_station(runner: StationRunner) -> None:
@@ -69,7 +79,7 @@ async def test_bad_scan_raises_and_is_announced(runner: StationRunner, bus: Even
         event = await events.get()
     assert (event.kind, event.data["code"], event.data["station"]) == (
         "scan",
-        "SCAN_INVALID",
+        "GS1_INVALID",
         "pack-2",
     )
 

@@ -22,11 +22,14 @@ async def post_scan(station: str, scan: ScanIn, stations: StationsDep) -> ScanOu
 
 @router.get("", response_model=list[StationOut])
 async def list_stations(stations: StationsDep) -> list[StationOut]:
-    """Every station's current context."""
-    return [StationOut.model_validate(asdict(stations.state(name))) for name in stations.names]
+    """Every station: operator, flow, step, what it expects next, what it has, its flows."""
+    return [
+        StationOut.model_validate(asdict(stations.state(name, with_flows=True)))
+        for name in stations.names
+    ]
 
 
 @router.get("/{station}", response_model=StationOut, responses=error_responses(404, 422))
 async def get_station(station: str, stations: StationsDep) -> StationOut:
-    """One station's current context (operator, step, location, work order)."""
-    return StationOut.model_validate(asdict(stations.state(station)))
+    """One station: operator, flow, step, what it expects next, what it has, its flows."""
+    return StationOut.model_validate(asdict(stations.state(station, with_flows=True)))
