@@ -45,6 +45,20 @@ class FlowOut(BaseModel):
     steps: list[StepOut]
 
 
+class ScannerStateOut(BaseModel):
+    """A scanner driver: where it is and why."""
+
+    kind: str = Field(description="simulated, serial or evdev")
+    status: Literal["connected", "waiting", "error", "stopped", "idle"] = Field(
+        description="connected: reading its device; waiting: the device is not there (the "
+        "driver looks again by itself); error: there but unusable, see reason; stopped: the "
+        "edge is shutting down or the input ended; idle: not started"
+    )
+    device: str | None = None
+    reason: str | None = None
+    since: str = Field("", description="edge time of the last status change")
+
+
 class StationOut(BaseModel):
     """A station: who scans, which flow and step, what it expects next, what it has so far."""
 
@@ -72,21 +86,15 @@ class StationOut(BaseModel):
     flows: list[FlowOut] | None = Field(
         None, description="the flows this station allows, with their steps (not in scan answers)"
     )
+    scanner: ScannerStateOut | None = Field(
+        None, description="the station's scanner driver (null: no scanner, or a scan answer)"
+    )
 
 
-class ScannerOut(BaseModel):
+class ScannerOut(ScannerStateOut):
     """A station's scanner driver: where it is and why."""
 
     station: str
-    kind: str = Field(description="simulated, serial or evdev")
-    status: Literal["connected", "waiting", "error", "stopped", "idle"] = Field(
-        description="connected: reading its device; waiting: the device is not there (the "
-        "driver looks again by itself); error: there but unusable, see reason; stopped: the "
-        "edge is shutting down or the input ended; idle: not started"
-    )
-    device: str | None = None
-    reason: str | None = None
-    since: str = Field("", description="edge time of the last status change")
 
 
 class QueuedActionOut(BaseModel):

@@ -6,8 +6,9 @@ from typing import Literal
 
 # connected: the device is open and read.  waiting: not there (unplugged, not yet found);
 # the driver looks again by itself.  error: there but unusable (permission, wrong settings),
-# with the reason; the driver retries too.  stopped: the edge is shutting down.
-DriverStatus = Literal["connected", "waiting", "error", "stopped"]
+# with the reason; the driver retries too.  stopped: the edge is shutting down, or a
+# simulated scanner's input ended.  idle: configured, its driver not started (yet).
+DriverStatus = Literal["connected", "waiting", "error", "stopped", "idle"]
 
 
 @dataclass(frozen=True)

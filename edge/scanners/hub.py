@@ -11,6 +11,7 @@ from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from edge.config import StationConfig
 from edge.errors import EdgeError
 from edge.events import EventSink
 from edge.scanners.base import DriverState, RawScan, ScanSink, StateSink
@@ -45,6 +46,12 @@ class ScannerHub:
     def state(self, station: str) -> DriverState | None:
         """The state of a station's driver, or None when the station has no scanner."""
         return self._states.get(station)
+
+    def state_of(self, station: StationConfig) -> DriverState | None:
+        """A configured station's driver state: None without a scanner, idle before it runs."""
+        if station.scanner is None:
+            return None
+        return self._states.get(station.name) or DriverState(station.scanner.kind, "idle")
 
     def states(self) -> dict[str, DriverState]:
         """Every driver's state, by station."""

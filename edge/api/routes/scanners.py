@@ -15,13 +15,7 @@ async def list_scanners(config: ConfigDep, scanners: ScannersDep) -> list[Scanne
     """Every configured scanner: its station, driver kind, status, device and reason."""
     out = []
     for station in config.stations:
-        if station.scanner is None:
-            continue
-        state = scanners.state(station.name)
-        if state is None:  # configured, its driver not started (yet)
-            out.append(
-                ScannerOut(station=station.name, kind=station.scanner.kind, status="idle", since="")
-            )
-        else:
+        state = scanners.state_of(station)
+        if state is not None:
             out.append(ScannerOut(station=station.name, **asdict(state)))
     return out

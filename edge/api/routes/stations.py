@@ -1,12 +1,16 @@
 """/stations: each station's context, and scans handled as if its scanner had read them."""
 
 from dataclasses import asdict
+from typing import Any
 
 from fastapi import APIRouter
 
-from edge.api.deps import StationsDep
+from edge.api.deps import ConfigDep, ScannersDep, StationsDep
 from edge.api.errors import error_responses
 from edge.api.schemas import ScanIn, ScanOut, StationOut
+from edge.config import EdgeConfig
+from edge.scanners.hub import ScannerHub
+from edge.stations import StationRunner
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 
@@ -20,16 +24,30 @@ async def post_scan(station: str, scan: ScanIn, stations: StationsDep) -> ScanOu
     return ScanOut.model_validate(outcome.to_dict())
 
 
+def _station_out(
+    name: str, stations: StationRunner, config: EdgeConfig, scanners: ScannerHub
+) -> StationOut:
+    """A station's state, its flows, and its scanner driver's state."""
+    out: dict[str, Any] = asdict(stations.state(name, with_flows=True))
+    station = config.station(name)
+    scanner = scanners.state_of(station) if station is not None else None
+    out["scanner"] = asdict(scanner) if scanner is not None else None
+    return StationOut.model_validate(out)
+
+
 @router.get("", response_model=list[StationOut])
-async def list_stations(stations: StationsDep) -> list[StationOut]:
-    """Every station: operator, flow, step, what it expects next, what it has, its flows."""
-    return [
-        StationOut.model_validate(asdict(stations.state(name, with_flows=True)))
-        for name in stations.names
-    ]
+async def list_stations(
+    stations: StationsDep, config: ConfigDep, scanners: ScannersDep
+) -> list[StationOut]:
+    """Every station: operator, flow, step, what it expects next, what it has, its flows,
+    and its scanner's state."""
+    return [_station_out(name, stations, config, scanners) for name in stations.names]
 
 
 @router.get("/{station}", response_model=StationOut, responses=error_responses(404, 422))
-async def get_station(station: str, stations: StationsDep) -> StationOut:
-    """One station: operator, flow, step, what it expects next, what it has, its flows."""
-    return StationOut.model_validate(asdict(stations.state(station, with_flows=True)))
+async def get_station(
+    station: str, stations: StationsDep, config: ConfigDep, scanners: ScannersDep
+) -> StationOut:
+    """One station: operator, flow, step, what it expects next, what it has, its flows, and
+    its scanner's state."""
+    return _station_out(station, stations, config, scanners)
