@@ -59,11 +59,12 @@ def decimal_mark(locale: str) -> str:
 
 
 def parse_quantity(text: str, locale: str | None = None) -> str:
-    """A quantity as read or typed, as a canonical decimal string; ScanError (QTY_...) if not."""
+    """A quantity (zero or more) as read or typed, as a canonical decimal string; ScanError
+    (QTY_...) if not."""
     raw = text
     text = text.strip()
     if text.startswith("-"):
-        raise ScanError(f"a quantity must be more than zero, not {raw!r}", code="QTY_INVALID")
+        raise ScanError(f"a quantity cannot be negative, not {raw!r}", code="QTY_INVALID")
     if not text or not _ALLOWED.match(text) or not text[0].isdigit() or not text[-1].isdigit():
         raise _invalid(raw)
     separators = [(i, c) for i, c in enumerate(text) if not c.isdigit()]
@@ -79,8 +80,8 @@ def parse_quantity(text: str, locale: str | None = None) -> str:
             f"{raw!r} has more than {QTY_DECIMALS} decimal places; round it", code="QTY_INVALID"
         )
     qty = Decimal(f"{digits}.{fraction}" if fraction else digits)
-    if qty <= 0:
-        raise ScanError(f"a quantity must be more than zero, not {raw!r}", code="QTY_INVALID")
+    # Zero is a quantity (a count that found an LP empty); the station's flow refuses it
+    # wherever an action needs more than zero.
     if qty >= _MAX:
         raise ScanError(f"{raw!r} is too large to be a quantity", code="QTY_INVALID")
     return format_qty(qty)

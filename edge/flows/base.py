@@ -8,6 +8,7 @@ restore a half-done sequence without asking the flow.
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from edge.barcodes.scan import Scan, ScanKind
@@ -49,6 +50,7 @@ class Step:
     prompt: str
     done: bool = False
     typed: tuple[ScanKind, ...] | None = None
+    zero: bool = False  # a quantity of zero is an answer here (a count found the LP empty)
 
     @property
     def expected(self) -> tuple[ScanKind, ...]:
@@ -144,6 +146,8 @@ class Flow:
         step = self.step(data)
         if scan.kind not in step.kinds:
             return self.unexpected(step, scan)
+        if scan.kind == "qty" and not step.zero and Decimal(scan.value) == 0:
+            return Refusal("QTY_ZERO", f"a quantity of zero does nothing here: {step.prompt}")
         return self.take(data, scan, step)
 
     def done(self, data: Data) -> Answer:

@@ -17,7 +17,7 @@ LP = Step(
     "scan an LP at the location (CMD:done when the location is counted)",
     done=True,
 )
-QTY = Step("qty", ("qty",), "scan or type the quantity found on the LP")
+QTY = Step("qty", ("qty",), "scan or type the quantity found on the LP", zero=True)
 
 
 @dataclass(frozen=True)

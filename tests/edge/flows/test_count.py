@@ -59,3 +59,17 @@ def test_done_does_not_drop_an_lp_waiting_for_its_quantity() -> None:
     )
     assert isinstance(done, Refusal) and done.code == "NEED_QTY"
     assert data == {"session": "C-7", "location": "A-01", "lp": "LP1"}
+
+
+def test_an_empty_lp_counts_as_zero_but_zero_is_refused_where_it_does_nothing() -> None:
+    from edge.flows.production import Output
+
+    answers, _ = walk(
+        Count(), scan("lp", "LP1"), scan("qty", "0"), data={"session": "C-7", "location": "A-01"}
+    )
+    assert actions(answers) == [
+        ("count.record", {"session": "C-7", "location": "A-01", "lps": [{"lp": "LP1", "qty": "0"}]})
+    ]
+    [zero], data = walk(Output(), scan("qty", "0"), data={"work_order": "WO-1"})
+    assert isinstance(zero, Refusal) and zero.code == "QTY_ZERO"
+    assert "zero does nothing here" in zero.message and data == {"work_order": "WO-1"}
