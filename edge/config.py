@@ -8,7 +8,7 @@ import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -22,12 +22,14 @@ from pydantic import (
     model_validator,
 )
 
+from edge.barcodes.decode import BarcodeDecoder
 from edge.barcodes.quantities import decimal_mark
-from edge.barcodes.rules import BarcodeRule, check_gs_substitute, check_rule_names
+from edge.barcodes.rules import DEFAULT_RULES, BarcodeRule, check_gs_substitute, check_rule_names
 from edge.errors import ConfigError
 from edge.flows import DEFAULT_QUALITY_REASONS, FlowName
 from edge.queue_reserve import DEFAULT_RESERVE_BYTES
 from edge.scanners.serial import SerialScannerConfig
+from edge.scanners.simulated import SimulatedScannerConfig
 from edge.scanners.wedge import WedgeScannerConfig
 from protocol.types import NAME_PATTERN, Code, Name
 from runtime.errors import BrokerUrlError
@@ -68,16 +70,6 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-
-
-class SimulatedScannerConfig(BaseModel):
-    """``kind = "simulated"``: scans are lines of a file, a FIFO or stdin."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kind: Literal["simulated"] = "simulated"
-    path: str = Field(default="-", min_length=1)
-    follow: bool = False
 
 
 def _scanner_kind(value: Any) -> str | None:
@@ -254,6 +246,11 @@ class EdgeConfig(BaseModel):
                 "`ioe edge provision` (or copy central_key from the provisioning answer)"
             )
         return bytes.fromhex(self.central_key)
+
+    def barcode_decoder(self) -> BarcodeDecoder:
+        """The decoder this file describes: its barcode_rules (or the defaults), gs_substitute."""
+        rules = DEFAULT_RULES if self.barcode_rules is None else self.barcode_rules
+        return BarcodeDecoder(rules, gs_substitute=self.gs_substitute)
 
     def station(self, name: str) -> StationConfig | None:
         """The station called ``name``, or None."""

@@ -9,14 +9,9 @@ from typing import Any
 import httpx
 
 from edge.central_client import post_to_central
-from edge.config import (
-    EdgeConfig,
-    SimulatedScannerConfig,
-    StationConfig,
-    validate_config,
-    write_config,
-)
+from edge.config import EdgeConfig, StationConfig, validate_config, write_config
 from edge.errors import ConfigError, ProvisionError
+from edge.scanners.simulated import SimulatedScannerConfig
 
 
 def default_station() -> StationConfig:

@@ -53,7 +53,7 @@ async def scan_test(
     """
     station = station_with_scanner(config, station_name)
     assert station.scanner is not None
-    decoder = BarcodeDecoder.from_config(config)
+    decoder = config.barcode_decoder()
     hub = ScannerHub()
     seen = 0
     done = _Done()

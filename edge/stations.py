@@ -128,7 +128,7 @@ class StationRunner:
     ) -> None:
         self.queue = queue
         self.events = events
-        self.decoder = decoder or BarcodeDecoder.from_config(config)
+        self.decoder = decoder or config.barcode_decoder()
         self.clock = clock
         self.limits = QuantityLimits.from_config(config)
         self._stations = {s.name: Station(station_setup(s, config)) for s in config.stations}

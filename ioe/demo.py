@@ -17,8 +17,9 @@ import httpx
 from central.server import run_central
 from central.settings import CentralSettings
 from edge.agent import run_edge
-from edge.config import EdgeConfig, SimulatedScannerConfig, StationConfig, load_config, write_config
+from edge.config import EdgeConfig, StationConfig, load_config, write_config
 from edge.provision import provision
+from edge.scanners.simulated import SimulatedScannerConfig
 from ioe import plant_day
 from ioe.plant_day import SITE, STATION
 from runtime.broker import EmbeddedBroker

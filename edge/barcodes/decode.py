@@ -7,7 +7,7 @@ action. ``explain`` tells the same story rule by rule, for ``ioe edge scan-test`
 
 import re
 from collections.abc import Collection, Sequence
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any, TypedDict
 
 from edge.barcodes.gs1 import GS, GS1_SYMBOLOGIES, Form, GS1Data, gs1_form, read_gs1
 from edge.barcodes.quantities import parse_quantity
@@ -15,9 +15,6 @@ from edge.barcodes.rules import DEFAULT_RULES, BarcodeRule, check_gs_substitute
 from edge.barcodes.scan import COMMANDS, Scan, ScanKind
 from edge.errors import ScanError
 from protocol.types import NAME_PATTERN
-
-if TYPE_CHECKING:
-    from edge.config import EdgeConfig
 
 __all__ = ["GS", "GS1_SYMBOLOGIES", "BarcodeDecoder", "Explanation", "parse_quantity"]
 
@@ -79,12 +76,6 @@ class BarcodeDecoder:
     ) -> None:
         self.rules = tuple(rules)
         self.gs_substitute = None if gs_substitute is None else check_gs_substitute(gs_substitute)
-
-    @classmethod
-    def from_config(cls, config: "EdgeConfig") -> "BarcodeDecoder":
-        """The decoder edge.toml describes: its barcode_rules (or the defaults), gs_substitute."""
-        rules = DEFAULT_RULES if config.barcode_rules is None else config.barcode_rules
-        return cls(rules, gs_substitute=config.gs_substitute)
 
     def __call__(
         self, raw: str, *, expected: Collection[ScanKind] = (), locale: str | None = None

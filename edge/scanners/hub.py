@@ -11,7 +11,6 @@ from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from edge.config import StationConfig
 from edge.errors import EdgeError
 from edge.events import EventSink
 from edge.scanners.base import DriverState, RawScan, ScanSink, StateSink
@@ -47,11 +46,12 @@ class ScannerHub:
         """The state of a station's driver, or None when the station has no scanner."""
         return self._states.get(station)
 
-    def state_of(self, station: StationConfig) -> DriverState | None:
-        """A configured station's driver state: None without a scanner, idle before it runs."""
-        if station.scanner is None:
+    def state_of(self, station: str, kind: str | None) -> DriverState | None:
+        """A station's driver state, given its configured scanner ``kind`` (None: it has no
+        scanner, so no state); idle until its driver runs."""
+        if kind is None:
             return None
-        return self._states.get(station.name) or DriverState(station.scanner.kind, "idle")
+        return self._states.get(station) or DriverState(kind, "idle")
 
     def states(self) -> dict[str, DriverState]:
         """Every driver's state, by station."""

@@ -11,12 +11,25 @@ import sys
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from edge.errors import ScannerError
 from edge.scanners.base import DriverState, RawScan, ScanSink, StateSink
 from edge.scanners.framing import Framer
 
 _CHUNK = 65536
+
+
+class SimulatedScannerConfig(BaseModel):
+    """``kind = "simulated"``: scans are lines of a file, a FIFO or stdin."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["simulated"] = "simulated"
+    path: str = Field(default="-", min_length=1)
+    follow: bool = False
 
 
 class LineSplitter:

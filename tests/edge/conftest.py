@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import EdgeConfig, SimulatedScannerConfig, StationConfig
+from edge.config import EdgeConfig, StationConfig
 from edge.events import EventBus
 from edge.queue import ActionQueue
+from edge.scanners.simulated import SimulatedScannerConfig
 from protocol import central_public_key
 
 SITE = "plant-1"

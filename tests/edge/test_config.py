@@ -10,7 +10,6 @@ import pytest
 
 from edge.config import (
     EdgeConfig,
-    SimulatedScannerConfig,
     StationConfig,
     load_config,
     render_config,
@@ -18,6 +17,7 @@ from edge.config import (
     write_config,
 )
 from edge.errors import ConfigError
+from edge.scanners.simulated import SimulatedScannerConfig
 
 EXAMPLE = """
 site = "plant-1"

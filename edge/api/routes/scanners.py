@@ -15,7 +15,8 @@ async def list_scanners(config: ConfigDep, scanners: ScannersDep) -> list[Scanne
     """Every configured scanner: its station, driver kind, status, device and reason."""
     out = []
     for station in config.stations:
-        state = scanners.state_of(station)
+        kind = station.scanner.kind if station.scanner is not None else None
+        state = scanners.state_of(station.name, kind)
         if state is not None:
             out.append(ScannerOut(station=station.name, **asdict(state)))
     return out

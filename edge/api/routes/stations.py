@@ -30,7 +30,8 @@ def _station_out(
     """A station's state, its flows, and its scanner driver's state."""
     out: dict[str, Any] = asdict(stations.state(name, with_flows=True))
     station = config.station(name)
-    scanner = scanners.state_of(station) if station is not None else None
+    kind = station.scanner.kind if station is not None and station.scanner is not None else None
+    scanner = scanners.state_of(name, kind)
     out["scanner"] = asdict(scanner) if scanner is not None else None
     return StationOut.model_validate(out)
 

@@ -70,7 +70,7 @@ def test_rules_substitute_and_locale_from_toml(tmp_path: Path) -> None:
     assert config.gs_substitute == "|"
     station = config.station("dock-1")
     assert station is not None and station.locale == "de"
-    decode = BarcodeDecoder.from_config(config)
+    decode = config.barcode_decoder()
     assert decode("B-04-12").value == "04-12"
     assert decode("1.720", expected=["qty"], locale=station.locale).value == "1720"
     receipt = decode(f"]C101{GTIN}10L1|17261231")
@@ -82,7 +82,7 @@ def test_rules_substitute_and_locale_from_toml(tmp_path: Path) -> None:
 
 
 def test_an_explicit_list_replaces_the_defaults_entirely(tmp_path: Path) -> None:
-    decode = BarcodeDecoder.from_config(load(tmp_path, HEAD + RULES))
+    decode = load(tmp_path, HEAD + RULES).barcode_decoder()
     with pytest.raises(ScanError) as err:
         decode("LOC:A-01")  # a default rule, not in this list
     assert err.value.code == "NO_RULE_MATCHED"
@@ -93,8 +93,8 @@ def test_an_explicit_list_replaces_the_defaults_entirely(tmp_path: Path) -> None
 def test_no_rules_in_toml_means_the_defaults(tmp_path: Path) -> None:
     config = load(tmp_path, HEAD + STATION)
     assert config.barcode_rules is None and config.gs_substitute is None
-    assert BarcodeDecoder.from_config(config).rules == DEFAULT_RULES
-    assert BarcodeDecoder.from_config(config)("LOC:A-01").kind == "location"
+    assert config.barcode_decoder().rules == DEFAULT_RULES
+    assert config.barcode_decoder()("LOC:A-01").kind == "location"
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edge.config import EdgeConfig, SimulatedScannerConfig, StationConfig, write_config
+from edge.config import EdgeConfig, StationConfig, write_config
+from edge.scanners.simulated import SimulatedScannerConfig
 from protocol import central_public_key
 from protocol.gs1 import gs1_check_digit
 

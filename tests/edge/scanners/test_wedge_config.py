@@ -5,15 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import (
-    EdgeConfig,
-    SimulatedScannerConfig,
-    StationConfig,
-    load_config,
-    render_config,
-)
+from edge.config import EdgeConfig, StationConfig, load_config, render_config
 from edge.errors import ConfigError
 from edge.scanners.keymaps import LAYOUTS
+from edge.scanners.simulated import SimulatedScannerConfig
 from edge.scanners.wedge import LayoutName, WedgeScannerConfig
 
 HEAD = """
