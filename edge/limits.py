@@ -2,7 +2,8 @@
 
 The check reads the body as it will travel (decimal strings), so it sees exactly the
 quantities central would apply. A product's own maximum applies where the body names the
-product (``item``); everywhere else the plant-wide maximum does.
+product (``item``, or the ``gtin`` of a supplier label: ``max_qty_by_product`` may be keyed
+by either); everywhere else the plant-wide maximum does.
 """
 
 from collections.abc import Iterator, Mapping
@@ -39,16 +40,23 @@ class QuantityLimits:
 
     @classmethod
     def from_config(cls, config: EdgeConfig) -> "QuantityLimits":
-        """The limits ``edge.toml`` sets (max_qty, [max_qty_by_product])."""
-        return cls(config.max_qty, dict(config.max_qty_by_product))
+        """The limits ``edge.toml`` sets (max_qty, [max_qty_by_product]); a GTIN key is
+        matched in its 14-digit form, as receipt bodies carry it."""
+        by_product = {
+            (key.zfill(14) if key.isdigit() and len(key) in (8, 12, 13) else key): qty
+            for key, qty in config.max_qty_by_product.items()
+        }
+        return cls(config.max_qty, by_product)
 
     def check(self, action_type: str, body: Mapping[str, Any]) -> None:
         """Raise QuantityOverLimitError naming the quantity and the limit it passes."""
-        product = body.get("item") if isinstance(body.get("item"), str) else None
         limit, whose = self.max_qty, "this edge's maximum per action (max_qty)"
-        if product is not None and product in self.by_product:
-            limit = self.by_product[product]
-            whose = f"the maximum per action for {product} (max_qty_by_product)"
+        for key in ("item", "gtin"):
+            product = body.get(key)
+            if isinstance(product, str) and product in self.by_product:
+                limit = self.by_product[product]
+                whose = f"the maximum per action for {product} (max_qty_by_product)"
+                break
         for where, qty in _quantities(body):
             if qty > limit:
                 raise QuantityOverLimitError(

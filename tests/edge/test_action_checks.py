@@ -24,6 +24,9 @@ def receipt(qty: str, *, item: str = "RAW-1", station: str = "pack-2", op: str =
     }
 
 
+GTIN13 = "9521234567899"  # an EAN-13 as a plant writes it; receipts carry it as 14 digits
+
+
 @pytest.fixture
 def checked(config: EdgeConfig) -> EdgeConfig:
     """The test edge plus a dock where operators sign in, and a tighter maximum for FLOUR."""
@@ -31,7 +34,7 @@ def checked(config: EdgeConfig) -> EdgeConfig:
     data["stations"].append(
         StationConfig(name="dock-1", action="lp.move", require_sign_in=True).model_dump()
     )
-    data["max_qty_by_product"] = {"FLOUR": Decimal(500)}
+    data["max_qty_by_product"] = {"FLOUR": Decimal(500), GTIN13: Decimal(40)}
     return EdgeConfig.model_validate(data)
 
 
@@ -119,6 +122,19 @@ async def test_a_product_maximum_overrides_the_plant_one(
     if not allowed:
         assert "maximum per action for FLOUR (max_qty_by_product), 500" in answer.json()["message"]
     assert await _depth(queue) == (1 if allowed else 0)
+
+
+async def test_a_receipt_by_gtin_meets_the_maximum_kept_under_that_gtin(
+    client: httpx.AsyncClient, queue: ActionQueue
+) -> None:
+    body = {"gtin": GTIN13, "qty": "41", "location": "RECV"}
+    action = {"type": "lp.receive", "station": "pack-2", "operator": "op-1", "body": body}
+    answer = await client.post("/api/v1/actions", json=action)
+    assert (answer.status_code, answer.json()["code"]) == (422, "QTY_OVER_LIMIT")
+    assert f"maximum per action for 0{GTIN13} (max_qty_by_product), 40" in answer.json()["message"]
+    body["qty"] = "40"
+    assert (await client.post("/api/v1/actions", json=action)).status_code == 201
+    assert await _depth(queue) == 1
 
 
 async def test_every_quantity_in_a_body_is_checked(
