@@ -353,6 +353,8 @@ edges = Table(
     Column("last_seq", BigInteger, nullable=False),  # highest seq central processed
     # Mosquitto $7$ hash of the edge's broker password (central/broker/); never the password.
     Column("mqtt_password_hash", String(200)),
+    # Each station's scanner driver as the edge last reported it (bounded: presence.py).
+    Column("scanners", JSON),
     UniqueConstraint("site", "edge_id"),
 )
 

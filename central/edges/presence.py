@@ -18,6 +18,30 @@ from protocol import EdgeState
 log = logging.getLogger(__name__)
 
 
+# What a registry row keeps of an edge's scanner report: enough for every real edge, too
+# little for a hostile one to grow the table.
+MAX_SCANNERS = 64
+MAX_TEXT = 200
+
+
+def _bounded_scanners(state: EdgeState) -> dict[str, dict[str, str | None]]:
+    """The scanner states an edge reported, at most MAX_SCANNERS, each text cut short."""
+
+    def cut(text: str | None) -> str | None:
+        return None if text is None else text[:MAX_TEXT]
+
+    kept: dict[str, dict[str, str | None]] = {}
+    for station, scanner in list(state.scanners.items())[:MAX_SCANNERS]:
+        kept[station[:64]] = {
+            "kind": scanner.kind[:32],
+            "status": scanner.status[:32],
+            "device": cut(scanner.device),
+            "reason": cut(scanner.reason),
+            "since": scanner.since[:40],
+        }
+    return kept
+
+
 async def record_edge_state(engine: AsyncEngine, *, site: str, edge: str, payload: bytes) -> None:
     """Store an edge's retained presence in the registry; bad or unknown input is logged."""
     if not payload:
@@ -28,13 +52,14 @@ async def record_edge_state(engine: AsyncEngine, *, site: str, edge: str, payloa
         log.warning("ignoring unreadable state of %s/%s: %s", site, edge, err)
         return
     oldest = state.oldest_pending_ts[:40] if state.oldest_pending_ts else None
-    values = {
+    values: dict[str, object] = {
         "online": state.online,
         "queue_depth": state.queue_depth,
         "oldest_pending_ts": oldest,
         "last_ack_seq": state.last_ack_seq,
         "version": state.version[:64],
         "last_seen": now(),
+        "scanners": _bounded_scanners(state),
     }
     try:
         async with engine.begin() as conn:

@@ -33,6 +33,7 @@ PUBLIC_COLUMNS = (
     edges.c.key_version,
     edges.c.previous_valid_until,
     edges.c.revoked_at,
+    edges.c.scanners,
 )
 
 
@@ -81,6 +82,7 @@ class RegisteredEdge:
     key_version: int
     previous_valid_until: datetime | None
     revoked_at: datetime | None
+    scanners: dict[str, dict[str, str | None]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from protocol.types import Name
 
@@ -55,6 +55,16 @@ class EdgeRevoked(BaseModel):
     revoked_at: datetime
 
 
+class ScannerStateOut(BaseModel):
+    """A station's scanner driver as its edge reports it."""
+
+    kind: str
+    status: str = Field(description="connected, waiting, error, stopped or idle")
+    device: str | None = None
+    reason: str | None = None
+    since: str = ""
+
+
 class EdgeOut(BaseModel):
     """A registered edge and its last reported presence (never its secret)."""
 
@@ -71,6 +81,16 @@ class EdgeOut(BaseModel):
     key_version: int
     previous_valid_until: datetime | None  # a rotation's overlap still open
     revoked_at: datetime | None
+    scanners: dict[str, ScannerStateOut] = Field(
+        default_factory=dict,
+        description="each station's scanner driver as the edge last reported it, by station",
+    )
+
+    @field_validator("scanners", mode="before")
+    @classmethod
+    def _none_reported(cls, scanners: object) -> object:
+        """An edge that never reported scanners has none."""
+        return {} if scanners is None else scanners
 
 
 class AlarmOut(BaseModel):

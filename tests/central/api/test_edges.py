@@ -57,3 +57,24 @@ async def test_admin_token_guards_provisioning(central: Central) -> None:
         assert (await client.get(f"{API}/edges")).status_code == 401  # reads need a token too
         listed = await client.get(f"{API}/edges", headers={"Authorization": "Bearer t0ken"})
         assert listed.status_code == 200 and len(listed.json()["items"]) == 2
+
+
+async def test_the_registry_shows_each_edges_scanners(central: Central) -> None:
+    import json
+
+    from central.edges.presence import record_edge_state
+
+    state = {"online": True, "scanners": {"dock-1": {"kind": "serial", "status": "waiting"}}}
+    await record_edge_state(
+        central.engine, site=SITE, edge="edge-1", payload=json.dumps(state).encode()
+    )
+    (edge,) = (await central.client.get(f"{API}/edges")).json()["items"]
+    assert edge["scanners"] == {
+        "dock-1": {
+            "kind": "serial",
+            "status": "waiting",
+            "device": None,
+            "reason": None,
+            "since": "",
+        }
+    }

@@ -58,3 +58,26 @@ async def test_bad_or_unknown_state_is_ignored(central: Central) -> None:
     async with central.engine.connect() as conn:
         edges = await list_edges(conn)
     assert [(e.edge_id, e.online, e.last_seen) for e in edges] == [(EDGE, False, None)]
+
+
+async def test_state_keeps_each_scanner_bounded(central: Central) -> None:
+    scanners = {
+        "dock-1": {"kind": "serial", "status": "waiting", "device": None, "reason": "unplugged"},
+        "line-1": {"kind": "evdev", "status": "connected", "device": "/dev/input/event3"},
+    }
+    # A hostile edge's flood: many stations, long texts. The registry keeps a bounded row.
+    flood = {
+        f"st-{i}": {"kind": "serial", "status": "error", "reason": "x" * 5000} for i in range(500)
+    }
+    for reported in (scanners, flood):
+        payload = json.dumps({"online": True, "scanners": reported}).encode()
+        await record_edge_state(central.engine, site=SITE, edge=EDGE, payload=payload)
+        async with central.engine.connect() as conn:
+            (edge,) = await list_edges(conn)
+        if reported is scanners:
+            assert edge.scanners is not None
+            assert edge.scanners["dock-1"]["status"] == "waiting"
+            assert edge.scanners["dock-1"]["reason"] == "unplugged"
+            assert edge.scanners["line-1"]["device"] == "/dev/input/event3"
+    assert edge.scanners is not None and len(edge.scanners) == 64
+    assert all(len(s["reason"] or "") == 200 for s in edge.scanners.values())
