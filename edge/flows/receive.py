@@ -81,7 +81,9 @@ class Receive(Flow):
         new = dict(data)
         if scan.kind == "location":
             new["location"] = scan.value
-        elif scan.kind == "receipt":
+        elif scan.kind == "receipt" or (scan.kind == "lp" and scan.fields.get("gtin")):
+            # A label with an SSCC reads as an LP (the gs1-sscc rule comes first); when it
+            # names its contents' GTIN too, it is the supplier's label all the same.
             new.update(self._label(scan))
         elif scan.kind in ("product", "lp"):
             gtin = scan.fields.get("gtin") or as_gtin(scan.value)

@@ -1,5 +1,6 @@
 """lp.receive: from a GS1 receipt label, or product, quantity and lot one by one."""
 
+from edge.barcodes.decode import BarcodeDecoder
 from edge.flows import Refusal, Setup
 from edge.flows.receive import Receive, as_gtin
 from protocol.envelope import normalize_body
@@ -42,6 +43,30 @@ def test_a_full_label_at_a_dock_with_a_location_is_received_at_once() -> None:
     }
     assert normalize_body(type, body) == body  # exactly what lp.receive takes
     assert data == {"location": "DOCK-1"}
+
+
+def test_a_label_with_an_sscc_and_a_gtin_is_the_supplier_label_as_the_decoder_reads_it() -> None:
+    # The default rules read any label with (00) as an LP (gs1-sscc comes first): its GTIN,
+    # count, lot and dates must still fill the receipt, and its SSCC number the new LP.
+    flow = Receive(Setup(location="DOCK-1"))
+    raw = f"]C100{SSCC}01{GTIN}17271231102611\x1d3102001250"
+    read = BarcodeDecoder()(raw, expected=flow.step(flow.start()).kinds)
+    assert read.kind == "lp"
+    answers, _ = walk(flow, read)
+    assert actions(answers) == [
+        (
+            "lp.receive",
+            {
+                "gtin": GTIN,
+                "qty": "12.5",
+                "uom": "kg",
+                "lot": "2611",
+                "expiry": "2027-12-31",
+                "location": "DOCK-1",
+                "lp": SSCC,
+            },
+        )
+    ]
 
 
 def test_an_lp_label_before_the_supplier_label_then_the_location() -> None:
