@@ -149,6 +149,12 @@ class _Run:
                 self.note(rule, "matched", f"{scan.kind} {scan.value}")
                 return scan
         shown = text.replace(GS, "<GS>")
+        if _CONTROL.search(text):  # e.g. an STX/ETX frame the scanner adds and edge.toml keeps
+            raise ScanError(
+                f"scan {shown[:80]!r} contains control characters and matches no barcode rule; "
+                "check the scanner's configuration (its prefix and suffix: strip them with "
+                "the scanner's `prefix`/`suffix` in edge.toml)"
+            )
         raise ScanError(
             f"{shown[:80]!r} matches no barcode rule of this edge; nothing was done",
             code="NO_RULE_MATCHED",
@@ -215,8 +221,9 @@ def _strip(raw: str) -> tuple[str, str | None]:
     if UNREADABLE in raw:
         raise ScanError(
             f"{raw[:80]!r} has characters or keys this edge could not read (shown as "
-            f"{UNREADABLE}): set the scanner's keyboard layout (or character set) in edge.toml "
-            "to the one the scanner uses",
+            f"{UNREADABLE}): a serial scanner's baud rate, parity or data bits differ from "
+            "edge.toml's, or a keyboard-wedge scanner's layout differs from its `layout`; "
+            "`ioe edge scan-test` shows the bytes",
             code="SCAN_UNREADABLE",
         )
     text = raw.strip(" \t\r\n")

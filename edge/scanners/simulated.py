@@ -9,7 +9,7 @@ import os
 import stat
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Literal
 
@@ -62,58 +62,66 @@ class SimulatedScanner:
     async def run(self, on_scan: ScanSink, on_state: StateSink) -> None:
         """The driver interface: every line a scan; a missing source is an error state."""
         device = "stdin" if self.path == "-" else self.path
-        waiting = self.path != "-" and self.follow and not os.path.exists(self.path)
-        if waiting:
+        if self.path != "-" and self.follow and not os.path.exists(self.path):
             on_state(DriverState("simulated", "waiting", device, f"{self.path} does not exist yet"))
-        else:
+
+        def opened() -> None:
             on_state(DriverState("simulated", "connected", device))
+
         try:
-            async for line in self.scans():
-                if waiting:
-                    on_state(DriverState("simulated", "connected", device))
-                    waiting = False
+            async for line in self.scans(opened):
                 await on_scan(RawScan(data=line, raw=line.encode("utf-8")))
         except ScannerError as err:
             on_state(DriverState("simulated", "error", device, str(err)))
             return
         on_state(DriverState("simulated", "stopped", device, "end of input"))
 
-    async def scans(self) -> AsyncIterator[str]:
-        """Each raw scan, as the scanner would send it (line terminator removed)."""
+    async def scans(self, opened: Callable[[], None] | None = None) -> AsyncIterator[str]:
+        """Each raw scan, as the scanner would send it (line terminator removed); ``opened``
+        is called once the source is there (a followed file may appear later)."""
         if self.path == "-":
             source = _stdin_lines()
         else:
-            kind = await self._kind()
-            source = self._fifo_lines() if kind == "fifo" else self._file_lines()
+            kind, appeared = await self._kind()
+            if kind == "fifo":
+                source = self._fifo_lines()
+            else:
+                source = self._file_lines(from_start=appeared)
+        if opened is not None:
+            opened()
         async for line in source:
             yield line
 
-    async def _kind(self) -> str:
+    async def _kind(self) -> tuple[str, bool]:
+        """ "fifo" or "file", and whether it appeared only after we started looking."""
+        appeared = False
         while True:
             try:
                 mode = os.stat(self.path).st_mode
             except FileNotFoundError as err:
                 if not self.follow:
                     raise ScannerError(f"simulated scanner: {self.path} does not exist") from err
+                appeared = True
                 await asyncio.sleep(self.poll_interval)  # tailing: wait for it to appear
                 continue
             except OSError as err:
                 raise ScannerError(f"simulated scanner: cannot stat {self.path}: {err}") from err
             if stat.S_ISFIFO(mode):
-                return "fifo"
+                return "fifo", appeared
             if stat.S_ISREG(mode):
-                return "file"
+                return "file", appeared
             raise ScannerError(f"simulated scanner: {self.path} is neither a file nor a FIFO")
 
-    async def _file_lines(self) -> AsyncIterator[str]:
-        """A regular file: read once, or (follow) only the lines appended from now on."""
+    async def _file_lines(self, *, from_start: bool = False) -> AsyncIterator[str]:
+        """A regular file: read once, or (follow) only the lines appended from now on; all of
+        it when it appeared after the scanner started (every line in it is a new scan)."""
         try:
             handle = await asyncio.to_thread(open, self.path, "rb")
         except OSError as err:
             raise ScannerError(f"simulated scanner: cannot open {self.path}: {err}") from err
         splitter = LineSplitter()
         try:
-            if self.follow:
+            if self.follow and not from_start:
                 # Like `tail -f -n 0`: a restart must not replay scans already handled.
                 await asyncio.to_thread(handle.seek, 0, os.SEEK_END)
             while True:

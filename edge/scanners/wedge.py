@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from edge.barcodes.rules import check_gs_substitute
 from edge.errors import ScannerError
 from edge.scanners.base import DriverState, DriverStatus, ScanSink, StateSink
 
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
 
 LayoutName = Literal["us", "uk", "de", "fr", "tr"]
 _HEX_ID = r"^(0x)?[0-9a-fA-F]{1,4}$"
+
+
+# The links udev makes for each input device, named after its vendor, model and serial.
+BY_ID_DIR = "/dev/input/by-id"
 
 
 class WedgeScannerConfig(BaseModel):
@@ -43,7 +48,7 @@ class WedgeScannerConfig(BaseModel):
 
     kind: Literal["evdev"]
     name: str | None = Field(default=None, min_length=1)
-    by_id: str | None = Field(default=None, pattern=r"^/\S+$")
+    by_id: str | None = Field(default=None, pattern=r"^\S+$")
     vid: str | None = Field(default=None, pattern=_HEX_ID)
     pid: str | None = Field(default=None, pattern=_HEX_ID)
     layout: LayoutName = "us"
@@ -58,9 +63,23 @@ class WedgeScannerConfig(BaseModel):
         # One spelling ("0c2e"), so a written config reads back equal.
         return None if value is None else f"{int(value, 16):04x}"
 
+    @field_validator("by_id")
+    @classmethod
+    def _by_id_path(cls, value: str | None) -> str | None:
+        # A bare link name, as `ls /dev/input/by-id` shows it, is read in that directory.
+        if value is None or value.startswith("/"):
+            return value
+        return f"{BY_ID_DIR}/{value}"
+
     @field_validator("gs")
     @classmethod
     def _known_gs(cls, value: str) -> str:
+        if value.startswith("substitute:"):
+            char = value.removeprefix("substitute:")
+            try:
+                check_gs_substitute(char)
+            except ValueError as err:
+                raise ValueError(f"gs = {value!r}: {err}".replace("gs_substitute ", "")) from None
         gs_setting(value)
         return value
 

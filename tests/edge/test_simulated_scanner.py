@@ -63,6 +63,49 @@ async def test_follow_tails_appended_lines_only(tmp_path: Path) -> None:
     await scans.aclose()
 
 
+async def test_a_followed_file_made_after_the_start_is_read_from_its_first_line(
+    tmp_path: Path,
+) -> None:
+    from edge.scanners.base import DriverState, RawScan
+
+    path = tmp_path / "late.scans"
+    states: list[DriverState] = []
+    seen: list[str] = []
+    two = asyncio.Event()
+
+    async def on_scan(raw: RawScan) -> None:
+        seen.append(raw.data)
+        if len(seen) == 2:
+            two.set()
+
+    scanner = SimulatedScanner(path, follow=True, poll_interval=0.01)
+    task = asyncio.create_task(scanner.run(on_scan, states.append))
+    await asyncio.sleep(0.05)
+    assert [s.status for s in states] == ["waiting"]
+    path.write_text("LP-1\n")  # the file appears with its first scan in it
+    await asyncio.sleep(0.05)
+    with path.open("a") as handle:
+        handle.write("LP-2\n")
+    await asyncio.wait_for(two.wait(), STEP)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert seen == ["LP-1", "LP-2"]
+    assert [s.status for s in states] == ["waiting", "connected"]
+
+
+async def test_a_missing_file_is_an_error_state_and_never_connected(tmp_path: Path) -> None:
+    from edge.scanners.base import DriverState, RawScan
+
+    states: list[DriverState] = []
+
+    async def on_scan(raw: RawScan) -> None:
+        raise AssertionError("nothing to read")
+
+    await SimulatedScanner(tmp_path / "nope.txt").run(on_scan, states.append)
+    assert [s.status for s in states] == ["error"]
+    assert "does not exist" in (states[0].reason or "")
+
+
 async def test_fifo_survives_writers_coming_and_going(tmp_path: Path) -> None:
     path = tmp_path / "scanner.fifo"
     os.mkfifo(path)

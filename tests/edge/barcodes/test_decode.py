@@ -216,3 +216,18 @@ def test_explain_a_gtin_alone_and_an_unknown_symbology() -> None:
         "why": "a GTIN alone is read by product rules only",
     }
     assert decode.explain("]X0abc")["symbology_meaning"] == "a symbology this edge has no name for"
+
+
+def test_a_frame_of_control_characters_is_refused_as_a_scanner_setting() -> None:
+    # A scanner that wraps each scan in STX ... ETX, with edge.toml not told to strip them.
+    with pytest.raises(ScanError) as err:
+        BarcodeDecoder()("\x02LP-1\x03")
+    assert err.value.code == "SCAN_INVALID"
+    assert "control characters" in str(err.value) and "prefix" in str(err.value)
+
+
+def test_unreadable_characters_name_both_likely_settings() -> None:
+    with pytest.raises(ScanError) as err:
+        BarcodeDecoder()("LP-\ufffd1")
+    assert err.value.code == "SCAN_UNREADABLE"
+    assert "baud rate" in str(err.value) and "layout" in str(err.value)

@@ -54,7 +54,8 @@ def test_scans_are_shown_raw_and_decoded_and_nothing_is_queued(tmp_path: Path) -
     assert scans[0]["scan"]["rule"] == "gs1-sscc" and scans[0]["symbology"] == "]C1"
     assert scans[0]["raw_hex"].startswith("5d 43 31")  # "]C1" as the scanner sent it
     assert scans[1]["scan"]["kind"] == "location" and scans[1]["scan"]["value"] == "A-01"
-    assert scans[2]["error"]["code"] == "NO_RULE_MATCHED"
+    assert scans[2]["error"]["code"] == "SCAN_INVALID"
+    assert "control characters" in scans[2]["error"]["message"]
     assert {step["outcome"] for step in scans[2]["rules"]} >= {"no match"}
     states = [i["status"] for i in items if i["event"] == "scanner"]
     assert states[0] == "connected"

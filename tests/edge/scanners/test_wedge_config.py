@@ -72,7 +72,7 @@ def test_defaults_and_a_scanner_table_without_kind_is_the_simulated_one(tmp_path
         ('kind = "evdev"\nname = "x"\nvid = "0c2e"\npid = "1"\n', "set exactly one of name"),
         ('kind = "evdev"\nvid = "0c2e"\n', "give both vid and pid"),
         ('kind = "evdev"\nvid = "usb"\npid = "1"\n', "stations[0].scanner.vid: String should"),
-        ('kind = "evdev"\nby_id = "usb-kbd"\n', "stations[0].scanner.by_id"),
+        ('kind = "evdev"\nby_id = "usb kbd"\n', "stations[0].scanner.by_id"),
         ('kind = "evdev"\nname = "x"\nlayout = "ch"\n', "stations[0].scanner.layout: Input"),
         ('kind = "evdev"\nname = "x"\ngs = "key:F99"\n', "'F99' is not an evdev key name"),
         ('kind = "evdev"\nname = "x"\npoll_interval_seconds = 0\n', "poll_interval_seconds"),
@@ -112,3 +112,14 @@ def test_render_config_round_trips(scanner: WedgeScannerConfig | SimulatedScanne
     text = render_config(config)
     assert "[stations.scanner]" in text
     assert EdgeConfig.model_validate(tomllib.loads(text)) == config
+
+
+def test_a_bare_by_id_name_is_read_in_the_by_id_directory() -> None:
+    config = WedgeScannerConfig(kind="evdev", by_id="usb-Zebra_Scanner-event-kbd")
+    assert config.by_id == "/dev/input/by-id/usb-Zebra_Scanner-event-kbd"
+
+
+@pytest.mark.parametrize("char", ["A", "7", "-", " "])
+def test_a_gs_substitute_that_gs1_data_can_hold_is_refused(char: str) -> None:
+    with pytest.raises(ValueError, match="can appear inside GS1 data"):
+        WedgeScannerConfig(kind="evdev", name="scanner", gs=f"substitute:{char}")
