@@ -180,10 +180,11 @@ async def insert_actions(
 
     ``max_pages`` caps the file for new actions only: the pages past it are kept for acks.
     """
-    # seq is read inside this transaction, so it is gap-free and never reused.
-    async with conn.execute("SELECT COALESCE(MAX(seq), 0) FROM actions") as cursor:
-        row = await cursor.fetchone()
-    seq = int(row[0]) if row else 0
+    # seq is read inside this transaction, so it is gap-free and never reused. One call to
+    # the connection's thread, not three (execute, fetchone, close): a scan waits for every
+    # such round trip before it is "saved" (docs/benchmarks.md, scan to durable).
+    rows_read = list(await conn.execute_fetchall("SELECT COALESCE(MAX(seq), 0) FROM actions"))
+    seq = int(rows_read[0][0]) if rows_read else 0
     now = format_ts(datetime.now(UTC))
     rows, out = [], {}
     for request in requests:

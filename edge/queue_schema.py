@@ -82,10 +82,9 @@ async def migrate(conn: aiosqlite.Connection) -> int:
 
 
 async def pragma(conn: aiosqlite.Connection, statement: str) -> Any:
-    """Run a PRAGMA and return its first value, if any."""
-    async with conn.execute(f"PRAGMA {statement}") as cursor:
-        row = await cursor.fetchone()
-    return row[0] if row else None
+    """Run a PRAGMA and return its first value, if any (one round trip to the thread)."""
+    rows = list(await conn.execute_fetchall(f"PRAGMA {statement}"))
+    return rows[0][0] if rows else None
 
 
 async def rollback(conn: aiosqlite.Connection) -> None:

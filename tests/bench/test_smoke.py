@@ -152,6 +152,34 @@ def test_queue_enqueue_queues_every_action(tmp_path: Path) -> None:
     assert re.search(rf"concurrent    :\s+{FIGURE} actions/s\s+\(1,000 actions", out), out
 
 
+def test_scan_latency_queues_every_scan(tmp_path: Path) -> None:
+    out = passed(bench("scan_latency.py", "--smoke", tmp_path=tmp_path))
+    assert "1 station and 8 stations, 48 LP scans each through real serial drivers" in out, out
+    assert "every scan queued exactly one lp.move of its LP, in scan order per station" in out
+    figures = rf"\s+{FIGURE}\s+{FIGURE}\s+{FIGURE}\n"
+    for when in ("before", "after"):
+        assert re.search(rf"raw commit, back to back, {when}\s+200{figures}", out), out
+        assert re.search(rf"raw commit, paced 20-50 ms, {when}\s+48{figures}", out), out
+    for stations in ("1 station", "8 stations"):
+        assert re.search(rf"scan to durable, {stations}\s+48{figures}", out), out
+        assert f"where the time goes, {stations} (p50 / p99 ms):" in out, out
+    gaps = rf"1 station [+-]{FIGURE} ms, 8 stations [+-]{FIGURE} ms\n"
+    for baseline in ("back to back", "paced"):
+        assert re.search(rf"p99\(scan\) - p99\(raw commit, {baseline}\): {gaps}", out), out
+    verdict = (
+        r"goal, p99 within 2 ms of the raw commit's: back to back: (NOT )?met; paced: (NOT )?met"
+    )
+    assert re.search(verdict, out), out
+
+
+def test_scan_latency_fails_when_its_scans_make_no_action(tmp_path: Path) -> None:
+    """An idle timeout shorter than the pause between scans drops the put-away before every
+    LP: each scan only collects its LP, none is queued, and the run must fail."""
+    err = failed(bench("scan_latency.py", "--smoke", "--idle-timeout", "0.01", tmp_path=tmp_path))
+    assert "every LP scan should queue one lp.move: 48 of 48 did not" in err, err
+    assert "no scan for 0.01 s" in err, err
+
+
 def test_plant_scale_answers_every_query(database_url: str, tmp_path: Path) -> None:
     args = ["--smoke"] if database_url.startswith("sqlite") else ["--smoke", "--db", database_url]
     out = passed(bench("plant_scale.py", *args, "--no-http", tmp_path=tmp_path))

@@ -5,7 +5,9 @@ import json
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import aiosqlite
 import pytest
 
 from edge.errors import QueueError, QueueFullError
@@ -93,6 +95,28 @@ async def test_concurrent_enqueues_get_gap_free_seq_in_few_transactions(queue: A
     assert stats.commits == queue.commits < count // 10
     batch = await queue.pending_batch(200)
     assert [e["seq"] for e in batch] == list(range(1, 201))
+
+
+async def test_an_enqueue_makes_four_round_trips_to_the_sqlite_thread(
+    queue: ActionQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every aiosqlite call waits for the connection's thread and a scan's "saved" waits for
+    all of them (docs/benchmarks.md, scan to durable): BEGIN, the seq, the insert, COMMIT.
+    Connection._execute is where aiosqlite hands each call to its thread."""
+    await queue.enqueue(type="lp.move", station="pack-2", operator="op-1", body=move_body())
+    calls: list[str] = []
+    handed = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(getattr(fn, "__name__", repr(fn)))
+        return await handed(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    action = await queue.enqueue(
+        type="lp.move", station="pack-2", operator="op-1", body=move_body()
+    )
+    assert action.seq == 2
+    assert len(calls) == 4, calls
 
 
 async def test_reopen_keeps_everything_and_seq_continues(tmp_path: Path) -> None:
