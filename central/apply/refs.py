@@ -9,8 +9,9 @@ primary-key read per transaction.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.apply.sscc import reserve_serials
@@ -30,6 +31,21 @@ class Product:
     allow_merge: bool = False
     shelf_life_days: int | None = None
     gtin: str | None = None  # as the catalog wrote it (8 to 14 digits)
+
+
+# What an action's checks read of a product (Product's fields, in order).
+_PRODUCT_COLUMNS = (
+    products.c.id,
+    products.c.code,
+    products.c.uom,
+    products.c.allow_merge,
+    products.c.shelf_life_days,
+    products.c.gtin,
+)
+
+
+def _product(row: Row[Any, Any, Any, Any, Any, Any]) -> Product:
+    return Product(row.id, row.code, row.uom, row.allow_merge, row.shelf_life_days, row.gtin)
 
 
 @dataclass
@@ -82,21 +98,14 @@ class ReferenceCache:
         if key not in self.products:
             row = (
                 await conn.execute(
-                    select(
-                        products.c.id,
-                        products.c.code,
-                        products.c.uom,
-                        products.c.allow_merge,
-                        products.c.shelf_life_days,
-                        products.c.gtin,
-                    ).where(products.c.site == site, products.c.code == code)
+                    select(*_PRODUCT_COLUMNS).where(
+                        products.c.site == site, products.c.code == code
+                    )
                 )
             ).first()
             if row is None:
                 return None
-            self.products[key] = Product(
-                row.id, row.code, row.uom, row.allow_merge, row.shelf_life_days, row.gtin
-            )
+            self.products[key] = _product(row)
         return self.products[key]
 
     async def products_by_gtin(self, conn: AsyncConnection, site: str, gtin: str) -> list[Product]:
@@ -105,21 +114,11 @@ class ReferenceCache:
         key = (site, gtin)
         if key not in self.gtins:
             rows = await conn.execute(
-                select(
-                    products.c.id,
-                    products.c.code,
-                    products.c.uom,
-                    products.c.allow_merge,
-                    products.c.shelf_life_days,
-                    products.c.gtin,
-                )
+                select(*_PRODUCT_COLUMNS)
                 .where(products.c.site == site, products.c.gtin.in_(gtin_spellings(gtin)))
                 .order_by(products.c.code)
             )
-            found = [
-                Product(row.id, row.code, row.uom, row.allow_merge, row.shelf_life_days, row.gtin)
-                for row in rows
-            ]
+            found = [_product(row) for row in rows]
             if not found:
                 return []  # only hits are cached: the GTIN may be added to a product any moment
             self.gtins[key] = found

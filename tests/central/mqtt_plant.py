@@ -17,8 +17,8 @@ from central.db.engine import make_engine
 from central.edges.registry import provision_edge
 from central.ingest import IngestWorker
 from central.settings import CentralSettings
-from protocol import build_envelope, encode_batch, read_acks
-from protocol.envelope import seal_envelope
+from protocol import encode_batch, read_acks
+from protocol.envelope import normalize_body, seal_envelope
 from protocol.topics import ack_topic, act_topic
 from runtime.mqtt import MqttConnection
 
@@ -39,18 +39,7 @@ class Plant:
 
     def env(self, type: str, body: dict[str, Any], ts: str) -> dict[str, Any]:
         """The device's next signed envelope."""
-        self.seq += 1
-        return build_envelope(
-            type=type,
-            site=SITE,
-            edge=EDGE,
-            station="line-1",
-            operator="op-7",
-            seq=self.seq,
-            body=body,
-            secret=self.secret,
-            ts=ts,
-        )
+        return self.env_as_is(type, normalize_body(type, body), ts)
 
     def env_as_is(self, type: str, wire_body: dict[str, Any], ts: str) -> dict[str, Any]:
         """The device's next envelope with ``wire_body`` signed exactly as given, as a device
