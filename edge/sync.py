@@ -14,6 +14,7 @@ counted and ignored; an unanswered batch is simply sent again after the ack time
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -311,10 +312,12 @@ class SyncLoop:
         """Publish presence when the queue changes (at most once a second) and periodically."""
         last = 0.0
         while True:
-            try:
-                await asyncio.wait_for(self._state_dirty.wait(), self.state_interval)
-            except TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns normally when the
+            # event is set as the task is cancelled (a scanner reporting "stopped" at shutdown
+            # does exactly that), the cancellation is lost and the edge never stops.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.state_interval):
+                    await self._state_dirty.wait()
             wait = 1.0 - (time.monotonic() - last)
             if wait > 0:
                 await asyncio.sleep(wait)

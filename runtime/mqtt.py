@@ -390,7 +390,6 @@ async def keep_connected(
                 "reloaded since the account was made"
             ) from None
         except MqttError as err:
-            _stop_if_cancelling()
             delay = backoff.next_delay()
             log.warning("%s: %s; retrying in %.1fs", name, err, delay)
             await asyncio.sleep(delay)
@@ -409,17 +408,4 @@ async def keep_connected(
         finally:
             if on_change:
                 on_change(False)
-        _stop_if_cancelling()
         await asyncio.sleep(backoff.next_delay())
-
-
-def _stop_if_cancelling() -> None:
-    """Raise CancelledError when this task is being cancelled.
-
-    Closing a link while the broker goes away raises MqttDisconnected from the close, which
-    replaces the CancelledError that was on its way out: caught as a lost link, it would
-    reconnect forever and the process would never stop (SIGTERM during a broker restart).
-    """
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError

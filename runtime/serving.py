@@ -138,25 +138,50 @@ async def _serve(server: QuietServer) -> None:
         ) from None
 
 
+# How often a stop is asked again while the task is still running.
+RECANCEL_SECONDS = 1.0
+
+
+async def _until_done(task: asyncio.Future[None], stopping: asyncio.Event) -> None:
+    """Wait for ``task``; once a stop was asked, ask again every second until it ends.
+
+    A cancellation can be lost on its way out: when a link drops at the moment the stop
+    arrives, Python 3.11's TaskGroup raises the link's error in place of the CancelledError
+    (and leaves the task's cancel count raised), the link is taken for lost and reconnects,
+    and SIGTERM would never end the process. The next cancel lands in the reconnect's wait.
+    """
+    stop = asyncio.ensure_future(stopping.wait())
+    first: set[asyncio.Future[Any]] = {task, stop}
+    try:
+        await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop.cancel()
+    while not task.done():
+        done, _ = await asyncio.wait({task}, timeout=RECANCEL_SECONDS)
+        if not done:
+            log.warning("still stopping: asking the remaining work to stop again")
+            task.cancel()
+
+
 async def run_until_signal(main: Callable[[], Awaitable[None]]) -> None:
     """Run ``main`` until it ends or SIGINT/SIGTERM arrives, then cancel it cleanly."""
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(main())
-    stopping = False
+    stopping = asyncio.Event()
 
     def stop(signum: int) -> None:
-        nonlocal stopping
-        if not stopping:
-            stopping = True
+        if not stopping.is_set():
+            stopping.set()
             log.info("%s received: stopping", signal.Signals(signum).name)
             task.cancel()
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop, signum)
     try:
+        await _until_done(task, stopping)
         await task
     except asyncio.CancelledError:
-        if not stopping:
+        if not stopping.is_set():
             raise
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):

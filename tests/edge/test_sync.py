@@ -352,3 +352,23 @@ async def test_presence_carries_each_scanner_and_is_republished_when_one_changes
         "since": second["scanners"]["dock-1"]["since"],
     }
     assert second["scanners"]["dock-1"]["since"].endswith("Z")
+
+
+async def test_a_state_change_at_the_moment_of_the_stop_does_not_keep_the_edge_running(
+    mqtt_url: str, queue: ActionQueue, edge_id: str
+) -> None:
+    # A scanner reports "stopped" as the edge shuts down: the state reporter's wake-up and the
+    # cancellation land in the same turn of the loop. The cancellation must not be lost.
+    loop = sync_loop(queue, edge_id, mqtt_url, state_interval=30.0)
+    async with await MqttConnection.open(mqtt_url) as watcher:
+        await watcher.subscribe(state_topic(SITE, edge_id))
+        task = await run_loop(loop)
+
+        await asyncio.wait_for(anext(aiter(watcher.messages())), 10)  # connected, reporting
+        await asyncio.sleep(1.2)  # the reporter is back waiting for the next change
+        loop.state_changed()
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=5)
+        assert done, "the sync loop swallowed its cancellation and kept running"
+    with pytest.raises(asyncio.CancelledError):
+        await task

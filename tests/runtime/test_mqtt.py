@@ -180,35 +180,3 @@ def test_the_network_thread_ending_during_loop_stop_is_a_stop() -> None:
     with pytest.raises(AttributeError):
         _ThreadEndsDuringStop().loop_stop()  # paho's race, forced
     stop_network_thread(_ThreadEndsDuringStop())  # what the bridge calls: a clean stop
-
-
-async def test_a_stop_that_meets_a_lost_link_still_stops(mqtt_url: str) -> None:
-    # The broker goes away as the process is told to stop: closing the link then raises
-    # MqttDisconnected in place of the CancelledError. The link must stop, not reconnect.
-    connected = asyncio.Event()
-    sessions = 0
-
-    async def session(conn: MqttConnection) -> None:
-        nonlocal sessions
-        sessions += 1
-        connected.set()
-        try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            raise MqttDisconnected("connection lost while closing") from None
-
-    task = asyncio.create_task(
-        keep_connected(
-            lambda: MqttConnection.open(mqtt_url, timeout=3),
-            session,
-            name="test",
-            backoff=Backoff(initial=0.05, maximum=0.1),
-        )
-    )
-    await asyncio.wait_for(connected.wait(), 10)
-    task.cancel()
-    done, _ = await asyncio.wait({task}, timeout=5)
-    assert done, "the link kept reconnecting after it was told to stop"
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert sessions == 1

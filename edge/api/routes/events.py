@@ -58,7 +58,10 @@ async def get_events(events: EventsDep, link: LinkStatusDep) -> EventStream:
             yield Event(id=0, kind="connectivity", data=link()).sse()
             while True:
                 try:
-                    event = await asyncio.wait_for(subscription.get(), KEEPALIVE_SECONDS)
+                    # Not wait_for: on Python 3.11 it can swallow the cancellation of a client
+                    # that leaves as an event arrives, and the stream would never end.
+                    async with asyncio.timeout(KEEPALIVE_SECONDS):
+                        event = await subscription.get()
                 except TimeoutError:
                     yield ": keepalive\n\n"  # keeps proxies from closing an idle stream
                     continue
