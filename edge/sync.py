@@ -75,6 +75,7 @@ class SyncLoop:
         self._in_flight: set[str] = set()
         self._batch_done = asyncio.Event()
         self._state_dirty = asyncio.Event()
+        self._stopping = False
         self.resends = 0
         self.refused_acks = 0
         self.refused_central_states = 0
@@ -125,8 +126,7 @@ class SyncLoop:
     def _on_link_change(self, up: bool) -> None:
         self.broker_connected = up
         if not up:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
+            if self._stopping:
                 # The edge is stopping (SIGTERM): neither central nor the broker went away.
                 log.info(
                     "edge stopping: the broker link is closed and the queue is kept; "
@@ -148,7 +148,16 @@ class SyncLoop:
             group.create_task(self._send(conn), name="edge-send")
             group.create_task(self._report_state(conn), name="edge-state")
 
-        await run_link_tasks(conn, start, farewell=lambda: self._publish_state(conn, online=False))
+        try:
+            await run_link_tasks(
+                conn, start, farewell=lambda: self._publish_state(conn, online=False)
+            )
+        except asyncio.CancelledError:
+            # A stop (SIGTERM), not a lost link: a lost link ends the session with
+            # MqttDisconnected. (The task's cancel count cannot tell: Python 3.11's TaskGroup
+            # leaves it raised after a link was lost once.)
+            self._stopping = True
+            raise
 
     # -- receiving ------------------------------------------------------------------------
 

@@ -372,3 +372,33 @@ async def test_a_state_change_at_the_moment_of_the_stop_does_not_keep_the_edge_r
         assert done, "the sync loop swallowed its cancellation and kept running"
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_a_lost_broker_is_logged_as_lost_and_a_later_stop_as_a_stop(
+    private_mosquitto, queue: ActionQueue, edge_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="edge.sync")
+
+    def said(text: str) -> int:
+        return sum(text in r.getMessage() for r in caplog.records if r.name == "edge.sync")
+
+    private_mosquitto.start()
+    loop = sync_loop(queue, edge_id, private_mosquitto.url)
+    task = await run_loop(loop)
+
+    def link_is(up: bool) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            return loop.status()["broker_connected"] is up
+
+        return check
+
+    try:
+        await until(link_is(True), "the edge connected", 10)
+        private_mosquitto.stop()  # the broker dies: a lost link, the edge keeps going
+        await until(link_is(False), "the edge saw the link go", 10)
+        assert said("edge stopping") == 0
+        private_mosquitto.start()
+        await until(link_is(True), "the edge reconnected", 20)
+    finally:
+        await stop(task)
+    assert said("edge stopping: the broker link is closed and the queue is kept") == 1
