@@ -140,6 +140,17 @@ class SyncLoop:
         self._emit("connectivity", self.status())
 
     async def _session(self, conn: MqttConnection) -> None:
+        try:
+            await self._link(conn)
+        except asyncio.CancelledError:
+            # A stop (SIGTERM), not a lost link: a lost link ends the session with
+            # MqttDisconnected. (The task's cancel count cannot tell: Python 3.11's TaskGroup
+            # leaves it raised after a link was lost once.)
+            self._stopping = True
+            raise
+
+    async def _link(self, conn: MqttConnection) -> None:
+        """One connection's life: subscribe, announce, then receive, send and report."""
         await conn.subscribe(ack_topic(self.site, self.edge), CENTRAL_STATE)
         await self._publish_state(conn)
 
@@ -148,16 +159,7 @@ class SyncLoop:
             group.create_task(self._send(conn), name="edge-send")
             group.create_task(self._report_state(conn), name="edge-state")
 
-        try:
-            await run_link_tasks(
-                conn, start, farewell=lambda: self._publish_state(conn, online=False)
-            )
-        except asyncio.CancelledError:
-            # A stop (SIGTERM), not a lost link: a lost link ends the session with
-            # MqttDisconnected. (The task's cancel count cannot tell: Python 3.11's TaskGroup
-            # leaves it raised after a link was lost once.)
-            self._stopping = True
-            raise
+        await run_link_tasks(conn, start, farewell=lambda: self._publish_state(conn, online=False))
 
     # -- receiving ------------------------------------------------------------------------
 
