@@ -349,8 +349,12 @@ def edge_revoke(
 def demo(
     workdir: Path = typer.Option(Path("var/demo"), "--dir", help="where the demo keeps state"),
     port: int = typer.Option(8000, "--port", help="central API port (another if taken)"),
-    edge_port: int = typer.Option(8701, "--edge-port"),
-    broker_port: int = typer.Option(1883, "--broker-port"),
+    edge_port: int = typer.Option(
+        8701, "--edge-port", help="the edge's local API port (another if taken)"
+    ),
+    broker_port: int = typer.Option(
+        1883, "--broker-port", help="the embedded MQTT broker's port (another if taken)"
+    ),
 ) -> None:
     """Broker, central and one edge with a simulated scanner, demo data loaded. Ctrl-C stops."""
     from ioe.cli_serving import central_fault, edge_fault, serve_until_signal

@@ -24,7 +24,7 @@ RECALLED_LOT = ("FLOUR-T55", "F-2611")
 
 PRODUCTS: tuple[dict[str, Any], ...] = (
     {"code": "FLOUR-T55", "name": "Wheat flour T55", "uom": "kg", "shelf_life_days": 180,
-     "allergens": ["gluten"]},
+     "allergens": ["gluten"], "gtin": "9521234567899"},  # the supplier's label (docs/stations.md)
     {"code": "SUGAR", "name": "Sugar", "uom": "kg", "shelf_life_days": 720},
     {"code": "BUTTER", "name": "Butter 82%", "uom": "kg", "shelf_life_days": 60,
      "allergens": ["milk"]},

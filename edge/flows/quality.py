@@ -26,6 +26,11 @@ REASON = Step(
 )
 
 
+def _named(key: str) -> str:
+    """How the operator's messages name the target: "LP", "lot" (as the prompts do)."""
+    return "LP" if key == "lp" else "lot"
+
+
 @dataclass(frozen=True)
 class _Quality(Flow):
     """Target, then a reason from ``setup.reasons`` (case-insensitive) -> one action."""
@@ -45,7 +50,7 @@ class _Quality(Flow):
         """Collect the target; a listed reason completes the action."""
         if step.name == "target":
             key = "lp" if scan.kind == "lp" else "lot"
-            return Progress({key: scan.value}, f"{self.verb} {key.upper()} {scan.value}")
+            return Progress({key: scan.value}, f"{self.verb} {_named(key)} {scan.value}")
         reason = next((r for r in self.setup.reasons if r.upper() == scan.value.upper()), None)
         if reason is None:
             return Refusal(
@@ -55,7 +60,7 @@ class _Quality(Flow):
             )
         key = "lp" if "lp" in data else "lot"
         body = {key: data[key], "reason": reason}
-        message = f"{self.verb} {key.upper()} {data[key]} ({reason})"
+        message = f"{self.verb} {_named(key)} {data[key]} ({reason})"
         return Progress(self.start(), "", ActionRequest(self.name, body, message))
 
 
