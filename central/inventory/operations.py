@@ -37,6 +37,7 @@ from central.inventory.expiry import (
     receipt_expiry,
 )
 from central.inventory.receipt_product import receipt_product
+from central.purchasing.receipts import count_receipt
 from protocol import ConflictCode
 from protocol.actions import LpMerge, LpMove, LpPack, LpReceive, LpSplit, LpUnpack
 from protocol.types import format_qty
@@ -52,6 +53,11 @@ async def receive(ctx: ApplyContext, origin: Origin, body: LpReceive) -> Applied
         )
     number = await new_lp_number(ctx, origin.site, body.lp)
     held = await lot_on_hold(ctx, origin.site, product.id, body.lot)
+    on_po = ""
+    if body.po_number is not None:  # the last check: it counts the receipt when it passes
+        on_po = await count_receipt(
+            ctx, site=origin.site, po_number=body.po_number, product=product, qty=body.qty
+        )
     expiry = receipt_expiry(
         origin.occurred_at,
         product.shelf_life_days,
@@ -82,7 +88,8 @@ async def receive(ctx: ApplyContext, origin: Origin, body: LpReceive) -> Applied
         action_id=origin.action_id,
         reference=body.po_number,
     )
-    note = f" (lot {body.lot} is on quality hold: so is this LP)" if held else ""
+    note = on_po
+    note += f" (lot {body.lot} is on quality hold: so is this LP)" if held else ""
     code = None
     if expired_on_receipt(expiry, origin.occurred_at):
         await hold_on_receipt(ctx, origin, lp)

@@ -1,0 +1,58 @@
+"""Migration 0015_purchase_orders: the two tables come and go, and receipts already in the
+ledger keep their PO number as their reference either way."""
+
+from alembic import command
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+
+from central.db.engine import make_engine
+from central.db.migrate import alembic_config, upgrade
+
+NOW = "2026-11-01 10:00:00"
+TABLES = {"purchase_orders", "purchase_order_lines"}
+
+
+def _downgrade_on(connection: Connection, url: str, revision: str) -> None:
+    config = alembic_config(url)
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+async def test_purchase_order_tables_go_up_down_and_up(database_url: str) -> None:
+    await upgrade(database_url, "0014_edge_scanners")
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            assert not TABLES & await conn.run_sync(_tables)
+        await upgrade(database_url)
+        async with engine.begin() as conn:
+            assert TABLES <= await conn.run_sync(_tables)
+            await conn.exec_driver_sql(
+                "INSERT INTO products (id, site, code, name, uom, type, allergens, allow_merge, "
+                f"created_at) VALUES (1, 'plant-1', 'FLOUR', 'Flour', 'kg', 'raw', '[]', false, "
+                f"'{NOW}')"
+            )
+            await conn.exec_driver_sql(
+                "INSERT INTO purchase_orders (id, site, number, supplier, status, created_at, "
+                f"updated_at) VALUES (1, 'plant-1', 'PO-1', 'Mill', 'open', '{NOW}', '{NOW}')"
+            )
+            await conn.exec_driver_sql(
+                "INSERT INTO purchase_order_lines (po_id, line, product_id, qty_ordered, uom, "
+                "qty_received) VALUES (1, 1, 1, 5000000, 'kg', 0)"
+            )
+        async with engine.begin() as conn:
+            await conn.run_sync(_downgrade_on, database_url, "0014_edge_scanners")
+        async with engine.connect() as conn:
+            assert not TABLES & await conn.run_sync(_tables)
+            assert (await conn.execute(text("SELECT code FROM products"))).all() == [("FLOUR",)]
+        await upgrade(database_url)  # and up again, empty
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM purchase_orders"))).all() == [
+                (0,)
+            ]
+    finally:
+        await engine.dispose()
