@@ -4,8 +4,10 @@ split, merge, pack, unpack.
 A receipt names its product by code or by the GTIN of a supplier's label
 (central/inventory/receipt_product.py). It is dated by its label (expiry, best before, or
 production date plus the product's shelf life) or else by its receipt date plus the shelf
-life; one that arrived expired is held (central/inventory/expiry.py). Split and merge never
-take what is reserved of an LP unless forced; forced, the newest reservations give way.
+life; one that arrived expired is held (central/inventory/expiry.py). One naming a
+``po_number`` counts against that purchase order's line (central/purchasing/receipts.py).
+Split and merge never take what is reserved of an LP unless forced; forced, the newest
+reservations give way.
 
 Packing sets ``parent_lp_id`` (a carton on a pallet). Moving a parent moves everything nested
 in it, any depth, in the same action; moving a packed LP on its own takes it off its parent.
