@@ -72,6 +72,7 @@ products = Table(
     # or wo.output of it, is a conflict; None: the plant's default (central/settings.py).
     Column("over_consumption_tolerance", Qty),
     Column("over_production_tolerance", Qty),
+    Column("over_receipt_tolerance", Qty),  # past a purchase order line (schema 0015)
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime),
     UniqueConstraint("site", "code"),

@@ -1,6 +1,7 @@
 """What an ``lp.receive`` naming a ``po_number`` does to that purchase order: the order must
 exist at the site and be open, the product must be on one of its lines, and the line's
-received quantity may not pass ordered x (1 + tolerance); the receipt then adds to it.
+received quantity may not pass ordered x (1 + tolerance: the product's
+``over_receipt_tolerance``, else the plant's); the receipt then adds to it.
 
 The order's row is locked (on PostgreSQL) from the first receipt that names it until the
 batch commits, and the line is updated with ``qty_received = qty_received + qty``, so two
@@ -60,6 +61,7 @@ async def _lines(ctx: ApplyContext, po_id: int) -> list[Any]:
             purchase_order_lines.c.uom,
             purchase_order_lines.c.qty_ordered,
             purchase_order_lines.c.qty_received,
+            products.c.over_receipt_tolerance.label("tolerance"),
         )
         .join(products, products.c.id == purchase_order_lines.c.product_id)
         .where(purchase_order_lines.c.po_id == po_id)
@@ -120,7 +122,9 @@ async def count_receipt(
         )
     # The first line of the product not yet fully received takes it (else the last one).
     line = next((x for x in mine if x.qty_received < x.qty_ordered), mine[-1])
-    tolerance = ctx.settings.over_receipt_tolerance
+    tolerance = (  # the product's own, else the plant's
+        line.tolerance if line.tolerance is not None else ctx.settings.over_receipt_tolerance
+    )
     limit = limit_of(line.qty_ordered, tolerance)
     after = line.qty_received + qty
     if after > limit and not ctx.force:

@@ -2,8 +2,8 @@
 
 ``purchase_orders`` (site, number unique per site, supplier, expected date, status open /
 closed / cancelled) and ``purchase_order_lines`` (line, product, qty ordered, uom, qty
-received). New tables only: existing receipts keep their PO number as the ledger reference
-and count against no order.
+received). ``products`` gains ``over_receipt_tolerance`` (null: the plant's default). Existing
+receipts keep their PO number as the ledger reference and count against no order.
 
 Revision ID: 0015_purchase_orders
 Revises: 0014_edge_scanners
@@ -27,7 +27,9 @@ PO_STATUSES = "status IN ('open', 'closed', 'cancelled')"
 
 
 def upgrade() -> None:
-    """Create purchase_orders and purchase_order_lines."""
+    """Create purchase_orders and purchase_order_lines; a nullable column on products."""
+    with op.batch_alter_table("products") as batch:
+        batch.add_column(sa.Column("over_receipt_tolerance", Qty()))
     op.create_table(
         "purchase_orders",
         sa.Column("id", sa.Integer, nullable=False),
@@ -66,7 +68,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop both tables (receipts keep their PO number as the ledger reference)."""
+    """Drop both tables and the products' receipt tolerance (receipts keep their PO number as
+    the ledger reference)."""
     op.drop_table("purchase_order_lines")
     op.drop_index("ix_purchase_orders_site", table_name="purchase_orders")
     op.drop_table("purchase_orders")
+    # In place (SQLite 3.35+ drops a plain column itself): a batch would rebuild products,
+    # and dropping the old table fails while LPs and ledger rows point at it.
+    op.drop_column("products", "over_receipt_tolerance")

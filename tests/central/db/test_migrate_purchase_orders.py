@@ -1,5 +1,5 @@
-"""Migration 0015_purchase_orders: the two tables come and go, and receipts already in the
-ledger keep their PO number as their reference either way."""
+"""Migration 0015_purchase_orders: the two tables and the products' receipt tolerance come and
+go, and the products already there stay."""
 
 from alembic import command
 from sqlalchemy import inspect, text
@@ -22,6 +22,10 @@ def _tables(connection: Connection) -> set[str]:
     return set(inspect(connection).get_table_names())
 
 
+def _product_columns(connection: Connection) -> set[str]:
+    return {c["name"] for c in inspect(connection).get_columns("products")}
+
+
 async def test_purchase_order_tables_go_up_down_and_up(database_url: str) -> None:
     await upgrade(database_url, "0014_edge_scanners")
     engine = make_engine(database_url)
@@ -31,10 +35,20 @@ async def test_purchase_order_tables_go_up_down_and_up(database_url: str) -> Non
         await upgrade(database_url)
         async with engine.begin() as conn:
             assert TABLES <= await conn.run_sync(_tables)
+            assert "over_receipt_tolerance" in await conn.run_sync(_product_columns)
             await conn.exec_driver_sql(
                 "INSERT INTO products (id, site, code, name, uom, type, allergens, allow_merge, "
                 f"created_at) VALUES (1, 'plant-1', 'FLOUR', 'Flour', 'kg', 'raw', '[]', false, "
                 f"'{NOW}')"
+            )
+            await conn.exec_driver_sql(  # an LP of the product: dropping products would fail
+                "INSERT INTO locations (id, site, code, name, kind, created_at) "
+                f"VALUES (1, 'plant-1', 'RECV', 'Dock', 'receiving', '{NOW}')"
+            )
+            await conn.exec_driver_sql(
+                "INSERT INTO license_plates (id, site, number, product_id, qty, uom, "
+                "location_id, status, created_at) VALUES (1, 'plant-1', 'LP-1', 1, 5000000, "
+                f"'kg', 1, 'available', '{NOW}')"
             )
             await conn.exec_driver_sql(
                 "INSERT INTO purchase_orders (id, site, number, supplier, status, created_at, "
@@ -48,7 +62,11 @@ async def test_purchase_order_tables_go_up_down_and_up(database_url: str) -> Non
             await conn.run_sync(_downgrade_on, database_url, "0014_edge_scanners")
         async with engine.connect() as conn:
             assert not TABLES & await conn.run_sync(_tables)
+            assert "over_receipt_tolerance" not in await conn.run_sync(_product_columns)
             assert (await conn.execute(text("SELECT code FROM products"))).all() == [("FLOUR",)]
+            assert (await conn.execute(text("SELECT number FROM license_plates"))).all() == [
+                ("LP-1",)
+            ]
         await upgrade(database_url)  # and up again, empty
         async with engine.connect() as conn:
             assert (await conn.execute(text("SELECT count(*) FROM purchase_orders"))).all() == [

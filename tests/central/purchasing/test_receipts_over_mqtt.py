@@ -169,3 +169,29 @@ async def test_over_receipt_beyond_the_tolerance_is_a_conflict(plant: Plant) -> 
     resolve = f"{API}/conflicts/{acks[2]['conflict_id']}/resolve"
     await p.ok(await p.api.post(resolve, json={"resolution": "apply", "reason": "short-ship"}))
     assert await received(p) == {"FLOUR": ("100", "0"), "SALT": ("20", "21.001")}
+
+
+async def test_a_product_may_carry_its_own_receipt_tolerance(plant: Plant) -> None:
+    p = plant
+    await setup(p)
+    exact = {"site": SITE, "code": "SAFFRON", "name": "Saffron", "uom": "g"}
+    made = await p.ok(
+        await p.api.post(f"{API}/products", json={**exact, "over_receipt_tolerance": "0"}), 201
+    )
+    assert made["over_receipt_tolerance"] == "0"
+    await p.ok(
+        await p.api.post(f"{API}/purchase-orders", json=po("PO-2", [("SAFFRON", "10")])), 201
+    )
+    acks = await p.send(
+        [
+            p.env("lp.receive", receipt("X-1", "10", "PO-2", item="SAFFRON"), TS),
+            p.env("lp.receive", receipt("X-2", "0.001", "PO-2", item="SAFFRON"), TS),
+        ]
+    )
+    assert outcomes(acks) == [("applied", None), ("conflict", "OVER_RECEIPT")]
+    assert "limit 10 g (0 % tolerance)" in acks[1]["message"]
+    # Cleared, the plant's 5 % applies again.
+    await p.ok(await p.api.put(f"{API}/products/{made['id']}", json=exact))
+    (ack,) = await p.send([p.env("lp.receive", receipt("X-3", "0.5", "PO-2", item="SAFFRON"), TS)])
+    assert (ack["result"], ack.get("code")) == ("applied", None)
+    assert await received(p, "PO-2") == {"SAFFRON": ("10", "10.5")}
