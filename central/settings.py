@@ -88,6 +88,9 @@ class CentralSettings(BaseSettings):
     # a product's own tolerance, when set, wins.
     over_consumption_tolerance: Decimal = Field(default=Decimal("0.05"), ge=0, le=10)
     over_production_tolerance: Decimal = Field(default=Decimal("0.10"), ge=0, le=10)
+    # How far past a purchase order line's ordered quantity receipts may go before lp.receive
+    # is OVER_RECEIPT, as a fraction (docs/central-orders.md#purchase-orders).
+    over_receipt_tolerance: Decimal = Field(default=Decimal("0.05"), ge=0, le=10)
 
     def load_master_key(self) -> MasterKey:
         """The configured master key; on SQLite a key file beside the database by default."""

@@ -50,6 +50,7 @@ class Product:
     allow_merge: bool
     over_consumption_tolerance: Decimal | None
     over_production_tolerance: Decimal | None
+    over_receipt_tolerance: Decimal | None
     created_at: datetime
     updated_at: datetime | None
 
@@ -68,7 +69,7 @@ _USES = (
 )
 
 
-_TOLERANCES = ("over_consumption_tolerance", "over_production_tolerance")
+_TOLERANCES = ("over_consumption_tolerance", "over_production_tolerance", "over_receipt_tolerance")
 _EDITABLE = (
     "name",
     "uom",
@@ -105,6 +106,7 @@ async def create_product(
     allow_merge: bool = False,
     over_consumption_tolerance: Decimal | None = None,
     over_production_tolerance: Decimal | None = None,
+    over_receipt_tolerance: Decimal | None = None,
     caller: Caller | None = None,
 ) -> Product:
     """Add a product to a site; its code must be new there. Audited when ``caller`` is given."""
@@ -129,6 +131,7 @@ async def create_product(
                     allow_merge=allow_merge,
                     over_consumption_tolerance=over_consumption_tolerance,
                     over_production_tolerance=over_production_tolerance,
+                    over_receipt_tolerance=over_receipt_tolerance,
                     created_at=now(),
                 )
                 .returning(*products.c)
@@ -261,6 +264,7 @@ async def update_product(
     allow_merge: bool = False,
     over_consumption_tolerance: Decimal | None = None,
     over_production_tolerance: Decimal | None = None,
+    over_receipt_tolerance: Decimal | None = None,
     site: str | None = None,
     code: str | None = None,
     caller: Caller | None = None,
@@ -299,6 +303,7 @@ async def update_product(
                 allow_merge=allow_merge,
                 over_consumption_tolerance=over_consumption_tolerance,
                 over_production_tolerance=over_production_tolerance,
+                over_receipt_tolerance=over_receipt_tolerance,
                 updated_at=now(),
             )
             .returning(*products.c)

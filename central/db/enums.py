@@ -40,6 +40,8 @@ CountStatus = Literal["open", "approved", "cancelled"]
 # approval); a partial one only for the LPs it counted.
 CountScope = Literal["full", "partial"]
 ConflictStatus = Literal["open", "resolved", "voided"]
+# A purchase order takes receipts while open; closed can be reopened, cancelled is final.
+PoStatus = Literal["open", "closed", "cancelled"]
 Resolution = Literal["apply", "apply_with_changes", "void"]
 # The first outcome of an action id: what its duplicates repeat (refusals are kept elsewhere).
 FirstOutcome = Literal["applied", "conflict"]
@@ -64,6 +66,7 @@ HOLD_STATUSES: tuple[str, ...] = get_args(HoldStatus)
 COUNT_STATUSES: tuple[str, ...] = get_args(CountStatus)
 COUNT_SCOPES: tuple[str, ...] = get_args(CountScope)
 CONFLICT_STATUSES: tuple[str, ...] = get_args(ConflictStatus)
+PO_STATUSES: tuple[str, ...] = get_args(PoStatus)
 RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
 FIRST_OUTCOMES: tuple[str, ...] = get_args(FirstOutcome)
 ROLES: tuple[str, ...] = get_args(Role)

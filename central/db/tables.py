@@ -31,6 +31,7 @@ from central.db.enums import (  # the tables' CHECK constraints, and their value
     LP_STATUSES,
     MOVE_CAUSES,
     MOVE_KINDS,
+    PO_STATUSES,
     PRODUCT_TYPES,
     RESERVATION_STATUSES,
     SECURITY_KINDS,
@@ -71,6 +72,7 @@ products = Table(
     # or wo.output of it, is a conflict; None: the plant's default (central/settings.py).
     Column("over_consumption_tolerance", Qty),
     Column("over_production_tolerance", Qty),
+    Column("over_receipt_tolerance", Qty),  # past a purchase order line (schema 0015)
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime),
     UniqueConstraint("site", "code"),
@@ -157,6 +159,35 @@ work_orders = Table(
     UniqueConstraint("site", "number"),
     CheckConstraint(_one_of("status", WO_STATUSES), name="status"),
     Index(None, "site", "status"),
+)
+
+purchase_orders = Table(
+    "purchase_orders",
+    metadata,  # what a supplier is to deliver; receipts naming its number count against it
+    Column("id", Integer, primary_key=True),
+    Column("site", String(64), nullable=False),
+    Column("number", String(64), nullable=False),
+    Column("supplier", String(128), nullable=False),
+    Column("expected_date", Date),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("site", "number"),
+    CheckConstraint(_one_of("status", PO_STATUSES), name="status"),
+    Index(None, "site", "status"),
+)
+
+purchase_order_lines = Table(
+    "purchase_order_lines",
+    metadata,  # qty_received is kept (an atomic increment under the order's row lock)
+    Column("id", Integer, primary_key=True),
+    Column("po_id", Integer, ForeignKey("purchase_orders.id"), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+    Column("qty_ordered", Qty, nullable=False),
+    Column("uom", String(16), nullable=False),
+    Column("qty_received", Qty, nullable=False),
+    UniqueConstraint("po_id", "line"),
 )
 
 work_order_materials = Table(

@@ -4,8 +4,10 @@ split, merge, pack, unpack.
 A receipt names its product by code or by the GTIN of a supplier's label
 (central/inventory/receipt_product.py). It is dated by its label (expiry, best before, or
 production date plus the product's shelf life) or else by its receipt date plus the shelf
-life; one that arrived expired is held (central/inventory/expiry.py). Split and merge never
-take what is reserved of an LP unless forced; forced, the newest reservations give way.
+life; one that arrived expired is held (central/inventory/expiry.py). One naming a
+``po_number`` counts against that purchase order's line (central/purchasing/receipts.py).
+Split and merge never take what is reserved of an LP unless forced; forced, the newest
+reservations give way.
 
 Packing sets ``parent_lp_id`` (a carton on a pallet). Moving a parent moves everything nested
 in it, any depth, in the same action; moving a packed LP on its own takes it off its parent.
@@ -37,6 +39,7 @@ from central.inventory.expiry import (
     receipt_expiry,
 )
 from central.inventory.receipt_product import receipt_product
+from central.purchasing.receipts import count_receipt
 from protocol import ConflictCode
 from protocol.actions import LpMerge, LpMove, LpPack, LpReceive, LpSplit, LpUnpack
 from protocol.types import format_qty
@@ -52,6 +55,11 @@ async def receive(ctx: ApplyContext, origin: Origin, body: LpReceive) -> Applied
         )
     number = await new_lp_number(ctx, origin.site, body.lp)
     held = await lot_on_hold(ctx, origin.site, product.id, body.lot)
+    on_po = ""
+    if body.po_number is not None:  # the last check: it counts the receipt when it passes
+        on_po = await count_receipt(
+            ctx, site=origin.site, po_number=body.po_number, product=product, qty=body.qty
+        )
     expiry = receipt_expiry(
         origin.occurred_at,
         product.shelf_life_days,
@@ -82,7 +90,8 @@ async def receive(ctx: ApplyContext, origin: Origin, body: LpReceive) -> Applied
         action_id=origin.action_id,
         reference=body.po_number,
     )
-    note = f" (lot {body.lot} is on quality hold: so is this LP)" if held else ""
+    note = on_po
+    note += f" (lot {body.lot} is on quality hold: so is this LP)" if held else ""
     code = None
     if expired_on_receipt(expiry, origin.occurred_at):
         await hold_on_receipt(ctx, origin, lp)

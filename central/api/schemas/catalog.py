@@ -54,6 +54,11 @@ class ProductUpdate(BaseModel):
         description="how far (0.1 = 10 %) output of this product may go past a work order's "
         "planned quantity; null: the plant's default",
     )
+    over_receipt_tolerance: Tolerance | None = Field(
+        default=None,
+        description="how far (0.05 = 5 %) receipts of this product may go past a purchase "
+        "order line's ordered quantity; null: the plant's default",
+    )
     # Immutable: accepted so a client may PUT back what it read, refused when changed.
     site: Name | None = None
     code: Code | None = None
@@ -81,6 +86,7 @@ class ProductOut(BaseModel):
     allow_merge: bool
     over_consumption_tolerance: QtyOut | None
     over_production_tolerance: QtyOut | None
+    over_receipt_tolerance: QtyOut | None
     created_at: datetime
     updated_at: datetime | None
 

@@ -27,6 +27,7 @@ CHECKED = {
     ("conflicts", "status"): enums.CONFLICT_STATUSES,
     ("processed_actions", "result"): enums.FIRST_OUTCOMES,
     ("security_events", "kind"): enums.SECURITY_KINDS,
+    ("purchase_orders", "status"): enums.PO_STATUSES,
 }
 QUERY_ENUMS = {
     ("/api/v1/work-orders", "status"): enums.WO_STATUSES,
@@ -37,6 +38,7 @@ QUERY_ENUMS = {
     ("/api/v1/conflicts", "status"): enums.CONFLICT_STATUSES,
     ("/api/v1/products", "type"): enums.PRODUCT_TYPES,
     ("/api/v1/security-events", "kind"): enums.SECURITY_KINDS,
+    ("/api/v1/purchase-orders", "status"): enums.PO_STATUSES,
 }
 BODY_ENUMS = {
     ("ProductIn", "type"): enums.PRODUCT_TYPES,

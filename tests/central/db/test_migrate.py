@@ -35,7 +35,7 @@ async def test_upgrade_twice_and_schema_matches_tables(database_url: str) -> Non
     finally:
         await engine.dispose()
     assert diff == []
-    assert version == [("0014_edge_scanners",)]
+    assert version == [("0015_purchase_orders",)]
 
 
 async def test_quantities_sum_exactly_and_times_come_back_utc(database_url: str) -> None:

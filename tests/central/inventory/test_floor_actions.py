@@ -21,6 +21,13 @@ async def moves(central: Central, action_id: str) -> list[tuple]:
 
 
 async def test_receive_creates_an_lp_and_a_receipt(seeded: Central) -> None:
+    po = {
+        "site": "plant-1",
+        "number": "PO-9",
+        "supplier": "S",
+        "lines": [{"product": "RAW-1", "qty": "20"}],
+    }
+    assert (await seeded.client.post("/api/v1/purchase-orders", json=po)).status_code == 201
     env = seeded.env(
         "lp.receive",
         {
