@@ -1,6 +1,6 @@
 """Field types shared by envelopes and bodies: names, decimal-string quantities, LP numbers."""
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer, StringConstraints
@@ -42,6 +42,12 @@ def _decimal_string(value: object) -> Decimal:
     if abs(qty) >= Decimal(10) ** 12:
         raise ValueError(f"quantity out of range: {text!r}")
     return qty
+
+
+def limit_of(qty: Decimal, tolerance: Decimal) -> Decimal:
+    """How much a tolerance allows: qty x (1 + tolerance), rounded up at the last decimal a
+    quantity may have (over-consumption, over-production and over-receipt limits alike)."""
+    return (qty * (1 + tolerance)).quantize(Decimal(1).scaleb(-QTY_DECIMALS), ROUND_CEILING)
 
 
 def format_qty(qty: Decimal) -> str:

@@ -17,7 +17,7 @@ plant's default (CentralSettings). A supervisor's "apply anyway" (``ctx.force``)
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -33,15 +33,9 @@ from central.db.tables import (
 )
 from central.errors import ActionConflict
 from protocol import ConflictCode
-from protocol.types import format_qty
+from protocol.types import format_qty, limit_of
 
-_MICRO = Decimal("0.000001")
 _NAMED = 10  # products a NOT_ON_BOM message names (its details list them all)
-
-
-def limit_of(qty: Decimal, tolerance: Decimal) -> Decimal:
-    """How much a tolerance allows: qty x (1 + tolerance), rounded up at the sixth decimal."""
-    return (qty * (1 + tolerance)).quantize(_MICRO, rounding=ROUND_CEILING)
 
 
 def _percent(tolerance: Decimal) -> str:

@@ -31,8 +31,8 @@ from central.db.tables import (
     work_orders,
 )
 from central.errors import AlreadyExists, CentralError, InvalidReference, NotFound
-from central.production.checks import limit_of
 from central.production.lifecycle import transition
+from protocol.types import limit_of
 
 _COLUMNS = (  # the fields of WorkOrder
     work_orders.c.id,

@@ -20,9 +20,8 @@ from central.apply.context import ApplyContext
 from central.apply.outcome import conflict
 from central.apply.refs import Product
 from central.db.tables import products, purchase_order_lines, purchase_orders
-from central.production.checks import limit_of
 from protocol import ConflictCode
-from protocol.types import format_qty
+from protocol.types import format_qty, limit_of
 
 
 @dataclass(frozen=True, slots=True)
