@@ -81,7 +81,7 @@ class BarcodeDecoder:
         self, raw: str, *, expected: Collection[ScanKind] = (), locale: str | None = None
     ) -> Scan:
         """The scan ``raw`` is, or ScanError (with a code) saying why it cannot be used."""
-        return _Run(self, raw, expected, locale, []).decode()
+        return _Run(self, raw, expected, locale, None).decode()  # no verdicts kept: scan path
 
     def explain(
         self, raw: str, expected: Collection[ScanKind] = (), locale: str | None = None
@@ -121,7 +121,7 @@ class _Run:
         raw: str,
         expected: Collection[ScanKind],
         locale: str | None,
-        steps: list[RuleStep],
+        steps: list[RuleStep] | None,
     ) -> None:
         self.decoder, self.raw, self.expected, self.locale = decoder, raw, expected, locale
         self.steps = steps
@@ -131,6 +131,8 @@ class _Run:
         self.data: GS1Data | None = None
 
     def note(self, rule: BarcodeRule, outcome: str, why: str) -> None:
+        if self.steps is None:
+            return
         self.steps.append(RuleStep(rule=rule.name, kind=rule.kind, outcome=outcome, why=why))
 
     def decode(self) -> Scan:

@@ -25,7 +25,7 @@ from edge.flows.base import (
     describe,
     prompt,
 )
-from protocol.gs1 import gs1_check_digit
+from protocol.gs1 import gtin_14
 
 PRODUCT = Step(
     "product",
@@ -44,11 +44,10 @@ FROM_LABEL = "_label"  # marks data filled from a GS1 label: its lot (or none) i
 
 def as_gtin(value: str) -> str | None:
     """``value`` as a GTIN-14 when it is a GTIN-8/12/13/14 with a right check digit."""
-    if not value.isdigit() or len(value) not in (8, 12, 13, 14):
+    try:
+        return gtin_14(value)
+    except ValueError:
         return None
-    if gs1_check_digit(value[:-1]) != int(value[-1]):
-        return None
-    return value.zfill(14)
 
 
 @dataclass(frozen=True)
