@@ -1,6 +1,9 @@
 """Apply central's Alembic migrations programmatically (``ioe db upgrade``, central start)."""
 
+import asyncio
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -49,10 +52,30 @@ async def upgrade(
     config = alembic_config(db_url)
     config.attributes["master_key"] = master_key
     engine = make_engine(db_url, sqlite_foreign_keys=False)
-    try:
+
+    async def migrate() -> None:
         async with engine.begin() as conn:
             await conn.run_sync(_upgrade_on, config, revision)
+
+    try:
+        await _uncut(migrate())
     except OSError as err:
         raise MigrationError(f"cannot reach the database at {engine.url!r}: {err}") from err
     finally:
         await engine.dispose()
+
+
+async def _uncut(work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` to its end even when the caller is cancelled (SIGTERM during the start),
+    then pass the cancellation on. A schema change cut between two statements (SQLite's
+    table copies) leaves a broken transaction whose error would replace the clean stop."""
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    task.result()
+    if cancelled:
+        raise asyncio.CancelledError

@@ -1,12 +1,16 @@
 """Migrations: idempotent, and the migrated schema is exactly what tables.py describes."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
@@ -300,3 +304,24 @@ async def test_reserved_lps_become_available_keeping_their_reservations(
     assert refused
     assert back == [("LP-R", "reserved"), ("LP-A", "available")]
     assert wo == "closed"
+
+
+async def test_a_stop_during_the_migration_lets_it_finish_then_stops(tmp_path: Path) -> None:
+    # SIGTERM while central starts: the schema change runs to its end (a cut SQLite table copy
+    # would leave a broken transaction whose error replaces the clean stop), then the stop.
+    url = f"sqlite+aiosqlite:///{tmp_path / 'stopped.db'}"
+    task = asyncio.create_task(upgrade(url))
+    await asyncio.sleep(0.05)  # inside the migrations
+    task.cancel()
+    await asyncio.sleep(0.05)
+    task.cancel()  # asked again, as a stop that is still waiting is
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await upgrade(url)  # the database is whole: upgrading again finds nothing broken
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
+    finally:
+        await engine.dispose()
+    assert version == [("0015_purchase_orders",)]
