@@ -152,6 +152,28 @@ class CountRecord(Body):
     lps: Annotated[list[CountedLp], Field(min_length=1, max_length=500)]
 
 
+class PickConfirm(Body):
+    """A pick task done at a pick station: the LP picked from and the quantity taken.
+
+    ``location`` is where the operator stood when scanning (central checks it is the task's);
+    a pick of less than the LP holds splits it, and the picked part gets ``new_lp`` (its
+    label) or a number central allocates.
+    """
+
+    task: Code
+    lp: Code
+    qty: PositiveQty
+    location: Code | None = None
+    new_lp: Code | None = None
+
+
+class ShipLoad(Body):
+    """An LP, or a pallet with everything packed on it, loaded onto a shipment."""
+
+    shipment: Code
+    lp: Code
+
+
 ACTION_BODIES: dict[str, type[Body]] = {
     "lp.receive": LpReceive,
     "lp.move": LpMove,
@@ -166,6 +188,8 @@ ACTION_BODIES: dict[str, type[Body]] = {
     "qc.hold": QualityTarget,
     "qc.release": QualityTarget,
     "count.record": CountRecord,
+    "pick.confirm": PickConfirm,
+    "ship.load": ShipLoad,
 }
 
 

@@ -42,6 +42,19 @@ CountScope = Literal["full", "partial"]
 ConflictStatus = Literal["open", "resolved", "voided"]
 # A purchase order takes receipts while open; closed can be reopened, cancelled is final.
 PoStatus = Literal["open", "closed", "cancelled"]
+# A sales order's life: released to the warehouse (reserved, pick tasks made), picking (a first
+# pick confirmed), picked (every task done), shipped (dispatched), invoiced; cancelled from
+# open, released or picking (every reservation and open task given back).
+SoStatus = Literal["open", "released", "picking", "picked", "shipped", "invoiced", "cancelled"]
+SoLineStatus = Literal["open", "released", "picked", "shipped", "cancelled"]
+InvoiceStatus = Literal["none", "partial", "invoiced"]  # of an order: what has been invoiced
+TaskStatus = Literal["open", "done", "cancelled"]
+# planned/loading/dispatched: a shipment IOE plans and loads; in_transit/delivered/exception
+# follow from the carrier's tracking (or a synced shipment arrives in one of them).
+ShipmentStatus = Literal[
+    "planned", "loading", "dispatched", "in_transit", "delivered", "exception", "cancelled"
+]
+AutoReleaseWave = Literal["route", "day"]  # how automatic release groups new orders into waves
 Resolution = Literal["apply", "apply_with_changes", "void"]
 # The first outcome of an action id: what its duplicates repeat (refusals are kept elsewhere).
 FirstOutcome = Literal["applied", "conflict"]
@@ -67,6 +80,12 @@ COUNT_STATUSES: tuple[str, ...] = get_args(CountStatus)
 COUNT_SCOPES: tuple[str, ...] = get_args(CountScope)
 CONFLICT_STATUSES: tuple[str, ...] = get_args(ConflictStatus)
 PO_STATUSES: tuple[str, ...] = get_args(PoStatus)
+SO_STATUSES: tuple[str, ...] = get_args(SoStatus)
+SO_LINE_STATUSES: tuple[str, ...] = get_args(SoLineStatus)
+INVOICE_STATUSES: tuple[str, ...] = get_args(InvoiceStatus)
+TASK_STATUSES: tuple[str, ...] = get_args(TaskStatus)
+SHIPMENT_STATUSES: tuple[str, ...] = get_args(ShipmentStatus)
+AUTO_RELEASE_WAVES: tuple[str, ...] = get_args(AutoReleaseWave)
 RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
 FIRST_OUTCOMES: tuple[str, ...] = get_args(FirstOutcome)
 ROLES: tuple[str, ...] = get_args(Role)

@@ -22,11 +22,13 @@ from sqlalchemy import (
 )
 
 from central.db.enums import (  # the tables' CHECK constraints, and their values for callers
+    AUTO_RELEASE_WAVES,
     CONFLICT_STATUSES,
     COUNT_SCOPES,
     COUNT_STATUSES,
     FIRST_OUTCOMES,
     HOLD_STATUSES,
+    INVOICE_STATUSES,
     LOCATION_KINDS,
     LP_STATUSES,
     MOVE_CAUSES,
@@ -35,6 +37,10 @@ from central.db.enums import (  # the tables' CHECK constraints, and their value
     PRODUCT_TYPES,
     RESERVATION_STATUSES,
     SECURITY_KINDS,
+    SHIPMENT_STATUSES,
+    SO_LINE_STATUSES,
+    SO_STATUSES,
+    TASK_STATUSES,
     WO_STATUSES,
 )
 from central.db.types import Qty, UtcDateTime
@@ -161,6 +167,77 @@ work_orders = Table(
     Index(None, "site", "status"),
 )
 
+customers = Table(
+    "customers",
+    metadata,  # who orders: made on their first order; their last delivery kept by dispatch
+    Column("id", Integer, primary_key=True),
+    Column("site", String(64), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("last_delivery_at", UtcDateTime),
+    Column("last_delivery_shipment_id", Integer),  # shipments.id (made after this table)
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("site", "code"),
+)
+
+sales_orders = Table(
+    "sales_orders",
+    metadata,  # made through the API, or synced from an outside order system (external_number)
+    Column("id", Integer, primary_key=True),
+    Column("site", String(64), nullable=False),
+    Column("number", String(64), nullable=False),
+    Column("external_number", String(64)),  # the order system's number: what a sync upserts by
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("customer_ref", String(64)),  # the customer's own reference (their PO number)
+    Column("due_date", Date),
+    Column("route", String(64)),  # delivery route: what an automatic wave groups by
+    Column("status", String(16), nullable=False),
+    Column("invoice_status", String(16), nullable=False),
+    # From a sync: the order system's approval status, and whether it excludes the order now
+    # (an order moved to an excluded status after an earlier sync is marked, never deleted).
+    Column("approval_status", String(32)),
+    Column("excluded", Boolean, nullable=False),
+    Column("source_hash", String(64)),  # of the synced content: an unchanged order is not rewritten
+    Column("synced_at", UtcDateTime),
+    # Kept stats, recomputed when a shipment, purchase order or link of the order changes.
+    Column("shipment_count", Integer, nullable=False),
+    Column("latest_shipment_status", String(16)),
+    Column("po_count", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("released_at", UtcDateTime),
+    Column("shipped_at", UtcDateTime),
+    Column("invoiced_at", UtcDateTime),
+    Column("cancelled_at", UtcDateTime),
+    Column("cancel_reason", Text),
+    UniqueConstraint("site", "number"),
+    UniqueConstraint("site", "external_number"),  # NULLs (API orders) never collide
+    CheckConstraint(_one_of("status", SO_STATUSES), name="status"),
+    CheckConstraint(_one_of("invoice_status", INVOICE_STATUSES), name="invoice_status"),
+    Index(None, "site", "status"),
+    Index("ix_sales_orders_site_due_date", "site", "due_date"),  # second index on site
+)
+
+sales_order_lines = Table(
+    "sales_order_lines",
+    metadata,  # qty_* are kept (atomic increments under the order's row lock), like PO lines
+    Column("id", Integer, primary_key=True),
+    Column("order_id", Integer, ForeignKey("sales_orders.id"), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+    Column("qty", Qty, nullable=False),
+    Column("uom", String(16), nullable=False),
+    Column("unit_price", Qty, nullable=False),
+    Column("due_date", Date),
+    Column("status", String(16), nullable=False),
+    Column("qty_short", Qty, nullable=False),  # left open by a partial release
+    Column("qty_picked", Qty, nullable=False),
+    Column("qty_shipped", Qty, nullable=False),
+    Column("qty_invoiced", Qty, nullable=False),
+    UniqueConstraint("order_id", "line"),
+    CheckConstraint(_one_of("status", SO_LINE_STATUSES), name="status"),
+)
+
 purchase_orders = Table(
     "purchase_orders",
     metadata,  # what a supplier is to deliver; receipts naming its number count against it
@@ -172,7 +249,13 @@ purchase_orders = Table(
     Column("status", String(16), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The sales order it serves (from a sync), and its number as shipments are matched by it
+    # (central/orders/po_numbers.py); source_hash as on sales_orders.
+    Column("order_id", Integer, ForeignKey("sales_orders.id"), index=True),
+    Column("normalized_number", String(64)),
+    Column("source_hash", String(64)),
     UniqueConstraint("site", "number"),
+    Index("ix_purchase_orders_site_normalized_number", "site", "normalized_number"),
     CheckConstraint(_one_of("status", PO_STATUSES), name="status"),
     Index(None, "site", "status"),
 )
@@ -292,14 +375,152 @@ reservations = Table(
     metadata,  # quantities of material LPs held for a released work order (several per LP)
     Column("id", Integer, primary_key=True),
     Column("site", String(64), nullable=False),
-    Column("work_order_id", Integer, ForeignKey("work_orders.id"), nullable=False, index=True),
-    Column("material_id", Integer, ForeignKey("work_order_materials.id"), nullable=False),
+    # For one material of a work order, or for one sales order line: exactly one of the two.
+    Column("work_order_id", Integer, ForeignKey("work_orders.id"), index=True),
+    Column("material_id", Integer, ForeignKey("work_order_materials.id")),
+    Column("order_line_id", Integer, ForeignKey("sales_order_lines.id"), index=True),
     Column("lp_id", Integer, ForeignKey("license_plates.id"), nullable=False, index=True),
     Column("qty", Qty, nullable=False),
     Column("status", String(16), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("closed_at", UtcDateTime),
     CheckConstraint(_one_of("status", RESERVATION_STATUSES), name="status"),
+    CheckConstraint(
+        "(work_order_id IS NOT NULL AND material_id IS NOT NULL AND order_line_id IS NULL)"
+        " OR (work_order_id IS NULL AND material_id IS NULL AND order_line_id IS NOT NULL)",
+        name="owner",
+    ),
+)
+
+pick_tasks = Table(
+    "pick_tasks",
+    metadata,  # made by an order's release, in walking order; a pick station confirms them
+    Column("id", Integer, primary_key=True),
+    Column("site", String(64), nullable=False),
+    Column("number", String(64), nullable=False),  # what a pick station scans
+    Column("wave", String(64), nullable=False),  # the release that made it (one or many orders)
+    Column("sequence", Integer, nullable=False),  # its place in the wave's walking route
+    Column("order_id", Integer, ForeignKey("sales_orders.id"), nullable=False, index=True),
+    Column("order_line_id", Integer, ForeignKey("sales_order_lines.id"), nullable=False),
+    Column("reservation_id", Integer, ForeignKey("reservations.id")),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+    Column("lp_id", Integer, ForeignKey("license_plates.id"), nullable=False),  # to pick from
+    Column("location_id", Integer, ForeignKey("locations.id"), nullable=False),  # where it is
+    Column("to_location_id", Integer, ForeignKey("locations.id"), nullable=False),  # staging
+    Column("qty", Qty, nullable=False),
+    Column("qty_picked", Qty, nullable=False),
+    Column("picked_lp_id", Integer, ForeignKey("license_plates.id")),  # the LP that was picked
+    Column("status", String(16), nullable=False),
+    Column("assignee", String(64)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("done_at", UtcDateTime),
+    Column("action_id", String(36)),  # the pick.confirm (or audit_log entry) that did it
+    UniqueConstraint("site", "number"),
+    CheckConstraint(_one_of("status", TASK_STATUSES), name="status"),
+    Index(None, "site", "status", "sequence"),
+)
+
+shipments = Table(
+    "shipments",
+    metadata,  # planned from orders and loaded here, or made by a carrier's tracking update
+    Column("id", Integer, primary_key=True),
+    Column("site", String(64), nullable=False),
+    Column("number", String(64), nullable=False),  # what a load station scans
+    Column("carrier", String(64)),
+    Column("tracking_number", String(128)),
+    Column("status", String(16), nullable=False),
+    Column("planned_date", Date),
+    # The PO number the shipment carries, as received, and the purchase order it matched
+    # (by normalized number, or linked by hand); none matched: an orphan.
+    Column("po_number", String(64)),
+    Column("po_id", Integer, ForeignKey("purchase_orders.id"), index=True),
+    Column("short_ship_reason", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("status_at", UtcDateTime),  # when the latest status was reached
+    Column("dispatched_at", UtcDateTime),
+    Column("delivered_at", UtcDateTime),
+    UniqueConstraint("site", "number"),
+    CheckConstraint(_one_of("status", SHIPMENT_STATUSES), name="status"),
+    Index(None, "site", "status"),
+    Index(None, "tracking_number"),
+)
+
+shipment_orders = Table(
+    "shipment_orders",
+    metadata,  # which orders a shipment serves (planned from them, or through its PO)
+    Column("id", Integer, primary_key=True),
+    Column("shipment_id", Integer, ForeignKey("shipments.id"), nullable=False),
+    Column("order_id", Integer, ForeignKey("sales_orders.id"), nullable=False, index=True),
+    UniqueConstraint("shipment_id", "order_id"),
+)
+
+shipment_lps = Table(
+    "shipment_lps",
+    metadata,  # LPs loaded onto a shipment (a pallet's contents each get a row); per order line
+    Column("id", Integer, primary_key=True),
+    Column("shipment_id", Integer, ForeignKey("shipments.id"), nullable=False),
+    Column("lp_id", Integer, ForeignKey("license_plates.id"), nullable=False, index=True),
+    Column("order_line_id", Integer, ForeignKey("sales_order_lines.id"), index=True),
+    Column("qty", Qty, nullable=False),  # what the LP held when loaded
+    Column("qty_shipped", Qty),  # set at dispatch: the SHIP ledger row's quantity
+    Column("loaded_at", UtcDateTime, nullable=False),  # device time of the ship.load
+    Column("action_id", String(36), nullable=False),
+    UniqueConstraint("shipment_id", "lp_id"),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,  # one per order per dispatch: what shipped, at the order line's unit price
+    Column("id", Integer, primary_key=True),
+    Column("site", String(64), nullable=False),
+    Column("number", String(64), nullable=False),
+    Column("order_id", Integer, ForeignKey("sales_orders.id"), nullable=False, index=True),
+    Column("shipment_id", Integer, ForeignKey("shipments.id"), nullable=False),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("total", Qty, nullable=False),
+    Column("issued_at", UtcDateTime, nullable=False),
+    UniqueConstraint("site", "number"),
+    Index(None, "site", "issued_at"),
+)
+
+invoice_lines = Table(
+    "invoice_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("invoice_id", Integer, ForeignKey("invoices.id"), nullable=False, index=True),
+    Column("order_line_id", Integer, ForeignKey("sales_order_lines.id"), nullable=False),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+    Column("qty", Qty, nullable=False),
+    Column("uom", String(16), nullable=False),
+    Column("unit_price", Qty, nullable=False),
+    Column("amount", Qty, nullable=False),
+)
+
+tracking_events = Table(
+    "tracking_events",
+    metadata,  # carrier tracking updates as received: the carrier's event id makes them idempotent
+    Column("id", Integer, primary_key=True),
+    Column("carrier", String(64), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("shipment_id", Integer, ForeignKey("shipments.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("occurred_at", UtcDateTime),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("payload", JSON, nullable=False),
+    UniqueConstraint("carrier", "event_id"),
+)
+
+site_settings = Table(
+    "site_settings",
+    metadata,  # per-site switches; a site without a row has every default
+    Column("site", String(64), primary_key=True),
+    # Release new orders and plan them onto a shipment automatically, as a wave per route or
+    # per due day (off by default).
+    Column("auto_release", Boolean, nullable=False),
+    Column("auto_release_wave", String(8), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint(_one_of("auto_release_wave", AUTO_RELEASE_WAVES), name="auto_release_wave"),
 )
 
 quality_holds = Table(

@@ -28,6 +28,12 @@ CHECKED = {
     ("processed_actions", "result"): enums.FIRST_OUTCOMES,
     ("security_events", "kind"): enums.SECURITY_KINDS,
     ("purchase_orders", "status"): enums.PO_STATUSES,
+    ("sales_orders", "status"): enums.SO_STATUSES,
+    ("sales_orders", "invoice_status"): enums.INVOICE_STATUSES,
+    ("sales_order_lines", "status"): enums.SO_LINE_STATUSES,
+    ("pick_tasks", "status"): enums.TASK_STATUSES,
+    ("shipments", "status"): enums.SHIPMENT_STATUSES,
+    ("site_settings", "auto_release_wave"): enums.AUTO_RELEASE_WAVES,
 }
 QUERY_ENUMS = {
     ("/api/v1/work-orders", "status"): enums.WO_STATUSES,
