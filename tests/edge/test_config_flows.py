@@ -72,7 +72,7 @@ def test_flow_settings_round_trip(tmp_path: Path) -> None:
             "station 'qa-1' starts in qc.hold, which its flows do not allow",
         ),
         (STATIONS.replace('"lp.move"]', '"lp.fly"]'), "stations[0].flows[2]"),
-        (STATIONS.replace('action = "qc.hold"', 'action = "ship.load"'), "stations[0].action"),
+        (STATIONS.replace('action = "qc.hold"', 'action = "wo.start"'), "stations[0].action"),
         (STATIONS.replace("= 45.5", "= -1"), "stations[0].idle_timeout_seconds"),
         (STATIONS.replace('["MOULD"]', "[]"), "stations[0].quality_reasons"),
         (
