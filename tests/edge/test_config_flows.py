@@ -85,3 +85,27 @@ def test_bad_flow_settings_name_the_field(tmp_path: Path, text: str, message: st
     with pytest.raises(ConfigError) as caught:
         _load(tmp_path, BASE + text)
     assert message in str(caught.value)
+
+
+PICK_AND_LOAD = """
+[[stations]]
+name = "pick-1"
+require_sign_in = true
+action = "pick.confirm"
+flows = ["pick.confirm", "ship.load"]
+
+[[stations]]
+name = "dock-3"
+operator = "op-9"
+action = "ship.load"
+"""
+
+
+def test_pick_and_load_stations_load_and_round_trip(tmp_path: Path) -> None:
+    config = _load(tmp_path, BASE + PICK_AND_LOAD)
+    pick, load = config.stations
+    assert (pick.action, pick.flows) == ("pick.confirm", ["pick.confirm", "ship.load"])
+    assert (load.action, load.flows) == ("ship.load", None)
+    text = render_config(config)
+    assert 'action = "pick.confirm"' in text and 'action = "ship.load"' in text
+    assert validate_config(tomllib.loads(text)) == config
