@@ -62,9 +62,8 @@ class Pick(Flow):
         """Collect; the quantity completes the pick."""
         if scan.kind == "task":
             message = f"pick task {scan.value}"
-            dropped = describe(data)
-            if "location" in data:  # something of another pick was under way
-                message += f"; dropped the unfinished pick ({dropped})"
+            if "location" in data:  # more than a task was under way: say what is dropped
+                message += f"; dropped the unfinished pick ({describe(data)})"
             return Progress({"task": scan.value}, message)
         if scan.kind == "location":
             return Progress({"task": data["task"], "location": scan.value}, f"at {scan.value}")
