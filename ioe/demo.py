@@ -27,6 +27,8 @@ from runtime.broker import EmbeddedBroker
 log = logging.getLogger(__name__)
 
 EDGE = "edge-1"
+PICK_STATION = "pick-1"
+LOAD_STATION = "load-1"
 
 
 def pick_port(preferred: int) -> int:
@@ -130,16 +132,36 @@ async def run_demo(
 
 
 def _with_demo_station(config: EdgeConfig, scans: Path) -> EdgeConfig:
-    """One station that moves LPs, fed by a scans file the user appends to."""
+    """A station that moves LPs, a pick station and a load station, each fed by its own
+    scans file the user appends to (beside ``scans``)."""
+
+    def scanner(path: Path) -> SimulatedScannerConfig:
+        path.touch()
+        return SimulatedScannerConfig(kind="simulated", path=str(path), follow=True)
+
     station = StationConfig(
         name=STATION,
         operator="op-demo",
         action="lp.move",
         location="A-01",
         work_order="WO-1003",
-        scanner=SimulatedScannerConfig(kind="simulated", path=str(scans), follow=True),
+        scanner=scanner(scans),
     )
-    return config.model_copy(update={"stations": [station]})
+    pick = StationConfig(
+        name=PICK_STATION,
+        operator="op-picker",
+        action="pick.confirm",
+        flows=["pick.confirm", "lp.move", "lp.pack"],
+        scanner=scanner(scans.with_name(f"{PICK_STATION}.txt")),
+    )
+    load = StationConfig(
+        name=LOAD_STATION,
+        operator="op-loader",
+        action="ship.load",
+        flows=["ship.load", "lp.pack"],
+        scanner=scanner(scans.with_name(f"{LOAD_STATION}.txt")),
+    )
+    return config.model_copy(update={"stations": [station, pick, load]})
 
 
 def _recalled(recall: plant_day.Recall | None, central: str) -> str:
@@ -164,6 +186,8 @@ def _banner(
     recall: plant_day.Recall | None = None,
 ) -> str:
     noted = "".join(f"\n  note: {line}" for line in notes)
+    pick = scans.with_name(f"{PICK_STATION}.txt")
+    load = scans.with_name(f"{LOAD_STATION}.txt")
     return f"""{noted}
 IOE demo is running (Ctrl-C stops it; state is kept in {scans.parent})
 {_recalled(recall, central)}
@@ -182,4 +206,9 @@ or post a scan:
   curl -s -X POST {edge}/api/v1/stations/{STATION}/scans \\
        -H 'content-type: application/json' -d '{{"data": "LOC:A-02"}}'
 LP numbers:  curl -s '{central}/api/v1/license-plates?site={SITE}'
+
+The pick station {PICK_STATION} and the load station {LOAD_STATION} read their own files:
+  echo 'PT-000001' >> {pick}          # a pick task of a released order, then
+  echo 'LOC:A-01' >> {pick}           # its location, the LP, the quantity
+  echo 'SH-000001' >> {load}          # a shipment, then each LP or pallet loaded onto it
 """

@@ -103,8 +103,10 @@ def check_gs_substitute(char: str) -> str:
 # What an edge reads when edge.toml names no rules: GS1 labels (an SSCC makes the label an LP
 # even when it also names its contents; a GTIN label is a receipt; a GTIN alone a product),
 # the command labels
-# (WO:, LOC:, OP:, ACT:, QTY:, CNT:, RSN:, CMD:, ITEM:, LOT:), and any other short printable
-# text as an internal LP number.
+# (WO:, LOC:, OP:, ACT:, QTY:, CNT:, RSN:, CMD:, ITEM:, LOT:, TASK:, SHIP:), and any other
+# short printable text as an internal LP number. Central's own pick task and shipment numbers
+# (PT-000001, SH-000001) read as such only where a station expects one: everywhere else they
+# stay what they always were, internal LP numbers.
 DEFAULT_RULES: tuple[BarcodeRule, ...] = (
     BarcodeRule(name="gs1-sscc", kind="lp", gs1=["00"]),
     BarcodeRule(name="gs1-receipt", kind="receipt", gs1=["01|02"]),
@@ -119,6 +121,20 @@ DEFAULT_RULES: tuple[BarcodeRule, ...] = (
     BarcodeRule(name="command", kind="command", pattern=r"(?i)^CMD:\s*(?P<value>.+?)\s*$"),
     BarcodeRule(name="product", kind="product", pattern=r"(?i)^ITEM:\s*(?P<value>.+?)\s*$"),
     BarcodeRule(name="lot", kind="lot", pattern=r"(?i)^LOT:\s*(?P<value>.+?)\s*$"),
+    BarcodeRule(name="pick-task", kind="task", pattern=r"(?i)^TASK:\s*(?P<value>.+?)\s*$"),
+    BarcodeRule(name="shipment", kind="shipment", pattern=r"(?i)^SHIP:\s*(?P<value>.+?)\s*$"),
+    BarcodeRule(
+        name="task-number",
+        kind="task",
+        pattern=r"^(?P<value>PT-[0-9]{6,})$",
+        only_when_expected=True,
+    ),
+    BarcodeRule(
+        name="shipment-number",
+        kind="shipment",
+        pattern=r"^(?P<value>SH-[0-9]{6,})$",
+        only_when_expected=True,
+    ),
     BarcodeRule(
         name="typed-quantity",
         kind="qty",

@@ -12,6 +12,8 @@ from typing import Literal
 #   qty       a quantity (value: a canonical decimal string such as "1000.5")
 #   location  a location label
 #   work_order a work-order label
+#   task      a pick task (central numbers them PT-000001)
+#   shipment  a shipment (central numbers them SH-000001)
 #   badge     an operator badge (value: the operator id); scanning it signs in, again signs out
 #   session   a count session label
 #   reason    a quality reason code label
@@ -25,6 +27,8 @@ ScanKind = Literal[
     "qty",
     "location",
     "work_order",
+    "task",
+    "shipment",
     "badge",
     "session",
     "reason",

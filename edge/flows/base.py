@@ -32,6 +32,7 @@ SHORT_NAMES = {
     "work_order": "work order",
     "qty": "quantity",
     "session": "count session",
+    "task": "pick task",
 }
 
 

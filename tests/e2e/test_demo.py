@@ -94,6 +94,28 @@ def test_demo_runs_the_spine_stops_cleanly_and_resumes(tmp_path: Path) -> None:
         )
         assert httpx.get(f"{central}/conflicts").json()["items"] == []
 
+        # The pick and load stations read their own scanner files.
+        edge = f"http://127.0.0.1:{ports['edge']}/api/v1"
+        assert str(workdir / "pick-1.txt") in banner and str(workdir / "load-1.txt") in banner
+        with open(workdir / "pick-1.txt", "a") as scans:
+            scans.write("PT-000001\nLOC:A-01\n")
+        with open(workdir / "load-1.txt", "a") as scans:
+            scans.write("SH-000001\n")
+
+        def collected(station: str) -> dict[str, str]:
+            return httpx.get(f"{edge}/stations/{station}").json()["collected"]
+
+        wait_until(
+            lambda: collected("pick-1") == {"task": "PT-000001", "location": "A-01"},
+            30,
+            what="the pick station at its LP step",
+        )
+        wait_until(
+            lambda: collected("load-1") == {"shipment": "SH-000001"},
+            30,
+            what="the load station on its shipment",
+        )
+
         proc.popen.send_signal(signal.SIGINT)  # Ctrl-C
         assert proc.popen.wait(30) == 0
         assert "Traceback" not in proc.output()

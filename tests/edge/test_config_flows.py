@@ -72,7 +72,7 @@ def test_flow_settings_round_trip(tmp_path: Path) -> None:
             "station 'qa-1' starts in qc.hold, which its flows do not allow",
         ),
         (STATIONS.replace('"lp.move"]', '"lp.fly"]'), "stations[0].flows[2]"),
-        (STATIONS.replace('action = "qc.hold"', 'action = "ship.load"'), "stations[0].action"),
+        (STATIONS.replace('action = "qc.hold"', 'action = "wo.start"'), "stations[0].action"),
         (STATIONS.replace("= 45.5", "= -1"), "stations[0].idle_timeout_seconds"),
         (STATIONS.replace('["MOULD"]', "[]"), "stations[0].quality_reasons"),
         (
@@ -85,3 +85,27 @@ def test_bad_flow_settings_name_the_field(tmp_path: Path, text: str, message: st
     with pytest.raises(ConfigError) as caught:
         _load(tmp_path, BASE + text)
     assert message in str(caught.value)
+
+
+PICK_AND_LOAD = """
+[[stations]]
+name = "pick-1"
+require_sign_in = true
+action = "pick.confirm"
+flows = ["pick.confirm", "ship.load"]
+
+[[stations]]
+name = "dock-3"
+operator = "op-9"
+action = "ship.load"
+"""
+
+
+def test_pick_and_load_stations_load_and_round_trip(tmp_path: Path) -> None:
+    config = _load(tmp_path, BASE + PICK_AND_LOAD)
+    pick, load = config.stations
+    assert (pick.action, pick.flows) == ("pick.confirm", ["pick.confirm", "ship.load"])
+    assert (load.action, load.flows) == ("ship.load", None)
+    text = render_config(config)
+    assert 'action = "pick.confirm"' in text and 'action = "ship.load"' in text
+    assert validate_config(tomllib.loads(text)) == config

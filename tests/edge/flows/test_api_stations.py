@@ -61,7 +61,7 @@ async def test_the_listing_shows_flow_step_expectation_and_allowed_flows(
     assert [f["name"] for f in qa["flows"]] == ["qc.hold", "qc.release"]
     assert [s["name"] for s in qa["flows"][0]["steps"]] == ["target", "reason"]
     assert pack["quality_reasons"] == ["TORN"]  # the station's own list wins
-    assert len(pack["flows"]) == 10 and pack["flows"][0]["name"] == "lp.receive"
+    assert len(pack["flows"]) == 12 and pack["flows"][0]["name"] == "lp.receive"
     assert pack["flows"][1]["steps"][0] == {
         "name": "lp",
         "prompt": "scan an LP to move, or the location to put LPs away to",
