@@ -6,9 +6,9 @@ leaves behind, and nothing more:
 
 - a sales order (its customer made through central/orders/records.py) and its lines;
 - per picked LP: the LP itself, received through the real floor action at the staging
-  location (so its ledger is whole), an *active* reservation of it for the order line, and
-  a *done* pick task whose ``picked_lp_id`` is that LP and ``to_location_id`` the staging
-  location;
+  location (so its ledger is whole) unless the test made it on the floor already, an
+  *active* reservation of it for the order line, and a *done* pick task whose
+  ``picked_lp_id`` is that LP and ``to_location_id`` the staging location;
 - the lines' ``qty_picked`` and status, and the order's status (picked when every line was
   picked in full, else picking).
 
@@ -72,6 +72,8 @@ async def picked_order(
     order status the picks imply, e.g. ``open`` for an order never released)."""
     for line in lines:
         for number, qty, lot in line.picked:
+            if await central.rows("SELECT 1 FROM license_plates WHERE number = :n", n=number):
+                continue  # made on the floor before (an output, a split): picked as it is
             body = {"uom": "ea"} if line.product == "FG-1" else {}
             lot_body = {"lot": lot} if lot else {}
             ack = await central.receive(
