@@ -75,6 +75,7 @@ def create_app(
         locations,
         work_orders,
         purchase_orders,
+        # Routers with literal paths under /shipments go before it: its ids are integers.
         shipments,
         invoices,
         fulfilment,

@@ -10,9 +10,7 @@ from runtime.http_errors import error_responses
 router = APIRouter(prefix="/orders", tags=["shipments"])
 
 
-@router.get(
-    "/{order_id:int}/fulfilment", response_model=FulfilmentOut, responses=error_responses(404)
-)
+@router.get("/{order_id}/fulfilment", response_model=FulfilmentOut, responses=error_responses(404))
 async def get_fulfilment(order_id: int, conn: ReadConn, caller: CallerDep) -> fulfilment.Fulfilment:
     """Per order line: ordered, picked, shipped, invoiced, and each LP that shipped on it (lot,
     expiry, quantity, shipment, dispatch date); totals for the order."""

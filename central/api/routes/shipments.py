@@ -1,9 +1,9 @@
 """/shipments: shipments planned from released orders, shown with what is loaded and
 missing, and dispatched (stock out, invoices issued).
 
-Shipment ids are matched as integers in the path (``{shipment_id:int}``), so a literal path
-under /shipments that another router declares (``/shipments/orphans``) is never taken for an
-id, whichever router is included first.
+Shipment ids are integers: a router with literal paths under /shipments (``/shipments/
+orphans``) must be included before this one (central/api/app.py), or ``/shipments/{id}``
+takes the literal for an id and answers 422.
 """
 
 from fastapi import APIRouter, status
@@ -93,14 +93,14 @@ async def list_shipments(
     return paging.of(items)
 
 
-@router.get("/{shipment_id:int}", response_model=ShipmentOut, responses=error_responses(404))
+@router.get("/{shipment_id}", response_model=ShipmentOut, responses=error_responses(404))
 async def get_shipment(shipment_id: int, conn: ReadConn, caller: CallerDep) -> planning.Shipment:
     """One shipment: its orders, the LPs it is to carry, those loaded, and what is missing."""
     return await planning.get_shipment(conn, caller=caller, shipment_id=shipment_id)
 
 
 @router.post(
-    "/{shipment_id:int}/dispatch",
+    "/{shipment_id}/dispatch",
     response_model=DispatchOut,
     responses=error_responses(404, 409),
 )

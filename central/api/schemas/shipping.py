@@ -13,6 +13,7 @@ from protocol.types import Name
 Carrier = Annotated[str, Field(min_length=1, max_length=64)]
 Tracking = Annotated[str, Field(min_length=1, max_length=128)]
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
+RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]  # ids are 32-bit integer columns
 
 
 class ShipmentIn(BaseModel):
@@ -21,7 +22,7 @@ class ShipmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     site: Name
-    orders: list[int] = Field(min_length=1, max_length=200, description="sales order ids")
+    orders: list[RowId] = Field(min_length=1, max_length=200, description="sales order ids")
     carrier: Carrier | None = None
     tracking_number: Tracking | None = None
     planned_date: date | None = None

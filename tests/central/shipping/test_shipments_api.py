@@ -99,16 +99,22 @@ async def test_list_with_filters_and_pages(seeded: Central) -> None:
     assert (await c.get(API, params={"status": "lost"})).status_code == 422
 
 
-async def test_show_one_and_a_literal_path_is_no_id(seeded: Central) -> None:
+async def test_show_one_by_id(seeded: Central) -> None:
     a = await picked_order(seeded, [Line("FG-1", "1", "1", [("C-1", "1", None)])])
     made = (await seeded.client.post(API, json=plan(a.id))).json()
     shown = await seeded.client.get(f"{API}/{made['id']}")
     assert shown.status_code == 200 and shown.json() == made
     missing = await seeded.client.get(f"{API}/999")
     assert missing.status_code == 404 and missing.json()["code"] == "SHIPMENT_NOT_FOUND"
-    # /shipments/orphans belongs to another router: this one never answers it as a bad id.
-    literal = await seeded.client.get(f"{API}/orphans")
-    assert literal.status_code == 404 and literal.json()["code"] != "VALIDATION_ERROR"
+    not_an_id = await seeded.client.get(f"{API}/SH-000001")
+    assert not_an_id.status_code == 422 and not_an_id.json()["code"] == "VALIDATION_ERROR"
+    huge = [f"{API}/{2**31}", f"{API}/{2**70}/dispatch", f"/api/v1/orders/{2**40}/fulfilment"]
+    for path in huge:  # no id column holds them: refused before any query
+        method = seeded.client.post if path.endswith("dispatch") else seeded.client.get
+        answer = await method(path)
+        assert answer.status_code == 422, (path, answer.text)
+    huge_order = await seeded.client.post(API, json=plan(a.id, 2**40))
+    assert huge_order.status_code == 422, huge_order.text
 
 
 async def test_roles_and_sites(seeded: Central, guarded: httpx.AsyncClient) -> None:
