@@ -5,9 +5,19 @@ and a dispatch that cannot be right is refused before anything is written."""
 import asyncio
 import json
 from asyncio.subprocess import PIPE
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import httpx
+from sqlalchemy import insert, select, update
 
+from central.db.tables import (
+    license_plates,
+    products,
+    reservations,
+    work_order_materials,
+    work_orders,
+)
 from harness import ioe_command
 from tests.central.conftest import SITE, Central
 from tests.central.shipping.seed import Line, picked_order
@@ -225,3 +235,62 @@ async def test_the_warehouse_dispatches(seeded: Central, guarded: httpx.AsyncCli
     details = json.loads(details) if isinstance(details, str) else details
     assert actor == "dock"
     assert details == {"lps": ["C-1"], "short_ship_reason": None, "missing": []}
+
+
+async def test_two_dispatches_at_once_ship_once(seeded: Central) -> None:
+    order = await picked_order(seeded, [Line("FG-1", "3", "1", [("C-1", "3", None)])])
+    sh = await plan(seeded, order.id)
+    await loaded(seeded, sh["number"], "C-1")
+    answers = await asyncio.gather(dispatch(seeded, sh["id"]), dispatch(seeded, sh["id"]))
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    (late,) = [a for a in answers if a.status_code == 409]
+    assert late.json()["code"] == "SHIPMENT_CLOSED"
+    assert await seeded.count("invoices") == 1
+    assert await seeded.count("stock_moves WHERE kind = 'SHIP'") == 1
+
+
+async def test_a_work_order_reservation_on_a_shipped_lp_is_given_back(seeded: Central) -> None:
+    order = await picked_order(seeded, [Line("FG-1", "2", "1", [("C-1", "3", None)])])
+    async with seeded.engine.begin() as conn:  # 2 of C-1 held for the order, 1 for WO-1001
+        (wo,) = (await conn.execute(select(work_orders.c.id))).one()
+        material = (
+            await conn.execute(
+                insert(work_order_materials)
+                .values(
+                    work_order_id=wo,
+                    line=1,
+                    component_id=select(products.c.id)
+                    .where(products.c.code == "FG-1")
+                    .scalar_subquery(),
+                    qty_per=Decimal(1),
+                    scrap_factor=Decimal(0),
+                    consume_whole_lp=False,
+                    qty_required=Decimal(1),
+                )
+                .returning(work_order_materials.c.id)
+            )
+        ).scalar_one()
+        lp = select(license_plates.c.id).where(license_plates.c.number == "C-1").scalar_subquery()
+        await conn.execute(update(reservations).values(qty=Decimal(2)))
+        await conn.execute(
+            insert(reservations).values(
+                site=SITE,
+                work_order_id=wo,
+                material_id=material,
+                lp_id=lp,
+                qty=Decimal(1),
+                status="active",
+                created_at=datetime.now(UTC),
+            )
+        )
+    sh = await plan(seeded, order.id)
+    await loaded(seeded, sh["number"], "C-1")
+    assert (await dispatch(seeded, sh["id"])).status_code == 200
+    assert await seeded.rows(
+        "SELECT work_order_id IS NULL, status FROM reservations ORDER BY id"
+    ) == [(True, "consumed"), (False, "released")]
+    assert await seeded.rows("SELECT qty FROM stock_moves WHERE kind = 'RELEASE'") == [
+        (-1_000_000,)
+    ]
+    code, out = await ioe_db_check(seeded.settings.db_url)
+    assert code == 0, out

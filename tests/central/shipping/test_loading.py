@@ -166,3 +166,25 @@ async def test_an_lp_of_a_cancelled_shipment_may_go_on_another(seeded: Central) 
         )
     await loaded(seeded, second["number"], "C-1")
     assert [lp["lp"] for lp in (await shipment(seeded, second["id"]))["loaded"]] == ["C-1"]
+
+
+async def test_a_load_conflict_is_never_forced_and_applies_once_fixed(seeded: Central) -> None:
+    order = await picked_order(seeded, [Line("FG-1", "3", "1", [("C-1", "3", None)])])
+    sh = await plan(seeded, order.id)
+    await act(seeded, "qc.hold", {"lp": "C-1", "reason": "label smudged"})
+    ack = await load(seeded, sh["number"], "C-1")
+    assert ack.code == "LP_ON_HOLD" and ack.conflict_id is not None
+    resolve = f"/api/v1/conflicts/{ack.conflict_id}/resolve"
+    forced = await seeded.client.post(resolve, json={"resolution": "apply", "reason": "go"})
+    assert forced.status_code == 409, forced.text
+    assert forced.json()["code"] == "RESOLUTION_FAILED"
+    assert forced.json()["details"]["conflict_code"] == "LP_ON_HOLD"
+    assert await seeded.count("shipment_lps") == 0
+    await act(seeded, "qc.release", {"lp": "C-1", "reason": "relabelled"})
+    fixed = await seeded.client.post(resolve, json={"resolution": "apply", "reason": "relabelled"})
+    assert fixed.status_code == 200, fixed.text
+    # Loaded by the resolution: its audit entry caused it, as it causes ledger rows.
+    assert await seeded.rows("SELECT action_id FROM shipment_lps") == await seeded.rows(
+        "SELECT resolution_cause FROM conflicts WHERE id = :id", id=ack.conflict_id
+    )
+    assert (await shipment(seeded, sh["id"]))["status"] == "loading"
