@@ -65,3 +65,10 @@ class ConflictCode(StrEnum):
     PO_CLOSED = "PO_CLOSED"
     NOT_ON_PO = "NOT_ON_PO"
     OVER_RECEIPT = "OVER_RECEIPT"
+    # ship.load: the shipment, and whether the LP may go on it (central/shipping/loading.py)
+    SHIPMENT_NOT_FOUND = "SHIPMENT_NOT_FOUND"
+    SHIPMENT_CLOSED = "SHIPMENT_CLOSED"
+    LP_NOT_AVAILABLE = "LP_NOT_AVAILABLE"
+    LP_ON_OTHER_SHIPMENT = "LP_ON_OTHER_SHIPMENT"
+    NOT_FOR_SHIPMENT = "NOT_FOR_SHIPMENT"
+    NOT_PICKED = "NOT_PICKED"

@@ -12,6 +12,7 @@ from central.errors import ActionConflict
 from central.inventory import operations as inventory
 from central.production import operations as production
 from central.quality import operations as quality
+from central.shipping import loading as shipping
 from protocol import Envelope
 
 ACTIONS: dict[str, Operation] = {
@@ -19,6 +20,7 @@ ACTIONS: dict[str, Operation] = {
     **production.ACTIONS,
     **quality.ACTIONS,
     **counts.ACTIONS,
+    **shipping.ACTIONS,
 }
 _LP_FIELDS = ("lp", "parent", "into", "new_lp")
 

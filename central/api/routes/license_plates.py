@@ -14,6 +14,7 @@ from central.api.schemas.license_plates import (
 )
 from central.db.enums import LpStatus
 from central.inventory import genealogy, queries
+from central.shipping import deliveries
 from runtime.http_errors import error_responses
 
 router = APIRouter(prefix="/license-plates", tags=["license plates"])
@@ -88,11 +89,12 @@ async def get_genealogy(
     depth: Depth = genealogy.DEFAULT_DEPTH,
     site: AtSite = None,
     max_links: MaxLinks = genealogy.MAX_LINKS,
-) -> genealogy.Trace:
+) -> dict[str, object]:
     """The recall tree: ``down`` (forward) where the LP went, ``up`` (backward) what went in;
-    the LPs reached, once each, and what to act on. ``number`` may be the LP's SSCC with its
-    AI (``00`` + 18 digits, or ``(00)`` + 18 digits)."""
-    return await genealogy.trace(
+    the LPs reached, once each, what to act on, and the shipments and customers that got any
+    of them. ``number`` may be the LP's SSCC with its AI (``00`` + 18 digits, or ``(00)`` +
+    18 digits)."""
+    return await deliveries.trace_lp(
         conn,
         number=number,
         direction=direction,

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Query
 from central.api.deps import CallerDep, ReadConn
 from central.api.routes.license_plates import AtSite, Depth, MaxLinks
 from central.api.schemas.genealogy import Direction, LotGenealogyOut
-from central.inventory import genealogy, lot_trace
+from central.inventory import genealogy
+from central.shipping import deliveries
 from runtime.http_errors import error_responses
 
 router = APIRouter(prefix="/lots", tags=["license plates"])
@@ -26,10 +27,11 @@ async def get_lot_genealogy(
     depth: Depth = genealogy.DEFAULT_DEPTH,
     site: AtSite = None,
     max_links: MaxLinks = genealogy.MAX_LINKS,
-) -> lot_trace.LotTrace:
+) -> dict[str, object]:
     """The recall from a lot: ``down`` (forward) where every LP of it went, ``up`` (backward)
-    what went into them; the LPs reached, once each, and what to act on."""
-    return await lot_trace.trace_lot(
+    what went into them; the LPs reached, once each, what to act on, and the shipments and
+    customers that got any of them ("which customers got this lot")."""
+    return await deliveries.trace_lot(
         conn,
         lot=lot,
         item=item,

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from central.api.schemas.fields import QtyOut
+from central.api.schemas.shipping import ShippedToOut
 
 Direction = Literal["up", "down", "backward", "forward"]
 
@@ -80,6 +81,9 @@ class GenealogyOut(BaseModel):
     tree: TraceNode
     lps: list[TraceLp] = Field(description="every LP reached, once, the LP itself first")
     summary: RecallSummary
+    shipped_to: ShippedToOut = Field(
+        description="the LPs reached that went onto a shipment, and the customers they went to"
+    )
 
 
 class LotGenealogyOut(BaseModel):
@@ -96,3 +100,6 @@ class LotGenealogyOut(BaseModel):
     trees: list[TraceNode]
     lps: list[TraceLp] = Field(description="every LP reached, once, the lot's own LPs first")
     summary: RecallSummary
+    shipped_to: ShippedToOut = Field(
+        description="the LPs reached that went onto a shipment, and the customers they went to"
+    )
