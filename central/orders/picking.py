@@ -222,6 +222,18 @@ async def _hold_for_order(
     qty: Decimal,
 ) -> int:
     """Move the order line's reservation onto the picked LP; answers its id."""
+    if picked is source:  # only a forced pick gets here with others' stock on it: they give way
+        for claim in await claims_on(ctx, source):
+            if claim.id != task.reservation_id:
+                await shrink(
+                    ctx,
+                    claim,
+                    claim.qty,
+                    source,
+                    used=False,
+                    action_id=origin.action_id,
+                    occurred_at=origin.occurred_at,
+                )
     own = await _task_claim(ctx, task)
     if own is not None and own[1] is picked:  # the whole reserved LP was picked
         claim, _ = own
