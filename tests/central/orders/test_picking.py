@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from central.inventory.consistency import check_database
 from protocol import AckResult
 from tests.central.conftest import Central
 from tests.central.orders.helpers import ORDERS, make_order, release, stock
@@ -68,8 +69,11 @@ async def order_of(c: Central, order_id: int) -> dict[str, Any]:
 
 
 async def check_ok(c: Central) -> None:
-    report = (await c.client.get(f"{API}/inventory/check")).json()
-    assert report["ok"], report["problems"]
+    """The consistency check (`ioe db check` runs check_database) finds nothing, and the API's
+    agrees."""
+    report = await check_database(c.settings.db_url)
+    assert report.ok and report.checked.ledger_rows > 0, report.problems
+    assert (await c.client.get(f"{API}/inventory/check")).json()["ok"]
 
 
 async def test_a_pick_of_part_of_an_lp_splits_it_and_stages_the_child(seeded: Central) -> None:
