@@ -122,9 +122,8 @@ async def list_tasks(
         query = query.where(pick_tasks.c.status == status)
     if order is not None:
         by_number = sales_orders.c.number == order
-        query = query.where(
-            by_number | (sales_orders.c.id == int(order)) if order.isdigit() else by_number
-        )
+        by_id = order.isdigit() and int(order) < 2**31  # ids are 32-bit columns
+        query = query.where(by_number | (sales_orders.c.id == int(order)) if by_id else by_number)
     if assignee is not None:
         query = query.where(pick_tasks.c.assignee == assignee)
     if wave is not None:

@@ -39,6 +39,7 @@ async def test_list_filters_and_pages(seeded: Central) -> None:
     second_order = two["orders"][0]
     assert await listed(order=second_order["number"]) == [(w2, "B", 1), (w2, "R", 2)]
     assert await listed(order=str(second_order["id"])) == [(w2, "B", 1), (w2, "R", 2)]
+    assert await listed(order="99999999999") == []  # no id that large: a number, not an error
     assert await listed(status="done") == []
     assert await listed(limit=2, offset=1) == [(w1, "B", 2), (w2, "B", 1)]
     number = one["tasks"][0]["number"]
