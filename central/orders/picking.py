@@ -13,7 +13,7 @@ the part) and records the part as a done task of its own, so every picked LP is 
 
 A substitute LP (another LP of the product than the task's) is taken when its free part
 covers the pick; the task's reservation on the planned LP shrinks by what was picked and a
-new one holds the picked LP. Every check runs before the first write.
+new one holds the picked LP. Every check runs before the first write (pick_checks.py).
 """
 
 from datetime import datetime
@@ -23,173 +23,26 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from central.apply.context import ApplyContext, LicensePlate, Origin
-from central.apply.outcome import Applied, Operation, conflict
+from central.apply.outcome import Applied, Operation
 from central.db.tables import (
     license_plates,
-    locations,
     pick_tasks,
-    products,
     reservations,
     sales_order_lines,
-    sales_orders,
 )
-from central.inventory import nesting
-from central.inventory.checks import known_lp, went_over_hold
-from central.inventory.claims import Claim, claims_on, fit_reservations, holders, shrink
+from central.inventory.checks import known_lp
+from central.inventory.claims import Claim, claims_on, fit_reservations, shrink
 from central.inventory.operations import split_off
+from central.orders.pick_checks import (
+    check_free,
+    check_lp,
+    check_task,
+    locked_task,
+)
 from central.orders.progress import refresh
 from central.orders.records import next_numbers
-from protocol import ConflictCode
 from protocol.actions import PickConfirm
 from protocol.types import format_qty
-
-
-async def _task(ctx: ApplyContext, site: str, number: str) -> Any:
-    """The task with its order's number, its order row locked first (so picks of one order
-    apply one after the other and its status steps see them all); TASK_NOT_FOUND."""
-    where = (pick_tasks.c.site == site, pick_tasks.c.number == number)
-    order_id = await ctx.conn.scalar(select(pick_tasks.c.order_id).where(*where))
-    if order_id is None:
-        raise conflict(
-            ConflictCode.TASK_NOT_FOUND,
-            f"Pick task {number} is not known at site {site}",
-            {"task": number, "site": site},
-        )
-    await ctx.conn.execute(
-        select(sales_orders.c.id).where(sales_orders.c.id == order_id).with_for_update()
-    )
-    here = locations.alias("here")
-    query = (
-        select(
-            pick_tasks,
-            sales_orders.c.number.label("order"),
-            products.c.code.label("product"),
-            here.c.code.label("location"),
-        )
-        .join(sales_orders, sales_orders.c.id == pick_tasks.c.order_id)
-        .join(products, products.c.id == pick_tasks.c.product_id)
-        .join(here, here.c.id == pick_tasks.c.location_id)
-        .where(*where)
-        .with_for_update(of=pick_tasks)
-    )
-    return (await ctx.conn.execute(query)).one()
-
-
-async def _check_task(ctx: ApplyContext, task: Any, body: PickConfirm) -> None:
-    """The task is open, and the operator stands where it says."""
-    if task.status in ("done", "cancelled"):
-        code = ConflictCode.TASK_DONE if task.status == "done" else ConflictCode.TASK_CANCELLED
-        raise conflict(
-            code,
-            f"Pick task {task.number} is {task.status}; it takes no more picks",
-            {"task": task.number, "status": task.status},
-        )
-    if body.location is not None and body.location != task.location and not ctx.force:
-        raise conflict(
-            ConflictCode.WRONG_LOCATION,
-            f"Pick task {task.number} picks at {task.location}, not at {body.location}",
-            {"task": task.number, "location": body.location, "expected": task.location},
-        )
-
-
-async def _check_lp(
-    ctx: ApplyContext, origin: Origin, task: Any, lp: LicensePlate, qty: Decimal
-) -> None:
-    """The LP holds the task's product and may be picked: not held, not gone, not expired,
-    not a pallet with LPs on it; and the quantity fits the task and the LP."""
-    details = {"task": task.number, "lp": lp.number}
-    if lp.product_id != task.product_id:
-        product = await ctx.conn.scalar(
-            select(products.c.code).where(products.c.id == lp.product_id)
-        )
-        raise conflict(
-            ConflictCode.WRONG_PRODUCT,
-            f"LP {lp.number} holds {product}; pick task {task.number} picks {task.product}",
-            {**details, "product": product, "expected": task.product},
-        )
-    if lp.status in ("consumed", "shipped"):
-        raise conflict(
-            ConflictCode.LP_NOT_AVAILABLE,
-            f"LP {lp.number} is {lp.status}; it cannot be picked",
-            {**details, "status": lp.status},
-        )
-    if lp.status == "on_hold":
-        if not ctx.force:
-            raise conflict(
-                ConflictCode.LP_ON_HOLD,
-                f"LP {lp.number} is on quality hold; it cannot be picked",
-                details,
-            )
-        await went_over_hold(ctx, lp)
-    day = origin.occurred_at.date()
-    if lp.expiry is not None and lp.expiry < day and not ctx.force:
-        raise conflict(
-            ConflictCode.LP_EXPIRED,
-            f"LP {lp.number} expired on {lp.expiry.isoformat()}; it cannot be picked on "
-            f"{day.isoformat()}",
-            {**details, "expiry": lp.expiry.isoformat(), "day": day.isoformat()},
-        )
-    remaining = task.qty - task.qty_picked
-    if qty > remaining:
-        raise conflict(
-            ConflictCode.OVER_PICK,
-            f"Pick task {task.number} needs {format_qty(remaining)} {lp.uom} more, not "
-            f"{format_qty(qty)} {lp.uom}",
-            {**details, "qty": format_qty(qty), "remaining": format_qty(remaining)},
-        )
-    if qty > lp.qty:
-        raise conflict(
-            ConflictCode.QTY_EXCEEDS_LP,
-            f"Cannot pick {format_qty(qty)} {lp.uom} from LP {lp.number}: it holds "
-            f"{format_qty(lp.qty)} {lp.uom}",
-            {**details, "qty": format_qty(qty), "holds": format_qty(lp.qty)},
-        )
-    if lp.id is not None and await nesting.nested_ids(ctx.conn, lp_id=lp.id):
-        raise conflict(
-            ConflictCode.LP_PACKED,
-            f"LP {lp.number} has LPs packed on it; pick from the LPs themselves",
-            details,
-        )
-
-
-def _check_free(
-    ctx: ApplyContext, task: Any, lp: LicensePlate, qty: Decimal, claims: list[Claim]
-) -> None:
-    """The pick takes only the task's own reservation on the LP and its free part: a planned
-    LP is LP_RESERVED past that, a substitute SUBSTITUTE_NOT_AVAILABLE."""
-    others = [c for c in claims if c.id != task.reservation_id]
-    held = sum((c.qty for c in others), Decimal(0))
-    if qty <= lp.qty - held or ctx.force:
-        return
-    usable = max(lp.qty - held, Decimal(0))
-    reason = (
-        f"{format_qty(held)} {lp.uom} of its {format_qty(lp.qty)} {lp.uom} is reserved for "
-        f"{holders(others)}; {format_qty(usable)} {lp.uom} can be picked"
-    )
-    details = {
-        "task": task.number,
-        "lp": lp.number,
-        "qty": format_qty(qty),
-        "free": format_qty(usable),
-        "reserved": format_qty(held),
-    }
-    if lp.id == task.lp_id:
-        raise conflict(ConflictCode.LP_RESERVED, f"LP {lp.number}: {reason}", details)
-    raise conflict(
-        ConflictCode.SUBSTITUTE_NOT_AVAILABLE,
-        f"LP {lp.number} cannot stand in for LP of task {task.number}: {reason}",
-        {**details, "reason": "reserved"},
-    )
-
-
-async def _substitute_refusal(ctx: ApplyContext, task: Any, lp: LicensePlate) -> None:
-    """A substitute must be plainly available (held and expired LPs were refused already)."""
-    if lp.id != task.lp_id and lp.status != "available" and not ctx.force:
-        raise conflict(
-            ConflictCode.SUBSTITUTE_NOT_AVAILABLE,
-            f"LP {lp.number} is {lp.status}; it cannot stand in for task {task.number}",
-            {"task": task.number, "lp": lp.number, "reason": lp.status},
-        )
 
 
 async def _task_claim(ctx: ApplyContext, task: Any) -> tuple[Claim, LicensePlate] | None:
@@ -379,12 +232,11 @@ async def _finish(
 
 async def confirm(ctx: ApplyContext, origin: Origin, body: PickConfirm) -> Applied:
     """pick.confirm: the picked LP (whole, or split off) moves to staging held for its line."""
-    task = await _task(ctx, origin.site, body.task)
-    await _check_task(ctx, task, body)
+    task = await locked_task(ctx, origin.site, body.task)
+    await check_task(ctx, task, body)
     lp = await known_lp(ctx, origin.site, body.lp)
-    await _check_lp(ctx, origin, task, lp, body.qty)
-    await _substitute_refusal(ctx, task, lp)
-    _check_free(ctx, task, lp, body.qty, await claims_on(ctx, lp))
+    await check_lp(ctx, origin, task, lp, body.qty)
+    check_free(ctx, task, lp, body.qty, await claims_on(ctx, lp))
     from_location = lp.location_id
     if body.qty == lp.qty:
         picked = lp
