@@ -56,3 +56,29 @@ async def test_consume_and_split_take_only_the_free_part(seeded: Central) -> Non
         "SELECT qty, status FROM reservations WHERE order_line_id IS NOT NULL"
     )
     assert reserved == [(6_000_000, "active")]
+
+
+async def test_a_count_that_shrinks_the_lp_shrinks_the_orders_reservation(seeded: Central) -> None:
+    await order_holding_six_of_ten(seeded)
+    session = (
+        await seeded.client.post("/api/v1/counts", json={"site": "plant-1", "location": "A-01"})
+    ).json()
+    ack = await seeded.send_one(
+        seeded.env(
+            "count.record",
+            {"session": session["number"], "location": "A-01", "lps": [{"lp": "A", "qty": "4"}]},
+        )
+    )
+    assert ack.result == AckResult.APPLIED, ack.message
+    approved = await seeded.client.post(f"/api/v1/counts/{session['id']}/approve")
+    assert approved.status_code == 200, approved.text
+    # A holds 4 now: the order keeps 4 of its 6, the 2 given back with a memo of the count
+    assert await seeded.rows(
+        "SELECT qty, status FROM reservations WHERE order_line_id IS NOT NULL"
+    ) == [(4_000_000, "active")]
+    memo = await seeded.rows(
+        "SELECT qty, reference, work_order_id FROM stock_moves WHERE kind = 'RELEASE'"
+    )
+    assert memo == [(-2_000_000, session["number"], None)]
+    check = (await seeded.client.get("/api/v1/inventory/check")).json()
+    assert check["ok"], check["problems"]
