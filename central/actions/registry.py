@@ -10,6 +10,7 @@ from central.apply.outcome import Applied, Operation
 from central.counts import operations as counts
 from central.errors import ActionConflict
 from central.inventory import operations as inventory
+from central.orders import picking
 from central.production import operations as production
 from central.quality import operations as quality
 from central.shipping import loading as shipping
@@ -21,6 +22,7 @@ ACTIONS: dict[str, Operation] = {
     **quality.ACTIONS,
     **counts.ACTIONS,
     **shipping.ACTIONS,
+    **picking.ACTIONS,
 }
 _LP_FIELDS = ("lp", "parent", "into", "new_lp")
 

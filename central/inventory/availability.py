@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from central.db.tables import license_plates, reservations
+from central.db.tables import license_plates, locations, reservations
 from central.db.types import Qty
 
 ON_HAND = ("available", "on_hold")  # LP statuses whose stock counts at all
@@ -60,16 +60,24 @@ def parts(today: date, reserved_qty: Any) -> dict[str, Any]:
 
 @dataclass
 class FreeLp:
-    """An LP stock can be reserved from: its number, product, expiry and the free quantity."""
+    """An LP stock can be reserved from: its number, product, expiry, the free quantity and
+    where it is."""
 
     number: str
     product_id: int
     expiry: date | None
     free: Decimal
+    location_id: int = 0
 
 
 async def reservable(
-    conn: AsyncConnection, *, site: str, product_ids: set[int], today: date
+    conn: AsyncConnection,
+    *,
+    site: str,
+    product_ids: set[int],
+    today: date,
+    location_kinds: tuple[str, ...] | None = None,
+    loose_only: bool = False,
 ) -> list[FreeLp]:
     """LPs of these products at ``site`` with an available part (by ``parts``), FEFO
     (earliest expiry first, undated last, then the oldest LP), each with that part.
@@ -77,7 +85,8 @@ async def reservable(
     On PostgreSQL the LPs that could have one (status ``available``) are row-locked first,
     and their parts are read after the lock is held, so a release that waited for another
     sees the reservations that one made (every writer of an LP's reservations holds the LP's
-    row lock). Packed LPs count too.
+    row lock). Packed LPs count too, unless ``loose_only``; ``location_kinds`` keeps to LPs
+    at locations of those kinds (a sales order picks from storage, not from a line).
     """
     locked = (
         select(lp.c.id)
@@ -85,19 +94,29 @@ async def reservable(
         .order_by(lp.c.expiry.asc().nulls_last(), lp.c.created_at, lp.c.id)
         .with_for_update(of=lp)
     )
+    if loose_only:
+        locked = locked.where(lp.c.parent_lp_id.is_(None))
+    if location_kinds is not None:
+        locked = locked.where(
+            lp.c.location_id.in_(
+                select(locations.c.id).where(
+                    locations.c.site == site, locations.c.kind.in_(location_kinds)
+                )
+            )
+        )
     ids = list((await conn.execute(locked)).scalars())
     if not ids:
         return []
     claimed = active_reserved()
     free = parts(today, claimed.c.qty)["available"]
     query = (
-        select(lp.c.number, lp.c.product_id, lp.c.expiry, free.label("free"))
+        select(lp.c.number, lp.c.product_id, lp.c.expiry, free.label("free"), lp.c.location_id)
         .outerjoin(claimed, claimed.c.lp_id == lp.c.id)
         .where(lp.c.id.in_(ids))
         .order_by(lp.c.expiry.asc().nulls_last(), lp.c.created_at, lp.c.id)
     )
     return [
-        FreeLp(row.number, row.product_id, row.expiry, row.free)
+        FreeLp(row.number, row.product_id, row.expiry, row.free, row.location_id)
         for row in await conn.execute(query)
         if row.free > 0
     ]

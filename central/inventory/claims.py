@@ -1,9 +1,10 @@
-"""What work orders hold of an LP: its claims (active reservations), read once per
-transaction, and how they give way when the LP holds less than is reserved of it.
+"""What work orders and sales order lines hold of an LP: its claims (active reservations),
+read once per transaction, and how they give way when the LP holds less than is reserved of it.
 
-Reservations are taken and used by work orders (central/production/reservations.py); every
-LP operation that makes an LP smaller (a split, a merge, a count, a consumption beyond its
-free part) has to respect them, so the LP side of them lives here, below both.
+Reservations are taken and used by work orders (central/production/reservations.py) and by
+sales order lines (central/orders/release.py, picking.py); every LP operation that makes an
+LP smaller (a split, a merge, a count, a consumption beyond its free part) has to respect
+both kinds, so the LP side of them lives here, below every domain that takes them.
 """
 
 from dataclasses import dataclass
@@ -14,25 +15,48 @@ from typing import Any
 from sqlalchemy import select, update
 
 from central.apply.context import ApplyContext, LicensePlate, WorkOrder
-from central.db.tables import license_plates, reservations, work_orders
+from central.db.tables import (
+    license_plates,
+    reservations,
+    sales_order_lines,
+    sales_orders,
+    work_orders,
+)
 
 
 @dataclass
 class Claim:
-    """One active reservation: on which LP, for which work order (id and number) and
-    material, and how much it holds now."""
+    """One active reservation: on which LP, for which work order (id, number and material)
+    or sales order line (id and the order's number), and how much it holds now."""
 
     id: int
     lp_id: int
     lp: str
-    work_order_id: int
-    work_order: str
-    material_id: int
+    work_order_id: int | None
+    work_order: str | None
+    material_id: int | None
+    order_line_id: int | None
+    order: str | None
     qty: Decimal
+
+    @property
+    def reference(self) -> str:
+        """The number of what holds it: its work order's, or its sales order's."""
+        return self.work_order or self.order or ""
+
+
+def holders(claims: list[Claim]) -> str:
+    """Who holds these claims, for a message: "work order WO-1, WO-2 and sales order SO-1"."""
+    wos = list(dict.fromkeys(c.work_order for c in claims if c.work_order))
+    sos = list(dict.fromkeys(c.order for c in claims if c.order))
+    named = [f"work order {', '.join(wos)}"] if wos else []
+    named += [f"sales order {', '.join(sos)}"] if sos else []
+    return " and ".join(named)
 
 
 def claims_query() -> Any:
-    """Active reservations with their LP's and work order's numbers, oldest first."""
+    """Active reservations with their LP's number and their work order's or sales order's
+    number, oldest first."""
     return (
         select(
             reservations.c.id,
@@ -41,10 +65,14 @@ def claims_query() -> Any:
             reservations.c.work_order_id,
             work_orders.c.number.label("work_order"),
             reservations.c.material_id,
+            reservations.c.order_line_id,
+            sales_orders.c.number.label("order"),
             reservations.c.qty,
         )
         .join(license_plates, license_plates.c.id == reservations.c.lp_id)
-        .join(work_orders, work_orders.c.id == reservations.c.work_order_id)
+        .outerjoin(work_orders, work_orders.c.id == reservations.c.work_order_id)
+        .outerjoin(sales_order_lines, sales_order_lines.c.id == reservations.c.order_line_id)
+        .outerjoin(sales_orders, sales_orders.c.id == sales_order_lines.c.order_id)
         .where(reservations.c.status == "active")
         .order_by(reservations.c.id)
     )
@@ -69,7 +97,7 @@ async def claims_on(ctx: ApplyContext, lp: LicensePlate) -> list[Claim]:
 
 
 def reserved_for_others(claims: list[Claim], wo: WorkOrder) -> Decimal:
-    """What other work orders hold of an LP (its claims)."""
+    """What others (other work orders, and sales order lines) hold of an LP (its claims)."""
     return sum((c.qty for c in claims if c.work_order_id != wo.id), Decimal(0))
 
 
@@ -96,7 +124,7 @@ async def shrink(
             work_order_id=claim.work_order_id,
             action_id=action_id,
             occurred_at=occurred_at,
-            reference=reference or claim.work_order,
+            reference=reference or claim.reference,
         )
     values: dict[str, Any] = {"qty": claim.qty}
     if claim.qty == 0:
@@ -148,7 +176,7 @@ def release_memo(
     lp: LicensePlate,
     *,
     qty: Decimal,
-    work_order_id: int,
+    work_order_id: int | None,
     action_id: str,
     occurred_at: datetime | None,
     reference: str | None,

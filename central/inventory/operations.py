@@ -31,7 +31,7 @@ from central.inventory.checks import (
     refuse_held_to_shipping,
     usable_lp,
 )
-from central.inventory.claims import claims_on, fit_reservations
+from central.inventory.claims import claims_on, fit_reservations, holders
 from central.inventory.expiry import (
     EXPIRED_ON_RECEIPT,
     expired_on_receipt,
@@ -202,17 +202,17 @@ async def move(ctx: ApplyContext, origin: Origin, body: LpMove) -> Applied:
 
 
 async def _refuse_reserved(ctx: ApplyContext, lp: LicensePlate, qty: Decimal, verb: str) -> None:
-    """Taking ``qty`` off an LP may not touch what is reserved of it for work orders."""
+    """Taking ``qty`` off an LP may not touch what is reserved of it (for work orders or
+    sales order lines)."""
     if ctx.force:
         return
     claims = await claims_on(ctx, lp)
     held = sum((c.qty for c in claims), Decimal(0))
     if held and qty > lp.qty - held:
-        orders = ", ".join(dict.fromkeys(c.work_order for c in claims))
         raise conflict(
             ConflictCode.LP_RESERVED,
-            f"LP {lp.number}: {format_qty(held)} {lp.uom} of it is reserved for work order "
-            f"{orders}; it cannot be {verb}",
+            f"LP {lp.number}: {format_qty(held)} {lp.uom} of it is reserved for "
+            f"{holders(claims)}; it cannot be {verb}",
         )
 
 
@@ -226,14 +226,29 @@ async def split(ctx: ApplyContext, origin: Origin, body: LpSplit) -> Applied:
             f"Cannot split {format_qty(body.qty)} {lp.uom} off LP {lp.number}: it "
             f"holds {format_qty(lp.qty)} {lp.uom}, and a split must leave some",
         )
-    number = await new_lp_number(ctx, origin.site, body.new_lp)
+    child = await split_off(ctx, origin, lp, body.qty, new_number=body.new_lp)
+    await fit_reservations(ctx, lp, action_id=origin.action_id, occurred_at=origin.occurred_at)
+    return Applied(
+        f"LP {child.number} split off LP {lp.number}: {format_qty(body.qty)} {lp.uom} "
+        f"({format_qty(lp.qty)} {lp.uom} left)"
+    )
+
+
+async def split_off(
+    ctx: ApplyContext, origin: Origin, lp: LicensePlate, qty: Decimal, *, new_number: str | None
+) -> LicensePlate:
+    """Take ``qty`` off ``lp`` as a new child LP at its place (``new_number``, else an SSCC):
+    SPLIT_OUT/SPLIT_IN rows and a SPLIT genealogy link. The caller has checked the quantity
+    and settles the parent's reservations (a split gives back the excess, a pick moves its
+    own reservation to the child)."""
+    number = await new_lp_number(ctx, origin.site, new_number)
     parent_id = await _lp_id(ctx, lp)
     child = new_lp(
         ctx,
         origin,
         number=number,
         product_id=lp.product_id,
-        qty=body.qty,
+        qty=qty,
         uom=lp.uom,
         location_id=lp.location_id,
         lot=lp.lot,
@@ -245,7 +260,7 @@ async def split(ctx: ApplyContext, origin: Origin, body: LpSplit) -> Applied:
     ctx.ledger(
         lp=lp,
         kind="SPLIT_OUT",
-        qty=-body.qty,
+        qty=-qty,
         location_id=lp.location_id,
         occurred_at=origin.occurred_at,
         action_id=origin.action_id,
@@ -254,20 +269,16 @@ async def split(ctx: ApplyContext, origin: Origin, body: LpSplit) -> Applied:
     ctx.ledger(
         lp=child,
         kind="SPLIT_IN",
-        qty=body.qty,
+        qty=qty,
         location_id=lp.location_id,
         occurred_at=origin.occurred_at,
         action_id=origin.action_id,
         reference=lp.number,
     )
     ctx.link(source_id=parent_id, target=child, kind="SPLIT", action_id=origin.action_id)
-    lp.qty -= body.qty
+    lp.qty -= qty
     ctx.save_lp(lp)
-    await fit_reservations(ctx, lp, action_id=origin.action_id, occurred_at=origin.occurred_at)
-    return Applied(
-        f"LP {number} split off LP {lp.number}: {format_qty(body.qty)} {lp.uom} "
-        f"({format_qty(lp.qty)} {lp.uom} left)"
-    )
+    return child
 
 
 async def _merge_refusal(ctx: ApplyContext, lp: LicensePlate, into: LicensePlate) -> str | None:

@@ -17,7 +17,13 @@ from central.db.tables import customers, shipment_orders
 from central.orders.stats import recompute_order_stats
 
 # Sequence name -> the prefix of the numbers it gives (SO-000001, SH-000001, ...).
-PREFIXES = {"sales_order": "SO", "shipment": "SH", "pick_task": "PT", "invoice": "INV"}
+PREFIXES = {
+    "sales_order": "SO",
+    "shipment": "SH",
+    "pick_task": "PT",
+    "invoice": "INV",
+    "pick_wave": "WAVE",  # one per release call: the wave its pick tasks belong to
+}
 
 
 async def next_numbers(conn: AsyncConnection, sequence: str, count: int = 1) -> list[str]:

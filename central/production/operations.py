@@ -15,7 +15,7 @@ from central.inventory.checks import (
     new_lp_number,
     usable_lp,
 )
-from central.inventory.claims import claims_on, reserved_for_others
+from central.inventory.claims import claims_on, holders, reserved_for_others
 from central.inventory.expiry import expiry_from
 from central.production.checks import check_consume, check_output
 from central.production.lifecycle import (
@@ -60,12 +60,12 @@ async def consume(ctx: ApplyContext, origin: Origin, body: LpConsume) -> Applied
     claims = await claims_on(ctx, lp)
     held_for_others = reserved_for_others(claims, wo)
     if qty > lp.qty - held_for_others and not ctx.force:
-        holders = ", ".join(dict.fromkeys(c.work_order for c in claims if c.work_order_id != wo.id))
+        others = holders([c for c in claims if c.work_order_id != wo.id])
         free = max(lp.qty - held_for_others, Decimal(0))
         raise conflict(
             ConflictCode.LP_RESERVED,
             f"LP {lp.number} holds {format_qty(lp.qty)} {lp.uom}, {format_qty(held_for_others)} "
-            f"{lp.uom} of it reserved for work order {holders}; {format_qty(free)} {lp.uom} "
+            f"{lp.uom} of it reserved for {others}; {format_qty(free)} {lp.uom} "
             f"can be consumed into {wo.number}, not {format_qty(qty)} {lp.uom}",
         )
     ctx.ledger(

@@ -17,9 +17,19 @@ async def known_records(central: Central) -> dict[str, Any]:
     assert (await central.receive("LP-FUZZ-1", lot="LOT-FUZZ-1")).result == "applied"
     ((product_id,),) = await central.rows("SELECT min(id) FROM products")
     ((work_order_id,),) = await central.rows("SELECT min(id) FROM work_orders")
+    order = await central.client.post(
+        "/api/v1/orders",
+        json={
+            "site": "plant-1",
+            "customer": "FUZZ",
+            "lines": [{"product": "RAW-1", "qty": "1", "unit_price": "1"}],
+        },
+    )
+    assert order.status_code == 201, order.text
     return {
         "product_id": product_id,
         "work_order_id": work_order_id,
+        "order_id": order.json()["id"],
         "number": "LP-FUZZ-1",
         "lot": "LOT-FUZZ-1",
         "site": "plant-1",
