@@ -37,7 +37,7 @@ from central.db.tables import (
     shipments,
 )
 from central.errors import ActionConflict
-from central.inventory.claims import fit_reservations
+from central.inventory.claims import claims_on, fit_reservations
 from central.orders.stats import orders_of_shipments, recompute_order_stats
 from central.shipping.invoicing import Invoice, invoices_by_id, issue_invoices
 from central.shipping.picked import LoadedLp, ShipLp, loaded_lps, planned_lps
@@ -137,9 +137,11 @@ async def _ship_lps(
             action_id=entry,
             reference=row.number,
         )
+        # Its order-line reservations are consumed below; a work order's is given back.
+        for_work_orders = [c for c in await claims_on(ctx, lp) if c.order_line_id is None]
         lp.qty, lp.status = Decimal(0), "shipped"
         ctx.save_lp(lp)
-        await fit_reservations(ctx, lp, action_id=entry, reference=row.number)  # work orders'
+        await fit_reservations(ctx, lp, for_work_orders, action_id=entry, reference=row.number)
         if item.order_line_id is not None:
             shipped[item.order_line_id] += qty
         took.append({"row_lp": item.lp_id, "row_qty": qty})
