@@ -4,7 +4,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -116,6 +116,17 @@ class CentralSettings(BaseSettings):
             key_file=self.master_key_file,
             db_url=self.db_url,
         )
+
+    @model_validator(mode="after")
+    def _periodic_sync_has_a_site(self) -> "CentralSettings":
+        """A periodic pull must know which site its orders are for."""
+        if self.order_sync_url and self.order_sync_interval and not self.order_sync_site:
+            raise PydanticCustomError(
+                "order_sync_site",
+                "IOE_ORDER_SYNC_URL with IOE_ORDER_SYNC_INTERVAL pulls orders periodically: "
+                "set IOE_ORDER_SYNC_SITE to the site they are for",
+            )
+        return self
 
     @field_validator("db_url")
     @classmethod
