@@ -6,7 +6,9 @@ number of times, then the pull fails with a clear reason (pages applied so far s
 next pull asks again from the last success)."""
 
 import asyncio
+import functools
 import logging
+import ssl
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -63,6 +65,12 @@ class PullResult:
     def ok(self) -> bool:
         """True when every page was fetched and applied."""
         return self.error is None
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The system's CA store, loaded once per process (each load costs ~80 ms)."""
+    return ssl.create_default_context()
 
 
 def stamp(at: datetime) -> str:
@@ -149,7 +157,9 @@ async def pull_orders(
     report, error = SyncReport(), None
     headers = {"Authorization": f"Bearer {pull.token}"} if pull.token else {}
     try:
-        async with httpx.AsyncClient(timeout=pull.timeout, headers=headers) as client:
+        async with httpx.AsyncClient(
+            timeout=pull.timeout, headers=headers, verify=_tls()
+        ) as client:
             await _pages(engine, client, pull, since, report)
     except SourceFailed as err:
         error = str(err)

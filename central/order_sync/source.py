@@ -10,7 +10,6 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from central.db.types import as_utc
-from protocol.canonical import canonical_json
 from protocol.types import Code, Name, Quantity
 
 # The statuses a carrier or the source reports for a shipment on its way.
@@ -94,8 +93,10 @@ class SourceShipment(_Model):
 
 
 def content_hash(model: BaseModel) -> str:
-    """Hex SHA-256 of the model's canonical JSON: equal content, equal hash."""
-    return hashlib.sha256(canonical_json(model.model_dump(mode="json"))).hexdigest()
+    """Hex SHA-256 of the model's JSON: equal content, equal hash. The JSON lists fields in
+    the model's order, whatever order the source sent them in (a central version that adds a
+    field changes every hash, so each order is written once more)."""
+    return hashlib.sha256(model.model_dump_json().encode()).hexdigest()
 
 
 def verdict(approval_status: str) -> Verdict:
