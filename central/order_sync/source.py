@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from central.db.types import as_utc
 from protocol.types import Code, Name, Quantity
@@ -65,7 +65,9 @@ class SourceOrder(_Model):
     customer_ref: Code | None = None
     due_date: date | None = None
     route: Code | None = None
-    approval_status: str = Field(min_length=1, max_length=32)
+    approval_status: Annotated[
+        str, StringConstraints(min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f]+$")
+    ]
     lines: list[SourceLine] = Field(default_factory=list, max_length=500)
     purchase_orders: list[SourcePurchaseOrder] = Field(default_factory=list, max_length=50)
 
