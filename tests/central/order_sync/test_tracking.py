@@ -3,6 +3,7 @@
 nothing written: a forged or missing signature, a stale timestamp, a body altered after
 signing, a captured request replayed with a fresh timestamp."""
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -225,4 +226,15 @@ async def test_a_guarded_central_takes_signed_updates_without_a_token(
         # The other shipment routes still want a token.
         orphans = await client.get(f"{API}/shipments/orphans")
         assert orphans.status_code == 401
+    assert await written(central) == (1, 1)
+
+
+async def test_the_same_event_sent_at_once_applies_once(
+    central: Central, carrier: httpx.AsyncClient
+) -> None:
+    raw, headers = signed(event())
+    answers = await asyncio.gather(*(post(carrier, raw, headers) for _ in range(5)))
+    results = sorted(a.json()["result"] for a in answers)
+    assert results == ["applied"] + ["duplicate"] * 4, [a.text for a in answers]
+    assert len({a.json()["shipment"] for a in answers}) == 1  # the one shipment made
     assert await written(central) == (1, 1)
