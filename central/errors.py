@@ -73,6 +73,12 @@ class InvalidInput(CentralError):
     code = "INVALID_INPUT"
 
 
+class NotConfigured(CentralError):
+    """A call needs a setting this central does not have (a shared secret, a source); 503."""
+
+    code = "NOT_CONFIGURED"
+
+
 class DatabaseUnavailable(CentralError):
     """The database cannot be opened or read."""
 

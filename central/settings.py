@@ -4,7 +4,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -92,6 +92,23 @@ class CentralSettings(BaseSettings):
     # is OVER_RECEIPT, as a fraction (docs/central-orders.md#purchase-orders).
     over_receipt_tolerance: Decimal = Field(default=Decimal("0.05"), ge=0, le=10)
 
+    # Order sync (docs/central-orders.md#order-sync): the order system's page URL, the site
+    # its orders are for, and a bearer token it wants; with an interval too, central pulls
+    # periodically (off by default). Each page request is retried on connection errors,
+    # timeouts and 5xx answers, waiting backoff x 2^n seconds between tries.
+    order_sync_url: str | None = None
+    order_sync_site: str | None = Field(default=None, min_length=1, max_length=64)
+    order_sync_token: SecretStr | None = None
+    order_sync_interval: float | None = Field(default=None, gt=0)  # seconds
+    order_sync_retries: int = Field(default=4, ge=0, le=10)
+    order_sync_backoff: float = Field(default=0.5, ge=0, le=60)
+    order_sync_timeout: float = Field(default=30.0, gt=0)
+    # Carrier tracking updates (docs/central-orders.md#carrier-tracking): the shared secret
+    # they are signed with (none: the endpoint refuses every update) and how far their
+    # signing time may be from central's clock.
+    tracking_secret: SecretStr | None = None
+    tracking_tolerance_seconds: float = Field(default=300.0, gt=0, le=86_400)
+
     def load_master_key(self) -> MasterKey:
         """The configured master key; on SQLite a key file beside the database by default."""
         return load_master_key(
@@ -99,6 +116,17 @@ class CentralSettings(BaseSettings):
             key_file=self.master_key_file,
             db_url=self.db_url,
         )
+
+    @model_validator(mode="after")
+    def _periodic_sync_has_a_site(self) -> "CentralSettings":
+        """A periodic pull must know which site its orders are for."""
+        if self.order_sync_url and self.order_sync_interval and not self.order_sync_site:
+            raise PydanticCustomError(
+                "order_sync_site",
+                "IOE_ORDER_SYNC_URL with IOE_ORDER_SYNC_INTERVAL pulls orders periodically: "
+                "set IOE_ORDER_SYNC_SITE to the site they are for",
+            )
+        return self
 
     @field_validator("db_url")
     @classmethod

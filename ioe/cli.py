@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from ioe.cli_broker import broker_config
+from ioe.cli_order_sync import order_sync
 from ioe.cli_security import security_events
 from ioe.cli_tokens import token_app
 from ioe.starting import restore_default_sigterm
@@ -66,6 +67,7 @@ def central_group(ctx: typer.Context) -> None:
 
 central_app.add_typer(token_app, name="token")
 central_app.command("security-events")(security_events)
+central_app.command("order-sync")(order_sync)
 
 
 @central_app.command("keygen")

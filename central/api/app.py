@@ -1,5 +1,7 @@
 """The FastAPI application: routes under /api/v1, health probes, one error shape."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -21,11 +23,14 @@ from central.api.routes import (
     license_plates,
     locations,
     lots,
+    order_sync,
     orders,
     products,
     purchase_orders,
     quality,
     security,
+    shipment_links,
+    shipment_tracking,
     shipments,
     stock,
     tasks,
@@ -33,6 +38,7 @@ from central.api.routes import (
     work_orders,
 )
 from central.db.engine import make_engine
+from central.order_sync.periodic import periodic_order_sync
 from central.settings import CentralSettings
 from runtime.api_docs import install_api_docs
 from runtime.http_errors import error_responses
@@ -52,10 +58,19 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        """Nothing to start; dispose the engine this app made, if it made one."""
-        yield
-        if app.state.owned_engine is not None:
-            await app.state.owned_engine.dispose()
+        """Start the periodic order sync when the settings ask for one; at the end stop it
+        and dispose the engine this app made, if it made one."""
+        periodic = periodic_order_sync(app.state.settings, app.state.engine)
+        task = None if periodic is None else asyncio.create_task(periodic.run(), name="order-sync")
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if app.state.owned_engine is not None:
+                await app.state.owned_engine.dispose()
 
     app = FastAPI(
         title="IOE central",
@@ -77,7 +92,10 @@ def create_app(
         locations,
         work_orders,
         purchase_orders,
-        # Routers with literal paths under /shipments go before it: its ids are integers.
+        # Before /shipments/{id} (its ids are integers): these fixed paths must match first.
+        order_sync,
+        shipment_tracking,
+        shipment_links,
         shipments,
         invoices,
         fulfilment,

@@ -17,6 +17,7 @@ from central.errors import (
     InUse,
     InvalidInput,
     InvalidReference,
+    NotConfigured,
     NotFound,
     Unauthorized,
 )
@@ -35,6 +36,7 @@ STATUS: list[tuple[type[CentralError], int]] = [
     (InvalidInput, 422),
     (Unauthorized, 401),
     (Forbidden, 403),
+    (NotConfigured, 503),
 ]
 
 

@@ -33,8 +33,9 @@ from runtime.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
 
-# Authenticated by what they carry, not by a token: envelopes are signed by their edge.
-TOKENLESS = frozenset({"/api/v1/actions"})
+# Authenticated by what they carry, not by a token: envelopes are signed by their edge,
+# carrier tracking updates with the shared tracking secret.
+TOKENLESS = frozenset({"/api/v1/actions", "/api/v1/shipments/tracking"})
 
 
 def _settings(scope: Scope) -> CentralSettings:

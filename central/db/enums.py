@@ -54,6 +54,9 @@ TaskStatus = Literal["open", "done", "cancelled"]
 ShipmentStatus = Literal[
     "planned", "loading", "dispatched", "in_transit", "delivered", "exception", "cancelled"
 ]
+# A pull from an outside order system: running until it ends, then succeeded or failed (the
+# next pull asks for changes since the start of the last that succeeded).
+SyncRunStatus = Literal["running", "succeeded", "failed"]
 AutoReleaseWave = Literal["route", "day"]  # how automatic release groups new orders into waves
 Resolution = Literal["apply", "apply_with_changes", "void"]
 # The first outcome of an action id: what its duplicates repeat (refusals are kept elsewhere).
@@ -85,6 +88,7 @@ SO_LINE_STATUSES: tuple[str, ...] = get_args(SoLineStatus)
 INVOICE_STATUSES: tuple[str, ...] = get_args(InvoiceStatus)
 TASK_STATUSES: tuple[str, ...] = get_args(TaskStatus)
 SHIPMENT_STATUSES: tuple[str, ...] = get_args(ShipmentStatus)
+SYNC_RUN_STATUSES: tuple[str, ...] = get_args(SyncRunStatus)
 AUTO_RELEASE_WAVES: tuple[str, ...] = get_args(AutoReleaseWave)
 RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
 FIRST_OUTCOMES: tuple[str, ...] = get_args(FirstOutcome)

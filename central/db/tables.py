@@ -40,6 +40,7 @@ from central.db.enums import (  # the tables' CHECK constraints, and their value
     SHIPMENT_STATUSES,
     SO_LINE_STATUSES,
     SO_STATUSES,
+    SYNC_RUN_STATUSES,
     TASK_STATUSES,
     WO_STATUSES,
 )
@@ -250,7 +251,7 @@ purchase_orders = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     # The sales order it serves (from a sync), and its number as shipments are matched by it
-    # (central/orders/po_numbers.py); source_hash as on sales_orders.
+    # (central/purchasing/po_numbers.py); source_hash as on sales_orders.
     Column("order_id", Integer, ForeignKey("sales_orders.id"), index=True),
     Column("normalized_number", String(64)),
     Column("source_hash", String(64)),
@@ -521,6 +522,21 @@ site_settings = Table(
     Column("auto_release_wave", String(8), nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     CheckConstraint(_one_of("auto_release_wave", AUTO_RELEASE_WAVES), name="auto_release_wave"),
+)
+
+order_sync_runs = Table(
+    "order_sync_runs",
+    metadata,  # pulls from an outside order system: a pull asks for what changed since the last
+    Column("id", Integer, primary_key=True),  # one that succeeded from the same source and site
+    Column("site", String(64), nullable=False),
+    Column("source", String(500), nullable=False),  # the URL pulled
+    Column("status", String(16), nullable=False),
+    Column("since", UtcDateTime),  # what it asked for (None: everything)
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("report", JSON),  # pages, counts, orders to investigate, errors
+    CheckConstraint(_one_of("status", SYNC_RUN_STATUSES), name="status"),
+    Index(None, "site", "source", "status", "started_at"),
 )
 
 quality_holds = Table(

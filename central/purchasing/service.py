@@ -25,6 +25,7 @@ from central.errors import (
     InvalidReference,
     NotFound,
 )
+from central.purchasing.po_numbers import normalize
 
 # What each step may start from, and its audit action.
 _STEPS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -158,6 +159,7 @@ async def create_purchase_order(
                 .values(
                     site=site,
                     number=number,
+                    normalized_number=normalize(number),  # what shipments are matched by
                     supplier=supplier,
                     expected_date=expected_date,
                     status="open",
