@@ -34,6 +34,7 @@ CHECKED = {
     ("pick_tasks", "status"): enums.TASK_STATUSES,
     ("shipments", "status"): enums.SHIPMENT_STATUSES,
     ("site_settings", "auto_release_wave"): enums.AUTO_RELEASE_WAVES,
+    ("order_sync_runs", "status"): enums.SYNC_RUN_STATUSES,
 }
 QUERY_ENUMS = {
     ("/api/v1/work-orders", "status"): enums.WO_STATUSES,
