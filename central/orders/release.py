@@ -119,7 +119,15 @@ async def _staging(ctx: ApplyContext, site: str, code: str | None) -> Any:
 
 
 def _releasable(order: Any, needs: list[_Need]) -> None:
-    """An order is released from open, or again while a line of it is short."""
+    """An order is released from open, or again while a line of it is short; never while the
+    order system holds it back (a sync marked it excluded: pending approval, rejected)."""
+    if order.excluded:
+        raise ActionConflict(
+            f"sales order {order.number} is held back by the order system (approval status "
+            f"{order.approval_status}); it is released once a sync brings it approved",
+            code="ORDER_EXCLUDED",
+            details={"order": order.number, "approval_status": order.approval_status},
+        )
     if order.status == "open" or (
         order.status in ("released", "picking") and any(n.order.id == order.id for n in needs)
     ):

@@ -106,6 +106,21 @@ async def test_an_order_moving_to_an_excluding_status_is_marked_not_deleted(
     assert await orders_of(seeded) == [("EXT-1", "SO-000001", "open", "approved", False, 1)]
 
 
+async def test_an_order_the_order_system_holds_back_is_not_released(seeded: Central) -> None:
+    await sync(seeded.client, order("EXT-1"))
+    await sync(seeded.client, order("EXT-1", approval="pending_prepayment"))
+    (order_id,) = (await seeded.rows("SELECT id FROM sales_orders"))[0]
+    response = await seeded.client.post(f"/api/v1/orders/{order_id}/release", json={})
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "ORDER_EXCLUDED"
+    assert response.json()["details"] == {
+        "order": "SO-000001",
+        "approval_status": "pending_prepayment",
+    }
+    assert await seeded.count("pick_tasks") == 0
+    assert await seeded.rows("SELECT status FROM sales_orders") == [("open",)]
+
+
 async def test_a_resync_never_duplicates_and_leaves_unchanged_orders_untouched(
     seeded: Central,
 ) -> None:
