@@ -8,6 +8,7 @@ The floor only scans; central's REST API is used for what the office does (produ
 locations, the order, its release, the shipment plan, dispatch) and to read the results.
 """
 
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +29,10 @@ from tests.e2e.stack import SITE, KillableBroker, Stack
 FLOUR_GTIN = check_digit("0952123456789")
 SUGAR_GTIN = check_digit("0952123456796")
 SSCC_PALLET = check_digit("03521234500000101")
+# Expiry dates from today, so no lot has expired (and been passed over) on the day it runs.
+EARLY = date.today() + timedelta(days=180)
+SUGAR = date.today() + timedelta(days=270)
+LATE = date.today() + timedelta(days=400)
 
 THREAD_STATIONS = (
     StationConfig(name="dock-1", operator="op-dock", action="lp.receive", flows=["lp.receive"]),
@@ -63,6 +68,16 @@ def receive(floor: Floor, label: str, location: str) -> str:
     return made_lp(floor.stack, action)
 
 
+def label_date(day: date) -> str:
+    """A date as a GS1 label carries it (YYMMDD)."""
+    return day.strftime("%y%m%d")
+
+
+def sscc(number: str) -> str:
+    """An SSCC's GS1-128 label as a scanner sends it (central numbers LPs with SSCCs)."""
+    return f"]C100{number}"
+
+
 def tasks_of(stack: Stack, order_id: int) -> list[dict[str, Any]]:
     """The order's pick tasks in walking order."""
     return list(stack.api("GET", "/tasks", params={"site": SITE, "order": order_id})["items"])
@@ -77,19 +92,21 @@ def test_an_order_goes_from_release_through_the_stations_to_the_customer(
 
     # -- receiving: two flour lots (the later expiry received first), sugar, a pallet ------
     late = receive(
-        floor, receipt_label(FLOUR_GTIN, lot="L-LATE", expiry="280131", grams=20000), "A-01"
+        floor, receipt_label(FLOUR_GTIN, lot="L-LATE", expiry=label_date(LATE), grams=20000), "A-01"
     )
     early = receive(
-        floor, receipt_label(FLOUR_GTIN, lot="L-EARLY", expiry="270630", grams=10000), "B-01"
+        floor,
+        receipt_label(FLOUR_GTIN, lot="L-EARLY", expiry=label_date(EARLY), grams=10000),
+        "B-01",
     )
     sugar = receive(
-        floor, receipt_label(SUGAR_GTIN, lot="S-1", expiry="271231", grams=6000), "A-02"
+        floor, receipt_label(SUGAR_GTIN, lot="S-1", expiry=label_date(SUGAR), grams=6000), "A-02"
     )
     for data in (f"]C100{SSCC_PALLET}", "ITEM:PALLET", "1", "CMD:done"):
         floor.scan("dock-1", data)
     floor.applied(floor.queued("dock-1", "LOC:SHIP-1", "lp.receive"))  # fmt: skip
     assert (central_lp(stack, early)["lot"], central_lp(stack, early)["expiry"]) == (
-        "L-EARLY", "2027-06-30",
+        "L-EARLY", EARLY.isoformat(),
     )  # fmt: skip
 
     # -- the office: an order of two lines, released ---------------------------------------
@@ -129,9 +146,9 @@ def test_an_order_goes_from_release_through_the_stations_to_the_customer(
     assert ledger(stack, action_id=wrong) == []
 
     picks = [
-        floor.pick("pick-1", task_late, "A-01", late, "5"),  # 5 of 20: central numbers the part
+        floor.pick("pick-1", task_late, "A-01", sscc(late), "5"),  # 5 of 20: central numbers it
         floor.pick("pick-1", task_sugar, "A-02", sugar, "4", new_lp="LP-SUGAR-1"),  # labelled
-        floor.pick("pick-1", task_early, "B-01", early, "10"),  # the whole LP
+        floor.pick("pick-1", task_early, "B-01", sscc(early), "10"),  # the whole LP
     ]
     floor.applied(*picks)
     done = {t["number"]: t for t in tasks_of(stack, order["id"])}
@@ -145,7 +162,7 @@ def test_an_order_goes_from_release_through_the_stations_to_the_customer(
     assert (done[task_sugar]["picked_lp"], done[task_early]["picked_lp"]) == ("LP-SUGAR-1", early)
     part = central_lp(stack, late_part)
     assert (part["lot"], part["expiry"], qty(part["qty"]), part["location"]) == (
-        "L-LATE", "2028-01-31", Decimal(5), "SHIP-1",
+        "L-LATE", LATE.isoformat(), Decimal(5), "SHIP-1",
     )  # fmt: skip
     assert qty(central_lp(stack, late)["qty"]) == Decimal(15)
     assert central_lp(stack, late)["location"] == "A-01"
@@ -161,7 +178,7 @@ def test_an_order_goes_from_release_through_the_stations_to_the_customer(
     assert stack.api("GET", f"/orders/{order['id']}")["status"] == "picked"
 
     # The picked LPs go onto the pallet at staging.
-    packed = floor.pack("pick-1", SSCC_PALLET, late_part, "LP-SUGAR-1", early)
+    packed = floor.pack("pick-1", sscc(SSCC_PALLET), sscc(late_part), "LP-SUGAR-1", sscc(early))
     floor.applied(*packed)
     contents = stack.api("GET", f"/license-plates/{SSCC_PALLET}/contents")["contents"]
     assert sorted(row["number"] for row in contents) == sorted([late_part, "LP-SUGAR-1", early])
@@ -174,7 +191,7 @@ def test_an_order_goes_from_release_through_the_stations_to_the_customer(
     assert sorted(row["lp"] for row in planned["missing"]) == sorted(
         [late_part, "LP-SUGAR-1", early]
     )
-    (loaded,) = floor.load("load-1", shipment["number"], SSCC_PALLET)
+    (loaded,) = floor.load("load-1", shipment["number"], sscc(SSCC_PALLET))
     floor.scan("load-1", "CMD:done")
     assert floor.final(loaded)["state"] == "applied"
     planned = stack.api("GET", f"/shipments/{shipment['id']}")
@@ -213,11 +230,11 @@ def test_an_order_goes_from_release_through_the_stations_to_the_customer(
     }
     assert shipped == {
         1: (Decimal(15), Decimal(0), sorted([
-            (early, "L-EARLY", "2027-06-30", Decimal(10), shipment["number"]),
-            (late_part, "L-LATE", "2028-01-31", Decimal(5), shipment["number"]),
+            (early, "L-EARLY", EARLY.isoformat(), Decimal(10), shipment["number"]),
+            (late_part, "L-LATE", LATE.isoformat(), Decimal(5), shipment["number"]),
         ])),
         2: (Decimal(4), Decimal(0), [
-            ("LP-SUGAR-1", "S-1", "2027-12-31", Decimal(4), shipment["number"]),
+            ("LP-SUGAR-1", "S-1", SUGAR.isoformat(), Decimal(4), shipment["number"]),
         ]),
     }  # fmt: skip
 
@@ -246,6 +263,8 @@ def test_an_order_goes_from_release_through_the_stations_to_the_customer(
     )
     assert stack.api("GET", "/conflicts", params={"status": "open"})["items"] == []
     assert stack.api("GET", "/inventory/check")["ok"] is True
+    code, output = stack.db_check()
+    assert code == 0, output
 
 
 # -- SIGKILL right after a burst of picks and loads ------------------------------------------
@@ -262,13 +281,18 @@ def test_an_edge_killed_after_a_burst_of_picks_and_loads_delivers_each_exactly_o
     lps = [
         receive(
             floor,
-            receipt_label(FLOUR_GTIN, lot=f"B-{i:02d}", expiry=f"2712{i + 1:02d}", grams=4000),
+            receipt_label(
+                FLOUR_GTIN,
+                lot=f"B-{i:02d}",
+                expiry=label_date(EARLY + timedelta(days=i)),
+                grams=4000,
+            ),
             "A-01",
         )
         for i in range(BURST)
     ]
     spare = receive(
-        floor, receipt_label(FLOUR_GTIN, lot="B-LAST", expiry="281231", grams=4000), "A-01"
+        floor, receipt_label(FLOUR_GTIN, lot="B-LAST", expiry=label_date(LATE), grams=4000), "A-01"
     )
     order = stack.api(
         "POST",
