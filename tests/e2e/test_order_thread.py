@@ -159,6 +159,8 @@ def test_an_order_goes_from_release_through_the_stations_to_the_customer(
     }
     late_part = done[task_late]["picked_lp"]
     assert late_part not in (None, late)
+    assert check_digit(late_part[:-1]) == late_part and len(late_part) == 18  # an SSCC
+    assert late_part in floor.final(picks[0])["message"]  # the station learns its number
     assert (done[task_sugar]["picked_lp"], done[task_early]["picked_lp"]) == ("LP-SUGAR-1", early)
     part = central_lp(stack, late_part)
     assert (part["lot"], part["expiry"], qty(part["qty"]), part["location"]) == (
