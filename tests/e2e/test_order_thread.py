@@ -44,7 +44,7 @@ THREAD_STATIONS = (
 
 
 def seed_thread(stack: Stack) -> None:
-    """What the office enters: products (two with GTINs), storage, receiving and shipping."""
+    """What the office enters: products (two with GTINs), storage and a staging location."""
     products = [
         {"code": "FLOUR", "name": "Wheat flour", "uom": "kg", "gtin": FLOUR_GTIN},
         {"code": "SUGAR", "name": "Sugar", "uom": "kg", "gtin": SUGAR_GTIN},
@@ -52,8 +52,8 @@ def seed_thread(stack: Stack) -> None:
     ]
     for product in products:
         stack.api("POST", "/products", json={"site": SITE, **product})
-    locations = [("DOCK-1", "receiving"), ("A-01", "storage"), ("A-02", "storage"),
-                 ("B-01", "storage"), ("SHIP-1", "shipping")]  # fmt: skip
+    locations = [("A-01", "storage"), ("A-02", "storage"), ("B-01", "storage"),
+                 ("SHIP-1", "shipping")]  # fmt: skip
     for code, kind in locations:
         stack.api(
             "POST", "/locations", json={"site": SITE, "code": code, "name": code, "kind": kind}
