@@ -116,6 +116,29 @@ class Floor:
             states.append(str(record["state"]))
         return states
 
+    def pick(
+        self, station: str, task: str, location: str, lp: str, qty: str, *, new_lp: str = ""
+    ) -> str:
+        """One pick at a pick station, scan by scan (task, location, LP, a new label for the
+        picked part if given, the quantity); the pick.confirm's id."""
+        for data in (task, f"LOC:{location}", lp, *([new_lp] if new_lp else [])):
+            self.scan(station, data)
+        return self.queued(station, qty, "pick.confirm")
+
+    def pack(self, station: str, parent: str, *lps: str) -> list[str]:
+        """``lps`` packed onto ``parent`` at a station with lp.pack; the lp.pack ids."""
+        self.scan(station, "ACT:lp.pack")
+        self.scan(station, parent)
+        ids = [self.queued(station, lp, "lp.pack") for lp in lps]
+        self.scan(station, "CMD:done")
+        return ids
+
+    def load(self, station: str, shipment: str, *lps: str) -> list[str]:
+        """``lps`` (LPs or pallets) loaded onto ``shipment`` at a load station; the ship.load
+        ids. The station stays on the shipment."""
+        self.scan(station, shipment)
+        return [self.queued(station, lp, "ship.load") for lp in lps]
+
 
 def central_lp(stack: Stack, number: str) -> dict[str, Any]:
     return dict(stack.api("GET", f"/license-plates/{number}"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import subprocess
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -272,6 +273,17 @@ class Stack:
                 await engine.dispose()
 
         return asyncio.run(run())
+
+    def db_check(self) -> tuple[int, str]:
+        """``ioe db check`` on central's database, as an operator runs it: exit code, output."""
+        done = subprocess.run(
+            ioe_command("db", "check", "--db", self.db_url),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        return done.returncode, done.stdout + done.stderr
 
     def receipts(self) -> int:
         return int(self.sql("SELECT count(*) FROM stock_moves WHERE kind = 'RECEIPT'")[0][0])
