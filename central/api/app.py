@@ -13,6 +13,7 @@ from central.api.routes import (
     actions,
     boms,
     conflicts,
+    control_tower,
     counts,
     edges,
     health,
@@ -80,6 +81,7 @@ def create_app(
         quality,
         counts,
         conflicts,
+        control_tower,
         tokens,
         security,
     ):
