@@ -79,26 +79,49 @@ class Topology:
 async def _on_hand(
     conn: AsyncConnection, sites: list[str] | None, today: date
 ) -> dict[tuple[int, str], Stock]:
-    """(location id, uom) -> stock on hand there, in one GROUP BY over the on-hand LPs."""
+    """(location id, uom) -> stock on hand there.
+
+    Two reads: every on-hand LP of the sites summed per place, status and unit (through the
+    locations, so from the (location, status, uom, expiry, qty) index alone, in its order:
+    no sort), and the reserved part from the LPs that carry active reservations (a few
+    thousand, not every LP). ``available`` is what is left: on hand less the three parts that
+    exclude it, which is exactly the sum of ``parts()["available"]``.
+    """
     lp = license_plates
-    claimed = active_reserved()
-    split = parts(today, claimed.c.qty)
-    query = (
+    split = parts(today, None)  # on_hold and expired do not depend on reservations
+    places = select(locations.c.id).where(in_sites(locations.c.site, sites)).scalar_subquery()
+    held = (
         select(
             lp.c.location_id,
             lp.c.uom,
             func.count(),
             func.sum(lp.c.qty),
-            *(func.sum(split[name]) for name in PARTS),
+            func.sum(split["on_hold"]),
+            func.sum(split["expired"]),
         )
-        .outerjoin(claimed, claimed.c.lp_id == lp.c.id)
-        .where(in_sites(lp.c.site, sites), lp.c.status.in_(ON_HAND))
+        .where(lp.c.location_id.in_(places), lp.c.status.in_(ON_HAND))
+        .group_by(lp.c.location_id, lp.c.status, lp.c.uom)
+    )
+    out: dict[tuple[int, str], Stock] = {}
+    for location_id, uom, lps, on_hand, on_hold, expired in await conn.execute(held):
+        entry = out.setdefault((location_id, uom), Stock(uom))
+        entry.lps += int(lps)
+        entry.on_hand += on_hand
+        entry.on_hold += on_hold
+        entry.expired += expired
+    claimed = active_reserved()
+    reserved = parts(today, claimed.c.qty)["reserved"]
+    query = (
+        select(lp.c.location_id, lp.c.uom, func.sum(reserved))
+        .select_from(claimed)
+        .join(lp, lp.c.id == claimed.c.lp_id)
+        .where(lp.c.location_id.in_(places), lp.c.status.in_(ON_HAND))
         .group_by(lp.c.location_id, lp.c.uom)
     )
-    out = {}
-    for location_id, uom, lps, on_hand, *rest in await conn.execute(query):
-        values = dict(zip(PARTS, rest, strict=True))
-        out[(location_id, uom)] = Stock(uom, int(lps), on_hand, **values)
+    for location_id, uom, qty in await conn.execute(query):
+        out[(location_id, uom)].reserved = qty
+    for entry in out.values():
+        entry.available = entry.on_hand - entry.on_hold - entry.expired - entry.reserved
     return out
 
 
