@@ -474,7 +474,11 @@ class Bench:
 
     def _tower_ok(self, site: str | None, answer: overview.ControlTower) -> int:
         """Every number of the control tower is what the generated rows say."""
-        got = tower_numbers(answer)
+        self.check_tower(site, tower_numbers(answer))
+        return answer.orders.open
+
+    def check_tower(self, site: str | None, got: dict[str, Any]) -> None:
+        """The control tower's numbers (as ``tower_numbers`` gives them) are the expected."""
         want = self.tower[site]
         if got != want:
             wrong = [k for k in want if got.get(k) != want[k]]
@@ -482,7 +486,6 @@ class Bench:
                 f"control tower of {site or 'every site'}: {wrong} differ: "
                 f"{[(got.get(k), want[k]) for k in wrong][:2]}"
             )
-        return answer.orders.open
 
     def _topology_ok(self, site: str | None, answer: topology.Topology) -> int:
         """Every location of the site(s) is listed, each with the stock the rows say."""

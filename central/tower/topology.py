@@ -42,9 +42,7 @@ class Stock:
 
     def add(self, other: "Stock") -> None:
         """Add another place's stock of the same unit."""
-        for name in ("lps", "in_transit_lps"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        for name in ("on_hand", *PARTS, "in_transit"):
+        for name in ("lps", "on_hand", *PARTS, "in_transit", "in_transit_lps"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
