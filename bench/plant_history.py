@@ -668,8 +668,8 @@ class History:
                 return
 
     def verify(self) -> None:
-        """The history has the sizes asked for, and every LP's qty is the sum of its own
-        quantity rows (consumed exactly when empty); a BenchFailure otherwise."""
+        """The history has the sizes asked for, and its LPs agree with their ledger rows
+        (``verify_ledger``); a BenchFailure otherwise."""
         sizes, wos = self.sizes, self.rows["work_orders"]
         made = {
             "products": len(self.products),
@@ -682,6 +682,11 @@ class History:
             made == {name: getattr(sizes, name) for name in made},
             f"the generated history missed its sizes: {made} for {sizes}",
         )
+        self.verify_ledger()
+
+    def verify_ledger(self) -> None:
+        """Every LP's qty is the sum of its own quantity rows, and it holds nothing exactly
+        when it is consumed or shipped; a BenchFailure otherwise."""
         balance = [0] * (len(self.lps) + 1)
         for row in self.ledger:
             if row[4] not in MEMO_KINDS:
@@ -689,7 +694,7 @@ class History:
         wrong = [
             lp.number
             for lp in self.lps
-            if balance[lp.id] != lp.qty or (lp.qty == 0) != (lp.status == "consumed")
+            if balance[lp.id] != lp.qty or (lp.qty == 0) != (lp.status in ("consumed", "shipped"))
         ]
         check(not wrong, f"{len(wrong)} generated LPs disagree with their ledger: {wrong[:3]}")
 

@@ -5,17 +5,20 @@
     python bench/plant_scale.py --smoke     # scale 0.005, 10 calls, a temporary SQLite file
 
 At scale 1.0: 10,000 products, 50,000 BOM items, 1,000 active work orders, 200,000 LPs and
-1,000,000 ledger rows (bench/plant_history.py makes them, consistent and deterministic). Then
-each query runs --repeat times on random keys through the service functions on one
-connection, as an API call does: LP lookup, available inventory by product and by location,
-a 10-level genealogy trace up and down from an LP and down from a lot, and the consistency
-check (three runs). Every answer is checked against the generated history (a trace: every LP
-it reached, at its shallowest depth, with the listing and the summary); a query slower than
---budget seconds in all stops early. A PostgreSQL database named in --db is created when
-missing (--drop removes it at the end); a database that already holds LPs is refused unless
---reuse says to measure it as it is (the history is regenerated in memory with the same seed
-and scale). A wrong answer, a generated history short of its sizes or a failed consistency
-check stops the run with exit status 1 before any figure is printed.
+1,000,000 ledger rows (bench/plant_history.py makes them, consistent and deterministic), and
+on the order side (bench/plant_orders.py) 20,000 sales orders with their lines, pick tasks,
+shipments that dispatched 3,000 finished LPs, 40 edges, and a processed action per floor
+action. Then each query runs --repeat times on random keys through the service functions on
+one connection, as an API call does: LP lookup, available inventory by product and by
+location, a 10-level genealogy trace up and down from an LP and down from a lot, the control
+tower and its topology, and the consistency check (three runs). Every answer is checked
+against the generated history (a trace: every LP it reached, at its shallowest depth, with
+the listing and the summary; the control tower: every number); a query slower than --budget
+seconds in all stops early. A PostgreSQL database named in --db is created when missing
+(--drop removes it at the end); a database that already holds LPs is refused unless --reuse
+says to measure it as it is (the history is regenerated in memory with the same seed and
+scale). A wrong answer, a generated history short of its sizes or a failed consistency check
+stops the run with exit status 1 before any figure is printed.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -48,13 +52,17 @@ from bench.plant_history import (  # noqa: E402
     GENEALOGY_COLUMNS,
     LEDGER_COLUMNS,
     LEVELS,
+    SITES,
     History,
     Sizes,
 )
+from bench.plant_orders import EXPLICIT_IDS as ORDER_IDS  # noqa: E402
+from bench.plant_orders import WINDOW_DAYS, OrderBook  # noqa: E402
 from central.db.engine import make_engine  # noqa: E402
 from central.db.migrate import upgrade  # noqa: E402
 from central.db.tables import license_plates, metadata  # noqa: E402
 from central.inventory import consistency, genealogy, lot_trace, queries, stock  # noqa: E402
+from central.tower import overview, topology  # noqa: E402
 
 CHUNK = 10_000
 RECALL_DEPTH = 3
@@ -126,21 +134,29 @@ async def _insert(
         )
 
 
-async def load(engine: AsyncEngine, history: History) -> dict[str, float]:
-    """Write the history in three transactions; seconds per table."""
+async def load(engine: AsyncEngine, history: History, book: OrderBook) -> dict[str, float]:
+    """Write the history in three transactions and its order side in a fourth; seconds per
+    table."""
     data, took = table_rows(history), {}
-    for group in (LOAD_ORDER[:6], LOAD_ORDER[6:8], LOAD_ORDER[8:]):
+    orders = book.table_rows()
+    data.update({f"{name} (orders)": rows for name, rows in orders.items()})
+    for group in (
+        LOAD_ORDER[:6],
+        LOAD_ORDER[6:8],
+        LOAD_ORDER[8:],
+        tuple(f"{name} (orders)" for name in orders),
+    ):
         async with engine.begin() as conn:
             for name in group:
                 started = time.perf_counter()
                 columns, rows = data[name]
                 if rows:
-                    await _insert(conn, name, columns, rows)
+                    await _insert(conn, name.removesuffix(" (orders)"), columns, rows)
                 took[name] = time.perf_counter() - started
                 progress(f"loaded {len(rows):,} rows into {name} in {took[name]:.1f} s")
     async with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            for name in EXPLICIT_IDS:  # rows came with ids: move the sequences past them
+            for name in EXPLICIT_IDS + ORDER_IDS:  # rows came with ids: move sequences past them
                 await conn.execute(
                     text(
                         f"SELECT setval(pg_get_serial_sequence('{name}', 'id'),"
@@ -157,6 +173,20 @@ async def load(engine: AsyncEngine, history: History) -> dict[str, float]:
             await conn.execute(text("VACUUM ANALYZE"))
             took["vacuum"] = time.perf_counter() - started
     return took
+
+
+async def checkpoint(engine: AsyncEngine) -> None:
+    """On SQLite, move the write-ahead log into the database file and empty it, as a running
+    central's automatic checkpoints keep it. Right after the bulk load (or a migration of a
+    reused file) the log holds hundreds of MB, and every page read would look it up first."""
+    if engine.dialect.name != "sqlite":
+        return
+    async with engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection  # outside any transaction
+        assert raw is not None
+        cursor = await raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy, _, _ = await cursor.fetchone()
+    check(not busy, "the write-ahead log could not be checkpointed")
 
 
 def progress(message: str) -> None:
@@ -220,11 +250,49 @@ def tree_numbers(node: genealogy.TraceNode, depth: int = 0) -> Iterable[tuple[st
         yield from tree_numbers(child, depth + 1)
 
 
+def tower_numbers(answer: overview.ControlTower) -> dict[str, Any]:
+    """The control tower's answer in the shape of OrderBook.tower's."""
+    health = answer.health
+    return {
+        "orders": asdict(answer.orders),
+        "shipments": asdict(answer.shipments),
+        "pick_tasks": asdict(answer.pick_tasks),
+        "work_orders": asdict(answer.work_orders),
+        "edges": {
+            "online": answer.edges.online,
+            "offline": answer.edges.offline,
+            "items": sorted(
+                (e.site, e.edge_id, bool(e.online), e.queue_depth, e.oldest_pending_ts, e.last_seen)
+                for e in answer.edges.items
+            ),
+        },
+        "conflicts": asdict(answer.conflicts),
+        "lps_on_hold": {
+            "lps": answer.lps_on_hold.lps,
+            "by_uom": [(h.uom, h.lps, h.qty) for h in answer.lps_on_hold.by_uom],
+        },
+        "health": {
+            name: (score.numerator, score.denominator, score.percent)
+            for name, score in (
+                ("on_time_shipment", health.on_time_shipment),
+                ("pick_accuracy", health.pick_accuracy),
+                ("schedule_adherence", health.schedule_adherence),
+            )
+        },
+    }
+
+
 class Bench:
     """The sampled keys, the expected answers and the timings of one run."""
 
-    def __init__(self, history: History, repeat: int, seed: int) -> None:
+    def __init__(self, history: History, book: OrderBook, repeat: int, seed: int) -> None:
         self.history, self.repeat, self.rng = history, repeat, random.Random(seed + 1)
+        self.book = book
+        # What the control tower must answer for each way of asking: every site, or one.
+        self.scopes: list[str | None] = [None, *SITES]
+        scope_sites = {s: set(SITES) if s is None else {s} for s in self.scopes}
+        self.tower = {s: book.tower(sites) for s, sites in scope_sites.items()}
+        self.topology = {s: book.topology(sites) for s, sites in scope_sites.items()}
         self.on_hand: dict[tuple[str, str], Decimal] = {}
         self.at_location: dict[tuple[str, str], Decimal] = {}
         for lp in history.lps:
@@ -332,6 +400,27 @@ class Bench:
             ),
             self._lot_trace_ok,
         )
+        book = self.book
+        await self._measure(
+            "control tower",
+            self.sample(self.scopes),
+            lambda site: overview.control_tower(
+                conn,
+                sites=None if site is None else [site],
+                site=site,
+                at=book.at,
+                days=WINDOW_DAYS,
+            ),
+            self._tower_ok,
+        )
+        await self._measure(
+            "control tower topology",
+            self.sample(self.scopes),
+            lambda site: topology.topology(
+                conn, sites=None if site is None else [site], site=site, today=book.today
+            ),
+            self._topology_ok,
+        )
         for run in range(3):
             started = time.perf_counter()
             report = await consistency.check(conn, sites=None)
@@ -381,6 +470,97 @@ class Bench:
             lp.status,
         ):
             raise BenchFailure(f"LP {lp.number}: {row} does not match the history")
+        return 1
+
+    def _tower_ok(self, site: str | None, answer: overview.ControlTower) -> int:
+        """Every number of the control tower is what the generated rows say."""
+        self.check_tower(site, tower_numbers(answer))
+        return answer.orders.open
+
+    def check_tower(self, site: str | None, got: dict[str, Any]) -> None:
+        """The control tower's numbers (as ``tower_numbers`` gives them) are the expected."""
+        want = self.tower[site]
+        if got != want:
+            wrong = [k for k in want if got.get(k) != want[k]]
+            raise BenchFailure(
+                f"control tower of {site or 'every site'}: {wrong} differ: "
+                f"{[(got.get(k), want[k]) for k in wrong][:2]}"
+            )
+
+    def _topology_ok(self, site: str | None, answer: topology.Topology) -> int:
+        """Every location of the site(s) is listed, each with the stock the rows say."""
+        got = {
+            (entry.site, place.code, s.uom): (
+                s.lps,
+                s.on_hand,
+                s.available,
+                s.reserved,
+                s.on_hold,
+                s.expired,
+                s.in_transit,
+                s.in_transit_lps,
+            )
+            for entry in answer.sites
+            for place in entry.locations
+            for s in place.stock
+        }
+        listed = sum(len(entry.locations) for entry in answer.sites)
+        places = sum(site in (None, s) for s, _, _ in self.history.locations.values())
+        want = self.topology[site]
+        if got != want or listed != places:
+            wrong = sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))
+            raise BenchFailure(
+                f"topology of {site or 'every site'}: {listed} of {places} locations; "
+                f"{len(wrong)} stock rows differ, e.g. "
+                f"{[(k, got.get(k), want.get(k)) for k in wrong[:2]]}"
+            )
+        return len(got)
+
+    def http_tower_ok(self, site: str | None, response: Any) -> int:
+        """The day-independent part of GET /control-tower is what the rows say."""
+        if response.status_code != 200:
+            raise BenchFailure(f"GET /control-tower: {response.status_code} {response.text}")
+        body, want = response.json(), self.tower[site]
+        got = {
+            "orders": body["orders"]["by_status"],
+            "shipments": body["shipments"],
+            "pending": body["pick_tasks"]["pending"],
+            "work_orders": body["work_orders"],
+            "edges": (body["edges"]["online"], body["edges"]["offline"]),
+            "conflicts": body["conflicts"],
+            "held": [
+                (h["uom"], h["lps"], Decimal(h["qty"])) for h in body["lps_on_hold"]["by_uom"]
+            ],
+        }
+        expected = {
+            "orders": want["orders"]["by_status"],
+            "shipments": want["shipments"],
+            "pending": want["pick_tasks"]["pending"],
+            "work_orders": want["work_orders"],
+            "edges": (want["edges"]["online"], want["edges"]["offline"]),
+            "conflicts": want["conflicts"],
+            "held": want["lps_on_hold"]["by_uom"],
+        }
+        if got != expected:
+            raise BenchFailure(f"GET /control-tower for {site}: {got} is not {expected}")
+        return 1
+
+    def http_topology_ok(self, site: str | None, response: Any) -> int:
+        """GET /control-tower/topology holds each site's stock on hand, per unit."""
+        if response.status_code != 200:
+            raise BenchFailure(f"GET /topology: {response.status_code} {response.text[:300]}")
+        got = {
+            (entry["site"], total["uom"]): Decimal(total["on_hand"])
+            for entry in response.json()["sites"]
+            for total in entry["totals"]
+            if Decimal(total["on_hand"])
+        }
+        want: dict[tuple[str, str], Decimal] = {}
+        for (where, _, uom), row in self.topology[site].items():
+            if row[1]:
+                want[(where, uom)] = want.get((where, uom), Decimal(0)) + row[1]
+        if got != want:
+            raise BenchFailure(f"GET /topology for {site}: {got} is not {want}")
         return 1
 
     @staticmethod
@@ -508,6 +688,33 @@ async def over_http(engine: AsyncEngine, db_url: str, bench: Bench) -> None:
             bench.answers += len(answers)
             bench.results[name], bench.calls[name] = summary(samples), len(samples)
             progress(f"{name}: p50 {bench.results[name][0]:.2f} ms")
+        await tower_over_http(client, bench)
+
+
+async def tower_over_http(client: Any, bench: Bench) -> None:
+    """GET /control-tower and its topology through the whole API. The API's "now" is the
+    machine's, not the history's: the windowed scores and the due and expiry dates are then
+    beside the point, so the answer is checked on everything that does not depend on the
+    day (the counts by status, edges, conflicts, holds; each site's stock on hand)."""
+    for name, path, ok in (
+        ("control tower over HTTP (in-process)", "/api/v1/control-tower", bench.http_tower_ok),
+        (
+            "topology over HTTP (in-process)",
+            "/api/v1/control-tower/topology",
+            bench.http_topology_ok,
+        ),
+    ):
+
+        async def get(site: str | None, path: str = path) -> Any:
+            return await client.get(path, params={} if site is None else {"site": site})
+
+        samples, answers = await timed(
+            bench.sample(bench.scopes), get, ok, bench.warm, bench.budget
+        )
+        check(samples, f"{name}: no timed call")
+        bench.answers += len(answers)
+        bench.results[name], bench.calls[name] = summary(samples), len(samples)
+        progress(f"{name}: p50 {bench.results[name][0]:.2f} ms")
 
 
 async def prepare_database(db_url: str) -> None:
@@ -571,13 +778,18 @@ async def run(
         generated = time.perf_counter() - started
         progress(f"history generated in {generated:.1f} s")
         history.verify()  # its sizes, and each LP's qty and status against its own ledger rows
-        bench = Bench(history, repeat, seed)
+        started = time.perf_counter()
+        book = OrderBook(history, scale, seed)
+        book.verify()  # shipped LPs against their SHIP rows; reservations within their LPs
+        progress(f"order side generated in {time.perf_counter() - started:.1f} s")
+        bench = Bench(history, book, repeat, seed)
         bench.budget = budget
         bench.timing["generate"] = generated
         if not present_lps:
             started = time.perf_counter()
-            bench.timing.update(await load(engine, history))
+            bench.timing.update(await load(engine, history, book))
             bench.timing["load"] = time.perf_counter() - started
+        await checkpoint(engine)
         # The generated history (millions of objects) stays here to verify the answers; a
         # central process holds none of it. Frozen out of the collector's scans, it is not
         # charged to whichever query happens to set off a full collection.
@@ -617,6 +829,14 @@ def report(db_url: str, bench: Bench) -> None:
         f"({sum(w['status'] in ('released', 'in_progress') for w in h.rows['work_orders']):,}"
         f" active), {len(h.lps):,} LPs, {len(h.ledger):,} ledger rows, "
         f"{len(h.genealogy):,} genealogy links"
+    )
+    rows = bench.book.rows
+    print(
+        f"  order side: {len(rows['sales_orders']):,} sales orders, "
+        f"{len(rows['sales_order_lines']):,} lines, {len(rows['pick_tasks']):,} pick tasks, "
+        f"{len(rows['shipments']):,} shipments ({len(rows['shipment_lps']):,} LPs shipped), "
+        f"{len(rows['edges'])} edges, {len(rows['processed_actions']):,} processed actions, "
+        f"{len(rows['conflicts']):,} conflicts"
     )
     print("  " + ", ".join(f"{name} {secs:.1f} s" for name, secs in bench.timing.items()))
     if bench.reference:

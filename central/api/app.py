@@ -15,6 +15,7 @@ from central.api.routes import (
     actions,
     boms,
     conflicts,
+    control_tower,
     counts,
     edges,
     fulfilment,
@@ -109,6 +110,7 @@ def create_app(
         quality,
         counts,
         conflicts,
+        control_tower,
         tokens,
         security,
     ):

@@ -166,6 +166,7 @@ work_orders = Table(
     UniqueConstraint("site", "number"),
     CheckConstraint(_one_of("status", WO_STATUSES), name="status"),
     Index(None, "site", "status"),
+    Index(None, "completed_at"),  # the control tower's schedule adherence: a window of days
 )
 
 customers = Table(
@@ -322,7 +323,9 @@ license_plates = Table(
     UniqueConstraint("site", "number"),
     Index(None, "number"),  # a number across every site (an admin's lookup) is a seek too
     Index(None, "product_id", "status", "expiry"),  # FEFO picks and available stock
-    Index(None, "location_id", "status"),
+    # By place: moves, counts, stock by location; with the unit, expiry and qty in it, the
+    # control tower's topology sums a site's stock from the index alone (schema 0018).
+    Index(None, "location_id", "status", "uom", "expiry", "qty"),
     Index(None, "lot"),
 )
 
@@ -445,6 +448,7 @@ shipments = Table(
     CheckConstraint(_one_of("status", SHIPMENT_STATUSES), name="status"),
     Index(None, "site", "status"),
     Index(None, "tracking_number"),
+    Index(None, "dispatched_at"),  # the control tower's on-time shipment: a window of days
 )
 
 shipment_orders = Table(
@@ -645,6 +649,8 @@ processed_actions = Table(
     Column("envelope", Text, nullable=False),
     CheckConstraint(_one_of("result", FIRST_OUTCOMES), name="result"),
     Index(None, "site", "edge", "seq"),
+    # The control tower's pick accuracy counts one type over a window, from the index alone.
+    Index("ix_processed_actions_type_received_at", "type", "received_at", "site", "result"),
 )
 
 conflicts = Table(

@@ -67,7 +67,9 @@ async def test_generated_history_is_consistent_and_every_query_answers_it(sqlite
                 == 5
             )
             assert await count(license_plates) == sizes.lps == 1_000
-            assert await count(stock_moves) == sizes.ledger == 5_000
+            shipped = len(bench.book.rows["shipment_lps"])  # a SHIP row each, past the size
+            assert await count(stock_moves) == sizes.ledger + shipped == 5_000 + shipped
+            assert await count(license_plates, license_plates.c.status == "shipped") == shipped > 0
             assert await count(lp_genealogy) == len(history.genealogy) > 1_000
             assert await count(license_plates, license_plates.c.status == "consumed") > 0
 
@@ -104,11 +106,15 @@ async def test_generated_history_is_consistent_and_every_query_answers_it(sqlite
         "genealogy down, 3 levels",
         "genealogy down from a lot, 3 levels",
         "genealogy down from a lot, 10 levels",
+        "control tower",
+        "control tower topology",
         "consistency check, run 1",
         "consistency check, run 2",
         "consistency check, run 3",
         "LP lookup over HTTP (in-process)",
         "genealogy up over HTTP (in-process)",
+        "control tower over HTTP (in-process)",
+        "topology over HTTP (in-process)",
     ]
     for p50, p99, top_ms in bench.results.values():
         assert 0 < p50 <= p99 <= top_ms
@@ -118,6 +124,12 @@ async def test_generated_history_is_consistent_and_every_query_answers_it(sqlite
     sizes_at = {d: bench.sizes[f"genealogy up, {d} levels"] for d in (3, 10)}
     assert sum(sizes_at[3]) / len(sizes_at[3]) < sum(sizes_at[10]) / len(sizes_at[10])
     assert all(size > 0 for size in bench.sizes["genealogy down from a lot, 3 levels"])
+    # the control tower's answers were checked against figures that are not all zero
+    tower = bench.tower[None]
+    assert tower["orders"]["open"] > 0 and tower["shipments"]["active"] > 0
+    assert tower["pick_tasks"]["pending"] > 0 and tower["conflicts"]["open"] > 0
+    assert all(tower["health"][score][1] > 0 for score in tower["health"])
+    assert all(size > 0 for size in bench.sizes["control tower topology"])
 
     # A filled database is measured again only when asked (same seed and scale).
     with pytest.raises(SystemExit, match="already holds 1000 LPs: pass --reuse"):

@@ -19,6 +19,7 @@ import pytest
 from bench import plant_scale
 from bench.checks import PASSED, BenchFailure
 from bench.plant_history import History, Sizes
+from bench.plant_orders import OrderBook
 from harness import REPO
 from tests.conftest import MQTT_URL, PG_URL, _fresh_pg_database
 
@@ -183,8 +184,15 @@ def test_scan_latency_fails_when_its_scans_make_no_action(tmp_path: Path) -> Non
 def test_plant_scale_answers_every_query(database_url: str, tmp_path: Path) -> None:
     args = ["--smoke"] if database_url.startswith("sqlite") else ["--smoke", "--db", database_url]
     out = passed(bench("plant_scale.py", *args, "--no-http", tmp_path=tmp_path))
-    assert "the consistency check answered ok 3 times on 1,000 LPs and 5,000 ledger rows" in out
-    for query in ("LP lookup", "available, by product", "genealogy down, 10 levels"):
+    # 5,000 ledger rows of the history and a SHIP row for each of the 14 LPs shipped
+    assert "the consistency check answered ok 3 times on 1,000 LPs and 5,014 ledger rows" in out
+    for query in (
+        "LP lookup",
+        "available, by product",
+        "genealogy down, 10 levels",
+        "control tower",
+        "control tower topology",
+    ):
         assert re.search(rf"{query}\s+10\s+{FIGURE}\s+{FIGURE}\s+{FIGURE}", out), out
     assert not list(tmp_path.glob("ioe-plant-*")), "the smoke run's temporary database stays"
 
@@ -200,6 +208,22 @@ def test_plant_history_and_answers_are_checked() -> None:
     assert plant_scale.Bench._sum_ok(rows, Decimal(7), "product") == 2
     with pytest.raises(BenchFailure, match="do not sum to 8"):
         plant_scale.Bench._sum_ok(rows, Decimal(8), "product")
+
+
+def test_the_order_side_and_the_control_tower_answers_are_checked() -> None:
+    """A shipped LP left holding stock, or a control tower count off by one, fails it."""
+    history = History(Sizes.at(0.005), seed=7)
+    book = OrderBook(history, 0.005, seed=7)
+    book.verify()
+    bench = plant_scale.Bench(history, book, repeat=1, seed=7)
+    want = bench.tower["plant-1"]
+    bench.check_tower("plant-1", want)
+    with pytest.raises(BenchFailure, match=r"control tower of plant-1: \['pick_tasks'\]"):
+        bench.check_tower("plant-1", {**want, "pick_tasks": {"pending": 0, "overdue": 0}})
+    lp = history.lps[book.rows["shipment_lps"][0]["lp_id"] - 1]
+    lp.qty = 1
+    with pytest.raises(BenchFailure, match="a loaded LP is not shipped"):
+        book.verify()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
