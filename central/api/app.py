@@ -32,6 +32,7 @@ from central.api.routes import (
     shipment_links,
     shipment_tracking,
     shipments,
+    sites,
     stock,
     tasks,
     tokens,
@@ -111,6 +112,7 @@ def create_app(
         conflicts,
         tokens,
         security,
+        sites,
     ):
         api.include_router(module.router)
     app.include_router(api)
