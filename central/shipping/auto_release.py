@@ -65,14 +65,14 @@ async def release_new_orders(
 ) -> dict[int, AutoRelease]:
     """Release and plan each of these new orders of ``site`` when the site has auto-release
     on; answers the outcome per order id ({} when it is off)."""
-    if not order_ids:
-        return {}
+    if not order_ids or not (await read_settings(ctx.conn, site)).auto_release:
+        return {}  # looked at unlocked first: a site without auto-release never waits here
     # The settings row, locked, makes the auto-releases of a site take turns: two new orders
     # of one route never each open a wave shipment of their own.
     settings = await read_settings(ctx.conn, site, lock=True)
     if not settings.auto_release:
         return {}
-    rows = await ctx.conn.execute(
+    found = await ctx.conn.execute(
         select(
             sales_orders.c.id,
             sales_orders.c.number,
@@ -83,7 +83,7 @@ async def release_new_orders(
         .order_by(sales_orders.c.id)
     )
     by = settings.auto_release_wave
-    return {row.id: await _one(ctx, caller, site, row, by) for row in rows}
+    return {row.id: await _one(ctx, caller, site, row, by) for row in found.all()}
 
 
 def _wave_of(row: Any, by: AutoReleaseWave) -> str | None:
@@ -115,7 +115,8 @@ async def _one(
             message=err.message,
             details=err.details,
         )
-    except DBAPIError as err:  # the order is kept; the release is what the database refused
+    except DBAPIError:  # the order is kept; the release is what the database refused
+        # Its words stay in the log, as for any database error under a call.
         log.exception("auto-release of %s at %s failed in the database", row.number, site)
         return AutoRelease(
             row.id,
@@ -124,7 +125,8 @@ async def _one(
             by,
             wave_of,
             code=AUTO_RELEASE_FAILED,
-            message=f"the database refused the release of {row.number}: {err.orig}",
+            message=f"the database refused the release of {row.number}; it stays open "
+            "(central's log says why)",
             details={"order": row.number},
         )
     return AutoRelease(

@@ -2,6 +2,8 @@
 order is released at once (all or nothing) and planned onto its wave's open shipment, per
 route or per due day; a short order, or one the database refuses, stays open with the reason."""
 
+import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -11,7 +13,7 @@ from central.access.callers import OPEN_CALLER
 from central.errors import ActionConflict
 from central.shipping.planning import add_orders
 from tests.central.conftest import SITE, Central
-from tests.central.orders.helpers import ORDERS, make_order, stock
+from tests.central.orders.helpers import ORDERS, make_order, order_body, stock
 from tests.central.shipping.steps import act, loaded, plan, shipment
 
 SETTINGS = f"/api/v1/sites/{SITE}/settings"
@@ -182,7 +184,9 @@ async def test_a_site_without_a_staging_location_keeps_the_order_open(seeded: Ce
     )
 
 
-async def test_a_database_refusal_keeps_the_order_open(seeded: Central) -> None:
+async def test_a_database_refusal_keeps_the_order_open(
+    seeded: Central, caplog: pytest.LogCaptureFixture
+) -> None:
     await stock(seeded, "LP-1", "5")
     await auto_release(seeded)
     postgres = seeded.engine.dialect.name == "postgresql"
@@ -217,7 +221,8 @@ async def test_a_database_refusal_keeps_the_order_open(seeded: Central) -> None:
         False,
         "AUTO_RELEASE_FAILED",
     )
-    assert "pick tasks refused" in done["message"]
+    assert "stays open" in done["message"] and "refused" not in json.dumps(done["details"])
+    assert "pick tasks refused" in caplog.text  # the database's words stay in the log
     # The order and its lines are kept; its reservations and memo rows went with the savepoint.
     assert await seeded.rows("SELECT status FROM sales_orders") == [("open",)]
     assert await seeded.count("reservations") == 0
@@ -246,3 +251,21 @@ async def test_orders_join_only_a_planned_shipment(seeded: Central) -> None:
         "shipment": first["auto_release"]["shipment"],
         "status": "loading",
     }
+
+
+async def test_orders_made_at_once_share_their_route_shipment(seeded: Central) -> None:
+    await stock(seeded, "LP-1", "50")
+    await auto_release(seeded)
+    await released(seeded, route="WEST")  # the number sequences exist: only the wave is raced
+    made = await asyncio.gather(
+        *(
+            seeded.client.post(ORDERS, json=order_body(route="NORTH", lines=TWO_KG))
+            for _ in range(4)
+        )
+    )
+    assert [m.status_code for m in made] == [201] * 4, [m.text for m in made]
+    done = [m.json()["auto_release"] for m in made]
+    assert all(d["released"] for d in done), done
+    assert len({d["shipment"] for d in done}) == 1
+    assert sorted(d["shipment_created"] for d in done) == [False, False, False, True]
+    assert await seeded.count("shipments") == 2
