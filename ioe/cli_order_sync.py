@@ -38,9 +38,7 @@ def order_sync(
         raise typer.Exit(2)
     settings = central_settings(db_url=_db_url(db))
     pull = pull_settings(settings, url=url, site=site)
-    result = asyncio.run(
-        _pull(settings.db_url, pull, None if since is None else as_utc(since), full)
-    )
+    result = asyncio.run(_pull(settings, pull, None if since is None else as_utc(since), full))
     report = result.report
     asked = "everything" if result.since is None else f"changes since {result.since.isoformat()}"
     typer.echo(f"order sync from {url} for {site} ({asked}): {report.summary()}")
@@ -48,6 +46,7 @@ def order_sync(
         ("to investigate", report.investigate),
         ("locked", report.locked),
         ("errors", report.errors),
+        ("left open", [_kept(x) for x in report.auto_release if not x["released"]]),
     ):
         for item in items:
             typer.echo(f"  {title}: {_line(item)}")
@@ -61,15 +60,20 @@ def _line(item: dict[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in item.items() if k != "details")
 
 
-async def _pull(db_url: str, pull: Any, since: datetime | None, full: bool) -> Any:
+def _kept(item: dict[str, Any]) -> dict[str, Any]:
+    """A new order automatic release left open: which, and why."""
+    return {k: item[k] for k in ("number", "order", "code", "message")}
+
+
+async def _pull(settings: Any, pull: Any, since: datetime | None, full: bool) -> Any:
     """One pull on a migrated database."""
     from central.db.engine import make_engine
     from central.db.migrate import upgrade
     from central.order_sync.pull import pull_orders
 
-    await upgrade(db_url)
-    engine = make_engine(db_url)
+    await upgrade(settings.db_url)
+    engine = make_engine(settings.db_url)
     try:
-        return await pull_orders(engine, pull, since=since, full=full)
+        return await pull_orders(engine, pull, since=since, full=full, settings=settings)
     finally:
         await engine.dispose()

@@ -33,6 +33,7 @@ from central.api.routes import (
     shipment_links,
     shipment_tracking,
     shipments,
+    sites,
     stock,
     tasks,
     tokens,
@@ -113,6 +114,7 @@ def create_app(
         control_tower,
         tokens,
         security,
+        sites,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -31,6 +31,15 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
+class Upserted:
+    """The orders a page wrote, by external number: every one created or updated (their
+    purchase orders are written next), and those of them created."""
+
+    ids: dict[str, int]
+    created: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class Product:
     """A product as an order line needs it."""
 
@@ -116,9 +125,8 @@ async def upsert_orders(
     found: dict[str, Product],
     at: datetime,
     report: SyncReport,
-) -> dict[str, int]:
-    """Write the page's orders; answers the id of every order created or updated, by external
-    number (their purchase orders are written next)."""
+) -> Upserted:
+    """Write the page's orders; answers the ids of those created or updated."""
     hashes = {order.number: content_hash(order) for order in orders}
     existing = {
         row.external_number: row
@@ -175,10 +183,10 @@ async def upsert_orders(
             marks,
         )
         report.marked += len(marks)
-    ids = await _create(conn, site=site, orders=new, hashes=hashes, found=found, at=at)
+    created = await _create(conn, site=site, orders=new, hashes=hashes, found=found, at=at)
     report.created += len(new)
-    ids |= await _update(conn, site, changed, hashes, found, at, report)
-    return ids
+    updated = await _update(conn, site, changed, hashes, found, at, report)
+    return Upserted(ids=created | updated, created=created)
 
 
 async def _header(

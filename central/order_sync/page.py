@@ -1,16 +1,19 @@
 """One page from the order system applied in the caller's transaction: orders, their
-purchase orders, the shipments it lists; the stats of every order touched recomputed."""
+purchase orders, the shipments it lists; the stats of every order touched recomputed; and,
+where the site releases new orders automatically, the page's new orders released and planned
+(central/shipping/auto_release.py), so a pushed and a pulled page do the same."""
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from central.access.callers import Caller
+from central.apply.context import ApplyContext
 from central.order_sync.orders import codes_of, products_of, upsert_orders
 from central.order_sync.purchase_orders import upsert_purchase_orders
 from central.order_sync.report import SyncReport
 from central.order_sync.shipments import track
 from central.order_sync.source import SourceOrder, SourceShipment
 from central.orders.stats import recompute_order_stats
+from central.shipping.auto_release import release_new_orders
 
 
 def _distinct(orders: list[SourceOrder], report: SyncReport) -> list[SourceOrder]:
@@ -48,22 +51,27 @@ def _distinct(orders: list[SourceOrder], report: SyncReport) -> list[SourceOrder
 
 
 async def apply_page(
-    conn: AsyncConnection,
+    ctx: ApplyContext,
     *,
+    caller: Caller,
     site: str,
     orders: list[SourceOrder],
     shipments: list[SourceShipment],
     at: datetime,
     report: SyncReport | None = None,
 ) -> SyncReport:
-    """Upsert the page's orders, their purchase orders and its shipments at ``site``."""
+    """Upsert the page's orders, their purchase orders and its shipments at ``site``, then
+    auto-release its new orders (as ``caller``) when the site says so."""
+    conn = ctx.conn
     report = report or SyncReport()
     report.pages += 1
     orders = _distinct(orders, report)
     found = await products_of(conn, site, codes_of(orders))
-    ids = await upsert_orders(conn, site=site, orders=orders, found=found, at=at, report=report)
+    upserted = await upsert_orders(
+        conn, site=site, orders=orders, found=found, at=at, report=report
+    )
     touched = await upsert_purchase_orders(
-        conn, site=site, orders=orders, ids=ids, found=found, at=at, report=report
+        conn, site=site, orders=orders, ids=upserted.ids, found=found, at=at, report=report
     )
     await recompute_order_stats(conn, touched)
     for shipment in shipments:
@@ -85,4 +93,11 @@ async def apply_page(
             report.shipments_unchanged += 1
         report.orphans += done.orphan
         report.linked += done.linked
+    outcomes = await release_new_orders(
+        ctx, caller=caller, site=site, order_ids=list(upserted.created.values())
+    )
+    for number, order_id in upserted.created.items():
+        if order_id in outcomes:
+            report.auto_release.append({"number": number, **outcomes[order_id].as_dict()})
+            report.auto_released += outcomes[order_id].released
     return report

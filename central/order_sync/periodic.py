@@ -16,10 +16,17 @@ log = logging.getLogger(__name__)
 class PeriodicOrderSync:
     """Pulls ``pull`` into ``engine`` every ``interval`` seconds, the first time at once."""
 
-    def __init__(self, engine: AsyncEngine, pull: Pull, interval: float) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        pull: Pull,
+        interval: float,
+        settings: CentralSettings | None = None,
+    ) -> None:
         self.engine = engine
         self.pull = pull
         self.interval = interval
+        self.settings = settings
 
     async def run(self) -> None:
         """Pull until cancelled."""
@@ -31,7 +38,7 @@ class PeriodicOrderSync:
     async def once(self) -> PullResult | None:
         """One pull, logged; None when it could not even be recorded."""
         try:
-            result = await pull_orders(self.engine, self.pull)
+            result = await pull_orders(self.engine, self.pull, settings=self.settings)
         except Exception:  # the database failed: central keeps running, next interval retries
             log.exception("order sync from %s failed", self.pull.url)
             return None
@@ -47,7 +54,9 @@ def periodic_order_sync(settings: CentralSettings, engine: AsyncEngine) -> Perio
     """The periodic pull the settings ask for, or None when they ask for none."""
     if not (settings.order_sync_url and settings.order_sync_interval and settings.order_sync_site):
         return None
-    return PeriodicOrderSync(engine, pull_settings(settings), settings.order_sync_interval)
+    return PeriodicOrderSync(
+        engine, pull_settings(settings), settings.order_sync_interval, settings
+    )
 
 
 def pull_settings(

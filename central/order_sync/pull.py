@@ -17,12 +17,16 @@ import httpx
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from central.access.callers import Caller
+from central.apply.context import ApplyContext
+from central.apply.refs import ReferenceCache
 from central.clock import now
 from central.db.types import as_utc
 from central.order_sync import runs
 from central.order_sync.page import apply_page
 from central.order_sync.report import SyncReport
 from central.order_sync.source import SourceOrder, SourceShipment
+from central.settings import CentralSettings
 
 log = logging.getLogger(__name__)
 
@@ -143,11 +147,23 @@ def _invalid(code: str, raw: Any, key: str, err: ValidationError) -> dict[str, A
     }
 
 
+def puller(site: str) -> Caller:
+    """Who a pull acts as where it writes in someone's name (the audit of an automatic
+    release): the order sync, with the planning role at the pulled site only."""
+    return Caller("order-sync", frozenset({"planning"}), frozenset({site}))
+
+
 async def pull_orders(
-    engine: AsyncEngine, pull: Pull, *, since: datetime | None = None, full: bool = False
+    engine: AsyncEngine,
+    pull: Pull,
+    *,
+    since: datetime | None = None,
+    full: bool = False,
+    settings: CentralSettings | None = None,
 ) -> PullResult:
     """Pull every page changed since ``since`` (default: the start of the last successful
-    pull from this source for this site; ``full``: everything) and apply them."""
+    pull from this source for this site; ``full``: everything) and apply them; ``settings``
+    are central's (read from the environment when not given)."""
     started = now()
     async with engine.begin() as conn:
         if not full and since is None:
@@ -160,7 +176,7 @@ async def pull_orders(
         async with httpx.AsyncClient(
             timeout=pull.timeout, headers=headers, verify=_tls()
         ) as client:
-            await _pages(engine, client, pull, since, report)
+            await _pages(engine, client, pull, since, report, settings or CentralSettings())
     except SourceFailed as err:
         error = str(err)
     except asyncio.CancelledError:  # central stopping: the run says it did not finish
@@ -180,16 +196,25 @@ async def _pages(
     pull: Pull,
     since: datetime | None,
     report: SyncReport,
+    settings: CentralSettings,
 ) -> None:
     """Fetch and apply pages until the source gives no next cursor."""
     cursor: str | None = None
     seen: set[str] = set()
+    refs, caller = ReferenceCache(), puller(pull.site)
     while True:
         page = await fetch_page(client, pull, since, cursor)
         orders, shipments = _read(page, report)
         async with engine.begin() as conn:
+            at = now()
             await apply_page(
-                conn, site=pull.site, orders=orders, shipments=shipments, at=now(), report=report
+                ApplyContext(conn, settings, refs, recorded_at=at, cause="api"),
+                caller=caller,
+                site=pull.site,
+                orders=orders,
+                shipments=shipments,
+                at=at,
+                report=report,
             )
         cursor = page.next_cursor
         if not cursor:

@@ -28,6 +28,9 @@ class SyncReport:
     investigate: list[dict[str, Any]] = field(default_factory=list)
     # Orders or shipments not taken in ({"number"/"tracking_number", "code", "message"}).
     errors: list[dict[str, Any]] = field(default_factory=list)
+    auto_released: int = 0  # new orders released and planned onto a shipment at once
+    # What automatic release did with each new order (the site has it on): released, or why not.
+    auto_release: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, other: "SyncReport") -> None:
         """Add another page's outcome to this one."""
@@ -48,4 +51,12 @@ class SyncReport:
             f"{len(self.errors)} error(s); purchase orders: {self.pos_created} created, "
             f"{self.pos_updated} updated; shipments: {self.shipments_created} created, "
             f"{self.shipments_updated} updated, {self.linked} linked, {self.orphans} orphan(s)"
+            + self._auto_release_summary()
         )
+
+    def _auto_release_summary(self) -> str:
+        """What automatic release did, when it did anything."""
+        if not self.auto_release:
+            return ""
+        kept = len(self.auto_release) - self.auto_released
+        return f"; auto-release: {self.auto_released} released, {kept} left open"

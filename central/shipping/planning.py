@@ -194,6 +194,32 @@ async def plan_shipment(
     return await get_shipment(conn, caller=caller, shipment_id=shipment_id)
 
 
+async def add_orders(
+    conn: AsyncConnection, *, caller: Caller, shipment_id: int, order_ids: list[int]
+) -> Shipment:
+    """Plan more released orders onto a shipment that is still ``planned`` (loading has not
+    begun, so what it is to carry may still grow)."""
+    row = await shipment_row(conn, caller=caller, shipment_id=shipment_id, lock=True)
+    caller.require_site(row.site)
+    if row.status != "planned":
+        raise ActionConflict(
+            f"shipment {row.number} is {row.status}; orders are added to planned shipments only",
+            code="SHIPMENT_NOT_PLANNED",
+            details={"shipment": row.number, "status": row.status},
+        )
+    orders = await _plannable_orders(conn, site=row.site, order_ids=order_ids)
+    await link_shipment(conn, row.id, orders)
+    await audit.record(
+        conn,
+        caller=caller,
+        action="shipment.add_orders",
+        target=row.number,
+        site=row.site,
+        details={"orders": orders},
+    )
+    return await get_shipment(conn, caller=caller, shipment_id=row.id)
+
+
 async def list_shipments(
     conn: AsyncConnection,
     *,

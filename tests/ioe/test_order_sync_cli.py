@@ -8,6 +8,7 @@ from asyncio.subprocess import PIPE
 from central.access.callers import OPEN_CALLER
 from central.catalog.products import create_product
 from central.db.engine import make_engine
+from central.sites.settings import put_settings
 from harness import ioe_command
 from harness.order_source import OrderSource, serve_orders
 
@@ -79,3 +80,33 @@ async def test_without_a_url_it_says_what_is_missing(migrated_database_url: str)
     code, _, err = await ioe("central", "order-sync", "--db", migrated_database_url)
     assert code == 2
     assert "--url and --site" in err
+
+
+async def test_a_pull_lists_the_new_orders_auto_release_left_open(
+    migrated_database_url: str,
+) -> None:
+    await with_product(migrated_database_url)
+    engine = make_engine(migrated_database_url)
+    try:
+        async with engine.begin() as conn:  # auto-release on, but no stock to release
+            await put_settings(
+                conn, caller=OPEN_CALLER, site="plant-1", auto_release=True, auto_release_wave="day"
+            )
+    finally:
+        await engine.dispose()
+    source = OrderSource()
+    source.orders = orders(2)[:1]
+    with serve_orders(source) as url:
+        code, out, err = await ioe(
+            "central",
+            "order-sync",
+            "--url",
+            url,
+            "--site",
+            "plant-1",
+            "--db",
+            migrated_database_url,
+        )
+    assert code == 0, err
+    assert "auto-release: 0 released, 1 left open" in out
+    assert "left open: number=EXT-1 order=SO-000001 code=NO_STAGING_LOCATION" in out

@@ -1,7 +1,10 @@
-"""/orders: sales orders created, listed, shown with lines, tasks and shipments, released to
-the warehouse (alone or as a wave) and cancelled."""
+"""/orders: sales orders created (and released at once where the site releases new orders
+automatically), listed, shown with lines, tasks and shipments, released to the warehouse
+(alone or as a wave) and cancelled."""
 
+from dataclasses import asdict
 from datetime import date
+from typing import Any
 
 from fastapi import APIRouter, status
 
@@ -9,6 +12,7 @@ from central.api.deps import ApplyDep, CallerDep, PlanningCaller, ReadConn
 from central.api.paging import Page, PagingDep
 from central.api.schemas.orders import (
     CancelOrderIn,
+    NewOrderOut,
     OrderIn,
     OrderOut,
     ReleaseIn,
@@ -17,6 +21,7 @@ from central.api.schemas.orders import (
 )
 from central.db.enums import ShipmentStatus, SoStatus
 from central.orders import queries, release, service
+from central.shipping import auto_release
 from runtime.http_errors import error_responses
 
 router = APIRouter(prefix="/orders", tags=["sales orders"])
@@ -25,12 +30,14 @@ router = APIRouter(prefix="/orders", tags=["sales orders"])
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    response_model=OrderOut,
+    response_model=NewOrderOut,
     responses=error_responses(409, 422),
 )
-async def create_order(body: OrderIn, ctx: ApplyDep, caller: PlanningCaller) -> queries.Order:
-    """Add an open sales order with its lines; the customer is made on its first order."""
-    return await service.create_order(
+async def create_order(body: OrderIn, ctx: ApplyDep, caller: PlanningCaller) -> dict[str, Any]:
+    """Add an open sales order with its lines; the customer is made on its first order. Where
+    the site releases new orders automatically, it is released and planned onto its wave's
+    shipment in the same transaction, or stays open and ``auto_release`` says why."""
+    order = await service.create_order(
         ctx,
         caller=caller,
         site=body.site,
@@ -45,6 +52,14 @@ async def create_order(body: OrderIn, ctx: ApplyDep, caller: PlanningCaller) -> 
             for x in body.lines
         ],
     )
+    done = await auto_release.release_new_orders(
+        ctx, caller=caller, site=order.site, order_ids=[order.id]
+    )
+    outcome = done.get(order.id)
+    if outcome is None:
+        return {**asdict(order), "auto_release": None}
+    order = await queries.get_order(ctx.conn, caller=caller, order_id=order.id)
+    return {**asdict(order), "auto_release": outcome.as_dict()}
 
 
 @router.get("", response_model=Page[OrderOut])

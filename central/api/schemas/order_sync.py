@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from central.api.schemas.orders import AutoReleaseOut
 from central.order_sync.source import SourceOrder, SourceShipment
 from protocol.types import Code, Name
 
@@ -18,6 +19,12 @@ class OrderSyncIn(BaseModel):
     site: Name
     orders: list[SourceOrder] = Field(default_factory=list, max_length=500)
     shipments: list[SourceShipment] = Field(default_factory=list, max_length=500)
+
+
+class SyncedReleaseOut(AutoReleaseOut):
+    """What automatic release did with a new order of the sync."""
+
+    number: str = Field(description="the order system's number of the order")
 
 
 class SyncReportOut(BaseModel):
@@ -40,6 +47,10 @@ class SyncReportOut(BaseModel):
     locked: list[dict[str, Any]]
     investigate: list[dict[str, Any]]
     errors: list[dict[str, Any]]
+    auto_released: int = Field(description="new orders released and planned at once")
+    auto_release: list[SyncedReleaseOut] = Field(
+        description="what automatic release did with each new order (the site has it on)"
+    )
 
 
 class ShipmentOut(BaseModel):

@@ -2,12 +2,12 @@
 are decimal strings both ways."""
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from central.api.schemas.fields import QtyOut
-from central.db.enums import InvoiceStatus, SoLineStatus, SoStatus, TaskStatus
+from central.db.enums import AutoReleaseWave, InvoiceStatus, SoLineStatus, SoStatus, TaskStatus
 from protocol.types import Code, Name, Quantity
 
 CustomerName = Annotated[str, Field(min_length=1, max_length=200)]
@@ -125,6 +125,34 @@ class OrderOut(BaseModel):
     lines: list[OrderLineOut]
     tasks: list[TaskOut] | None = None
     shipments: list[ShipmentRefOut] | None = None
+
+
+class AutoReleaseOut(BaseModel):
+    """What automatic release did with a new order: released (its pick ``wave`` and
+    ``tasks``) and planned onto ``shipment``, or not, with ``code``, ``message`` and
+    ``details`` saying why (the order stays open)."""
+
+    order: str
+    released: bool
+    wave_by: AutoReleaseWave = Field(description="shipments are grouped per route or per day")
+    wave_of: str | None = Field(
+        description="the route or due date of the order's shipment wave; null: none"
+    )
+    wave: str | None = Field(description="the pick wave of the release")
+    tasks: list[str] = Field(description="the pick tasks made, by number")
+    shipment: str | None
+    shipment_id: int | None
+    shipment_created: bool = Field(description="true: a new wave shipment was planned")
+    code: str | None = Field(description="why the order was not released")
+    message: str | None
+    details: dict[str, Any]
+
+
+class NewOrderOut(OrderOut):
+    """A new order as it is after the call, and what automatic release did with it (null:
+    the site does not release new orders automatically)."""
+
+    auto_release: AutoReleaseOut | None
 
 
 class CancelOrderIn(BaseModel):
