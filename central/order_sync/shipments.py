@@ -16,6 +16,10 @@ from central.orders.records import next_numbers
 from central.orders.stats import orders_of_shipments, recompute_order_stats
 
 
+# Statuses of a shipment the plant has not dispatched yet: no outside status moves it on.
+NOT_LEFT = ("planned", "loading")
+
+
 @dataclass(frozen=True, slots=True)
 class Tracked:
     """What one update did to its shipment."""
@@ -66,6 +70,7 @@ async def track(
     moves = (
         row.status != status
         and row.status != "cancelled"
+        and row.status not in NOT_LEFT
         and (row.status_at is None or when >= row.status_at)
     )
     if moves:

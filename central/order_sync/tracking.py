@@ -21,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.db.tables import shipments, tracking_events
-from central.errors import InvalidInput, NotConfigured, Unauthorized
-from central.order_sync.shipments import find_tracked, track
+from central.errors import ActionConflict, InvalidInput, NotConfigured, Unauthorized
+from central.order_sync.shipments import NOT_LEFT, find_tracked, track
 from central.order_sync.source import TrackingUpdate
 
 TIMESTAMP_HEADER = "Tracking-Timestamp"
@@ -130,6 +130,17 @@ async def apply_update(
     row = await find_tracked(
         conn, site=update.site, tracking_number=update.tracking_number, carrier=update.carrier
     )
+    if row is not None and row.status in NOT_LEFT:
+        # A shipment the plant is still planning or loading has not left: a carrier's word
+        # that it is on its way or delivered is a mistake (a reused tracking number, a label
+        # printed early). Nothing is recorded, so the same event applies once dispatched.
+        raise ActionConflict(
+            f"shipment {row.number} is {row.status}: it has not been dispatched, so the "
+            f"carrier's {update.status} for tracking number {update.tracking_number} is not "
+            "taken; send it again after dispatch",
+            code="SHIPMENT_NOT_DISPATCHED",
+            details={"shipment": row.number, "status": row.status, "event_id": update.event_id},
+        )
     site = update.site or (row.site if row is not None else None)
     if site is None:
         raise InvalidInput(

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from central.order_sync.tracking import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from central.settings import CentralSettings
@@ -238,3 +239,34 @@ async def test_the_same_event_sent_at_once_applies_once(
     assert results == ["applied"] + ["duplicate"] * 4, [a.text for a in answers]
     assert len({a.json()["shipment"] for a in answers}) == 1  # the one shipment made
     assert await written(central) == (1, 1)
+
+
+async def test_a_shipment_not_dispatched_yet_takes_no_carrier_status(
+    central: Central, carrier: httpx.AsyncClient
+) -> None:
+    at = "2026-12-01 08:00:00"
+    async with central.engine.begin() as conn:  # planned by the plant, labels printed early
+        await conn.execute(
+            text(
+                "INSERT INTO shipments (site, number, carrier, tracking_number, status, "
+                f"created_at, updated_at) VALUES ('{SITE}', 'SH-000009', 'UPS', '1Z1', "
+                f"'planned', '{at}', '{at}')"
+            )
+        )
+    raw, headers = signed(event(status="delivered"))
+    refused = await post(carrier, raw, headers)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "SHIPMENT_NOT_DISPATCHED"
+    assert refused.json()["details"] == {
+        "shipment": "SH-000009",
+        "status": "planned",
+        "event_id": "ev-1",
+    }
+    assert await central.rows("SELECT status, delivered_at FROM shipments") == [("planned", None)]
+    assert await central.count("tracking_events") == 0
+    async with central.engine.begin() as conn:  # dispatched: the carrier's retry now applies
+        await conn.execute(text("UPDATE shipments SET status = 'dispatched'"))
+    raw, headers = signed(event(status="delivered"))
+    applied = await post(carrier, raw, headers)
+    assert applied.json()["result"] == "applied", applied.text
+    assert await central.rows("SELECT status FROM shipments") == [("delivered",)]
