@@ -1,6 +1,8 @@
 """SSCC-18 allocation for LPs received or produced without a label number."""
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.db.tables import number_sequences
@@ -33,7 +35,20 @@ async def reserve_serials(
         .returning(number_sequences.c.next_value)
     )
     end = result.scalar_one_or_none()
-    if end is None:
-        await conn.execute(insert(number_sequences).values(name=name, next_value=1 + count))
-        end = 1 + count
+    if end is None:  # the sequence's first use: two transactions may both get here
+        end = await _first_use(conn, name, count)
     return list(range(int(end) - count, int(end)))
+
+
+async def _first_use(conn: AsyncConnection, name: str, count: int) -> int:
+    """Create the sequence row, or take from it when a concurrent first use created it
+    meanwhile (an upsert: the loser of the race waits for the winner's row, then counts on
+    from it, instead of failing on the primary key)."""
+    dialect = conn.dialect.name
+    upsert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(number_sequences)
+    statement = upsert.values(name=name, next_value=1 + count)
+    statement = statement.on_conflict_do_update(
+        index_elements=[number_sequences.c.name],
+        set_={"next_value": number_sequences.c.next_value + count},
+    ).returning(number_sequences.c.next_value)
+    return int((await conn.execute(statement)).scalar_one())

@@ -1,6 +1,7 @@
 """The shared order records: customers made once, numbers never repeated, and an order's
 stats following its shipments and purchase orders."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -125,3 +126,25 @@ async def test_stats_follow_links_shipment_statuses_and_purchase_orders(
             ).all()
         )
     assert latest == {"SO-1": "exception", "SO-2": "exception"}
+
+
+async def test_two_first_uses_of_a_sequence_at_once_both_get_numbers(engine: AsyncEngine) -> None:
+    """The first use creates the sequence's row; a second transaction reaching the first use
+    before the first commits waits for that row and counts on from it (before, it failed on
+    the primary key, on PostgreSQL)."""
+    first_took = asyncio.Event()
+
+    async def first() -> list[str]:
+        async with engine.begin() as conn:
+            numbers = await next_numbers(conn, "invoice", 2)
+            first_took.set()
+            await asyncio.sleep(0.3)  # the second reaches its first use meanwhile
+            return numbers
+
+    async def second() -> list[str]:
+        await first_took.wait()
+        async with engine.begin() as conn:
+            return await next_numbers(conn, "invoice")
+
+    taken = await asyncio.gather(first(), second())
+    assert taken == [["INV-000001", "INV-000002"], ["INV-000003"]]
