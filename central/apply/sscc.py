@@ -46,9 +46,12 @@ async def _first_use(conn: AsyncConnection, name: str, count: int) -> int:
     from it, instead of failing on the primary key)."""
     dialect = conn.dialect.name
     upsert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(number_sequences)
-    statement = upsert.values(name=name, next_value=1 + count)
-    statement = statement.on_conflict_do_update(
-        index_elements=[number_sequences.c.name],
-        set_={"next_value": number_sequences.c.next_value + count},
-    ).returning(number_sequences.c.next_value)
+    statement = (
+        upsert.values(name=name, next_value=1 + count)
+        .on_conflict_do_update(
+            index_elements=[number_sequences.c.name],
+            set_={"next_value": number_sequences.c.next_value + count},
+        )
+        .returning(number_sequences.c.next_value)
+    )
     return int((await conn.execute(statement)).scalar_one())

@@ -15,7 +15,6 @@ from central.order_sync.source import TrackingStatus
 from central.orders.records import next_numbers
 from central.orders.stats import orders_of_shipments, recompute_order_stats
 
-
 # Statuses of a shipment the plant has not dispatched yet: no outside status moves it on.
 NOT_LEFT = ("planned", "loading")
 

@@ -46,7 +46,7 @@ class Release:
     wave: str
     orders: list[Order]
     tasks: list[Task]
-    short: list[dict[str, str]]
+    short: list[dict[str, Any]]
 
 
 @dataclass
@@ -182,12 +182,13 @@ def _allocate(needs: list[_Need], free: list[FreeLp]) -> list[tuple[_Need, FreeL
     return picks
 
 
-def _short(needs: list[_Need]) -> list[dict[str, str]]:
-    """Each line that could not be covered, with the figures."""
+def _short(needs: list[_Need]) -> list[dict[str, Any]]:
+    """Each line that could not be covered, with the figures (quantities as decimal
+    strings, the line number as an integer, as everywhere else)."""
     return [
         {
             "order": n.order.number,
-            "line": str(n.line.line),
+            "line": n.line.line,
             "product": n.line.product,
             "uom": n.line.uom,
             "needed": format_qty(n.need),
@@ -199,7 +200,7 @@ def _short(needs: list[_Need]) -> list[dict[str, str]]:
     ]
 
 
-def _short_error(short: list[dict[str, str]]) -> ActionConflict:
+def _short_error(short: list[dict[str, Any]]) -> ActionConflict:
     """The answer to a release that cannot be covered (nothing was changed)."""
     parts = "; ".join(
         f"{s['order']} line {s['line']} needs {s['needed']} {s['uom']} of {s['product']}, "
@@ -207,7 +208,11 @@ def _short_error(short: list[dict[str, str]]) -> ActionConflict:
         for s in short
     )
     return ActionConflict(
-        f"stock is short, nothing was released: {parts}", code=ORDER_SHORT, details={"short": short}
+        f'stock is short, nothing was released: {parts}. Release with "partial": true to '
+        "reserve what there is and keep the rest open on the lines; only loose LPs at storage "
+        "or receiving locations are reserved (not stock packed on a pallet)",
+        code=ORDER_SHORT,
+        details={"short": short},
     )
 
 

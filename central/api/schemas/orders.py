@@ -183,7 +183,7 @@ class ShortLineOut(BaseModel):
     """A line a partial release could not cover."""
 
     order: str
-    line: str
+    line: int
     product: str
     uom: str
     needed: str

@@ -154,7 +154,7 @@ async def test_a_short_order_stays_open_with_the_reason(seeded: Central) -> None
     assert done["details"]["short"] == [
         {
             "order": order["number"],
-            "line": "2",
+            "line": 2,
             "product": "FG-1",
             "uom": "ea",
             "needed": "4",
