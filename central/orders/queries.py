@@ -68,8 +68,10 @@ class Order:
     route: str | None
     status: SoStatus
     invoice_status: InvoiceStatus
+    approval_status: str | None
     excluded: bool
     shipment_count: int
+    po_count: int
     latest_shipment_status: str | None
     created_at: datetime
     updated_at: datetime
@@ -147,8 +149,10 @@ def _order(row: Any, lines: list[OrderLine], **more: Any) -> Order:
         route=row.route,
         status=row.status,
         invoice_status=row.invoice_status,
+        approval_status=row.approval_status,
         excluded=row.excluded,
         shipment_count=row.shipment_count,
+        po_count=row.po_count,
         latest_shipment_status=row.latest_shipment_status,
         created_at=row.created_at,
         updated_at=row.updated_at,

@@ -114,8 +114,12 @@ class OrderOut(BaseModel):
     route: str | None
     status: SoStatus
     invoice_status: InvoiceStatus
+    approval_status: str | None = Field(
+        description="the order system's approval status, as last synced (null: made here)"
+    )
     excluded: bool
     shipment_count: int
+    po_count: int
     latest_shipment_status: str | None
     created_at: datetime
     updated_at: datetime

@@ -119,6 +119,12 @@ async def test_an_order_the_order_system_holds_back_is_not_released(seeded: Cent
     }
     assert await seeded.count("pick_tasks") == 0
     assert await seeded.rows("SELECT status FROM sales_orders") == [("open",)]
+    shown = (await seeded.client.get(f"/api/v1/orders/{order_id}")).json()
+    assert (shown["approval_status"], shown["excluded"], shown["po_count"]) == (
+        "pending_prepayment",
+        True,
+        0,
+    )
 
 
 async def test_a_resync_never_duplicates_and_leaves_unchanged_orders_untouched(
