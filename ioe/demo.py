@@ -170,9 +170,12 @@ def _recalled(recall: plant_day.Recall | None, central: str) -> str:
         return ""
     reached = "".join(f"\n    {lot}" for lot in recall.lots)
     pallets = ", ".join(recall.pallets) or "(none)"
+    customers = ", ".join(recall.customers) or "(none yet: nothing of it has shipped)"
     return f"""
-The plant day: flour in, 4 tubs of dough, 6 cartons of cookies packed on pallet {pallets}.
+The plant day: flour in, 4 tubs of dough, 6 cartons of cookies packed on a pallet.
 A recall of {recall.product} lot {recall.lot} reaches:{reached}
+    pallets: {pallets}
+    customers: {customers}
   curl -s '{central}/api/v1/lots/{recall.lot}/genealogy?item={recall.product}&direction=down'
 """
 

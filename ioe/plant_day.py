@@ -12,7 +12,7 @@ answer, so the demo never hides a broken rule.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -91,12 +91,13 @@ class ReachedLot:
 @dataclass(frozen=True, slots=True)
 class Recall:
     """What the demo's lot recall found: each product and lot reached (LPs, what they hold
-    now), and the pallets."""
+    now), the pallets it reached, and the customers who received any of it."""
 
     lot: str
     product: str
     lots: list[ReachedLot]
     pallets: list[str]
+    customers: list[str] = field(default_factory=list)
 
 
 async def seed_catalog(central: httpx.AsyncClient) -> None:
@@ -231,7 +232,12 @@ async def recall(central: httpx.AsyncClient) -> Recall:
         for r in answer["summary"]["lots"]
     ]
     pallets = [lp["number"] for lp in answer["lps"] if lp["product"] == "PALLET"]
-    return Recall(lot=lot, product=product, lots=lots, pallets=pallets)
+    shipped_to = answer.get("shipped_to") or {}
+    customers = [
+        f"{c['customer']} ({c['name']})" if c["name"] != c["customer"] else c["customer"]
+        for c in shipped_to.get("customers", [])
+    ]
+    return Recall(lot=lot, product=product, lots=lots, pallets=pallets, customers=customers)
 
 
 async def run_plant_day(central_api: str, edge_api: str) -> Recall:

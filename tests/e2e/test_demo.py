@@ -52,6 +52,8 @@ def test_demo_runs_the_spine_stops_cleanly_and_resumes(tmp_path: Path) -> None:
         assert "the plant day stopped" not in banner, banner
         assert "A recall of FLOUR-T55 lot F-2611 reaches:" in banner, banner
         assert "COOKIE-BOX lot C-01: 6 LP(s), 600 ea now" in banner, banner
+        # Nothing has shipped on a fresh demo: the recall says it reached no customer.
+        assert "customers: (none yet: nothing of it has shipped)" in banner, banner
         assert len(receipts()) == 5  # four raw lots and a pallet label
         statuses = {
             wo["number"]: wo["status"] for wo in httpx.get(f"{central}/work-orders").json()["items"]
