@@ -13,9 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from central.access import audit
 from central.access.callers import Caller
 from central.apply.context import ApplyContext
+from central.catalog.line_products import line_products
 from central.clock import now
-from central.db.tables import pick_tasks, products, reservations, sales_order_lines, sales_orders
-from central.errors import ActionConflict, AlreadyExists, InvalidInput, InvalidReference, NotFound
+from central.db.tables import pick_tasks, reservations, sales_order_lines, sales_orders
+from central.errors import ActionConflict, AlreadyExists, NotFound
 from central.inventory.claims import claims_query, release_memo
 from central.orders.queries import Order, get_order
 from central.orders.records import customer_id, next_numbers
@@ -36,34 +37,6 @@ class LineIn:
     line: int | None = None
 
 
-async def _products(ctx: ApplyContext, site: str, lines: list[LineIn]) -> dict[str, Any]:
-    """The lines' products by code; 422 for unknown products or a unit not the product's."""
-    codes = sorted({line.product for line in lines})
-    found = {
-        row.code: row
-        for row in await ctx.conn.execute(
-            select(products.c.id, products.c.code, products.c.uom).where(
-                products.c.site == site, products.c.code.in_(codes)
-            )
-        )
-    }
-    missing = [code for code in codes if code not in found]
-    if missing:
-        raise InvalidReference(
-            f"product(s) {', '.join(missing)} do not exist at {site}",
-            details={"products": missing, "site": site},
-        )
-    for line in lines:
-        uom = found[line.product].uom
-        if line.uom is not None and line.uom != uom:
-            raise InvalidInput(
-                f"{line.product} is sold in {uom}, not {line.uom}: order it in {uom}",
-                code="UOM_MISMATCH",
-                details={"product": line.product, "uom": uom, "given": line.uom},
-            )
-    return found
-
-
 async def create_order(
     ctx: ApplyContext,
     *,
@@ -81,7 +54,7 @@ async def create_order(
     number is given or the next SO-xxxxxx; the customer is made on its first order."""
     caller.require_site(site)
     conn = ctx.conn
-    found = await _products(ctx, site, lines)
+    found = await line_products(ctx.conn, site, lines, kept_in="sold")
     if number is not None:
         taken = await conn.scalar(
             select(sales_orders.c.id).where(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.access import audit
 from central.access.callers import Caller
+from central.catalog.line_products import line_products
 from central.clock import now
 from central.db.enums import PoStatus
 from central.db.rows import page
@@ -21,8 +22,6 @@ from central.errors import (
     ActionConflict,
     AlreadyExists,
     Ambiguous,
-    InvalidInput,
-    InvalidReference,
     NotFound,
 )
 from central.purchasing.po_numbers import normalize
@@ -128,29 +127,7 @@ async def create_purchase_order(
 ) -> PurchaseOrder:
     """Add an open purchase order with its lines (products by code, in their own unit)."""
     caller.require_site(site)
-    codes = sorted({line.product for line in lines})
-    found = {
-        row.code: row
-        for row in await conn.execute(
-            select(products.c.id, products.c.code, products.c.uom).where(
-                products.c.site == site, products.c.code.in_(codes)
-            )
-        )
-    }
-    missing = [code for code in codes if code not in found]
-    if missing:
-        raise InvalidReference(
-            f"product(s) {', '.join(missing)} do not exist at {site}",
-            details={"products": missing, "site": site},
-        )
-    for line in lines:
-        uom = found[line.product].uom
-        if line.uom is not None and line.uom != uom:
-            raise InvalidInput(
-                f"{line.product} is counted in {uom}, not {line.uom}: order it in {uom}",
-                code="UOM_MISMATCH",
-                details={"product": line.product, "uom": uom, "given": line.uom},
-            )
+    found = await line_products(conn, site, lines, kept_in="counted")
     at = now()
     try:
         po_id = (
