@@ -1,8 +1,9 @@
 """Sales orders as a release and its picks leave them, written straight into the tables.
 
-This stands in for the orders API (POST /orders, release, pick.confirm), so the shipping
-tests can start where picking ends. It writes exactly what the shared contract says a pick
-leaves behind, and nothing more:
+The shipping tests start where picking ends, without running a release and its picks each
+time (the real release and pick.confirm are tested in tests/central/orders, and the whole
+thread through real stations in tests/e2e/test_order_thread.py). It writes exactly what a
+pick leaves behind, and nothing more:
 
 - a sales order (its customer made through central/orders/records.py) and its lines;
 - per picked LP: the LP itself, received through the real floor action at the staging
@@ -12,8 +13,7 @@ leaves behind, and nothing more:
 - the lines' ``qty_picked`` and status, and the order's status (picked when every line was
   picked in full, else picking).
 
-To replace it by the real thing: create the order with POST /orders, release it, and confirm
-each task with ``pick.confirm``; the tests read nothing else from it than ``SeededOrder``.
+The tests read nothing else from it than ``SeededOrder``.
 """
 
 from dataclasses import dataclass, field
