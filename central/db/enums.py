@@ -88,6 +88,10 @@ SO_LINE_STATUSES: tuple[str, ...] = get_args(SoLineStatus)
 INVOICE_STATUSES: tuple[str, ...] = get_args(InvoiceStatus)
 TASK_STATUSES: tuple[str, ...] = get_args(TaskStatus)
 SHIPMENT_STATUSES: tuple[str, ...] = get_args(ShipmentStatus)
+# A shipment the plant is still planning or loading has not left; one that was dispatched
+# has, whatever the carrier says of it since. Cancelled is neither.
+SHIPMENT_NOT_LEFT: tuple[str, ...] = ("planned", "loading")
+SHIPMENT_LEFT: tuple[str, ...] = ("dispatched", "in_transit", "delivered", "exception")
 SYNC_RUN_STATUSES: tuple[str, ...] = get_args(SyncRunStatus)
 AUTO_RELEASE_WAVES: tuple[str, ...] = get_args(AutoReleaseWave)
 RESOLUTIONS: tuple[str, ...] = get_args(Resolution)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from central.db.enums import SHIPMENT_NOT_LEFT
 from central.db.tables import shipments
 from central.order_sync.matching import match
 from central.order_sync.source import TrackingStatus
@@ -16,7 +17,7 @@ from central.orders.records import next_numbers
 from central.orders.stats import orders_of_shipments, recompute_order_stats
 
 # Statuses of a shipment the plant has not dispatched yet: no outside status moves it on.
-NOT_LEFT = ("planned", "loading")
+NOT_LEFT = SHIPMENT_NOT_LEFT
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from central.access import audit
 from central.access.callers import Caller
 from central.apply.context import ApplyContext, LicensePlate
+from central.db.enums import SHIPMENT_NOT_LEFT
 from central.db.tables import (
     customers,
     invoices,
@@ -44,7 +45,7 @@ from central.shipping.picked import LoadedLp, ShipLp, loaded_lps, planned_lps
 from central.shipping.planning import Shipment, get_shipment, shipment_row
 from protocol.types import format_qty
 
-OPEN_FOR_LOADING = ("planned", "loading")
+OPEN_FOR_LOADING = SHIPMENT_NOT_LEFT
 # Order statuses a dispatch moves on (shipped or invoiced ones have nothing left to ship).
 _SHIPPING_ORDERS = ("released", "picking", "picked")
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.access.callers import Caller
+from central.db.enums import SHIPMENT_LEFT
 from central.db.tables import (
     customers,
     invoices,
@@ -21,7 +22,7 @@ from central.db.tables import (
 )
 from central.errors import NotFound
 
-SHIPPED = ("dispatched", "in_transit", "delivered", "exception")  # the LPs have left
+SHIPPED = SHIPMENT_LEFT  # the LPs have left
 
 
 @dataclass(frozen=True, slots=True)

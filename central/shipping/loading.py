@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.apply.context import ApplyContext, LicensePlate, Origin
 from central.apply.outcome import Applied, Operation, conflict
+from central.db.enums import SHIPMENT_NOT_LEFT
 from central.db.tables import shipment_lps, shipments
 from central.inventory import nesting
 from central.inventory.checks import known_lp
@@ -31,7 +32,7 @@ from central.shipping.picked import (
 from protocol import ConflictCode
 from protocol.actions import ShipLoad
 
-OPEN_FOR_LOADING = ("planned", "loading")
+OPEN_FOR_LOADING = SHIPMENT_NOT_LEFT
 
 
 async def _open_shipment(ctx: ApplyContext, site: str, number: str) -> Any:

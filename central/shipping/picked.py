@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from central.db.enums import SHIPMENT_LEFT, SHIPMENT_NOT_LEFT
 from central.db.tables import (
     license_plates,
     locations,
@@ -29,7 +30,7 @@ from central.db.tables import (
 )
 
 # A shipment that still has, or had, its LPs: loaded on one of these, an LP is spoken for.
-LIVE_SHIPMENTS = ("planned", "loading", "dispatched", "in_transit", "delivered", "exception")
+LIVE_SHIPMENTS = SHIPMENT_NOT_LEFT + SHIPMENT_LEFT
 # Statuses an order keeps its picked LPs in (cancelled gave them back).
 _LIVE_ORDER = sales_orders.c.status != "cancelled"
 _LIVE_LINE = sales_order_lines.c.status != "cancelled"
