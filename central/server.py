@@ -9,6 +9,7 @@ from central.api.app import create_app
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
 from central.db.reach import check_reachable
+from central.events.service import build_relay
 from central.ingest import IngestWorker
 from central.settings import CentralSettings
 from runtime import __version__
@@ -26,7 +27,7 @@ async def run_central(settings: CentralSettings, *, shared_subscription: bool = 
     master_key = settings.load_master_key()
     await check_reachable(settings.db_url)
     await upgrade(settings.db_url, master_key=master_key)
-    engine = make_engine(settings.db_url)
+    engine = make_engine(settings.db_url, outbox=settings.outbox)
     processor = ActionProcessor(engine, settings)
     broker = settings.broker_address()
     worker = IngestWorker(
@@ -47,5 +48,7 @@ async def run_central(settings: CentralSettings, *, shared_subscription: bool = 
         async with asyncio.TaskGroup() as group:
             group.create_task(serve_app(server), name="central-api")
             group.create_task(worker.run(), name="central-ingest")
+            if settings.relay and settings.outbox:
+                group.create_task(build_relay(engine, settings).run(), name="event-relay")
     finally:
         await engine.dispose()

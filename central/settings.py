@@ -108,6 +108,17 @@ class CentralSettings(BaseSettings):
     # signing time may be from central's clock.
     tracking_secret: SecretStr | None = None
     tracking_tolerance_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    # Events out of central (docs/events.md). ``outbox`` off writes no events at all (nothing
+    # reaches SSE, webhooks or the edges' reference caches); it exists to measure what events
+    # cost the floor. The relay sequences and delivers; it wakes on commit and otherwise polls
+    # every ``relay_poll_seconds``; a consumer's lease outlives a crashed relay by at most
+    # ``relay_lease_seconds``. Sequenced events are kept ``events_retention_hours`` (SSE resume
+    # and history reach that far back).
+    outbox: bool = True
+    relay: bool = True
+    relay_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
+    relay_lease_seconds: float = Field(default=30.0, gt=0, le=3600)
+    events_retention_hours: float = Field(default=7 * 24, gt=0)
 
     def load_master_key(self) -> MasterKey:
         """The configured master key; on SQLite a key file beside the database by default."""

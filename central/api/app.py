@@ -141,7 +141,9 @@ def wire_app(
     """Point the app's routes at settings, a database and an apply path: everything a request
     reaches lives in ``app.state``. Building the routes costs ~50 ms (FastAPI analyses every
     route's dependencies), so a test suite builds an app once and re-wires it per test."""
-    app.state.owned_engine = None if engine is not None else make_engine(settings.db_url)
+    app.state.owned_engine = (
+        None if engine is not None else make_engine(settings.db_url, outbox=settings.outbox)
+    )
     engine = engine if engine is not None else app.state.owned_engine
     app.state.settings = settings
     app.state.engine = engine

@@ -18,6 +18,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from central.apply.refs import Location, Product, ReferenceCache
 from central.apply.sscc import make_sscc, reserve_serials
 from central.db.tables import license_plates, lp_genealogy, products, stock_moves, work_orders
+from central.events.outbox import DomainEvent, write_events
+from central.events.types import EventType
 from central.settings import CentralSettings
 from protocol import Envelope
 
@@ -139,6 +141,28 @@ class ApplyContext:
     # so a total counted from the buffer knows when those rows moved to the table.
     memo: dict[Any, Any] = field(default_factory=dict)
     flushes: int = 0
+    # Domain events of this transaction's changes, written at flush with the rows they tell
+    # of (central/events/outbox.py): they commit together or not at all.
+    events: list[DomainEvent] = field(default_factory=list)
+
+    def emit(
+        self,
+        type: EventType,
+        origin: "Origin",
+        subject: str,
+        payload: dict[str, Any] | None = None,
+    ) -> None:
+        """Buffer one domain event caused by ``origin``; flush writes it."""
+        self.events.append(
+            DomainEvent(
+                type,
+                origin.site,
+                subject,
+                payload or {},
+                occurred_at=origin.occurred_at,
+                cause=origin.action_id,
+            )
+        )
 
     async def _refs(self) -> ReferenceCache:
         """The shared reference cache, checked against the database once per transaction."""
@@ -385,6 +409,9 @@ class ApplyContext:
                 ],
             )
             self.links = []
+        if self.events:
+            await write_events(self.conn, self.events)
+            self.events = []
 
 
 def _lp(row: Any) -> LicensePlate:

@@ -57,12 +57,20 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) -> AsyncEngine:
+def make_engine(
+    url: str, *, sqlite_foreign_keys: bool = True, outbox: bool = True, **kwargs: Any
+) -> AsyncEngine:
     """An AsyncEngine for ``sqlite+aiosqlite://`` or ``postgresql+asyncpg://`` URLs.
 
     ``sqlite_foreign_keys=False`` is for migrations only: SQLite rebuilds a table to change its
     constraints, and dropping the old copy would trip the foreign keys that point at it.
+    ``outbox=False`` makes an engine whose transactions write no events (``IOE_OUTBOX=0``).
     """
+    engine = _make_engine(url, sqlite_foreign_keys=sqlite_foreign_keys, **kwargs)
+    return engine if outbox else engine.execution_options(ioe_outbox=False)
+
+
+def _make_engine(url: str, *, sqlite_foreign_keys: bool, **kwargs: Any) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database not in (None, "", ":memory:"):

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from central.db.enums import (  # the tables' CHECK constraints, and their values for callers
@@ -758,4 +759,39 @@ security_events = Table(
     CheckConstraint(_one_of("kind", SECURITY_KINDS), name="kind"),
     Index(None, "last_seen"),
     Index(None, "site", "last_seen"),
+)
+
+outbox_events = Table(
+    "outbox_events",
+    metadata,  # the transactional outbox: written in the transaction of the change it tells of
+    Column("row_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    # The public, gapless event id: given by the sequencer once the writing transaction has
+    # committed, in the order commits became visible (central/events/sequencer.py). NULL until.
+    Column("event_id", BigInteger, unique=True),
+    Column("type", String(48), nullable=False),
+    Column("site", String(64)),  # None: an event of no one site
+    Column("subject", String(128), nullable=False),  # the LP number, order number, ...
+    Column("occurred_at", UtcDateTime, nullable=False),  # when it happened (device time)
+    Column("recorded_at", UtcDateTime, nullable=False),  # when central wrote it
+    Column("cause", String(36)),  # the floor action or audit entry that caused it
+    Column("payload", JSON, nullable=False),
+    Index("ix_outbox_events_type_site", "type", "site", "event_id"),
+    Index("ix_outbox_events_subject", "subject", "event_id"),
+    Index(
+        "ix_outbox_events_unsequenced",
+        "row_id",
+        postgresql_where=text("event_id IS NULL"),
+        sqlite_where=text("event_id IS NULL"),
+    ),
+)
+
+event_consumers = Table(
+    "event_consumers",
+    metadata,  # a reader of the outbox that must see each event once (webhook fan-out, ref
+    # publishing): how far it got, and which relay holds it now, until when
+    Column("name", String(128), primary_key=True),
+    Column("position", BigInteger, nullable=False),  # the last event id it finished
+    Column("lease_owner", String(64)),
+    Column("lease_until", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
 )

@@ -1,0 +1,71 @@
+"""Writing domain events into the outbox, in the transaction of the change they tell of.
+
+A change and its event commit together or not at all: there is no window in which central has
+changed and the world cannot hear of it, nor an event of a change that rolled back. The floor's
+apply path buffers its events in the ``ApplyContext`` and writes them with the batch's other
+rows (one statement); the API's services call ``write_events`` on their own connection.
+Events get their public id after commit, from the sequencer (central/events/sequencer.py).
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from central.clock import now
+from central.db.tables import outbox_events
+from central.events.signal import mark_written
+from central.events.types import EventType
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    """One event to write: what happened (``type``) to what (``subject``), where and when."""
+
+    type: EventType
+    site: str | None
+    subject: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    occurred_at: datetime | None = None  # None: when it is written
+    cause: str | None = None  # the floor action's or audit entry's id
+
+    def row(self, recorded_at: datetime) -> dict[str, Any]:
+        """The outbox row for this event."""
+        return {
+            "type": self.type.value,
+            "site": self.site,
+            "subject": self.subject[:128],
+            "occurred_at": self.occurred_at or recorded_at,
+            "recorded_at": recorded_at,
+            "cause": self.cause,
+            "payload": _jsonable(self.payload),
+        }
+
+
+async def write_events(conn: AsyncConnection, events: Iterable[DomainEvent]) -> int:
+    """Write events in the caller's transaction (one statement); answers how many.
+
+    Nothing is written when the engine was made with the outbox off (``IOE_OUTBOX=0``).
+    """
+    rows = [event.row(now()) for event in events]
+    if not rows or conn.sync_connection.get_execution_options().get("ioe_outbox") is False:
+        return 0
+    await conn.execute(insert(outbox_events), rows)
+    await mark_written(conn)
+    return len(rows)
+
+
+def _jsonable(value: Any) -> Any:
+    """Payload values as JSON can hold them: Decimals and dates as strings, the rest as is."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)  # Decimal, date, enums

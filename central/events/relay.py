@@ -1,0 +1,122 @@
+"""The relay: numbers committed events and hands them to the consumers, in every replica.
+
+It sleeps until a commit that wrote events wakes it (``Pulse``; on PostgreSQL also other
+replicas' ``NOTIFY``), or until its slow poll comes round. Each pass numbers what has
+committed (central/events/sequencer.py), then takes each consumer's lease and feeds it until
+it has caught up (central/events/consumers.py), then, now and then, drops events older than
+the retention that every consumer has passed.
+"""
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from central.clock import now
+from central.db.tables import event_consumers, outbox_events
+from central.events.consumers import Consumer, LeaseLost, claim, consume, release
+from central.events.sequencer import sequence_pending
+from central.events.signal import Pulse, commit_pulse, listen
+from central.settings import CentralSettings
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY_SECONDS = 60.0
+MAX_STEPS = 50  # consumer steps per pass, so one busy consumer cannot starve the others
+
+
+class EventRelay:
+    """One per central process; several processes share the work through leases."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        settings: CentralSettings,
+        consumers: list[Consumer] | None = None,
+        *,
+        owner: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.consumers: list[Consumer] = list(consumers or [])
+        self.owner = owner or f"relay-{uuid.uuid4().hex[:12]}"
+        self.pulse: Pulse = commit_pulse(engine)
+        self._last_prune = 0.0
+        self._held: set[str] = set()
+
+    def add(self, consumer: Consumer) -> None:
+        """Feed one more consumer (before ``run``, or between passes)."""
+        self.consumers.append(consumer)
+
+    async def run(self) -> None:
+        """Pass after pass until cancelled; gives back its leases when it stops."""
+        listener = asyncio.create_task(
+            listen(self.settings.db_url, self.pulse), name="event-listener"
+        )
+        try:
+            while True:
+                seen = self.pulse.generation
+                try:
+                    await self.pass_once()
+                except Exception:  # a database outage: log, wait, try again
+                    log.exception("event relay pass failed; trying again")
+                await self.pulse.wait(self.settings.relay_poll_seconds, seen=seen)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+            with contextlib.suppress(Exception):
+                await asyncio.shield(release(self.engine, self._held, self.owner))
+
+    async def pass_once(self) -> int:
+        """Number what committed, then feed every consumer; answers the events handed over."""
+        while await sequence_pending(self.engine):
+            pass
+        handed = 0
+        for consumer in self.consumers:
+            handed += await self._feed(consumer)
+        loop_time = asyncio.get_running_loop().time()
+        if loop_time - self._last_prune >= PRUNE_EVERY_SECONDS:
+            self._last_prune = loop_time
+            await self.prune()
+        return handed
+
+    async def _feed(self, consumer: Consumer) -> int:
+        lease = self.settings.relay_lease_seconds
+        claimed = await claim(self.engine, consumer.name, self.owner, lease)
+        if claimed is None:
+            self._held.discard(consumer.name)
+            return 0
+        self._held.add(consumer.name)
+        handed = 0
+        try:
+            for _ in range(MAX_STEPS):
+                step = await consume(self.engine, consumer, claimed, self.owner, lease)
+                if step == 0:
+                    break
+                handed += step
+        except LeaseLost:
+            log.warning("lease of %s lost to another relay", consumer.name)
+            self._held.discard(consumer.name)
+        return handed
+
+    async def prune(self) -> int:
+        """Drop numbered events older than the retention that every consumer has passed;
+        the newest event always stays, so ids never start over."""
+        cutoff = now() - timedelta(hours=self.settings.events_retention_hours)
+        async with self.engine.begin() as conn:
+            newest = await conn.scalar(select(func.max(outbox_events.c.event_id)))
+            if newest is None:
+                return 0
+            slowest = await conn.scalar(select(func.min(event_consumers.c.position)))
+            keep_from = min(int(newest), int(slowest) + 1 if slowest is not None else newest)
+            gone = await conn.execute(
+                delete(outbox_events)
+                .where(outbox_events.c.event_id < keep_from)
+                .where(outbox_events.c.recorded_at < cutoff)
+            )
+            return gone.rowcount or 0
