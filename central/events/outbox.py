@@ -51,11 +51,17 @@ async def write_events(conn: AsyncConnection, events: Iterable[DomainEvent]) -> 
     Nothing is written when the engine was made with the outbox off (``IOE_OUTBOX=0``).
     """
     rows = [event.row(now()) for event in events]
-    if not rows or conn.sync_connection.get_execution_options().get("ioe_outbox") is False:
+    if not rows or _outbox_off(conn):
         return 0
     await conn.execute(insert(outbox_events), rows)
     await mark_written(conn)
     return len(rows)
+
+
+def _outbox_off(conn: AsyncConnection) -> bool:
+    """True on an engine made with ``outbox=False``."""
+    sync = conn.sync_connection
+    return sync is not None and sync.get_execution_options().get("ioe_outbox") is False
 
 
 def _jsonable(value: Any) -> Any:

@@ -87,7 +87,7 @@ async def listen(url: str, pulse: Pulse, *, retry_seconds: float = 5.0) -> None:
     parsed = make_url(url)
     if not parsed.drivername.startswith("postgresql"):
         return
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
     while True:
