@@ -12,11 +12,14 @@ ACT_FILTER = f"{PREFIX}/+/+/act"
 STATE_FILTER = f"{PREFIX}/+/+/state"
 ACK_FILTER = f"{PREFIX}/+/+/ack"
 REF_FILTER = f"{PREFIX}/+/ref/#"
+REF_REQUEST_FILTER = f"{PREFIX}/+/+/ref-request"
+REF_SNAPSHOT_FILTER = f"{PREFIX}/+/+/ref-snapshot"
 SHARED_GROUP = "central"
 
 _NAME = re.compile(NAME_PATTERN)
 _ACT = re.compile(r"^ioe/v1/([^/]+)/([^/]+)/act$")
 _STATE = re.compile(r"^ioe/v1/([^/]+)/([^/]+)/state$")
+_REF_REQUEST = re.compile(r"^ioe/v1/([^/]+)/([^/]+)/ref-request$")
 
 
 def _check(kind: str, value: str) -> str:
@@ -50,6 +53,16 @@ def ref_filter(site: str) -> str:
     return f"{PREFIX}/{_check('site', site)}/ref/#"
 
 
+def ref_request_topic(site: str, edge: str) -> str:
+    """Where an edge asks central for a reference-data snapshot."""
+    return f"{PREFIX}/{_check('site', site)}/{_check('edge', edge)}/ref-request"
+
+
+def ref_snapshot_topic(site: str, edge: str) -> str:
+    """Where central sends an edge the pages of its snapshot."""
+    return f"{PREFIX}/{_check('site', site)}/{_check('edge', edge)}/ref-snapshot"
+
+
 def shared(topic_filter: str, group: str = SHARED_GROUP) -> str:
     """A shared-subscription filter, so central replicas split one stream."""
     return f"$share/{group}/{topic_filter}"
@@ -70,3 +83,8 @@ def parse_act_topic(topic: str) -> tuple[str, str]:
 def parse_state_topic(topic: str) -> tuple[str, str]:
     """(site, edge) of an edge state topic, or ProtocolError BAD_TOPIC."""
     return _parse(_STATE, topic)
+
+
+def parse_ref_request_topic(topic: str) -> tuple[str, str]:
+    """(site, edge) of a snapshot request topic, or ProtocolError BAD_TOPIC."""
+    return _parse(_REF_REQUEST, topic)
