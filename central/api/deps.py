@@ -104,10 +104,16 @@ ReadConn = Annotated[AsyncConnection, Depends(read_connection, scope="function")
 WriteConn = Annotated[AsyncConnection, Depends(write_connection, scope="function")]
 
 
-async def apply_context(conn: WriteConn, settings: SettingsDep, refs: RefsDep) -> ApplyContext:
+async def apply_context(
+    conn: WriteConn, settings: SettingsDep, refs: RefsDep
+) -> AsyncIterator[ApplyContext]:
     """The apply context of an API write: the request's transaction and the shared reference
-    cache; its ledger rows are caused by the call's audit entry (``cause = 'api'``)."""
-    return ApplyContext(conn, settings, refs, recorded_at=now(), cause="api")
+    cache; its ledger rows are caused by the call's audit entry (``cause = 'api'``). What it
+    still buffers when the handler returns (events told after a service's last flush) is
+    written before the transaction commits; a handler that raised writes nothing."""
+    ctx = ApplyContext(conn, settings, refs, recorded_at=now(), cause="api")
+    yield ctx
+    await ctx.flush()
 
 
 ApplyDep = Annotated[ApplyContext, Depends(apply_context, scope="function")]

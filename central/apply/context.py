@@ -96,11 +96,12 @@ class Origin:
     action_id: str
     occurred_at: datetime
     by: str
+    station: str | None = None  # the floor station an action came from
 
     @classmethod
     def of(cls, env: Envelope) -> "Origin":
         """The origin of a floor action."""
-        return cls(env.site, env.id, env.occurred_at, env.operator)
+        return cls(env.site, env.id, env.occurred_at, env.operator, env.station)
 
 
 @dataclass
@@ -164,6 +165,29 @@ class ApplyContext:
             )
         )
 
+    def event(
+        self,
+        type: EventType,
+        site: str | None,
+        subject: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        cause: str | None,
+        occurred_at: datetime | None = None,
+    ) -> None:
+        """Buffer one domain event where no ``Origin`` is at hand (an API service, a step
+        shared by both doors); it happened at ``occurred_at``, by default now."""
+        self.events.append(
+            DomainEvent(
+                type,
+                site,
+                subject,
+                payload or {},
+                occurred_at=occurred_at or self.recorded_at,
+                cause=cause,
+            )
+        )
+
     async def _refs(self) -> ReferenceCache:
         """The shared reference cache, checked against the database once per transaction."""
         if not self.refs_synced:
@@ -179,6 +203,10 @@ class ApplyContext:
         """The products of ``site`` that carry ``gtin`` (14 digits), by code; none, one, or
         (a catalog mistake) several."""
         return await (await self._refs()).products_by_gtin(self.conn, site, gtin)
+
+    async def product_by_id(self, product_id: int) -> Product:
+        """A product an LP or a work order points at."""
+        return await (await self._refs()).product_by_id(self.conn, product_id)
 
     async def location(self, site: str, code: str) -> Location | None:
         """Location ``code`` of ``site``, or None."""
