@@ -10,6 +10,7 @@ Events get their public id after commit, from the sequencer (central/events/sequ
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert
@@ -19,6 +20,7 @@ from central.clock import now
 from central.db.tables import outbox_events
 from central.events.signal import mark_written
 from central.events.types import EventType
+from protocol.types import format_qty
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +67,8 @@ def _outbox_off(conn: AsyncConnection) -> bool:
 
 
 def _jsonable(value: Any) -> Any:
-    """Payload values as JSON can hold them: Decimals and dates as strings, the rest as is."""
+    """Payload values as JSON can hold them: Decimals (canonical quantity text) and dates as
+    strings, the rest as is."""
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -74,4 +77,6 @@ def _jsonable(value: Any) -> Any:
         return value
     if isinstance(value, datetime):
         return value.isoformat()
-    return str(value)  # Decimal, date, enums
+    if isinstance(value, Decimal):
+        return format_qty(value)  # as the protocol writes quantities: "12.5", never "1.25E+1"
+    return str(value)  # date, enums

@@ -399,18 +399,14 @@ async def merge(ctx: ApplyContext, origin: Origin, body: LpMerge) -> Applied:
                 .where(license_plates.c.id == into.id)
                 .values(expiry=into.expiry)
             )
-    facts = await lp_facts(ctx, into)
     ctx.emit(
         EventType.LP_MERGED,
         origin,
         lp.number,
         {
+            **(await lp_facts(ctx, lp)),
+            "merged_qty": qty,
             "into": into.number,
-            "qty": qty,
-            "uom": into.uom,
-            "product": facts["product"],
-            "lot": into.lot,
-            "location": facts["location"],
             "into_qty": into.qty,
             "into_status": into.status,
             "lps": [into.number],
