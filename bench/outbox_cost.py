@@ -8,11 +8,15 @@ Two central processors share one database: one on an engine that writes events (
 one on an engine made with ``outbox=False`` (``IOE_OUTBOX=0``), each with an edge of its own.
 Each replays a backlog of ``lp.receive`` batches of 200 (signed envelopes, as an edge back
 from an outage sends them) through ``ActionProcessor.process_message``: verify, dedup, apply
-with ledger rows, dedup records and, with events, one ``lp.created`` per receipt, commit. The
-relay of a running central runs beside the processor with events (woken by each commit, it
-numbers the events), as it does in ``ioe central run``; without events there is none, as in a
-central run with the outbox off. The modes take turns round by round (the order swapped each
-round) on the same growing tables, so a change in the machine's load falls on both alike.
+with ledger rows, dedup records and, with events, one ``lp.created`` per receipt, commit.
+With events, central's relay runs beside the processor as in ``ioe central run`` (woken by
+each commit, it numbers the events in transactions of its own), and a turn with events ends
+only when every event of it is numbered: all the relay's work is counted in that mode's time.
+Without events there is no relay, as in a central run with the outbox off. The modes take
+turns of a few batches (the order swapped each round) on the same growing tables, so a change
+in the machine's load falls on both alike; the figure is the median, over the pairs of turns
+run side by side, of the time with events over the time without. ``--inline`` numbers after
+each batch in line instead of the relay (no overlap at all: an upper bound).
 
 Central's apply is where the outbox adds work; an end-to-end drain (bench/replay.py) adds the
 edge's and the broker's time, the same in both modes, so its ratio is closer to 1 than this.
@@ -49,6 +53,7 @@ from central.db.engine import make_engine  # noqa: E402
 from central.db.migrate import upgrade  # noqa: E402
 from central.db.tables import license_plates, outbox_events, stock_moves  # noqa: E402
 from central.edges.registry import provision_edge  # noqa: E402
+from central.events.sequencer import sequence_all  # noqa: E402
 from central.events.service import build_relay  # noqa: E402
 from central.inventory.consistency import check_database  # noqa: E402
 from central.keys import write_key_file  # noqa: E402
@@ -71,7 +76,8 @@ class Mode:
         self.secret = secret
         self.seq = 0
         self.sent = 0
-        self.rates: list[float] = []  # actions/s per round
+        self.times: list[float] = []  # seconds per turn
+        self.inline = False  # number the events in line after each batch, not by the relay
 
     def batch(self) -> list[dict[str, Any]]:
         """The next 200 receipts of this mode's backlog, signed as its edge signs them."""
@@ -98,17 +104,22 @@ class Mode:
             )
         return envs
 
-    async def drain(self, batches: list[bytes]) -> None:
-        """Apply a round's batches one after another, as the ingest worker does; time it."""
+    async def turn(self, payloads: list[bytes]) -> None:
+        """Apply a turn's batches one after another as the ingest worker does, until (with
+        events) every event of them is numbered; time it."""
         started = time.perf_counter()
-        for payload in batches:
+        for payload in payloads:
             acks = await self.processor.process_message(
                 payload, topic_site=SITE, topic_edge=EDGES[self.name], via="mqtt"
             )
             bad = [a for a in acks if a.result != AckResult.APPLIED]
             check(not bad, f"{self.name}: {len(bad)} actions not applied, first {bad[:1]}")
             self.sent += len(acks)
-        self.rates.append(len(batches) * BATCH / (time.perf_counter() - started))
+            if self.name == "events" and self.inline:
+                await sequence_all(self.processor.engine)
+        if self.name == "events":  # what the relay has not numbered yet
+            await sequence_all(self.processor.engine)
+        self.times.append(time.perf_counter() - started)
 
 
 async def setup(db_url: str, work: Path, product_site: str) -> tuple[CentralSettings, Any, Any]:
@@ -180,7 +191,9 @@ async def verify(db_url: str, engine: Any, modes: dict[str, Mode]) -> dict[str, 
     return found
 
 
-async def measure(db_url: str, rounds: int, batches: int, product_site: str) -> None:
+async def measure(
+    db_url: str, rounds: int, batches: int, turn: int, inline: bool, product_site: str
+) -> None:
     work = Path(tempfile.mkdtemp(prefix="ioe-outbox-"))
     db_url = db_url or f"sqlite+aiosqlite:///{work / 'central.db'}"
     settings, with_events, without = await setup(db_url, work, product_site)
@@ -188,23 +201,26 @@ async def measure(db_url: str, rounds: int, batches: int, product_site: str) -> 
     for name, engine in (("events", with_events), ("no events", without)):
         processor = ActionProcessor(engine, settings)
         modes[name] = Mode(name, processor, await provision(with_events, processor, EDGES[name]))
-    relay = asyncio.create_task(build_relay(with_events, settings).run(), name="event-relay")
+    modes["events"].inline = inline
+    relay = None
+    if not inline:
+        relay = asyncio.create_task(build_relay(with_events, settings).run(), name="relay")
     try:
-        # one untimed round each first: caches, pools and the first pages of the tables warm
+        # one untimed turn each first: caches, pools and the first pages of the tables warm
         for mode in modes.values():
-            await mode.drain([encode_batch(mode.batch())])
-            mode.rates.clear()
+            await mode.turn([encode_batch(mode.batch())])
+            mode.times.clear()
         for r in range(rounds):
             order = MODES if r % 2 == 0 else MODES[::-1]
-            for name in order:
-                mode = modes[name]
-                payloads = [encode_batch(mode.batch()) for _ in range(batches)]
-                await mode.drain(payloads)
-        await wait_numbered(with_events)
+            for _ in range(batches // turn):
+                for name in order:
+                    mode = modes[name]
+                    await mode.turn([encode_batch(mode.batch()) for _ in range(turn)])
     finally:
-        relay.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await relay
+        if relay is not None:
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
     found = await verify(db_url, with_events, modes)
     await with_events.dispose()
     await without.dispose()
@@ -215,32 +231,26 @@ async def measure(db_url: str, rounds: int, batches: int, product_site: str) -> 
         "without"
     )
     print(f"central db: {db_url.split('://')[0]}")
-    print(f"{rounds} rounds x {batches} batches of {BATCH} per mode, turns swapped each round")
-    for mode in (on, off):
-        rates = ", ".join(f"{r:,.0f}" for r in mode.rates)
-        print(f"{mode.name:>9}: median {statistics.median(mode.rates):,.0f} actions/s ({rates})")
-    per_round = [b / a for a, b in zip(on.rates, off.rates, strict=True)]
-    ratio = statistics.median(off.rates) / statistics.median(on.rates)
+    numbering = "in line after each batch" if inline else "by the relay beside the processor"
     print(
-        f"cost of the outbox: without/with = {ratio:.3f} (drain {100 * (1 - 1 / ratio):+.1f} % "
-        f"slower with events); per round {', '.join(f'{x:.3f}' for x in per_round)}"
+        f"{rounds} rounds x {batches // turn} turns of {turn} batches of {BATCH} per mode; "
+        f"events numbered {numbering}"
     )
-
-
-async def wait_numbered(engine: Any, timeout: float = 60) -> None:
-    """Until the relay has numbered every event written (it runs beside the processor)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        async with engine.connect() as conn:
-            left = await conn.scalar(
-                select(func.count())
-                .select_from(outbox_events)
-                .where(outbox_events.c.event_id.is_(None))
-            )
-        if not left:
-            return
-        await asyncio.sleep(0.05)
-    check(False, f"the relay left {left} events unnumbered after {timeout:.0f} s")
+    for mode in (on, off):
+        per_batch = statistics.median(mode.times) / turn
+        print(
+            f"{mode.name:>9}: median {per_batch * 1000:.1f} ms a batch = {BATCH / per_batch:,.0f} "
+            f"actions/s ({len(mode.times) * turn * BATCH / sum(mode.times):,.0f} actions/s "
+            "over all)"
+        )
+    ratio = statistics.median(on.times) / statistics.median(off.times)
+    # Each events batch beside the no-events batch next to it: the load the two met was alike.
+    paired = statistics.median(a / b for a, b in zip(on.times, off.times, strict=True))
+    print(
+        f"cost of the outbox: a batch takes {paired:.3f}x as long with events, pair by pair "
+        f"({100 * (paired - 1):+.1f} %; {ratio:.3f}x median to median): the drain rate with "
+        f"events is {100 / paired:.1f} % of the rate without"
+    )
 
 
 def main() -> None:
@@ -248,6 +258,8 @@ def main() -> None:
     parser.add_argument("--db", default="", help="central database URL (default: SQLite file)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batches", type=int, default=20, help="batches per mode per round")
+    parser.add_argument("--turn", type=int, default=5, help="batches per turn")
+    parser.add_argument("--inline", action="store_true", help="number in line, no relay")
     parser.add_argument("--smoke", action="store_true", help="2 rounds of 3 batches")
     parser.add_argument(
         "--product-site",
@@ -257,9 +269,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.smoke:
-        args.rounds, args.batches = 2, 3
-    check(args.rounds > 0 and args.batches > 0, "nothing to measure")
-    asyncio.run(measure(args.db, args.rounds, args.batches, args.product_site))
+        args.rounds, args.batches, args.turn = 2, 3, 1
+    check(0 < args.turn <= args.batches and args.rounds > 0, "nothing to measure")
+    asyncio.run(
+        measure(args.db, args.rounds, args.batches, args.turn, args.inline, args.product_site)
+    )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from central.apply.refs import Location, Product, ReferenceCache
 from central.apply.sscc import make_sscc, reserve_serials
 from central.db.tables import license_plates, lp_genealogy, products, stock_moves, work_orders
-from central.events.outbox import DomainEvent, write_events
+from central.events.outbox import DomainEvent, outbox_on, write_events
 from central.events.types import EventType
 from central.settings import CentralSettings
 from protocol import Envelope
@@ -145,6 +145,11 @@ class ApplyContext:
     # Domain events of this transaction's changes, written at flush with the rows they tell
     # of (central/events/outbox.py): they commit together or not at all.
     events: list[DomainEvent] = field(default_factory=list)
+    # False on an engine made with the outbox off: events are neither built nor buffered.
+    writes_events: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writes_events = outbox_on(self.conn)
 
     def emit(
         self,
@@ -154,6 +159,8 @@ class ApplyContext:
         payload: dict[str, Any] | None = None,
     ) -> None:
         """Buffer one domain event caused by ``origin``; flush writes it."""
+        if not self.writes_events:
+            return
         self.events.append(
             DomainEvent(
                 type,
@@ -177,6 +184,8 @@ class ApplyContext:
     ) -> None:
         """Buffer one domain event where no ``Origin`` is at hand (an API service, a step
         shared by both doors); it happened at ``occurred_at``, by default now."""
+        if not self.writes_events:
+            return
         self.events.append(
             DomainEvent(
                 type,

@@ -179,7 +179,7 @@ async def move(ctx: ApplyContext, origin: Origin, body: LpMove) -> Applied:
             code=MOVE_SUPERSEDED,
         )
     note, was_in = "", None
-    from_code = await _location_code(ctx, lp.location_id)
+    from_code = await _location_code(ctx, lp.location_id) if ctx.writes_events else None
     if lp.parent_lp_id is not None:
         was_in = await _parent_number(ctx, lp)
         note = f" (taken off {was_in})"

@@ -270,8 +270,9 @@ def test_outbox_cost_writes_events_with_and_none_without(database_url: str, tmp_
         "events numbered with events, 0 without"
     ) in out, out
     for mode in ("   events", "no events"):
-        assert re.search(rf"{mode}: median {FIGURE} actions/s", out), out
-    assert re.search(rf"cost of the outbox: without/with = {FIGURE}", out), out
+        assert re.search(rf"{mode}: median {FIGURE} ms a batch = {FIGURE} actions/s", out), out
+    assert "events numbered by the relay beside the processor" in out, out
+    assert re.search(rf"cost of the outbox: a batch takes {FIGURE}x as long with events", out)
 
 
 def test_outbox_cost_fails_when_its_receipts_do_not_apply(tmp_path: Path) -> None:
