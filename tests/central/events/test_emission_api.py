@@ -9,6 +9,7 @@ from central.events.reading import StoredEvent
 from protocol import AckResult, EdgeState
 from tests.central.conftest import EDGE, SITE, Central
 from tests.central.events.emitted import Events, has
+from tests.central.order_sync.pages import order, sync
 from tests.central.orders.helpers import TASKS, make_order, release, stock
 from tests.central.shipping.steps import dispatch, loaded, plan
 
@@ -265,4 +266,36 @@ async def test_presence_writes_one_event_per_change_not_per_report(seeded: Centr
     # an edge central does not know changes nothing, and writes nothing
     state = EdgeState(online=True).model_dump_json().encode()
     await record_edge_state(seeded.engine, site=SITE, edge="stranger", payload=state)
+    assert await events.types() == []
+
+
+async def test_a_part_pick_makes_its_lp_and_a_done_part_task(seeded: Central) -> None:
+    await stock(seeded, "A", "10", location="A-01")
+    order = await make_order(seeded, lines=[{"product": "RAW-1", "qty": "10", "unit_price": "2"}])
+    (task,) = (await release(seeded, order["id"])).json()["tasks"]
+    events = Events(seeded)
+    await events.new()
+    body = {"task": task["number"], "lp": "A", "qty": "4", "new_lp": "A-PART"}
+    env = seeded.env("pick.confirm", body)
+    assert (await seeded.send_one(env)).result == AckResult.APPLIED
+    written = await events.new()
+    assert [e.type for e in written] == ["lp.created", "lp.picked", "task.done"]
+    assert [e.subject for e in written[:2]] == ["A-PART", "A-PART"]
+    has(written[0], how="pick", parent="A", qty="4", location="A-01")
+    has(written[1], source="A", lps=["A"], location="SHIP-1", picked_qty="4")
+    has(written[2], part_of=task["number"], qty="4", qty_picked="4", qty_planned="10")
+    assert written[2].subject != task["number"]  # the part is a done task of its own
+    assert {e.cause for e in written} == {env["id"]}
+
+
+async def test_orders_new_in_an_order_sync_are_created_once(seeded: Central) -> None:
+    events = Events(seeded)
+    await events.new()
+    page = (order("EXT-1", qty="3"), order("EXT-2"))
+    await sync(seeded.client, *page)
+    written = await events.new()
+    assert [e.type for e in written] == ["order.created", "order.created"]
+    has(written[0], external_number="EXT-1", customer="ACME", operator="order sync")
+    assert written[0].payload["lines"][0] == {"line": 1, "product": "FG-1", "qty": "3", "uom": "ea"}
+    await sync(seeded.client, *page)  # the same page again: nothing new
     assert await events.types() == []
