@@ -26,6 +26,7 @@ from edge.errors import QueueError
 from edge.events import EventSink
 from edge.queue import ActionQueue
 from edge.queue_records import PendingAction
+from edge.ref_follow import RefFollower
 from protocol import EdgeState, SignatureRefused, parse_ts, read_acks, read_central_state
 from protocol.topics import CENTRAL_STATE, ack_topic, act_topic, state_topic
 from protocol.wire import MAX_MESSAGE_BYTES, join_batch
@@ -54,6 +55,7 @@ class SyncLoop:
         state_interval: float = 10.0,
         version: str = "",
         scanners: Callable[[], dict[str, dict[str, Any]]] | None = None,
+        ref: RefFollower | None = None,
     ) -> None:
         self.queue = queue
         self.site = site
@@ -68,6 +70,7 @@ class SyncLoop:
         self.state_interval = state_interval
         self.version = version
         self._scanners = scanners
+        self.ref = ref  # follows central's reference data into the cache, when given
         self.broker_connected = False
         self._central_online = asyncio.Event()
         self._wake = asyncio.Event()
@@ -125,6 +128,8 @@ class SyncLoop:
 
     def _on_link_change(self, up: bool) -> None:
         self.broker_connected = up
+        if not up and self.ref is not None:
+            self.ref.link_down()
         if not up:
             if self._stopping:
                 # The edge is stopping (SIGTERM): neither central nor the broker went away.
@@ -151,13 +156,16 @@ class SyncLoop:
 
     async def _link(self, conn: MqttConnection) -> None:
         """One connection's life: subscribe, announce, then receive, send and report."""
-        await conn.subscribe(ack_topic(self.site, self.edge), CENTRAL_STATE)
+        ref_topics = self.ref.topics() if self.ref is not None else ()
+        await conn.subscribe(ack_topic(self.site, self.edge), CENTRAL_STATE, *ref_topics)
         await self._publish_state(conn)
 
         def start(group: asyncio.TaskGroup) -> None:
             group.create_task(self._receive(conn), name="edge-receive")
             group.create_task(self._send(conn), name="edge-send")
             group.create_task(self._report_state(conn), name="edge-state")
+            if self.ref is not None:
+                group.create_task(self.ref.run(conn.publish), name="edge-ref")
 
         await run_link_tasks(conn, start, farewell=lambda: self._publish_state(conn, online=False))
 
@@ -170,6 +178,8 @@ class SyncLoop:
                 self._on_central_state(message.payload)
             elif message.topic == ack_from:
                 await self._on_acks(message.payload)
+            elif self.ref is not None and self.ref.owns(message.topic):
+                await self.ref.on_message(message.topic, message.payload)
 
     def _on_central_state(self, payload: bytes) -> None:
         # An empty (cleared) retained state is refused too: only central may hold edges back.
