@@ -9,7 +9,7 @@ from edge.api.errors import error_responses
 from edge.api.schemas import LookupOut
 
 router = APIRouter(prefix="/lookup", tags=["lookup"])
-RESPONSES = error_responses(404, 503)
+RESPONSES = error_responses(404, 422, 503)
 
 
 @router.get("/lp/{number}", response_model=LookupOut, responses=RESPONSES)

@@ -12,7 +12,7 @@ from edge.errors import UnknownStationError
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 
-@router.get("", response_model=TasksOut, responses=error_responses(404, 503))
+@router.get("", response_model=TasksOut, responses=error_responses(404, 422, 503))
 async def list_tasks(
     lookups: LookupsDep, config: ConfigDep, station: str | None = None
 ) -> TasksOut:
