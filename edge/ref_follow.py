@@ -128,7 +128,7 @@ class RefFollower:
     async def run(self, publish: Publish) -> None:
         """One link's life: ask for what is missing, then watch timeouts, until cancelled."""
         self._publish = publish
-        self._request = None  # an answer to a request of the previous link may never come
+        self._requeue()  # an answer to a request of the previous link may never come
         self._timeout = self.snapshot_timeout
         self._wanted |= {k for k, c in self._chains.items() if not c.synced}
         try:
@@ -146,8 +146,14 @@ class RefFollower:
     def link_down(self) -> None:
         """The broker link is gone: what central says meanwhile is not heard."""
         self._publish = None
-        self._request = None
+        self._requeue()
         self._behind_since.clear()
+
+    def _requeue(self) -> None:
+        """Give up on the request in progress; its kinds are asked for on the next link."""
+        if self._request is not None:
+            self._wanted |= set(self._request.kinds)
+            self._request = None
 
     async def on_message(self, topic: str, payload: bytes) -> None:
         """One message from a reference topic: verified, then applied, held or dropped."""
@@ -292,9 +298,10 @@ class RefFollower:
             kinds=[] if len(ordered) == len(REF_KINDS) else list(ordered),  # type: ignore[arg-type]
             ts=format_ts(datetime.now(UTC)),
         )
-        await self.store.drop_staged()
+        # Taken over before any await: a gap seen meanwhile is wanted anew, not lost.
         self._request = _Request(request.id, ordered, time.monotonic() + self._timeout)
         self._wanted.clear()
+        await self.store.drop_staged()
         self.snapshot_requests += 1
         log.info("asking central for a snapshot of %s (request %s)", ", ".join(ordered), request.id)
         await self._publish(
@@ -309,6 +316,8 @@ class RefFollower:
             log.info("snapshot page of request %s ignored: not the one asked for", page.request)
             return
         await self.store.stage(request.id, page.kind, page.items)
+        if self._request is not request:
+            return  # asked again meanwhile: this request's pages are of no use now
         if request.received is None or request.pages != page.pages:
             request.pages, request.received = page.pages, set()
         request.received.add(page.page)
@@ -317,8 +326,9 @@ class RefFollower:
         as_of = {k: v for k, v in page.as_of.items() if k in request.kinds}
         await self.store.swap(request.id, as_of, datetime.now(UTC))
         self.snapshots += 1
-        self._request = None
-        self._timeout = self.snapshot_timeout
+        if self._request is request:
+            self._request = None
+            self._timeout = self.snapshot_timeout
         self._chains = await self.store.chains()
         missing = [k for k in request.kinds if k not in as_of]
         if missing:

@@ -15,6 +15,7 @@ carry ``ended_at`` and are pruned after a keep time; a cap per kind bounds the r
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
@@ -112,6 +113,8 @@ class RefStore:
     def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
         self.path = path
         self._writer, self._reader = writer, reader
+        # The receiving task and the follower's timers both write: one transaction at a time.
+        self._writing = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: str | Path) -> RefStore:
@@ -172,6 +175,11 @@ class RefStore:
     async def _transaction(self, steps: Any, doing: str) -> Any:
         """Run ``steps(conn)`` in one IMMEDIATE transaction; RefStoreError on failure."""
         conn = self._writer
+        async with self._writing:
+            return await self._run(conn, steps, doing)
+
+    @staticmethod
+    async def _run(conn: aiosqlite.Connection, steps: Any, doing: str) -> Any:
         try:
             await conn.execute("BEGIN IMMEDIATE")
             try:
