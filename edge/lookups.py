@@ -120,6 +120,16 @@ class RefLookups:
             },
         )
 
+    async def status(self) -> dict[str, Any]:
+        """Per kind: chain position, central's head, records, freshness; and the counters."""
+        counts = await self.store.counts()
+        figures = self.follower.status()
+        chains: dict[str, dict[str, Any]] = figures.pop("chains")  # type: ignore[assignment]
+        for kind, chain in chains.items():
+            as_of, reasons = self.freshness(kind)
+            chain.update(records=counts.get(kind, 0), stale=bool(reasons), stale_reasons=reasons)
+        return {"kinds": chains, **figures}
+
     async def lp(self, number: str) -> Lookup:
         """An LP: central's summary with this edge's unacked actions on it applied."""
         cached = await self.store.get("lp", number)

@@ -211,3 +211,27 @@ class TasksOut(BaseModel):
     as_of: str | None
     stale: bool
     stale_reasons: list[str]
+
+
+class RefKindOut(BaseModel):
+    """How far one kind of the cache has followed central."""
+
+    last_id: int = Field(description="the id of the last delta (or snapshot) applied")
+    head: int = Field(description="how far central said the kind has got (its retained head)")
+    as_of: str | None
+    records: int
+    stale: bool
+    stale_reasons: list[str]
+
+
+class RefStatusOut(BaseModel):
+    """The reference cache: each kind's position and what the follower counted."""
+
+    kinds: dict[str, RefKindOut]
+    snapshot_pending: list[str]
+    applied: int = Field(description="deltas applied")
+    repeats: int = Field(description="deltas dropped as already applied")
+    gaps: int = Field(description="deltas that showed a missed one (each asks for a snapshot)")
+    refused: int = Field(description="messages dropped: not signed by central, or misplaced")
+    snapshot_requests: int
+    snapshots: int = Field(description="snapshots swapped in")

@@ -177,6 +177,8 @@ async def test_forged_and_misplaced_deltas_are_dropped_counted_and_never_applied
             await attacker.publish(ref_topic(site, "product"), sign_ref(forged, CENTRAL_SEED))
             await attacker.publish(topic, b"not json")
         await until(lambda: edge.follower.refused == 5, "the forgeries to be refused")
+        status = body(await edge.get("/lookup"))
+        assert status["refused"] == 5 and status["kinds"]["lp"]["last_id"] == 5
         assert body(await edge.get("/lookup/lp/LP1"))["data"]["location"] == "A-01"
         assert edge.follower.applied == 0 and edge.follower.gaps == 0
         # The genuine one still applies afterwards.

@@ -6,10 +6,16 @@ from fastapi import APIRouter
 
 from edge.api.deps import LookupsDep
 from edge.api.errors import error_responses
-from edge.api.schemas import LookupOut
+from edge.api.schemas import LookupOut, RefStatusOut
 
 router = APIRouter(prefix="/lookup", tags=["lookup"])
 RESPONSES = error_responses(404, 422, 503)
+
+
+@router.get("", response_model=RefStatusOut, responses=error_responses(503))
+async def cache_status(lookups: LookupsDep) -> RefStatusOut:
+    """The cache per kind (position, central's head, records, freshness) and its counters."""
+    return RefStatusOut.model_validate(await lookups.status())
 
 
 @router.get("/lp/{number}", response_model=LookupOut, responses=RESPONSES)
