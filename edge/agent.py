@@ -10,7 +10,7 @@ from edge.events import EventBus
 from edge.lookups import RefLookups
 from edge.queue import ActionQueue
 from edge.ref_follow import RefFollower
-from edge.ref_store import RefStore
+from edge.ref_store import RefStore, RefStoreError
 from edge.scanners.base import RawScan
 from edge.scanners.drivers import driver_for
 from edge.scanners.hub import ScanHandler, ScannerHub
@@ -66,11 +66,18 @@ async def run_edge(config: EdgeConfig) -> None:
         events=events,
         reserve_bytes=config.queue_reserve_bytes,
     )
-    ref_store = None
+    ref_store = follower = None
     try:
-        ref_store = await RefStore.open(config.ref_path)
-        follower = ref_follower(config, ref_store, central_key)
-        await follower.load()
+        try:
+            ref_store = await RefStore.open(config.ref_path)
+            follower = ref_follower(config, ref_store, central_key)
+            await follower.load()
+        except RefStoreError as err:
+            # Lookups are a help, the queue is the job: the edge runs on without them.
+            log.error("%s; the edge runs without its reference cache (lookups answer 503)", err)
+            if ref_store is not None:
+                await ref_store.close()
+            ref_store = follower = None
         stations = StationRunner(config, queue, events)
         scanners = ScannerHub(events)
         sync = SyncLoop(
@@ -96,7 +103,11 @@ async def run_edge(config: EdgeConfig) -> None:
             events=events,
             status=sync.status,
             scanners=scanners,
-            lookups=RefLookups(ref_store, follower, queue, sync.status),
+            lookups=(
+                RefLookups(ref_store, follower, queue, sync.status)
+                if ref_store is not None and follower is not None
+                else None
+            ),
         )
         server = make_server(app, config.host, config.port, set_by=EDGE_TOML)
         log.info(

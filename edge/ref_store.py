@@ -118,19 +118,26 @@ class RefStore:
 
     @classmethod
     async def open(cls, path: str | Path) -> RefStore:
-        """Open (or create) the cache file; an unreadable or newer one is set aside first."""
+        """Open (or create) the cache file; an unreadable or newer one is set aside first.
+
+        RefStoreError when it cannot be opened at all (a full disk, no permission)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             return await cls._open(path)
         except sqlite3.DatabaseError as err:
+            if not _unreadable(err):
+                raise RefStoreError(f"reference cache {path} cannot be opened: {err}") from err
             aside = path.with_name(f"{path.name}.unreadable-{datetime.now(UTC):%Y%m%dT%H%M%S}")
             log.error("reference cache %s cannot be used (%s); set aside as %s", path, err, aside)
             for suffix in ("", "-wal", "-shm"):
                 source = Path(f"{path}{suffix}")
                 if source.exists():
                     source.replace(Path(f"{aside}{suffix}"))
-            return await cls._open(path)
+            try:
+                return await cls._open(path)
+            except sqlite3.Error as again:
+                raise RefStoreError(f"reference cache {path} cannot be made: {again}") from again
 
     @classmethod
     async def _open(cls, path: Path) -> RefStore:
@@ -348,6 +355,15 @@ class RefStore:
             return list(await self._reader.execute_fetchall(sql, params))
         except sqlite3.Error as err:
             raise RefStoreError(f"reference cache could not be read: {err}") from err
+
+
+def _unreadable(err: sqlite3.DatabaseError) -> bool:
+    """A file that is not a cache this edge can use (corrupt, not SQLite, newer), as opposed
+    to one it cannot open just now (a full disk, no permission): only the first is set aside."""
+    code = getattr(err, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+    return "newer than this edge" in str(err)
 
 
 def _dumps(data: dict[str, Any] | None) -> str | None:

@@ -71,3 +71,29 @@ async def test_the_agent_fills_its_cache_and_keeps_it_across_a_restart(
             assert len(central.requests) == 1, "a complete cache asks for no snapshot"
         finally:
             await stop(task)
+
+
+async def test_an_edge_whose_cache_cannot_be_opened_still_queues_and_says_so(
+    mqtt_url: str, tmp_path: Path
+) -> None:
+    site = f"plant-{free_port()}"
+    config = edge_config(tmp_path, site, mqtt_url).model_copy(update={"port": free_port()})
+    config.ref_path.mkdir(parents=True)  # a directory where the file should be: cannot open
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{config.port}") as api:
+        task = await start(config, api)
+        try:
+            refused = await api.get("/api/v1/lookup/lp/LP1")
+            assert refused.status_code == 503 and refused.json()["code"] == "REF_CACHE_OFF"
+            queued = await api.post(
+                "/api/v1/actions",
+                json={
+                    "type": "lp.move",
+                    "station": "pick-a",
+                    "operator": "op-1",
+                    "body": {"lp": "LP1", "to_location": "B-01"},
+                },
+            )
+            assert queued.status_code == 201, "the queue does not depend on the cache"
+        finally:
+            await stop(task)
+    assert config.ref_path.is_dir(), "a cache that cannot be opened is not set aside"
