@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 Publish = Callable[[str, bytes], Awaitable[None]]
 MAX_HELD = 10_000  # deltas held per kind during a snapshot; beyond, the swap asks again
 MAX_SNAPSHOT_WAIT = 60.0
+MIN_WAIT = 0.05
 
 
 @dataclass(frozen=True)
@@ -134,12 +135,12 @@ class RefFollower:
         try:
             while True:
                 await self._tick()
-                delay = self._next_wake() - time.monotonic()
+                # Never less than a moment: a deadline already past must not make this spin.
+                delay = max(MIN_WAIT, self._next_wake() - time.monotonic())
                 self._poke.clear()
-                if delay > 0:
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(delay):
-                            await self._poke.wait()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._poke.wait()
         finally:
             self._publish = None
 
