@@ -134,10 +134,10 @@ class RefFollower:
         self._wanted |= {k for k, c in self._chains.items() if not c.synced}
         try:
             while True:
+                self._poke.clear()  # before the tick: a poke during it wakes the next wait
                 await self._tick()
                 # Never less than a moment: a deadline already past must not make this spin.
                 delay = max(MIN_WAIT, self._next_wake() - time.monotonic())
-                self._poke.clear()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(delay):
                         await self._poke.wait()
