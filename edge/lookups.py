@@ -15,7 +15,7 @@ from typing import Any
 from edge.errors import NotInCacheError
 from edge.queue import ActionQueue
 from edge.ref_follow import RefFollower
-from edge.ref_overlay import Source, needles, overlay_lp
+from edge.ref_overlay import Overlaid, Source, needles, overlay_lp
 from edge.ref_store import RefStore
 
 # The word a 404 uses for each kind.
@@ -101,8 +101,8 @@ class RefLookups:
     async def _missing(
         self, kind: str, key: str, as_of: str | None, reasons: list[str]
     ) -> NotInCacheError:
-        count = (await self.store.counts()).get(kind, 0)
-        state = "empty" if count == 0 else ("stale" if reasons else "current")
+        empty = not await self.store.holds_any(kind)
+        state = "empty" if empty else ("stale" if reasons else "current")
         why = {
             "empty": "the cache holds none yet",
             "stale": f"the cache may be out of date: {', '.join(reasons)}",
@@ -116,7 +116,6 @@ class RefLookups:
                 "cache": state,
                 "stale_reasons": reasons,
                 "as_of": as_of,
-                "records": count,
             },
         )
 
@@ -142,6 +141,8 @@ class RefLookups:
                 mentions = await self.queue.pending_mentioning(needles(source, found))
                 sources[source] = Source(found, mentions)
         result = overlay_lp(number, cached, pending, sources)
+        if result.data is not None and result.data.get("parent"):
+            await self._moved_with_parent(number, result, pending)
         as_of, reasons = self.freshness("lp")
         if result.data is None:
             raise await self._missing("lp", number, as_of, reasons)
@@ -156,6 +157,25 @@ class RefLookups:
             pending_actions=result.actions,
             cached=cached if result.actions else None,
         )
+
+    async def _moved_with_parent(
+        self, number: str, result: Overlaid, pending: list[dict[str, Any]]
+    ) -> None:
+        """An LP packed on a pallet goes where the pallet goes: this edge's unacked moves of
+        its parent since it was packed there move it too."""
+        assert result.data is not None
+        parent = str(result.data["parent"])
+        packed = [
+            e.get("seq") for e in pending if e.get("type") == "lp.pack" and _body(e, "lp") == number
+        ]
+        since = max((s for s in packed if isinstance(s, int)), default=0)
+        for envelope in await self.queue.pending_mentioning([parent]):
+            seq = envelope.get("seq")
+            if envelope.get("type") != "lp.move" or _body(envelope, "lp") != parent:
+                continue
+            if isinstance(seq, int) and seq > since:
+                result.data["location"] = _body(envelope, "to_location")
+                result.actions.append(str(envelope.get("id")))
 
     async def product(self, code_or_gtin: str) -> Lookup:
         """A product by its code, or by any of its GTINs (8, 12, 13 or 14 digits)."""
@@ -180,3 +200,8 @@ class RefLookups:
         tasks.sort(key=_sort_key)
         as_of, reasons = self.freshness("task")
         return TaskList(station, tasks, as_of, bool(reasons), reasons)
+
+
+def _body(envelope: dict[str, Any], field: str) -> Any:
+    body = envelope.get("body")
+    return body.get(field) if isinstance(body, dict) else None

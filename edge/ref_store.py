@@ -345,6 +345,10 @@ class RefStore:
         )
         return [json.loads(row[0]) for row in rows]
 
+    async def holds_any(self, kind: str) -> bool:
+        """True when the cache holds at least one record of ``kind``."""
+        return bool(await self._read("SELECT 1 FROM items WHERE kind = ? LIMIT 1", (kind,)))
+
     async def counts(self) -> dict[str, int]:
         """How many records each kind holds."""
         rows = await self._read("SELECT kind, count(*) FROM items GROUP BY kind", ())

@@ -242,6 +242,20 @@ async def test_an_offline_move_shows_on_the_lp_until_central_acks_it(
         assert part["data"]["location"] == "B-07", "the part is split off where the LP now is"
         assert part["pending_actions"] == [split.id]
         assert (await edge.get("/lookup/lp/LP8")).status_code == 404
+        # A carton central knows on pallet PAL-1; the pallet is moved here, offline.
+        await central.publish(
+            central.delta("lp", 6, [item("CT-1", lp("CT-1", parent="PAL-1", location="A-01"))])
+        )
+        await until(lambda: edge.follower.applied == 1, "the carton's delta")
+        pallet_move = await edge.queue.enqueue(
+            type="lp.move",
+            station="pick-a",
+            operator="op-1",
+            body={"lp": "PAL-1", "to_location": "DOCK-3"},
+        )
+        carton = body(await edge.get("/lookup/lp/CT-1"))
+        assert carton["data"]["location"] == "DOCK-3", "the carton went with its pallet"
+        assert carton["pending_actions"] == [pallet_move.id]
 
 
 async def test_lookups_say_stale_when_central_or_the_broker_is_away(
