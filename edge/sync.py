@@ -30,6 +30,7 @@ from edge.ref_follow import RefFollower
 from protocol import EdgeState, SignatureRefused, parse_ts, read_acks, read_central_state
 from protocol.topics import CENTRAL_STATE, ack_topic, act_topic, state_topic
 from protocol.wire import MAX_MESSAGE_BYTES, join_batch
+from runtime.errors import MqttDisconnected, MqttError
 from runtime.mqtt import Backoff, MqttConnection, Will, keep_connected, run_link_tasks
 from runtime.mqtt_options import BrokerAddress
 
@@ -156,16 +157,30 @@ class SyncLoop:
 
     async def _link(self, conn: MqttConnection) -> None:
         """One connection's life: subscribe, announce, then receive, send and report."""
-        ref_topics = self.ref.topics() if self.ref is not None else ()
-        await conn.subscribe(ack_topic(self.site, self.edge), CENTRAL_STATE, *ref_topics)
+        await conn.subscribe(ack_topic(self.site, self.edge), CENTRAL_STATE)
+        ref = self.ref
+        if ref is not None:
+            try:
+                await conn.subscribe(*ref.topics())
+            except MqttDisconnected:
+                raise
+            except MqttError as err:
+                # Sending the queue matters more than lookups: keep the link, say what to fix.
+                log.error(
+                    "the broker refused this edge the reference topics (%s): the lookup cache "
+                    "is not kept up to date; let the edge's account read %s (docs/deploy.md)",
+                    err,
+                    ", ".join(ref.topics()),
+                )
+                ref = None
         await self._publish_state(conn)
 
         def start(group: asyncio.TaskGroup) -> None:
             group.create_task(self._receive(conn), name="edge-receive")
             group.create_task(self._send(conn), name="edge-send")
             group.create_task(self._report_state(conn), name="edge-state")
-            if self.ref is not None:
-                group.create_task(self.ref.run(conn.publish), name="edge-ref")
+            if ref is not None:
+                group.create_task(ref.run(conn.publish), name="edge-ref")
 
         await run_link_tasks(conn, start, farewell=lambda: self._publish_state(conn, online=False))
 
