@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge.errors import NotInCacheError
+from edge.pending_index import PendingIndex
 from edge.queue import ActionQueue
 from edge.ref_follow import RefFollower
 from edge.ref_overlay import Overlaid, Source, needles, overlay_lp
@@ -80,6 +81,7 @@ class RefLookups:
         link: Callable[[], dict[str, Any]],
     ) -> None:
         self.store, self.follower, self.queue, self._link = store, follower, queue, link
+        self.pending = PendingIndex(queue)
 
     def freshness(self, kind: str) -> tuple[str | None, list[str]]:
         """``as_of`` and the stale reasons of a kind, the link's included."""
@@ -132,13 +134,13 @@ class RefLookups:
     async def lp(self, number: str) -> Lookup:
         """An LP: central's summary with this edge's unacked actions on it applied."""
         cached = await self.store.get("lp", number)
-        pending = await self.queue.pending_mentioning(needles(number, cached))
+        pending = await self.pending.mentioning(needles(number, cached))
         sources: dict[str, Source] = {}
         for envelope in pending:
             source = (envelope.get("body") or {}).get("lp")
             if isinstance(source, str) and source != number and source not in sources:
                 found = await self.store.get("lp", source)
-                mentions = await self.queue.pending_mentioning(needles(source, found))
+                mentions = await self.pending.mentioning(needles(source, found))
                 sources[source] = Source(found, mentions)
         result = overlay_lp(number, cached, pending, sources)
         if result.data is not None and result.data.get("parent"):
@@ -169,7 +171,7 @@ class RefLookups:
             e.get("seq") for e in pending if e.get("type") == "lp.pack" and _body(e, "lp") == number
         ]
         since = max((s for s in packed if isinstance(s, int)), default=0)
-        for envelope in await self.queue.pending_mentioning([parent]):
+        for envelope in await self.pending.mentioning([parent]):
             seq = envelope.get("seq")
             if envelope.get("type") != "lp.move" or _body(envelope, "lp") != parent:
                 continue

@@ -319,17 +319,24 @@ class ActionQueue:
         """The same actions as envelopes (dicts), for tools and inspection."""
         return [json.loads(action.envelope) for action in await self.pending_wire(limit)]
 
-    async def pending_mentioning(self, values: list[str]) -> list[dict[str, Any]]:
-        """Envelopes of the actions not yet final whose JSON holds any of ``values`` as a
-        string (an LP number, a lot), in seq order: the candidates of a lookup's overlay."""
-        if not values:
-            return []
-        quoted = [json.dumps(v, ensure_ascii=False) for v in values]
-        test = " OR ".join("instr(envelope, ?) > 0" for _ in quoted)
-        sql = f"SELECT envelope FROM actions WHERE {OPEN_SQL} AND ({test}) ORDER BY seq"
-        async with self._reader.execute(sql, quoted) as cursor:
+    async def open_since(self, seq: int) -> list[tuple[int, str]]:
+        """(seq, envelope) of the actions after ``seq`` still not final, in seq order."""
+        sql = f"SELECT seq, envelope FROM actions WHERE seq > ? AND {OPEN_SQL} ORDER BY seq"
+        async with self._reader.execute(sql, (seq,)) as cursor:
             rows = await cursor.fetchall()
-        return [json.loads(row[0]) for row in rows]
+        return [(int(row[0]), str(row[1])) for row in rows]
+
+    async def open_of(self, seqs: list[int]) -> list[tuple[int, str]]:
+        """(seq, envelope) of those of ``seqs`` still not final, in seq order."""
+        if not seqs:
+            return []
+        marks = ", ".join("?" for _ in seqs)
+        sql = (
+            f"SELECT seq, envelope FROM actions WHERE seq IN ({marks}) AND {OPEN_SQL} ORDER BY seq"
+        )
+        async with self._reader.execute(sql, seqs) as cursor:
+            rows = await cursor.fetchall()
+        return [(int(row[0]), str(row[1])) for row in rows]
 
     async def get(self, id: str) -> ActionRecord | None:
         """One action by id, or None."""
