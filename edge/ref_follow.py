@@ -39,7 +39,7 @@ from protocol.ref import (
     read_ref,
     sign_request,
 )
-from protocol.topics import PREFIX, ref_filter, ref_request_topic, ref_snapshot_topic
+from protocol.topics import ref_filter, ref_request_topic, ref_snapshot_topic, ref_topic
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +122,8 @@ class RefFollower:
 
     def owns(self, topic: str) -> bool:
         """True for the topics of :meth:`topics` (so the sync loop hands the message here)."""
-        return topic.startswith(f"{PREFIX}/{self.site}/ref/") or topic == ref_snapshot_topic(
-            self.site, self.edge
-        )
+        kinds = ref_filter(self.site).removesuffix("#")  # ioe/v1/{site}/ref/
+        return topic.startswith(kinds) or topic == ref_snapshot_topic(self.site, self.edge)
 
     async def run(self, publish: Publish) -> None:
         """One link's life: ask for what is missing, then watch timeouts, until cancelled."""
@@ -161,12 +160,12 @@ class RefFollower:
         try:
             if topic == ref_snapshot_topic(self.site, self.edge):
                 await self._on_page(read_ref(payload, self._central_key, RefSnapshotPage))
-            elif topic == f"{PREFIX}/{self.site}/ref/{HEAD}":
+            elif topic == ref_topic(self.site, HEAD):
                 if payload:  # a cleared retained head says nothing
                     await self._on_head(read_ref(payload, self._central_key, RefHead))
             else:
                 delta = read_ref(payload, self._central_key, RefDelta)
-                if topic != f"{PREFIX}/{self.site}/ref/{delta.kind}":
+                if topic != ref_topic(self.site, delta.kind):
                     raise SignatureRefused("REF_WRONG_TOPIC", f"a {delta.kind} delta on {topic}")
                 await self._on_delta(delta)
         except SignatureRefused as refused:
