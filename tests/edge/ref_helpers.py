@@ -42,6 +42,7 @@ from protocol.topics import (
     ref_request_topic,
     ref_snapshot_topic,
     ref_topic,
+    state_topic,
 )
 from runtime.mqtt import MqttConnection
 
@@ -82,11 +83,14 @@ class ScriptedCentral:
         self.url, self.site, self.edge = url, site, edge
         self.requests: list[RefSnapshotRequest] = []
         self.arrived = asyncio.Condition()
+        self.edge_online = False  # the edge's retained presence, as last published
         self.last: dict[str, int] = {}
 
     async def __aenter__(self) -> "ScriptedCentral":
         self.conn = await MqttConnection.open(self.url)
-        await self.conn.subscribe(ref_request_topic(self.site, self.edge))
+        await self.conn.subscribe(
+            ref_request_topic(self.site, self.edge), state_topic(self.site, self.edge)
+        )
         self.task = asyncio.create_task(self._serve())
         return self
 
@@ -96,10 +100,23 @@ class ScriptedCentral:
 
     async def _serve(self) -> None:
         async for message in self.conn.messages():
+            if message.topic == state_topic(self.site, self.edge):
+                # Published once the edge subscribed to everything it reads.
+                async with self.arrived:
+                    self.edge_online = bool(json.loads(message.payload).get("online"))
+                    self.arrived.notify_all()
+                continue
             request = read_request(message.payload, SECRET)  # raises on a bad signature
             async with self.arrived:
                 self.requests.append(request)
                 self.arrived.notify_all()
+
+    async def wait_edge(self, online: bool, timeout: float = 20) -> None:
+        """Until the edge's presence says ``online`` (online: it has subscribed)."""
+        async with self.arrived:
+            await asyncio.wait_for(
+                self.arrived.wait_for(lambda: self.edge_online is online), timeout
+            )
 
     async def wait_requests(self, count: int, timeout: float = 20) -> RefSnapshotRequest:
         async with self.arrived:

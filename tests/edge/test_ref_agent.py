@@ -56,8 +56,10 @@ async def test_the_agent_fills_its_cache_and_keeps_it_across_a_restart(
             await stop(task)
         assert config.ref_path.exists() and config.queue_path.exists()
 
+        await central.wait_edge(online=False)
         task = await start(config, api)
         try:
+            await central.wait_edge(online=True)  # subscribed: a delta now is not missed
             answer = (await api.get("/api/v1/lookup/lp/LP1")).json()
             assert answer["data"]["location"] == "A-01"
             assert "never_synced" not in answer["stale_reasons"]
