@@ -19,6 +19,7 @@ from central.events.outbox import DomainEvent, write_events
 from central.events.reading import events_after
 from central.events.relay import EventRelay
 from central.events.sequencer import sequence_all, sequence_pending
+from central.events.signal import Pulse, listen
 from central.events.types import EventType
 from central.settings import CentralSettings
 from harness import Proc
@@ -252,3 +253,29 @@ async def test_an_idle_central_does_not_poll_busily(migrated_database_url: str) 
     polls = window / poll + 1
     assert len(statements) <= polls * (RELAY_PASS + SSE_POLL), statements
     assert statements, "the slow poll must still look"
+
+
+async def test_every_commit_of_another_replica_wakes_a_listener(
+    migrated_database_url: str, database_tier: str
+) -> None:
+    """A writer whose engine never made a pulse (another replica's API, a tool) still sends
+    ``NOTIFY`` at each commit, not only at the first on each pooled connection."""
+    if database_tier == "sqlite":
+        pytest.skip("SQLite has no wake across processes (the slow poll reads their commits)")
+    pulse = Pulse()
+    listener = asyncio.create_task(listen(migrated_database_url, pulse))
+    writer = make_engine(migrated_database_url, pool_size=1)
+    try:
+        for _ in range(100):  # listening (it fires once when it starts)
+            if pulse.generation:
+                break
+            await asyncio.sleep(0.02)
+        for n in range(1, 4):
+            seen = pulse.generation
+            async with writer.begin() as conn:
+                await write_events(conn, [moved(f"LP-{n}")])
+            assert await pulse.wait(5.0, seen=seen), f"commit {n} woke nobody"
+    finally:
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
+        await writer.dispose()
