@@ -103,12 +103,13 @@ async def client(
     http: httpx.AsyncClient,
     url: str,
     after: int,
+    types: str,
     count: int,
     opened: asyncio.Event,
     got: list[tuple[int, str, float]],
 ) -> None:
     """One stream: read ``count`` events after ``after`` (id, subject, receipt time)."""
-    async with http.stream("GET", url, params={"after": after}) as response:
+    async with http.stream("GET", url, params={"after": after, "types": types}) as response:
         check(response.status_code == 200, f"the stream answered {response.status_code}")
         opened.set()
         fields: dict[str, str] = {}
@@ -129,7 +130,7 @@ async def client(
 
 
 async def clients(
-    url: str, after: int, streams: int, count: int, timeout: float, ready: Any
+    url: str, after: int, types: str, streams: int, count: int, timeout: float, ready: Any
 ) -> list[list[tuple[int, str, float]]]:
     """``streams`` streams in this process; ``ready`` is set once all are open."""
     limits = httpx.Limits(max_connections=streams + 5)
@@ -137,7 +138,7 @@ async def clients(
     async with httpx.AsyncClient(timeout=httpx.Timeout(120, connect=10), limits=limits) as http:
         opened = [asyncio.Event() for _ in range(streams)]
         tasks = [
-            asyncio.create_task(client(http, url, after, count, opened[i], received[i]))
+            asyncio.create_task(client(http, url, after, types, count, opened[i], received[i]))
             for i in range(streams)
         ]
         await asyncio.wait_for(asyncio.gather(*(o.wait() for o in opened)), 60)
@@ -151,11 +152,18 @@ async def clients(
 
 
 def client_process(
-    url: str, after: int, streams: int, count: int, timeout: float, ready: Any, out: Any
+    url: str,
+    after: int,
+    types: str,
+    streams: int,
+    count: int,
+    timeout: float,
+    ready: Any,
+    out: Any,
 ) -> None:
     """A process of clients: sends back what each stream received (or the failure)."""
     try:
-        out.put(asyncio.run(clients(url, after, streams, count, timeout, ready)))
+        out.put(asyncio.run(clients(url, after, types, streams, count, timeout, ready)))
     except Exception as err:  # noqa: BLE001 - the parent reports it
         out.put(f"{type(err).__name__}: {err}")
 
@@ -175,7 +183,7 @@ def fan_out(args: argparse.Namespace, central_url: str) -> None:
         ready = spawn.Event()
         proc = spawn.Process(
             target=client_process,
-            args=(url, start_id, share, args.events, args.timeout, ready, out),
+            args=(url, start_id, args.stream_types, share, args.events, args.timeout, ready, out),
         )
         proc.start()
         readies.append(ready)
@@ -269,6 +277,12 @@ def main() -> None:
     parser.add_argument("--sqlite-poll", type=float, default=0.05, help="seconds (SQLite)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds for the run")
     parser.add_argument("--smoke", action="store_true", help="5 clients, 100 events")
+    parser.add_argument(
+        "--stream-types",
+        default="lp.moved",
+        help="the types the clients ask for (another than lp.moved: nothing reaches them, "
+        "the self-check must fail the run)",
+    )
     args = parser.parse_args()
     if args.smoke:
         args.clients, args.events, args.client_procs = 5, 100, 1
