@@ -45,7 +45,10 @@ class Pulse:
             return True
         current = self._event
         try:
-            await asyncio.wait_for(current.wait(), timeout)
+            # Not wait_for: on Python 3.11 it can swallow a cancellation that arrives as the
+            # event is set (a stream's client leaving), and the waiter would never end.
+            async with asyncio.timeout(timeout):
+                await current.wait()
         except TimeoutError:
             return False
         return True

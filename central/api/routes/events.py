@@ -10,12 +10,13 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
 from central.api.deps import CallerDep, ReadConn, SettingsDep
-from central.api.schemas.events import EventPageOut
+from central.api.schemas.events import EventOut, EventPageOut
 from central.api.streaming import EventStreamResponse
 from central.events.feed import EventFeed, TooManyStreams
 from central.events.reading import events_before
 from central.events.selection import Selection, parse_types
-from central.events.sse import event_stream
+from central.events.sse import GAP, event_stream
+from central.events.types import EVENT_TYPES
 from runtime.http_errors import error_response, error_responses
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -30,13 +31,39 @@ Types = Annotated[
 EventId = Annotated[int | None, Query(ge=0, le=EVENT_ID_MAX)]
 
 
+# Each message's data is an EventOut; OpenAPI describes that per item of the stream.
+_STREAM_SCHEMA = {
+    "responses": {
+        "200": {
+            "content": {
+                "text/event-stream": {
+                    "itemSchema": {
+                        "type": "object",
+                        "required": ["id", "event", "data"],
+                        "properties": {
+                            "id": {"type": "string"},
+                            "event": {"type": "string", "enum": [*EVENT_TYPES, GAP]},
+                            "data": {
+                                "type": "string",
+                                "contentMediaType": "application/json",
+                                "contentSchema": {"$ref": "#/components/schemas/EventOut"},
+                            },
+                        },
+                    }
+                }
+            }
+        }
+    }
+}
+
+
 @router.get(
     "",
+    status_code=200,
+    response_model=EventOut,
     response_class=EventStreamResponse,
-    responses={
-        200: {"content": {"text/event-stream": {}}, "description": "the event stream"},
-        **error_responses(422),
-    },
+    responses=error_responses(422),
+    openapi_extra=_STREAM_SCHEMA,
 )
 async def stream_events(
     request: Request,

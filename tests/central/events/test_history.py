@@ -36,6 +36,11 @@ async def test_pages_back_newest_first_with_filters_and_sites(central: Central) 
     assert [e["payload"]["n"] for e in one_lp["items"]] == [6, 3, 0]
     wo = (await client.get(HISTORY, params={"types": "wo.*"})).json()
     assert [e["subject"] for e in wo["items"]] == ["WO-1"]
+    # event ids are 64-bit: a busy plant passes 2**31 events within a year
+    wide = (await client.get(HISTORY, params={"before": 2**40, "limit": 1})).json()
+    assert [e["id"] for e in wide["items"]] == [10]
+    too_wide = await client.get(HISTORY, params={"before": 2**63})
+    assert too_wide.status_code == 422
     bad = await client.get(HISTORY, params={"types": "lp.vanished"})
     assert bad.status_code == 422 and bad.json()["code"] == "UNKNOWN_EVENT_TYPE"
 
