@@ -9,14 +9,18 @@ has missed events and must read current state again. Between events a comment li
 """
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from central.events.feed import EventFeed
 from central.events.reading import StoredEvent, first_event_id, last_event_id
 from central.events.selection import Selection
+
+log = logging.getLogger(__name__)
 
 GAP = "gap"
 KEEPALIVE = b": keep-alive\n\n"
@@ -53,8 +57,19 @@ async def resume_point(engine: AsyncEngine, after: int) -> tuple[int, bytes | No
 async def event_stream(
     feed: EventFeed, selection: Selection, after: int | None, *, keepalive: float
 ) -> AsyncIterator[bytes]:
-    """A client's stream: events after ``after`` (None: from now on), then live ones."""
+    """A client's stream: events after ``after`` (None: from now on), then live ones. A
+    database outage ends it cleanly: the client reconnects with the last id it had."""
     yield f"retry: {RETRY_MS}\n\n".encode()
+    try:
+        async for chunk in _events(feed, selection, after, keepalive=keepalive):
+            yield chunk
+    except SQLAlchemyError as err:
+        log.warning("event stream ended by a database error: %s", err)
+
+
+async def _events(
+    feed: EventFeed, selection: Selection, after: int | None, *, keepalive: float
+) -> AsyncIterator[bytes]:
     if after is None:
         after = feed.position
     else:
