@@ -22,6 +22,7 @@ from central.events.reading import StoredEvent, events_after, last_event_id
 from central.events.selection import Selection
 from central.events.sequencer import sequence_pending
 from central.events.signal import Pulse, commit_pulse, listen
+from central.events.sse_wire import event_message
 from central.settings import CentralSettings
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,8 @@ class EventFeed:
         self.changed = Pulse()  # fired when ``position`` moves on
         self.position = 0
         self.streams = 0
-        self._recent: deque[StoredEvent] = deque(maxlen=RECENT)
+        # The newest events, each with its SSE message: encoded once, sent by every stream.
+        self._recent: deque[tuple[StoredEvent, bytes]] = deque(maxlen=RECENT)
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
@@ -115,28 +117,28 @@ class EventFeed:
                 batch = await events_after(conn, self.position, limit=BATCH)
             if not batch:
                 return
-            self._recent.extend(batch)
+            self._recent.extend((e, event_message(e)) for e in batch)
             self.position = batch[-1].id
             self.changed.notify()
             if len(batch) < BATCH:
                 return
 
-    async def read_after(self, after: int, selection: Selection) -> tuple[list[StoredEvent], int]:
-        """The selected events after ``after`` up to ``position`` (at most BATCH of them),
-        and the id read up to: from memory when it reaches back that far, else from the
-        database."""
+    async def read_after(self, after: int, selection: Selection) -> tuple[list[bytes], int]:
+        """The SSE messages of the selected events after ``after`` up to ``position`` (at
+        most BATCH of them), and the id read up to: from memory when it reaches back that
+        far, else from the database."""
         top = self.position
         if top <= after:
             return [], after
         recent = self._recent
-        if recent and recent[0].id <= after + 1:
+        if recent and recent[0][0].id <= after + 1:
             # Ids are gapless: the first event after ``after`` sits at this index.
-            start = min(after + 1 - recent[0].id, len(recent))
-            while start > 0 and recent[start - 1].id > after:
+            start = min(after + 1 - recent[0][0].id, len(recent))
+            while start > 0 and recent[start - 1][0].id > after:
                 start -= 1
             chosen = [
-                e
-                for e in itertools.islice(recent, start, None)
+                encoded
+                for e, encoded in itertools.islice(recent, start, None)
                 if after < e.id <= top and selection.matches(e)
             ]
             return chosen, top
@@ -151,4 +153,4 @@ class EventFeed:
                 upto=top,
             )
         reached = found[-1].id if len(found) == BATCH else top
-        return found, reached
+        return [event_message(e) for e in found], reached

@@ -8,34 +8,20 @@ has missed events and must read current state again. Between events a comment li
 ``keepalive`` seconds keeps proxies from closing an idle connection.
 """
 
-import json
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from central.events.feed import EventFeed
-from central.events.reading import StoredEvent, first_event_id, last_event_id
+from central.events.reading import first_event_id, last_event_id
 from central.events.selection import Selection
+from central.events.sse_wire import GAP, KEEPALIVE, message
 
 log = logging.getLogger(__name__)
 
-GAP = "gap"
-KEEPALIVE = b": keep-alive\n\n"
 RETRY_MS = 3000  # how long EventSource waits before it reconnects
-
-
-def message(event_id: int, event: str, data: dict[str, Any]) -> bytes:
-    """One SSE message (JSON is one line: no newline inside ``data``)."""
-    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return f"id: {event_id}\nevent: {event}\ndata: {body}\n\n".encode()
-
-
-def event_message(event: StoredEvent) -> bytes:
-    """The SSE message of an event."""
-    return message(event.id, event.type, event.as_json())
 
 
 async def resume_point(engine: AsyncEngine, after: int) -> tuple[int, bytes | None]:
@@ -78,9 +64,9 @@ async def _events(
             yield gap
     while True:
         seen = feed.changed.generation
-        events, reached = await feed.read_after(after, selection)
-        if events:
-            yield b"".join(event_message(e) for e in events)
+        messages, reached = await feed.read_after(after, selection)
+        if messages:
+            yield b"".join(messages)
         if reached > after:
             after = reached
             continue

@@ -15,7 +15,8 @@ from central.api.streaming import EventStreamResponse
 from central.events.feed import EventFeed, TooManyStreams
 from central.events.reading import events_before
 from central.events.selection import Selection, parse_types
-from central.events.sse import GAP, event_stream
+from central.events.sse import event_stream
+from central.events.sse_wire import GAP
 from central.events.types import EVENT_TYPES
 from runtime.http_errors import error_response, error_responses
 
