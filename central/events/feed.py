@@ -50,7 +50,6 @@ class EventFeed:
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
-        self._started = False
 
     async def open_stream(self) -> None:
         """Take a stream slot (TooManyStreams when none is free); the tail runs while any
@@ -78,16 +77,16 @@ class EventFeed:
             await self.close()
 
     async def close(self) -> None:
-        """Stop the tail (the last stream ended, or the app stops)."""
+        """Stop the tail (the last stream ended, or the app stops). A stream opening
+        meanwhile starts a new one."""
         tasks = [t for t in (self._task, self._listener) if t is not None]
         self._task = self._listener = None
+        self._recent.clear()
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._recent.clear()
-        self._started = False
 
     async def _start(self) -> None:
         """Begin at the newest event: streams read anything older from the database."""
@@ -96,7 +95,6 @@ class EventFeed:
         async with self.engine.connect() as conn:
             conn = await conn.execution_options(ioe_read_only=True)
             self.position = await last_event_id(conn)
-        self._started = True
 
     async def _tail(self) -> None:
         while True:
