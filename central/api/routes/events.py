@@ -6,13 +6,13 @@ only: a caller of one plant never sees another's events, even when it asks.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 
-from central.api.deps import CallerDep, ReadConn, SettingsDep
+from central.api.deps import CallerDep, EventFeedDep, ReadConn, SettingsDep
 from central.api.schemas.events import EventOut, EventPageOut
 from central.api.streaming import EventStreamResponse
-from central.events.feed import EventFeed, TooManyStreams
+from central.events.feed import TooManyStreams
 from central.events.reading import events_before
 from central.events.selection import Selection, parse_types
 from central.events.sse import event_stream
@@ -67,7 +67,7 @@ _STREAM_SCHEMA = {
     openapi_extra=_STREAM_SCHEMA,
 )
 async def stream_events(
-    request: Request,
+    feed: EventFeedDep,
     caller: CallerDep,
     settings: SettingsDep,
     types: Types = [],  # noqa: B006 - FastAPI copies query defaults
@@ -84,7 +84,6 @@ async def stream_events(
     """Numbered events as `text/event-stream`, from now on, or after `Last-Event-ID` /
     `after`; `event: gap` first when events between were removed by retention."""
     selection = Selection(parse_types(types), _sites(caller.site_filter(site)))
-    feed: EventFeed = request.app.state.event_feed
     try:
         await feed.open_stream()
     except TooManyStreams:
