@@ -119,6 +119,11 @@ class CentralSettings(BaseSettings):
     relay_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
     relay_lease_seconds: float = Field(default=30.0, gt=0, le=3600)
     events_retention_hours: float = Field(default=7 * 24, gt=0)
+    # Server-sent events (docs/events.md#server-sent-events): streams open at once (more are
+    # 503), the keep-alive comment on an idle stream, and the slow poll behind the commit wake.
+    sse_max_streams: int = Field(default=200, ge=1)
+    sse_keepalive_seconds: float = Field(default=15.0, gt=0, le=3600)
+    sse_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
 
     def load_master_key(self) -> MasterKey:
         """The configured master key; on SQLite a key file beside the database by default."""
