@@ -28,6 +28,7 @@ from typing import Any
 import aiosqlite
 
 from edge.errors import EdgeError
+from edge.ref_records import dumps, write_items
 from protocol import format_ts
 from protocol.gs1 import gtin_14
 from protocol.ref import REF_KINDS, RefItem
@@ -68,13 +69,6 @@ MIGRATIONS = [
     """,
 ]
 
-# When a record of a kind is done with at central, and may leave the cache after a while.
-ENDED = {
-    "lp": ("status", ("consumed", "shipped")),
-    "task": ("status", ("done", "cancelled")),
-    "hold": ("status", ("released",)),
-}
-
 
 class RefStoreError(EdgeError):
     """The reference cache could not be read or written."""
@@ -88,23 +82,6 @@ class Chain:
     last_id: int = 0
     as_of: str | None = None
     synced: bool = False
-
-
-def is_ended(kind: str, data: dict[str, Any] | None) -> bool:
-    """True when the record reached a final state (kept only for ``keep`` hours more)."""
-    rule = ENDED.get(kind)
-    return rule is not None and data is not None and data.get(rule[0]) in rule[1]
-
-
-def product_gtins(data: dict[str, Any]) -> list[str]:
-    """A product's GTINs as 14 digits; ones with a wrong check digit are left out."""
-    out = []
-    for gtin in data.get("gtins") or ():
-        try:
-            out.append(gtin_14(str(gtin)))
-        except ValueError:
-            log.warning("product %s: ignoring GTIN %r: not a valid GTIN", data.get("code"), gtin)
-    return out
 
 
 class RefStore:
@@ -206,7 +183,7 @@ class RefStore:
         """Store a delta's items and the kind's new chain position, together."""
 
         async def steps(conn: aiosqlite.Connection) -> None:
-            await _write_items(conn, kind, items, now)
+            await write_items(conn, kind, items, now)
             await conn.execute(
                 "UPDATE chains SET last_id = ?, as_of = ?, synced = ? WHERE kind = ?",
                 (last_id, format_ts(now), int(synced), kind),
@@ -231,7 +208,7 @@ class RefStore:
             await conn.executemany(
                 "INSERT OR REPLACE INTO staged (request, kind, key, op, data) "
                 "VALUES (?, ?, ?, ?, ?)",
-                [(request, kind, i.key, i.op, _dumps(i.data)) for i in items],
+                [(request, kind, i.key, i.op, dumps(i.data)) for i in items],
             )
 
         await self._transaction(steps, "staging a snapshot page")
@@ -252,7 +229,7 @@ class RefStore:
                         RefItem(op=op, key=key, data=json.loads(data) if data else None)
                         for key, op, data in await cursor.fetchall()
                     ]
-                await _write_items(conn, kind, staged, now)
+                await write_items(conn, kind, staged, now)
                 await conn.execute(
                     "UPDATE chains SET last_id = ?, as_of = ?, synced = 1 WHERE kind = ?",
                     (last_id, format_ts(now), kind),
@@ -368,39 +345,3 @@ def _unreadable(err: sqlite3.DatabaseError) -> bool:
     if isinstance(code, int):
         return code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
     return "newer than this edge" in str(err)
-
-
-def _dumps(data: dict[str, Any] | None) -> str | None:
-    return None if data is None else json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-
-
-async def _write_items(
-    conn: aiosqlite.Connection, kind: str, items: list[RefItem], now: datetime
-) -> None:
-    """Upserts replace the whole record; deletes remove it; a product's GTINs follow it."""
-    stamp = format_ts(now)
-    upserts = [i for i in items if i.op == "upsert" and i.data is not None]
-    deletes = [i.key for i in items if i.op == "delete" or i.data is None]
-    if deletes:
-        await conn.executemany(
-            "DELETE FROM items WHERE kind = ? AND key = ?", [(kind, k) for k in deletes]
-        )
-    if upserts:
-        # A record already ended keeps the time it first ended, so it leaves on schedule.
-        await conn.executemany(
-            "INSERT INTO items (kind, key, data, updated_at, ended_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (kind, key) DO UPDATE SET data = excluded.data, "
-            "updated_at = excluded.updated_at, ended_at = CASE WHEN excluded.ended_at IS NULL "
-            "THEN NULL ELSE coalesce(items.ended_at, excluded.ended_at) END",
-            [
-                (kind, i.key, _dumps(i.data), stamp, stamp if is_ended(kind, i.data) else None)
-                for i in upserts
-            ],
-        )
-    if kind == "product":
-        touched = deletes + [i.key for i in upserts]
-        await conn.executemany("DELETE FROM gtins WHERE product = ?", [(k,) for k in touched])
-        await conn.executemany(
-            "INSERT OR REPLACE INTO gtins (gtin, product) VALUES (?, ?)",
-            [(g, i.key) for i in upserts if i.data for g in product_gtins(i.data)],
-        )
