@@ -213,7 +213,7 @@ def edge_config(tmp_path: Path, site: str, url: str, **settings: Any) -> EdgeCon
 
 
 @asynccontextmanager
-async def running_edge(config: EdgeConfig) -> AsyncIterator[Edge]:
+async def running_edge(config: EdgeConfig, prune_interval: float = 300.0) -> AsyncIterator[Edge]:
     """An edge that follows the reference topics; its API in process (ASGI)."""
     bus = EventBus()
     queue = await ActionQueue.open(
@@ -221,6 +221,7 @@ async def running_edge(config: EdgeConfig) -> AsyncIterator[Edge]:
     )
     store = await RefStore.open(config.ref_path)
     follower = ref_follower(config, store, CENTRAL_KEY)
+    follower.prune_interval = prune_interval
     await follower.load()
     sync = SyncLoop(
         queue,

@@ -332,3 +332,27 @@ async def test_tasks_for_a_station_follow_its_locations_in_wave_and_sequence_ord
         assert [t["number"] for t in body(await edge.get("/tasks"))["tasks"]][0] == "T2"
         unknown = await edge.get("/tasks?station=nowhere")
         assert unknown.status_code == 404 and body(unknown)["code"] == "STATION_NOT_FOUND"
+
+
+async def test_a_consumed_lp_leaves_the_cache_after_its_keep_time(
+    broker: KillableBroker, tmp_path: Path, site: str
+) -> None:
+    # Kept no time at all, pruned every 0.2 s: the consumed LP goes at the next prune.
+    config = edge_config(tmp_path, site, broker.url, ref_lp_keep_hours=0)
+    async with (
+        ScriptedCentral(broker.url, site) as central,
+        running_edge(config, prune_interval=0.2) as edge,
+    ):
+        await synced(edge, central, {"lp": 5})
+        await central.publish(
+            central.delta("lp", 6, [item("LP7", lp("LP7")), item("LP8", lp("LP8"))])
+        )
+        await central.publish(central.delta("lp", 7, [item("LP7", lp("LP7", status="consumed"))]))
+        await until(lambda: edge.follower.applied == 2, "the deltas")
+
+        async def gone() -> bool:
+            return (await edge.get("/lookup/lp/LP7")).status_code == 404
+
+        await until(gone, "the consumed LP to leave")
+        assert (await edge.get("/lookup/lp/LP8")).status_code == 200, "a live LP stays"
+        assert (await edge.get("/lookup/lp/LP1")).status_code == 200
