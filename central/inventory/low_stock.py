@@ -62,6 +62,43 @@ class StockChange:
         return {k: v for k, v in fields.items() if v is not None}
 
 
+# Ledger kinds that leave a product's available stock as it was (the LP moved, or split into
+# two LPs alike); merging may not (the merged LP takes the older expiry, or the hold).
+_NEUTRAL = frozenset({"TRANSFER_OUT", "TRANSFER_IN", "SPLIT_OUT", "SPLIT_IN"})
+_LOWERING_STATUSES = frozenset({"on_hold", "consumed", "shipped"})
+
+
+@dataclass(slots=True)
+class Touched:
+    """What a transaction did to one product's stock: what changed it last, and whether any
+    change may have lowered or raised what is available. Stock that was not below and was only
+    raised cannot have crossed down, and stock below that was only lowered cannot be back:
+    neither is read."""
+
+    change: StockChange
+    lowers: bool = False
+    raises: bool = False
+
+    def ledger(self, kind: str, qty: Decimal) -> None:
+        """Note a ledger row: a reservation taken lowers, given back raises; a quantity
+        row by its sign."""
+        if kind in _NEUTRAL:
+            return
+        if kind == "RESERVE" or kind.startswith("MERGE"):
+            self.lowers = True
+        if kind == "RELEASE" or kind.startswith("MERGE"):
+            self.raises = True
+        if kind not in ("RESERVE", "RELEASE"):
+            self.lowers |= qty < 0
+            self.raises |= qty > 0
+
+    def status(self, status: str) -> None:
+        """Note an LP's status: a hold (or an LP gone) lowers; an available LP (a hold
+        released, an LP made) raises."""
+        self.lowers |= status in _LOWERING_STATUSES
+        self.raises |= status == "available"
+
+
 def reserved_of_lp() -> Any:
     """An LP's active reservations, summed (NULL when none): a correlated subquery on the
     reservations' LP index, so only the LPs read are summed."""
@@ -90,7 +127,7 @@ async def available_stock(
 
 async def check_crossings(
     conn: AsyncConnection,
-    changes: Mapping[tuple[str, int], StockChange],
+    changes: Mapping[tuple[str, int], Touched],
     *,
     at: datetime,
 ) -> int:
@@ -114,7 +151,12 @@ async def check_crossings(
         .order_by(thresholds.c.product_id)  # one lock order for every transaction
         .with_for_update(of=thresholds)
     )
-    rows = [row for row in await conn.execute(query) if (row.site, row.product_id) in changes]
+    rows = [
+        row
+        for row in await conn.execute(query)
+        if (touched := changes.get((row.site, row.product_id))) is not None
+        and (touched.raises if row.below else touched.lowers)
+    ]
     if not rows:
         return 0
     stock: dict[int, Decimal] = {}
@@ -129,7 +171,7 @@ async def check_crossings(
             continue
         turned.append({"row_id": row.product_id, "row_below": below})
         if below:
-            change = changes[(row.site, row.product_id)]
+            change = changes[(row.site, row.product_id)].change
             events.append(low_stock_event(row.site, row.code, row.uom, row.min_qty, qty, change))
     if turned:
         await _turn(conn, turned, at)

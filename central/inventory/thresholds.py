@@ -25,7 +25,7 @@ from central.db.rows import as_dict, page
 from central.db.tables import license_plates, low_stock_thresholds, products
 from central.errors import InvalidInput, NotFound
 from central.inventory.availability import ON_HAND, parts
-from central.inventory.low_stock import StockChange, check_crossings, reserved_of_lp
+from central.inventory.low_stock import StockChange, Touched, check_crossings, reserved_of_lp
 from protocol.types import format_qty
 
 lp = license_plates
@@ -192,7 +192,8 @@ async def set_threshold(
             "before": None if before is None else format_qty(before.min_qty),
         },
     )
-    change = StockChange(action_id=entry, cause="api", occurred_at=at)
+    # A new level is a change both ways: checked against the stock there is.
+    change = Touched(StockChange(action_id=entry, cause="api", occurred_at=at), True, True)
     await check_crossings(conn, {(product.site, product_id): change}, at=at)
     found = await _read(conn, product_id)
     assert found is not None
