@@ -14,6 +14,7 @@ from central.clock import now
 from central.db.tables import low_stock_thresholds, outbox_events
 from tests.central.conftest import SITE, Central
 from tests.central.inventory.test_lp_numbers_per_site import OTHER, seed_other_site
+from tests.central.production.test_reservations import add_bom, add_wo, release
 
 API = "/api/v1"
 LOW = "inventory.low_stock"
@@ -316,3 +317,26 @@ async def test_two_edges_crossing_at_once_write_one_event(seeded: Central) -> No
     state = (await seeded.client.get(f"{API}/products/{pid}/low-stock")).json()
     assert (state["qty"], state["alerted"]) == ("0", True)
     assert Decimal(state["min_qty"]) == 10
+
+
+async def test_reserved_stock_is_not_available_a_release_crosses_a_cancel_re_arms(
+    seeded: Central,
+) -> None:
+    await add_bom(seeded, "FG-1", [("RAW-1", "1", "0")])
+    await seeded.receive("LP-1", "10")
+    await seeded.receive("LP-2", "10")
+    await set_min(seeded, "8")
+    wo = await add_wo(seeded, "WO-R", "15")
+    assert (await release(seeded, wo["id"])).status_code == 200  # reserves 15: 5 left
+    [event] = await alerts(seeded)
+    [(entry,)] = await seeded.rows("SELECT id FROM audit_log WHERE action = 'wo.release'")
+    assert (event["qty"], event["cause"]) == ("5", entry)
+    assert event["change"]["kind"] == "RESERVE"
+    cancelled = await seeded.client.post(
+        f"{API}/work-orders/{wo['id']}/cancel", json={"reason": "plan changed"}
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    pid = await product_id(seeded)
+    state = (await seeded.client.get(f"{API}/products/{pid}/low-stock")).json()
+    assert (state["qty"], state["below"], state["alerted"]) == ("20", False, False)
+    assert len(await alerts(seeded)) == 1
