@@ -25,6 +25,7 @@ from central.api.routes import (
     license_plates,
     locations,
     lots,
+    low_stock,
     order_sync,
     orders,
     products,
@@ -93,6 +94,7 @@ def create_app(
     api = APIRouter(prefix=API_PREFIX, responses=error_responses(400, 401, 403, 413, 429, 503))
     for module in (
         products,
+        low_stock,
         boms,
         locations,
         work_orders,

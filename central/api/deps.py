@@ -112,10 +112,16 @@ ReadConn = Annotated[AsyncConnection, Depends(read_connection, scope="function")
 WriteConn = Annotated[AsyncConnection, Depends(write_connection, scope="function")]
 
 
-async def apply_context(conn: WriteConn, settings: SettingsDep, refs: RefsDep) -> ApplyContext:
+async def apply_context(
+    conn: WriteConn, settings: SettingsDep, refs: RefsDep
+) -> AsyncIterator[ApplyContext]:
     """The apply context of an API write: the request's transaction and the shared reference
-    cache; its ledger rows are caused by the call's audit entry (``cause = 'api'``)."""
-    return ApplyContext(conn, settings, refs, recorded_at=now(), cause="api")
+    cache; its ledger rows are caused by the call's audit entry (``cause = 'api'``). When the
+    handler returns, before the commit, it finishes (low-stock thresholds checked); a handler
+    that raised rolls everything back instead."""
+    ctx = ApplyContext(conn, settings, refs, recorded_at=now(), cause="api")
+    yield ctx
+    await ctx.finish()
 
 
 ApplyDep = Annotated[ApplyContext, Depends(apply_context, scope="function")]

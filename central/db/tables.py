@@ -795,3 +795,22 @@ event_consumers = Table(
     Column("lease_until", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+low_stock_thresholds = Table(
+    "low_stock_thresholds",
+    metadata,  # a product's low-stock level (a product belongs to one site), and its state:
+    # inventory.low_stock is written when ``below`` turns true, once per crossing
+    Column(
+        "product_id",
+        Integer,
+        ForeignKey("products.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("site", String(64), nullable=False),  # the product's site
+    Column("min_qty", Qty, nullable=False),  # stock under this is low
+    Column("below", Boolean, nullable=False),  # available stock < min_qty when last checked
+    Column("crossed_at", UtcDateTime),  # when ``below`` last changed (None: never)
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("min_qty > 0", name="min_qty"),
+    Index(None, "site", "below"),
+)
