@@ -37,6 +37,7 @@ from central.api.routes import (
     stock,
     tasks,
     tokens,
+    webhooks,
     work_orders,
 )
 from central.db.engine import make_engine
@@ -115,6 +116,7 @@ def create_app(
         tokens,
         security,
         sites,
+        webhooks,
     ):
         api.include_router(module.router)
     app.include_router(api)

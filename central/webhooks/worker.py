@@ -1,0 +1,118 @@
+"""The delivery worker: one per central process, sending due deliveries as they fall due.
+
+No busy polling: it sleeps until the fan-out's commit wakes it (the engine's pulse; on
+PostgreSQL other replicas' commits too, through the relay's listener), until the next retry
+falls due, until one of its sends ends, or at the latest after ``webhook_poll_seconds``. At
+most ``webhook_concurrency`` sends are in flight, so one slow endpoint holds one slot, not
+the others' deliveries.
+"""
+
+import asyncio
+import contextlib
+import logging
+import uuid
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from central.clock import now
+from central.events.signal import commit_pulse
+from central.settings import CentralSettings
+from central.webhooks.delivery import Claimed, claim_due, next_due, record, send
+from central.webhooks.secrets import WebhookSecretBox
+
+log = logging.getLogger(__name__)
+
+MIN_WAIT = 0.05  # a row another replica is claiming right now is not waited for in a spin
+
+
+class WebhookWorker:
+    """Claims, sends and records deliveries until cancelled."""
+
+    def __init__(
+        self, engine: AsyncEngine, settings: CentralSettings, *, owner: str | None = None
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.owner = owner or f"webhooks-{uuid.uuid4().hex[:12]}"
+        self.pulse = commit_pulse(engine)
+        self.box = WebhookSecretBox(settings.load_master_key())
+        # Longer than any send, so a live worker never loses a lease in the middle of one.
+        self.lease_seconds = settings.webhook_timeout_seconds * 2 + 30
+        self.sent = 0
+
+    async def run(self) -> None:
+        """Deliver until cancelled; sends in flight are dropped (their leases expire and
+        another pass sends them again, with the same webhook-id)."""
+        inflight: set[asyncio.Task[None]] = set()
+        async with httpx.AsyncClient(follow_redirects=False) as client:
+            try:
+                while True:
+                    seen = self.pulse.generation
+                    room = self.settings.webhook_concurrency - len(inflight)
+                    if room <= 0:
+                        _, inflight = await asyncio.wait(
+                            inflight, return_when=asyncio.FIRST_COMPLETED
+                        )
+                        continue
+                    try:
+                        for claimed in await self._claim(room):
+                            inflight.add(
+                                asyncio.create_task(
+                                    self._deliver(client, claimed), name="webhook-send"
+                                )
+                            )
+                        wait = await self._wait_seconds()
+                    except Exception:  # a database outage: log, wait, try again
+                        log.exception("webhook delivery pass failed; trying again")
+                        wait = self.settings.webhook_poll_seconds
+                    waiter = asyncio.create_task(self.pulse.wait(wait, seen=seen))
+                    done, _ = await asyncio.wait(
+                        {waiter, *inflight}, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    waiter.cancel()
+                    inflight -= done
+            finally:
+                for task in inflight:
+                    task.cancel()
+                for task in inflight:
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+
+    async def _claim(self, room: int) -> list[Claimed]:
+        return await claim_due(
+            self.engine,
+            self.box,
+            owner=self.owner,
+            limit=room,
+            lease_seconds=self.lease_seconds,
+        )
+
+    async def _wait_seconds(self) -> float:
+        """Until the next due delivery or lease expiry, within [MIN_WAIT, poll]."""
+        poll = self.settings.webhook_poll_seconds
+        due = await next_due(self.engine)
+        if due is None:
+            return poll
+        return min(poll, max(MIN_WAIT, (due - now()).total_seconds()))
+
+    async def _deliver(self, client: httpx.AsyncClient, claimed: Claimed) -> None:
+        """Send one delivery and record the outcome; errors are logged, the lease expires."""
+        try:
+            outcome = await send(client, claimed, timeout=self.settings.webhook_timeout_seconds)
+            await record(
+                self.engine,
+                claimed,
+                outcome,
+                owner=self.owner,
+                scale=self.settings.webhook_retry_scale,
+            )
+            self.sent += 1
+        except Exception:
+            log.exception("webhook delivery %s failed to record", claimed.id)
+
+    async def pass_once(self, client: httpx.AsyncClient) -> int:
+        """Claim what is due and send it all (tests and tools); answers how many were sent."""
+        claimed = await self._claim(self.settings.webhook_concurrency)
+        await asyncio.gather(*(self._deliver(client, c) for c in claimed))
+        return len(claimed)
