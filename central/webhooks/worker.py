@@ -23,6 +23,7 @@ from central.webhooks.secrets import WebhookSecretBox
 
 log = logging.getLogger(__name__)
 
+LEASE_MARGIN_SECONDS = 10.0
 MIN_WAIT = 0.05  # a row another replica is claiming right now is not waited for in a spin
 
 
@@ -37,8 +38,9 @@ class WebhookWorker:
         self.owner = owner or f"webhooks-{uuid.uuid4().hex[:12]}"
         self.pulse = commit_pulse(engine)
         self.box = WebhookSecretBox(settings.load_master_key())
-        # Longer than any send, so a live worker never loses a lease in the middle of one.
-        self.lease_seconds = settings.webhook_timeout_seconds * 2 + 30
+        # Longer than any send (bounded by the timeout) and its recording, so a live worker
+        # never loses a lease in the middle of one; a dead one's sends wait this long.
+        self.lease_seconds = settings.webhook_timeout_seconds + LEASE_MARGIN_SECONDS
         self.sent = 0
 
     async def run(self) -> None:
