@@ -71,6 +71,10 @@ class Receiver:
         self.db: sqlite3.Connection | None = None
         if record is not None:
             self.db = sqlite3.connect(record, check_same_thread=False, isolation_level=None)
+            # A record for the test to read, not a ledger: no fsync per request (it would be
+            # the receiver's bottleneck), WAL so readers never block it.
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=OFF")
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS received (n INTEGER PRIMARY KEY, at REAL, path TEXT, "
                 "message_id TEXT, timestamp TEXT, signature TEXT, body TEXT, verified INTEGER, "

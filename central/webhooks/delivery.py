@@ -186,6 +186,7 @@ async def next_due(engine: AsyncEngine) -> datetime | None:
     when nothing waits. A delivery held back by an earlier one of its subject counts not."""
     at = now()
     async with engine.connect() as conn:
+        conn = await conn.execution_options(ioe_read_only=True)  # never waits on a writer
         due = await conn.scalar(
             select(func.min(_d.c.next_attempt_at))
             .select_from(_d.join(webhooks, webhooks.c.id == _d.c.webhook_id))
@@ -242,13 +243,70 @@ async def send(client: httpx.AsyncClient, claimed: Claimed, *, timeout: float) -
 async def record(
     engine: AsyncEngine, claimed: Claimed, outcome: Outcome, *, owner: str, scale: float
 ) -> str:
-    """Keep the try and move the delivery on (delivered, retry later, or failed); answers
-    its status. A worker whose lease was taken keeps only the try."""
+    """Keep one try and move its delivery on; answers its status (see ``record_all``)."""
+    (status,) = await record_all(engine, [(claimed, outcome)], owner=owner, scale=scale)
+    return status
+
+
+async def record_all(
+    engine: AsyncEngine,
+    outcomes: list[tuple[Claimed, Outcome]],
+    *,
+    owner: str,
+    scale: float,
+) -> list[str]:
+    """Keep the tries and move each delivery on (delivered, retry later, or failed), in one
+    transaction (SQLite has one writer: sends that end together commit together); answers
+    their statuses. A delivery whose lease another worker took keeps only its try ("lost")."""
     at = now()
+    statuses = []
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(webhook_attempts),
+            [
+                {
+                    "delivery_id": claimed.id,
+                    "at": at,
+                    "status_code": outcome.status_code,
+                    "latency_ms": outcome.latency_ms,
+                    "error": outcome.error,
+                }
+                for claimed, outcome in outcomes
+            ],
+        )
+        healthy: set[int] = set()
+        for claimed, outcome in outcomes:
+            values, health = _moved_on(claimed, outcome, at, scale)
+            d = webhook_deliveries.c
+            moved = await conn.execute(
+                update(webhook_deliveries)
+                .where(d.id == claimed.id, d.lease_owner == owner, d.status == "pending")
+                .values(values)
+            )
+            if moved.rowcount != 1:
+                statuses.append("lost")
+                continue
+            statuses.append(str(values.get("status", "pending")))
+            if outcome.delivered:
+                healthy.add(claimed.webhook_id)
+            else:
+                await conn.execute(
+                    update(webhooks).where(webhooks.c.id == claimed.webhook_id).values(health)
+                )
+        for webhook_id in healthy:  # one write per endpoint, not per delivery
+            await conn.execute(
+                update(webhooks)
+                .where(webhooks.c.id == webhook_id)
+                .values(last_success_at=at, consecutive_failures=0)
+            )
+    return statuses
+
+
+def _moved_on(
+    claimed: Claimed, outcome: Outcome, at: datetime, scale: float
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The delivery's new values after a try, and the endpoint's health after a failure."""
     tried = claimed.attempts + 1
-    d = webhook_deliveries.c
-    mine = and_(d.id == claimed.id, d.lease_owner == owner, d.status == "pending")
-    health: dict[str, Any]
     values: dict[str, Any] = {
         "attempts": tried,
         "lease_owner": None,
@@ -256,41 +314,24 @@ async def record(
         "last_status": outcome.status_code,
         "last_error": outcome.error,
     }
+    health: dict[str, Any] = {}
     if outcome.delivered:
         values.update(status="delivered", delivered_at=at)
-        health = {"last_success_at": at, "consecutive_failures": 0}
+        return values, health
+    health = {
+        "last_failure_at": at,
+        "last_error": outcome.error,
+        "consecutive_failures": webhooks.c.consecutive_failures + 1,
+    }
+    wait = None if outcome.status_code == GONE else retry_delay(tried, scale=scale)
+    if wait is None:
+        values["status"] = "failed"
     else:
-        health = {
-            "last_failure_at": at,
-            "last_error": outcome.error,
-            "consecutive_failures": webhooks.c.consecutive_failures + 1,
-        }
-        wait = None if outcome.status_code == GONE else retry_delay(tried, scale=scale)
-        if wait is None:
-            values["status"] = "failed"
-        else:
-            wait = max(wait, outcome.retry_after or 0.0)
-            values["next_attempt_at"] = at + timedelta(seconds=wait)
-        if outcome.status_code == GONE:
-            health.update(
-                enabled=False,
-                disabled_reason=f"the endpoint answered 410 Gone at {at.isoformat()}",
-                updated_at=at,
-            )
-    async with engine.begin() as conn:
-        await conn.execute(
-            insert(webhook_attempts).values(
-                delivery_id=claimed.id,
-                at=at,
-                status_code=outcome.status_code,
-                latency_ms=outcome.latency_ms,
-                error=outcome.error,
-            )
+        values["next_attempt_at"] = at + timedelta(seconds=max(wait, outcome.retry_after or 0.0))
+    if outcome.status_code == GONE:
+        health.update(
+            enabled=False,
+            disabled_reason=f"the endpoint answered 410 Gone at {at.isoformat()}",
+            updated_at=at,
         )
-        moved = await conn.execute(update(webhook_deliveries).where(mine).values(values))
-        if moved.rowcount != 1:
-            return "lost"
-        await conn.execute(
-            update(webhooks).where(webhooks.c.id == claimed.webhook_id).values(health)
-        )
-    return str(values.get("status", "pending"))
+    return values, health

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,10 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from central.clock import now
 from central.events.signal import commit_pulse
 from central.settings import CentralSettings
-from central.webhooks.delivery import Claimed, claim_due, next_due, record, send
+from central.webhooks.delivery import Claimed, Outcome, claim_due, next_due, record_all, send
 from central.webhooks.secrets import WebhookSecretBox
 
 log = logging.getLogger(__name__)
+
+Sent = tuple[Claimed, Outcome]
 
 LEASE_MARGIN_SECONDS = 10.0
 MIN_WAIT = 0.05  # a row another replica is claiming right now is not waited for in a spin
@@ -46,34 +49,40 @@ class WebhookWorker:
     async def run(self) -> None:
         """Deliver until cancelled; sends in flight are dropped (their leases expire and
         another pass sends them again, with the same webhook-id)."""
-        inflight: set[asyncio.Task[None]] = set()
+        inflight: set[asyncio.Task[Sent]] = set()
+        concurrency = self.settings.webhook_concurrency
+        # Claim when a quarter of the slots are free (or all are): fewer, fuller claims.
+        batch = max(1, concurrency // 4)
         async with httpx.AsyncClient(follow_redirects=False) as client:
             try:
                 while True:
                     seen = self.pulse.generation
-                    room = self.settings.webhook_concurrency - len(inflight)
-                    if room <= 0:
-                        _, inflight = await asyncio.wait(
+                    room = concurrency - len(inflight)
+                    if room < batch and inflight:
+                        done, inflight = await asyncio.wait(
                             inflight, return_when=asyncio.FIRST_COMPLETED
                         )
+                        await self._record([t.result() for t in done])
                         continue
                     try:
                         for claimed in await self._claim(room):
                             inflight.add(
                                 asyncio.create_task(
-                                    self._deliver(client, claimed), name="webhook-send"
+                                    self._send(client, claimed), name="webhook-send"
                                 )
                             )
                         wait = await self._wait_seconds()
                     except Exception:  # a database outage: log, wait, try again
                         log.exception("webhook delivery pass failed; trying again")
                         wait = self.settings.webhook_poll_seconds
-                    waiter = asyncio.create_task(self.pulse.wait(wait, seen=seen))
-                    done, _ = await asyncio.wait(
-                        {waiter, *inflight}, return_when=asyncio.FIRST_COMPLETED
+                    waiter: asyncio.Task[Any] = asyncio.create_task(
+                        self.pulse.wait(wait, seen=seen)
                     )
+                    await asyncio.wait({waiter, *inflight}, return_when=asyncio.FIRST_COMPLETED)
                     waiter.cancel()
-                    inflight -= done
+                    sent = {t for t in inflight if t.done()}
+                    inflight -= sent
+                    await self._record([t.result() for t in sent])
             finally:
                 for task in inflight:
                     task.cancel()
@@ -98,23 +107,31 @@ class WebhookWorker:
             return poll
         return min(poll, max(MIN_WAIT, (due - now()).total_seconds()))
 
-    async def _deliver(self, client: httpx.AsyncClient, claimed: Claimed) -> None:
-        """Send one delivery and record the outcome; errors are logged, the lease expires."""
+    async def _send(self, client: httpx.AsyncClient, claimed: Claimed) -> Sent:
+        """Send one delivery (never raises: a failure is an outcome)."""
         try:
-            outcome = await send(client, claimed, timeout=self.settings.webhook_timeout_seconds)
-            await record(
-                self.engine,
-                claimed,
-                outcome,
-                owner=self.owner,
-                scale=self.settings.webhook_retry_scale,
+            return claimed, await send(
+                client, claimed, timeout=self.settings.webhook_timeout_seconds
             )
-            self.sent += 1
+        except Exception as err:  # a bug, not the endpoint: keep it as the try's error
+            log.exception("webhook delivery %s could not be sent", claimed.id)
+            return claimed, Outcome(None, 0, f"central could not send it: {err!r}"[:500], None)
+
+    async def _record(self, sent: list[Sent]) -> None:
+        """Record the outcomes of sends that ended together, in one transaction; on a database
+        error they are logged and their leases expire (they are sent again)."""
+        if not sent:
+            return
+        try:
+            await record_all(
+                self.engine, sent, owner=self.owner, scale=self.settings.webhook_retry_scale
+            )
+            self.sent += len(sent)
         except Exception:
-            log.exception("webhook delivery %s failed to record", claimed.id)
+            log.exception("recording %d webhook deliveries failed", len(sent))
 
     async def pass_once(self, client: httpx.AsyncClient) -> int:
         """Claim what is due and send it all (tests and tools); answers how many were sent."""
         claimed = await self._claim(self.settings.webhook_concurrency)
-        await asyncio.gather(*(self._deliver(client, c) for c in claimed))
+        await self._record(list(await asyncio.gather(*(self._send(client, c) for c in claimed))))
         return len(claimed)

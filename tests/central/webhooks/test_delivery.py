@@ -289,3 +289,14 @@ def test_the_retry_schedule_is_the_specs_with_full_jitter() -> None:
         assert min(waits) < SCHEDULE[failed] * 0.2
     assert retry_delay(MAX_ATTEMPTS) is None
     assert (retry_delay(2, scale=0.001, rng=rng) or 0.0) <= 0.3
+
+
+async def test_a_ping_reaches_the_endpoint_signed(hooks: Hooks) -> None:
+    webhook_id, secret = await hooks.subscribe()
+    hooks.receiver.configure(secrets=[secret])
+    queued = await hooks.central.client.post(f"{API}/webhooks/{webhook_id}/test")
+    assert queued.status_code == 202 and queued.json()["status"] == "pending"
+    assert await hooks.deliver() == 1
+    (got,) = hooks.receiver.received
+    assert got.verified and got.message_id == queued.json()["message_id"]
+    assert got.event()["type"] == "webhook.ping" and got.event()["payload"]["webhook"] == webhook_id
