@@ -30,6 +30,15 @@ LEASE_MARGIN_SECONDS = 10.0
 MIN_WAIT = 0.05  # a row another replica is claiming right now is not waited for in a spin
 
 
+def stopping() -> None:
+    """Re-raise a cancellation that a database error took the place of: a statement cut off
+    by the cancel can fail its rollback (an invalidated connection), and that error must not
+    keep a stopping worker running."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class WebhookWorker:
     """Claims, sends and records deliveries until cancelled."""
 
@@ -73,6 +82,7 @@ class WebhookWorker:
                             )
                         wait = await self._wait_seconds()
                     except Exception:  # a database outage: log, wait, try again
+                        stopping()
                         log.exception("webhook delivery pass failed; trying again")
                         wait = self.settings.webhook_poll_seconds
                     waiter: asyncio.Task[Any] = asyncio.create_task(
@@ -128,6 +138,7 @@ class WebhookWorker:
             )
             self.sent += len(sent)
         except Exception:
+            stopping()
             log.exception("recording %d webhook deliveries failed", len(sent))
 
     async def pass_once(self, client: httpx.AsyncClient) -> int:

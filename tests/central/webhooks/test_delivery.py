@@ -18,7 +18,7 @@ from central.webhooks.delivery import MAX_ATTEMPTS, SCHEDULE, retry_after, retry
 from central.webhooks.fanout import WebhookFanout
 from central.webhooks.secrets import WebhookSecretBox, new_secret
 from central.webhooks.subscriptions import rotate_secret
-from central.webhooks.worker import WebhookWorker
+from central.webhooks.worker import WebhookWorker, stopping
 from harness.webhook_receiver import Received, Receiver
 from tests.central.conftest import Central
 from tests.central.webhooks.conftest import API, Hooks, moved
@@ -259,7 +259,7 @@ async def test_the_worker_wakes_on_the_fan_outs_commit_without_polling(
         await asyncio.sleep(0.2)
         assert hooks.receiver.received == []
         await hooks.relay.pass_once()  # the fan-out: its commit is the only wake
-        for _ in range(100):
+        for _ in range(300):
             if hooks.receiver.received:
                 break
             await asyncio.sleep(0.05)
@@ -300,3 +300,40 @@ async def test_a_ping_reaches_the_endpoint_signed(hooks: Hooks) -> None:
     (got,) = hooks.receiver.received
     assert got.verified and got.message_id == queued.json()["message_id"]
     assert got.event()["type"] == "webhook.ping" and got.event()["payload"]["webhook"] == webhook_id
+
+
+async def test_a_cancelled_worker_stops_whatever_it_was_doing(
+    central: Central, receiver: tuple[Receiver, str]
+) -> None:
+    # cancelled at many points of its loop, mid-statement too: it must stop every time
+    hooks = Hooks(central, *receiver, webhook_poll_seconds=60)
+    await hooks.relay.pass_once()
+    await hooks.subscribe()
+    await hooks.emit(*(moved(f"LP-{i}") for i in range(40)))
+    for i in range(60):
+        worker = WebhookWorker(central.engine, hooks.settings, owner=f"w-{i}")
+        task = asyncio.create_task(worker.run())
+        for _ in range(i):  # cancelled after i turns of the event loop
+            await asyncio.sleep(0)
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=10)
+        assert done, f"worker {i} kept running after its cancel"
+    await hooks.http.aclose()
+
+
+async def test_a_database_error_in_place_of_a_cancel_still_stops_the_worker() -> None:
+    async def loop_body() -> str:
+        try:
+            try:
+                await asyncio.sleep(60)  # a statement, when the cancel arrives
+            except asyncio.CancelledError:  # whose rollback then fails: another error
+                raise RuntimeError("the rollback failed") from None
+        except Exception:  # the worker's "log, wait, try again"
+            stopping()
+        return "kept running"
+
+    task = asyncio.create_task(loop_body())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
