@@ -54,6 +54,14 @@ class Received:
         return dict(json.loads(self.body))
 
 
+class _Server(ThreadingHTTPServer):
+    """A threaded server whose listen queue holds a worker's concurrent connections (the
+    standard library's 5 makes the rest retry their SYN a second later)."""
+
+    daemon_threads = True
+    request_queue_size = 256
+
+
 class Receiver:
     """The receiving end: secrets to verify with, a script to answer by, what arrived."""
 
@@ -149,6 +157,9 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as real receivers do
+            # Headers and body go out in two writes: without TCP_NODELAY the body waits for
+            # the sender's delayed ACK (~40 ms a request), which real servers do not do.
+            disable_nagle_algorithm = True
 
             def _answer(self, status: int, body: Any, extra: dict[str, str] | None = None) -> None:
                 data = json.dumps(body).encode()
@@ -194,8 +205,7 @@ class Receiver:
     @contextlib.contextmanager
     def running(self, port: int = 0) -> Iterator[str]:
         """Serve in a thread; yields the base URL."""
-        server = ThreadingHTTPServer(("127.0.0.1", port), self.handler())
-        server.daemon_threads = True
+        server = _Server(("127.0.0.1", port), self.handler())
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
@@ -224,8 +234,7 @@ def main() -> None:
     parser.add_argument("--script", default="{}", help="JSON answer script")
     args = parser.parse_args()
     receiver = Receiver(script=json.loads(args.script), record=args.record)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), receiver.handler())
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", args.port), receiver.handler())
     server.serve_forever()
 
 

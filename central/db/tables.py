@@ -847,7 +847,7 @@ webhook_deliveries = Table(
     Column("last_error", String(500)),
     CheckConstraint(_one_of("status", WEBHOOK_DELIVERY_STATUSES), name="status"),
     UniqueConstraint("webhook_id", "event_id"),  # one delivery per (endpoint, event)
-    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at", "id"),  # claims in order
     Index("ix_webhook_deliveries_subject", "webhook_id", "subject", "id"),
 )
 

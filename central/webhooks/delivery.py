@@ -182,21 +182,20 @@ class _SecretRow:
 
 
 async def next_due(engine: AsyncEngine) -> datetime | None:
-    """When the next claimable delivery falls due, or a lease held elsewhere runs out; None
-    when nothing waits. A delivery held back by an earlier one of its subject counts not."""
+    """When the next retry falls due, or a lease held elsewhere runs out; None when nothing
+    waits for either. Deliveries due now are not counted: the worker has just claimed all it
+    could, and those left wait behind an earlier one of their subject, which is in flight
+    (its worker claims the next at once when it ends) or waits for its own retry (counted
+    here). Two index range reads, whatever the backlog."""
     at = now()
+    d = webhook_deliveries.c
     async with engine.connect() as conn:
         conn = await conn.execution_options(ioe_read_only=True)  # never waits on a writer
         due = await conn.scalar(
-            select(func.min(_d.c.next_attempt_at))
-            .select_from(_d.join(webhooks, webhooks.c.id == _d.c.webhook_id))
-            .where(_claimable(at))
+            select(func.min(d.next_attempt_at)).where(d.status == "pending", d.next_attempt_at > at)
         )
         leased = await conn.scalar(
-            select(func.min(webhook_deliveries.c.lease_until)).where(
-                webhook_deliveries.c.status == "pending",
-                webhook_deliveries.c.lease_until >= at,
-            )
+            select(func.min(d.lease_until)).where(d.status == "pending", d.lease_until >= at)
         )
     found = [t for t in (due, leased) if t is not None]
     return min(found) if found else None
@@ -231,7 +230,8 @@ async def send(client: httpx.AsyncClient, claimed: Claimed, *, timeout: float) -
     except TimeoutError:
         return Outcome(None, took(), f"no answer within {timeout:g} s", None)
     except httpx.HTTPError as err:
-        return Outcome(None, took(), f"{type(err).__name__}: {err}"[:500], None)
+        detail = str(err) or "the connection closed without an answer"
+        return Outcome(None, took(), f"{type(err).__name__}: {detail}"[:500], None)
     error = None
     if not 200 <= response.status_code < 300:
         error = f"HTTP {response.status_code}: {response.text[:200]}"
@@ -259,7 +259,6 @@ async def record_all(
     transaction (SQLite has one writer: sends that end together commit together); answers
     their statuses. A delivery whose lease another worker took keeps only its try ("lost")."""
     at = now()
-    statuses = []
     async with engine.begin() as conn:
         await conn.execute(
             insert(webhook_attempts),
@@ -274,22 +273,41 @@ async def record_all(
                 for claimed, outcome in outcomes
             ],
         )
-        healthy: set[int] = set()
+        d = webhook_deliveries.c
+        found: dict[int, str] = {}
+        # The common case, 2xx answers, in one statement per status code.
+        delivered: dict[int, list[int]] = {}
         for claimed, outcome in outcomes:
+            if outcome.delivered:
+                delivered.setdefault(outcome.status_code or 200, []).append(claimed.id)
+        for code, ids in delivered.items():
+            done = await conn.scalars(
+                update(webhook_deliveries)
+                .where(d.id.in_(ids), d.lease_owner == owner, d.status == "pending")
+                .values(
+                    status="delivered",
+                    delivered_at=at,
+                    attempts=d.attempts + 1,
+                    lease_owner=None,
+                    lease_until=None,
+                    last_status=code,
+                    last_error=None,
+                )
+                .returning(d.id)
+            )
+            found.update((delivery_id, "delivered") for delivery_id in done)
+        healthy = {c.webhook_id for c, _ in outcomes if found.get(c.id) == "delivered"}
+        for claimed, outcome in outcomes:
+            if outcome.delivered:
+                continue
             values, health = _moved_on(claimed, outcome, at, scale)
-            d = webhook_deliveries.c
             moved = await conn.execute(
                 update(webhook_deliveries)
                 .where(d.id == claimed.id, d.lease_owner == owner, d.status == "pending")
                 .values(values)
             )
-            if moved.rowcount != 1:
-                statuses.append("lost")
-                continue
-            statuses.append(str(values.get("status", "pending")))
-            if outcome.delivered:
-                healthy.add(claimed.webhook_id)
-            else:
+            if moved.rowcount == 1:
+                found[claimed.id] = str(values.get("status", "pending"))
                 await conn.execute(
                     update(webhooks).where(webhooks.c.id == claimed.webhook_id).values(health)
                 )
@@ -299,6 +317,7 @@ async def record_all(
                 .where(webhooks.c.id == webhook_id)
                 .values(last_success_at=at, consecutive_failures=0)
             )
+        statuses = [found.get(claimed.id, "lost") for claimed, _ in outcomes]
     return statuses
 
 

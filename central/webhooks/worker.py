@@ -56,47 +56,68 @@ class WebhookWorker:
         self.sent = 0
 
     async def run(self) -> None:
-        """Deliver until cancelled; sends in flight are dropped (their leases expire and
-        another pass sends them again, with the same webhook-id)."""
-        inflight: set[asyncio.Task[Sent]] = set()
+        """Deliver until cancelled; sends in flight and outcomes not yet recorded are dropped
+        (their leases expire and another pass sends them again, with the same webhook-id)."""
         concurrency = self.settings.webhook_concurrency
         # Claim when a quarter of the slots are free (or all are): fewer, fuller claims.
         batch = max(1, concurrency // 4)
+        inflight: set[asyncio.Task[None]] = set()
+        outcomes: asyncio.Queue[Sent] = asyncio.Queue()
+        recorded = asyncio.Event()
+
+        async def send(client: httpx.AsyncClient, claimed: Claimed) -> None:
+            outcomes.put_nowait(await self._send(client, claimed))
+
+        async def recorder() -> None:
+            """Records what ended, in one transaction per batch, beside the sending: a slot
+            is free for the next claim as soon as its send ends."""
+            while True:
+                ended = [await outcomes.get()]
+                while not outcomes.empty():
+                    ended.append(outcomes.get_nowait())
+                await self._record(ended)
+                recorded.set()  # the deliveries that waited behind these may go now
+
         async with httpx.AsyncClient(follow_redirects=False) as client:
+            helpers: list[asyncio.Task[Any]] = [
+                asyncio.create_task(recorder(), name="webhook-recorder")
+            ]
             try:
                 while True:
                     seen = self.pulse.generation
+                    inflight = {t for t in inflight if not t.done()}
                     room = concurrency - len(inflight)
-                    if room < batch and inflight:
-                        done, inflight = await asyncio.wait(
-                            inflight, return_when=asyncio.FIRST_COMPLETED
-                        )
-                        await self._record([t.result() for t in done])
+                    if room < batch:
+                        await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
                         continue
+                    recorded.clear()
                     try:
-                        for claimed in await self._claim(room):
-                            inflight.add(
-                                asyncio.create_task(
-                                    self._send(client, claimed), name="webhook-send"
-                                )
-                            )
-                        wait = await self._wait_seconds()
+                        claimed = await self._claim(room)
+                        inflight.update(asyncio.create_task(send(client, c)) for c in claimed)
+                        # Every slot taken: the sends' ends wake it, not a due time.
+                        full = len(claimed) == room
+                        wait = (
+                            self.settings.webhook_poll_seconds
+                            if full
+                            else await self._wait_seconds()
+                        )
                     except Exception:  # a database outage: log, wait, try again
                         stopping()
                         log.exception("webhook delivery pass failed; trying again")
                         wait = self.settings.webhook_poll_seconds
-                    waiter: asyncio.Task[Any] = asyncio.create_task(
-                        self.pulse.wait(wait, seen=seen)
-                    )
-                    await asyncio.wait({waiter, *inflight}, return_when=asyncio.FIRST_COMPLETED)
-                    waiter.cancel()
-                    sent = {t for t in inflight if t.done()}
-                    inflight -= sent
-                    await self._record([t.result() for t in sent])
+                    wakes = [
+                        asyncio.create_task(self.pulse.wait(wait, seen=seen)),
+                        asyncio.create_task(recorded.wait()),
+                    ]
+                    helpers.extend(wakes)
+                    await asyncio.wait({*wakes, *inflight}, return_when=asyncio.FIRST_COMPLETED)
+                    for wake in wakes:
+                        wake.cancel()
+                        helpers.remove(wake)
             finally:
-                for task in inflight:
+                for task in (*helpers, *inflight):
                     task.cancel()
-                for task in inflight:
+                for task in (*helpers, *inflight):
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
 

@@ -77,7 +77,7 @@ def upgrade() -> None:
         ),
     )
     op.create_index(
-        "ix_webhook_deliveries_due", "webhook_deliveries", ["status", "next_attempt_at"]
+        "ix_webhook_deliveries_due", "webhook_deliveries", ["status", "next_attempt_at", "id"]
     )
     op.create_index(
         "ix_webhook_deliveries_subject",
