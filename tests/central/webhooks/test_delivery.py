@@ -14,7 +14,13 @@ from central.events.outbox import DomainEvent, write_events
 from central.events.relay import EventRelay
 from central.events.sequencer import sequence_all
 from central.events.types import EventType
-from central.webhooks.delivery import MAX_ATTEMPTS, SCHEDULE, retry_after, retry_delay
+from central.webhooks.delivery import (
+    MAX_ATTEMPTS,
+    SCHEDULE,
+    claim_due,
+    retry_after,
+    retry_delay,
+)
 from central.webhooks.fanout import WebhookFanout
 from central.webhooks.secrets import WebhookSecretBox, new_secret
 from central.webhooks.subscriptions import rotate_secret
@@ -337,3 +343,25 @@ async def test_a_database_error_in_place_of_a_cancel_still_stops_the_worker() ->
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_two_replicas_never_claim_the_same_delivery(hooks: Hooks) -> None:
+    await hooks.subscribe()
+    await hooks.emit(*(moved(f"LP-{i}") for i in range(60)))
+    box = WebhookSecretBox(hooks.settings.load_master_key())
+    other = make_engine(hooks.central.settings.db_url)  # another replica's pool
+    try:
+        claims = await asyncio.gather(
+            *(
+                claim_due(engine, box, owner=f"replica-{n}", limit=10, lease_seconds=60)
+                for n, engine in enumerate([hooks.central.engine, other] * 4)
+            )
+        )
+    finally:
+        await other.dispose()
+    ids = [c.id for claimed in claims for c in claimed]
+    assert len(ids) == len(set(ids)) == 60  # every one claimed, none twice
+    owners = await hooks.central.rows(
+        "SELECT count(DISTINCT lease_owner) FROM webhook_deliveries WHERE lease_owner IS NOT NULL"
+    )
+    assert owners[0][0] >= 2
