@@ -12,6 +12,7 @@ from central.db.reach import check_reachable
 from central.events.service import build_relay
 from central.ingest import IngestWorker
 from central.settings import CentralSettings
+from central.webhooks.worker import WebhookWorker
 from runtime import __version__
 from runtime.serving import bind_listeners, make_server, serve_app
 
@@ -50,5 +51,7 @@ async def run_central(settings: CentralSettings, *, shared_subscription: bool = 
             group.create_task(worker.run(), name="central-ingest")
             if settings.relay and settings.outbox:
                 group.create_task(build_relay(engine, settings).run(), name="event-relay")
+            if settings.outbox and settings.webhook_delivery:
+                group.create_task(WebhookWorker(engine, settings).run(), name="webhook-delivery")
     finally:
         await engine.dispose()

@@ -124,6 +124,19 @@ class CentralSettings(BaseSettings):
     sse_max_streams: int = Field(default=200, ge=1)
     sse_keepalive_seconds: float = Field(default=15.0, gt=0, le=3600)
     sse_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # Webhooks (docs/events.md#webhooks). ``webhook_delivery`` off: deliveries are still
+    # written but this replica sends none. A send that takes longer than
+    # ``webhook_timeout_seconds`` fails; retries follow the Standard Webhooks schedule
+    # (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h) times ``webhook_retry_scale``
+    # (tests shorten it), each wait drawn at random below its step (full jitter). At most
+    # ``webhook_concurrency`` sends at once per replica. After a secret's rotation the previous
+    # secret signs too for ``webhook_secret_overlap_hours``.
+    webhook_delivery: bool = True
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    webhook_retry_scale: float = Field(default=1.0, ge=0, le=100)
+    webhook_concurrency: int = Field(default=16, ge=1, le=1000)
+    webhook_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
+    webhook_secret_overlap_hours: float = Field(default=24.0, ge=0)
 
     def load_master_key(self) -> MasterKey:
         """The configured master key; on SQLite a key file beside the database by default."""

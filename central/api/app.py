@@ -39,6 +39,7 @@ from central.api.routes import (
     stock,
     tasks,
     tokens,
+    webhooks,
     work_orders,
 )
 from central.db.engine import make_engine
@@ -121,6 +122,7 @@ def create_app(
         security,
         sites,
         events,
+        webhooks,
     ):
         api.include_router(module.router)
     app.include_router(api)
