@@ -22,6 +22,7 @@ from central.events.consumers import Consumer, LeaseLost, claim, consume, releas
 from central.events.sequencer import sequence_pending
 from central.events.signal import Pulse, commit_pulse, listen
 from central.settings import CentralSettings
+from runtime.cancelling import stopping
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class EventRelay:
                 try:
                     await self.pass_once()
                 except Exception:  # a database outage: log, wait, try again
+                    stopping()
                     log.exception("event relay pass failed; trying again")
                 await self.pulse.wait(self.settings.relay_poll_seconds, seen=seen)
         finally:

@@ -63,7 +63,9 @@ def commit_pulse(engine: AsyncEngine) -> Pulse:
     pulse = _pulses[sync_engine] = Pulse()
 
     def rolled_back(conn: Any) -> None:
-        conn.info.pop(_WRITTEN, None)
+        # A connection a cancel cut off is invalidated: its info is gone, and so is the mark.
+        with contextlib.suppress(Exception):
+            conn.info.pop(_WRITTEN, None)
 
     def checked_in(dbapi_connection: Any, record: Any) -> None:
         if record is not None and record.info.pop(_WRITTEN, None):

@@ -21,6 +21,7 @@ from central.events.signal import commit_pulse
 from central.settings import CentralSettings
 from central.webhooks.delivery import Claimed, Outcome, claim_due, next_due, record_all, send
 from central.webhooks.secrets import WebhookSecretBox
+from runtime.cancelling import stopping
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +29,6 @@ Sent = tuple[Claimed, Outcome]
 
 LEASE_MARGIN_SECONDS = 10.0
 MIN_WAIT = 0.05  # a row another replica is claiming right now is not waited for in a spin
-
-
-def stopping() -> None:
-    """Re-raise a cancellation that a database error took the place of: a statement cut off
-    by the cancel can fail its rollback (an invalidated connection), and that error must not
-    keep a stopping worker running."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 class WebhookWorker:
