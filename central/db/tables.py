@@ -795,3 +795,12 @@ event_consumers = Table(
     Column("lease_until", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+ref_heads = Table(
+    "ref_heads",
+    metadata,  # how far each (site, kind) chain of reference deltas has got (central/ref/)
+    Column("site", String(64), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("delta_id", BigInteger, nullable=False),  # the id of its newest delta published
+    Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -62,7 +62,12 @@ class EventRelay:
                 seen = self.pulse.generation
                 try:
                     await self.pass_once()
-                except Exception:  # a database outage: log, wait, try again
+                except Exception as err:  # a database outage: log, wait, try again
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        # A stop that landed inside a database call can surface as the
+                        # driver's error: it is still a stop, not an outage to retry.
+                        raise asyncio.CancelledError from err
                     log.exception("event relay pass failed; trying again")
                 await self.pulse.wait(self.settings.relay_poll_seconds, seen=seen)
         finally:
