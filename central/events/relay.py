@@ -29,6 +29,15 @@ PRUNE_EVERY_SECONDS = 60.0
 MAX_STEPS = 50  # consumer steps per pass, so one busy consumer cannot starve the others
 
 
+def stopping(err: BaseException | None = None) -> None:
+    """Raise CancelledError if this task was asked to stop. A stop that lands inside a
+    database call can come out as the driver's error, or be swallowed by its clean-up; it is
+    still a stop, not an outage to retry."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from err
+
+
 class EventRelay:
     """One per central process; several processes share the work through leases."""
 
@@ -59,15 +68,12 @@ class EventRelay:
         )
         try:
             while True:
+                stopping()
                 seen = self.pulse.generation
                 try:
                     await self.pass_once()
                 except Exception as err:  # a database outage: log, wait, try again
-                    task = asyncio.current_task()
-                    if task is not None and task.cancelling():
-                        # A stop that landed inside a database call can surface as the
-                        # driver's error: it is still a stop, not an outage to retry.
-                        raise asyncio.CancelledError from err
+                    stopping(err)
                     log.exception("event relay pass failed; trying again")
                 await self.pulse.wait(self.settings.relay_poll_seconds, seen=seen)
         finally:

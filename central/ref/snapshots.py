@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from central.clock import now
 from central.edges.registry import load_edges
 from central.edges.sealing import EdgeSecretBox
+from central.events.relay import stopping
 from central.ref.link import BrokerAway, BrokerLink
 from central.ref.publisher import PUBLISH_TIMEOUT, read_heads
 from central.ref.records import live_items
@@ -135,10 +136,12 @@ class SnapshotAnswerer:
     async def run(self) -> None:
         """Answer queued requests until cancelled; one failure is logged, never fatal."""
         while True:
+            stopping()
             topic, site, edge, payload = await self._queue.get()
             try:
                 await self.answer(topic, site, edge, payload)
-            except Exception:  # the database is down: the edge asks again after its timeout
+            except Exception as err:  # the database is down: the edge asks again later
+                stopping(err)
                 log.exception("snapshot request on %s not answered", topic)
 
     async def answer(self, topic: str, site: str, edge: str, payload: bytes) -> bool:

@@ -9,13 +9,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from central.db.tables import event_consumers
 from central.events.outbox import DomainEvent, write_events
 from central.events.relay import EventRelay
 from central.events.service import build_relay
 from central.identity import state_signing_seed
 from central.ingest import IngestWorker
 from central.ref.link import BrokerLink
+from central.ref.publisher import CONSUMER
 from central.ref.snapshots import SnapshotAnswerer
 from protocol import central_public_key
 from protocol.ref import RefDelta, RefHead, RefSnapshotPage, read_ref
@@ -47,6 +50,20 @@ class RefStack:
         conn = await MqttConnection.open(self.url, timeout=5)
         await conn.subscribe(*filters)
         return conn
+
+    async def settled(self, event_id: int, timeout: float = 5.0) -> None:
+        """Wait until the publisher's step that published ``event_id`` has committed (its
+        deltas go out just before the commit that moves the heads)."""
+        query = select(event_consumers.c.position).where(event_consumers.c.name == CONSUMER)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            async with self.central.engine.connect() as conn:
+                if (await conn.scalar(query) or 0) >= event_id:
+                    return
+            if loop.time() > deadline:
+                raise AssertionError(f"the step of event {event_id} did not commit")
+            await asyncio.sleep(0.02)
 
     def delta(self, message: Message) -> RefDelta:
         """A delta, checked against central's key."""
@@ -115,9 +132,8 @@ async def running(central: Central, url: str, **settings: Any) -> AsyncIterator[
     finally:
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        _, running_on = await asyncio.wait(tasks, timeout=15)
+        assert not running_on, f"did not stop: {[t.get_name() for t in running_on]}"
 
 
 @pytest.fixture

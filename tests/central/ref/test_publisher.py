@@ -107,6 +107,7 @@ async def test_floor_actions_reach_the_edges_as_a_continuous_chain(ref_stack: Re
     assert wo.items[0].data is not None
     assert (wo.items[0].key, wo.items[0].data["status"]) == ("WO-1001", "released")
     # The head is retained: an edge that connects now learns how far each chain got.
+    await ref_stack.settled(third.id)
     late = await ref_stack.watcher(HEAD_TOPIC)
     retained = await next_message(late, HEAD_TOPIC)
     await late.close()
