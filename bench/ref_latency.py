@@ -189,6 +189,7 @@ async def run(args: argparse.Namespace, work: Path, procs: list[Proc]) -> None:
         "--child-timeout",
         str(waiting),
         stdout=asyncio.subprocess.PIPE,
+        limit=1 << 26,  # the edges report in one JSON line
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
