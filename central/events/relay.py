@@ -113,6 +113,9 @@ class EventRelay:
         except LeaseLost:
             log.warning("lease of %s lost to another relay", consumer.name)
             self._held.discard(consumer.name)
+        except Exception as err:  # its step rolled back; the others are still fed
+            stopping(err)
+            log.warning("%s: step not done, handed over again later: %s", consumer.name, err)
         return handed
 
     async def prune(self) -> int:

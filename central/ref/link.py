@@ -3,9 +3,9 @@
 The broker knows central by its username and takes that as its client id, so a second
 connection of the same account would push ingest's off: the reference publisher and the
 snapshot answerer publish through the connection ingest keeps. Ingest attaches each new
-connection and detaches it when it dies; a publisher asks for it and waits a bounded time
-while the broker is away, then gives up with ``BrokerAway`` (its work is retried later, so
-nothing is lost).
+connection and detaches it when it dies; a publisher takes it (or waits a bounded time for
+it) and gets ``BrokerAway`` while the broker is away: its work is retried later, so nothing
+is lost.
 """
 
 import asyncio
@@ -47,6 +47,13 @@ class BrokerLink:
     def connected(self) -> bool:
         """True while a live connection is attached."""
         return self._conn is not None and self._conn.is_connected
+
+    def current(self) -> MqttConnection:
+        """The live connection now; BrokerAway if there is none (no waiting)."""
+        conn = self._conn
+        if conn is None or not conn.is_connected:
+            raise BrokerAway("no broker connection")
+        return conn
 
     async def connection(self, wait: float) -> MqttConnection:
         """The live connection, waiting up to ``wait`` seconds for one; BrokerAway if none."""

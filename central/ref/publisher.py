@@ -9,7 +9,8 @@ then the site's retained ``RefHead``. The heads move in the consumer's transacti
 publishes are confirmed (PUBACK) before it commits, so a crash between the two repeats a
 delta, which edges drop by id, and never skips one. While the broker is away the step raises
 ``BrokerAway``: its transaction rolls back, the position stays, and the relay hands the same
-events over again later.
+events over again later (the relay is woken when the connection comes back). A step that
+the broker does not confirm within ``wait_seconds`` is given back the same way.
 
 One consumer serves every site: one lease, one position, deltas of all sites in one step.
 """
@@ -39,7 +40,7 @@ from runtime.errors import MqttError
 log = logging.getLogger(__name__)
 
 CONSUMER = "ref"
-PUBLISH_TIMEOUT = 30.0  # seconds for the broker to confirm one step's messages
+PUBLISH_TIMEOUT = 30.0  # seconds for the broker to confirm a snapshot's pages
 # Event types whose subject is a record of a kind.
 SUBJECT_KIND = {"lp.": "lp", "wo.": "work_order", "task.": "task"}
 SUBJECT_TYPES = {EventType.PRODUCT_CHANGED.value: "product", "location.changed": "location"}
@@ -129,7 +130,7 @@ class RefPublisher:
     sites: Collection[str] | None = None
     types: Collection[str] | None = TYPES
 
-    def __init__(self, link: BrokerLink, seed: bytes, *, wait_seconds: float = 5.0) -> None:
+    def __init__(self, link: BrokerLink, seed: bytes, *, wait_seconds: float = 10.0) -> None:
         self.link = link
         self.seed = seed
         self.wait_seconds = wait_seconds
@@ -142,7 +143,9 @@ class RefPublisher:
         sites = sorted(site for site in changes if _topic_safe(site))
         if not sites:
             return
-        mqtt = await self.link.connection(self.wait_seconds)
+        # Never wait for the broker here: this transaction may hold the database's write
+        # lock (SQLite). The relay is woken again when the connection is back.
+        mqtt = self.link.current()
         heads = await read_heads(conn, sites)
         at = format_ts(now())
         sent: list[asyncio.Future[Any]] = []
@@ -153,7 +156,7 @@ class RefPublisher:
                     conn, site, changes[site], heads[site], moved, at
                 ):
                     sent.append(mqtt.publish_nowait(topic, payload, retain=retain))
-            await asyncio.wait_for(asyncio.gather(*sent), PUBLISH_TIMEOUT)
+            await asyncio.wait_for(asyncio.gather(*sent), self.wait_seconds)
         except (MqttError, TimeoutError) as err:
             for future in sent:
                 future.cancel()

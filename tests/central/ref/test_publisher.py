@@ -9,6 +9,8 @@ from central.catalog.products import create_product
 from central.db.tables import event_consumers, ref_heads
 from central.events.consumers import claim, consume
 from central.events.outbox import DomainEvent, write_events
+from central.events.reading import StoredEvent
+from central.events.relay import EventRelay
 from central.events.sequencer import sequence_all
 from central.events.types import EventType
 from central.identity import state_signing_seed
@@ -184,3 +186,35 @@ async def test_while_the_broker_is_away_the_step_waits_and_nothing_is_skipped(
     delta = read_ref(message.payload, central_public_key(seed), RefDelta)
     assert (delta.id, delta.prev, delta.items[0].op) == (1, 0, "delete")
     assert claimed.position == 1
+
+
+class Recorder:
+    """Another consumer of the outbox (as the webhook fan-out would be)."""
+
+    name = "test-recorder"
+    types = None
+    sites = None
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    async def handle(self, conn: object, events: list[StoredEvent]) -> None:
+        self.seen.extend(e.id for e in events)
+
+
+async def test_while_the_broker_is_away_the_other_consumers_are_fed(seeded: Central) -> None:
+    settings = seeded.settings.model_copy(update={"relay_lease_seconds": 60})
+    link = BrokerLink()  # never connected
+    recorder = Recorder()
+    relay = EventRelay(seeded.engine, settings, [RefPublisher(link, b"\x01" * 32), recorder])
+    await relay.pass_once()  # both claim, at the newest event
+    events = [event(EventType.LP_CREATED, "LP-1"), event(EventType.LP_MOVED, "LP-1")]
+    async with seeded.engine.begin() as conn:
+        await write_events(conn, events)
+    assert await relay.pass_once() == 2  # the recorder's; the publisher's step was given back
+    assert recorder.seen == [1, 2]
+    async with seeded.engine.connect() as conn:
+        positions = dict(
+            (await conn.execute(select(event_consumers.c.name, event_consumers.c.position))).all()
+        )
+    assert positions == {CONSUMER: 0, "test-recorder": 2}
