@@ -125,11 +125,16 @@ class CentralSettings(BaseSettings):
     # answer may wait for the connection) before the work is retried later; snapshot
     # requests per second one edge may make (and its burst), and how many may wait at once.
     ref_page_size: int = Field(default=500, ge=1, le=5000)
-    ref_lp_keep_hours: float = Field(default=24.0, gt=0)
+    ref_lp_keep_hours: float = Field(default=72.0, gt=0)  # as long as an edge keeps them
     ref_publish_wait_seconds: float = Field(default=10.0, gt=0, le=300)
     ref_request_rate: float = Field(default=0.2, gt=0)
     ref_request_burst: int = Field(default=3, ge=1)
     ref_request_queue: int = Field(default=100, ge=1)
+    # Server-sent events (docs/events.md#server-sent-events): streams open at once (more are
+    # 503), the keep-alive comment on an idle stream, and the slow poll behind the commit wake.
+    sse_max_streams: int = Field(default=200, ge=1)
+    sse_keepalive_seconds: float = Field(default=15.0, gt=0, le=3600)
+    sse_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
 
     def load_master_key(self) -> MasterKey:
         """The configured master key; on SQLite a key file beside the database by default."""

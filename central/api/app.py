@@ -18,6 +18,7 @@ from central.api.routes import (
     control_tower,
     counts,
     edges,
+    events,
     fulfilment,
     health,
     invoices,
@@ -40,6 +41,7 @@ from central.api.routes import (
     work_orders,
 )
 from central.db.engine import make_engine
+from central.events.feed import EventFeed
 from central.order_sync.periodic import periodic_order_sync
 from central.settings import CentralSettings
 from runtime.api_docs import install_api_docs
@@ -71,6 +73,7 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await app.state.event_feed.close()
             if app.state.owned_engine is not None:
                 await app.state.owned_engine.dispose()
 
@@ -115,6 +118,7 @@ def create_app(
         tokens,
         security,
         sites,
+        events,
     ):
         api.include_router(module.router)
     app.include_router(api)
@@ -152,3 +156,4 @@ def wire_app(
     app.state.readiness = readiness
     app.state.failure_limiter = failure_limiter(settings)
     app.state.token_lookups = failure_limiter(settings)
+    app.state.event_feed = EventFeed(engine, settings)  # SSE streams' shared tail, started lazily

@@ -13,6 +13,7 @@ from central.apply.refs import ReferenceCache
 from central.clock import now
 from central.edges.sealing import EdgeSecretBox
 from central.errors import Unauthorized
+from central.events.feed import EventFeed
 from central.settings import CentralSettings
 from runtime.http_limits import mark_identified
 
@@ -47,11 +48,18 @@ def get_edge_box(request: Request) -> EdgeSecretBox:
     return box
 
 
+def get_event_feed(request: Request) -> EventFeed:
+    """The process's tail of the outbox that event streams share."""
+    feed: EventFeed = request.app.state.event_feed
+    return feed
+
+
 SettingsDep = Annotated[CentralSettings, Depends(get_settings)]
 EdgeBoxDep = Annotated[EdgeSecretBox, Depends(get_edge_box)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 ProcessorDep = Annotated[ActionProcessor, Depends(get_processor)]
 RefsDep = Annotated[ReferenceCache, Depends(get_refs)]
+EventFeedDep = Annotated[EventFeed, Depends(get_event_feed)]
 
 
 async def read_connection(engine: EngineDep) -> AsyncIterator[AsyncConnection]:

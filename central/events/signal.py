@@ -45,7 +45,10 @@ class Pulse:
             return True
         current = self._event
         try:
-            await asyncio.wait_for(current.wait(), timeout)
+            # Not wait_for: on Python 3.11 it can swallow a cancellation that arrives as the
+            # event is set (a stream's client leaving), and the waiter would never end.
+            async with asyncio.timeout(timeout):
+                await current.wait()
         except TimeoutError:
             return False
         return True
@@ -73,6 +76,10 @@ def commit_pulse(engine: AsyncEngine) -> Pulse:
 
 async def mark_written(conn: AsyncConnection) -> None:
     """Note that this transaction wrote to the outbox: wake readers when it commits."""
+    # The mark lives on the pooled connection: the engine's pulse clears it at check-in (and
+    # on rollback). Without them, an engine that never made its pulse (a second replica's
+    # writer, a tool) would keep the mark and send NOTIFY only once per pooled connection.
+    commit_pulse(conn.engine)
     info = conn.info
     if info.get(_WRITTEN):
         return

@@ -1,16 +1,19 @@
 """`ioe central run` publishes reference data and answers snapshot requests, as wired in the
 server: a change written with its event reaches the site's topic as a delta the provisioned
 edge's key (``central_key`` in its edge.toml) verifies, and a request signed with the edge's
-secret is answered with pages holding what the API shows."""
+secret is answered with pages holding what the API shows; a real edge agent fills its cache
+from a snapshot and follows central's deltas."""
 
 import asyncio
 import tomllib
 import uuid
+from typing import Any
 
 from central.clock import now
 from central.db.engine import make_engine
 from central.events.outbox import DomainEvent, write_events
 from central.events.types import EventType
+from harness import wait_until
 from protocol import format_ts
 from protocol.ref import RefDelta, RefSnapshotPage, RefSnapshotRequest, read_ref, sign_request
 from protocol.topics import ref_filter, ref_request_topic, ref_snapshot_topic, ref_topic
@@ -69,3 +72,36 @@ async def test_central_publishes_deltas_and_answers_snapshots(
     )
     assert keys == {"product": products, "location": ["A-01", "A-02", "RECV"]}
     assert {p.request for p in pages} == {ask.id}
+
+
+def edge_lookup(stack: Stack, path: str) -> dict[str, Any] | None:
+    """The edge's answer for a lookup, or None while it has no such record."""
+    answer = stack.http.get(f"{stack.edge_url(EDGE)}/api/v1/lookup/{path}")
+    return answer.json() if answer.status_code == 200 else None
+
+
+async def test_an_edge_agent_fills_its_cache_from_central_and_follows_its_changes(
+    stack: Stack, broker: KillableBroker
+) -> None:
+    broker.start()
+    stack.start_central()
+    stack.seed()
+    stack.provision_edge(EDGE)
+    stack.start_edge(EDGE)
+    # The edge starts empty: it asks central for a snapshot and answers from it.
+    wait_until(lambda: edge_lookup(stack, "product/RAW-1") is not None, 60, what="the snapshot")
+    found = edge_lookup(stack, "location/A-02")
+    assert found is not None and found["data"]["code"] == "A-02"
+    # A change at central afterwards reaches the edge's cache as a delta.
+    stack.api(
+        "POST", "/products", json={"site": SITE, "code": "NEW-1", "name": "New one", "uom": "ea"}
+    )
+    engine = make_engine(stack.db_url)
+    try:
+        async with engine.begin() as conn:
+            await write_events(conn, [DomainEvent(EventType.PRODUCT_CHANGED, SITE, "NEW-1")])
+    finally:
+        await engine.dispose()
+    wait_until(lambda: edge_lookup(stack, "product/NEW-1") is not None, 60, what="the delta")
+    new = edge_lookup(stack, "product/NEW-1")
+    assert new is not None and new["data"]["name"] == "New one"

@@ -64,8 +64,8 @@ async def test_a_snapshot_holds_every_live_record_and_the_heads(ref_stack: RefSt
     for number in ("LP-3", "LP-OLD"):
         consumed = await c.send_one(c.env("lp.consume", {"lp": number, "work_order": "WO-1001"}))
         assert consumed.result.value == "applied", consumed
-    # LP-OLD was consumed two days ago: past ref_lp_keep_hours, so no edge needs it now.
-    long_ago = now() - timedelta(hours=48)
+    # LP-OLD was consumed four days ago: past ref_lp_keep_hours, so no edge needs it now.
+    long_ago = now() - timedelta(hours=100)
     async with c.engine.begin() as conn:
         old = select(license_plates.c.id).where(license_plates.c.number == "LP-OLD")
         await conn.execute(
