@@ -7,17 +7,20 @@
     python bench/ref_latency.py --smoke --wrong-key   # the edges trust another key: must fail
 
 Central's side runs in this process as `ioe central run` wires it: the ingest worker and its
-MQTT connection (the BrokerLink the publisher sends through) and the event relay with the
-reference publisher, woken by the commit. Each change is a new LP committed together with its
-``lp.created`` event in one transaction, as a floor receipt does (the LP row is written
-straight into the table: the bench measures the way out, not the apply path). t0 is taken when
-COMMIT has returned. The edges are another process (``--edges-child``): N MQTT clients, each
-subscribed to the site's reference topics, that verify every delta with central's public key,
-check its chain (``prev`` equal to the last id applied of its kind) and apply its items into a
-dict; t1 is when an edge has applied the LP. One machine, one clock (``time.time``).
+MQTT connection (the BrokerLink the publisher sends through), the snapshot answerer, and the
+event relay with the reference publisher, woken by the commit. Each change is a new LP
+committed together with its ``lp.created`` event in one transaction, as a floor receipt does
+(the LP row is written straight into the table: the bench measures the way out, not the apply
+path). t0 is taken when COMMIT has returned. The edges are another process
+(``--edges-child``): N provisioned edges, each with the edge agent's own reference cache (a
+RefStore file and the RefFollower that verifies every message with central's public key,
+checks each chain and applies): each starts empty, asks central for a snapshot with its own
+key, and the changes start once every edge has swapped its snapshot in. t1 is when an edge's
+follower has applied the delta carrying the LP. One machine, one clock (``time.time``).
 
-It fails (exit 1, no figure) unless every change reaches every edge with the data committed
-(number, quantity, location), every message verifies, and no edge sees a gap in a chain.
+It fails (exit 1, no figure) unless every change reaches every edge's cache with the data
+committed (number, quantity, location), every message verifies, and every edge took exactly
+one snapshot for one request (a gap in a chain would make it ask again).
 """
 
 from __future__ import annotations
@@ -51,55 +54,76 @@ SETTLE = 10.0  # seconds the edges wait past the last change for its delta
 # -- the edges (a child process) ---------------------------------------------------------
 
 
-async def edges_child(url: str, key_hex: str, count: int, expect: int, timeout: float) -> None:
-    """N edges that verify, chain-check and apply deltas; one JSON line of what each applied."""
-    from protocol import SignatureRefused
-    from protocol.ref import RefDelta, read_ref
-    from protocol.topics import ref_filter, ref_topic
+async def edges_child(
+    url: str, key_hex: str, secrets_file: str, expect: int, timeout: float, work: str
+) -> None:
+    """N edges, each the edge agent's own reference cache (a RefStore file and the RefFollower
+    that verifies, chain-checks and applies), filled by a snapshot it asks central for, then
+    following the deltas; one JSON line of what each applied, and when."""
+    from edge.ref_follow import RefFollower
+    from edge.ref_store import RefStore
+    from protocol.topics import ref_topic
     from runtime.mqtt import MqttConnection
 
     key = bytes.fromhex(key_hex)
-    head = ref_topic(SITE, "head")
-    conns = [await MqttConnection.open(url, client_id=f"bench-edge-{n}") for n in range(count)]
-    for conn in conns:
-        await conn.subscribe(ref_filter(SITE))
+    secrets: dict[str, str] = json.loads(Path(secrets_file).read_text())
+    lp_topic = ref_topic(SITE, "lp")
+    edges = []
+    for name, secret in secrets.items():
+        store = await RefStore.open(Path(work) / f"{name}.db")
+        follower = RefFollower(store, site=SITE, edge=name, secret=secret, central_key=key)
+        await follower.load()
+        conn = await MqttConnection.open(url, client_id=f"bench-{name}")
+        await conn.subscribe(*follower.topics())
+        edges.append((name, store, follower, conn))
+    results: dict[str, dict[str, float]] = {}
+    synced = asyncio.Event()
+
+    async def edge(name: str, store: Any, follower: Any, conn: MqttConnection) -> None:
+        applied: dict[str, float] = {}
+        results[name] = applied
+        following = asyncio.create_task(follower.run(conn.publish))
+        try:
+            async for message in conn.messages():
+                before = follower.applied
+                await follower.on_message(message.topic, message.payload)
+                if follower.snapshots and all(f.snapshots for _, _, f, _ in edges):
+                    synced.set()
+                if message.topic == lp_topic and follower.applied > before:
+                    at = time.time()
+                    for item in json.loads(message.payload)["items"]:
+                        applied.setdefault(item["key"], at)
+                if len(applied) >= expect:
+                    return
+        finally:
+            following.cancel()
+
+    running = [asyncio.create_task(edge(*e)) for e in edges]
+    with contextlib.suppress(TimeoutError):  # edges that trust another key never sync
+        await asyncio.wait_for(synced.wait(), STEP)
     print("ready", flush=True)
-    results: list[dict[str, Any]] = []
-
-    async def edge(conn: MqttConnection) -> None:
-        store: dict[str, dict[str, Any]] = {}
-        last: dict[str, int] = {}
-        applied: dict[str, list[Any]] = {}
-        state = {"gaps": 0, "refused": 0, "deltas": 0, "applied": applied}
-        results.append(state)
-        async for message in conn.messages():
-            if message.topic == head:
-                continue
-            try:
-                delta = read_ref(message.payload, key, RefDelta)
-            except SignatureRefused:
-                state["refused"] += 1
-                continue
-            at = time.time()
-            if delta.id <= last.get(delta.kind, 0):
-                continue  # a repeat
-            if delta.prev != last.get(delta.kind, 0):
-                state["gaps"] += 1
-            last[delta.kind] = delta.id
-            state["deltas"] += 1
-            kind = store.setdefault(delta.kind, {})
-            for item in delta.items:
-                kind[item.key] = item.data
-                if delta.kind == "lp" and item.data is not None and item.key not in applied:
-                    applied[item.key] = [at, item.data["qty"], item.data["location"]]
-            if len(applied) >= expect:
-                return
-
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(asyncio.gather(*(edge(c) for c in conns)), timeout)
-    print(json.dumps(results), flush=True)
-    for conn in conns:
+        await asyncio.wait_for(asyncio.gather(*running), timeout)
+    report = []
+    for name, store, follower, conn in edges:
+        stored = {}
+        for number, at in results.get(name, {}).items():
+            data = await store.get("lp", number) or {}
+            stored[number] = [at, data.get("qty"), data.get("location")]
+        status = follower.status()
+        report.append(
+            {
+                "edge": name,
+                "applied": stored,
+                "refused": status["refused"],
+                "snapshots": follower.snapshots,
+                "snapshot_requests": follower.snapshot_requests,
+                "deltas": status["applied"],
+            }
+        )
         await conn.close()
+        await store.close()
+    print(json.dumps(report), flush=True)
 
 
 # -- central (this process) --------------------------------------------------------------
@@ -142,12 +166,14 @@ async def run(args: argparse.Namespace, work: Path, procs: list[Proc]) -> None:
     from central.db.engine import make_engine
     from central.db.migrate import upgrade
     from central.db.tables import license_plates
+    from central.edges.registry import provision_edge
     from central.events.outbox import DomainEvent, write_events
     from central.events.service import build_relay
     from central.events.types import EventType
     from central.identity import state_signing_seed
     from central.ingest import IngestWorker
     from central.ref.link import BrokerLink
+    from central.ref.snapshots import SnapshotAnswerer
     from central.settings import CentralSettings
     from protocol import central_public_key
 
@@ -165,12 +191,25 @@ async def run(args: argparse.Namespace, work: Path, procs: list[Proc]) -> None:
             conn, site=SITE, code="A-01", name="A-01", kind="storage", caller=OPEN_CALLER
         )
     processor = ActionProcessor(engine, settings)
+    secrets = {}
+    async with engine.begin() as conn:
+        for n in range(args.edges):
+            name = f"edge-{n:02d}"
+            secrets[name] = await provision_edge(
+                conn, site=SITE, edge_id=name, box=processor.edge_box
+            )
+    secrets_file = work / "edges.json"
+    secrets_file.write_text(json.dumps(secrets))
     link = BrokerLink()
-    worker = IngestWorker(processor, mqtt_url=broker, link=link, state_seed=seed)
+    snapshots = SnapshotAnswerer(engine, settings, box=processor.edge_box, seed=seed, link=link)
+    worker = IngestWorker(
+        processor, mqtt_url=broker, link=link, snapshots=snapshots, state_seed=seed
+    )
     relay = build_relay(engine, settings, link=link)
     await relay.pass_once()  # the publisher's first claim
     tasks = [
         asyncio.create_task(relay.run(), name="relay"),
+        asyncio.create_task(snapshots.run(), name="snapshots"),
         asyncio.create_task(worker.run(), name="ingest"),
     ]
     waiting = args.changes / args.rate + SETTLE  # the edges give up this long after they start
@@ -182,8 +221,10 @@ async def run(args: argparse.Namespace, work: Path, procs: list[Proc]) -> None:
         broker,
         "--key",
         central_public_key(os.urandom(32) if args.wrong_key else seed).hex(),
-        "--edges",
-        str(args.edges),
+        "--secrets",
+        str(secrets_file),
+        "--work",
+        str(work),
         "--changes",
         str(args.changes),
         "--child-timeout",
@@ -195,7 +236,7 @@ async def run(args: argparse.Namespace, work: Path, procs: list[Proc]) -> None:
     try:
         assert child.stdout is not None
         await link.connection(STEP)
-        ready = await asyncio.wait_for(child.stdout.readline(), STEP)
+        ready = await asyncio.wait_for(child.stdout.readline(), 2 * STEP)
         check(ready.strip() == b"ready", f"the edges did not start: {ready!r}")
         committed: dict[str, tuple[float, str]] = {}
         interval = 1.0 / args.rate
@@ -247,7 +288,11 @@ def report(
     deltas = []
     for n, edge in enumerate(edges):
         check(edge["refused"] == 0, f"edge {n} refused {edge['refused']} message(s)")
-        check(edge["gaps"] == 0, f"edge {n} saw {edge['gaps']} gap(s) in a chain")
+        check(
+            edge["snapshots"] == 1 and edge["snapshot_requests"] == 1,
+            f"edge {n} took {edge['snapshots']} snapshot(s) for {edge['snapshot_requests']} "
+            "request(s): one at the start, and none after (a gap in a chain asks again)",
+        )
         applied = edge["applied"]
         missing = sorted(set(committed) - set(applied))
         check(not missing, f"edge {n} never got {len(missing)} change(s), e.g. {missing[:3]}")
@@ -261,8 +306,9 @@ def report(
             slowest[number] = max(slowest.get(number, 0.0), at - t0)
         deltas.append(edge["deltas"])
     passed(
-        f"{len(committed)} changes each applied by all {len(edges)} edges with the committed "
-        "data; every delta verified with central's key; no gap in any chain"
+        f"{len(committed)} changes each applied by all {len(edges)} edges' caches with the "
+        "committed data; each edge filled by one snapshot; every message verified with "
+        "central's key; no gap in any chain"
     )
     print(
         f"broker: {broker.split(':')[0] if args.mqtt else args.broker}; db: {db_url.split(':')[0]}"
@@ -300,9 +346,15 @@ def main() -> None:
     parser.add_argument("--edges-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--key", default="", help=argparse.SUPPRESS)
     parser.add_argument("--child-timeout", type=float, default=STEP, help=argparse.SUPPRESS)
+    parser.add_argument("--secrets", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--work", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.edges_child:
-        asyncio.run(edges_child(args.mqtt, args.key, args.edges, args.changes, args.child_timeout))
+        asyncio.run(
+            edges_child(
+                args.mqtt, args.key, args.secrets, args.changes, args.child_timeout, args.work
+            )
+        )
         return
     if args.smoke:
         for name, value in SMOKE.items():

@@ -10,7 +10,7 @@ from tests.bench.test_smoke import FIGURE, bench, failed, passed
 
 def test_every_change_reaches_every_edge(tmp_path: Path) -> None:
     out = passed(bench("ref_latency.py", "--smoke", "--broker", "embedded", tmp_path=tmp_path))
-    assert "40 changes each applied by all 20 edges with the committed data" in out
+    assert "40 changes each applied by all 20 edges' caches with the committed data" in out
     assert re.search(rf"each edge: p50 {FIGURE} ms, p99 {FIGURE} ms", out), out
 
 
