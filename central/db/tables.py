@@ -880,3 +880,12 @@ webhook_attempts = Table(
     Column("latency_ms", Integer, nullable=False),
     Column("error", String(500)),
 )
+
+ref_heads = Table(
+    "ref_heads",
+    metadata,  # how far each (site, kind) chain of reference deltas has got (central/ref/)
+    Column("site", String(64), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("delta_id", BigInteger, nullable=False),  # the id of its newest delta published
+    Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -60,11 +60,12 @@ class EventRelay:
         )
         try:
             while True:
+                stopping()
                 seen = self.pulse.generation
                 try:
                     await self.pass_once()
-                except Exception:  # a database outage: log, wait, try again
-                    stopping()
+                except Exception as err:  # a database outage: log, wait, try again
+                    stopping(err)
                     log.exception("event relay pass failed; trying again")
                 await self.pulse.wait(self.settings.relay_poll_seconds, seen=seen)
         finally:
@@ -104,6 +105,9 @@ class EventRelay:
         except LeaseLost:
             log.warning("lease of %s lost to another relay", consumer.name)
             self._held.discard(consumer.name)
+        except Exception as err:  # its step rolled back; the others are still fed
+            stopping(err)
+            log.warning("%s: step not done, handed over again later: %s", consumer.name, err)
         return handed
 
     async def prune(self) -> int:

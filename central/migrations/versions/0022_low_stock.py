@@ -5,7 +5,7 @@ which stock is low, and whether it was below when last checked, so ``inventory.l
 written once per crossing, not on every change below it.
 
 Revision ID: 0022_low_stock
-Revises: 0020_webhooks
+Revises: 0021_ref_heads
 Create Date: 2026-12-01
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from central.db.types import Qty, UtcDateTime
 
 revision: str = "0022_low_stock"
-down_revision: str | None = "0020_webhooks"
+down_revision: str | None = "0021_ref_heads"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
