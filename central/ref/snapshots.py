@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from central.clock import now
 from central.edges.registry import load_edges
 from central.edges.sealing import EdgeSecretBox
-from central.events.relay import stopping
 from central.ref.link import BrokerAway, BrokerLink
 from central.ref.publisher import PUBLISH_TIMEOUT, read_heads
 from central.ref.records import live_items
@@ -34,6 +33,7 @@ from central.settings import CentralSettings
 from protocol import ProtocolError, SignatureRefused
 from protocol.ref import REF_KINDS, RefSnapshotPage, RefSnapshotRequest, read_request, sign_ref
 from protocol.topics import parse_ref_request_topic, ref_snapshot_topic
+from runtime.cancelling import stopping
 from runtime.errors import MqttError
 from runtime.rate_limit import RateLimiter
 
