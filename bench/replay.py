@@ -4,6 +4,7 @@
     python bench/replay.py --broker mosquitto \
         --db postgresql+asyncpg://postgres@127.0.0.1:5432/ioe_bench_replay
     python bench/replay.py --smoke              # 2,000 actions: does it still work?
+    python bench/replay.py --low-stock 1        # with a low-stock threshold on the product
 
 N actions are queued on the edge while it has no broker (written straight into its durable
 queue, as scans would be), then the edge process starts and the clock runs until every
@@ -201,6 +202,19 @@ def verify(http: httpx.Client, edge_url: str, central_url: str, count: int) -> d
     return {"counts": counts, "checked": report["checked"], "on_hand": on_hand}
 
 
+def verify_threshold(http: httpx.Client, url: str, on_hand: Decimal) -> str:
+    """The threshold checked on the drain's path: its stock is what was received, and its
+    state what that stock says (a threshold under it was re-armed by the first batch after
+    the alert its setting wrote); a BenchFailure otherwise."""
+    state = expect(http.get(url), 200, "the low-stock threshold")
+    below = on_hand < Decimal(state["min_qty"])
+    check(
+        Decimal(state["qty"]) == on_hand and state["below"] is below and state["alerted"] is below,
+        f"the threshold should have seen {on_hand} kg, below {below}: {state}",
+    )
+    return f"; low-stock threshold {state['min_qty']} kg {'below' if below else 're-armed'}"
+
+
 def replay(args: argparse.Namespace, work: Path, procs: list[Proc]) -> None:
     """Set up, queue, drain, check, measure the ceiling, print."""
     quiet = {"IOE_LOG_LEVEL": "WARNING"}
@@ -238,7 +252,7 @@ def replay(args: argparse.Namespace, work: Path, procs: list[Proc]) -> None:
             return False
 
     wait_until(central_ready, 60, what="central")
-    expect(
+    product = expect(
         http.post(
             f"{central_url}/api/v1/products",
             json={"site": args.product_site, "code": ITEM, "name": "Raw", "uom": "kg"},
@@ -246,6 +260,10 @@ def replay(args: argparse.Namespace, work: Path, procs: list[Proc]) -> None:
         201,
         "create the product",
     )
+    threshold_url = f"{central_url}/api/v1/products/{product['id']}/low-stock"
+    if args.low_stock is not None:
+        body = {"min_qty": args.low_stock}
+        expect(http.put(threshold_url, json=body), 200, "set the low-stock threshold")
     expect(
         http.post(
             f"{central_url}/api/v1/locations",
@@ -291,6 +309,8 @@ def replay(args: argparse.Namespace, work: Path, procs: list[Proc]) -> None:
     wait_until(drained, max(120.0, args.actions / 50), interval=0.05, what="the queue to drain")
     elapsed = time.perf_counter() - started
     outcome = verify(http, edge_url, central_url, args.actions)
+    if args.low_stock is not None:
+        outcome["threshold"] = verify_threshold(http, threshold_url, outcome["on_hand"])
     ceiling, duplicates = paho_ceiling(broker_url, args.ceiling_messages)
     rate = args.actions / elapsed
     passed(
@@ -298,7 +318,7 @@ def replay(args: argparse.Namespace, work: Path, procs: list[Proc]) -> None:
         f"holds {outcome['checked']['lps']:,} LPs and {outcome['checked']['ledger_rows']:,} "
         f"ledger rows, consistent, {outcome['on_hand']:,} kg on hand; "
         f"{args.ceiling_messages:,} of {args.ceiling_messages:,} ceiling messages arrived "
-        f"({duplicates} of them twice, QoS 1)"
+        f"({duplicates} of them twice, QoS 1)" + outcome.get("threshold", "")
     )
     broker = {"embedded": "embedded amqtt", "mosquitto": "own Mosquitto"}.get(args.broker)
     print(f"broker: {broker or broker_url}")
@@ -334,6 +354,13 @@ def main() -> None:
         default=SITE,
         help="site of the product the actions receive; another makes every action a conflict "
         "(the self-check must fail the run)",
+    )
+    parser.add_argument(
+        "--low-stock",
+        metavar="MIN_QTY",
+        help="set a low-stock threshold (kg) on the received product before the drain: every "
+        "batch checks it (over the final stock, a threshold stays below and each batch reads "
+        "the stock)",
     )
     args = parser.parse_args()
     if args.smoke:

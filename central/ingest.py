@@ -28,10 +28,13 @@ from central.db.tables import edges
 from central.edges.presence import record_edge_state
 from central.edges.registry import load_edges
 from central.identity import state_signing_seed
+from central.ref.link import BrokerLink
+from central.ref.snapshots import SnapshotAnswerer
 from protocol import CentralState, ProtocolError, batch_ack, signed_central_state
 from protocol.topics import (
     ACT_FILTER,
     CENTRAL_STATE,
+    REF_REQUEST_FILTER,
     STATE_FILTER,
     ack_topic,
     parse_act_topic,
@@ -66,9 +69,15 @@ class IngestWorker:
         version: str = "",
         state_seed: bytes | None = None,
         drop_report_seconds: float = DROP_REPORT_SECONDS,
+        link: BrokerLink | None = None,
+        snapshots: SnapshotAnswerer | None = None,
     ) -> None:
         self.processor = processor
         self.drop_report_seconds = drop_report_seconds
+        # Others publish through this connection (the broker takes central's username as its
+        # client id, so it can have only one); snapshot requests go to ``snapshots.offer``.
+        self.link = link
+        self.snapshots = snapshots
         # Central's state signing key: from the master key unless given (tests).
         self.state_seed = (
             state_seed if state_seed is not None else state_signing_seed(processor.settings)
@@ -158,8 +167,14 @@ class IngestWorker:
     async def _session(self, conn: MqttConnection) -> None:
         act = shared(ACT_FILTER) if self.shared_subscription else ACT_FILTER
         self._registered = await self._read_registry()
-        await conn.subscribe(act, STATE_FILTER)
+        filters = [act, STATE_FILTER]
+        if self.snapshots is not None:
+            requests = REF_REQUEST_FILTER
+            filters.append(shared(requests) if self.shared_subscription else requests)
+        await conn.subscribe(*filters)
         await conn.publish(CENTRAL_STATE, self._state(True), retain=True)
+        if self.link is not None:
+            self.link.attach(conn)
 
         def start(group: asyncio.TaskGroup) -> None:
             group.create_task(self._receive(conn, group), name="central-receive")
@@ -172,6 +187,8 @@ class IngestWorker:
                 farewell=lambda: conn.publish(CENTRAL_STATE, self._state(False), retain=True),
             )
         finally:
+            if self.link is not None:
+                self.link.detach(conn)
             self._lanes.clear()
             while not self._unregistered.empty():
                 self._unregistered.get_nowait()
@@ -187,6 +204,10 @@ class IngestWorker:
         for number in range(self.settings.unknown_lane_workers):
             group.create_task(self._drain_unregistered(conn), name=f"lane-unregistered-{number}")
         async for message in conn.messages():
+            if message.topic.endswith("/ref-request"):
+                if self.snapshots is not None:  # rate-limited and queued, never awaited
+                    self.snapshots.offer(message.topic, message.payload)
+                continue
             try:
                 if message.topic.endswith("/state"):
                     site, edge = parse_state_topic(message.topic)

@@ -119,6 +119,35 @@ class CentralSettings(BaseSettings):
     relay_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
     relay_lease_seconds: float = Field(default=30.0, gt=0, le=3600)
     events_retention_hours: float = Field(default=7 * 24, gt=0)
+    # Reference data to the edges (docs/events.md#reference-data-to-the-edges): items per
+    # snapshot page; how long consumed or shipped LPs and finished work orders stay in
+    # snapshots; how long the broker may take to confirm a step's deltas (or a snapshot
+    # answer may wait for the connection) before the work is retried later; snapshot
+    # requests per second one edge may make (and its burst), and how many may wait at once.
+    ref_page_size: int = Field(default=500, ge=1, le=5000)
+    ref_lp_keep_hours: float = Field(default=72.0, gt=0)  # as long as an edge keeps them
+    ref_publish_wait_seconds: float = Field(default=10.0, gt=0, le=300)
+    ref_request_rate: float = Field(default=0.2, gt=0)
+    ref_request_burst: int = Field(default=3, ge=1)
+    ref_request_queue: int = Field(default=100, ge=1)
+    # Server-sent events (docs/events.md#server-sent-events): streams open at once (more are
+    # 503), the keep-alive comment on an idle stream, and the slow poll behind the commit wake.
+    sse_max_streams: int = Field(default=200, ge=1)
+    sse_keepalive_seconds: float = Field(default=15.0, gt=0, le=3600)
+    sse_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # Webhooks (docs/events.md#webhooks). ``webhook_delivery`` off: deliveries are still
+    # written but this replica sends none. A send that takes longer than
+    # ``webhook_timeout_seconds`` fails; retries follow the Standard Webhooks schedule
+    # (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h) times ``webhook_retry_scale``
+    # (tests shorten it), each wait drawn at random below its step (full jitter). At most
+    # ``webhook_concurrency`` sends at once per replica. After a secret's rotation the previous
+    # secret signs too for ``webhook_secret_overlap_hours``.
+    webhook_delivery: bool = True
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    webhook_retry_scale: float = Field(default=1.0, ge=0, le=100)
+    webhook_concurrency: int = Field(default=16, ge=1, le=1000)
+    webhook_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
+    webhook_secret_overlap_hours: float = Field(default=24.0, ge=0)
 
     def load_master_key(self) -> MasterKey:
         """The configured master key; on SQLite a key file beside the database by default."""

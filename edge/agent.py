@@ -2,11 +2,15 @@
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from edge.api import create_edge_api
 from edge.config import EdgeConfig
 from edge.events import EventBus
+from edge.lookups import RefLookups
 from edge.queue import ActionQueue
+from edge.ref_follow import RefFollower
+from edge.ref_store import RefStore, RefStoreError
 from edge.scanners.base import RawScan
 from edge.scanners.drivers import driver_for
 from edge.scanners.hub import ScanHandler, ScannerHub
@@ -34,6 +38,22 @@ def _scan_handler(stations: StationRunner) -> ScanHandler:
     return handle
 
 
+def ref_follower(config: EdgeConfig, store: RefStore, central_key: bytes) -> RefFollower:
+    """The follower of central's reference data, with the edge's keep times and cap."""
+    done = timedelta(hours=config.ref_done_keep_hours)
+    return RefFollower(
+        store,
+        site=config.site,
+        edge=config.edge_id,
+        secret=config.secret,
+        central_key=central_key,
+        snapshot_timeout=config.ref_snapshot_timeout_seconds,
+        catchup_seconds=config.ref_catchup_seconds,
+        keep={"lp": timedelta(hours=config.ref_lp_keep_hours), "task": done, "hold": done},
+        max_items=config.ref_max_items,
+    )
+
+
 async def run_edge(config: EdgeConfig) -> None:
     """Run the edge until cancelled; the queue is opened first and closed last."""
     central_key = config.central_public_key()  # refuse to start without it, before anything
@@ -46,7 +66,18 @@ async def run_edge(config: EdgeConfig) -> None:
         events=events,
         reserve_bytes=config.queue_reserve_bytes,
     )
+    ref_store = follower = None
     try:
+        try:
+            ref_store = await RefStore.open(config.ref_path)
+            follower = ref_follower(config, ref_store, central_key)
+            await follower.load()
+        except RefStoreError as err:
+            # Lookups are a help, the queue is the job: the edge runs on without them.
+            log.error("%s; the edge runs without its reference cache (lookups answer 503)", err)
+            if ref_store is not None:
+                await ref_store.close()
+            ref_store = follower = None
         stations = StationRunner(config, queue, events)
         scanners = ScannerHub(events)
         sync = SyncLoop(
@@ -62,6 +93,7 @@ async def run_edge(config: EdgeConfig) -> None:
             backlog_warn_seconds=config.backlog_warn_seconds,
             version=__version__,
             scanners=scanners.summary,
+            ref=follower,
         )
         scanners.add_listener(sync.state_changed)
         app = create_edge_api(
@@ -71,6 +103,11 @@ async def run_edge(config: EdgeConfig) -> None:
             events=events,
             status=sync.status,
             scanners=scanners,
+            lookups=(
+                RefLookups(ref_store, follower, queue, sync.status)
+                if ref_store is not None and follower is not None
+                else None
+            ),
         )
         server = make_server(app, config.host, config.port, set_by=EDGE_TOML)
         log.info(
@@ -93,4 +130,6 @@ async def run_edge(config: EdgeConfig) -> None:
                         name=f"scanner-{station.name}",
                     )
     finally:
+        if ref_store is not None:
+            await ref_store.close()
         await queue.close()

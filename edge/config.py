@@ -109,6 +109,9 @@ class StationConfig(BaseModel):
     # How the station's operators write numbers ("de": 1.000,5; "en": 1,000.5): decides an
     # ambiguous typed quantity such as 1.720; without it such a quantity is refused.
     locale: str | None = None
+    # Which pick tasks GET /tasks?station= lists: tasks whose location is one of these codes,
+    # or starts with one ending in "*" (a zone, "A-*"); absent: every open task of the site.
+    task_locations: list[str] | None = Field(default=None, min_length=1)
 
     @field_validator("locale")
     @classmethod
@@ -179,6 +182,15 @@ class EdgeConfig(BaseModel):
     barcode_rules: list[BarcodeRule] | None = None
     # The character scanners send instead of GS (FNC1) when they cannot send GS, e.g. "|".
     gs_substitute: str | None = None
+    # The reference cache (docs/edge.md#reference-cache-and-lookups): how long LPs consumed
+    # or shipped, and tasks done or cancelled and holds released, stay for lookups; records
+    # per kind at most; how long a snapshot may take before it is asked again (doubling up to
+    # a minute); how long a kind may trail central's head before the edge asks for a snapshot.
+    ref_lp_keep_hours: float = Field(default=72.0, ge=0)
+    ref_done_keep_hours: float = Field(default=72.0, ge=0)
+    ref_max_items: int = Field(default=200_000, ge=1)
+    ref_snapshot_timeout_seconds: float = Field(default=10.0, gt=0)
+    ref_catchup_seconds: float = Field(default=2.0, gt=0)
 
     @field_validator("barcode_rules")
     @classmethod
@@ -236,6 +248,11 @@ class EdgeConfig(BaseModel):
     def queue_path(self) -> Path:
         """Where the durable queue lives: ``<data_dir>/queue.db``."""
         return Path(self.data_dir) / "queue.db"
+
+    @property
+    def ref_path(self) -> Path:
+        """Where the reference cache lives: ``<data_dir>/ref.db``, beside the queue."""
+        return Path(self.data_dir) / "ref.db"
 
     def central_public_key(self) -> bytes:
         """Central's state key as bytes; an edge without one cannot tell central from a forger."""

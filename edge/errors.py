@@ -1,5 +1,7 @@
 """Edge errors: a small hierarchy; library errors are translated into these at the boundary."""
 
+from typing import Any
+
 
 class EdgeError(Exception):
     """Any failure of the edge agent that a caller can act on."""
@@ -64,3 +66,16 @@ class OperatorNotSignedInError(EdgeError):
 
 class QuantityOverLimitError(EdgeError):
     """An action's quantity is above the edge's per-action maximum; nothing was queued."""
+
+
+class NotInCacheError(EdgeError):
+    """A lookup's record is not in the edge's reference cache; ``details`` says whether the
+    cache is empty, possibly out of date, or current."""
+
+    def __init__(self, message: str, *, details: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+class RefCacheUnavailable(EdgeError):
+    """This edge runs without a reference cache, so it cannot answer lookups."""

@@ -319,6 +319,25 @@ class ActionQueue:
         """The same actions as envelopes (dicts), for tools and inspection."""
         return [json.loads(action.envelope) for action in await self.pending_wire(limit)]
 
+    async def open_since(self, seq: int) -> list[tuple[int, str]]:
+        """(seq, envelope) of the actions after ``seq`` still not final, in seq order."""
+        sql = f"SELECT seq, envelope FROM actions WHERE seq > ? AND {OPEN_SQL} ORDER BY seq"
+        async with self._reader.execute(sql, (seq,)) as cursor:
+            rows = await cursor.fetchall()
+        return [(int(row[0]), str(row[1])) for row in rows]
+
+    async def open_of(self, seqs: list[int]) -> list[tuple[int, str]]:
+        """(seq, envelope) of those of ``seqs`` still not final, in seq order."""
+        if not seqs:
+            return []
+        marks = ", ".join("?" for _ in seqs)
+        sql = (
+            f"SELECT seq, envelope FROM actions WHERE seq IN ({marks}) AND {OPEN_SQL} ORDER BY seq"
+        )
+        async with self._reader.execute(sql, seqs) as cursor:
+            rows = await cursor.fetchall()
+        return [(int(row[0]), str(row[1])) for row in rows]
+
     async def get(self, id: str) -> ActionRecord | None:
         """One action by id, or None."""
         async with self._reader.execute(

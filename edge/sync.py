@@ -26,9 +26,11 @@ from edge.errors import QueueError
 from edge.events import EventSink
 from edge.queue import ActionQueue
 from edge.queue_records import PendingAction
+from edge.ref_follow import RefFollower
 from protocol import EdgeState, SignatureRefused, parse_ts, read_acks, read_central_state
 from protocol.topics import CENTRAL_STATE, ack_topic, act_topic, state_topic
 from protocol.wire import MAX_MESSAGE_BYTES, join_batch
+from runtime.errors import MqttDisconnected, MqttError
 from runtime.mqtt import Backoff, MqttConnection, Will, keep_connected, run_link_tasks
 from runtime.mqtt_options import BrokerAddress
 
@@ -54,6 +56,7 @@ class SyncLoop:
         state_interval: float = 10.0,
         version: str = "",
         scanners: Callable[[], dict[str, dict[str, Any]]] | None = None,
+        ref: RefFollower | None = None,
     ) -> None:
         self.queue = queue
         self.site = site
@@ -68,6 +71,7 @@ class SyncLoop:
         self.state_interval = state_interval
         self.version = version
         self._scanners = scanners
+        self.ref = ref  # follows central's reference data into the cache, when given
         self.broker_connected = False
         self._central_online = asyncio.Event()
         self._wake = asyncio.Event()
@@ -125,6 +129,8 @@ class SyncLoop:
 
     def _on_link_change(self, up: bool) -> None:
         self.broker_connected = up
+        if not up and self.ref is not None:
+            self.ref.link_down()
         if not up:
             if self._stopping:
                 # The edge is stopping (SIGTERM): neither central nor the broker went away.
@@ -152,12 +158,29 @@ class SyncLoop:
     async def _link(self, conn: MqttConnection) -> None:
         """One connection's life: subscribe, announce, then receive, send and report."""
         await conn.subscribe(ack_topic(self.site, self.edge), CENTRAL_STATE)
+        ref = self.ref
+        if ref is not None:
+            try:
+                await conn.subscribe(*ref.topics())
+            except MqttDisconnected:
+                raise
+            except MqttError as err:
+                # Sending the queue matters more than lookups: keep the link, say what to fix.
+                log.error(
+                    "the broker refused this edge the reference topics (%s): the lookup cache "
+                    "is not kept up to date; let the edge's account read %s (docs/deploy.md)",
+                    err,
+                    ", ".join(ref.topics()),
+                )
+                ref = None
         await self._publish_state(conn)
 
         def start(group: asyncio.TaskGroup) -> None:
             group.create_task(self._receive(conn), name="edge-receive")
             group.create_task(self._send(conn), name="edge-send")
             group.create_task(self._report_state(conn), name="edge-state")
+            if ref is not None:
+                group.create_task(ref.run(conn.publish), name="edge-ref")
 
         await run_link_tasks(conn, start, farewell=lambda: self._publish_state(conn, online=False))
 
@@ -170,6 +193,8 @@ class SyncLoop:
                 self._on_central_state(message.payload)
             elif message.topic == ack_from:
                 await self._on_acks(message.payload)
+            elif self.ref is not None and self.ref.owns(message.topic):
+                await self.ref.on_message(message.topic, message.payload)
 
     def _on_central_state(self, payload: bytes) -> None:
         # An empty (cleared) retained state is refused too: only central may hold edges back.

@@ -65,9 +65,16 @@ def _integer_params(route: Any) -> tuple[set[str], set[str]]:
     int_path: set[str] = set()
     int_query: set[str] = set()
     for part in _all(dependant):
-        int_path |= {f.alias for f in part.path_params if _is_int(f.field_info.annotation)}
-        int_query |= {f.alias for f in part.query_params if _is_int(f.field_info.annotation)}
+        int_path |= {f.alias for f in part.path_params if _is_narrow_int(f.field_info)}
+        int_query |= {f.alias for f in part.query_params if _is_narrow_int(f.field_info)}
     return int_path, int_query
+
+
+def _is_narrow_int(field: Any) -> bool:
+    """An integer parameter held to 32 bits here; one that declares a wider upper bound
+    itself (``le``: event ids are 64-bit) is held to that bound by its schema instead."""
+    wide = any((getattr(m, "le", None) or 0) > PARAM_INT_MAX for m in field.metadata)
+    return _is_int(field.annotation) and not wide
 
 
 def _all(dependant: Dependant) -> Iterator[Dependant]:

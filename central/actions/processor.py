@@ -383,7 +383,8 @@ class ActionProcessor:
         via: str,
     ) -> None:
         """Write the batch's buffered rows: ledger, conflicts, dedup records, refusals, alarms,
-        seqs; then each conflict's outcome knows its id."""
+        seqs; then each conflict's outcome knows its id. Low-stock thresholds are checked
+        last, so their row locks are held the shortest time."""
         conn = ctx.conn
         await ctx.flush()
         ids = await record_conflicts(conn, [row for row, _ in batch.conflicts])
@@ -395,6 +396,7 @@ class ActionProcessor:
         await self.rejected.keep(conn, batch.rejections, via=via, received_at=received_at)
         await batch.seqs.write(conn, at=received_at)
         await retire_previous_keys(conn, batch.retire)
+        await ctx.finish()
 
 
 def _text(raw: Any) -> str:

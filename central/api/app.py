@@ -18,12 +18,14 @@ from central.api.routes import (
     control_tower,
     counts,
     edges,
+    events,
     fulfilment,
     health,
     invoices,
     license_plates,
     locations,
     lots,
+    low_stock,
     order_sync,
     orders,
     products,
@@ -37,9 +39,11 @@ from central.api.routes import (
     stock,
     tasks,
     tokens,
+    webhooks,
     work_orders,
 )
 from central.db.engine import make_engine
+from central.events.feed import EventFeed
 from central.order_sync.periodic import periodic_order_sync
 from central.settings import CentralSettings
 from runtime.api_docs import install_api_docs
@@ -71,6 +75,7 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await app.state.event_feed.close()
             if app.state.owned_engine is not None:
                 await app.state.owned_engine.dispose()
 
@@ -90,6 +95,7 @@ def create_app(
     api = APIRouter(prefix=API_PREFIX, responses=error_responses(400, 401, 403, 413, 429, 503))
     for module in (
         products,
+        low_stock,
         boms,
         locations,
         work_orders,
@@ -115,6 +121,8 @@ def create_app(
         tokens,
         security,
         sites,
+        events,
+        webhooks,
     ):
         api.include_router(module.router)
     app.include_router(api)
@@ -152,3 +160,4 @@ def wire_app(
     app.state.readiness = readiness
     app.state.failure_limiter = failure_limiter(settings)
     app.state.token_lookups = failure_limiter(settings)
+    app.state.event_feed = EventFeed(engine, settings)  # SSE streams' shared tail, started lazily

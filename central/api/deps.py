@@ -13,6 +13,7 @@ from central.apply.refs import ReferenceCache
 from central.clock import now
 from central.edges.sealing import EdgeSecretBox
 from central.errors import Unauthorized
+from central.events.feed import EventFeed
 from central.settings import CentralSettings
 from runtime.http_limits import mark_identified
 
@@ -47,11 +48,18 @@ def get_edge_box(request: Request) -> EdgeSecretBox:
     return box
 
 
+def get_event_feed(request: Request) -> EventFeed:
+    """The process's tail of the outbox that event streams share."""
+    feed: EventFeed = request.app.state.event_feed
+    return feed
+
+
 SettingsDep = Annotated[CentralSettings, Depends(get_settings)]
 EdgeBoxDep = Annotated[EdgeSecretBox, Depends(get_edge_box)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 ProcessorDep = Annotated[ActionProcessor, Depends(get_processor)]
 RefsDep = Annotated[ReferenceCache, Depends(get_refs)]
+EventFeedDep = Annotated[EventFeed, Depends(get_event_feed)]
 
 
 async def read_connection(engine: EngineDep) -> AsyncIterator[AsyncConnection]:
@@ -108,12 +116,13 @@ async def apply_context(
     conn: WriteConn, settings: SettingsDep, refs: RefsDep
 ) -> AsyncIterator[ApplyContext]:
     """The apply context of an API write: the request's transaction and the shared reference
-    cache; its ledger rows are caused by the call's audit entry (``cause = 'api'``). What it
-    still buffers when the handler returns (events told after a service's last flush) is
-    written before the transaction commits; a handler that raised writes nothing."""
+    cache; its ledger rows are caused by the call's audit entry (``cause = 'api'``). When the
+    handler returns, before the commit, it finishes (what it still buffers written, events told
+    after a service's last flush too; low-stock thresholds checked); a handler that raised
+    rolls everything back instead."""
     ctx = ApplyContext(conn, settings, refs, recorded_at=now(), cause="api")
     yield ctx
-    await ctx.flush()
+    await ctx.finish()
 
 
 ApplyDep = Annotated[ApplyContext, Depends(apply_context, scope="function")]

@@ -20,6 +20,7 @@ from central.apply.sscc import make_sscc, reserve_serials
 from central.db.tables import license_plates, lp_genealogy, products, stock_moves, work_orders
 from central.events.outbox import DomainEvent, outbox_on, write_events
 from central.events.types import EventType
+from central.inventory.low_stock import StockChange, Touched, check_crossings
 from central.settings import CentralSettings
 from protocol import Envelope
 
@@ -145,6 +146,10 @@ class ApplyContext:
     # Domain events of this transaction's changes, written at flush with the rows they tell
     # of (central/events/outbox.py): they commit together or not at all.
     events: list[DomainEvent] = field(default_factory=list)
+    # (site, product id) -> what this transaction did to that product's stock, from every new
+    # or changed LP and every ledger row flushed: the products whose low-stock thresholds
+    # ``finish`` checks (central/inventory/low_stock.py).
+    stock_changes: dict[tuple[str, int], Touched] = field(default_factory=dict)
     # False on an engine made with the outbox off: events are neither built nor buffered.
     writes_events: bool = field(init=False)
 
@@ -379,8 +384,44 @@ class ApplyContext:
             )
         )
 
+    async def finish(self) -> None:
+        """End the transaction's work: write what is buffered, then check the low-stock
+        thresholds of the products whose stock it changed, once, on its final stock."""
+        await self.flush()
+        if not self.stock_changes:
+            return
+        keys = await (await self._refs()).with_threshold(self.conn)
+        changes = {key: change for key, change in self.stock_changes.items() if key in keys}
+        self.stock_changes = {}
+        await check_crossings(self.conn, changes, at=self.recorded_at)
+
+    def _note_stock(self) -> None:
+        """Note the products whose stock the buffered rows change, and how: a ledger row says
+        most (its kind, action and sign), an LP its status."""
+        notes = self.stock_changes
+        for lp in [*self.changed_lps.values(), *(lp for lp, _ in self.new_lps)]:
+            key = (lp.site, lp.product_id)
+            if key not in notes:
+                notes[key] = Touched(StockChange(lp=lp.number, status=lp.status))
+            notes[key].status(lp.status)
+        for lp, row in self.moves:
+            key = (lp.site, lp.product_id)
+            change = StockChange(
+                lp=lp.number,
+                kind=row["kind"],
+                action_id=row["action_id"],
+                cause=row["cause"],
+                occurred_at=row["occurred_at"],
+            )
+            if key in notes:
+                notes[key].change = change
+            else:
+                notes[key] = Touched(change)
+            notes[key].ledger(row["kind"], row["qty"])
+
     async def flush(self) -> None:
         """Write everything buffered (before anything reads these tables, and before commit)."""
+        self._note_stock()
         if self.new_lps:
             rows = [
                 {

@@ -1,11 +1,12 @@
-"""Products and locations by code, cached across transactions and kept right across replicas.
+"""Products and locations by code, and which products have a low-stock threshold, cached
+across transactions and kept right across replicas.
 
 Every change to a cached attribute (a product's unit, merge rule or GTIN, a product deleted,
-a product created with a GTIN) bumps the ``references`` counter in ``number_sequences`` in the
-same transaction as the change. Each apply context reads that counter once, before its first
-lookup, and a cache that saw an older value starts over. So a product changed through one
-central replica is what every replica on the same database applies next, at the cost of one
-primary-key read per transaction.
+a product created with a GTIN, a low-stock threshold set or removed) bumps the ``references``
+counter in ``number_sequences`` in the same transaction as the change. Each apply context
+reads that counter once, before its first lookup, and a cache that saw an older value starts
+over. So a product changed through one central replica is what every replica on the same
+database applies next, at the cost of one primary-key read per transaction.
 """
 
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.apply.sscc import reserve_serials
-from central.db.tables import locations, number_sequences, products
+from central.db.tables import locations, low_stock_thresholds, number_sequences, products
 from protocol.gs1 import gtin_spellings
 
 REFERENCES_SEQUENCE = "references"
@@ -76,6 +77,7 @@ class ReferenceCache:
         self.gtins: dict[tuple[str, str], list[Product]] = {}
         self.locations: dict[tuple[str, str], Location] = {}
         self.locations_by_id: dict[int, Location] = {}
+        self.thresholds: frozenset[tuple[str, int]] | None = None  # (site, product id)
 
     async def sync(self, conn: AsyncConnection) -> None:
         """Start over when the database's counter moved past what this cache has seen."""
@@ -92,7 +94,18 @@ class ReferenceCache:
             self.gtins.clear()
             self.locations.clear()
             self.locations_by_id.clear()
+            self.thresholds = None
             self.version = version
+
+    async def with_threshold(self, conn: AsyncConnection) -> frozenset[tuple[str, int]]:
+        """(site, product id) of every product with a low-stock threshold: read once, then
+        kept until the counter moves (a threshold set or removed moves it)."""
+        if self.thresholds is None:
+            rows = await conn.execute(
+                select(low_stock_thresholds.c.site, low_stock_thresholds.c.product_id)
+            )
+            self.thresholds = frozenset((row.site, row.product_id) for row in rows)
+        return self.thresholds
 
     async def product(self, conn: AsyncConnection, site: str, code: str) -> Product | None:
         """The product with this code at ``site``, or None."""

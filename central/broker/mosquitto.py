@@ -1,9 +1,10 @@
 """Mosquitto's password file, ACL and ``mosquitto.conf``, written from central's accounts.
 
-Each edge may publish only its own ``act`` and ``state`` and read only its own ``ack``, its
-site's reference data and central's state. Each central account reads every ``act`` (plainly
-or through the ``$share/central`` group) and every edge state, and publishes acks, reference
-data and central's state. Anonymous clients are refused, and every client's id is its
+Each edge may publish only its own ``act``, ``state`` and ``ref-request`` and read only its
+own ``ack`` and ``ref-snapshot``, its site's reference data and central's state. Each central
+account reads every ``act`` and ``ref-request`` (plainly or through the ``$share/central``
+group) and every edge state, and publishes acks, reference data, snapshots and central's
+state. Anonymous clients are refused, and every client's id is its
 username (``use_username_as_clientid``), so nobody can take over another client's session.
 """
 
@@ -18,10 +19,14 @@ from protocol.topics import (
     ACT_FILTER,
     CENTRAL_STATE,
     REF_FILTER,
+    REF_REQUEST_FILTER,
+    REF_SNAPSHOT_FILTER,
     STATE_FILTER,
     ack_topic,
     act_topic,
     ref_filter,
+    ref_request_topic,
+    ref_snapshot_topic,
     shared,
     state_topic,
 )
@@ -87,8 +92,11 @@ def render_acl(edges: Sequence[EdgeLogin], centrals: Sequence[str]) -> str:
             f"topic read {ACT_FILTER}",
             f"topic read {shared(ACT_FILTER)}",
             f"topic read {STATE_FILTER}",
+            f"topic read {REF_REQUEST_FILTER}",
+            f"topic read {shared(REF_REQUEST_FILTER)}",
             f"topic write {ACK_FILTER}",
             f"topic write {REF_FILTER}",
+            f"topic write {REF_SNAPSHOT_FILTER}",
             f"topic write {CENTRAL_STATE}",
             "",
         ]
@@ -98,7 +106,9 @@ def render_acl(edges: Sequence[EdgeLogin], centrals: Sequence[str]) -> str:
             f"topic write {act_topic(edge.site, edge.edge_id)}",
             f"topic write {state_topic(edge.site, edge.edge_id)}",
             f"topic read {ack_topic(edge.site, edge.edge_id)}",
+            f"topic write {ref_request_topic(edge.site, edge.edge_id)}",
             f"topic read {ref_filter(edge.site)}",
+            f"topic read {ref_snapshot_topic(edge.site, edge.edge_id)}",
             f"topic read {CENTRAL_STATE}",
             "",
         ]

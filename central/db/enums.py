@@ -61,6 +61,9 @@ AutoReleaseWave = Literal["route", "day"]  # how automatic release groups new or
 Resolution = Literal["apply", "apply_with_changes", "void"]
 # The first outcome of an action id: what its duplicates repeat (refusals are kept elsewhere).
 FirstOutcome = Literal["applied", "conflict"]
+# A webhook delivery: waiting (first try or a retry), delivered (a 2xx), or failed (the last
+# retry failed, or the endpoint answered 410 Gone): a dead letter until retried by hand.
+WebhookDeliveryStatus = Literal["pending", "delivered", "failed"]
 Role = Literal["technical", "planning", "production", "warehouse", "quality", "admin"]
 # What a security event records: a refused envelope (signature, edge, revoked edge) or a
 # refused API call (no valid token: 401; a token used beyond its roles or sites: 403).
@@ -97,4 +100,5 @@ AUTO_RELEASE_WAVES: tuple[str, ...] = get_args(AutoReleaseWave)
 RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
 FIRST_OUTCOMES: tuple[str, ...] = get_args(FirstOutcome)
 ROLES: tuple[str, ...] = get_args(Role)
+WEBHOOK_DELIVERY_STATUSES: tuple[str, ...] = get_args(WebhookDeliveryStatus)
 SECURITY_KINDS: tuple[str, ...] = get_args(SecurityKind)

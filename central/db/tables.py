@@ -43,6 +43,7 @@ from central.db.enums import (  # the tables' CHECK constraints, and their value
     SO_STATUSES,
     SYNC_RUN_STATUSES,
     TASK_STATUSES,
+    WEBHOOK_DELIVERY_STATUSES,
     WO_STATUSES,
 )
 from central.db.types import Qty, UtcDateTime
@@ -793,5 +794,98 @@ event_consumers = Table(
     Column("position", BigInteger, nullable=False),  # the last event id it finished
     Column("lease_owner", String(64)),
     Column("lease_until", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+low_stock_thresholds = Table(
+    "low_stock_thresholds",
+    metadata,  # a product's low-stock level (a product belongs to one site), and its state:
+    # inventory.low_stock is written when ``below`` turns true, once per crossing
+    Column(
+        "product_id",
+        Integer,
+        ForeignKey("products.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("site", String(64), nullable=False),  # the product's site
+    Column("min_qty", Qty, nullable=False),  # stock under this is low
+    Column("below", Boolean, nullable=False),  # available stock < min_qty when last checked
+    Column("crossed_at", UtcDateTime),  # when ``below`` last changed (None: never)
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("min_qty > 0", name="min_qty"),
+    Index(None, "site", "below"),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,  # an outside HTTP endpoint that is sent the events it subscribed to
+    Column("id", Integer, primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("types", JSON, nullable=False),  # event types: exact, or a prefix such as "lp.*"
+    Column("sites", JSON),  # the sites whose events it gets; None: every site (and none)
+    Column("description", String(500), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("disabled_reason", String(500)),  # why central turned it off (410 Gone)
+    # The signing secret (whsec_...), sealed under the master key (central/webhooks/secrets.py);
+    # after a rotation the previous one signs too, until previous_until.
+    Column("secret_sealed", Text, nullable=False),
+    Column("secret_version", Integer, nullable=False),
+    Column("previous_secret_sealed", Text),
+    Column("previous_until", UtcDateTime),
+    # Events numbered after this id are its own: a new subscription starts at its creation.
+    Column("after_event", BigInteger, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    # Health: the last 2xx, the last failure and how many failed in a row since.
+    Column("last_success_at", UtcDateTime),
+    Column("last_failure_at", UtcDateTime),
+    Column("last_error", String(500)),
+    Column("consecutive_failures", Integer, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,  # one event to one endpoint, until it is delivered or given up (a dead letter)
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("webhook_id", Integer, nullable=False),
+    Column("event_id", BigInteger),  # None: a test ping
+    Column("message_id", String(64), nullable=False),  # webhook-id, the same on every retry
+    Column("type", String(48), nullable=False),
+    Column("subject", String(128), nullable=False),
+    Column("body", JSON, nullable=False),  # the event as sent: kept past the events' retention
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),  # tries in this round (a manual retry resets)
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    # A delivery worker's claim while it sends: another replica takes it only after expiry.
+    Column("lease_owner", String(64)),
+    Column("lease_until", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime),
+    Column("last_status", Integer),
+    Column("last_error", String(500)),
+    CheckConstraint(_one_of("status", WEBHOOK_DELIVERY_STATUSES), name="status"),
+    UniqueConstraint("webhook_id", "event_id"),  # one delivery per (endpoint, event)
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at", "id"),  # claims in order
+    Index("ix_webhook_deliveries_subject", "webhook_id", "subject", "id"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,  # every try of a delivery: what the endpoint answered, how fast, or what failed
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("delivery_id", BigInteger, nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("status_code", Integer),  # None: no answer (timeout, refused connection)
+    Column("latency_ms", Integer, nullable=False),
+    Column("error", String(500)),
+)
+
+ref_heads = Table(
+    "ref_heads",
+    metadata,  # how far each (site, kind) chain of reference deltas has got (central/ref/)
+    Column("site", String(64), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("delta_id", BigInteger, nullable=False),  # the id of its newest delta published
     Column("updated_at", UtcDateTime, nullable=False),
 )

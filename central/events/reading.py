@@ -95,9 +95,11 @@ async def events_before(
     *,
     types: Collection[str] | None = None,
     sites: Collection[str] | None = None,
+    subject: str | None = None,
     limit: int = 100,
 ) -> list[StoredEvent]:
-    """Numbered events with id < ``before`` (None: the newest), newest first: paging back."""
+    """Numbered events with id < ``before`` (None: the newest), newest first: paging back;
+    ``subject``: only the events of that LP, order, ... number."""
     query = (
         select(*_COLUMNS)
         .where(outbox_events.c.event_id.is_not(None))
@@ -110,6 +112,8 @@ async def events_before(
         query = query.where(outbox_events.c.type.in_(list(types)))
     if sites is not None:
         query = query.where(outbox_events.c.site.in_(list(sites)))
+    if subject is not None:
+        query = query.where(outbox_events.c.subject == subject)
     return [_event(row) for row in await conn.execute(query)]
 
 

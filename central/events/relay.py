@@ -22,6 +22,7 @@ from central.events.consumers import Consumer, LeaseLost, claim, consume, releas
 from central.events.sequencer import sequence_pending
 from central.events.signal import Pulse, commit_pulse, listen
 from central.settings import CentralSettings
+from runtime.cancelling import stopping
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +60,12 @@ class EventRelay:
         )
         try:
             while True:
+                stopping()
                 seen = self.pulse.generation
                 try:
                     await self.pass_once()
-                except Exception:  # a database outage: log, wait, try again
+                except Exception as err:  # a database outage: log, wait, try again
+                    stopping(err)
                     log.exception("event relay pass failed; trying again")
                 await self.pulse.wait(self.settings.relay_poll_seconds, seen=seen)
         finally:
@@ -102,6 +105,9 @@ class EventRelay:
         except LeaseLost:
             log.warning("lease of %s lost to another relay", consumer.name)
             self._held.discard(consumer.name)
+        except Exception as err:  # its step rolled back; the others are still fed
+            stopping(err)
+            log.warning("%s: step not done, handed over again later: %s", consumer.name, err)
         return handed
 
     async def prune(self) -> int:

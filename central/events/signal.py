@@ -45,7 +45,10 @@ class Pulse:
             return True
         current = self._event
         try:
-            await asyncio.wait_for(current.wait(), timeout)
+            # Not wait_for: on Python 3.11 it can swallow a cancellation that arrives as the
+            # event is set (a stream's client leaving), and the waiter would never end.
+            async with asyncio.timeout(timeout):
+                await current.wait()
         except TimeoutError:
             return False
         return True
@@ -60,7 +63,9 @@ def commit_pulse(engine: AsyncEngine) -> Pulse:
     pulse = _pulses[sync_engine] = Pulse()
 
     def rolled_back(conn: Any) -> None:
-        conn.info.pop(_WRITTEN, None)
+        # A connection a cancel cut off is invalidated: its info is gone, and so is the mark.
+        with contextlib.suppress(Exception):
+            conn.info.pop(_WRITTEN, None)
 
     def checked_in(dbapi_connection: Any, record: Any) -> None:
         if record is not None and record.info.pop(_WRITTEN, None):
@@ -73,6 +78,10 @@ def commit_pulse(engine: AsyncEngine) -> Pulse:
 
 async def mark_written(conn: AsyncConnection) -> None:
     """Note that this transaction wrote to the outbox: wake readers when it commits."""
+    # The mark lives on the pooled connection: the engine's pulse clears it at check-in (and
+    # on rollback). Without them, an engine that never made its pulse (a second replica's
+    # writer, a tool) would keep the mark and send NOTIFY only once per pooled connection.
+    commit_pulse(conn.engine)
     info = conn.info
     if info.get(_WRITTEN):
         return

@@ -207,8 +207,9 @@ async def _pages(
         orders, shipments = _read(page, report)
         async with engine.begin() as conn:
             at = now()
+            ctx = ApplyContext(conn, settings, refs, recorded_at=at, cause="api")
             await apply_page(
-                ApplyContext(conn, settings, refs, recorded_at=at, cause="api"),
+                ctx,
                 caller=caller,
                 site=pull.site,
                 orders=orders,
@@ -216,6 +217,7 @@ async def _pages(
                 at=at,
                 report=report,
             )
+            await ctx.finish()
         cursor = page.next_cursor
         if not cursor:
             return

@@ -104,6 +104,8 @@ async def _one(
             own = ApplyContext(ctx.conn, ctx.settings, ctx.refs, recorded_at=now(), cause="api")
             done = await release_orders(own, caller=caller, order_ids=[row.id], site=site)
             shipment, created = await _plan(ctx.conn, caller, site, row, by)
+            await own.flush()
+            ctx.stock_changes.update(own.stock_changes)  # checked when ctx finishes
     except CentralError as err:
         return AutoRelease(
             row.id,

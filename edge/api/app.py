@@ -10,6 +10,7 @@ from edge.api.routes import API_ROUTERS, ROOT_ROUTERS
 from edge.config import EdgeConfig
 from edge.errors import ConfigError
 from edge.events import EventBus
+from edge.lookups import RefLookups
 from edge.queue import ActionQueue
 from edge.scanners.hub import ScannerHub
 from edge.stations import StationRunner
@@ -29,6 +30,7 @@ def create_edge_api(
     events: EventBus,
     status: LinkStatus,
     scanners: ScannerHub | None = None,
+    lookups: RefLookups | None = None,
 ) -> FastAPI:
     """The local API app; ``status`` supplies the sync loop's connectivity figures.
 
@@ -53,6 +55,7 @@ def create_edge_api(
         events=events,
         status=status,
         scanners=scanners if scanners is not None else ScannerHub(events),
+        lookups=lookups,
     )
     # Every API call may meet the key check (401), the body limit and reader (400, 413) and
     # the failure budget (429).

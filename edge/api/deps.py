@@ -7,7 +7,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from edge.config import EdgeConfig
+from edge.errors import RefCacheUnavailable
 from edge.events import EventBus
+from edge.lookups import RefLookups
 from edge.queue import ActionQueue
 from edge.scanners.hub import ScannerHub
 from edge.stations import StationRunner
@@ -25,6 +27,7 @@ class EdgeParts:
     events: EventBus
     status: LinkStatus
     scanners: ScannerHub
+    lookups: RefLookups | None = None
 
 
 def get_parts(request: Request) -> EdgeParts:
@@ -66,9 +69,17 @@ def get_link_status(parts: PartsDep) -> LinkStatus:
     return parts.status
 
 
+def get_lookups(parts: PartsDep) -> RefLookups:
+    """The reference cache's lookups; 503 on an edge run without one."""
+    if parts.lookups is None:
+        raise RefCacheUnavailable("this edge runs without a reference cache")
+    return parts.lookups
+
+
 ConfigDep = Annotated[EdgeConfig, Depends(get_config)]
 QueueDep = Annotated[ActionQueue, Depends(get_queue)]
 StationsDep = Annotated[StationRunner, Depends(get_stations)]
 ScannersDep = Annotated[ScannerHub, Depends(get_scanners)]
 EventsDep = Annotated[EventBus, Depends(get_events)]
 LinkStatusDep = Annotated[LinkStatus, Depends(get_link_status)]
+LookupsDep = Annotated[RefLookups, Depends(get_lookups)]

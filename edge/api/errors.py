@@ -5,10 +5,12 @@ from fastapi.responses import JSONResponse
 
 from edge.errors import (
     EdgeError,
+    NotInCacheError,
     OperatorNotSignedInError,
     QuantityOverLimitError,
     QueueError,
     QueueFullError,
+    RefCacheUnavailable,
     ScanError,
     UnknownActionError,
     UnknownStationError,
@@ -23,6 +25,8 @@ __all__ = ["error_responses", "install_error_handlers"]
 STATUS: list[tuple[type[Exception], int, str | None]] = [
     (UnknownStationError, 404, "STATION_NOT_FOUND"),
     (UnknownActionError, 404, "ACTION_NOT_FOUND"),
+    (NotInCacheError, 404, "NOT_IN_CACHE"),
+    (RefCacheUnavailable, 503, "REF_CACHE_OFF"),
     (ScanError, 422, None),  # its own code: SCAN_INVALID, GS1_INVALID, NO_RULE_MATCHED...
     (OperatorNotSignedInError, 409, "OPERATOR_NOT_SIGNED_IN"),
     (QuantityOverLimitError, 422, "QTY_OVER_LIMIT"),
@@ -40,6 +44,8 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     )
     if isinstance(exc, ProtocolError):
         return error_response(status, code or exc.code, exc.message)
+    if isinstance(exc, NotInCacheError):
+        return error_response(status, code or "NOT_IN_CACHE", str(exc), exc.details)
     if isinstance(exc, ScanError):
         return error_response(status, code or exc.code, str(exc))
     return error_response(status, code or "EDGE_ERROR", str(exc))

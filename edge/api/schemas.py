@@ -183,3 +183,55 @@ class EventOut(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     ts: str
+
+
+class LookupOut(BaseModel):
+    """A record from the edge's reference cache, and how far to trust it."""
+
+    kind: Literal["lp", "product", "location", "work_order"]
+    key: str = Field(description="what was looked up (a GTIN finds its product)")
+    data: dict[str, Any] = Field(description="the record (docs/events.md#reference-data)")
+    as_of: str | None = Field(description="when central was last heard for this kind")
+    stale: bool = Field(description="the record may be out of date (see stale_reasons)")
+    stale_reasons: list[str]
+    pending: bool = Field(
+        default=False, description="an LP changed by this edge's actions central has not acked"
+    )
+    pending_actions: list[str] = Field(default_factory=list)
+    cached: dict[str, Any] | None = Field(
+        default=None, description="central's own summary, when pending actions change it"
+    )
+
+
+class TasksOut(BaseModel):
+    """Open pick tasks (assigned or not), ordered by wave and sequence."""
+
+    station: str | None
+    tasks: list[dict[str, Any]]
+    as_of: str | None
+    stale: bool
+    stale_reasons: list[str]
+
+
+class RefKindOut(BaseModel):
+    """How far one kind of the cache has followed central."""
+
+    last_id: int = Field(description="the id of the last delta (or snapshot) applied")
+    head: int = Field(description="how far central said the kind has got (its retained head)")
+    as_of: str | None
+    records: int
+    stale: bool
+    stale_reasons: list[str]
+
+
+class RefStatusOut(BaseModel):
+    """The reference cache: each kind's position and what the follower counted."""
+
+    kinds: dict[str, RefKindOut]
+    snapshot_pending: list[str]
+    applied: int = Field(description="deltas applied")
+    repeats: int = Field(description="deltas dropped as already applied")
+    gaps: int = Field(description="deltas that showed a missed one (each asks for a snapshot)")
+    refused: int = Field(description="messages dropped: not signed by central, or misplaced")
+    snapshot_requests: int
+    snapshots: int = Field(description="snapshots swapped in")

@@ -90,6 +90,14 @@ def test_replay_fails_when_its_actions_do_not_apply(tmp_path: Path) -> None:
     assert "PRODUCT_NOT_FOUND" in err, err
 
 
+def test_replay_with_a_low_stock_threshold_checks_it_followed_the_stock(tmp_path: Path) -> None:
+    """A threshold set on empty stock alerts at once; the drain's first batch re-arms it."""
+    args = ("--actions", "400", "--ceiling-messages", "100", "--low-stock", "1")
+    out = passed(bench("replay.py", *args, tmp_path=tmp_path))
+    assert "400 of 400 actions acked applied" in out, out
+    assert "low-stock threshold 1 kg re-armed" in out, out
+
+
 def test_conflict_storm_drains_each_replay_as_expected(
     replay_tier: tuple[str, str], tmp_path: Path
 ) -> None:

@@ -6,10 +6,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from edge.agent import ref_follower
 from edge.api import create_edge_api
 from edge.config import EdgeConfig
 from edge.events import EventBus
+from edge.lookups import RefLookups
 from edge.queue import ActionQueue
+from edge.ref_store import RefStore
 from edge.stations import StationRunner
 from tests.openapi_fuzz import brief, fuzz_app
 
@@ -23,18 +26,28 @@ async def client(
     config: EdgeConfig, queue: ActionQueue, bus: EventBus
 ) -> AsyncIterator[httpx.AsyncClient]:
     keyed = config.model_copy(update={"api_key": API_KEY})
+    store = await RefStore.open(keyed.ref_path)
+    follower = ref_follower(keyed, store, keyed.central_public_key())
+
+    def link() -> dict[str, bool]:
+        return {"broker_connected": False, "central_online": False}
+
     app = create_edge_api(
         config=keyed,
         queue=queue,
         stations=StationRunner(keyed, queue, bus),
         events=bus,
-        status=lambda: {"broker_connected": False, "central_online": False},
+        status=link,
+        lookups=RefLookups(store, follower, queue, link),
     )
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://edge"
-    ) as c:
-        c.headers["Authorization"] = f"Bearer {API_KEY}"
-        yield c
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://edge"
+        ) as c:
+            c.headers["Authorization"] = f"Bearer {API_KEY}"
+            yield c
+    finally:
+        await store.close()
 
 
 async def test_edge_api_survives_fuzzing(client: httpx.AsyncClient) -> None:

@@ -1,6 +1,6 @@
 """The local API's routers, one module per resource."""
 
-from edge.api.routes import actions, events, health, queue, scanners, stations
+from edge.api.routes import actions, events, health, lookup, queue, scanners, stations, tasks
 
 API_ROUTERS = (  # under /api/v1
     stations.router,
@@ -8,5 +8,7 @@ API_ROUTERS = (  # under /api/v1
     actions.router,
     queue.router,
     events.router,
+    lookup.router,
+    tasks.router,
 )
 ROOT_ROUTERS = (health.router,)

@@ -35,6 +35,7 @@ CHECKED = {
     ("shipments", "status"): enums.SHIPMENT_STATUSES,
     ("site_settings", "auto_release_wave"): enums.AUTO_RELEASE_WAVES,
     ("order_sync_runs", "status"): enums.SYNC_RUN_STATUSES,
+    ("webhook_deliveries", "status"): enums.WEBHOOK_DELIVERY_STATUSES,
 }
 QUERY_ENUMS = {
     ("/api/v1/work-orders", "status"): enums.WO_STATUSES,

@@ -39,7 +39,7 @@ async def test_upgrade_twice_and_schema_matches_tables(database_url: str) -> Non
     finally:
         await engine.dispose()
     assert diff == []
-    assert version == [("0019_events",)]
+    assert version == [("0022_low_stock",)]
 
 
 async def test_quantities_sum_exactly_and_times_come_back_utc(database_url: str) -> None:
@@ -324,4 +324,4 @@ async def test_a_stop_during_the_migration_lets_it_finish_then_stops(tmp_path: P
             version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
     finally:
         await engine.dispose()
-    assert version == [("0019_events",)]
+    assert version == [("0022_low_stock",)]
