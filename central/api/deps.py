@@ -117,8 +117,9 @@ async def apply_context(
 ) -> AsyncIterator[ApplyContext]:
     """The apply context of an API write: the request's transaction and the shared reference
     cache; its ledger rows are caused by the call's audit entry (``cause = 'api'``). When the
-    handler returns, before the commit, it finishes (low-stock thresholds checked); a handler
-    that raised rolls everything back instead."""
+    handler returns, before the commit, it finishes (what it still buffers written, events told
+    after a service's last flush too; low-stock thresholds checked); a handler that raised
+    rolls everything back instead."""
     ctx = ApplyContext(conn, settings, refs, recorded_at=now(), cause="api")
     yield ctx
     await ctx.finish()

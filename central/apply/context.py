@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from central.apply.refs import Location, Product, ReferenceCache
 from central.apply.sscc import make_sscc, reserve_serials
 from central.db.tables import license_plates, lp_genealogy, products, stock_moves, work_orders
-from central.events.outbox import DomainEvent, write_events
+from central.events.outbox import DomainEvent, outbox_on, write_events
 from central.events.types import EventType
 from central.inventory.low_stock import StockChange, Touched, check_crossings
 from central.settings import CentralSettings
@@ -97,11 +97,12 @@ class Origin:
     action_id: str
     occurred_at: datetime
     by: str
+    station: str | None = None  # the floor station an action came from
 
     @classmethod
     def of(cls, env: Envelope) -> "Origin":
         """The origin of a floor action."""
-        return cls(env.site, env.id, env.occurred_at, env.operator)
+        return cls(env.site, env.id, env.occurred_at, env.operator, env.station)
 
 
 @dataclass
@@ -149,6 +150,11 @@ class ApplyContext:
     # or changed LP and every ledger row flushed: the products whose low-stock thresholds
     # ``finish`` checks (central/inventory/low_stock.py).
     stock_changes: dict[tuple[str, int], Touched] = field(default_factory=dict)
+    # False on an engine made with the outbox off: events are neither built nor buffered.
+    writes_events: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writes_events = outbox_on(self.conn)
 
     def emit(
         self,
@@ -158,6 +164,8 @@ class ApplyContext:
         payload: dict[str, Any] | None = None,
     ) -> None:
         """Buffer one domain event caused by ``origin``; flush writes it."""
+        if not self.writes_events:
+            return
         self.events.append(
             DomainEvent(
                 type,
@@ -166,6 +174,31 @@ class ApplyContext:
                 payload or {},
                 occurred_at=origin.occurred_at,
                 cause=origin.action_id,
+            )
+        )
+
+    def event(
+        self,
+        type: EventType,
+        site: str | None,
+        subject: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        cause: str | None,
+        occurred_at: datetime | None = None,
+    ) -> None:
+        """Buffer one domain event where no ``Origin`` is at hand (an API service, a step
+        shared by both doors); it happened at ``occurred_at``, by default now."""
+        if not self.writes_events:
+            return
+        self.events.append(
+            DomainEvent(
+                type,
+                site,
+                subject,
+                payload or {},
+                occurred_at=occurred_at or self.recorded_at,
+                cause=cause,
             )
         )
 
@@ -184,6 +217,10 @@ class ApplyContext:
         """The products of ``site`` that carry ``gtin`` (14 digits), by code; none, one, or
         (a catalog mistake) several."""
         return await (await self._refs()).products_by_gtin(self.conn, site, gtin)
+
+    async def product_by_id(self, product_id: int) -> Product:
+        """A product an LP or a work order points at."""
+        return await (await self._refs()).product_by_id(self.conn, product_id)
 
     async def location(self, site: str, code: str) -> Location | None:
         """Location ``code`` of ``site``, or None."""

@@ -73,6 +73,7 @@ class ReferenceCache:
     def __init__(self) -> None:
         self.version = 0
         self.products: dict[tuple[str, str], Product] = {}
+        self.products_by_id: dict[int, Product] = {}
         self.gtins: dict[tuple[str, str], list[Product]] = {}
         self.locations: dict[tuple[str, str], Location] = {}
         self.locations_by_id: dict[int, Location] = {}
@@ -89,6 +90,7 @@ class ReferenceCache:
         ).scalar_one_or_none() or 0
         if version > self.version:  # an older snapshot (version lower) keeps the newer cache
             self.products.clear()
+            self.products_by_id.clear()
             self.gtins.clear()
             self.locations.clear()
             self.locations_by_id.clear()
@@ -120,6 +122,15 @@ class ReferenceCache:
                 return None
             self.products[key] = _product(row)
         return self.products[key]
+
+    async def product_by_id(self, conn: AsyncConnection, product_id: int) -> Product:
+        """A product by id (it exists: an LP or a work order points at it)."""
+        if product_id not in self.products_by_id:
+            row = (
+                await conn.execute(select(*_PRODUCT_COLUMNS).where(products.c.id == product_id))
+            ).one()
+            self.products_by_id[product_id] = _product(row)
+        return self.products_by_id[product_id]
 
     async def products_by_gtin(self, conn: AsyncConnection, site: str, gtin: str) -> list[Product]:
         """The products of ``site`` whose GTIN, in whatever length the catalog wrote it, is

@@ -16,6 +16,8 @@ from central.clock import now
 from central.db.rows import as_dict, page
 from central.db.tables import locations
 from central.errors import AlreadyExists
+from central.events.outbox import DomainEvent, write_events
+from central.events.types import EventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +56,9 @@ async def create_location(
         ).one()
     except IntegrityError as err:
         raise AlreadyExists(f"location {code} already exists at {site}", details=details) from err
+    entry = None
     if caller is not None:
-        await audit.record(
+        entry = await audit.record(
             conn,
             caller=caller,
             action="location.create",
@@ -63,6 +66,9 @@ async def create_location(
             site=site,
             details={"name": name, "kind": kind},
         )
+    payload = {"change": "created", "code": code, "name": name, "kind": kind}
+    event = DomainEvent(EventType.LOCATION_CHANGED, site, code, payload, cause=entry)
+    await write_events(conn, [event])
     return Location(**as_dict(row))
 
 

@@ -31,6 +31,8 @@ from central.db.tables import (
     work_orders,
 )
 from central.errors import AlreadyExists, CentralError, InUse, NotFound
+from central.events.outbox import DomainEvent, write_events
+from central.events.types import EventType
 from protocol.types import format_qty
 
 
@@ -141,8 +143,9 @@ async def create_product(
         raise AlreadyExists(f"product {code} already exists at {site}", details=details) from err
     if gtin is not None:  # a GTIN another product carries is ambiguous from now on
         await references_changed(conn)
+    entry = None
     if caller is not None:
-        await audit.record(
+        entry = await audit.record(
             conn,
             caller=caller,
             action="product.create",
@@ -150,7 +153,9 @@ async def create_product(
             site=site,
             details={"id": row.id},
         )
-    return Product(**as_dict(row))
+    product = Product(**as_dict(row))
+    await _changed(conn, product, "created", cause=entry)
+    return product
 
 
 def _filters(
@@ -310,12 +315,13 @@ async def update_product(
         )
     ).one()
     await references_changed(conn)  # every replica's apply path drops its cached copy
+    entry = None
     if caller is not None:
         changed = {k: row._mapping[k] for k in _EDITABLE if row._mapping[k] != getattr(old, k)}
         for k in _TOLERANCES:  # JSON-safe in the audit entry
             if k in changed and changed[k] is not None:
                 changed[k] = format_qty(changed[k])
-        await audit.record(
+        entry = await audit.record(
             conn,
             caller=caller,
             action="product.update",
@@ -323,7 +329,9 @@ async def update_product(
             site=old.site,
             details={"id": product_id, "changed": changed},
         )
-    return Product(**as_dict(row))
+    product = Product(**as_dict(row))
+    await _changed(conn, product, "updated", cause=entry)
+    return product
 
 
 async def product_uses(conn: AsyncConnection, *, product_id: int) -> list[str]:
@@ -354,8 +362,9 @@ async def delete_product(
     except IntegrityError as err:  # a row referring to it was committed since the check
         raise in_use from err
     await references_changed(conn)
+    entry = None
     if caller is not None:
-        await audit.record(
+        entry = await audit.record(
             conn,
             caller=caller,
             action="product.delete",
@@ -363,4 +372,22 @@ async def delete_product(
             site=old.site,
             details={"id": product_id},
         )
+    await _changed(conn, old, "deleted", cause=entry)
     return old
+
+
+async def _changed(
+    conn: AsyncConnection, product: Product, change: str, *, cause: str | None
+) -> None:
+    """Write ``product.changed`` (created, updated or deleted) with what an edge keeps of it."""
+    payload = {
+        "change": change,
+        "code": product.code,
+        "name": product.name,
+        "uom": product.uom,
+        "type": product.type,
+        "gtins": [product.gtin] if product.gtin else [],
+        "shelf_life_days": product.shelf_life_days,
+    }
+    event = DomainEvent(EventType.PRODUCT_CHANGED, product.site, product.code, payload, cause=cause)
+    await write_events(conn, [event])

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from central.db.rows import as_dict, page
 from central.db.tables import conflicts
 from central.errors import ActionConflict, NotFound
+from central.events.outbox import DomainEvent, write_events
+from central.events.types import EventType
 from protocol import Envelope
 
 
@@ -67,7 +69,7 @@ async def record_conflicts(conn: AsyncConnection, rows: list[dict[str, Any]]) ->
 
     The ids are read back by ``action_id`` (unique) rather than with ``INSERT ... RETURNING``,
     which SQLite cannot batch: it cost one statement per conflict, three times a whole
-    applied batch."""
+    applied batch. Each conflict's ``conflict.opened`` event is written with it."""
     if not rows:
         return {}
     await conn.execute(insert(conflicts), rows)
@@ -76,7 +78,30 @@ async def record_conflicts(conn: AsyncConnection, rows: list[dict[str, Any]]) ->
             conflicts.c.action_id.in_([row["action_id"] for row in rows])
         )
     )
-    return {row.action_id: row.id for row in found}
+    ids = {row.action_id: row.id for row in found}
+    await write_events(conn, (_opened(row, ids[row["action_id"]]) for row in rows))
+    return ids
+
+
+def _opened(row: dict[str, Any], conflict_id: int) -> DomainEvent:
+    """The ``conflict.opened`` event of an inbox row just written."""
+    return DomainEvent(
+        EventType.CONFLICT_OPENED,
+        row["site"],
+        str(conflict_id),
+        {
+            "conflict_id": conflict_id,
+            "action_id": row["action_id"],
+            "action_type": row["type"],
+            "edge": row["edge"],
+            "seq": row["seq"],
+            "code": row["code"],
+            "message": row["message"],
+            "details": row["details"],
+        },
+        occurred_at=row["created_at"],
+        cause=row["action_id"],
+    )
 
 
 def _conflict(row: Row[*tuple[Any, ...]]) -> Conflict:

@@ -26,6 +26,7 @@ from central.conflicts.inbox import Conflict, get_conflict
 from central.db.enums import RESOLUTIONS
 from central.db.tables import conflicts, stock_moves
 from central.errors import ActionConflict, Forbidden, InvalidInput, NotFound
+from central.events.types import EventType
 from protocol import Envelope, ProtocolError, check_envelope
 from protocol.envelope import normalize_body
 
@@ -210,6 +211,24 @@ async def resolve(
             resolution_cause=entry_id,
         )
     )
+    ctx.event(
+        EventType.CONFLICT_RESOLVED,
+        row.site,
+        str(conflict_id),
+        {
+            "conflict_id": conflict_id,
+            "action_id": row.action_id,
+            "action_type": row.type,
+            "edge": row.edge,
+            "resolution": resolution,
+            "status": "voided" if resolution == "void" else "resolved",
+            "reason": reason,
+            "result_code": code,
+            "operator": caller.name,
+        },
+        cause=entry_id,
+    )
+    await ctx.flush()
     moves = (
         (
             await conn.execute(

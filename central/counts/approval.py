@@ -24,6 +24,8 @@ from central.counts.service import CountSession, count_session, open_session, vi
 from central.counts.variance import variance_lines
 from central.db.tables import audit_log, count_lines, count_sessions
 from central.errors import Forbidden
+from central.events.facts import lp_facts
+from central.events.types import EventType
 from central.inventory.claims import fit_reservations
 
 
@@ -126,6 +128,7 @@ async def approve(ctx: ApplyContext, *, caller: Caller, session_id: int) -> Appr
         assert lp is not None
         at = line.counted_at if line.counted_at is not None else found.count_time
         row = {"occurred_at": at, "action_id": entry, "reference": session.number}
+        was_qty, was_at = lp.qty, lp.location_id
         if lp.location_id != session.location_id:
             ctx.ledger(lp=lp, kind="TRANSFER_OUT", qty=-lp.qty, location_id=lp.location_id, **row)
             ctx.ledger(
@@ -146,6 +149,42 @@ async def approve(ctx: ApplyContext, *, caller: Caller, session_id: int) -> Appr
         if difference < 0:  # less than reserved of it: the newest reservations give way
             await fit_reservations(ctx, lp, action_id=entry, reference=session.number)
         ctx.save_lp(lp)
+        if difference or lp.location_id != was_at:
+            facts = await lp_facts(ctx, lp)
+            ctx.event(
+                EventType.LP_ADJUSTED,
+                session.site,
+                lp.number,
+                {
+                    **facts,
+                    "from_qty": was_qty,
+                    "difference": difference,
+                    "from": (await ctx.location_by_id(was_at)).code,
+                    "reason": "count",
+                    "count": session.number,
+                    "operator": caller.name,
+                },
+                cause=entry,
+                occurred_at=at,
+            )
+    changed = sorted({a.lp for a in adjusted} | set(transferred))
+    ctx.event(
+        EventType.COUNT_APPROVED,
+        session.site,
+        str(session.id),
+        {
+            "count_id": session.id,
+            "number": session.number,
+            "scope": session.scope,
+            "adjusted": [{"lp": a.lp, "difference": a.qty} for a in adjusted],
+            "transferred": transferred,
+            "zeroed": zeroed,
+            "needs_receipt": [n.lp for n in needs_receipt],
+            "lps": changed,
+            "operator": caller.name,
+        },
+        cause=entry,
+    )
     await ctx.flush()
     await conn.execute(
         update(count_sessions)

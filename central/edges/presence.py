@@ -2,17 +2,23 @@
 
 Bad or unknown input is logged and dropped: presence is informative, and a broker full of
 stale or hostile retained messages must never stop central.
+
+``edge.online`` / ``edge.offline`` are written with the state that changes the recorded
+presence, not with every report: an edge that stays online says so often, and listeners care
+when it comes or goes.
 """
 
 import logging
 
 from pydantic import ValidationError
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from central.clock import now
 from central.db.tables import edges
+from central.events.outbox import DomainEvent, write_events
+from central.events.types import EventType
 from protocol import EdgeState
 
 log = logging.getLogger(__name__)
@@ -61,13 +67,34 @@ async def record_edge_state(engine: AsyncEngine, *, site: str, edge: str, payloa
         "last_seen": now(),
         "scanners": _bounded_scanners(state),
     }
+    where = (edges.c.site == site, edges.c.edge_id == edge)
     try:
         async with engine.begin() as conn:
-            result = await conn.execute(
-                update(edges).where(edges.c.site == site, edges.c.edge_id == edge).values(values)
-            )
+            # Locked, so two replicas recording flapping states write one event per change.
+            was = (
+                await conn.execute(select(edges.c.online).where(*where).with_for_update())
+            ).first()
+            if was is None:
+                log.info("state from unregistered edge %s/%s ignored", site, edge)
+                return
+            await conn.execute(update(edges).where(*where).values(values))
+            if bool(was.online) != state.online:
+                await write_events(conn, [_presence_event(site, edge, state, oldest)])
     except (SQLAlchemyError, OSError) as err:
         log.warning("state of %s/%s not recorded: %s", site, edge, err)
-        return
-    if result.rowcount == 0:
-        log.info("state from unregistered edge %s/%s ignored", site, edge)
+
+
+def _presence_event(site: str, edge: str, state: EdgeState, oldest: str | None) -> DomainEvent:
+    """``edge.online`` or ``edge.offline`` for a change of an edge's recorded presence."""
+    return DomainEvent(
+        EventType.EDGE_ONLINE if state.online else EventType.EDGE_OFFLINE,
+        site,
+        edge,
+        {
+            "online": state.online,
+            "queue_depth": state.queue_depth,
+            "oldest_pending_ts": oldest,
+            "last_ack_seq": state.last_ack_seq,
+            "version": state.version[:64],
+        },
+    )

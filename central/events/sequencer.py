@@ -8,8 +8,9 @@ highest id so far. Every reader follows ``event_id``, which only grows and has n
 """
 
 import logging
+from typing import Any
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,11 +22,26 @@ log = logging.getLogger(__name__)
 SEQUENCER_LOCK = 0x10E_0E7E  # the advisory lock only one replica's sequencer holds at a time
 BATCH = 5000
 
-_NUMBER = (
-    update(outbox_events)
-    .where(outbox_events.c.row_id == bindparam("rid"))
-    .values(event_id=bindparam("eid"))
-)
+
+def _numbering(top: int, limit: int) -> Any:
+    """One statement numbering up to ``limit`` unnumbered rows, in row order, from ``top`` + 1
+    (UPDATE ... FROM a row_number() over them: a statement per pass, not one per event)."""
+    pending = (
+        select(
+            outbox_events.c.row_id,
+            (func.row_number().over(order_by=outbox_events.c.row_id) + top).label("eid"),
+        )
+        .where(outbox_events.c.event_id.is_(None))
+        .order_by(outbox_events.c.row_id)
+        .limit(limit)
+        .subquery("pending")
+    )
+    return (
+        update(outbox_events)
+        .where(outbox_events.c.row_id == pending.c.row_id)
+        .values(event_id=pending.c.eid)
+    )
+
 
 _ANY_PENDING = select(outbox_events.c.row_id).where(outbox_events.c.event_id.is_(None)).limit(1)
 
@@ -48,22 +64,11 @@ async def sequence_pending(engine: AsyncEngine, *, limit: int = BATCH) -> int:
                 )
                 if not got:
                     return 0
-            pending = (
-                await conn.scalars(
-                    select(outbox_events.c.row_id)
-                    .where(outbox_events.c.event_id.is_(None))
-                    .order_by(outbox_events.c.row_id)
-                    .limit(limit)
-                )
-            ).all()
-            if not pending:
-                return 0
             top = await conn.scalar(select(func.max(outbox_events.c.event_id))) or 0
-            await conn.execute(
-                _NUMBER, [{"rid": rid, "eid": top + i} for i, rid in enumerate(pending, 1)]
-            )
-            await mark_written(conn)
-            return len(pending)
+            numbered = (await conn.execute(_numbering(top, limit))).rowcount
+            if numbered:
+                await mark_written(conn)
+            return int(numbered)
     except DBAPIError as err:  # two sequencers on SQLite raced for the same ids: next pass
         log.info("sequencing deferred: %s", err.__class__.__name__)
         return 0

@@ -21,6 +21,7 @@ from sqlalchemy import insert
 
 from central.apply.context import ApplyContext, LicensePlate, Origin
 from central.db.tables import quality_holds
+from central.events.types import EventType
 
 EXPIRED_ON_RECEIPT = "EXPIRED_ON_RECEIPT"
 
@@ -63,17 +64,37 @@ async def hold_on_receipt(ctx: ApplyContext, origin: Origin, lp: LicensePlate) -
     by the receipt. A new LP has nothing packed in it, so the hold covers it alone."""
     await ctx.flush()  # the new LP gets its id
     assert lp.id is not None
-    await ctx.conn.execute(
-        insert(quality_holds).values(
-            site=lp.site,
-            lp_id=lp.id,
-            product_id=lp.product_id,
-            reason=EXPIRED_ON_RECEIPT,
-            status="active",
-            held_by=origin.by,
-            held_at=origin.occurred_at,
-            hold_cause=origin.action_id,
+    hold_id = (
+        await ctx.conn.execute(
+            insert(quality_holds)
+            .values(
+                site=lp.site,
+                lp_id=lp.id,
+                product_id=lp.product_id,
+                reason=EXPIRED_ON_RECEIPT,
+                status="active",
+                held_by=origin.by,
+                held_at=origin.occurred_at,
+                hold_cause=origin.action_id,
+            )
+            .returning(quality_holds.c.id)
         )
-    )
+    ).scalar_one()
     lp.status = "on_hold"
     ctx.save_lp(lp)
+    product = await ctx.product_by_id(lp.product_id)
+    ctx.emit(
+        EventType.QUALITY_HOLD,
+        origin,
+        lp.number,
+        {
+            "hold_id": hold_id,
+            "hold_ids": [hold_id],
+            "lp": lp.number,
+            "product": product.code,
+            "lot": lp.lot,
+            "reason": EXPIRED_ON_RECEIPT,
+            "lps": [lp.number],
+            "operator": origin.by,
+        },
+    )

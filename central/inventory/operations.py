@@ -20,6 +20,8 @@ from sqlalchemy import select, update
 from central.apply.context import ApplyContext, LicensePlate, Origin
 from central.apply.outcome import Applied, Operation, conflict
 from central.db.tables import license_plates, products
+from central.events.facts import by, emit_created, lp_facts
+from central.events.types import EventType
 from central.inventory import nesting
 from central.inventory.checks import (
     MOVE_SUPERSEDED,
@@ -93,10 +95,14 @@ async def receive(ctx: ApplyContext, origin: Origin, body: LpReceive) -> Applied
     note = on_po
     note += f" (lot {body.lot} is on quality hold: so is this LP)" if held else ""
     code = None
-    if expired_on_receipt(expiry, origin.occurred_at):
-        await hold_on_receipt(ctx, origin, lp)
+    expired = expired_on_receipt(expiry, origin.occurred_at)
+    if expired:
         code = EXPIRED_ON_RECEIPT
         note += f" (it expired on {expiry}, before it arrived: on quality hold)"
+        lp.status = "on_hold"  # hold_on_receipt records why, below
+    await emit_created(ctx, origin, lp, "receive", po_number=body.po_number)
+    if expired:
+        await hold_on_receipt(ctx, origin, lp)
     return Applied(
         f"LP {number} received: {format_qty(body.qty)} {product.uom} of "
         f"{product.code} at {body.location}{note}",
@@ -172,9 +178,11 @@ async def move(ctx: ApplyContext, origin: Origin, body: LpMove) -> Applied:
             f"LP {lp.number} was moved by a later scan; this earlier move changes nothing",
             code=MOVE_SUPERSEDED,
         )
-    note = ""
+    note, was_in = "", None
+    from_code = await _location_code(ctx, lp.location_id) if ctx.writes_events else None
     if lp.parent_lp_id is not None:
-        note = f" (taken off {await _parent_number(ctx, lp)})"
+        was_in = await _parent_number(ctx, lp)
+        note = f" (taken off {was_in})"
         lp.parent_lp_id = None
     for moved in (lp, *inside):
         if moved.qty > 0:
@@ -198,6 +206,20 @@ async def move(ctx: ApplyContext, origin: Origin, body: LpMove) -> Applied:
         ctx.save_lp(moved)
     if inside:
         note += f" with the {len(inside)} LP(s) packed in it"
+    facts = await lp_facts(ctx, lp)
+    ctx.emit(
+        EventType.LP_MOVED,
+        origin,
+        lp.number,
+        {
+            **facts,
+            "from": from_code,
+            "to": facts["location"],
+            "unpacked_from": was_in,
+            "lps": [c.number for c in inside],
+            **by(origin),
+        },
+    )
     return Applied(f"LP {lp.number} moved to {body.to_location}{note}")
 
 
@@ -228,6 +250,19 @@ async def split(ctx: ApplyContext, origin: Origin, body: LpSplit) -> Applied:
         )
     child = await split_off(ctx, origin, lp, body.qty, new_number=body.new_lp)
     await fit_reservations(ctx, lp, action_id=origin.action_id, occurred_at=origin.occurred_at)
+    facts = await lp_facts(ctx, lp)
+    ctx.emit(
+        EventType.LP_SPLIT,
+        origin,
+        lp.number,
+        {
+            **facts,
+            "child": child.number,
+            "split_qty": body.qty,
+            "lps": [child.number],
+            **by(origin),
+        },
+    )
     return Applied(
         f"LP {child.number} split off LP {lp.number}: {format_qty(body.qty)} {lp.uom} "
         f"({format_qty(lp.qty)} {lp.uom} left)"
@@ -235,7 +270,13 @@ async def split(ctx: ApplyContext, origin: Origin, body: LpSplit) -> Applied:
 
 
 async def split_off(
-    ctx: ApplyContext, origin: Origin, lp: LicensePlate, qty: Decimal, *, new_number: str | None
+    ctx: ApplyContext,
+    origin: Origin,
+    lp: LicensePlate,
+    qty: Decimal,
+    *,
+    new_number: str | None,
+    how: str = "split",
 ) -> LicensePlate:
     """Take ``qty`` off ``lp`` as a new child LP at its place (``new_number``, else an SSCC):
     SPLIT_OUT/SPLIT_IN rows and a SPLIT genealogy link. The caller has checked the quantity
@@ -278,6 +319,7 @@ async def split_off(
     ctx.link(source_id=parent_id, target=child, kind="SPLIT", action_id=origin.action_id)
     lp.qty -= qty
     ctx.save_lp(lp)
+    await emit_created(ctx, origin, child, how, parent=lp.number)
     return child
 
 
@@ -357,6 +399,20 @@ async def merge(ctx: ApplyContext, origin: Origin, body: LpMerge) -> Applied:
                 .where(license_plates.c.id == into.id)
                 .values(expiry=into.expiry)
             )
+    ctx.emit(
+        EventType.LP_MERGED,
+        origin,
+        lp.number,
+        {
+            **(await lp_facts(ctx, lp)),
+            "merged_qty": qty,
+            "into": into.number,
+            "into_qty": into.qty,
+            "into_status": into.status,
+            "lps": [into.number],
+            **by(origin),
+        },
+    )
     return Applied(
         f"LP {lp.number} merged into LP {into.number}: {format_qty(into.qty)} {into.uom} now{note}"
     )
@@ -397,6 +453,13 @@ async def pack(ctx: ApplyContext, origin: Origin, body: LpPack) -> Applied:
     ctx.save_lp(lp)
     # In genealogy the carton goes into the pallet, as an LP merged away goes into another.
     ctx.link(source_id=lp_id, target=parent, kind="PACK", action_id=origin.action_id)
+    facts = await lp_facts(ctx, lp)
+    ctx.emit(
+        EventType.LP_PACKED,
+        origin,
+        lp.number,
+        {**facts, "parent": parent.number, "lps": [parent.number], **by(origin)},
+    )
     return Applied(f"LP {lp.number} packed into LP {parent.number}{note}")
 
 
@@ -414,6 +477,13 @@ async def unpack(ctx: ApplyContext, origin: Origin, body: LpUnpack) -> Applied:
         )
     lp.parent_lp_id = None
     ctx.save_lp(lp)
+    facts = await lp_facts(ctx, lp)
+    ctx.emit(
+        EventType.LP_UNPACKED,
+        origin,
+        lp.number,
+        {**facts, "parent": current, "lps": [current], **by(origin)},
+    )
     return Applied(f"LP {lp.number} taken out of LP {current}")
 
 

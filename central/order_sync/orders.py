@@ -17,6 +17,8 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.db.tables import products, sales_order_lines, sales_orders
+from central.events.outbox import DomainEvent, write_events
+from central.events.types import EventType
 from central.order_sync.report import SyncReport
 from central.order_sync.source import (
     SourceLine,
@@ -26,6 +28,7 @@ from central.order_sync.source import (
     verdict,
 )
 from central.orders.records import customer_id, next_numbers
+from central.orders.service import order_created_payload
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +248,32 @@ async def _create(
     lines = [row for order in orders for row in line_rows(order, ids[order.number], found)]
     if lines:
         await conn.execute(insert(sales_order_lines), lines)
+    await write_events(
+        conn,
+        (
+            DomainEvent(
+                EventType.ORDER_CREATED,
+                site,
+                number,
+                {
+                    **order_created_payload(
+                        customer=order.customer,
+                        customer_ref=order.customer_ref,
+                        due_date=order.due_date,
+                        route=order.route,
+                        lines=[
+                            (x.line or i, x.product, x.qty, found[x.product].uom)
+                            for i, x in enumerate(order.lines, start=1)
+                        ],
+                        by="order sync",
+                    ),
+                    "external_number": order.number,
+                },
+                occurred_at=at,
+            )
+            for order, number in zip(orders, numbers, strict=True)
+        ),
+    )
     return ids
 
 

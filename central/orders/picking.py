@@ -30,6 +30,8 @@ from central.db.tables import (
     reservations,
     sales_order_lines,
 )
+from central.events.facts import by, lp_facts
+from central.events.types import EventType
 from central.inventory.checks import known_lp
 from central.inventory.claims import Claim, claims_on, fit_reservations, shrink
 from central.inventory.operations import split_off
@@ -185,7 +187,7 @@ async def _finish(
                 action_id=origin.action_id,
             )
         )
-        note = "task done"
+        note, done = "task done", task.number
     else:
         (number,) = await next_numbers(ctx.conn, "pick_task")
         await ctx.conn.execute(
@@ -221,12 +223,29 @@ async def _finish(
             )
         )
         note = f"recorded as {number}; {format_qty(task.qty - total)} {picked.uom} still to pick"
+        done = number
+    ctx.emit(
+        EventType.TASK_DONE,
+        origin,
+        done,
+        {
+            "order": task.order,
+            "product": task.product,
+            "lp": picked.number,
+            "qty": qty,
+            "part_of": None if done == task.number else task.number,
+            "qty_picked": total,
+            "qty_planned": task.qty,
+            **by(origin),
+        },
+    )
     await ctx.conn.execute(
         update(sales_order_lines)
         .where(sales_order_lines.c.id == task.order_line_id)
         .values(qty_picked=sales_order_lines.c.qty_picked + qty)
     )
-    await refresh(ctx.conn, [task.order_id], ctx.recorded_at)
+    if await refresh(ctx.conn, [task.order_id], ctx.recorded_at):
+        ctx.emit(EventType.ORDER_PICKED, origin, task.order, {"order": task.order})
     return note
 
 
@@ -242,7 +261,7 @@ async def confirm(ctx: ApplyContext, origin: Origin, body: PickConfirm) -> Appli
         picked = lp
         picked.parent_lp_id = None  # taken off whatever it was packed on
     else:
-        picked = await split_off(ctx, origin, lp, body.qty, new_number=body.new_lp)
+        picked = await split_off(ctx, origin, lp, body.qty, new_number=body.new_lp, how="pick")
     for kind_qty, where in ((-body.qty, from_location), (body.qty, task.to_location_id)):
         ctx.ledger(
             lp=picked,
@@ -257,6 +276,24 @@ async def confirm(ctx: ApplyContext, origin: Origin, body: PickConfirm) -> Appli
     ctx.save_lp(picked)
     reservation_id = await _hold_for_order(ctx, origin, task, lp, picked, body.qty)
     await ctx.flush()
+    staging = (await ctx.location_by_id(task.to_location_id)).code
+    facts = await lp_facts(ctx, picked)
+    ctx.emit(
+        EventType.LP_PICKED,
+        origin,
+        picked.number,
+        {
+            **facts,
+            "from": (await ctx.location_by_id(from_location)).code,
+            "to": staging,
+            "picked_qty": body.qty,
+            "source": lp.number,
+            "task": task.number,
+            "order": task.order,
+            "lps": [] if picked is lp else [lp.number],
+            **by(origin),
+        },
+    )
     note = await _finish(
         ctx,
         origin,
@@ -267,7 +304,6 @@ async def confirm(ctx: ApplyContext, origin: Origin, body: PickConfirm) -> Appli
         qty=body.qty,
         reservation_id=reservation_id,
     )
-    staging = (await ctx.location_by_id(task.to_location_id)).code
     split = "" if picked is lp else f" as LP {picked.number}"
     return Applied(
         f"{task.number}: {format_qty(body.qty)} {lp.uom} of {task.product} picked from LP "

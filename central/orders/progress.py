@@ -18,11 +18,12 @@ from central.db.tables import pick_tasks, sales_order_lines, sales_orders
 PICKABLE = ("released", "picking")  # order statuses picking moves forward
 
 
-async def refresh(conn: AsyncConnection, order_ids: Iterable[int], at: datetime) -> None:
-    """Step the lines and orders forward that their tasks and counters allow."""
+async def refresh(conn: AsyncConnection, order_ids: Iterable[int], at: datetime) -> list[int]:
+    """Step the lines and orders forward that their tasks and counters allow; answers the
+    orders that became ``picked`` (every live line picked)."""
     ids = sorted(set(order_ids))
     if not ids:
-        return
+        return []
     open_tasks = (
         select(pick_tasks.c.order_line_id, func.count().label("n"))
         .where(pick_tasks.c.order_id.in_(ids), pick_tasks.c.status == "open")
@@ -61,6 +62,7 @@ async def refresh(conn: AsyncConnection, order_ids: Iterable[int], at: datetime)
             )
         ).all()
     )
+    picked = []
     for order_id, status in statuses.items():
         if status not in PICKABLE:
             continue
@@ -77,3 +79,6 @@ async def refresh(conn: AsyncConnection, order_ids: Iterable[int], at: datetime)
                 .where(sales_orders.c.id == order_id)
                 .values(status=target, updated_at=at)
             )
+            if target == "picked":
+                picked.append(order_id)
+    return picked

@@ -28,6 +28,7 @@ from central.db.tables import (
     sales_orders,
 )
 from central.errors import ActionConflict, InvalidInput, InvalidReference, NotFound
+from central.events.types import EventType
 from central.inventory.availability import FreeLp, reservable
 from central.orders.queries import Order, get_order
 from central.orders.records import next_numbers
@@ -293,6 +294,21 @@ async def release_orders(
                 .where(sales_orders.c.id == order.id)
                 .values(status="released", released_at=ctx.recorded_at, updated_at=ctx.recorded_at)
             )
+        if order.id in served:
+            ctx.event(
+                EventType.ORDER_RELEASED,
+                site,
+                order.number,
+                {
+                    "from": order.status,
+                    "status": "released" if order.status == "open" else order.status,
+                    "wave": wave,
+                    "staging": staging.code,
+                    "short": [s for s in short if s["order"] == order.number],
+                    "operator": caller.name,
+                },
+                cause=entry,
+            )
     await ctx.flush()
     return Release(
         wave=wave,
@@ -326,9 +342,11 @@ async def _write(
     walk = sorted(picks, key=lambda p: (codes[p[1].location_id], p[3]))
     numbers = await next_numbers(ctx.conn, "pick_task", len(walk))
     tasks = []
+    picked_from: dict[str, str] = {}  # task number -> the LP it picks from
     for sequence, ((need, free, qty, _), number) in enumerate(zip(walk, numbers, strict=True), 1):
         lp = ctx.lps[(site, free.number)]
         assert lp is not None and lp.id is not None
+        picked_from[number] = lp.number
         ctx.ledger(
             lp=lp,
             kind="RESERVE",
@@ -373,3 +391,26 @@ async def _write(
         )
     await ctx.conn.execute(insert(pick_tasks), tasks)
     ctx.claims.clear()
+    staging = (await ctx.location_by_id(staging_id)).code
+    orders = {need.order.id: need.order.number for need, _, _, _ in picks}
+    for task in tasks:
+        ctx.event(
+            EventType.TASK_CREATED,
+            site,
+            task["number"],
+            {
+                "number": task["number"],
+                "wave": wave,
+                "order": orders[task["order_id"]],
+                "sequence": task["sequence"],
+                "product": (await ctx.product_by_id(task["product_id"])).code,
+                "lp": picked_from[task["number"]],
+                "location": codes[task["location_id"]],
+                "to_location": staging,
+                "qty": task["qty"],
+                "qty_picked": task["qty_picked"],
+                "status": "open",
+                "assignee": None,
+            },
+            cause=action_id,
+        )

@@ -17,6 +17,7 @@ from central.catalog.line_products import line_products
 from central.clock import now
 from central.db.tables import pick_tasks, reservations, sales_order_lines, sales_orders
 from central.errors import ActionConflict, AlreadyExists, NotFound
+from central.events.types import EventType
 from central.inventory.claims import claims_query, release_memo
 from central.orders.queries import Order, get_order
 from central.orders.records import customer_id, next_numbers
@@ -117,7 +118,7 @@ async def create_order(
             for i, line in enumerate(lines, start=1)
         ],
     )
-    await audit.record(
+    entry = await audit.record(
         conn,
         caller=caller,
         action="so.create",
@@ -125,6 +126,29 @@ async def create_order(
         site=site,
         details={"customer": customer, "lines": len(lines)},
     )
+    ctx.event(
+        EventType.ORDER_CREATED,
+        site,
+        number,
+        order_created_payload(
+            customer=customer,
+            customer_ref=customer_ref,
+            due_date=due_date,
+            route=route,
+            lines=[
+                (
+                    line.line if line.line is not None else i,
+                    line.product,
+                    line.qty,
+                    found[line.product].uom,
+                )
+                for i, line in enumerate(lines, start=1)
+            ],
+            by=caller.name,
+        ),
+        cause=entry,
+    )
+    await ctx.flush()
     return await get_order(conn, caller=caller, order_id=order_id)
 
 
@@ -198,10 +222,13 @@ async def cancel_order(ctx: ApplyContext, *, caller: Caller, order_id: int, reas
         details={"from": order.status, "reason": reason},
     )
     released = await give_back(ctx, order, action_id=entry)
-    tasks = await ctx.conn.execute(
-        update(pick_tasks)
-        .where(pick_tasks.c.order_id == order.id, pick_tasks.c.status == "open")
-        .values(status="cancelled", done_at=ctx.recorded_at, action_id=entry)
+    tasks = list(
+        await ctx.conn.scalars(
+            update(pick_tasks)
+            .where(pick_tasks.c.order_id == order.id, pick_tasks.c.status == "open")
+            .values(status="cancelled", done_at=ctx.recorded_at, action_id=entry)
+            .returning(pick_tasks.c.number)
+        )
     )
     await ctx.conn.execute(
         update(sales_order_lines)
@@ -218,6 +245,52 @@ async def cancel_order(ctx: ApplyContext, *, caller: Caller, order_id: int, reas
             updated_at=ctx.recorded_at,
         )
     )
-    await audit.add_details(ctx.conn, entry, reservations=released, tasks=tasks.rowcount)
+    await audit.add_details(ctx.conn, entry, reservations=released, tasks=len(tasks))
+    for task in sorted(tasks):
+        ctx.event(
+            EventType.TASK_CANCELLED,
+            order.site,
+            task,
+            {"order": order.number, "reason": reason, "operator": caller.name},
+            cause=entry,
+        )
+    ctx.event(
+        EventType.ORDER_CANCELLED,
+        order.site,
+        order.number,
+        {
+            "from": order.status,
+            "reason": reason,
+            "reservations": released,
+            "tasks": sorted(tasks),
+            "operator": caller.name,
+        },
+        cause=entry,
+    )
     await ctx.flush()
     return await get_order(ctx.conn, caller=caller, order_id=order.id)
+
+
+def order_created_payload(
+    *,
+    customer: str,
+    customer_ref: str | None,
+    due_date: date | None,
+    route: str | None,
+    lines: list[tuple[int, str, Decimal, str]],
+    by: str,
+) -> dict[str, Any]:
+    """The payload of ``order.created`` (the API's and the order sync's): the customer and
+    the lines as (line, product code, quantity, unit)."""
+    return {
+        "customer": customer,
+        "customer_ref": customer_ref,
+        "due_date": due_date,
+        "route": route,
+        "status": "open",
+        "lines": [
+            {"line": n, "product": product, "qty": qty, "uom": uom}
+            for n, product, qty, uom in lines
+        ],
+        "operator": by,
+    }

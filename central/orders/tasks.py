@@ -23,6 +23,8 @@ from central.db.tables import (
     sales_orders,
 )
 from central.errors import ActionConflict, Ambiguous, NotFound
+from central.events.outbox import DomainEvent, write_events
+from central.events.types import EventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,13 +163,30 @@ async def assign_task(
     await conn.execute(
         update(pick_tasks).where(pick_tasks.c.id == task.id).values(assignee=assignee)
     )
-    await audit.record(
+    entry = await audit.record(
         conn,
         caller=caller,
         action="task.assign",
         target=number,
         site=task.site,
         details={"from": task.assignee, "to": assignee},
+    )
+    await write_events(
+        conn,
+        [
+            DomainEvent(
+                EventType.TASK_ASSIGNED,
+                task.site,
+                number,
+                {
+                    "order": task.order,
+                    "assignee": assignee,
+                    "from": task.assignee,
+                    "operator": caller.name,
+                },
+                cause=entry,
+            )
+        ],
     )
     (assigned,) = await tasks_of(conn, task_query().where(pick_tasks.c.id == task.id))
     return assigned

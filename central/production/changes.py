@@ -16,6 +16,7 @@ from central.access.callers import Caller
 from central.apply.context import ApplyContext
 from central.db.tables import work_order_materials, work_orders
 from central.errors import ActionConflict
+from central.events.types import EventType
 from central.production.service import (
     WorkOrder,
     get_work_order,
@@ -70,9 +71,17 @@ async def edit_work_order(
         }
     if not values:
         return await get_work_order(conn, work_order_id=work_order_id)
-    await audit.record(
+    entry = await audit.record(
         conn, caller=caller, action="wo.edit", target=wo.number, site=wo.site, details=changed
     )
+    ctx.event(
+        EventType.WO_UPDATED,
+        wo.site,
+        wo.number,
+        {"status": wo.status, "changed": changed, "operator": caller.name},
+        cause=entry,
+    )
+    await ctx.flush()
     await conn.execute(update(work_orders).where(work_orders.c.id == wo.id).values(**values))
     if "qty_planned" in values:
         materials = await conn.execute(

@@ -7,6 +7,8 @@ cancelling give back what is still reserved, and each step stamps its time. A ca
 order takes no more floor actions (WO_CANCELLED).
 """
 
+from datetime import datetime
+
 from sqlalchemy import update
 
 from central.apply.context import ApplyContext, WorkOrder
@@ -14,6 +16,7 @@ from central.apply.outcome import conflict
 from central.db.enums import WO_STATUSES
 from central.db.tables import work_orders
 from central.errors import ActionConflict
+from central.events.types import EventType
 from central.production.reservations import release_reservations, reserve_materials
 from protocol import ConflictCode
 
@@ -34,6 +37,12 @@ VERBS = {
     "closed": "closed",
     "cancelled": "cancelled",
 }
+EVENTS = {
+    "released": EventType.WO_RELEASED,
+    "in_progress": EventType.WO_STARTED,
+    "completed": EventType.WO_COMPLETED,
+    "cancelled": EventType.WO_CANCELLED,
+}  # closing an order (bookkeeping after completion) is not an event of its own
 _STAMPS = {
     "released": "released_at",
     "in_progress": "started_at",
@@ -74,11 +83,12 @@ async def transition(
     action_id: str,
     force: bool = False,
     reason: str | None = None,
+    at: datetime | None = None,
 ) -> int:
     """Move the work order to ``target``, with its reservations; answers how many reservations
     were taken or given back. Refuses (before any write) a step its status does not allow,
     unless forced; a release short of material raises MATERIAL_SHORT. ``reason``: why an
-    order is cancelled."""
+    order is cancelled; ``at``: when it happened (a floor step's scan time), else now."""
     if not force and wo.status not in ALLOWED_FROM[target]:
         raise bad_transition(wo, target)
     touched = 0
@@ -97,6 +107,11 @@ async def transition(
             }
         )
     )
+    if (kind := EVENTS.get(target)) is not None:
+        payload = {"status": target, "from": wo.status, "reservations": touched}
+        if target == "cancelled":
+            payload["reason"] = reason
+        ctx.event(kind, wo.site, wo.number, payload, cause=action_id, occurred_at=at)
     wo.status = target
     return touched
 
@@ -129,9 +144,19 @@ async def open_wo(ctx: ApplyContext, site: str, number: str) -> WorkOrder:
     return wo
 
 
-async def start_on_use(ctx: ApplyContext, wo: WorkOrder) -> None:
+async def start_on_use(
+    ctx: ApplyContext, wo: WorkOrder, *, cause: str, occurred_at: datetime
+) -> None:
     """Material or output on a released work order means it is in progress."""
     if wo.status == "released":
+        ctx.event(
+            EventType.WO_STARTED,
+            wo.site,
+            wo.number,
+            {"status": "in_progress", "from": "released"},
+            cause=cause,
+            occurred_at=occurred_at,
+        )
         wo.status = "in_progress"
         await ctx.conn.execute(
             update(work_orders)

@@ -8,6 +8,8 @@ from sqlalchemy import case, func, select, update
 from central.apply.context import ApplyContext, Origin, WorkOrder
 from central.apply.outcome import Applied, Operation, conflict
 from central.db.tables import stock_moves, work_orders
+from central.events.facts import by, emit_created, lp_facts
+from central.events.types import EventType
 from central.inventory.checks import (
     location_id,
     lot_on_hold,
@@ -49,6 +51,19 @@ async def consume(ctx: ApplyContext, origin: Origin, body: LpConsume) -> Applied
             occurred_at=origin.occurred_at,
             action_id=origin.action_id,
         )
+        ctx.emit(
+            EventType.LP_ADJUSTED,
+            origin,
+            lp.number,
+            {
+                **(await lp_facts(ctx, lp)),
+                "qty": qty,
+                "from_qty": lp.qty,
+                "difference": qty - lp.qty,
+                "reason": "correction",
+                **by(origin),
+            },
+        )
         lp.qty = qty
     if qty > lp.qty:
         raise conflict(
@@ -84,7 +99,14 @@ async def consume(ctx: ApplyContext, origin: Origin, body: LpConsume) -> Applied
     await use_for_consumption(
         ctx, wo, lp, qty, claims, action_id=origin.action_id, occurred_at=origin.occurred_at
     )
-    await start_on_use(ctx, wo)
+    facts = await lp_facts(ctx, lp)
+    ctx.emit(
+        EventType.LP_CONSUMED,
+        origin,
+        lp.number,
+        {**facts, "work_order": wo.number, "consumed_qty": qty, **by(origin)},
+    )
+    await start_on_use(ctx, wo, cause=origin.action_id, occurred_at=origin.occurred_at)
     left = "nothing left" if lp.qty == 0 else f"{format_qty(lp.qty)} {lp.uom} left"
     return Applied(
         f"{format_qty(qty)} {lp.uom} of LP {lp.number} consumed into {wo.number} ({left})"
@@ -154,8 +176,17 @@ async def output(ctx: ApplyContext, origin: Origin, body: WoOutput) -> Applied:
             ),
         )
     )
+    await emit_created(ctx, origin, lp, "output", work_order=wo.number)
     if wo.status == "released":
         wo.status = "in_progress"
+        ctx.event(
+            EventType.WO_STARTED,
+            wo.site,
+            wo.number,
+            {"status": wo.status, "from": "released"},
+            cause=origin.action_id,
+            occurred_at=origin.occurred_at,
+        )
     return Applied(f"LP {number} made on {wo.number}: {format_qty(body.qty)} {wo.uom}")
 
 
@@ -171,7 +202,9 @@ async def _step(ctx: ApplyContext, origin: Origin, number: str, target: str) -> 
         raise cancelled(wo)
     elif wo.status in ("completed", "closed"):
         raise bad_transition(wo, target, code=ConflictCode.WO_CLOSED.value)
-    await transition(ctx, wo, target, action_id=origin.action_id, force=ctx.force)
+    await transition(
+        ctx, wo, target, action_id=origin.action_id, force=ctx.force, at=origin.occurred_at
+    )
     return None
 
 

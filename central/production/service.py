@@ -31,6 +31,7 @@ from central.db.tables import (
     work_orders,
 )
 from central.errors import AlreadyExists, CentralError, InvalidReference, NotFound
+from central.events.types import EventType
 from central.production.lifecycle import transition
 from protocol.types import limit_of
 
@@ -265,11 +266,31 @@ async def create_work_order(
         site=site,
         details={"product": product, "qty": str(qty_planned), "status": status},
     )
+    ctx.event(
+        EventType.WO_CREATED,
+        site,
+        number,
+        {
+            "product": product,
+            "qty_planned": qty_planned,
+            "due_date": due_date,
+            "status": "planned",
+            "materials": [
+                {
+                    "product": (await ctx.product_by_id(item["component_id"])).code,
+                    "qty": required_qty(qty_planned, item["qty_per"], item["scrap_factor"]),
+                }
+                for item in (bom["items"] if bom else [])
+            ],
+            "operator": caller.name,
+        },
+        cause=audit_id,
+    )
     if status == "released":
         wo = await ctx.wo(site, number)
         assert wo is not None
         await transition(ctx, wo, "released", action_id=audit_id)
-        await ctx.flush()
+    await ctx.flush()
     return await get_work_order(conn, work_order_id=wo_id)
 
 

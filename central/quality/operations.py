@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from central.apply.context import ApplyContext, LicensePlate, Origin
 from central.apply.outcome import Applied, Operation, conflict
 from central.db.tables import license_plates, quality_holds
+from central.events.types import EventType
 from central.inventory import nesting
 from central.inventory.checks import known_lp
 from central.inventory.holds import covering_holds
@@ -139,7 +140,33 @@ async def place_hold(ctx: ApplyContext, target: Target, *, reason: str, stamp: S
     for lp in lps:
         lp.status = "on_hold"
         ctx.save_lp(lp)
-    return HoldChange([hold_id], sorted(lp.number for lp in lps), message)
+    held = sorted(lp.number for lp in lps)
+    product = (await ctx.product_by_id(row["product_id"])).code if row.get("product_id") else None
+    ctx.event(
+        EventType.QUALITY_HOLD,
+        target.site,
+        hold_subject(target.lp, product, target.lot),
+        {
+            "hold_id": hold_id,
+            "lp": target.lp,
+            "product": product,
+            "lot": target.lot if root is None else root.lot,
+            "reason": reason,
+            "lps": held,
+            "operator": stamp.by,
+        },
+        cause=stamp.cause,
+        occurred_at=stamp.at,
+    )
+    return HoldChange([hold_id], held, message)
+
+
+def hold_subject(lp: str | None, product: str | None, lot: str | None) -> str:
+    """The subject of a quality event: the held LP's number, else ``PRODUCT/LOT`` (the lot
+    alone when the hold covers that lot of every product)."""
+    if lp is not None:
+        return lp
+    return f"{product}/{lot}" if product else str(lot)
 
 
 def _hold_message(target: Target, root: LicensePlate | None, lps: list[LicensePlate]) -> str:
@@ -190,6 +217,23 @@ async def release_target(
             why = (await still_held(ctx, [lp])).get(lp.number)
             if why is None:
                 await _free(ctx, [lp])
+                product = (await ctx.product_by_id(lp.product_id)).code
+                ctx.event(
+                    EventType.QUALITY_RELEASE,
+                    target.site,
+                    lp.number,
+                    {
+                        "hold_id": None,
+                        "lp": lp.number,
+                        "product": product,
+                        "lot": lp.lot,
+                        "reason": reason,
+                        "lps": [lp.number],
+                        "operator": stamp.by,
+                    },
+                    cause=stamp.cause,
+                    occurred_at=stamp.at,
+                )
                 return HoldChange(
                     [],
                     [lp.number],
@@ -222,6 +266,7 @@ async def release_holds(
     )
     candidates: dict[str, LicensePlate] = {}
     names = []
+    covered: list[tuple[Any, str | None, list[str]]] = []  # (hold, its LP, LPs it covered)
     for hold in holds:
         if hold.lp_id is not None:
             await ctx.flush()
@@ -231,14 +276,35 @@ async def release_holds(
             found = [lp for k in keys if (lp := ctx.lps[k]) is not None]
             root = next(lp.number for lp in found if lp.id == hold.lp_id)
             names.append(f"the hold on LP {root}")
+            covered.append((hold, root, [lp.number for lp in found]))
         else:
             found = await _lot_lps(ctx, hold.site, hold.lot, hold.product_id, ("on_hold",))
             names.append(f"the hold on lot {hold.lot}")
+            covered.append((hold, None, [lp.number for lp in found]))
         candidates.update((lp.number, lp) for lp in found if lp.status == "on_hold")
     lps = list(candidates.values())
     still = await still_held(ctx, lps)
     freed = [lp for lp in lps if lp.number not in still]
     await _free(ctx, freed)
+    freed_numbers = {lp.number for lp in freed}
+    for hold, held_lp, numbers in covered:
+        product = (await ctx.product_by_id(hold.product_id)).code if hold.product_id else None
+        ctx.event(
+            EventType.QUALITY_RELEASE,
+            hold.site,
+            hold_subject(held_lp, product, hold.lot),
+            {
+                "hold_id": hold.id,
+                "lp": held_lp,
+                "product": product,
+                "lot": hold.lot,
+                "reason": reason,
+                "lps": sorted(n for n in numbers if n in freed_numbers),
+                "operator": stamp.by,
+            },
+            cause=stamp.cause,
+            occurred_at=stamp.at,
+        )
     message = f"Released {', '.join(dict.fromkeys(names))}: {len(freed)} LP(s) off hold"
     if still:
         message += "; still on hold: " + "; ".join(

@@ -38,6 +38,8 @@ from central.db.tables import (
     shipments,
 )
 from central.errors import ActionConflict
+from central.events.facts import lp_facts
+from central.events.types import EventType
 from central.inventory.claims import claims_on, fit_reservations
 from central.orders.stats import orders_of_shipments, recompute_order_stats
 from central.shipping.invoicing import Invoice, invoices_by_id, issue_invoices
@@ -145,6 +147,13 @@ async def _ship_lps(
         await fit_reservations(ctx, lp, for_work_orders, action_id=entry, reference=row.number)
         if item.order_line_id is not None:
             shipped[item.order_line_id] += qty
+        ctx.event(
+            EventType.LP_SHIPPED,
+            row.site,
+            lp.number,
+            {**(await lp_facts(ctx, lp)), "shipped_qty": qty, "shipment": row.number},
+            cause=entry,
+        )
         took.append({"row_lp": item.lp_id, "row_qty": qty})
     await ctx.flush()
     await ctx.conn.execute(
@@ -199,11 +208,12 @@ async def _lock_orders(conn: AsyncConnection, order_ids: set[int]) -> None:
 
 async def _advance_orders(
     conn: AsyncConnection, order_ids: set[int], *, short: bool, at: Any
-) -> None:
+) -> list[str]:
     """Orders that shipped something here: shipped when every live line is (or the shipment
-    was short-shipped), then invoiced when everything shipped is invoiced."""
+    was short-shipped), then invoiced when everything shipped is invoiced. Answers the
+    numbers of the orders that became shipped."""
     if not order_ids:
-        return
+        return []
     ids = sorted(order_ids)
     line = sales_order_lines.alias("line")
     live = and_(line.c.order_id == sales_orders.c.id, line.c.status != "cancelled")
@@ -214,10 +224,13 @@ async def _advance_orders(
     ships: ColumnElement[bool] = sales_orders.c.status.in_(_SHIPPING_ORDERS)
     if not short:
         ships = ships & (unshipped == 0)
-    await conn.execute(
-        update(sales_orders)
-        .where(sales_orders.c.id.in_(ids), ships)
-        .values(status="shipped", shipped_at=at, updated_at=at)
+    became = list(
+        await conn.scalars(
+            update(sales_orders)
+            .where(sales_orders.c.id.in_(ids), ships)
+            .values(status="shipped", shipped_at=at, updated_at=at)
+            .returning(sales_orders.c.number)
+        )
     )
     done = (sales_orders.c.status == "shipped") & (uninvoiced == 0)
     await conn.execute(
@@ -230,6 +243,7 @@ async def _advance_orders(
             updated_at=at,
         )
     )
+    return sorted(became)
 
 
 async def _last_delivery(conn: AsyncConnection, invoice_ids: list[int], row: Any, at: Any) -> None:
@@ -287,7 +301,7 @@ async def dispatch_shipment(
     invoice_ids = await issue_invoices(
         conn, site=row.site, shipment_id=row.id, shipped=shipped, at=at
     )
-    await _advance_orders(conn, {line_orders[i] for i in shipped}, short=short, at=at)
+    orders = await _advance_orders(conn, {line_orders[i] for i in shipped}, short=short, at=at)
     await conn.execute(
         update(shipments)
         .where(shipments.c.id == row.id)
@@ -301,6 +315,30 @@ async def dispatch_shipment(
     )
     await _last_delivery(conn, invoice_ids, row, at)
     await recompute_order_stats(conn, await orders_of_shipments(conn, [row.id]))
+    numbers = [lp.lp for lp in loaded]
+    for order in orders:
+        ctx.event(
+            EventType.ORDER_SHIPPED,
+            row.site,
+            order,
+            {"shipment": row.number, "short": short, "operator": caller.name},
+            cause=entry,
+        )
+    ctx.event(
+        EventType.SHIPMENT_DISPATCHED,
+        row.site,
+        row.number,
+        {
+            "lps": numbers,
+            "orders": orders,
+            "invoices": len(invoice_ids),
+            "short_ship_reason": short_ship_reason if short else None,
+            "missing": [lp.lp for lp in missing],
+            "operator": caller.name,
+        },
+        cause=entry,
+    )
+    await ctx.flush()
     return Dispatched(
         shipment=await get_shipment(conn, caller=caller, shipment_id=row.id),
         invoices=await invoices_by_id(conn, invoice_ids),

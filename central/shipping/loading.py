@@ -20,6 +20,8 @@ from central.apply.context import ApplyContext, LicensePlate, Origin
 from central.apply.outcome import Applied, Operation, conflict
 from central.db.enums import SHIPMENT_NOT_LEFT
 from central.db.tables import shipment_lps, shipments
+from central.events.facts import by, lp_facts
+from central.events.types import EventType
 from central.inventory import nesting
 from central.inventory.checks import known_lp
 from central.orders.stats import recompute_order_stats
@@ -192,6 +194,18 @@ async def load(ctx: ApplyContext, origin: Origin, body: ShipLoad) -> Applied:
         ],
     )
     await _mark_loading(ctx.conn, row, ctx.recorded_at, orders)
+    facts = await lp_facts(ctx, top)
+    ctx.emit(
+        EventType.LP_LOADED,
+        origin,
+        top.number,
+        {
+            **facts,
+            "shipment": row.number,
+            "lps": [lp.number for lp in new if lp is not top],
+            **by(origin),
+        },
+    )
     again = len(lps) - len(new)
     note = f" ({again} already on it)" if again else ""
     what = f"LP {top.number}" if len(lps) == 1 else f"{len(new)} LP(s) of pallet {top.number}"

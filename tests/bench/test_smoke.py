@@ -268,3 +268,21 @@ def test_flood_fails_when_the_edge_actions_do_not_apply(tmp_path: Path) -> None:
         pytest.skip("flood benchmark: mosquitto binary not installed")
     err = failed(bench("flood.py", "--smoke", "--product-site", "plant-2", tmp_path=tmp_path))
     assert "every edge action should be applied" in err and "'conflict'" in err, err
+
+
+def test_outbox_cost_writes_events_with_and_none_without(database_url: str, tmp_path: Path) -> None:
+    """The same replay with the outbox on and off, 2 rounds of 3 batches per mode."""
+    out = passed(bench("outbox_cost.py", "--smoke", "--db", database_url, tmp_path=tmp_path))
+    assert (
+        "1,400 + 1,400 receipts applied, LPs and ledger rows consistent; 1,400 lp.created "
+        "events numbered with events, 0 without"
+    ) in out, out
+    for mode in ("   events", "no events"):
+        assert re.search(rf"{mode}: median {FIGURE} ms a batch = {FIGURE} actions/s", out), out
+    assert "events numbered by the relay beside the processor" in out, out
+    assert re.search(rf"cost of the outbox: a batch takes {FIGURE}x as long with events", out)
+
+
+def test_outbox_cost_fails_when_its_receipts_do_not_apply(tmp_path: Path) -> None:
+    err = failed(bench("outbox_cost.py", "--smoke", "--product-site", "plant-2", tmp_path=tmp_path))
+    assert "actions not applied" in err and "PRODUCT_NOT_FOUND" in err, err

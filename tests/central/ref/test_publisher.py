@@ -9,7 +9,7 @@ from central.catalog.products import create_product
 from central.db.tables import event_consumers, ref_heads
 from central.events.consumers import claim, consume
 from central.events.outbox import DomainEvent, write_events
-from central.events.reading import StoredEvent
+from central.events.reading import StoredEvent, last_event_id
 from central.events.relay import EventRelay
 from central.events.sequencer import sequence_all
 from central.events.types import EventType
@@ -162,6 +162,7 @@ async def test_while_the_broker_is_away_the_step_waits_and_nothing_is_skipped(
     seed = state_signing_seed(settings)
     link = BrokerLink()
     publisher = RefPublisher(link, seed, wait_seconds=0.2)
+    start = await sequence_all(seeded.engine)  # the seed's own events: the consumer starts after
     claimed = await claim(seeded.engine, CONSUMER, "relay-test", 30)
     assert claimed is not None
     async with seeded.engine.begin() as conn:
@@ -173,7 +174,7 @@ async def test_while_the_broker_is_away_the_step_waits_and_nothing_is_skipped(
         position = await conn.scalar(
             select(event_consumers.c.position).where(event_consumers.c.name == CONSUMER)
         )
-        assert position == 0  # the step rolled back: the event will be handed over again
+        assert position == start  # the step rolled back: the event will be handed over again
         assert await conn.scalar(select(ref_heads.c.delta_id)) is None
     async with (
         await MqttConnection.open(own_broker, timeout=5) as central_side,
@@ -184,8 +185,8 @@ async def test_while_the_broker_is_away_the_step_waits_and_nothing_is_skipped(
         assert await consume(seeded.engine, publisher, claimed, "relay-test", 30) == 1
         (message,) = await messages_until(edge, lambda m: m.topic == LP_TOPIC)
     delta = read_ref(message.payload, central_public_key(seed), RefDelta)
-    assert (delta.id, delta.prev, delta.items[0].op) == (1, 0, "delete")
-    assert claimed.position == 1
+    assert (delta.id, delta.prev, delta.items[0].op) == (start + 1, 0, "delete")
+    assert claimed.position == start + 1
 
 
 class Recorder:
@@ -207,14 +208,16 @@ async def test_while_the_broker_is_away_the_other_consumers_are_fed(seeded: Cent
     link = BrokerLink()  # never connected
     recorder = Recorder()
     relay = EventRelay(seeded.engine, settings, [RefPublisher(link, b"\x01" * 32), recorder])
-    await relay.pass_once()  # both claim, at the newest event
+    await relay.pass_once()  # both claim, at the newest event (the seed's last)
+    async with seeded.engine.connect() as conn:
+        start = await last_event_id(conn)
     events = [event(EventType.LP_CREATED, "LP-1"), event(EventType.LP_MOVED, "LP-1")]
     async with seeded.engine.begin() as conn:
         await write_events(conn, events)
     assert await relay.pass_once() == 2  # the recorder's; the publisher's step was given back
-    assert recorder.seen == [1, 2]
+    assert recorder.seen == [start + 1, start + 2]
     async with seeded.engine.connect() as conn:
         positions = dict(
             (await conn.execute(select(event_consumers.c.name, event_consumers.c.position))).all()
         )
-    assert positions == {CONSUMER: 0, "test-recorder": 2}
+    assert positions == {CONSUMER: start, "test-recorder": start + 2}

@@ -15,6 +15,8 @@ from sqlalchemy import select, update
 from central.clock import now
 from central.db.tables import license_plates, ref_heads, security_events, stock_moves
 from central.events.outbox import DomainEvent
+from central.events.reading import last_event_id
+from central.events.sequencer import sequence_all
 from central.events.types import EventType
 from protocol import SignatureRefused, encode_batch, format_ts, read_acks
 from protocol.ref import (
@@ -78,6 +80,12 @@ async def test_a_snapshot_holds_every_live_record_and_the_heads(ref_stack: RefSt
             .where(license_plates.c.number == "LP-OLD")
             .values(created_at=long_ago)
         )
+    # The floor's own events (receipts, consumptions) published first, so the next delta on
+    # the topic is the one of the event below.
+    await sequence_all(c.engine)
+    async with c.engine.connect() as conn:
+        newest = await last_event_id(conn)
+    await ref_stack.settled(newest)
     watch = await ref_stack.watcher(ref_topic(SITE, "lp"))
     await ref_stack.emit(DomainEvent(EventType.LP_CREATED, SITE, "LP-1", {}))
     delta = ref_stack.delta(await next_message(watch, ref_topic(SITE, "lp")))
