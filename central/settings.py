@@ -118,6 +118,9 @@ class CentralSettings(BaseSettings):
     relay: bool = True
     relay_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
     relay_lease_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Under a stream of commits (a replay drain) the relay passes at most once per
+    # ``relay_batch_seconds``, so one pass numbers and hands over many transactions' events.
+    relay_batch_seconds: float = Field(default=0.25, ge=0, le=60)
     events_retention_hours: float = Field(default=7 * 24, gt=0)
     # Reference data to the edges (docs/events.md#reference-data-to-the-edges): items per
     # snapshot page; how long consumed or shipped LPs and finished work orders stay in

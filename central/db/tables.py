@@ -764,25 +764,23 @@ security_events = Table(
 
 outbox_events = Table(
     "outbox_events",
-    metadata,  # the transactional outbox: written in the transaction of the change it tells of
+    metadata,  # the transactional outbox: written in the transaction of the change it tells of,
+    # one row per write (a floor batch's events, an API call's), the events in it in order
     Column("row_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
-    # The public, gapless event id: given by the sequencer once the writing transaction has
-    # committed, in the order commits became visible (central/events/sequencer.py). NULL until.
-    Column("event_id", BigInteger, unique=True),
-    Column("type", String(48), nullable=False),
-    Column("site", String(64)),  # None: an event of no one site
-    Column("subject", String(128), nullable=False),  # the LP number, order number, ...
-    Column("occurred_at", UtcDateTime, nullable=False),  # when it happened (device time)
-    Column("recorded_at", UtcDateTime, nullable=False),  # when central wrote it
-    Column("cause", String(36)),  # the floor action or audit entry that caused it
-    Column("payload", JSON, nullable=False),
-    Index("ix_outbox_events_type_site", "type", "site", "event_id"),
-    Index("ix_outbox_events_subject", "subject", "event_id"),
+    # The public, gapless event ids of its events: first_id .. last_id, given in the order
+    # commits became visible (central/events/sequencer.py). NULL until numbered.
+    Column("first_id", BigInteger, unique=True),
+    Column("last_id", BigInteger, unique=True),
+    Column("count", Integer, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),  # when central wrote them
+    # [{type, site, subject, occurred_at, cause, payload}, ...] (central/events/outbox.py)
+    Column("events", JSON, nullable=False),
+    CheckConstraint("count > 0", name="count"),
     Index(
         "ix_outbox_events_unsequenced",
         "row_id",
-        postgresql_where=text("event_id IS NULL"),
-        sqlite_where=text("event_id IS NULL"),
+        postgresql_where=text("first_id IS NULL"),
+        sqlite_where=text("first_id IS NULL"),
     ),
 )
 

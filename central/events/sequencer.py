@@ -4,7 +4,9 @@ Row ids come from a sequence when a transaction inserts, but transactions commit
 order: a reader that followed row ids could pass a row whose transaction had not committed yet
 and never see it. So the public id is given after commit: one sequencer at a time (a
 PostgreSQL advisory lock across replicas) numbers the rows it can see, in row order, after the
-highest id so far. Every reader follows ``event_id``, which only grows and has no gaps.
+highest id so far: a row's events take ``first_id`` .. ``last_id``. Every reader follows these
+ids, which only grow and have no gaps. On SQLite writers number their own rows at the insert
+(central/events/outbox.py); this finds nothing there.
 """
 
 import logging
@@ -24,14 +26,17 @@ BATCH = 5000
 
 
 def _numbering(top: int, limit: int) -> Any:
-    """One statement numbering up to ``limit`` unnumbered rows, in row order, from ``top`` + 1
-    (UPDATE ... FROM a row_number() over them: a statement per pass, not one per event)."""
+    """One statement numbering up to ``limit`` unnumbered rows, in row order, from ``top`` + 1:
+    each row's events take the next ``count`` ids (a running sum over the rows)."""
     pending = (
         select(
             outbox_events.c.row_id,
-            (func.row_number().over(order_by=outbox_events.c.row_id) + top).label("eid"),
+            outbox_events.c.count,
+            (func.sum(outbox_events.c.count).over(order_by=outbox_events.c.row_id) + top).label(
+                "last"
+            ),
         )
-        .where(outbox_events.c.event_id.is_(None))
+        .where(outbox_events.c.first_id.is_(None))
         .order_by(outbox_events.c.row_id)
         .limit(limit)
         .subquery("pending")
@@ -39,16 +44,17 @@ def _numbering(top: int, limit: int) -> Any:
     return (
         update(outbox_events)
         .where(outbox_events.c.row_id == pending.c.row_id)
-        .values(event_id=pending.c.eid)
+        .values(last_id=pending.c.last, first_id=pending.c.last - pending.c.count + 1)
     )
 
 
-_ANY_PENDING = select(outbox_events.c.row_id).where(outbox_events.c.event_id.is_(None)).limit(1)
+_ANY_PENDING = select(outbox_events.c.row_id).where(outbox_events.c.first_id.is_(None)).limit(1)
 
 
 async def sequence_pending(engine: AsyncEngine, *, limit: int = BATCH) -> int:
-    """Number up to ``limit`` committed, unnumbered events; answers how many. Answers 0 when
-    another replica is numbering right now (it takes these too, or the next wake does).
+    """Number up to ``limit`` committed, unnumbered outbox rows; answers how many rows.
+    Answers 0 when another replica is numbering right now (it takes these too, or the next
+    wake does).
 
     With nothing to number (most wakes: another reader or replica got there first) it costs
     one read on the partial index of unnumbered rows, and no write lock on SQLite."""
@@ -64,7 +70,7 @@ async def sequence_pending(engine: AsyncEngine, *, limit: int = BATCH) -> int:
                 )
                 if not got:
                     return 0
-            top = await conn.scalar(select(func.max(outbox_events.c.event_id))) or 0
+            top = await conn.scalar(select(func.max(outbox_events.c.last_id))) or 0
             numbered = (await conn.execute(_numbering(top, limit))).rowcount
             if numbered:
                 await mark_written(conn)

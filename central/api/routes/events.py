@@ -113,7 +113,7 @@ async def event_history(
     """Events newest first, before the id `before` (default: the newest); `next_before`
     pages further back."""
     sites = caller.site_filter(site)
-    found = await events_before(
+    found, reached = await events_before(
         conn,
         before,
         types=parse_types(types),
@@ -122,11 +122,9 @@ async def event_history(
         limit=limit + 1,
     )
     page = found[:limit]
-    more = len(found) > limit
-    return {
-        "items": [e.as_json() for e in page],
-        "next_before": page[-1].id if more else None,
-    }
+    # A rare filter answers what it found in a bounded look back, and where to look on from.
+    more = page[-1].id if len(found) > limit else reached
+    return {"items": [e.as_json() for e in page], "next_before": more}
 
 
 def _sites(sites: list[str] | None) -> frozenset[str] | None:

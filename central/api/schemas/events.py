@@ -22,4 +22,7 @@ class EventPageOut(BaseModel):
     """Events newest first; ask again with ``before=next_before`` for older ones."""
 
     items: list[EventOut]
-    next_before: int | None = Field(description="null: nothing older is kept")
+    next_before: int | None = Field(
+        description="null: nothing older is kept. A rare filter may answer fewer items than "
+        "`limit` (it looks back a bounded number of events per call): page on while set"
+    )

@@ -1,8 +1,9 @@
 """The event outbox and its consumers.
 
-New table ``outbox_events``: every state change's domain event, written in the transaction of
-the change; ``event_id`` is given after commit by the sequencer, in commit order. New table
-``event_consumers``: the position and lease of each reader that must see every event once.
+New table ``outbox_events``: every state change's domain events, written in the transaction
+of the change, one row per write; their ids (``first_id`` .. ``last_id``) are given in commit
+order. New table ``event_consumers``: the position and lease of each reader that must see every
+event once.
 
 Revision ID: 0019_events
 Revises: 0018_control_tower
@@ -27,25 +28,22 @@ def upgrade() -> None:
     op.create_table(
         "outbox_events",
         sa.Column("row_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False),
-        sa.Column("event_id", sa.BigInteger),
-        sa.Column("type", sa.String(48), nullable=False),
-        sa.Column("site", sa.String(64)),
-        sa.Column("subject", sa.String(128), nullable=False),
-        sa.Column("occurred_at", UtcDateTime, nullable=False),
+        sa.Column("first_id", sa.BigInteger),
+        sa.Column("last_id", sa.BigInteger),
+        sa.Column("count", sa.Integer, nullable=False),
         sa.Column("recorded_at", UtcDateTime, nullable=False),
-        sa.Column("cause", sa.String(36)),
-        sa.Column("payload", sa.JSON, nullable=False),
+        sa.Column("events", sa.JSON, nullable=False),
+        sa.CheckConstraint("count > 0", name="ck_outbox_events_count"),
         sa.PrimaryKeyConstraint("row_id", name="pk_outbox_events"),
-        sa.UniqueConstraint("event_id", name="uq_outbox_events_event_id"),
+        sa.UniqueConstraint("first_id", name="uq_outbox_events_first_id"),
+        sa.UniqueConstraint("last_id", name="uq_outbox_events_last_id"),
     )
-    op.create_index("ix_outbox_events_type_site", "outbox_events", ["type", "site", "event_id"])
-    op.create_index("ix_outbox_events_subject", "outbox_events", ["subject", "event_id"])
     op.create_index(
         "ix_outbox_events_unsequenced",
         "outbox_events",
         ["row_id"],
-        postgresql_where=sa.text("event_id IS NULL"),
-        sqlite_where=sa.text("event_id IS NULL"),
+        postgresql_where=sa.text("first_id IS NULL"),
+        sqlite_where=sa.text("first_id IS NULL"),
     )
     op.create_table(
         "event_consumers",
@@ -62,6 +60,4 @@ def downgrade() -> None:
     """Drop both tables."""
     op.drop_table("event_consumers")
     op.drop_index("ix_outbox_events_unsequenced", table_name="outbox_events")
-    op.drop_index("ix_outbox_events_subject", table_name="outbox_events")
-    op.drop_index("ix_outbox_events_type_site", table_name="outbox_events")
     op.drop_table("outbox_events")

@@ -19,11 +19,12 @@ async def test_pages_back_newest_first_with_filters_and_sites(central: Central) 
     ]
     async with central.engine.begin() as conn:
         await write_events(conn, events)
-    async with central.engine.begin() as conn:  # written, not numbered yet: not history
+    async with central.engine.begin() as conn:
         await write_events(conn, [DomainEvent(EventType.LP_MOVED, "plant-1", "LP-LATE")])
     client = central.client
-    first = (await client.get(HISTORY, params={"limit": 4})).json()
-    assert len(first["items"]) == 0 and first["next_before"] is None
+    if central.engine.dialect.name == "postgresql":  # numbered after commit: not history yet
+        first = (await client.get(HISTORY, params={"limit": 4})).json()
+        assert len(first["items"]) == 0 and first["next_before"] is None
     await sequence_all(central.engine)
     first = (await client.get(HISTORY, params={"limit": 4})).json()
     assert [e["id"] for e in first["items"]] == [10, 9, 8, 7]

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from central.clock import now
@@ -141,6 +141,7 @@ async def test_readers_never_skip_an_event_whose_transaction_commits_late(
         slow = await engine.connect()
         slow_tx = await slow.begin()
         await write_events(slow, [moved("SLOW")])  # the lower row id, not committed yet
+        slow_row = await slow.scalar(select(func.max(outbox_events.c.row_id)))
         async with engine.begin() as conn:
             await write_events(conn, [moved("FAST")])  # a higher row id, committed first
         await sequence_all(engine)
@@ -156,9 +157,6 @@ async def test_readers_never_skip_an_event_whose_transaction_commits_late(
         await sequence_all(engine)
         async with engine.connect() as conn:
             later = await events_after(conn, first[-1].id)
-            slow_row = await conn.scalar(
-                select(outbox_events.c.row_id).where(outbox_events.c.subject == "SLOW")
-            )
         assert slow_row < row_follower_position  # ... and would never read it
         assert [(e.id, e.subject) for e in later] == [(2, "SLOW")]
     finally:

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select, text
 
 from central.clock import now
-from central.db.tables import low_stock_thresholds, outbox_events
+from central.db.tables import low_stock_thresholds
+from central.events.reading import stored_events
 from tests.central.conftest import SITE, Central
 from tests.central.inventory.test_lp_numbers_per_site import OTHER, seed_other_site
 from tests.central.production.test_reservations import add_bom, add_wo, release
@@ -41,12 +42,11 @@ async def alerts(central: Central) -> list[dict[str, Any]]:
     """The inventory.low_stock events written so far, oldest first: site, subject, cause and
     payload of each."""
     async with central.engine.connect() as conn:
-        rows = await conn.execute(
-            select(outbox_events)
-            .where(outbox_events.c.type == LOW)
-            .order_by(outbox_events.c.row_id)
-        )
-        return [{"site": r.site, "subject": r.subject, "cause": r.cause, **r.payload} for r in rows]
+        stored = [item for _, item in await stored_events(conn) if item["type"] == LOW]
+    return [
+        {"site": e["site"], "subject": e["subject"], "cause": e["cause"], **e["payload"]}
+        for e in stored
+    ]
 
 
 async def consume(central: Central, lp: str, qty: str | None = None, **kw: Any) -> dict[str, Any]:
@@ -133,8 +133,8 @@ async def test_a_batch_that_fails_writes_no_event(seeded: Central) -> None:
             # The batch's own transaction, failing after the batch wrote everything: its
             # event was written in it, and goes with it.
             await seeded.processor._apply_batch(conn, [env], now(), SITE, "edge-1", "mqtt")
-            found = await conn.execute(select(outbox_events).where(outbox_events.c.type == LOW))
-            assert len(found.all()) == 1
+            found = [item for _, item in await stored_events(conn) if item["type"] == LOW]
+            assert len(found) == 1
             raise RuntimeError("the batch's transaction failed")
     assert await alerts(seeded) == []
     async with seeded.engine.connect() as conn:

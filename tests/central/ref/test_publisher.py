@@ -162,7 +162,9 @@ async def test_while_the_broker_is_away_the_step_waits_and_nothing_is_skipped(
     seed = state_signing_seed(settings)
     link = BrokerLink()
     publisher = RefPublisher(link, seed, wait_seconds=0.2)
-    start = await sequence_all(seeded.engine)  # the seed's own events: the consumer starts after
+    await sequence_all(seeded.engine)  # the seed's own events: the consumer starts after them
+    async with seeded.engine.connect() as conn:
+        start = await last_event_id(conn)
     claimed = await claim(seeded.engine, CONSUMER, "relay-test", 30)
     assert claimed is not None
     async with seeded.engine.begin() as conn:
