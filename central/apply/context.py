@@ -150,6 +150,11 @@ class ApplyContext:
     # or changed LP and every ledger row flushed: the products whose low-stock thresholds
     # ``finish`` checks (central/inventory/low_stock.py).
     stock_changes: dict[tuple[str, int], Touched] = field(default_factory=dict)
+    # (site, LP number) -> (action or audit id, when) of the last event told of the LP: what a
+    # change of status alone (a hold) names as its cause when it crosses a threshold.
+    lp_causes: dict[tuple[str, str], tuple[str | None, datetime | None]] = field(
+        default_factory=dict
+    )
     # False on an engine made with the outbox off: events are neither built nor buffered.
     writes_events: bool = field(init=False)
 
@@ -166,6 +171,7 @@ class ApplyContext:
         """Buffer one domain event caused by ``origin``; flush writes it."""
         if not self.writes_events:
             return
+        self._note_causes(type, origin.site, subject, payload, origin.action_id, origin.occurred_at)
         self.events.append(
             DomainEvent(
                 type,
@@ -191,6 +197,7 @@ class ApplyContext:
         shared by both doors); it happened at ``occurred_at``, by default now."""
         if not self.writes_events:
             return
+        self._note_causes(type, site, subject, payload, cause, occurred_at or self.recorded_at)
         self.events.append(
             DomainEvent(
                 type,
@@ -201,6 +208,23 @@ class ApplyContext:
                 cause=cause,
             )
         )
+
+    def _note_causes(
+        self,
+        type: EventType,
+        site: str | None,
+        subject: str,
+        payload: dict[str, Any] | None,
+        cause: str | None,
+        at: datetime | None,
+    ) -> None:
+        """Remember which action or call last changed each LP an event tells of."""
+        if site is None:
+            return
+        if type.value.startswith(("lp.", "quality.")):
+            self.lp_causes[(site, subject)] = (cause, at)
+        for number in (payload or {}).get("lps") or ():
+            self.lp_causes[(site, str(number))] = (cause, at)
 
     async def _refs(self) -> ReferenceCache:
         """The shared reference cache, checked against the database once per transaction."""
@@ -402,7 +426,16 @@ class ApplyContext:
         for lp in [*self.changed_lps.values(), *(lp for lp, _ in self.new_lps)]:
             key = (lp.site, lp.product_id)
             if key not in notes:
-                notes[key] = Touched(StockChange(lp=lp.number, status=lp.status))
+                action_id, at = self.lp_causes.get((lp.site, lp.number), (None, None))
+                notes[key] = Touched(
+                    StockChange(
+                        lp=lp.number,
+                        status=lp.status,
+                        action_id=action_id,
+                        cause=self.cause if action_id else None,
+                        occurred_at=at,
+                    )
+                )
             notes[key].status(lp.status)
         for lp, row in self.moves:
             key = (lp.site, lp.product_id)

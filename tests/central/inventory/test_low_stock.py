@@ -115,7 +115,14 @@ async def test_held_stock_is_not_available_and_its_release_re_arms(seeded: Centr
     assert (await seeded.send_one(held)).result == "applied"
     [event] = await alerts(seeded)
     assert event["qty"] == "10"
-    assert event["change"] == {"lp": "LP-1", "status": "on_hold"}  # no ledger row: the status
+    # no ledger row: the status, and the hold that changed it as the cause
+    assert event["change"] == {
+        "lp": "LP-1",
+        "status": "on_hold",
+        "action_id": held["id"],
+        "cause": "action",
+    }
+    assert event["cause"] == held["id"]
     released = seeded.env("qc.release", {"lot": "L1", "item": "RAW-1", "reason": "lab cleared"})
     assert (await seeded.send_one(released)).result == "applied"
     pid = await product_id(seeded)
