@@ -38,6 +38,7 @@ def seed(stack: Stack) -> dict[str, int]:
         {"code": "RAW-1", "name": "Raw material", "uom": "kg", "gtin": RAW_GTIN,
          "shelf_life_days": 90},
         {"code": "FG-1", "name": "Finished good", "uom": "ea"},
+        {"code": "PALLET", "name": "EUR pallet", "uom": "ea"},
     ]  # fmt: skip
     ids = {
         p["code"]: stack.api("POST", "/products", json={"site": SITE, **p})["id"] for p in products
@@ -219,6 +220,21 @@ def mismatches(stack: Stack, records: list[tuple[str, str]]) -> list[str]:
     return wrong
 
 
+def agree(stack: Stack, records: list[tuple[str, str]]) -> None:
+    """Wait until the edge's answers for ``records`` match central's; fail with the
+    differences."""
+    wrong: list[str] = []
+
+    def agrees() -> bool:
+        wrong[:] = mismatches(stack, records)
+        return not wrong
+
+    try:
+        wait_until(agrees, 60, interval=0.1, what="the edge's lookups to match central")
+    except TimeoutError as err:
+        raise AssertionError("\n".join(wrong)) from err
+
+
 # -- the test ---------------------------------------------------------------------------------
 
 
@@ -265,7 +281,7 @@ def test_changes_reach_the_edge_live_and_after_it_was_killed(
         report("work order released (API)", committed_at(stack, "wo.released", "WO-1"), seen)
     )
     print(f"live changes reached the edge's lookups within {1000 * max(delays):.0f} ms")
-    assert mismatches(stack, [("lp", "LP-A"), ("work_order", "WO-1"), ("product", "P-NEW")]) == []
+    agree(stack, [("lp", "LP-A"), ("work_order", "WO-1"), ("product", "P-NEW")])
 
     # -- the edge is SIGKILLed; the plant goes on ------------------------------------------
     stack.kill_edge(EDGE)
@@ -281,24 +297,30 @@ def test_changes_reach_the_edge_live_and_after_it_was_killed(
     stack.api("POST", f"/work-orders/{wo['id']}/start")
 
     stack.start_edge(OTHER)
+    receipt = {"item": "RAW-1", "uom": "kg", "location": "RECV"}
     floor = [
+        act(stack, OTHER, "lp.receive", {**receipt, "qty": "8", "lp": "LP-B", "lot": "L-2"}),
+        act(stack, OTHER, "lp.receive", {**receipt, "qty": "6", "lp": "LP-C", "lot": "L-3"}),
         act(
             stack,
             OTHER,
             "lp.receive",
             {
-                "item": "RAW-1",
-                "qty": "8",
-                "uom": "kg",
+                "item": "PALLET",
+                "qty": "1",
+                "uom": "ea",
                 "location": "RECV",
-                "lp": "LP-B",
-                "lot": "L-2",
+                "lp": "LP-P",
             },
         ),  # fmt: skip
         act(stack, OTHER, "lp.move", {"lp": "LP-A", "to_location": "B-01"}),
         act(stack, OTHER, "lp.split", {"lp": "LP-A", "qty": "3", "new_lp": "LP-A1"}),
         act(stack, OTHER, "lp.consume", {"lp": "LP-A", "work_order": "WO-1", "qty": "4"}),
-        act(stack, OTHER, "qc.hold", {"lp": "LP-B", "reason": "DAMAGED"}),
+        act(stack, OTHER, "lp.consume", {"lp": "LP-C", "work_order": "WO-1"}),
+        # LP-B goes where its pallet goes, and is held with it.
+        act(stack, OTHER, "lp.pack", {"lp": "LP-B", "parent": "LP-P"}),
+        act(stack, OTHER, "lp.move", {"lp": "LP-P", "to_location": "A-02"}),
+        act(stack, OTHER, "qc.hold", {"lp": "LP-P", "reason": "DAMAGED"}),
     ]
     for action_id in floor:
         applied(stack, OTHER, action_id)
@@ -312,27 +334,20 @@ def test_changes_reach_the_edge_live_and_after_it_was_killed(
     # -- the edge comes back: it catches up, and agrees with central -----------------------
     back = time.monotonic()
     stack.start_edge(EDGE)
+    serving = time.monotonic() - back
     records = [
-        *(("lp", n) for n in ("LP-A", "LP-A1", "LP-B")),
-        *(("product", c) for c in ("RAW-1", "FG-1", "P-NEW", "P-LATE")),
+        *(("lp", n) for n in ("LP-A", "LP-A1", "LP-B", "LP-C", "LP-P")),
+        *(("product", c) for c in ("RAW-1", "FG-1", "PALLET", "P-NEW", "P-LATE")),
         *(("location", c) for c in ("RECV", "A-01", "A-02", "B-01")),
         *(("work_order", n) for n in ("WO-1", "WO-2")),
     ]
-    wrong: list[str] = []
-
-    def agrees() -> bool:
-        wrong[:] = mismatches(stack, records)
-        return not wrong
-
-    try:
-        wait_until(agrees, 60, interval=0.1, what="the edge's lookups to match central")
-    except TimeoutError as err:
-        raise AssertionError("\n".join(wrong)) from err
+    agree(stack, records)
     caught_up = time.monotonic() - back
     status = stack.http.get(f"{stack.edge_url(EDGE)}/api/v1/lookup").json()
     print(
-        f"after its restart the edge agreed with central on {len(records)} records in "
-        f"{caught_up:.1f} s (snapshots {status['snapshots']}, deltas {status['applied']})"
+        f"restarted, the edge served its API after {serving:.1f} s and agreed with central on "
+        f"{len(records)} records after {caught_up:.1f} s (snapshots {status['snapshots']}, "
+        f"deltas {status['applied']})"
     )
     # What the plant did while it was away is what the edge now shows.
     assert lookup(stack, "product/RAW-1")["data"]["name"] == "Raw material, sifted"  # type: ignore[index]
@@ -340,7 +355,13 @@ def test_changes_reach_the_edge_live_and_after_it_was_killed(
     assert lp_a is not None and (lp_a["data"]["location"], qty(lp_a["data"]["qty"])) == (
         "B-01", Decimal(13),
     )  # fmt: skip
-    assert lookup(stack, "lp/LP-B")["data"]["status"] == "on_hold"  # type: ignore[index]
+    lp_b = lookup(stack, "lp/LP-B")
+    assert lp_b is not None and (
+        lp_b["data"]["location"],
+        lp_b["data"]["parent"],
+        lp_b["data"]["status"],
+    ) == ("A-02", "LP-P", "on_hold")
+    assert lookup(stack, "lp/LP-C")["data"]["status"] == "consumed"  # type: ignore[index]
     assert lookup(stack, "lp/LP-A1")["data"]["location"] == "A-02"  # type: ignore[index]
     assert lookup(stack, "work-order/WO-1")["data"]["status"] == "in_progress"  # type: ignore[index]
     assert lookup(stack, f"product/{RAW_GTIN}")["data"]["code"] == "RAW-1"  # type: ignore[index]
