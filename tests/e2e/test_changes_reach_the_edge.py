@@ -297,22 +297,12 @@ def test_changes_reach_the_edge_live_and_after_it_was_killed(
     stack.api("POST", f"/work-orders/{wo['id']}/start")
 
     stack.start_edge(OTHER)
-    receipt = {"item": "RAW-1", "uom": "kg", "location": "RECV"}
+    raw = {"item": "RAW-1", "uom": "kg", "location": "RECV"}
+    pallet = {"item": "PALLET", "qty": "1", "uom": "ea", "location": "RECV", "lp": "LP-P"}
     floor = [
-        act(stack, OTHER, "lp.receive", {**receipt, "qty": "8", "lp": "LP-B", "lot": "L-2"}),
-        act(stack, OTHER, "lp.receive", {**receipt, "qty": "6", "lp": "LP-C", "lot": "L-3"}),
-        act(
-            stack,
-            OTHER,
-            "lp.receive",
-            {
-                "item": "PALLET",
-                "qty": "1",
-                "uom": "ea",
-                "location": "RECV",
-                "lp": "LP-P",
-            },
-        ),  # fmt: skip
+        act(stack, OTHER, "lp.receive", {**raw, "qty": "8", "lp": "LP-B", "lot": "L-2"}),
+        act(stack, OTHER, "lp.receive", {**raw, "qty": "6", "lp": "LP-C", "lot": "L-3"}),
+        act(stack, OTHER, "lp.receive", pallet),
         act(stack, OTHER, "lp.move", {"lp": "LP-A", "to_location": "B-01"}),
         act(stack, OTHER, "lp.split", {"lp": "LP-A", "qty": "3", "new_lp": "LP-A1"}),
         act(stack, OTHER, "lp.consume", {"lp": "LP-A", "work_order": "WO-1", "qty": "4"}),
