@@ -1,5 +1,5 @@
 """`ioe central run` publishes reference data and answers snapshot requests, as wired in the
-server: a change written with its event reaches the site's topic as a delta the provisioned
+server: a change made through the REST API reaches the site's topic as a delta the provisioned
 edge's key (``central_key`` in its edge.toml) verifies, and a request signed with the edge's
 secret is answered with pages holding what the API shows; a real edge agent fills its cache
 from a snapshot and follows central's deltas."""
@@ -10,9 +10,6 @@ import uuid
 from typing import Any
 
 from central.clock import now
-from central.db.engine import make_engine
-from central.events.outbox import DomainEvent, write_events
-from central.events.types import EventType
 from harness import wait_until
 from protocol import format_ts
 from protocol.ref import RefDelta, RefSnapshotPage, RefSnapshotRequest, read_ref, sign_request
@@ -43,18 +40,14 @@ async def test_central_publishes_deltas_and_answers_snapshots(
     secret, key = config["secret"], bytes.fromhex(config["central_key"])
     async with await MqttConnection.open(broker.url, timeout=10) as watcher:
         await watcher.subscribe(ref_filter(SITE), ref_snapshot_topic(SITE, EDGE))
-        engine = make_engine(stack.db_url)
-        try:
-            async with engine.begin() as conn:
-                await write_events(conn, [DomainEvent(EventType.PRODUCT_CHANGED, SITE, "RAW-1")])
-        finally:
-            await engine.dispose()
-        # Another process committed it: on SQLite central's relay finds it at its next poll.
-        delta = read_ref(
-            (await next_on(watcher, ref_topic(SITE, "product"), 30)).payload, key, RefDelta
-        )
+        (raw,) = stack.api("GET", "/products", params={"site": SITE, "q": "RAW-1"})["items"]
+        renamed = {"name": "Raw material, sifted", "uom": raw["uom"]}
+        stack.api("PUT", f"/products/{raw['id']}", json=renamed)
+        # The seed's own deltas may still be on their way: the change's is the one with the
+        # new name.
+        delta = await next_delta(watcher, key, ("RAW-1", "Raw material, sifted"), 30)
         assert [(i.key, (i.data or {}).get("name")) for i in delta.items] == [
-            ("RAW-1", "Raw material")
+            ("RAW-1", "Raw material, sifted")
         ]
 
         ask = RefSnapshotRequest(id=uuid.uuid4().hex, site=SITE, edge=EDGE, ts=format_ts(now()))
@@ -72,6 +65,20 @@ async def test_central_publishes_deltas_and_answers_snapshots(
     )
     assert keys == {"product": products, "location": ["A-01", "A-02", "RECV"]}
     assert {p.request for p in pages} == {ask.id}
+
+
+async def next_delta(
+    conn: MqttConnection, key: bytes, product: tuple[str, str], timeout: float
+) -> RefDelta:
+    """The next product delta, verified with central's key, that carries ``product`` (its
+    code and name)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        left = deadline - asyncio.get_running_loop().time()
+        message = await next_on(conn, ref_topic(SITE, "product"), max(left, 0.01))
+        delta = read_ref(message.payload, key, RefDelta)
+        if any((i.key, (i.data or {}).get("name")) == product for i in delta.items):
+            return delta
 
 
 def edge_lookup(stack: Stack, path: str) -> dict[str, Any] | None:
@@ -92,16 +99,10 @@ async def test_an_edge_agent_fills_its_cache_from_central_and_follows_its_change
     wait_until(lambda: edge_lookup(stack, "product/RAW-1") is not None, 60, what="the snapshot")
     found = edge_lookup(stack, "location/A-02")
     assert found is not None and found["data"]["code"] == "A-02"
-    # A change at central afterwards reaches the edge's cache as a delta.
+    # A product added through the API afterwards reaches the edge's cache as a delta.
     stack.api(
         "POST", "/products", json={"site": SITE, "code": "NEW-1", "name": "New one", "uom": "ea"}
     )
-    engine = make_engine(stack.db_url)
-    try:
-        async with engine.begin() as conn:
-            await write_events(conn, [DomainEvent(EventType.PRODUCT_CHANGED, SITE, "NEW-1")])
-    finally:
-        await engine.dispose()
     wait_until(lambda: edge_lookup(stack, "product/NEW-1") is not None, 60, what="the delta")
     new = edge_lookup(stack, "product/NEW-1")
     assert new is not None and new["data"]["name"] == "New one"
