@@ -1,6 +1,6 @@
 """/webhooks: subscriptions of outside endpoints to events, their secrets and deliveries."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
 
@@ -55,10 +55,12 @@ async def create_webhook(
     )
 
 
-@router.get("", response_model=list[WebhookOut])
-async def list_webhooks(conn: ReadConn, caller: WebhookCaller) -> list[subscriptions.Subscription]:
-    """The subscriptions within the caller's sites, with their health; never secrets."""
-    return await subscriptions.list_webhooks(conn, caller=caller)
+@router.get("", response_model=Page[WebhookOut])
+async def list_webhooks(conn: ReadConn, caller: WebhookCaller, paging: PagingDep) -> dict[str, Any]:
+    """The subscriptions within the caller's sites, oldest first, with their health; never
+    secrets."""
+    found = await subscriptions.list_webhooks(conn, caller=caller)
+    return paging.of(found[paging.offset : paging.offset + paging.limit])
 
 
 @router.get("/{webhook_id}", response_model=WebhookOut, responses=error_responses(404))

@@ -27,7 +27,7 @@ async def test_a_webhook_is_made_with_its_secret_shown_once(
     # never again: not in the list, not in one, not in the database in clear
     listed = await guarded.get(f"{API}/webhooks", headers=tech)
     one = await guarded.get(f"{API}/webhooks/{hook['id']}", headers=tech)
-    assert [h["id"] for h in listed.json()] == [hook["id"]]
+    assert [h["id"] for h in listed.json()["items"]] == [hook["id"]]
     assert secret[6:] not in listed.text + one.text and "whsec_" not in listed.text + one.text
     async with central.engine.connect() as conn:
         sealed = (await conn.execute(select(webhooks.c.secret_sealed))).scalar_one()
@@ -50,7 +50,7 @@ async def test_another_sites_caller_neither_sees_nor_makes_nor_changes(
     tech2 = await central.bearer("tech-2", ["technical"], ["plant-2"])
     hook = (await guarded.post(f"{API}/webhooks", json=HOOK, headers=tech1)).json()["webhook"]
     path = f"{API}/webhooks/{hook['id']}"
-    assert (await guarded.get(f"{API}/webhooks", headers=tech2)).json() == []
+    assert (await guarded.get(f"{API}/webhooks", headers=tech2)).json()["items"] == []
     for method, url, extra in (
         ("GET", path, {}),
         ("PATCH", path, {"json": {"enabled": False}}),
@@ -69,7 +69,7 @@ async def test_another_sites_caller_neither_sees_nor_makes_nor_changes(
         await guarded.post(f"{API}/webhooks", json={**HOOK, "description": "all"}, headers=ROOT)
     ).json()["webhook"]
     assert everywhere["sites"] is None
-    seen = [h["id"] for h in (await guarded.get(f"{API}/webhooks", headers=tech1)).json()]
+    seen = [h["id"] for h in (await guarded.get(f"{API}/webhooks", headers=tech1)).json()["items"]]
     assert seen == [hook["id"]]
     # a floor role may not set webhooks up
     floor = await central.bearer("wh-1", ["warehouse"], ["plant-1"])
