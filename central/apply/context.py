@@ -150,11 +150,6 @@ class ApplyContext:
     # or changed LP and every ledger row flushed: the products whose low-stock thresholds
     # ``finish`` checks (central/inventory/low_stock.py).
     stock_changes: dict[tuple[str, int], Touched] = field(default_factory=dict)
-    # (site, LP number) -> (action or audit id, when) of the last event told of the LP: what a
-    # change of status alone (a hold) names as its cause when it crosses a threshold.
-    lp_causes: dict[tuple[str, str], tuple[str | None, datetime | None]] = field(
-        default_factory=dict
-    )
     # False on an engine made with the outbox off: events are neither built nor buffered.
     writes_events: bool = field(init=False)
 
@@ -171,7 +166,6 @@ class ApplyContext:
         """Buffer one domain event caused by ``origin``; flush writes it."""
         if not self.writes_events:
             return
-        self._note_causes(type, origin.site, subject, payload, origin.action_id, origin.occurred_at)
         self.events.append(
             DomainEvent(
                 type,
@@ -197,7 +191,6 @@ class ApplyContext:
         shared by both doors); it happened at ``occurred_at``, by default now."""
         if not self.writes_events:
             return
-        self._note_causes(type, site, subject, payload, cause, occurred_at or self.recorded_at)
         self.events.append(
             DomainEvent(
                 type,
@@ -209,22 +202,16 @@ class ApplyContext:
             )
         )
 
-    def _note_causes(
-        self,
-        type: EventType,
-        site: str | None,
-        subject: str,
-        payload: dict[str, Any] | None,
-        cause: str | None,
-        at: datetime | None,
-    ) -> None:
-        """Remember which action or call last changed each LP an event tells of."""
-        if site is None:
-            return
-        if type.value.startswith(("lp.", "quality.")):
-            self.lp_causes[(site, subject)] = (cause, at)
-        for number in (payload or {}).get("lps") or ():
-            self.lp_causes[(site, str(number))] = (cause, at)
+    def _cause_of(self, lp: LicensePlate) -> tuple[str | None, datetime | None]:
+        """The action or call, and its time, of the latest buffered event told of ``lp``:
+        what a change of its status alone (a hold) names as its cause. Looked up only for
+        the first LP of a product in a flush, so the floor's hot path pays nothing per event."""
+        for event in reversed(self.events):
+            if event.site == lp.site and (
+                event.subject == lp.number or lp.number in (event.payload.get("lps") or ())
+            ):
+                return event.cause, event.occurred_at
+        return None, None
 
     async def _refs(self) -> ReferenceCache:
         """The shared reference cache, checked against the database once per transaction."""
@@ -426,7 +413,7 @@ class ApplyContext:
         for lp in [*self.changed_lps.values(), *(lp for lp, _ in self.new_lps)]:
             key = (lp.site, lp.product_id)
             if key not in notes:
-                action_id, at = self.lp_causes.get((lp.site, lp.number), (None, None))
+                action_id, at = self._cause_of(lp)
                 notes[key] = Touched(
                     StockChange(
                         lp=lp.number,
