@@ -134,7 +134,10 @@ class RefFollower:
         try:
             while True:
                 self._poke.clear()  # before the tick: a poke during it wakes the next wait
-                await self._tick()
+                try:
+                    await self._tick()
+                except RefStoreError as err:  # a full disk: lookups go stale, the edge runs on
+                    log.error("%s; trying again", err)
                 # Never less than a moment: a deadline already past must not make this spin.
                 delay = max(MIN_WAIT, self._next_wake() - time.monotonic())
                 with contextlib.suppress(TimeoutError):

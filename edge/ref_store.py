@@ -16,6 +16,7 @@ carry ``ended_at`` and are pruned after a keep time; a cap per kind bounds the r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
@@ -165,6 +166,10 @@ class RefStore:
     @staticmethod
     async def _run(conn: aiosqlite.Connection, steps: Any, doing: str) -> Any:
         try:
+            if conn.in_transaction:
+                # Left open by a COMMIT that failed (a full disk) or a statement a cancel cut
+                # short: nothing of it was kept, and it must not refuse every write after it.
+                await conn.execute("ROLLBACK")
             await conn.execute("BEGIN IMMEDIATE")
             try:
                 result = await steps(conn)
@@ -172,7 +177,8 @@ class RefStore:
                 return result
             except BaseException:
                 if conn.in_transaction:
-                    await conn.execute("ROLLBACK")
+                    with contextlib.suppress(sqlite3.Error):
+                        await conn.execute("ROLLBACK")
                 raise
         except sqlite3.Error as err:
             raise RefStoreError(f"reference cache: {doing} failed: {err}") from err

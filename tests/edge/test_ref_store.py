@@ -2,12 +2,15 @@
 GTINs follow their product, and a file it cannot read is set aside instead of stopping the edge.
 """
 
+import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from edge.ref_follow import RefFollower
 from edge.ref_store import RefStore
 from protocol.ref import RefItem
 from tests.edge.ref_helpers import item, lp
@@ -132,3 +135,52 @@ async def test_an_unreadable_cache_file_is_set_aside_and_started_anew(tmp_path: 
     finally:
         await store.close()
     assert [p.name for p in tmp_path.iterdir() if "unreadable" in p.name]
+
+
+async def test_a_transaction_left_open_does_not_refuse_every_write_after_it(
+    store: RefStore,
+) -> None:
+    """A COMMIT that failed (a full disk) or a statement a cancel cut short can leave the
+    writer inside a transaction; the next write rolls it back and goes on, instead of every
+    write failing with "cannot start a transaction within a transaction"."""
+    await store._writer.execute("BEGIN IMMEDIATE")
+    await store._writer.execute("DELETE FROM chains")  # half done, never committed
+    await store.apply_delta("lp", 1, [item("LP-A", lp("LP-A"))], synced=True, now=T0)
+    chains = await store.chains()
+    assert chains["lp"].last_id == 1  # the open transaction's delete was not kept
+    assert len(chains) > 1
+
+
+async def test_a_cache_that_cannot_write_does_not_stop_the_follower(tmp_path: Path) -> None:
+    """A write the cache refuses (a full disk) is logged; the follower keeps running and asks
+    for its snapshot again once the cache can write (before, the error ended the edge)."""
+    store = await RefStore.open(tmp_path / "ref.db")
+    follower = RefFollower(
+        store,
+        site="plant-1",
+        edge="edge-1",
+        secret="s" * 32,
+        central_key=b"\x01" * 32,
+        snapshot_timeout=0.2,
+    )
+    await follower.load()
+    await store._writer.execute("PRAGMA query_only = 1")  # the file refuses every write
+    asked: list[str] = []
+
+    async def publish(topic: str, payload: bytes) -> None:
+        asked.append(topic)
+
+    task = asyncio.create_task(follower.run(publish))
+    try:
+        await asyncio.sleep(0.5)
+        assert not task.done() and asked == []  # refused, logged, still running
+        await store._writer.execute("PRAGMA query_only = 0")
+        async with asyncio.timeout(10):
+            while not asked:
+                await asyncio.sleep(0.05)
+        assert asked == ["ioe/v1/plant-1/edge-1/ref-request"]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await store.close()
