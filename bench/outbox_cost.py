@@ -53,9 +53,9 @@ from central.db.engine import make_engine  # noqa: E402
 from central.db.migrate import upgrade  # noqa: E402
 from central.db.tables import license_plates, stock_moves  # noqa: E402
 from central.edges.registry import provision_edge  # noqa: E402
+from central.event_relay import build_relay  # noqa: E402
 from central.events.reading import stored_events  # noqa: E402
 from central.events.sequencer import sequence_all  # noqa: E402
-from central.events.service import build_relay  # noqa: E402
 from central.inventory.consistency import check_database  # noqa: E402
 from central.keys import write_key_file  # noqa: E402
 from central.settings import CentralSettings  # noqa: E402

@@ -167,8 +167,8 @@ async def run(args: argparse.Namespace, work: Path, procs: list[Proc]) -> None:
     from central.db.migrate import upgrade
     from central.db.tables import license_plates
     from central.edges.registry import provision_edge
+    from central.event_relay import build_relay
     from central.events.outbox import DomainEvent, write_events
-    from central.events.service import build_relay
     from central.events.types import EventType
     from central.identity import state_signing_seed
     from central.ingest import IngestWorker

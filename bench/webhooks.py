@@ -40,8 +40,8 @@ from central.access.callers import OPEN_CALLER  # noqa: E402
 from central.db.engine import make_engine  # noqa: E402
 from central.db.migrate import upgrade  # noqa: E402
 from central.db.tables import webhook_deliveries  # noqa: E402
+from central.event_relay import build_relay  # noqa: E402
 from central.events.outbox import DomainEvent, write_events  # noqa: E402
-from central.events.service import build_relay  # noqa: E402
 from central.events.types import EventType  # noqa: E402
 from central.settings import CentralSettings  # noqa: E402
 from central.webhooks.secrets import WebhookSecretBox, new_secret  # noqa: E402

@@ -9,7 +9,7 @@ from central.api.app import create_app
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
 from central.db.reach import check_reachable
-from central.events.service import build_relay
+from central.event_relay import build_relay
 from central.identity import state_signing_seed
 from central.ingest import IngestWorker
 from central.ref.link import BrokerLink

@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from central.access import audit
 from central.access.callers import Caller
 from central.apply.context import ApplyContext
+from central.apply.event_facts import lp_facts
 from central.counts.service import CountSession, count_session, open_session, visible_session
 from central.counts.variance import variance_lines
 from central.db.tables import audit_log, count_lines, count_sessions
 from central.errors import Forbidden
-from central.events.facts import lp_facts
 from central.events.types import EventType
 from central.inventory.claims import fit_reservations
 

@@ -18,9 +18,9 @@ from decimal import Decimal
 from sqlalchemy import select, update
 
 from central.apply.context import ApplyContext, LicensePlate, Origin
+from central.apply.event_facts import by, emit_created, lp_facts
 from central.apply.outcome import Applied, Operation, conflict
 from central.db.tables import license_plates, products
-from central.events.facts import by, emit_created, lp_facts
 from central.events.types import EventType
 from central.inventory import nesting
 from central.inventory.checks import (

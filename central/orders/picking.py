@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from central.apply.context import ApplyContext, LicensePlate, Origin
+from central.apply.event_facts import by, lp_facts
 from central.apply.outcome import Applied, Operation
 from central.db.tables import (
     license_plates,
@@ -30,7 +31,6 @@ from central.db.tables import (
     reservations,
     sales_order_lines,
 )
-from central.events.facts import by, lp_facts
 from central.events.types import EventType
 from central.inventory.checks import known_lp
 from central.inventory.claims import Claim, claims_on, fit_reservations, shrink

@@ -6,9 +6,9 @@ from decimal import Decimal
 from sqlalchemy import case, func, select, update
 
 from central.apply.context import ApplyContext, Origin, WorkOrder
+from central.apply.event_facts import by, emit_created, lp_facts
 from central.apply.outcome import Applied, Operation, conflict
 from central.db.tables import stock_moves, work_orders
-from central.events.facts import by, emit_created, lp_facts
 from central.events.types import EventType
 from central.inventory.checks import (
     location_id,

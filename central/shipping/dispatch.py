@@ -27,6 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from central.access import audit
 from central.access.callers import Caller
 from central.apply.context import ApplyContext, LicensePlate
+from central.apply.event_facts import lp_facts
 from central.db.enums import SHIPMENT_NOT_LEFT
 from central.db.tables import (
     customers,
@@ -38,7 +39,6 @@ from central.db.tables import (
     shipments,
 )
 from central.errors import ActionConflict
-from central.events.facts import lp_facts
 from central.events.types import EventType
 from central.inventory.claims import claims_on, fit_reservations
 from central.orders.stats import orders_of_shipments, recompute_order_stats

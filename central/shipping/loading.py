@@ -17,10 +17,10 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.apply.context import ApplyContext, LicensePlate, Origin
+from central.apply.event_facts import by, lp_facts
 from central.apply.outcome import Applied, Operation, conflict
 from central.db.enums import SHIPMENT_NOT_LEFT
 from central.db.tables import shipment_lps, shipments
-from central.events.facts import by, lp_facts
 from central.events.types import EventType
 from central.inventory import nesting
 from central.inventory.checks import known_lp

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from central.db.tables import event_consumers
+from central.event_relay import build_relay
 from central.events.outbox import DomainEvent, write_events
 from central.events.relay import EventRelay
-from central.events.service import build_relay
 from central.identity import state_signing_seed
 from central.ingest import IngestWorker
 from central.ref.link import BrokerLink
