@@ -48,7 +48,6 @@ async def run_central(settings: CentralSettings, *, shared_subscription: bool = 
     )
     app = create_app(settings, engine=engine, processor=processor, readiness=worker.status)
     server = make_server(app, settings.host, settings.port, sockets=listeners)
-    server.on_stop.append(app.state.event_feed.end_streams)  # open streams do not hold a stop
     log.info(
         "central API on http://%s:%s (docs at /docs), MQTT %s",
         settings.host,

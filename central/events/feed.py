@@ -24,6 +24,7 @@ from central.events.sequencer import sequence_pending
 from central.events.signal import Pulse, commit_pulse, listen
 from central.events.sse_wire import event_message
 from central.settings import CentralSettings
+from runtime.cancelling import stopping
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class EventFeed:
             try:
                 await self._step()
             except SQLAlchemyError as err:  # the database is away: streams wait, then resume
+                stopping(err)  # or a stop cut a statement short: that is a stop, not an outage
                 log.warning("event feed: %s; trying again", err)
             await self.pulse.wait(self.settings.sse_poll_seconds, seen=seen)
 
