@@ -34,9 +34,6 @@ class QuietServer(uvicorn.Server):
     serving on sockets bound when it was made."""
 
     sockets: list[socket.socket]
-    # Called when the server starts to stop, before it waits for open connections: long-lived
-    # responses (event streams) end themselves here instead of holding the stop up.
-    on_stop: list[Callable[[], None]]
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
@@ -110,7 +107,6 @@ def make_server(
         timeout_graceful_shutdown=5,
     )
     server = QuietServer(config)
-    server.on_stop = []
     server.sockets = sockets if sockets is not None else bind_listeners(host, port, set_by=set_by)
     return server
 
@@ -124,8 +120,6 @@ async def serve_app(server: QuietServer) -> None:
     try:
         await asyncio.shield(serving)
     except asyncio.CancelledError:
-        for stop in server.on_stop:
-            stop()
         server.should_exit = True
         await serving  # bounded by timeout_graceful_shutdown
         raise

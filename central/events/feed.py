@@ -46,7 +46,6 @@ class EventFeed:
         self.changed = Pulse()  # fired when ``position`` moves on
         self.position = 0
         self.streams = 0
-        self.ending = False  # the server is stopping: every stream ends
         # The newest events, each with its SSE message: encoded once, sent by every stream.
         self._recent: deque[tuple[StoredEvent, bytes]] = deque(maxlen=RECENT)
         self._task: asyncio.Task[None] | None = None
@@ -56,7 +55,7 @@ class EventFeed:
     async def open_stream(self) -> None:
         """Take a stream slot (TooManyStreams when none is free); the tail runs while any
         slot is taken. Every ``open_stream`` is paired with a ``close_stream``."""
-        if self.streams >= self.settings.sse_max_streams or self.ending:
+        if self.streams >= self.settings.sse_max_streams:
             raise TooManyStreams
         self.streams += 1
         try:
@@ -71,12 +70,6 @@ class EventFeed:
         except BaseException:
             await self.close_stream()
             raise
-
-    def end_streams(self) -> None:
-        """The server is stopping: every open stream ends now (its client reconnects to
-        another replica, or to this one once it is back, with its last id)."""
-        self.ending = True
-        self.changed.notify()
 
     async def close_stream(self) -> None:
         """Give a slot back; the last one stops the tail."""

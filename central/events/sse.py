@@ -62,7 +62,7 @@ async def _events(
         after, gap = await resume_point(feed.engine, after)
         if gap is not None:
             yield gap
-    while not feed.ending:
+    while True:
         seen = feed.changed.generation
         messages, reached = await feed.read_after(after, selection)
         if messages:
@@ -70,5 +70,5 @@ async def _events(
         if reached > after:
             after = reached
             continue
-        if not await feed.changed.wait(keepalive, seen=seen) and not feed.ending:
+        if not await feed.changed.wait(keepalive, seen=seen):
             yield KEEPALIVE
