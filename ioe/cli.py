@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from ioe.cli_broker import broker_config
+from ioe.cli_kiosk import kiosk
 from ioe.cli_order_sync import order_sync
 from ioe.cli_security import security_events
 from ioe.cli_tokens import token_app
@@ -53,6 +54,7 @@ def broker(
 
 
 app.command("broker-config")(broker_config)
+app.command("kiosk")(kiosk)
 
 central_app = typer.Typer(help="The central service.", no_args_is_help=True)
 db_app = typer.Typer(help="Central's database.", no_args_is_help=True)
