@@ -91,7 +91,8 @@ class HelpScreen(KioskDialog):
             "F4 cancel the unfinished sequence   F5 done   F6 sign out   F10 quit\n"
             "Escape closes a dialog. Badges (OP:...) sign in at the station.\n"
             "SAVED = on this edge's disk, SENT = on its way to central,\n"
-            "APPLIED = central applied it; CONFLICT / REJECTED need a supervisor (F3)."
+            "APPLIED = central applied it; CONFLICT / REJECTED need a supervisor (F3):\n"
+            "in a conflict, F7 applies it as recorded and F8 voids it, with a supervisor badge."
         )
 
 

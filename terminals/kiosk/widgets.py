@@ -69,7 +69,9 @@ class LinkBanner(Static):
     def show(self, model: KioskModel) -> None:
         """Show or hide from the model."""
         self.display = not model.edge_up
-        if not model.edge_up:
+        if not model.edge_up and model.edge_down_since is None:
+            self.update(Text("connecting to the edge...", style=STYLE["warn"]))
+        elif not model.edge_up:
             since = _clock(model.edge_down_since)
             self.update(
                 Text(
