@@ -322,8 +322,8 @@ class StationProgress:
             for e in await self.pending.mentioning(numbers)
             if e.get("type") == "pick.confirm"
         }
-        for task in tasks:
-            task["pending"] = str(task.get("number")) in picked
+        for each in tasks:
+            each["pending"] = str(each.get("number")) in picked
         task: dict[str, Any] | None = next(
             (t for t in tasks if str(t.get("number")) == current), None
         )
