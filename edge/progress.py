@@ -20,6 +20,7 @@ from edge.errors import EdgeError
 from edge.lookups import RefLookups
 from edge.pending_index import PendingIndex
 from edge.queue import ActionQueue
+from edge.ref_overlay import overlay_lp
 from edge.station_log import StationLog, summary
 from edge.stations import StationRunner, StationView
 from protocol import format_ts
@@ -140,6 +141,16 @@ class StationProgress:
             log.warning("progress: the reference cache could not be read: %s", err)
             return None
 
+    async def _made_here(self, number: str, before: Any) -> Record:
+        """An LP central does not know yet, as this edge's unacked actions older than the
+        seq ``before`` made it (a receipt or an output with its label); None otherwise."""
+        earlier = [
+            e
+            for e in await self.pending.mentioning([number])
+            if isinstance(e.get("seq"), int) and isinstance(before, int) and e["seq"] < before
+        ]
+        return overlay_lp(number, None, earlier, {}).data
+
     async def _unacked(self, type: str, field: str, value: str) -> list[dict[str, Any]]:
         """This edge's unacked actions of ``type`` whose body's ``field`` is ``value``."""
         return [
@@ -175,7 +186,10 @@ class StationProgress:
         unmatched = 0
         for envelope in await self._unacked("lp.consume", "work_order", number):
             body = envelope["body"]
-            lp = await self._get("lp", str(body.get("lp")))
+            lp_number = str(body.get("lp"))
+            lp = await self._get("lp", lp_number) or await self._made_here(
+                lp_number, envelope.get("seq")
+            )
             product = lp.get("product") if lp else None
             qty = _dec(body.get("qty")) if body.get("qty") is not None else None
             if qty is None and lp is not None and body.get("qty") is None:

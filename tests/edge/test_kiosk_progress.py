@@ -107,7 +107,16 @@ async def test_consume_counts_central_figures_and_this_edges_unacked_consumes(
         ("LP-2", lp("LP-2", product="RAW-1", qty="30")),
         ("LP-3", lp("LP-3", product="PACK-1", qty="4")),
     )
-    answers = await scan(client, "line-1", "WO:WO-7", "LP-1", "QTY:5", "LP-2", "LP-3")
+    # LP-4 was received at this edge and central has not acked it: its product is known here.
+    await queue.enqueue(
+        type="lp.receive",
+        station="line-1",
+        operator="op-2",
+        body={"item": "RAW-1", "qty": "7", "uom": "kg", "location": "A-01", "lp": "LP-4"},
+    )
+    answers = await scan(
+        client, "line-1", "WO:WO-7", "LP-1", "QTY:5", "LP-2", "LP-3", "LP-4", "LP-99"
+    )
     first = answers[1]["action"]
     await ack(queue, first["id"], first["seq"])  # central has it: in qty_consumed, not pending
 
@@ -129,8 +138,8 @@ async def test_consume_counts_central_figures_and_this_edges_unacked_consumes(
                 "uom": "kg",
                 "required": "100",
                 "consumed": "40",
-                "pending": "5",
-                "remaining": "55",
+                "pending": "12",  # 5 of LP-2 and LP-4 (7, received here)
+                "remaining": "48",
             },
             {
                 "product": "PACK-1",
@@ -141,14 +150,17 @@ async def test_consume_counts_central_figures_and_this_edges_unacked_consumes(
                 "remaining": None,
             },
         ],
-        "pending_unknown": 0,
+        "pending_unknown": 1,  # LP-99: neither central nor this edge knows it
     }
     assert [r["summary"] for r in got["recent"]] == [
+        "consume LP-99 into WO-7",
+        "consume LP-4 into WO-7",
         "consume LP-3 into WO-7",
         "consume 5 of LP-2 into WO-7",
         "consume LP-1 into WO-7",
+        "receive 7 kg RAW-1 at A-01 as LP-4",
     ]
-    assert [r["state"] for r in got["recent"]] == ["queued", "queued", "applied"]
+    assert [r["state"] for r in got["recent"]][3:] == ["queued", "applied", "queued"]
 
 
 async def test_output_load_count_pick_and_done_today(
@@ -364,3 +376,14 @@ def test_supervisors_and_central_token_from_the_environment(
     loaded = load_config(path, env=env)
     assert (loaded.supervisors, loaded.central_token) == (["SUP-1", "SUP-2"], "tok-1")
     assert "tok-1" not in repr(loaded)
+
+
+async def test_a_dispatched_or_cancelled_shipment_has_ended_in_the_cache(store: RefStore) -> None:
+    await cache(
+        store,
+        "shipment",
+        ("SH-1", {"number": "SH-1", "status": "loading", "planned": [], "loaded": []}),
+        ("SH-2", {"number": "SH-2", "status": "dispatched", "planned": [], "loaded": []}),
+        ("SH-3", {"number": "SH-3", "status": "cancelled", "planned": [], "loaded": []}),
+    )
+    assert [s["number"] for s in await store.open_records("shipment")] == ["SH-1"]
