@@ -387,3 +387,37 @@ async def test_a_dispatched_or_cancelled_shipment_has_ended_in_the_cache(store: 
         ("SH-3", {"number": "SH-3", "status": "cancelled", "planned": [], "loaded": []}),
     )
     assert [s["number"] for s in await store.open_records("shipment")] == ["SH-1"]
+
+
+async def test_without_a_reference_cache_progress_answers_from_the_queue(
+    config: EdgeConfig, queue: ActionQueue, bus: EventBus
+) -> None:
+    config = config.model_copy(update={"stations": STATIONS})
+    app = create_edge_api(
+        config=config,
+        queue=queue,
+        stations=StationRunner(config, queue, bus),
+        events=bus,
+        status=lambda: LINK,
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://edge"
+    ) as bare:
+        await scan(bare, "out-1", "WO:WO-8", "QTY:12", "LOC:A-01", "CMD:done")
+        got = await progress(bare, "out-1")
+    assert (got["stale"], got["stale_reasons"]) == (True, ["no_reference_cache"])
+    job = got["job"]
+    assert (job["planned"], job["produced"], job["pending"], job["remaining"]) == (
+        None,
+        None,
+        "12",
+        None,
+    )
+
+
+async def test_conflict_calls_without_central_url_say_so(client: httpx.AsyncClient) -> None:
+    read = await client.get("/api/v1/conflicts/7")
+    assert (read.status_code, read.json()["code"]) == (503, "CENTRAL_NOT_CONFIGURED")
+    unknown = await client.get("/api/v1/conflicts", params={"station": "nowhere"})
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "STATION_NOT_FOUND")
+    assert (await client.get("/api/v1/conflicts")).json() == {"station": None, "conflicts": []}
