@@ -118,10 +118,10 @@ class StationProgress:
 
     def _freshness(self, kinds: tuple[str, ...]) -> tuple[str | None, list[str]]:
         """The oldest ``as_of`` of the kinds and every reason they may be out of date."""
-        if self.lookups is None:
-            return None, ["no_reference_cache"]
         if not kinds:
             return None, []  # figures from this edge's own queue only: always current
+        if self.lookups is None:
+            return None, ["no_reference_cache"]
         stamps, reasons = [], []
         for kind in kinds:
             as_of, why = self.lookups.freshness(kind)
