@@ -106,8 +106,8 @@ class ConflictDesk:
             conflict_id,
             json={"resolution": resolution, "reason": said, "body": body},
         )
-        said = answer.get("conflict")
-        conflict: dict[str, Any] = said if isinstance(said, dict) else {}
+        record = answer.get("conflict")
+        conflict: dict[str, Any] = record if isinstance(record, dict) else {}
         await self.log.record_resolution(
             conflict_id=conflict_id,
             action_id=action.id,

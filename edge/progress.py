@@ -20,6 +20,7 @@ from edge.errors import EdgeError
 from edge.lookups import RefLookups
 from edge.pending_index import PendingIndex
 from edge.queue import ActionQueue
+from edge.ref_overlay import overlay_lp
 from edge.station_log import StationLog, summary
 from edge.stations import StationRunner, StationView
 from protocol import format_ts
@@ -117,10 +118,10 @@ class StationProgress:
 
     def _freshness(self, kinds: tuple[str, ...]) -> tuple[str | None, list[str]]:
         """The oldest ``as_of`` of the kinds and every reason they may be out of date."""
-        if self.lookups is None:
-            return None, ["no_reference_cache"]
         if not kinds:
             return None, []  # figures from this edge's own queue only: always current
+        if self.lookups is None:
+            return None, ["no_reference_cache"]
         stamps, reasons = [], []
         for kind in kinds:
             as_of, why = self.lookups.freshness(kind)
@@ -139,6 +140,16 @@ class StationProgress:
         except EdgeError as err:
             log.warning("progress: the reference cache could not be read: %s", err)
             return None
+
+    async def _made_here(self, number: str, before: Any) -> Record:
+        """An LP central does not know yet, as this edge's unacked actions older than the
+        seq ``before`` made it (a receipt or an output with its label); None otherwise."""
+        earlier = [
+            e
+            for e in await self.pending.mentioning([number])
+            if isinstance(e.get("seq"), int) and isinstance(before, int) and e["seq"] < before
+        ]
+        return overlay_lp(number, None, earlier, {}).data
 
     async def _unacked(self, type: str, field: str, value: str) -> list[dict[str, Any]]:
         """This edge's unacked actions of ``type`` whose body's ``field`` is ``value``."""
@@ -175,7 +186,10 @@ class StationProgress:
         unmatched = 0
         for envelope in await self._unacked("lp.consume", "work_order", number):
             body = envelope["body"]
-            lp = await self._get("lp", str(body.get("lp")))
+            lp_number = str(body.get("lp"))
+            lp = await self._get("lp", lp_number) or await self._made_here(
+                lp_number, envelope.get("seq")
+            )
             product = lp.get("product") if lp else None
             qty = _dec(body.get("qty")) if body.get("qty") is not None else None
             if qty is None and lp is not None and body.get("qty") is None:
@@ -322,8 +336,8 @@ class StationProgress:
             for e in await self.pending.mentioning(numbers)
             if e.get("type") == "pick.confirm"
         }
-        for task in tasks:
-            task["pending"] = str(task.get("number")) in picked
+        for each in tasks:
+            each["pending"] = str(each.get("number")) in picked
         task: dict[str, Any] | None = next(
             (t for t in tasks if str(t.get("number")) == current), None
         )

@@ -20,6 +20,7 @@ ENDED = {
     "lp": ("status", ("consumed", "shipped")),
     "task": ("status", ("done", "cancelled")),
     "hold": ("status", ("released",)),
+    "shipment": ("status", ("dispatched", "cancelled")),
 }
 
 

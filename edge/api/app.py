@@ -34,6 +34,7 @@ def create_edge_api(
     status: LinkStatus,
     scanners: ScannerHub | None = None,
     lookups: RefLookups | None = None,
+    conflicts: ConflictDesk | None = None,
 ) -> FastAPI:
     """The local API app; ``status`` supplies the sync loop's connectivity figures.
 
@@ -59,7 +60,7 @@ def create_edge_api(
         status=status,
         scanners=scanners if scanners is not None else ScannerHub(events),
         progress=StationProgress(config, queue, stations, lookups),
-        conflicts=ConflictDesk(config, StationLog(queue)),
+        conflicts=conflicts if conflicts is not None else ConflictDesk(config, StationLog(queue)),
         lookups=lookups,
     )
     # Every API call may meet the key check (401), the body limit and reader (400, 413) and

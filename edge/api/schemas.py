@@ -175,7 +175,8 @@ class EventOut(BaseModel):
     scan, and when an idle sequence is dropped): station, level (ok, error, info), sound (ok,
     error, prompt), message, code, expect, expected, flow, step, operator, action_id and
     action_type when an action was queued; ``action``: id, seq, state,
-    and type and station when queued, code and message once central answered;
+    and type and station when queued and when first sent, code and message once central
+    answered;
     ``connectivity``: broker_connected, central_online, in_flight; ``warning``: code and
     message or oldest_pending_ts.
     """

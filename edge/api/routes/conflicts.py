@@ -3,7 +3,7 @@ forwarded to central."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from edge.api.deps import ConfigDep, ConflictsDep
 from edge.api.errors import error_responses
@@ -13,6 +13,8 @@ from edge.errors import UnknownStationError
 router = APIRouter(prefix="/conflicts", tags=["conflicts"])
 # Central is called: it may be away (503), refuse the edge's token (502) or lack the id (404).
 CENTRAL = (404, 422, 502, 503)
+# Central's conflict ids: positive, within a 32-bit column's range.
+ConflictId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 @router.get("", response_model=ConflictsOut, responses=error_responses(404, 422, 503))
@@ -33,7 +35,7 @@ async def list_conflicts(
 @router.get(
     "/{conflict_id}", response_model=CentralConflictOut, responses=error_responses(*CENTRAL)
 )
-async def get_conflict(conflict_id: int, desk: ConflictsDep) -> CentralConflictOut:
+async def get_conflict(conflict_id: ConflictId, desk: ConflictsDep) -> CentralConflictOut:
     """Central's record of a conflict (status, envelope, code, message, details, resolution);
     503 CENTRAL_UNREACHABLE within seconds when central cannot be reached."""
     return CentralConflictOut(conflict_id=conflict_id, central=await desk.read(conflict_id))
@@ -45,7 +47,7 @@ async def get_conflict(conflict_id: int, desk: ConflictsDep) -> CentralConflictO
     responses=error_responses(403, 409, *CENTRAL),
 )
 async def resolve_conflict(
-    conflict_id: int, decision: ResolveIn, desk: ConflictsDep
+    conflict_id: ConflictId, decision: ResolveIn, desk: ConflictsDep
 ) -> CentralConflictOut:
     """A supervisor's resolution of one of this edge's conflicts, forwarded to central and
     kept here once central confirms it. 403 NOT_A_SUPERVISOR (central is not called), 409
