@@ -50,6 +50,14 @@ def _cell(text: object, style: str = "") -> Text:
     return Text("" if text is None else str(text), style=style)
 
 
+def _table(id: str, columns: tuple[str, ...], cursor: bool = False) -> DataTable[Text]:
+    """A read-only table: it never takes the focus from the kiosk's scan input."""
+    table: DataTable[Text] = DataTable(id=id, cursor_type="row" if cursor else "none")
+    table.can_focus = False
+    table.add_columns(*columns)
+    return table
+
+
 def _label(classes: str = "", id: str | None = None) -> Label:
     """A line of text that is never read as markup (LP numbers may hold brackets)."""
     return Label("", classes=classes, id=id, markup=False)
@@ -112,9 +120,7 @@ class ConsumePanel(KindPanel):
 
     def compose(self) -> ComposeResult:
         yield _label("head", id="consume-head")
-        table: DataTable[Text] = DataTable(id="consume-lines", cursor_type="none")
-        table.add_columns(*self.COLUMNS)
-        yield table
+        yield _table("consume-lines", self.COLUMNS)
 
     def show(self, job: Job) -> None:
         """Work order and status on top, one row per material."""
@@ -271,9 +277,7 @@ class CountPanel(KindPanel):
                 yield Figure(id="count-counted")
                 yield _label(id="count-variance")
             with Vertical(classes="details"):
-                table: DataTable[Text] = DataTable(id="count-lines", cursor_type="none")
-                table.add_columns(*self.COLUMNS)
-                yield table
+                yield _table("count-lines", self.COLUMNS)
 
     def show(self, job: Job) -> None:
         """Session and location on top, totals, then the counted lines with the last at the end."""
@@ -325,13 +329,20 @@ class CountPanel(KindPanel):
 class PickPanel(KindPanel):
     """pick.confirm: the station's open tasks, the next pick highlighted, pending ones marked."""
 
+    # The table never has the focus, so its cursor (the next pick) takes the focused colours.
+    DEFAULT_CSS = """
+    PickPanel #pick-tasks > .datatable--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+        text-style: bold;
+    }
+    """
+
     COLUMNS = ("", "task", "product", "location", "qty", "picked", "state")
 
     def compose(self) -> ComposeResult:
         yield _label("head", id="pick-head")
-        table: DataTable[Text] = DataTable(id="pick-tasks", cursor_type="row")
-        table.add_columns(*self.COLUMNS)
-        yield table
+        yield _table("pick-tasks", self.COLUMNS, cursor=True)
 
     def show(self, job: Job) -> None:
         """One row per task in the edge's order; the cursor rests on the next pick."""
