@@ -97,8 +97,8 @@ class KindPanel(Widget):
     KindPanel .-warn { color: $warning; text-style: bold; }
     KindPanel .-bad { color: $error; text-style: bold; }
     JobPanel.-wide KindPanel .body { layout: horizontal; }
-    JobPanel.-wide KindPanel .figures { width: 2fr; height: 1fr; }
-    JobPanel.-wide KindPanel .details { width: 3fr; margin-left: 2; }
+    JobPanel.-wide KindPanel .figures { width: 1fr; height: 1fr; }
+    JobPanel.-wide KindPanel .details { width: 2fr; margin-left: 2; }
     """
 
     def show(self, job: Job) -> None:
@@ -120,19 +120,27 @@ class ConsumePanel(KindPanel):
 
     def compose(self) -> ComposeResult:
         yield _label("head", id="consume-head")
-        yield _table("consume-lines", self.COLUMNS)
+        with Vertical(classes="body"):
+            with Vertical(classes="figures"):
+                yield Label("BOM lines complete / lines", classes="caption")
+                yield Ratio(id="consume-ratio")
+            with Vertical(classes="details"):
+                yield _table("consume-lines", self.COLUMNS)
 
     def show(self, job: Job) -> None:
-        """Work order and status on top, one row per material."""
+        """Work order and status on top, lines complete in large type, one row per material."""
         head = f"work order {job.get('work_order') or '?'}"
         if job.get("product"):
             head += f" · making {job['product']}"
         head += f" · {job.get('status') or 'status unknown'}"
         self.query_one("#consume-head", Label).update(head)
+        lines = job.get("lines") or []
+        states = [self.line_state(line) for line in lines]
+        complete = sum(1 for state, _ in states if state.startswith(("done", "OVER")))
+        self.query_one("#consume-ratio", Ratio).update(str(complete), str(len(lines)))
         table: DataTable[Text] = self.query_one("#consume-lines", DataTable)
         table.clear()
-        for index, line in enumerate(job.get("lines") or []):
-            state, style = self.line_state(line)
+        for index, (line, (state, style)) in enumerate(zip(lines, states, strict=True)):
             pending = decimal_or_none(line.get("pending"))
             table.add_row(
                 _cell(line.get("product")),

@@ -102,8 +102,10 @@ async def test_consume_shows_bom_lines_with_done_over_and_pending_in_words(
             ["BUTTER", "4", "1", "0", "3", "kg", "to go"],
             ["SALT", "50", "50.0", "0", "0", "g", "done"],
         ]
+        assert visible_digits(panel.query_one(ConsumePanel)) == ["3", "4"]
         text = screen_text(app)
         assert "work order WO-1001 · making DOUGH · in_progress" in text
+        assert "BOM lines complete / lines" in text
         assert "OVER +0.5" in text and "done (pending)" in text
         since = datetime.fromisoformat("2026-11-22T13:02:05.120Z").astimezone()
         assert f"may be stale since {since:%H:%M:%S} (central offline)" in text
