@@ -311,8 +311,8 @@ async def test_wide_panels_put_figures_and_details_side_by_side() -> None:
         async with app.run_test(size=size) as pilot:
             panel = await shown(app, pilot, progress("count_variance"))
             assert panel.has_class("-wide") is side_by_side
-            figures = panel.query_one("#count .figures").region
-            details = panel.query_one("#count .details").region
+            figures = panel.query_one("#job-count .figures").region
+            details = panel.query_one("#job-count .details").region
             if side_by_side:
                 assert details.x >= figures.right and details.y == figures.y
             else:

@@ -1,0 +1,124 @@
+"""The production panels: consuming into a work order, and its output."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Label
+
+from terminals.kiosk.figures import Ratio, decimal_or_none, plain
+from terminals.kiosk.panels.base import (
+    BAD,
+    OK,
+    WARN,
+    ZERO,
+    Job,
+    KindPanel,
+    cell,
+    plain_label,
+    read_only_table,
+    set_line,
+)
+
+
+class ConsumePanel(KindPanel):
+    """lp.consume: the work order's BOM lines, consumed (central) and pending (this edge)."""
+
+    COLUMNS = ("product", "required", "consumed", "pending", "remaining", "uom", "state")
+
+    def compose(self) -> ComposeResult:
+        yield plain_label("head", id="consume-head")
+        with Vertical(classes="body"):
+            with Vertical(classes="figures"):
+                yield Label("BOM lines complete / lines", classes="caption")
+                yield Ratio(id="consume-ratio")
+            with Vertical(classes="details"):
+                yield read_only_table("consume-lines", self.COLUMNS)
+
+    def show(self, job: Job) -> None:
+        """Work order and status on top, lines complete in large type, one row per material."""
+        head = f"work order {job.get('work_order') or '?'}"
+        if job.get("product"):
+            head += f" · making {job['product']}"
+        head += f" · {job.get('status') or 'status unknown'}"
+        self.query_one("#consume-head", Label).update(head)
+        lines = job.get("lines") or []
+        states = [self.line_state(line) for line in lines]
+        complete = sum(1 for state, _ in states if state.startswith(("done", "OVER")))
+        self.query_one("#consume-ratio", Ratio).update(str(complete), str(len(lines)))
+        table: DataTable[Text] = self.query_one("#consume-lines", DataTable)
+        table.clear()
+        for index, (line, (state, style)) in enumerate(zip(lines, states, strict=True)):
+            pending = decimal_or_none(line.get("pending"))
+            table.add_row(
+                cell(line.get("product")),
+                cell(line.get("required")),
+                cell(line.get("consumed")),
+                cell(f"+{plain(pending)}" if pending else "0", WARN if pending else ""),
+                cell(line.get("remaining")),
+                cell(line.get("uom")),
+                cell(state, style),
+                key=f"{index}:{line.get('product')}",
+            )
+
+    @staticmethod
+    def line_state(line: dict[str, Any]) -> tuple[str, str]:
+        """A line in words: "OVER +2", "done", "done (pending)", "to go"."""
+        required = decimal_or_none(line.get("required"))
+        consumed = decimal_or_none(line.get("consumed")) or ZERO
+        pending = decimal_or_none(line.get("pending")) or ZERO
+        if required is None:
+            return "not in the BOM", WARN
+        taken = consumed + pending
+        if taken > required:
+            return f"OVER +{plain(taken - required)}", BAD
+        if taken == required:
+            return ("done (pending)", WARN) if pending else ("done", OK)
+        return "to go", ""
+
+
+class OutputPanel(KindPanel):
+    """wo.output: produced / planned in large type, this edge's pending output, remaining."""
+
+    def compose(self) -> ComposeResult:
+        yield plain_label("head", id="output-head")
+        with Vertical(classes="body"):
+            with Vertical(classes="figures"):
+                yield Label("produced / planned", classes="caption")
+                yield Ratio(id="output-ratio")
+            with Vertical(classes="details"):
+                yield plain_label(id="output-pending")
+                yield plain_label(id="output-remaining")
+
+    def show(self, job: Job) -> None:
+        """Produced and planned as central knows them, plus what this edge has not sent yet."""
+        uom = job.get("uom") or ""
+        head = f"work order {job.get('work_order') or '?'}"
+        if job.get("product"):
+            head += f" · making {job['product']}"
+        self.query_one("#output-head", Label).update(head)
+        self.query_one("#output-ratio", Ratio).update(
+            str(job.get("produced") or "0"), str(job.get("planned") or "?")
+        )
+        unit = f" {uom}" if uom else ""
+        pending = decimal_or_none(job.get("pending")) or ZERO
+        set_line(
+            self.query_one("#output-pending", Label),
+            f"+{plain(pending)}{unit} pending (saved here, not yet applied)"
+            if pending
+            else "nothing pending",
+            "-warn" if pending else None,
+        )
+        remaining = decimal_or_none(job.get("remaining"))
+        if remaining is None:
+            text, tone = "remaining unknown", None
+        elif remaining < 0:
+            text, tone = f"OVER planned by {plain(-remaining)}{unit}", "-bad"
+        elif remaining == 0:
+            text, tone = "planned quantity reached", "-ok"
+        else:
+            text, tone = f"remaining {plain(remaining)}{unit}", None
+        set_line(self.query_one("#output-remaining", Label), text, tone)
