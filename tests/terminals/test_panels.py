@@ -144,6 +144,26 @@ async def test_a_short_panel_shows_figures_as_plain_bold_lines() -> None:
         assert lines[1:4] == ["receive", "17", "done today at this station"]
 
 
+async def test_a_panel_sized_by_its_content_is_compact_under_a_low_limit() -> None:
+    # The kiosk gives the panel `height: auto` and a limit (8 rows at 80x24, more when wide).
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = app.query_one(JobPanel)
+        panel.styles.height = "auto"
+        panel.styles.max_height = 8
+        await shown(app, pilot, progress("load_known"))
+        assert panel.region.height == 8 and panel.has_class("-compact")
+        text = screen_text(app)
+        assert "LPs loaded / planned  3 / 12" in text
+        assert "+2 pending" in text and "LP-25 +1 more" in text
+        # More room: the panel fills it and shows its figures in Digits again.
+        panel.styles.max_height = "100%"
+        await pilot.pause()
+        await pilot.pause()
+        assert not panel.has_class("-compact")
+        assert visible_digits(panel.query_one(LoadPanel)) == ["3", "12"]
+
+
 async def test_the_panel_leaves_compact_mode_when_it_grows() -> None:
     app = Host(panel_height=9)
     async with app.run_test(size=(80, 24)) as pilot:

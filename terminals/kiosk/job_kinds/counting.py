@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Label
 
 from terminals.kiosk.figures import Figure, decimal_or_none, signed
-from terminals.kiosk.panels.base import (
+from terminals.kiosk.job_kinds.base import (
     BAD,
     OK,
     WARN,

@@ -52,6 +52,9 @@ class KindPanel(Widget):
     KindPanel .-ok { color: $success; }
     KindPanel .-warn { color: $warning; text-style: bold; }
     KindPanel .-bad { color: $error; text-style: bold; }
+    KindPanel .caption { width: auto; }
+    JobPanel.-compact KindPanel .figures { layout: horizontal; }
+    JobPanel.-compact KindPanel .figures > * { margin-right: 2; }
     JobPanel.-wide KindPanel .body { layout: horizontal; }
     JobPanel.-wide KindPanel .figures { width: 1fr; height: 1fr; }
     JobPanel.-wide KindPanel .details { width: 2fr; margin-left: 2; }

@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Label
 
 from terminals.kiosk.figures import Figure, Ratio
-from terminals.kiosk.panels.base import (
+from terminals.kiosk.job_kinds.base import (
     WARN,
     Job,
     KindPanel,
@@ -34,8 +34,8 @@ class LoadPanel(KindPanel):
                 yield plain_label("caption", id="load-caption")
                 yield Ratio(id="load-ratio")
                 yield Figure(id="load-count")
-                yield plain_label(id="load-pending")
             with Vertical(classes="details"):
+                yield plain_label(id="load-pending")
                 yield plain_label(id="load-plan")
                 yield plain_label(id="load-missing")
 

@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Label
 
 from terminals.kiosk.figures import Ratio, decimal_or_none, plain
-from terminals.kiosk.panels.base import (
+from terminals.kiosk.job_kinds.base import (
     BAD,
     OK,
     WARN,

@@ -18,10 +18,23 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Label
 
 from terminals.kiosk.figures import Figure
-from terminals.kiosk.panels.base import Job, KindPanel, plain_label
-from terminals.kiosk.panels.counting import CountPanel
-from terminals.kiosk.panels.production import ConsumePanel, OutputPanel
-from terminals.kiosk.panels.shipping import LoadPanel, PickPanel
+from terminals.kiosk.job_kinds.base import Job, KindPanel, plain_label
+from terminals.kiosk.job_kinds.counting import CountPanel
+from terminals.kiosk.job_kinds.production import ConsumePanel, OutputPanel
+from terminals.kiosk.job_kinds.shipping import LoadPanel, PickPanel
+
+__all__ = [
+    "ConsumePanel",
+    "CountPanel",
+    "DonePanel",
+    "JobPanel",
+    "KindPanel",
+    "LoadPanel",
+    "NoJobPanel",
+    "OutputPanel",
+    "PickPanel",
+    "stale_line",
+]
 
 # The room the panel needs for its layouts (cells of the panel itself, not the screen).
 WIDE_WIDTH = 100
@@ -132,7 +145,11 @@ class JobPanel(Widget):
             self._paint()
 
     def on_resize(self, event: events.Resize) -> None:
-        """Switch layouts by the room the panel has (it does not know the screen around it)."""
+        """Switch layouts by the room the panel has (it does not know the screen around it).
+
+        Its panels fill it (`1fr`), so even under `height: auto` it takes the room its limit
+        (`max-height`) leaves: its own size is that room.
+        """
         wide = event.size.width >= WIDE_WIDTH
         self.set_class(wide, "-wide")
         self.set_class(event.size.height < COMPACT_HEIGHT, "-compact")
