@@ -101,12 +101,15 @@ async def test_consume_shows_bom_lines_with_done_over_and_pending_in_words(
             ["SUGAR", "2", "2.5", "0", "-0.5", "kg", "OVER +0.5"],
             ["BUTTER", "4", "1", "0", "3", "kg", "to go"],
             ["SALT", "50", "50.0", "0", "0", "g", "done"],
+            ["MILK", "3", "1", "?", "", "l", "pending, quantity unknown"],
+            ["EGGS", "", "", "+12", "", "", "not in the BOM"],
         ]
-        assert visible_digits(panel.query_one(ConsumePanel)) == ["3", "4"]
+        assert visible_digits(panel.query_one(ConsumePanel)) == ["3", "5"]
         text = screen_text(app)
         assert "work order WO-1001 · making DOUGH · in_progress" in text
         assert "BOM lines complete / lines" in text
         assert "OVER +0.5" in text and "done (pending)" in text
+        assert "+1 pending of LPs this edge does not know (not in the table)" in text
         since = datetime.fromisoformat("2026-11-22T13:02:05.120Z").astimezone()
         assert f"may be stale since {since:%H:%M:%S} (central offline)" in text
 
@@ -423,7 +426,7 @@ def test_numbers_are_written_plainly_and_variances_signed() -> None:
 
 
 def test_consume_line_states() -> None:
-    def state(**line: str) -> str:
+    def state(**line: str | None) -> str:
         return ConsumePanel.line_state(line)[0]
 
     assert state(required="10", consumed="10", pending="0") == "done"
@@ -432,6 +435,34 @@ def test_consume_line_states() -> None:
     assert state(required="10", consumed="4", pending="6") == "done (pending)"
     assert state(required="10", consumed="4", pending="0") == "to go"
     assert state(consumed="1", pending="0") == "not in the BOM"
+    assert state(required="10", consumed="4", pending=None) == "pending, quantity unknown"
+    assert state(required="10", consumed="11", pending=None) == "OVER +1"
+
+
+async def test_a_work_order_unknown_at_the_edge_says_so() -> None:
+    answer = progress("consume_stale")
+    answer["job"].update(product=None, status=None, pending_unknown=0)
+    answer["job"]["lines"] = [answer["job"]["lines"][-1]]  # only what this edge consumed
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = await shown(app, pilot, answer)
+        text = screen_text(app)
+        assert "work order WO-1001 · status unknown" in text
+        assert "the work order's materials are not known at this edge" in text
+        assert "LPs this edge does not know" not in text
+        assert visible_digits(panel.query_one(ConsumePanel)) == ["0", "0"]
+
+
+async def test_output_with_a_pending_quantity_unknown() -> None:
+    answer = progress("output_pending")
+    answer["job"].update(pending=None, remaining=None)
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await shown(app, pilot, answer)
+        text = screen_text(app)
+        assert "pending here, quantity unknown" in text
+        assert "remaining unknown" in text
+        assert "work order WO-1001 · making COOKIE-BOX · in_progress" in text
 
 
 async def test_product_codes_are_shown_as_written() -> None:

@@ -31,6 +31,7 @@ class ConsumePanel(KindPanel):
 
     def compose(self) -> ComposeResult:
         yield plain_label("head", id="consume-head")
+        yield plain_label(id="consume-note")
         with Vertical(classes="body"):
             with Vertical(classes="figures"):
                 yield Label("BOM lines complete / lines", classes="caption")
@@ -47,17 +48,26 @@ class ConsumePanel(KindPanel):
         self.query_one("#consume-head", Label).update(head)
         lines = job.get("lines") or []
         states = [self.line_state(line) for line in lines]
-        complete = sum(1 for state, _ in states if state.startswith(("done", "OVER")))
-        self.query_one("#consume-ratio", Ratio).update(str(complete), str(len(lines)))
+        bom = [state for line, state in zip(lines, states, strict=True) if _in_bom(line)]
+        complete = sum(1 for state, _ in bom if state.startswith(("done", "OVER")))
+        self.query_one("#consume-ratio", Ratio).update(str(complete), str(len(bom)))
+        notes = []
+        if not bom:
+            notes.append("the work order's materials are not known at this edge")
+        unknown = int(job.get("pending_unknown") or 0)
+        if unknown:
+            notes.append(f"+{unknown} pending of LPs this edge does not know (not in the table)")
+        note = self.query_one("#consume-note", Label)
+        set_line(note, "; ".join(notes), "-warn")
+        note.display = bool(notes)
         table: DataTable[Text] = self.query_one("#consume-lines", DataTable)
         table.clear()
         for index, (line, (state, style)) in enumerate(zip(lines, states, strict=True)):
-            pending = decimal_or_none(line.get("pending"))
             table.add_row(
                 cell(line.get("product")),
                 cell(line.get("required")),
                 cell(line.get("consumed")),
-                cell(f"+{plain(pending)}" if pending else "0", WARN if pending else ""),
+                _pending_cell(line.get("pending")),
                 cell(line.get("remaining")),
                 cell(line.get("uom")),
                 cell(state, style),
@@ -66,18 +76,35 @@ class ConsumePanel(KindPanel):
 
     @staticmethod
     def line_state(line: dict[str, Any]) -> tuple[str, str]:
-        """A line in words: "OVER +2", "done", "done (pending)", "to go"."""
-        required = decimal_or_none(line.get("required"))
-        consumed = decimal_or_none(line.get("consumed")) or ZERO
-        pending = decimal_or_none(line.get("pending")) or ZERO
-        if required is None:
+        """A line in words: "OVER +2", "done", "done (pending)", "to go", ..."""
+        if not _in_bom(line):
             return "not in the BOM", WARN
+        required = decimal_or_none(line.get("required")) or ZERO
+        consumed = decimal_or_none(line.get("consumed")) or ZERO
+        pending = decimal_or_none(line.get("pending"))
+        if pending is None:  # a whole LP of unknown quantity waits at this edge
+            if consumed > required:
+                return f"OVER +{plain(consumed - required)}", BAD
+            return "pending, quantity unknown", WARN
         taken = consumed + pending
         if taken > required:
             return f"OVER +{plain(taken - required)}", BAD
         if taken == required:
             return ("done (pending)", WARN) if pending else ("done", OK)
         return "to go", ""
+
+
+def _in_bom(line: dict[str, Any]) -> bool:
+    """A BOM line has a required quantity; a product consumed outside the BOM has none."""
+    return decimal_or_none(line.get("required")) is not None
+
+
+def _pending_cell(value: object) -> Text:
+    """This edge's pending quantity: "+3", "0", or "?" when a whole LP's quantity is unknown."""
+    pending = decimal_or_none(value)
+    if pending is None:
+        return cell("?", WARN)
+    return cell(f"+{plain(pending)}", WARN) if pending else cell("0")
 
 
 class OutputPanel(KindPanel):
@@ -99,19 +126,21 @@ class OutputPanel(KindPanel):
         head = f"work order {job.get('work_order') or '?'}"
         if job.get("product"):
             head += f" · making {job['product']}"
+        if job.get("status"):
+            head += f" · {job['status']}"
         self.query_one("#output-head", Label).update(head)
         self.query_one("#output-ratio", Ratio).update(
             str(job.get("produced") or "0"), str(job.get("planned") or "?")
         )
         unit = f" {uom}" if uom else ""
-        pending = decimal_or_none(job.get("pending")) or ZERO
-        set_line(
-            self.query_one("#output-pending", Label),
-            f"+{plain(pending)}{unit} pending (saved here, not yet applied)"
-            if pending
-            else "nothing pending",
-            "-warn" if pending else None,
-        )
+        pending = decimal_or_none(job.get("pending"))
+        if pending is None:
+            text, tone = "pending here, quantity unknown", "-warn"
+        elif pending:
+            text, tone = f"+{plain(pending)}{unit} pending (saved here, not yet applied)", "-warn"
+        else:
+            text, tone = "nothing pending", None
+        set_line(self.query_one("#output-pending", Label), text, tone)
         remaining = decimal_or_none(job.get("remaining"))
         if remaining is None:
             text, tone = "remaining unknown", None
