@@ -101,8 +101,8 @@ async def test_consume_shows_bom_lines_with_done_over_and_pending_in_words(
             ["SUGAR", "2", "2.5", "0", "-0.5", "kg", "OVER +0.5"],
             ["BUTTER", "4", "1", "0", "3", "kg", "to go"],
             ["SALT", "50", "50.0", "0", "0", "g", "done"],
-            ["MILK", "3", "1", "?", "", "l", "pending, quantity unknown"],
-            ["EGGS", "", "", "+12", "", "", "not in the BOM"],
+            ["MILK", "3", "1", "?", "?", "l", "pending, quantity unknown"],
+            ["EGGS", "none", "?", "+12", "", "", "not in the BOM"],
         ]
         assert visible_digits(panel.query_one(ConsumePanel)) == ["3", "5"]
         text = screen_text(app)
@@ -437,6 +437,7 @@ def test_consume_line_states() -> None:
     assert state(consumed="1", pending="0") == "not in the BOM"
     assert state(required="10", consumed="4", pending=None) == "pending, quantity unknown"
     assert state(required="10", consumed="11", pending=None) == "OVER +1"
+    assert state(required="10", consumed=None, pending="1") == "consumed unknown"
 
 
 async def test_a_work_order_unknown_at_the_edge_says_so() -> None:
@@ -455,12 +456,13 @@ async def test_a_work_order_unknown_at_the_edge_says_so() -> None:
 
 async def test_output_with_a_pending_quantity_unknown() -> None:
     answer = progress("output_pending")
-    answer["job"].update(pending=None, remaining=None)
+    answer["job"].update(pending=None, remaining=None, produced=None)
     app = Host()
     async with app.run_test(size=(80, 24)) as pilot:
-        await shown(app, pilot, answer)
+        panel = await shown(app, pilot, answer)
         text = screen_text(app)
         assert "pending here, quantity unknown" in text
+        assert panel.query_one(OutputPanel).query_one(Ratio).value == ("?", "40")  # never 0
         assert "remaining unknown" in text
         assert "work order WO-1001 · making COOKIE-BOX · in_progress" in text
 

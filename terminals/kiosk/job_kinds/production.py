@@ -63,12 +63,13 @@ class ConsumePanel(KindPanel):
         table: DataTable[Text] = self.query_one("#consume-lines", DataTable)
         table.clear()
         for index, (line, (state, style)) in enumerate(zip(lines, states, strict=True)):
+            in_bom = _in_bom(line)
             table.add_row(
                 cell(line.get("product")),
-                cell(line.get("required")),
-                cell(line.get("consumed")),
+                cell(line.get("required") if in_bom else "none"),
+                _quantity_cell(line.get("consumed")),
                 _pending_cell(line.get("pending")),
-                cell(line.get("remaining")),
+                _quantity_cell(line.get("remaining")) if in_bom else cell(""),
                 cell(line.get("uom")),
                 cell(state, style),
                 key=f"{index}:{line.get('product')}",
@@ -80,8 +81,10 @@ class ConsumePanel(KindPanel):
         if not _in_bom(line):
             return "not in the BOM", WARN
         required = decimal_or_none(line.get("required")) or ZERO
-        consumed = decimal_or_none(line.get("consumed")) or ZERO
+        consumed = decimal_or_none(line.get("consumed"))
         pending = decimal_or_none(line.get("pending"))
+        if consumed is None:  # the cache has the BOM but not what central consumed so far
+            return "consumed unknown", WARN
         if pending is None:  # a whole LP of unknown quantity waits at this edge
             if consumed > required:
                 return f"OVER +{plain(consumed - required)}", BAD
@@ -97,6 +100,11 @@ class ConsumePanel(KindPanel):
 def _in_bom(line: dict[str, Any]) -> bool:
     """A BOM line has a required quantity; a product consumed outside the BOM has none."""
     return decimal_or_none(line.get("required")) is not None
+
+
+def _quantity_cell(value: object) -> Text:
+    """A quantity as the edge wrote it, or "?" when the edge does not know it (never zero)."""
+    return cell("?", WARN) if value is None else cell(value)
 
 
 def _pending_cell(value: object) -> Text:
@@ -130,7 +138,7 @@ class OutputPanel(KindPanel):
             head += f" · {job['status']}"
         self.query_one("#output-head", Label).update(head)
         self.query_one("#output-ratio", Ratio).update(
-            str(job.get("produced") or "0"), str(job.get("planned") or "?")
+            _figure(job.get("produced")), _figure(job.get("planned"))
         )
         unit = f" {uom}" if uom else ""
         pending = decimal_or_none(job.get("pending"))
@@ -151,3 +159,8 @@ class OutputPanel(KindPanel):
         else:
             text, tone = f"remaining {plain(remaining)}{unit}", None
         set_line(self.query_one("#output-remaining", Label), text, tone)
+
+
+def _figure(value: object) -> str:
+    """A quantity for large type: as the edge wrote it, "?" when it does not know it."""
+    return "?" if value is None else str(value)
