@@ -244,6 +244,7 @@ async def test_count_shows_counted_lps_and_the_variance_signed_and_in_words(
         text = screen_text(app)
         assert "count CNT-4 at A-01" in text
         assert "variance so far +0.5 (over)" in text
+        assert "1 LP not in the variance" in text
         assert rows(count.query_one("#count-lines", DataTable)) == [
             ["LP-1", "12", "10", "+2 over", "kg", "applied"],
             ["LP-2", "8.5", "10", "-1.5 short", "kg", "sent"],
@@ -265,8 +266,10 @@ async def test_count_variance_short_and_exact_in_words() -> None:
         assert "variance so far -1.5 (short)" in screen_text(app)
         assert variance.has_class("-bad") and not variance.has_class("-warn")
         answer["job"]["variance"] = "0.00"
+        answer["job"]["lines"] = answer["job"]["lines"][:3]
         await shown(app, pilot, answer)
         assert "variance so far 0 (exact)" in screen_text(app)
+        assert "not in the variance" not in screen_text(app)
 
 
 @pytest.mark.parametrize("size", SIZES)

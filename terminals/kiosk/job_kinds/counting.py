@@ -36,6 +36,7 @@ class CountPanel(KindPanel):
                 yield Figure(id="count-counted")
                 yield plain_label(id="count-variance")
             with Vertical(classes="details"):
+                yield plain_label(id="count-note")
                 yield read_only_table("count-lines", self.COLUMNS)
 
     def show(self, job: Job) -> None:
@@ -45,7 +46,10 @@ class CountPanel(KindPanel):
             head += f" at {job['location']}"
         self.query_one("#count-head", Label).update(head)
         lines = job.get("lines") or []
-        self.query_one("#count-counted", Figure).update(str(job.get("counted", len(lines))))
+        counted = job.get("counted")
+        self.query_one("#count-counted", Figure).update(
+            str(len(lines) if counted is None else counted)
+        )
         variance = decimal_or_none(job.get("variance"))
         if variance is None:
             text, tone = "variance unknown", None
@@ -53,6 +57,11 @@ class CountPanel(KindPanel):
             word, tone = self.variance_words(variance)
             text = f"variance so far {signed(variance)} ({word})"
         set_line(self.query_one("#count-variance", Label), text, tone)
+        # The edge's total leaves out the LPs its cache has no quantity for.
+        unknown = sum(1 for line in lines if decimal_or_none(line.get("variance")) is None)
+        note = self.query_one("#count-note", Label)
+        set_line(note, f"{unknown} LP{'' if unknown == 1 else 's'} not in the variance", "-warn")
+        note.display = bool(unknown)
         table: DataTable[Text] = self.query_one("#count-lines", DataTable)
         table.clear()
         for index, line in enumerate(lines):

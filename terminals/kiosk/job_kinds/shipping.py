@@ -25,7 +25,7 @@ class LoadPanel(KindPanel):
     MISSING_SHOWN = 6
     MISSING_SHOWN_WIDE = 24
 
-    wide = False
+    wide = False  # set by the job panel: a wide panel lists more missing LPs
 
     def compose(self) -> ComposeResult:
         yield plain_label("head", id="load-head")
@@ -101,7 +101,7 @@ class PickPanel(KindPanel):
         tasks = job.get("tasks") or []
         next_task = job.get("next")
         current = job.get("task")
-        if isinstance(current, dict):
+        if isinstance(current, dict):  # the task the station is on, as the edge lists tasks
             current = current.get("number")
         pending = sum(1 for task in tasks if task.get("pending"))
         head = f"{len(tasks)} open task{'' if len(tasks) == 1 else 's'}"
