@@ -9,7 +9,7 @@ when it is too short for 3-row Digits.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from textual import events
@@ -44,13 +44,13 @@ COMPACT_HEIGHT = 14
 STALE_REASONS = {
     "broker_offline": "no link to the broker",
     "central_offline": "central offline",
-    "behind_head": "changes from central still on their way",
+    "behind_head": "central's changes on their way",
     "snapshot_pending": "waiting for a full update from central",
     "never_synced": "never synced with central",
 }
 
 
-def stale_line(progress: dict[str, Any]) -> str | None:
+def stale_line(progress: dict[str, Any], today: date | None = None) -> str | None:
     """The stale line, e.g. "may be stale since 13:02:05 (central offline)"; None when current."""
     if not progress.get("stale"):
         return None
@@ -61,11 +61,17 @@ def stale_line(progress: dict[str, Any]) -> str | None:
     text = "may be stale"
     since = progress.get("stale_since")
     if since:
-        try:
-            text += " since " + datetime.fromisoformat(str(since)).astimezone().strftime("%H:%M:%S")
-        except ValueError:
-            text += f" since {since}"
+        text += f" since {_local_time(str(since), today or datetime.now().astimezone().date())}"
     return f"{text} ({', '.join(reasons)})" if reasons else text
+
+
+def _local_time(stamp: str, today: date) -> str:
+    """An edge timestamp in the kiosk's local time: "13:02:05", with its date if not today."""
+    try:
+        moment = datetime.fromisoformat(stamp).astimezone()
+    except ValueError:
+        return stamp
+    return f"{moment:%H:%M:%S}" if moment.date() == today else f"{moment:%Y-%m-%d %H:%M:%S}"
 
 
 class DonePanel(KindPanel):

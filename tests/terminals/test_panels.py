@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -111,7 +111,8 @@ async def test_consume_shows_bom_lines_with_done_over_and_pending_in_words(
         assert "OVER +0.5" in text and "done (pending)" in text
         assert "+1 pending of LPs this edge does not know (not in the table)" in text
         since = datetime.fromisoformat("2026-11-22T13:02:05.120Z").astimezone()
-        assert f"may be stale since {since:%H:%M:%S} (central offline)" in text
+        assert "! may be stale since " in text  # with the date: that day is not today
+        assert f"{since:%Y-%m-%d %H:%M:%S} (central offline)" in text
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -290,7 +291,7 @@ async def test_pick_highlights_the_next_task_and_marks_pending_picks(
         text = screen_text(app)
         assert "3 open tasks, 1 pending · next: T-102" in text
         assert "NEXT ▶  T-102" in text
-        assert "may be stale since" in text and "changes from central still on their way" in text
+        assert "may be stale since" in text and "central's changes on their way" in text
 
 
 async def test_pick_marks_the_task_being_picked_and_says_when_nothing_is_left() -> None:
@@ -407,15 +408,22 @@ def test_stale_line_words() -> None:
     assert stale_line({"stale": False, "stale_reasons": ["central_offline"]}) is None
     assert stale_line({"stale": True, "stale_reasons": [], "stale_since": None}) == "may be stale"
     since = datetime.fromisoformat("2026-11-22T13:00:00+00:00").astimezone()
-    assert stale_line(
-        {
-            "stale": True,
-            "stale_reasons": ["snapshot_pending", "some_new_reason"],
-            "stale_since": "2026-11-22T13:00:00Z",
-        }
-    ) == (
+    answer = {
+        "stale": True,
+        "stale_reasons": ["snapshot_pending", "some_new_reason"],
+        "stale_since": "2026-11-22T13:00:00Z",
+    }
+    assert stale_line(answer, today=since.date()) == (
         f"may be stale since {since:%H:%M:%S} "
         "(waiting for a full update from central, some new reason)"
+    )
+    # Stale since another day: the date is said too.
+    assert stale_line(answer, today=since.date() + timedelta(days=1)) == (
+        f"may be stale since {since:%Y-%m-%d %H:%M:%S} "
+        "(waiting for a full update from central, some new reason)"
+    )
+    assert stale_line({"stale": True, "stale_reasons": [], "stale_since": "garbled"}) == (
+        "may be stale since garbled"
     )
 
 
