@@ -1,1 +1,1 @@
-"""The operator kiosk: a Textual screen per station that speaks only to the edge's local API."""
+"""The operator kiosk: a Textual app that speaks only to its edge's local HTTP API."""
