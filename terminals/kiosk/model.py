@@ -207,7 +207,8 @@ class KioskModel:
                 return None
             return Flash("error", f"REFUSED {code}" if code else "REFUSED", message, True)
         title = "SAVED" if action_id else "OK"
-        return Flash("ok" if level == "ok" else "info", title, message)
+        shown = message.removeprefix("saved: ") if action_id else message
+        return Flash("ok" if level == "ok" else "info", title, shown)
 
     def _action(self, data: dict[str, Any]) -> Flash | None:
         action_id = str(data.get("id") or "")

@@ -107,7 +107,11 @@ class ContextLine(Static):
             if station.get(key):
                 parts.append(f"{key.replace('_', ' ')} {station[key]}")
         collected = station.get("collected") or {}
-        parts.extend(f"{key} {value}" for key, value in collected.items())
+        parts.extend(
+            f"{key} {value}"
+            for key, value in collected.items()
+            if station.get(key) != value  # the station's own context is named once
+        )
         self.update(" | ".join(parts))
 
 
