@@ -71,6 +71,7 @@ class KioskApp(App[None]):
         self.model = KioskModel(station_name=station)
         self._scans: asyncio.Queue[str] = asyncio.Queue()
         self._progress_due = asyncio.Event()
+        self._queue_due = asyncio.Event()
         self._checking: set[str] = set()
 
     def compose(self) -> ComposeResult:
@@ -164,6 +165,8 @@ class KioskApp(App[None]):
             self.flash(flash)
         if kind in ("action", "feedback"):
             self._progress_due.set()
+        if kind == "action":
+            self._queue_due.set()
         self._redraw()
 
     async def _edge_back(self) -> None:
@@ -182,7 +185,7 @@ class KioskApp(App[None]):
 
     @work(group="queue")
     async def queue_worker(self) -> None:
-        """Queue depth and the oldest unsynced action, every second."""
+        """Queue depth and the oldest unsynced action, every second and after action events."""
         while True:
             try:
                 self.model.apply_queue(await self.client.queue())
@@ -191,7 +194,10 @@ class KioskApp(App[None]):
             except EdgeRefused:
                 pass
             self._redraw()
-            await asyncio.sleep(QUEUE_POLL_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(QUEUE_POLL_SECONDS):
+                    await self._queue_due.wait()  # an action event: read it now
+            self._queue_due.clear()
 
     @work(group="progress")
     async def progress_worker(self) -> None:
@@ -203,7 +209,8 @@ class KioskApp(App[None]):
                 self.model.apply_progress(await self.client.progress(self.station_name))
             except (EdgeUnreachable, EdgeRefused):
                 continue
-            self.query_one(JobPanel).show(self.model.progress or {})
+            expect = self.model.station.get("expect")
+            self.query_one(JobPanel).show(self.model.progress or {}, expect)
             self._redraw()
 
     @work(group="operator")
