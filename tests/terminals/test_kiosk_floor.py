@@ -157,3 +157,30 @@ async def test_readable_at_80x24_and_the_log_beside_the_job_from_120_columns(
         assert app.screen.has_class("-wide")
         log, main = app.query_one("#log").region, app.query_one("#main").region
         assert log.x >= main.right and log.height > 20
+
+
+async def test_with_central_away_a_conflict_is_listed_but_cannot_be_resolved(
+    site: KioskSite,
+) -> None:
+    app = RecordingKiosk(EdgeClient(site.edge_url), "pack-2")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.model.edge_up, "the event stream")
+        await scan(pilot, "LOC:A-02")
+        await scan(pilot, "LPGONE")
+        await until(pilot, lambda: app.model.trouble(), "the conflict")
+        site.stack.kill_central()
+
+        await pilot.press("f3")
+        await until(pilot, lambda: isinstance(app.screen, ConflictsScreen), "the conflicts")
+        table = app.screen.query_one("#conflicts")
+        await until(pilot, lambda: table.row_count == 1, "listed from the edge's queue")  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the conflict")
+        detail = app.screen
+        central = detail.query_one("#conflict-central")
+        await until(pilot, lambda: "CENTRAL_UNREACHABLE" in shown(central), "central away")
+        await pilot.press("f8")
+        await scan(pilot, "OP:SUP-1", "#dialog-scan")
+        note = detail.query_one("#dialog-note")
+        await until(pilot, lambda: "REFUSED CENTRAL_UNREACHABLE" in shown(note), "not resolved")
+        assert "RESOLVED" not in shown(note)
