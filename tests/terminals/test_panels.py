@@ -376,6 +376,8 @@ def test_stale_line_words() -> None:
         f"may be stale since {since:%Y-%m-%d %H:%M:%S} "
         "(waiting for a full update from central, some new reason)"
     )
+    without_cache = {"stale": True, "stale_reasons": ["no_reference_cache"], "stale_since": None}
+    assert stale_line(without_cache) == "may be stale (no reference cache at this edge)"
     assert stale_line({"stale": True, "stale_reasons": [], "stale_since": "garbled"}) == (
         "may be stale since garbled"
     )
