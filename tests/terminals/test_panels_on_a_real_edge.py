@@ -82,7 +82,9 @@ class Edge:
 
 
 @pytest.fixture
-async def edge(tmp_path: Path) -> AsyncIterator[Edge]:
+async def edge(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Edge]:
+    """A real edge's API; `indirect` False: an edge without a reference cache."""
+    with_cache = getattr(request, "param", True)
     config = EdgeConfig(
         site=SITE,
         edge_id=EDGE,
@@ -106,7 +108,7 @@ async def edge(tmp_path: Path) -> AsyncIterator[Edge]:
             stations=StationRunner(config, queue, bus),
             events=bus,
             status=lambda: link,
-            lookups=RefLookups(store, follower, queue, lambda: link),
+            lookups=RefLookups(store, follower, queue, lambda: link) if with_cache else None,
         )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://edge") as client:
@@ -264,6 +266,18 @@ async def test_output_load_count_pick_and_done_on_a_real_edge(edge: Edge) -> Non
             assert panel.kind == "done"
             assert visible_digits(panel.query_one(DonePanel)) == ["2"]
             assert "move" in screen_text(app)
+
+
+@pytest.mark.parametrize("edge", [False], indirect=True)
+async def test_an_edge_without_a_reference_cache(edge: Edge) -> None:
+    await edge.scan("out-1", "WO:WO-8", "QTY:12", "LOC:A-01", "CMD:done")
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = await shown(app, pilot, await edge.progress("out-1"))
+        assert panel.query_one(OutputPanel).query_one(Ratio).value == ("?", "?")
+        text = screen_text(app)
+        assert "! may be stale (no reference cache at this edge)" in text
+        assert "+12 pending" in text and "remaining unknown" in text
 
 
 async def test_no_job_on_a_real_edge(edge: Edge) -> None:
