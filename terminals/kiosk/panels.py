@@ -40,13 +40,14 @@ __all__ = [
 WIDE_WIDTH = 100
 COMPACT_HEIGHT = 14
 
-# docs/edge.md "as_of and stale", in the words an operator reads.
+# docs/edge.md "as_of and stale" and "Kiosk support", in the words an operator reads.
 STALE_REASONS = {
     "broker_offline": "no link to the broker",
     "central_offline": "central offline",
     "behind_head": "central's changes on their way",
     "snapshot_pending": "waiting for a full update from central",
     "never_synced": "never synced with central",
+    "no_reference_cache": "no reference cache at this edge",
 }
 
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
-from textual.pilot import Pilot
 from textual.widgets import ContentSwitcher, DataTable, Digits, Label
 
 from terminals.kiosk.figures import Figure, Ratio, plain, signed
@@ -25,12 +24,12 @@ from terminals.kiosk.panels import (
     CountPanel,
     DonePanel,
     JobPanel,
-    KindPanel,
     LoadPanel,
     OutputPanel,
     PickPanel,
     stale_line,
 )
+from tests.terminals.panel_host import Host, rows, screen_text, shown, visible_digits
 
 PROGRESS = Path(__file__).parent / "progress"
 SIZES = [(80, 24), (120, 40)]
@@ -40,51 +39,6 @@ def progress(name: str) -> dict[str, Any]:
     """One recorded progress answer."""
     answer: dict[str, Any] = json.loads((PROGRESS / f"{name}.json").read_text())
     return answer
-
-
-class Host(App[None]):
-    """A small app holding one job panel, under a status line like the kiosk's."""
-
-    def __init__(self, panel_height: int | None = None) -> None:
-        super().__init__()
-        self.panel_height = panel_height
-
-    def compose(self) -> ComposeResult:
-        yield Label("station mix-1 · operator OP-7", id="status")
-        yield JobPanel()
-
-    def on_mount(self) -> None:
-        if self.panel_height is not None:
-            self.query_one(JobPanel).styles.height = self.panel_height
-
-
-def screen_text(app: App[Any]) -> str:
-    """The screen as the terminal shows it, one line per row."""
-    # The compositor's strips are exactly what a terminal (or a snapshot) receives.
-    strips = app.screen._compositor.render_strips()
-    return "\n".join(strip.text.rstrip() for strip in strips)
-
-
-async def shown(app: Host, pilot: Pilot[None], answer: dict[str, Any], **kw: Any) -> JobPanel:
-    """Hand the answer to the panel and wait until it is on screen."""
-    panel = app.query_one(JobPanel)
-    panel.show(answer, **kw)
-    await pilot.pause()
-    return panel
-
-
-def rows(table: DataTable[Any]) -> list[list[str]]:
-    """The table's cells as plain text."""
-    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
-
-
-def visible_digits(panel: KindPanel) -> list[str]:
-    """The values of the Digits on screen (displayed, with a region)."""
-    return [
-        digits.value
-        for digits in panel.query(Digits)
-        if digits.display and digits.region.area and all(a.display for a in digits.ancestors)
-    ]
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -98,7 +52,7 @@ async def test_consume_shows_bom_lines_with_done_over_and_pending_in_words(
         table = panel.query_one("#consume-lines", DataTable)
         assert rows(table) == [
             ["FLOUR-T55", "10", "7", "+3", "0", "kg", "done (pending)"],
-            ["SUGAR", "2", "2.5", "0", "-0.5", "kg", "OVER +0.5"],
+            ["SUGAR", "2", "2.5", "0", "0", "kg", "OVER +0.5"],
             ["BUTTER", "4", "1", "0", "3", "kg", "to go"],
             ["SALT", "50", "50.0", "0", "0", "g", "done"],
             ["MILK", "3", "1", "?", "?", "l", "pending, quantity unknown"],
@@ -422,6 +376,8 @@ def test_stale_line_words() -> None:
         f"may be stale since {since:%Y-%m-%d %H:%M:%S} "
         "(waiting for a full update from central, some new reason)"
     )
+    without_cache = {"stale": True, "stale_reasons": ["no_reference_cache"], "stale_since": None}
+    assert stale_line(without_cache) == "may be stale (no reference cache at this edge)"
     assert stale_line({"stale": True, "stale_reasons": [], "stale_since": "garbled"}) == (
         "may be stale since garbled"
     )
