@@ -1,1 +1,1 @@
-"""The operator kiosk: a Textual app that talks to its edge over HTTP only."""
+"""The operator kiosk: a Textual screen per station that speaks only to the edge's local API."""
