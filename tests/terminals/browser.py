@@ -130,13 +130,19 @@ class Page:
         value = await self.evaluate(READ_SCREEN)
         return value if isinstance(value, str) else None
 
-    async def wait_for_text(self, *texts: str, timeout: float = 60) -> str:
-        """The screen once it shows every one of ``texts``; TimeoutError with it otherwise."""
+    async def wait_for_text(
+        self, *texts: str, timeout: float = 60, ignore_case: bool = False
+    ) -> str:
+        """The screen once it shows every one of ``texts``; TimeoutError with it otherwise.
+
+        ``ignore_case``: for text an app may show in capitals (a banner).
+        """
         deadline = time.monotonic() + timeout
         shown: str | None = None
+        fold = str.casefold if ignore_case else str
         while time.monotonic() < deadline:
             shown = await self.screen()
-            if shown is not None and all(text in shown for text in texts):
+            if shown is not None and all(fold(text) in fold(shown) for text in texts):
                 return shown
             await asyncio.sleep(0.2)
         raise TimeoutError(f"the page did not show {texts!r} in {timeout}s; it shows:\n{shown}")
@@ -187,6 +193,7 @@ def _launch(workdir: Path, binary: str) -> tuple[subprocess.Popen[bytes], Path]:
     """Start headless Chromium on a fresh profile; its process and profile directory."""
     profile = workdir / "chromium-profile"
     profile.mkdir(parents=True, exist_ok=True)
+    (profile / "DevToolsActivePort").unlink(missing_ok=True)  # a port from an earlier run
     args = [
         binary,
         "--headless=new",

@@ -2,6 +2,7 @@
 kiosk process starts, it listens on loopback unless told otherwise, and a real Chromium shows
 a real kiosk of a real edge and saves a scan typed into it."""
 
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,8 +14,11 @@ from aiohttp.test_utils import make_mocked_request
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from harness import Proc, free_port, wait_for_port, wait_until
+from edge.config import EdgeConfig, StationConfig, write_config
+from harness import REPO, Proc, free_port, ioe_command, wait_for_port, wait_until
+from protocol import central_public_key
 from terminals.kiosk.serve import is_loopback, open_url, same_origin
+from tests.terminals.browser import CHROMIUM_MISSING, PNG_MAGIC, chromium, chromium_binary
 
 TOKEN = "kiosk-test-token-0123456789abcdef"
 
@@ -199,3 +203,87 @@ def test_serving_beyond_loopback_warns_that_the_token_is_the_only_protection(
         assert TOKEN not in out  # a token given by the operator is not echoed
     finally:
         proc.stop()
+
+
+# -- a real kiosk of a real edge in a real browser -------------------------------------------
+
+SCREENSHOT_FOR_DOCS = REPO / "docs" / "images" / "kiosk-browser.png"
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    """Debian's Chromium, or a skip that says how to get it."""
+    binary = chromium_binary()
+    if binary is None:
+        pytest.skip(CHROMIUM_MISSING)
+    return binary
+
+
+@pytest.fixture
+def edge(tmp_path: Path) -> Iterator[str]:
+    """A real edge agent (`ioe edge run`) with an lp.move station, offline: no broker answers,
+    which a kiosk must not notice when saving scans."""
+    port = free_port()
+    config = EdgeConfig(
+        site="plant-1",
+        edge_id="edge-b",
+        secret="edge-b-test-secret-0123456789",
+        central_key=central_public_key(b"c" * 32).hex(),
+        data_dir=str(tmp_path / "edge"),
+        mqtt_url=f"mqtt://127.0.0.1:{free_port()}",
+        host="127.0.0.1",
+        port=port,
+        stations=[
+            StationConfig(name="pack-2", operator="op-1", action="lp.move", idle_timeout_seconds=0)
+        ],
+    )
+    path = tmp_path / "edge.toml"
+    write_config(config, path)
+    proc = Proc(ioe_command("edge", "run", "--config", str(path)), tmp_path / "edge.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+
+        def up() -> bool:
+            assert proc.popen.poll() is None, proc.output()
+            try:
+                return httpx.get(f"{base}/healthz").status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(up, 60, what="the edge's API")
+        yield base
+    finally:
+        proc.stop()
+
+
+async def test_a_browser_shows_the_served_kiosk_and_saves_a_scan_typed_into_it(
+    tmp_path: Path, edge: str, chromium_path: str
+) -> None:
+    port = free_port()
+    DEV = "from terminals.kiosk.app import KioskApp; from terminals.kiosk.client import EdgeClient; import sys; KioskApp(EdgeClient(sys.argv[1]), 'pack-2').run()"
+    kiosk = serve(tmp_path, [sys.executable, "-c", DEV, edge], "127.0.0.1", port, TOKEN)
+    try:
+        wait_for_port(port)
+        async with httpx.AsyncClient(base_url=edge, timeout=10) as http:
+            expect = (await http.get("/api/v1/stations/pack-2")).json()["expect"]
+            async with chromium(tmp_path, chromium_path) as page:
+                await page.open(f"http://127.0.0.1:{port}/?token={TOKEN}")
+                await page.wait_for_text("pack-2", expect, ignore_case=True)
+                await page.type("LOC:A-02")
+                await page.press_enter()
+                await page.wait_for_text("putting away to A-02")
+                await page.type("LP0001")
+                await page.press_enter()
+                await page.wait_for_text("move LP0001 to A-02")
+                queue = (await http.get("/api/v1/queue")).json()
+                recent = (await http.get("/api/v1/stations/pack-2/progress")).json()["recent"]
+                png = await page.screenshot(tmp_path / "kiosk-browser.png")
+        assert png.startswith(PNG_MAGIC) and len(png) > 10_000
+        assert queue["depth"] == 1
+        assert [(a["type"], a["state"]) for a in recent] == [("lp.move", "queued")]
+        assert recent[0]["summary"] == "move LP0001 to A-02"
+        if os.environ.get("IOE_KIOSK_SCREENSHOTS"):
+            SCREENSHOT_FOR_DOCS.parent.mkdir(parents=True, exist_ok=True)
+            SCREENSHOT_FOR_DOCS.write_bytes(png)
+    finally:
+        kiosk.stop()
