@@ -6,6 +6,7 @@ The kiosk never decides a step: scans go to the edge one at a time in the order 
 
 import asyncio
 import contextlib
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -38,7 +39,8 @@ NOT_SAVED = "NOT SAVED: the edge is unreachable, scan again when it is back"
 class KioskApp(App[None]):
     """The operator kiosk of one station."""
 
-    CSS_PATH = "kiosk.tcss"
+    # Absolute: subclasses (tests, the served kiosk) live elsewhere.
+    CSS_PATH = Path(__file__).with_name("kiosk.tcss")
     TITLE = "IOE kiosk"
     ENABLE_COMMAND_PALETTE = False  # nothing to offer, and it must not bypass lock mode
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -69,6 +71,7 @@ class KioskApp(App[None]):
         self.model = KioskModel(station_name=station)
         self._scans: asyncio.Queue[str] = asyncio.Queue()
         self._progress_due = asyncio.Event()
+        self._checking: set[str] = set()
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -156,14 +159,11 @@ class KioskApp(App[None]):
 
     def on_edge_event(self, kind: str, data: dict[str, Any]) -> None:
         """One event: into the model, onto the screen."""
-        operator_before = self.model.operator
         flash = self.model.apply_event(kind, data)
         if flash is not None:
             self.flash(flash)
         if kind in ("action", "feedback"):
             self._progress_due.set()
-        if self.model.operator != operator_before:
-            self.check_operator()
         self._redraw()
 
     async def _edge_back(self) -> None:
@@ -174,7 +174,6 @@ class KioskApp(App[None]):
             self.model.apply_station(await self.client.station(self.station_name))
             self.model.apply_queue(await self.client.queue())
         self._progress_due.set()
-        self.check_operator()
         self._redraw()
 
     def _edge_lost(self) -> None:
@@ -207,16 +206,16 @@ class KioskApp(App[None]):
             self.query_one(JobPanel).show(self.model.progress or {})
             self._redraw()
 
-    @work(exclusive=True, group="operator")
-    async def check_operator(self) -> None:
+    @work(group="operator")
+    async def check_operator(self, operator: str) -> None:
         """Whether the signed-in badge is a supervisor's (the status bar says so)."""
-        operator = self.model.operator
-        if not operator or operator in self.model.supervisors:
-            return
+        self._checking.add(operator)
         try:
             answer = await self.client.operator(operator)
         except (EdgeUnreachable, EdgeRefused):
-            return
+            return  # asked again at the next redraw
+        finally:
+            self._checking.discard(operator)
         self.model.supervisors[operator] = bool(answer.get("supervisor"))
         self._redraw()
 
@@ -232,6 +231,9 @@ class KioskApp(App[None]):
         main = self.screen_stack[0] if self.screen_stack else None
         if main is None or not main.is_mounted:
             return
+        operator = self.model.operator
+        if operator and operator not in self.model.supervisors and operator not in self._checking:
+            self.check_operator(operator)
         self.query_one(StatusBar).show(self.model)
         self.query_one(LinkBanner).show(self.model)
         self.query_one(ExpectBanner).show(self.model)

@@ -205,13 +205,14 @@ class ConflictsScreen(KioskDialog):
 
 
 class ConflictScreen(KioskDialog):
-    """One conflict: why, central's view, and a supervisor's resolution (A apply, V void)."""
+    """One conflict: why, central's view, and a supervisor's resolution (F7 apply, F8 void)."""
 
     TITLE_TEXT = "CONFLICT"
     BINDINGS = [
         Binding("escape", "close", "Close"),
-        Binding("a", "resolve('apply')", "Apply"),
-        Binding("v", "resolve('void')", "Void"),
+        # Function keys: letters would go into the scan line that has the focus.
+        Binding("f7", "resolve('apply')", "Apply"),
+        Binding("f8", "resolve('void')", "Void"),
     ]
 
     def __init__(self, item: dict[str, Any]) -> None:
@@ -231,7 +232,7 @@ class ConflictScreen(KioskDialog):
         yield Static(text, id="conflict-why")
         yield Static("", id="conflict-central")
         yield Static(
-            "A apply it as recorded, V void it: then scan a supervisor badge", id="conflict-keys"
+            "F7 apply it as recorded, F8 void it: then scan a supervisor badge", id="conflict-keys"
         )
 
     def on_mount(self) -> None:

@@ -40,9 +40,10 @@ class StatusBar(Static):
         text = Text()
 
         def part(label: str, value: str, level: str) -> None:
-            text.append(f" {label} ", style="reverse")
-            text.append(f" {value} ", style=STYLE[level])
-            text.append(" ")
+            if text:
+                text.append(" | ", style="dim")
+            text.append(f"{label} " if label else "")
+            text.append(value, style=STYLE[level])
 
         part("EDGE", "UP" if model.edge_up else "DOWN", "ok" if model.edge_up else "error")
         broker = {True: ("UP", "ok"), False: ("DOWN", "error"), None: ("?", "warn")}
@@ -58,7 +59,7 @@ class StatusBar(Static):
         if model.operator_is_supervisor:
             operator += " (supervisor)"
         part("OP", operator, "info" if model.operator else "warn")
-        part("STATION", model.station_name, "info")
+        part("", model.station_name, "info")
         self.update(text)
 
 
