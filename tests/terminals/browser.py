@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -146,6 +147,18 @@ class Page:
                 return shown
             await asyncio.sleep(0.2)
         raise TimeoutError(f"the page did not show {texts!r} in {timeout}s; it shows:\n{shown}")
+
+    async def wait_for_match(self, pattern: str, timeout: float = 60) -> re.Match[str]:
+        """The first match of the regular expression ``pattern`` on the screen, once there."""
+        deadline = time.monotonic() + timeout
+        shown: str | None = None
+        while time.monotonic() < deadline:
+            shown = await self.screen()
+            found = re.search(pattern, shown or "")
+            if found is not None:
+                return found
+            await asyncio.sleep(0.2)
+        raise TimeoutError(f"the page did not show /{pattern}/ in {timeout}s; it shows:\n{shown}")
 
     async def type(self, text: str) -> None:
         """Type ``text`` into the terminal as a keyboard (or a keyboard-wedge scanner) would."""
