@@ -79,6 +79,9 @@ def kiosk(
         "--token-env",
         help="with --serve: variable holding the token browsers need (default: a new one, printed)",
     ),
+    max_sessions: int | None = typer.Option(
+        None, "--max-sessions", min=1, help="with --serve: kiosks open at once at most (default 8)"
+    ),
 ) -> None:
     """A station's operator kiosk: what to scan next, each action's life, the link status."""
     from terminals.kiosk.app import KioskApp
@@ -89,7 +92,7 @@ def kiosk(
         if not unlock_key:
             raise typer.BadParameter(f"{unlock_key_env} is not set", param_hint="--unlock-key-env")
     api_key = os.environ.get(api_key_env) or None
-    token = _serve_token(serve, host, port, token_env)
+    token = _serve_token(serve, host, port, token_env, max_sessions)
 
     async def choose() -> str:
         client = EdgeClient(edge, api_key)
@@ -104,7 +107,7 @@ def kiosk(
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
     if serve:
-        from terminals.kiosk.serve import DEFAULT_PORT, run_served
+        from terminals.kiosk.serve import DEFAULT_MAX_SESSIONS, DEFAULT_PORT, run_served
 
         # Each browser gets this same kiosk in a process of its own; the environment (the API
         # and unlock keys' variables) is handed down, never a secret on a command line.
@@ -114,7 +117,13 @@ def kiosk(
             command.append("--lock")
         if unlock_key_env is not None:
             command += ["--unlock-key-env", unlock_key_env]
-        run_served(command, host or "127.0.0.1", port or DEFAULT_PORT, token)
+        run_served(
+            command,
+            host or "127.0.0.1",
+            port or DEFAULT_PORT,
+            token,
+            max_sessions=max_sessions or DEFAULT_MAX_SESSIONS,
+        )
         return
     KioskApp(EdgeClient(edge, api_key), name, locked=lock, unlock_key=unlock_key).run()
 
@@ -123,13 +132,18 @@ MIN_TOKEN_CHARS = 16
 
 
 def _serve_token(
-    serve: bool, host: str | None, port: int | None, token_env: str | None
+    serve: bool,
+    host: str | None,
+    port: int | None,
+    token_env: str | None,
+    max_sessions: int | None,
 ) -> str | None:
     """The browser token --token-env names (None: --serve makes one); refuses serve options
     given without --serve and a token too short to guess at."""
     if not serve:
-        given = [name for name, value in (("--host", host), ("--port", port),
-                 ("--token-env", token_env)) if value is not None]  # fmt: skip
+        options = (("--host", host), ("--port", port), ("--token-env", token_env),
+                   ("--max-sessions", max_sessions))  # fmt: skip
+        given = [name for name, value in options if value is not None]
         if given:
             raise typer.BadParameter(f"{', '.join(given)} only make sense with --serve")
         return None

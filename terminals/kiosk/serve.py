@@ -27,6 +27,9 @@ from textual_serve.server import Server
 log = logging.getLogger("ioe.kiosk.serve")
 
 DEFAULT_PORT = 8702
+# Each open page runs a kiosk process (~60 MB); a box beside a line has room for a few pages
+# of its station, not for one per request of someone who holds the token.
+DEFAULT_MAX_SESSIONS = 8
 TITLE = "IOE kiosk"
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 # The page carries the token in its URL: no referrer leaves with it, no cache keeps it, and no
@@ -95,9 +98,13 @@ def same_origin(origin: str | None, request: web.Request) -> bool:
 class KioskServer(Server):
     """textual-serve's server with a token on every request and no file downloads."""
 
-    def __init__(self, command: str, *, host: str, port: int, token: str) -> None:
+    def __init__(
+        self, command: str, *, host: str, port: int, token: str, max_sessions: int
+    ) -> None:
         super().__init__(command, host=host, port=port, title=TITLE)
         self.token = token
+        self.max_sessions = max_sessions
+        self.sessions = 0
 
     def token_ok(self, given: str | None) -> bool:
         """Whether ``given`` is this server's token (constant time)."""
@@ -114,7 +121,19 @@ class KioskServer(Server):
                 return _refuse(request, "the websocket's token is wrong")
             if not same_origin(request.headers.get("Origin"), request):
                 return _refuse(request, "the websocket was opened from another site's page")
-            return await handler(request)
+            if self.sessions >= self.max_sessions:
+                log.warning("refused a kiosk session from %s: %d open, the most this serves",
+                            request.remote, self.sessions)  # fmt: skip
+                return web.Response(
+                    status=503,
+                    text=f"503: {self.sessions} kiosks are open here, the most this serves; "
+                    "close one (or its browser tab) and reload\n",
+                )
+            self.sessions += 1
+            try:
+                return await handler(request)  # runs as long as the page's kiosk does
+            finally:
+                self.sessions -= 1
         if route == "index":
             if not self.token_ok(request.query.get("token")):
                 return _refuse(request, "open the kiosk with the link that has its ?token=")
@@ -185,16 +204,26 @@ def open_url(host: str, port: int, token: str) -> str:
     return f"http://{shown}:{port}/?token={token}"
 
 
-def run_served(command: list[str], host: str, port: int, token: str | None) -> None:
+def run_served(
+    command: list[str],
+    host: str,
+    port: int,
+    token: str | None,
+    *,
+    max_sessions: int = DEFAULT_MAX_SESSIONS,
+) -> None:
     """Serve the Textual app ``command`` (an argv) to browsers until stopped.
 
-    ``token`` None: one is made for this run and printed in the URL to open.
+    ``token`` None: one is made for this run and printed in the URL to open. At most
+    ``max_sessions`` pages run a kiosk at once; more are answered 503.
     """
     if not command:
         raise ValueError("run_served needs the kiosk's command line")
     made = token is None
     token = token if token is not None else secrets.token_urlsafe(24)
-    server = KioskServer(shlex.join(command), host=host, port=port, token=token)
+    server = KioskServer(
+        shlex.join(command), host=host, port=port, token=token, max_sessions=max_sessions
+    )
     shown = token if made else "<the token you gave>"
     print(f"kiosk in a browser: open {open_url(host, port, shown)}", flush=True)
     if not is_loopback(host):

@@ -2,6 +2,8 @@
 kiosk process starts, it listens on loopback unless told otherwise, and a real Chromium shows
 a real kiosk of a real edge and saves a scan typed into it."""
 
+import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -56,17 +58,22 @@ class Served:
         return self.base.replace("http://", "ws://", 1)
 
 
-def serve(tmp_path: Path, command: list[str], host: str, port: int, token: str | None) -> Proc:
+def serve(
+    tmp_path: Path,
+    command: list[str],
+    host: str,
+    port: int,
+    token: str | None,
+    max_sessions: int = 8,
+) -> Proc:
     """`run_served(...)` in a process of its own, as `ioe kiosk --serve` runs it."""
     code = (
         "import sys, json; from terminals.kiosk.serve import run_served; "
         "run_served(json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3]), "
-        "sys.argv[4] or None)"
+        "sys.argv[4] or None, max_sessions=int(sys.argv[5]))"
     )
-    import json
-
     args = [sys.executable, "-c", code, json.dumps(command), host, str(port), token or ""]
-    return Proc(args, tmp_path / f"serve-{port}.log")
+    return Proc([*args, str(max_sessions)], tmp_path / f"serve-{port}.log")
 
 
 @pytest.fixture
@@ -126,6 +133,37 @@ async def test_websockets_without_the_token_or_from_another_site_start_nothing(
     assert "refused GET /ws/… from 127.0.0.1: the websocket's token is wrong" in log
     assert "another site's page" in log
     assert served.token not in log
+
+
+async def test_kiosks_beyond_the_most_served_are_refused_until_one_closes(tmp_path: Path) -> None:
+    app = tmp_path / "tiny.py"
+    app.write_text(TINY_APP)
+    port = free_port()
+    marks = [tmp_path / f"started-{n}" for n in range(3)]
+    # each session's app marks its own file: the command picks the first free one
+    pick = (
+        "import sys, pathlib, runpy; marks = [pathlib.Path(p) for p in sys.argv[2:]]; "
+        "free = next(m for m in marks if not m.exists()); free.write_text('claimed'); "
+        "sys.argv = [sys.argv[1], str(free)]; runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
+    command = [sys.executable, "-c", pick, str(app), *map(str, marks)]
+    proc = serve(tmp_path, command, "127.0.0.1", port, TOKEN, max_sessions=1)
+    ws = f"ws://127.0.0.1:{port}/ws/{TOKEN}"
+    own = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_port(port)
+        async with connect(ws, origin=own, open_timeout=10):  # type: ignore[arg-type]
+            wait_until(lambda: marks[0].exists(), 30, what="the first kiosk")
+            assert await _ws_status(ws, own) == 503
+            assert not marks[1].exists(), "a refused session started a kiosk"
+        assert "refused a kiosk session from 127.0.0.1: 1 open" in proc.output()
+        # the first page closed: its place is free again once its kiosk has ended
+        async with asyncio.timeout(30):
+            while await _ws_status(ws, own) != 101:
+                await asyncio.sleep(0.2)
+        wait_until(lambda: marks[1].exists(), 30, what="a kiosk in the freed place")
+    finally:
+        proc.stop()
 
 
 async def test_textual_serve_downloads_are_not_served(served: Served) -> None:
@@ -357,6 +395,7 @@ def test_ioe_kiosk_serve_listens_on_loopback_unless_told(tmp_path: Path) -> None
     ("args", "env", "said"),
     [
         (["--host", "0.0.0.0"], {}, "--host only make sense with --serve"),
+        (["--port", "1", "--max-sessions", "2"], {}, "--port, --max-sessions only make sense"),
         (["--serve", "--token-env", "IOE_TEST_NO_SUCH_VAR"], {}, "IOE_TEST_NO_SUCH_VAR is not set"),
         (["--serve", "--token-env", "T"], {"T": "short"}, "at least 16"),
     ],
