@@ -371,17 +371,24 @@ def demo(
     from ioe.demo import log_to_file, run_demo, run_demo_with_kiosk
 
     setup_logging()
-    ports = {"central_port": port, "edge_port": edge_port, "broker_port": broker_port}
     if kiosk:
         log_to_file(workdir / "demo.log")
         typer.echo(f"starting the demo (its log: {workdir / 'demo.log'}) ...")
         serve_until_signal(
-            lambda: run_demo_with_kiosk(workdir=workdir, station=kiosk_station, **ports),
+            lambda: run_demo_with_kiosk(
+                workdir=workdir,
+                station=kiosk_station,
+                central_port=port,
+                edge_port=edge_port,
+                broker_port=broker_port,
+            ),
             translate=lambda error: central_fault(error) or edge_fault(error),
         )
     else:
         serve_until_signal(
-            lambda: run_demo(workdir=workdir, **ports),
+            lambda: run_demo(
+                workdir=workdir, central_port=port, edge_port=edge_port, broker_port=broker_port
+            ),
             translate=lambda error: central_fault(error) or edge_fault(error),
         )
     typer.echo("demo stopped")

@@ -13,6 +13,7 @@ import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -187,7 +188,8 @@ async def run_demo_with_kiosk(
         name="demo",
     )
     try:
-        await asyncio.wait({demo, ready}, return_when=asyncio.FIRST_COMPLETED)
+        either: list[asyncio.Future[Any]] = [demo, ready]
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         if demo.done():
             demo.result()  # the demo ended before it was up: its error
             return

@@ -122,7 +122,7 @@ class EdgeClient:
 
 async def _parse_sse(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, dict[str, Any]]]:
     """Server-sent-event frames (``event:``/``data:`` lines, blank line ends one) as pairs."""
-    kind, data = "message", []
+    kind, data = "message", list[str]()
     async for line in lines:
         if not line:
             if data:
@@ -132,7 +132,7 @@ async def _parse_sse(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, dict
                     payload = None
                 if isinstance(payload, dict):
                     yield kind, payload
-            kind, data = "message", []
+            kind, data = "message", list[str]()
         elif line.startswith(":"):
             continue  # a keepalive comment
         else:

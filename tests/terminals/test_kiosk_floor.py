@@ -39,6 +39,13 @@ async def test_a_move_is_shown_saved_then_applied(site: KioskSite) -> None:
         assert app.lives_seen[life.id][0] == "queued"
         assert app.lives_seen[life.id][-1] == "applied"
         assert app.bells == 0
+        # The job panel counts the station's moves of today.
+        await until(
+            pilot,
+            lambda: ((app.model.progress or {}).get("job") or {}).get("done") == 1,
+            "one move done today",
+        )
+        assert "done 1" in shown(app.query_one("#job"))
 
 
 async def test_a_wrong_scan_flashes_the_refusal_and_rings(site: KioskSite) -> None:
@@ -127,3 +134,27 @@ async def test_a_scan_during_a_dialog_goes_to_the_station_and_the_dialog_says_so
             lambda: any(life.type == "lp.move" for life in app.model.actions.values()),
             "the move the second scan made",
         )
+
+
+async def test_readable_at_80x24_and_the_log_beside_the_job_from_120_columns(
+    site: KioskSite,
+) -> None:
+    app = RecordingKiosk(EdgeClient(site.edge_url), "sign-1")
+    async with app.run_test(size=(80, 24)) as pilot:
+        status = app.query_one("#status")
+        await until(pilot, lambda: "BROKER UP" in shown(status), "the status")
+        await scan(pilot, "OP:SUP-1")
+        await until(pilot, lambda: "(supervisor)" in shown(status), "the supervisor")
+        # Everything essential is on screen: the whole status bar, the prompt, the scan line.
+        assert len(shown(status)) <= status.region.width * status.region.height
+        for selector in ("#status", "#expect", "#flash", "#log", "#scan"):
+            region = app.query_one(selector).region
+            assert region.height > 0 and region.bottom <= 24, selector
+        assert not app.screen.has_class("-wide")
+        assert app.query_one("#log").region.y > app.query_one("#flash").region.y
+
+        await pilot.resize_terminal(140, 40)
+        await pilot.pause(0.2)
+        assert app.screen.has_class("-wide")
+        log, main = app.query_one("#log").region, app.query_one("#main").region
+        assert log.x >= main.right and log.height > 20
