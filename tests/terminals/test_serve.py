@@ -110,6 +110,16 @@ async def test_the_page_needs_the_token(served: Served) -> None:
     assert not served.started.exists()
 
 
+async def test_behind_a_tls_proxy_the_page_points_its_browser_at_the_proxy(served: Served) -> None:
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "kiosk.plant"}
+    async with httpx.AsyncClient(base_url=served.base, timeout=10) as http:
+        page = await http.get("/", params={"token": served.token}, headers=headers)
+        named = await http.get("/", params={"token": served.token}, headers={"Host": "gw-7:8702"})
+    assert f'data-session-websocket-url="wss://kiosk.plant/ws/{served.token}"' in page.text
+    assert 'src="https://kiosk.plant/static/js/textual.js"' in page.text
+    assert f'data-session-websocket-url="ws://gw-7:8702/ws/{served.token}"' in named.text
+
+
 async def test_websockets_without_the_token_or_from_another_site_start_nothing(
     served: Served,
 ) -> None:
