@@ -1,7 +1,7 @@
 """Reference data from central to the edges: deltas, heads and snapshots, signed by central.
 
 An edge answers lookups from its own cache (LPs, products, locations, work orders, pick tasks,
-holds), so a station offline still knows what it scans. Central publishes each kind's changes
+holds, shipments), so a station offline still knows what it scans. Central publishes each kind's changes
 on ``ioe/v1/{site}/ref/{kind}`` as ``RefDelta`` messages. Per (site, kind) the deltas form a
 chain: each names the id of the one before (``prev``), so an edge that missed one sees the
 gap. A retained ``RefHead`` on ``ioe/v1/{site}/ref/head`` tells an edge coming back how far
@@ -29,20 +29,20 @@ from protocol.errors import SignatureRefused
 from protocol.wire import dumps
 
 REF_VERSION = 1
-REF_KINDS = ("product", "location", "work_order", "task", "hold", "lp")
+REF_KINDS = ("product", "location", "work_order", "task", "hold", "lp", "shipment")
 HEAD = "head"  # the retained topic ioe/v1/{site}/ref/head
 # Prefixed to the signed bytes so a reference signature can never be taken for anything else.
 REF_DOMAIN = b"ioe/v1/ref\n"
 REQUEST_DOMAIN = b"ioe/v1/ref-request\n"
 
-RefKind = Literal["product", "location", "work_order", "task", "hold", "lp"]
+RefKind = Literal["product", "location", "work_order", "task", "hold", "lp", "shipment"]
 
 
 class RefItem(BaseModel):
     """One record's current state (``upsert``), or its removal (``delete``, ``data`` None).
 
     ``key`` per kind: product code, location code, work order number, task number, hold id
-    (as text), LP number. ``data`` shapes are in docs/events.md#reference-data."""
+    (as text), LP number, shipment number. ``data`` shapes are in docs/events.md#reference-data."""
 
     model_config = ConfigDict(extra="forbid")
 
