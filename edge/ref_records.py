@@ -20,6 +20,8 @@ ENDED = {
     "lp": ("status", ("consumed", "shipped")),
     "task": ("status", ("done", "cancelled")),
     "hold": ("status", ("released",)),
+    # Dispatched (and whatever the carrier reports after) or cancelled: nothing more loads.
+    "shipment": ("status", ("dispatched", "in_transit", "delivered", "exception", "cancelled")),
 }
 
 
