@@ -356,3 +356,45 @@ async def test_a_consumed_lp_leaves_the_cache_after_its_keep_time(
         await until(gone, "the consumed LP to leave")
         assert (await edge.get("/lookup/lp/LP8")).status_code == 200, "a live LP stays"
         assert (await edge.get("/lookup/lp/LP1")).status_code == 200
+
+
+async def test_a_shipment_is_looked_up_and_leaves_once_dispatched(
+    broker: KillableBroker, tmp_path: Path, site: str
+) -> None:
+    # Ended records kept no time at all, pruned every 0.2 s: the dispatched one goes next.
+    config = edge_config(tmp_path, site, broker.url, ref_done_keep_hours=0)
+    async with (
+        ScriptedCentral(broker.url, site) as central,
+        running_edge(config, prune_interval=0.2) as edge,
+    ):
+        await synced(edge, central, {"lp": 5})
+        loading = {
+            "number": "SH-1",
+            "status": "loading",
+            "order": "SO-1",
+            "orders": ["SO-1"],
+            "carrier": None,
+            "planned_date": None,
+            "planned": ["LP1", "LP2"],
+            "loaded": ["LP1"],
+            "dispatched_at": None,
+        }
+        await central.publish(
+            central.delta("shipment", 6, [item("SH-1", loading), item("SH-2", loading)])
+        )
+        await until(lambda: edge.follower.applied == 1, "the shipment delta")
+        found = body(await edge.get("/lookup/shipment/SH-1"))
+        assert (found["kind"], found["key"], found["data"]) == ("shipment", "SH-1", loading)
+        missing = await edge.get("/lookup/shipment/SH-9")
+        assert missing.status_code == 404
+        assert "shipment SH-9 is not in this edge's reference cache" in body(missing)["message"]
+
+        gone = {**loading, "status": "dispatched", "dispatched_at": "2026-12-02T10:00:00.000Z"}
+        await central.publish(central.delta("shipment", 7, [item("SH-1", gone)]))
+        await until(lambda: edge.follower.applied == 2, "the dispatch")
+
+        async def left() -> bool:
+            return (await edge.get("/lookup/shipment/SH-1")).status_code == 404
+
+        await until(left, "the dispatched shipment to leave")
+        assert (await edge.get("/lookup/shipment/SH-2")).status_code == 200, "an open one stays"
