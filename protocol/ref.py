@@ -1,13 +1,13 @@
 """Reference data from central to the edges: deltas, heads and snapshots, signed by central.
 
 An edge answers lookups from its own cache (LPs, products, locations, work orders, pick tasks,
-holds, shipments), so a station offline still knows what it scans. Central publishes each kind's changes
-on ``ioe/v1/{site}/ref/{kind}`` as ``RefDelta`` messages. Per (site, kind) the deltas form a
-chain: each names the id of the one before (``prev``), so an edge that missed one sees the
-gap. A retained ``RefHead`` on ``ioe/v1/{site}/ref/head`` tells an edge coming back how far
-every chain has got. An edge that starts empty or sees a gap asks for a snapshot on its own
-``ref-request`` topic (HMAC-signed with its key, like its actions) and gets the pages on its
-``ref-snapshot`` topic.
+holds, shipments), so a station offline still knows what it scans. Central publishes each
+kind's changes on ``ioe/v1/{site}/ref/{kind}`` as ``RefDelta`` messages. Per (site, kind) the
+deltas form a chain: each names the id of the one before (``prev``), so an edge that missed
+one sees the gap. A retained ``RefHead`` on ``ioe/v1/{site}/ref/head`` tells an edge coming
+back how far every chain has got. An edge that starts empty or sees a gap asks for a snapshot
+on its own ``ref-request`` topic (HMAC-signed with its key, like its actions) and gets the
+pages on its ``ref-snapshot`` topic.
 
 Everything central sends is signed with central's Ed25519 key (the one its state is signed
 with, under another domain tag), so no other client of the broker can feed an edge made-up
