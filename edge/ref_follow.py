@@ -7,6 +7,10 @@ never had a kind complete asks for it at the start of each link; the retained he
 edge coming back how far central got, and a kind still behind it after ``catchup_seconds``
 (the deltas did not come: they were published while the edge was away) is asked for too.
 
+A central older than the edge may not publish every kind the edge knows (shipments came later):
+a kind its head does not list, or its answer to a request for every kind leaves out, is not
+asked for again until a head lists it (an older central would refuse the request whole).
+
 A snapshot arrives as pages on the edge's own topic. They are staged on disk and swapped in
 together when the last one is in; deltas of those kinds arriving meanwhile are held and
 applied after the swap when they follow its ``as_of``. A request that gets no complete answer
@@ -96,6 +100,7 @@ class RefFollower:
         self._heads: dict[str, int] = {}
         self._behind_since: dict[str, float] = {}
         self._wanted: set[str] = set()
+        self._unpublished: set[str] = set()  # kinds this central does not publish (older)
         self._request: _Request | None = None
         self._timeout = snapshot_timeout
         self._held: dict[str, list[RefDelta]] = {}
@@ -261,6 +266,7 @@ class RefFollower:
         if head.site != self.site:
             raise SignatureRefused("REF_WRONG_SITE", f"a head of site {head.site}")
         self._heads.update({k: v for k, v in head.heads.items() if k in self._chains})
+        self._published(set(REF_KINDS) - set(head.heads))
         now = time.monotonic()
         level = []
         for kind in REF_KINDS:
@@ -276,6 +282,21 @@ class RefFollower:
             chain = self._chains[kind]
             self._chains[kind] = Chain(kind, chain.last_id, stamp, chain.synced)
         self._poke.set()
+
+    def _published(self, unpublished: set[str]) -> None:
+        """Central publishes every kind but ``unpublished``; a kind it now publishes that
+        this edge never had whole is asked for (central was upgraded)."""
+        added = self._unpublished - unpublished
+        if unpublished != self._unpublished:
+            log.warning(
+                "central does not publish %s (it is older than this edge): not asked for",
+                ", ".join(sorted(unpublished)) or "-",
+            )
+        self._unpublished = unpublished
+        self._wanted -= unpublished
+        wanted = [k for k in REF_KINDS if k in added and not self._chains[k].synced]
+        if wanted:
+            self._want(wanted)
 
     # -- snapshots ------------------------------------------------------------------------
 
@@ -293,7 +314,12 @@ class RefFollower:
         kinds = set(self._wanted)
         if self._request is not None:
             kinds |= set(self._request.kinds)
+        kinds -= self._unpublished
+        self._wanted -= self._unpublished
         ordered = tuple(k for k in REF_KINDS if k in kinds)
+        if not ordered:
+            self._request = None
+            return
         request = RefSnapshotRequest(
             id=uuid.uuid4().hex,
             site=self.site,
@@ -334,7 +360,10 @@ class RefFollower:
             self._timeout = self.snapshot_timeout
         self._chains = await self.store.chains()
         missing = [k for k in request.kinds if k not in as_of]
-        if missing:
+        if missing and len(request.kinds) == len(REF_KINDS):
+            # Asked for every kind and some are not there: this central does not have them.
+            self._published(self._unpublished | set(missing))
+        elif missing:
             log.error("snapshot %s left out %s; asking again", request.id, ", ".join(missing))
             self._want(missing)
         log.info("snapshot swapped in: %s", ", ".join(f"{k} at {v}" for k, v in as_of.items()))

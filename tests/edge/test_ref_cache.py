@@ -398,3 +398,36 @@ async def test_a_shipment_is_looked_up_and_leaves_once_dispatched(
 
         await until(left, "the dispatched shipment to leave")
         assert (await edge.get("/lookup/shipment/SH-2")).status_code == 200, "an open one stays"
+
+
+async def test_a_kind_an_older_central_does_not_publish_is_not_asked_for_until_it_does(
+    broker: KillableBroker, tmp_path: Path, site: str
+) -> None:
+    older = tuple(k for k in REF_KINDS if k != "shipment")
+    async with (
+        ScriptedCentral(broker.url, site) as central,
+        running_edge(edge_config(tmp_path, site, broker.url)) as edge,
+    ):
+        await central.announce(True)
+        await central.head(dict.fromkeys(older, 0))
+        first = await central.wait_requests(1)
+        await central.answer(first, {"lp": [item("LP1", lp("LP1"))]}, {}, published=older)
+        await until(lambda: edge.follower.snapshots == 1, "the snapshot to be swapped in")
+        # Messages are handled in order: once this delta is in, the snapshot was dealt with.
+        await central.publish(central.delta("lp", 3, [item("LP2", lp("LP2"))]))
+        await until(lambda: edge.follower.applied == 1, "the delta after the snapshot")
+        assert edge.follower.status()["snapshot_pending"] == []
+        assert edge.follower.snapshot_requests == 1, "the older central is not asked again"
+        lookup = await edge.get("/lookup/shipment/SH-1")
+        assert lookup.status_code == 404
+        assert body(lookup)["details"]["stale_reasons"] == ["never_synced"]
+
+        # Central upgraded: its head lists shipments, and the edge fetches them whole.
+        await central.head({**dict.fromkeys(older, 0), "lp": 3, "shipment": 0})
+        second = await central.wait_requests(2)
+        assert second.kinds == ["shipment"]
+        shipment = {"number": "SH-1", "status": "planned", "planned": [], "loaded": []}
+        await central.answer(second, {"shipment": [item("SH-1", shipment)]}, {"shipment": 0})
+        await until(lambda: edge.follower.snapshots == 2, "the shipments to be swapped in")
+        found = body(await edge.get("/lookup/shipment/SH-1"))
+        assert found["data"] == shipment and found["stale"] is False
