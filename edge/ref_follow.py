@@ -7,9 +7,10 @@ never had a kind complete asks for it at the start of each link; the retained he
 edge coming back how far central got, and a kind still behind it after ``catchup_seconds``
 (the deltas did not come: they were published while the edge was away) is asked for too.
 
-A central older than the edge may not publish every kind the edge knows (shipments came later):
-a kind its head does not list, or its answer to a request for every kind leaves out, is not
-asked for again until a head lists it (an older central would refuse the request whole).
+Central may be older than the edge: a kind added after the first ones (``FIRST_KINDS``; the
+shipment) is asked for only once central's retained head lists it, since an older central
+refuses a request that names a kind it does not know. A request for exactly the first kinds is
+sent with no kinds (what edges of that time sent, and every central answers alike).
 
 A snapshot arrives as pages on the edge's own topic. They are staged on disk and swapped in
 together when the last one is in; deltas of those kinds arriving meanwhile are held and
@@ -34,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from edge.ref_store import Chain, RefStore, RefStoreError
 from protocol import SignatureRefused, format_ts
 from protocol.ref import (
+    FIRST_KINDS,
     HEAD,
     REF_KINDS,
     RefDelta,
@@ -100,7 +102,9 @@ class RefFollower:
         self._heads: dict[str, int] = {}
         self._behind_since: dict[str, float] = {}
         self._wanted: set[str] = set()
-        self._unpublished: set[str] = set()  # kinds this central does not publish (older)
+        # Kinds central is not known to publish: the later ones, until a head lists them.
+        self._unpublished: set[str] = set(REF_KINDS) - set(FIRST_KINDS)
+        self._told: set[str] = set()  # what the log last said central does not publish
         self._request: _Request | None = None
         self._timeout = snapshot_timeout
         self._held: dict[str, list[RefDelta]] = {}
@@ -287,12 +291,12 @@ class RefFollower:
         """Central publishes every kind but ``unpublished``; a kind it now publishes that
         this edge never had whole is asked for (central was upgraded)."""
         added = self._unpublished - unpublished
-        if unpublished != self._unpublished:
+        if unpublished and unpublished != self._told:
             log.warning(
                 "central does not publish %s (it is older than this edge): not asked for",
-                ", ".join(sorted(unpublished)) or "-",
+                ", ".join(sorted(unpublished)),
             )
-        self._unpublished = unpublished
+        self._unpublished, self._told = unpublished, unpublished
         self._wanted -= unpublished
         wanted = [k for k in REF_KINDS if k in added and not self._chains[k].synced]
         if wanted:
@@ -324,7 +328,7 @@ class RefFollower:
             id=uuid.uuid4().hex,
             site=self.site,
             edge=self.edge,
-            kinds=[] if len(ordered) == len(REF_KINDS) else list(ordered),  # type: ignore[arg-type]
+            kinds=[] if ordered == FIRST_KINDS else list(ordered),  # type: ignore[arg-type]
             ts=format_ts(datetime.now(UTC)),
         )
         # Taken over before any await: a gap seen meanwhile is wanted anew, not lost.
@@ -360,10 +364,7 @@ class RefFollower:
             self._timeout = self.snapshot_timeout
         self._chains = await self.store.chains()
         missing = [k for k in request.kinds if k not in as_of]
-        if missing and len(request.kinds) == len(REF_KINDS):
-            # Asked for every kind and some are not there: this central does not have them.
-            self._published(self._unpublished | set(missing))
-        elif missing:
+        if missing:
             log.error("snapshot %s left out %s; asking again", request.id, ", ".join(missing))
             self._want(missing)
         log.info("snapshot swapped in: %s", ", ".join(f"{k} at {v}" for k, v in as_of.items()))

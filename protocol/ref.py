@@ -30,6 +30,10 @@ from protocol.wire import dumps
 
 REF_VERSION = 1
 REF_KINDS = ("product", "location", "work_order", "task", "hold", "lp", "shipment")
+# The kinds of the first reference data, which a request with no ``kinds`` asks for: edges
+# made before later kinds (shipment) send that, and could not read pages of a kind they do
+# not know. An edge names every later kind it wants.
+FIRST_KINDS = ("product", "location", "work_order", "task", "hold", "lp")
 HEAD = "head"  # the retained topic ioe/v1/{site}/ref/head
 # Prefixed to the signed bytes so a reference signature can never be taken for anything else.
 REF_DOMAIN = b"ioe/v1/ref\n"
@@ -82,7 +86,7 @@ class RefHead(BaseModel):
 
 class RefSnapshotRequest(BaseModel):
     """An edge asks for the whole current state (on ``ioe/v1/{site}/{edge}/ref-request``),
-    signed with its key like its actions; ``kinds`` empty means every kind."""
+    signed with its key like its actions; ``kinds`` empty means ``FIRST_KINDS``."""
 
     model_config = ConfigDict(extra="forbid")
 

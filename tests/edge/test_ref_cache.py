@@ -58,7 +58,7 @@ def site() -> str:
 async def synced(edge: Edge, central: ScriptedCentral, as_of: dict[str, int]) -> None:
     """Answer the edge's first snapshot request (every kind) with PRODUCT and LP1 at A-01."""
     request = await central.wait_requests(1)
-    assert request.kinds == [], "an empty cache asks for every kind"
+    assert request.kinds == [], "an empty cache asks for every kind (the first ones: no list)"
     records = {"product": [item("P-100", PRODUCT)], "lp": [item("LP1", lp("LP1"))]}
     await central.answer(request, records, as_of)
     await until(lambda: edge.follower.snapshots == 1, "the snapshot to be swapped in")
@@ -400,7 +400,7 @@ async def test_a_shipment_is_looked_up_and_leaves_once_dispatched(
         assert (await edge.get("/lookup/shipment/SH-2")).status_code == 200, "an open one stays"
 
 
-async def test_a_kind_an_older_central_does_not_publish_is_not_asked_for_until_it_does(
+async def test_a_later_kind_is_asked_for_only_once_centrals_head_lists_it(
     broker: KillableBroker, tmp_path: Path, site: str
 ) -> None:
     older = tuple(k for k in REF_KINDS if k != "shipment")
@@ -411,6 +411,7 @@ async def test_a_kind_an_older_central_does_not_publish_is_not_asked_for_until_i
         await central.announce(True)
         await central.head(dict.fromkeys(older, 0))
         first = await central.wait_requests(1)
+        assert first.kinds == [], "the first kinds, as an older edge asks: every central answers"
         await central.answer(first, {"lp": [item("LP1", lp("LP1"))]}, {}, published=older)
         await until(lambda: edge.follower.snapshots == 1, "the snapshot to be swapped in")
         # Messages are handled in order: once this delta is in, the snapshot was dealt with.
