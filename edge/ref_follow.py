@@ -9,8 +9,10 @@ edge coming back how far central got, and a kind still behind it after ``catchup
 
 Central may be older than the edge: a kind added after the first ones (``FIRST_KINDS``; the
 shipment) is asked for only once central's retained head lists it, since an older central
-refuses a request that names a kind it does not know. A request for exactly the first kinds is
-sent with no kinds (what edges of that time sent, and every central answers alike).
+refuses a request that names a kind it does not know. So a link's first request waits (at
+most ``HEAD_WAIT``) for the head, which the broker hands over at once when central ever
+published one. A request for exactly the first kinds is sent with no kinds (what edges of that
+time sent, and every central answers alike).
 
 A snapshot arrives as pages on the edge's own topic. They are staged on disk and swapped in
 together when the last one is in; deltas of those kinds arriving meanwhile are held and
@@ -53,6 +55,9 @@ Publish = Callable[[str, bytes], Awaitable[None]]
 MAX_HELD = 10_000  # deltas held per kind during a snapshot; beyond, the swap asks again
 MAX_SNAPSHOT_WAIT = 60.0
 MIN_WAIT = 0.05
+# How long a link's first request waits for central's retained head (it comes at once when
+# central ever published one), so one request asks for every kind central publishes.
+HEAD_WAIT = 1.0
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,8 @@ class RefFollower:
         # Kinds central is not known to publish: the later ones, until a head lists them.
         self._unpublished: set[str] = set(REF_KINDS) - set(FIRST_KINDS)
         self._told: set[str] = set()  # what the log last said central does not publish
+        self._head_seen = False
+        self._asks_from = 0.0  # monotonic time from which the link's first request may go
         self._request: _Request | None = None
         self._timeout = snapshot_timeout
         self._held: dict[str, list[RefDelta]] = {}
@@ -140,6 +147,7 @@ class RefFollower:
         self._requeue()  # an answer to a request of the previous link may never come
         self._timeout = self.snapshot_timeout
         self._wanted |= {k for k, c in self._chains.items() if not c.synced}
+        self._asks_from = time.monotonic() + (0.0 if self._head_seen else HEAD_WAIT)
         try:
             while True:
                 self._poke.clear()  # before the tick: a poke during it wakes the next wait
@@ -270,6 +278,7 @@ class RefFollower:
         if head.site != self.site:
             raise SignatureRefused("REF_WRONG_SITE", f"a head of site {head.site}")
         self._heads.update({k: v for k, v in head.heads.items() if k in self._chains})
+        self._head_seen = True
         self._published(set(REF_KINDS) - set(head.heads))
         now = time.monotonic()
         level = []
@@ -398,7 +407,7 @@ class RefFollower:
                 self._timeout,
             )
             await self._ask()
-        elif self._wanted:
+        elif self._wanted and (self._head_seen or now >= self._asks_from):
             await self._ask()
         if now >= self._next_prune:
             self._next_prune = now + self.prune_interval
@@ -414,5 +423,7 @@ class RefFollower:
         times = [self._next_prune]
         if self._request is not None:
             times.append(self._request.deadline)
+        elif self._wanted and not self._head_seen:
+            times.append(self._asks_from)
         times += [since + self.catchup_seconds for since in self._behind_since.values()]
         return min(times)
