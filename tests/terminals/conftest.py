@@ -25,6 +25,14 @@ STATIONS = [
     StationConfig(name="pack-2", operator="op-1", action="lp.move", idle_timeout_seconds=0),
     StationConfig(name="sign-1", require_sign_in=True, action="lp.move"),
     StationConfig(name="dock-1", operator="op-1", action="lp.receive"),
+    # The production stations' screens (test_kiosk_production.py).
+    StationConfig(name="recv-1", operator="op-1", action="lp.receive", flows=["lp.receive"]),
+    StationConfig(name="put-1", operator="op-1", action="lp.move", location="A-02"),
+    StationConfig(name="line-1", operator="op-1", action="lp.consume"),
+    StationConfig(name="out-1", operator="op-1", action="wo.output"),
+    StationConfig(name="split-1", operator="op-1", action="lp.split"),
+    StationConfig(name="pack-1", operator="op-1", action="lp.pack", flows=["lp.pack", "lp.unpack"]),
+    StationConfig(name="qa-1", operator="op-1", action="qc.hold", flows=["qc.hold", "qc.release"]),
 ]
 
 
