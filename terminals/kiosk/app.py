@@ -31,6 +31,9 @@ from terminals.kiosk.widgets import (
 )
 
 QUEUE_POLL_SECONDS = 1.0
+# Central's changes (a pick applied, a load, a task released) reach the edge's reference
+# cache without an event to the kiosk, often after the action's own event: read again.
+PROGRESS_POLL_SECONDS = 2.0
 RECONNECT_MAX_SECONDS = 5.0
 WIDE_COLUMNS = 120
 NOT_SAVED = "NOT SAVED: the edge is unreachable, scan again when it is back"
@@ -201,9 +204,12 @@ class KioskApp(App[None]):
 
     @work(group="progress")
     async def progress_worker(self) -> None:
-        """The job's running totals, read again after each scan or action event."""
+        """The job's running totals, read again after each scan or action event, and every
+        PROGRESS_POLL_SECONDS for what central changed in the edge's cache meanwhile."""
         while True:
-            await self._progress_due.wait()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(PROGRESS_POLL_SECONDS):
+                    await self._progress_due.wait()
             self._progress_due.clear()
             try:
                 self.model.apply_progress(await self.client.progress(self.station_name))

@@ -14,9 +14,9 @@ from typing import Any
 
 from textual.widgets import DataTable, Label
 
+from harness import wait_until
 from terminals.kiosk.client import EdgeClient
 from terminals.kiosk.figures import Figure, Ratio
-from harness import wait_until
 from tests.e2e.stack import SITE
 from tests.terminals.conftest import EDGE, KioskSite, RecordingKiosk
 from tests.terminals.kiosk_helpers import scan, shown, until
@@ -274,3 +274,105 @@ async def test_consume_and_output_move_the_work_orders_totals(site: KioskSite) -
         )
         await until(pilot, lambda: "planned quantity reached" in str(remaining.content), "reached")
         assert applied(app, "wo.output") == 2
+        # Completed at central, not at this kiosk: the screen follows without a scan.
+        (order,) = site.stack.api("GET", "/work-orders", params={"site": SITE})["items"]
+        site.stack.api("POST", f"/work-orders/{order['id']}/complete")
+        head = app.query_one("#output-head", Label)
+        await until(pilot, lambda: "completed" in str(head.content), "the order completed")
+
+
+# -- split, pack and unpack ------------------------------------------------------------------
+
+
+async def test_split_pack_and_unpack(site: KioskSite) -> None:
+    for lp in ("LPS0001", "PAL0001", "LPB0001", "LPB0002"):
+        receive(site, lp)
+    app = RecordingKiosk(EdgeClient(site.edge_url), "split-1")
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot, "LP TO SPLIT")
+        expect, flash = app.query_one("#expect"), app.query_one("#flash")
+        await refused(site, app, pilot, "QTY:2", "NEED_LP")
+        await scan(pilot, "LPS0001")
+        await until(pilot, lambda: "TAKE OFF LPS0001" in shown(expect), "the quantity asked")
+        assert "lp LPS0001" in shown(app.query_one("#context"))
+        await refused(site, app, pilot, "LPS0001", "NEED_QTY")
+        await scan(pilot, "2")
+        await until(pilot, lambda: "LABEL" in shown(expect), "the new label asked")
+        await refused(site, app, pilot, "LPS0001", "SAME_LP")
+        await scan(pilot, "LPS0002")
+        await until(pilot, lambda: "SAVED" in shown(flash), "the split saved")
+        assert "LPS0001" in shown(flash) and "LPS0002" in shown(flash)
+        await until(pilot, lambda: applied(app, "lp.split") == 1, "the split applied")
+        await until(pilot, lambda: done_today(app) == "1", "one split done today")
+        assert app.query_one("#done-head", Label).content == "split"
+        screenshot(app, "split")
+        lookup = await app.client.lookup_lp("LPS0001")
+        assert lookup["data"]["qty"] in ("3", "3.000", "3.0")
+
+    app = RecordingKiosk(EdgeClient(site.edge_url), "pack-1")
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot, "PARENT LP")
+        expect, flash = app.query_one("#expect"), app.query_one("#flash")
+        await refused(site, app, pilot, "QTY:1", "NEED_PARENT")
+        await scan(pilot, "PAL0001")
+        await until(pilot, lambda: "PACK ONTO PAL0001" in shown(expect), "children asked")
+        assert "parent PAL0001" in shown(app.query_one("#context"))
+        await refused(site, app, pilot, "PAL0001", "SAME_LP")
+        await scan(pilot, "LPB0001")
+        await scan(pilot, "LPB0002")
+        await until(pilot, lambda: applied(app, "lp.pack") == 2, "both packs applied")
+        await until(pilot, lambda: done_today(app) == "2", "two packs done today")
+        assert app.query_one("#done-head", Label).content == "pack"
+        screenshot(app, "pack")
+        await scan(pilot, "CMD:done")
+        await until(pilot, lambda: "pack finished" in shown(flash), "the pallet finished")
+
+        await scan(pilot, "ACT:lp.unpack")
+        await until(pilot, lambda: "TAKE OUT" in shown(expect), "the unpack prompt")
+        await until(pilot, lambda: job(app).get("kind") == "unpack", "unpack's own counter")
+        assert done_today(app) == "0"
+        await scan(pilot, "PAL0001")
+        await scan(pilot, "LPB0001")
+        await until(pilot, lambda: "LPB0001 out of PAL0001" in shown(flash), "unpack saved")
+        await until(pilot, lambda: applied(app, "lp.unpack") == 1, "the unpack applied")
+        await until(pilot, lambda: done_today(app) == "1", "one unpack done today")
+        screenshot(app, "unpack")
+        lookup = await app.client.lookup_lp("LPB0001")
+        assert not lookup["data"].get("parent")
+
+
+# -- quality ---------------------------------------------------------------------------------
+
+
+async def test_quality_hold_and_release(site: KioskSite) -> None:
+    receive(site, "LPQ0001")
+    app = RecordingKiosk(EdgeClient(site.edge_url), "qa-1")
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot, "SCAN THE LP, OR THE LOT")
+        expect, flash = app.query_one("#expect"), app.query_one("#flash")
+        await refused(site, app, pilot, "RSN:DAMAGED", "NEED_TARGET")
+        await scan(pilot, "LPQ0001")
+        await until(pilot, lambda: "REASON" in shown(expect), "the reason asked")
+        assert "DAMAGED" in shown(expect)  # the prompt lists the station's codes
+        await refused(site, app, pilot, "RSN:MOULDY", "UNKNOWN_REASON")
+        await scan(pilot, "damaged")
+        await until(pilot, lambda: "SAVED" in shown(flash), "the hold saved")
+        assert "LPQ0001" in shown(flash) and "DAMAGED" in shown(flash)
+        await until(pilot, lambda: applied(app, "qc.hold") == 1, "the hold applied")
+        await until(pilot, lambda: done_today(app) == "1", "one hold done today")
+        assert app.query_one("#done-head", Label).content == "quality hold"
+        screenshot(app, "quality")
+        held = await app.client.lookup_lp("LPQ0001")
+        assert held["data"]["status"] != "available", held
+
+        await scan(pilot, "ACT:qc.release")
+        await until(pilot, lambda: job(app).get("kind") == "quality release", "release")
+        await scan(pilot, "LPQ0001")
+        await scan(pilot, "RSN:RELEASED-OK")
+        await until(pilot, lambda: applied(app, "qc.release") == 1, "the release applied")
+        await until(pilot, lambda: done_today(app) == "1", "one release done today")
+        await until(
+            pilot,
+            lambda: "APPLIED" in shown(app.query_one("#log")),
+            "the log shows it applied",
+        )
