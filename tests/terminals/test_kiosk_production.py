@@ -4,7 +4,7 @@ central: receive, move and put-away, consume, output, split, pack and unpack, qu
 Each test walks the happy path scan by scan, asserting what the kiosk shows (what the station
 expects next, the context line, the job panel's running totals as actions are saved and then
 applied), and makes a wrong scan: the refusal flashed with its code, one bell, nothing queued.
-With ``IOE_KIOSK_SCREENSHOTS=<dir>`` each saves the screen at 100x30 as
+With ``IOE_KIOSK_SCREENSHOTS=<dir>`` (``1``: docs/images) each saves the screen at 100x30 as
 ``<dir>/kiosk-<kind>.svg`` at its most telling moment (the docs' screenshots).
 """
 
@@ -20,9 +20,10 @@ from terminals.kiosk.figures import Figure, Ratio
 from tests.e2e.stack import SITE
 from tests.terminals.conftest import EDGE, KioskSite, RecordingKiosk
 from tests.terminals.kiosk_helpers import scan, shown, until
-from tests.terminals.panel_host import rows
+from tests.terminals.panel_host import rows, screen_text
 
 SIZE = (100, 30)
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 
 def job(app: RecordingKiosk) -> dict[str, Any]:
@@ -43,11 +44,14 @@ def applied(app: RecordingKiosk, type: str) -> int:
 
 
 def screenshot(app: RecordingKiosk, kind: str) -> None:
-    """Save the screen for the docs when IOE_KIOSK_SCREENSHOTS names a directory."""
-    folder = os.environ.get("IOE_KIOSK_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        app.save_screenshot(f"kiosk-{kind}.svg", path=folder)
+    """Save the screen for the docs when IOE_KIOSK_SCREENSHOTS is set: to that directory, or
+    to docs/images when it is "1" (as the browser test reads it)."""
+    value = os.environ.get("IOE_KIOSK_SCREENSHOTS")
+    if not value:
+        return
+    folder = DOCS_IMAGES if value == "1" else Path(value)
+    folder.mkdir(parents=True, exist_ok=True)
+    app.save_screenshot(f"kiosk-{kind}.svg", path=str(folder))
 
 
 async def started(app: RecordingKiosk, pilot: Any, expect: str) -> None:
@@ -232,6 +236,8 @@ async def test_consume_and_output_move_the_work_orders_totals(site: KioskSite) -
             "RAW-1's line done",
         )
         assert app.query_one("#consume-ratio", Ratio).value == ("1", "2")
+        await pilot.pause(0.1)
+        assert "1 / 2" in screen_text(app), "the figure is not clipped beside its caption"
         screenshot(app, "consume")
         await scan(pilot, "QTY:4")
         await scan(pilot, "LPC0003")
