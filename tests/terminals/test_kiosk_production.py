@@ -8,7 +8,10 @@ With ``IOE_KIOSK_SCREENSHOTS=<dir>`` (``1``: docs/images) each saves the screen 
 ``<dir>/kiosk-<kind>.svg`` at its most telling moment (the docs' screenshots).
 """
 
+import asyncio
 import os
+from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +62,18 @@ async def started(app: RecordingKiosk, pilot: Any, expect: str) -> None:
     await until(pilot, lambda: app.model.edge_up, "the event stream")
     banner = app.query_one("#expect")
     await until(pilot, lambda: expect in shown(banner), f"the prompt {expect!r}")
+
+
+async def lp_until(
+    app: RecordingKiosk, pilot: Any, lp: str, check: Callable[[dict[str, Any]], bool], what: str
+) -> None:
+    """Read the LP through the kiosk's lookup until central's change has reached the edge's
+    cache (it follows the ack that made the action applied)."""
+    deadline = asyncio.get_running_loop().time() + 20
+    while not check((await app.client.lookup_lp(lp))["data"]):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {lp}: {what}")
+        await pilot.pause(0.2)
 
 
 async def refused(site: KioskSite, app: RecordingKiosk, pilot: Any, data: str, code: str) -> None:
@@ -161,8 +176,7 @@ async def test_receive_step_by_step_then_put_away(site: KioskSite) -> None:
         await until(pilot, lambda: "putting away to A-01" in shown(flash), "elsewhere")
         await scan(pilot, "CMD:done")
         await until(pilot, lambda: "A-02" in shown(app.query_one("#expect")), "back to A-02")
-        lp = site.stack.http.get(f"{site.edge_url}/api/v1/lookup/lp/LPP0002").json()
-        assert lp["data"]["location"] == "A-02"
+        await lp_until(app, pilot, "LPP0002", lambda lp: lp["location"] == "A-02", "at A-02")
 
 
 # -- consume and output ------------------------------------------------------------------
@@ -312,8 +326,7 @@ async def test_split_pack_and_unpack(site: KioskSite) -> None:
         await until(pilot, lambda: done_today(app) == "1", "one split done today")
         assert app.query_one("#done-head", Label).content == "split"
         screenshot(app, "split")
-        lookup = await app.client.lookup_lp("LPS0001")
-        assert lookup["data"]["qty"] in ("3", "3.000", "3.0")
+        await lp_until(app, pilot, "LPS0001", lambda lp: Decimal(lp["qty"]) == 3, "3 kg left")
 
     app = RecordingKiosk(EdgeClient(site.edge_url), "pack-1")
     async with app.run_test(size=SIZE) as pilot:
@@ -343,8 +356,7 @@ async def test_split_pack_and_unpack(site: KioskSite) -> None:
         await until(pilot, lambda: applied(app, "lp.unpack") == 1, "the unpack applied")
         await until(pilot, lambda: done_today(app) == "1", "one unpack done today")
         screenshot(app, "unpack")
-        lookup = await app.client.lookup_lp("LPB0001")
-        assert not lookup["data"].get("parent")
+        await lp_until(app, pilot, "LPB0001", lambda lp: not lp.get("parent"), "out of PAL0001")
 
 
 # -- quality ---------------------------------------------------------------------------------
@@ -368,8 +380,7 @@ async def test_quality_hold_and_release(site: KioskSite) -> None:
         await until(pilot, lambda: done_today(app) == "1", "one hold done today")
         assert app.query_one("#done-head", Label).content == "quality hold"
         screenshot(app, "quality")
-        held = await app.client.lookup_lp("LPQ0001")
-        assert held["data"]["status"] != "available", held
+        await lp_until(app, pilot, "LPQ0001", lambda lp: lp["status"] != "available", "held")
 
         await scan(pilot, "ACT:qc.release")
         await until(pilot, lambda: job(app).get("kind") == "quality release", "release")
