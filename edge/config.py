@@ -49,7 +49,12 @@ ENV_OVERRIDES = {
     "IOE_HOST": "host",
     "IOE_PORT": "port",
     "IOE_EDGE_API_KEY": "api_key",
+    "IOE_EDGE_CENTRAL_URL": "central_url",
+    "IOE_EDGE_CENTRAL_TOKEN": "central_token",
+    "IOE_EDGE_SUPERVISORS": "supervisors",  # comma-separated operator ids
 }
+# Overrides whose value is a list, written comma-separated in the environment.
+LIST_OVERRIDES = ("supervisors",)
 
 MqttUrl = Annotated[str, StringConstraints(pattern=r"^mqtts?://[^\s]+$")]
 # A per-action quantity ceiling, in the action's own unit; TOML may write 5000 or "5000".
@@ -157,6 +162,12 @@ class EdgeConfig(BaseModel):
     mqtt_cert_file: str | None = Field(default=None, min_length=1)
     mqtt_key_file: str | None = Field(default=None, min_length=1)
     central_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    # A central API token (role production, warehouse or quality, this site only) the edge
+    # uses to read and resolve conflicts for its kiosks; none: it calls central without one.
+    central_token: str | None = Field(default=None, min_length=1, pattern=r"^\S+$", repr=False)
+    # Operator ids whose badge (OP:<id>) is a supervisor's: they may unlock a locked kiosk and
+    # resolve conflicts from one.
+    supervisors: list[Name] = Field(default_factory=list)
     data_dir: str = ""
     # Disk held back next to the queue for acks and sends once scans have filled the disk.
     queue_reserve_bytes: int = Field(default=DEFAULT_RESERVE_BYTES, ge=0)
@@ -269,6 +280,10 @@ class EdgeConfig(BaseModel):
         rules = DEFAULT_RULES if self.barcode_rules is None else self.barcode_rules
         return BarcodeDecoder(rules, gs_substitute=self.gs_substitute)
 
+    def is_supervisor(self, operator: str) -> bool:
+        """True when ``operator``'s badge is a supervisor's (listed in ``supervisors``)."""
+        return operator in self.supervisors
+
     def station(self, name: str) -> StationConfig | None:
         """The station called ``name``, or None."""
         return next((s for s in self.stations if s.name == name), None)
@@ -334,7 +349,11 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Ed
     for variable, field in ENV_OVERRIDES.items():
         value = env.get(variable)
         if value:
-            data[field] = value
+            data[field] = (
+                [v.strip() for v in value.split(",") if v.strip()]
+                if field in LIST_OVERRIDES
+                else value
+            )
     if isinstance(data.get("port"), str):
         try:
             data["port"] = int(data["port"])

@@ -79,3 +79,54 @@ class NotInCacheError(EdgeError):
 
 class RefCacheUnavailable(EdgeError):
     """This edge runs without a reference cache, so it cannot answer lookups."""
+
+
+class CentralCallError(EdgeError):
+    """A call the edge forwards to central for a kiosk failed; ``code`` and ``details`` say
+    how, for the local API's answer."""
+
+    code = "CENTRAL_ERROR"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.details = details or {}
+
+
+class CentralNotConfigured(CentralCallError):
+    """The edge has no central_url, so it cannot forward the call."""
+
+    code = "CENTRAL_NOT_CONFIGURED"
+
+
+class CentralUnreachable(CentralCallError):
+    """Central did not answer in time (down, or the network is): try again when it is back."""
+
+    code = "CENTRAL_UNREACHABLE"
+
+
+class CentralRefused(CentralCallError):
+    """Central answered with an error the kiosk cannot act on (its token, its role, its site);
+    ``details`` holds central's status, code and message."""
+
+    code = "CENTRAL_REFUSED"
+
+
+class ConflictNotFound(CentralCallError):
+    """Central (or this edge, for a resolution) knows no such conflict."""
+
+    code = "CONFLICT_NOT_FOUND"
+
+
+class ResolutionFailed(CentralCallError):
+    """Central would not resolve the conflict (already resolved, the action still cannot
+    apply): its own code, message and details."""
+
+    code = "RESOLUTION_FAILED"
+
+
+class NotASupervisor(EdgeError):
+    """An operator id that is not in the edge's supervisors asked for a supervisor's act."""

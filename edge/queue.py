@@ -12,7 +12,7 @@ import json
 import logging
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -32,6 +32,7 @@ from edge.queue_ops import (
     insert_actions,
     mark_sent_op,
     queued_event,
+    sent_events,
 )
 from edge.queue_records import ActionRecord, PendingAction, QueuedAction, QueueStats
 from edge.queue_reserve import DEFAULT_RESERVE_BYTES, SCAN_ROOM, SpaceReserve
@@ -259,7 +260,11 @@ class ActionQueue:
     async def mark_sent(self, ids: list[str]) -> None:
         """Record that these actions were published (they stay pending until acked)."""
         if ids:
-            await self._submit(WriteOp(mark_sent_op(list(ids), _now()), "marking actions sent"))
+            await self._submit(
+                WriteOp(
+                    mark_sent_op(list(ids), _now()), "marking actions sent", announce=sent_events
+                )
+            )
 
     async def apply_acks(self, acks: list[Ack]) -> list[ActionRecord]:
         """Record central's outcome for each known id; returns the records that changed."""
@@ -337,6 +342,19 @@ class ActionQueue:
         async with self._reader.execute(sql, seqs) as cursor:
             rows = await cursor.fetchall()
         return [(int(row[0]), str(row[1])) for row in rows]
+
+    async def read(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[Any]:
+        """Rows of a query on the reader connection (committed data only), for the modules
+        that answer the kiosks' questions from the queue (edge/station_log.py)."""
+        try:
+            return list(await self._reader.execute_fetchall(sql, params))
+        except sqlite3.Error as err:
+            raise translate_sqlite_error(err, "reading the queue") from err
+
+    async def write(self, run: Callable[[aiosqlite.Connection], Awaitable[Any]], doing: str) -> Any:
+        """Run ``run`` in the writer's next transaction (never an action's state: those only
+        change through enqueue, mark_sent and apply_acks); answers its result after COMMIT."""
+        return await self._submit(WriteOp(run, doing))
 
     async def get(self, id: str) -> ActionRecord | None:
         """One action by id, or None."""

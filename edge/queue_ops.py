@@ -88,15 +88,31 @@ def acked_events(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     ]
 
 
-def mark_sent_op(ids: list[str], now: str) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
-    """Mark not-final actions as sent; final ones keep their outcome."""
+def sent_events(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """The ``action`` events of actions published for the first time, in seq order."""
+    return [{"id": r[0], "seq": r[1], "state": "sent", "station": r[2], "type": r[3]} for r in rows]
 
-    async def run(conn: aiosqlite.Connection) -> None:
+
+def mark_sent_op(
+    ids: list[str], now: str
+) -> Callable[[aiosqlite.Connection], Awaitable[list[tuple[Any, ...]]]]:
+    """Mark not-final actions as sent; final ones keep their outcome. Answers (id, seq,
+    station, type) of those that were still only queued: a re-send is not news to a kiosk."""
+
+    async def run(conn: aiosqlite.Connection) -> list[tuple[Any, ...]]:
+        marks = ",".join("?" * len(ids))
+        async with conn.execute(
+            f"SELECT id, seq, station, type FROM actions WHERE id IN ({marks}) "
+            "AND state = 'queued' ORDER BY seq",
+            ids,
+        ) as cursor:
+            first = [tuple(row) for row in await cursor.fetchall()]
         await conn.executemany(
             "UPDATE actions SET state = 'sent', attempts = attempts + 1, sent_at = ?, "
             f"updated_at = ? WHERE id = ? AND {OPEN_SQL}",
             [(now, now, action_id) for action_id in ids],
         )
+        return first
 
     return run
 

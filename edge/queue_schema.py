@@ -18,6 +18,10 @@ STATES = OPEN_STATES + FINAL_STATES
 # The SQL test for "not final". Queries must spell it exactly as the actions_open index's
 # WHERE does, or SQLite will not use that partial index (a test holds the two together).
 OPEN_SQL = "state IN (" + ", ".join(f"'{state}'" for state in OPEN_STATES) + ")"
+# Actions central refused (a conflict waiting for a supervisor, or a rejected envelope): spelt
+# as the actions_refused index's WHERE, for the same reason.
+REFUSED_STATES = ("conflict", "rejected")
+REFUSED_SQL = "state IN (" + ", ".join(f"'{state}'" for state in REFUSED_STATES) + ")"
 
 # Each migration only adds (tables, columns, indexes, triggers): a queue file written by an
 # older version keeps every action it holds. Index i brings the file to user_version i + 1.
@@ -57,6 +61,22 @@ MIGRATIONS: list[str] = [
         UPDATE state_counts SET n = n - 1 WHERE state = OLD.state;
         UPDATE state_counts SET n = n + 1 WHERE state = NEW.state;
     END;
+    """,
+    # For the kiosks (edge/station_log.py): a station's recent actions, its actions of a type
+    # since a time (the "done today" counters), the refused ones, and the conflicts this edge
+    # forwarded to central and central resolved.
+    """
+    CREATE INDEX actions_station ON actions(station, seq);
+    CREATE INDEX actions_type_station_ts ON actions(type, station, ts);
+    CREATE INDEX actions_refused ON actions(seq) WHERE state IN ('conflict', 'rejected');
+    CREATE TABLE resolutions (
+        conflict_id INTEGER PRIMARY KEY,  -- central's conflict id, as the ack named it
+        action_id   TEXT NOT NULL,
+        resolution  TEXT NOT NULL,         -- apply, apply_with_changes or void
+        by          TEXT NOT NULL,         -- the supervisor's operator id
+        at          TEXT NOT NULL,         -- when central confirmed it (edge time)
+        status      TEXT NOT NULL          -- central's conflict status after it
+    );
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -202,7 +202,8 @@ class RefFollower:
 
     def freshness(self, kind: str) -> Freshness:
         """When central was last heard for ``kind``, and why its records may be out of date."""
-        chain = self._chains[kind]
+        # A kind this edge does not follow (yet) was never synced: not an error for a caller.
+        chain = self._chains.get(kind) or Chain(kind)
         reasons = []
         if not chain.synced:
             reasons.append("never_synced")

@@ -154,6 +154,12 @@ class StationRunner:
         machine = self._station(station)
         return _view(machine, self._states[station], with_flows=with_flows)
 
+    def flow_title(self, station: str, flow: str) -> str:
+        """The title of one of a station's flows (e.g. "move"), as the kiosk names it."""
+        machine = self._station(station)
+        found = machine.flows.get(flow)
+        return found.title if found is not None else flow
+
     async def handle_scan(self, station: str, raw: str) -> ScanOutcome:
         """Handle one raw scan exactly as if the station's scanner had read it.
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from ioe.cli_broker import broker_config
+from ioe.cli_kiosk import kiosk
 from ioe.cli_order_sync import order_sync
 from ioe.cli_security import security_events
 from ioe.cli_tokens import token_app
@@ -53,6 +54,7 @@ def broker(
 
 
 app.command("broker-config")(broker_config)
+app.command("kiosk")(kiosk)
 
 central_app = typer.Typer(help="The central service.", no_args_is_help=True)
 db_app = typer.Typer(help="Central's database.", no_args_is_help=True)
@@ -357,16 +359,36 @@ def demo(
     broker_port: int = typer.Option(
         1883, "--broker-port", help="the embedded MQTT broker's port (another if taken)"
     ),
+    kiosk: bool = typer.Option(
+        False, "--kiosk", help="a station's kiosk in this terminal; the log goes to demo.log"
+    ),
+    kiosk_station: str = typer.Option(
+        "station-1", "--kiosk-station", help="the station the kiosk shows (with --kiosk)"
+    ),
 ) -> None:
     """Broker, central and one edge with a simulated scanner, demo data loaded. Ctrl-C stops."""
     from ioe.cli_serving import central_fault, edge_fault, serve_until_signal
-    from ioe.demo import run_demo
+    from ioe.demo import log_to_file, run_demo, run_demo_with_kiosk
 
     setup_logging()
-    serve_until_signal(
-        lambda: run_demo(
-            workdir=workdir, central_port=port, edge_port=edge_port, broker_port=broker_port
-        ),
-        translate=lambda error: central_fault(error) or edge_fault(error),
-    )
+    if kiosk:
+        log_to_file(workdir / "demo.log")
+        typer.echo(f"starting the demo (its log: {workdir / 'demo.log'}) ...")
+        serve_until_signal(
+            lambda: run_demo_with_kiosk(
+                workdir=workdir,
+                station=kiosk_station,
+                central_port=port,
+                edge_port=edge_port,
+                broker_port=broker_port,
+            ),
+            translate=lambda error: central_fault(error) or edge_fault(error),
+        )
+    else:
+        serve_until_signal(
+            lambda: run_demo(
+                workdir=workdir, central_port=port, edge_port=edge_port, broker_port=broker_port
+            ),
+            translate=lambda error: central_fault(error) or edge_fault(error),
+        )
     typer.echo("demo stopped")

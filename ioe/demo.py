@@ -7,10 +7,13 @@ the edge's queue and its credentials, and does not load the demo data twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -62,9 +65,15 @@ async def _is_seeded(api: str) -> bool:
 
 
 async def run_demo(
-    *, workdir: Path, central_port: int = 8000, edge_port: int = 8701, broker_port: int = 1883
+    *,
+    workdir: Path,
+    central_port: int = 8000,
+    edge_port: int = 8701,
+    broker_port: int = 1883,
+    on_ready: Callable[[str, str], None] | None = None,
 ) -> None:
-    """Run the whole spine until cancelled (Ctrl-C)."""
+    """Run the whole spine until cancelled (Ctrl-C). Once it is up, ``on_ready`` gets the
+    edge's URL and the banner (printed when there is no ``on_ready``)."""
     workdir.mkdir(parents=True, exist_ok=True)
     wanted = {"broker": broker_port, "central": central_port, "edge": edge_port}
     broker = EmbeddedBroker("127.0.0.1", pick_port(broker_port))
@@ -109,8 +118,16 @@ async def run_demo(
             )
         config = load_config(config_path)
         # Ports may differ from the last run; the scanner follows the demo's scans file.
+        # Its kiosks forward conflict resolutions to this central; SUP-1 is the demo's
+        # supervisor badge (it unlocks a locked kiosk and resolves conflicts).
         config = config.model_copy(
-            update={"mqtt_url": broker.url, "port": edge_port, "data_dir": str(workdir / "edge")}
+            update={
+                "mqtt_url": broker.url,
+                "port": edge_port,
+                "data_dir": str(workdir / "edge"),
+                "central_url": central_url,
+                "supervisors": [DEMO_SUPERVISOR],
+            }
         )
         config = _with_demo_station(config, scans)
         write_config(config, config_path, overwrite=True)
@@ -128,7 +145,79 @@ async def run_demo(
                     recall = await plant_day.recall(api)
         except plant_day.PlantDayError as err:
             notes.append(f"the plant day stopped: {err}")
-        print(_banner(central_url, edge_url, broker.url, scans, notes, recall), flush=True)
+        banner = _banner(central_url, edge_url, broker.url, scans, notes, recall)
+        if on_ready is None:
+            print(banner, flush=True)
+        else:
+            on_ready(edge_url, banner)
+
+
+DEMO_SUPERVISOR = "SUP-1"
+
+# Stations without a scanner, one of each kind, for `ioe demo --kiosk` and `ioe kiosk`;
+# split, pack and unpack are reached with ACT: on the move station.
+KIOSK_STATIONS = [
+    StationConfig(name="dock-1", operator="op-dock", action="lp.receive", location="RECV-1"),
+    StationConfig(name="line-1", operator="op-line", action="lp.consume", work_order="WO-1003"),
+    StationConfig(
+        name="out-1", operator="op-line", action="wo.output", work_order="WO-1003", location="FG-1"
+    ),
+    StationConfig(name="qa-1", operator="op-qa", action="qc.hold", flows=["qc.hold", "qc.release"]),
+    StationConfig(name="count-1", operator="op-count", action="count.record"),
+]
+
+
+async def run_demo_with_kiosk(
+    *,
+    workdir: Path,
+    station: str,
+    central_port: int = 8000,
+    edge_port: int = 8701,
+    broker_port: int = 1883,
+) -> None:
+    """The demo in the background (its banner and log in demo.log), a kiosk of one of its
+    stations in the foreground; quitting the kiosk stops the demo."""
+    from terminals.kiosk.app import KioskApp
+    from terminals.kiosk.client import EdgeClient
+
+    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def on_ready(edge_url: str, banner: str) -> None:
+        log.info("the demo is up:%s", banner)
+        if not ready.done():
+            ready.set_result(edge_url)
+
+    demo = asyncio.create_task(
+        run_demo(
+            workdir=workdir,
+            central_port=central_port,
+            edge_port=edge_port,
+            broker_port=broker_port,
+            on_ready=on_ready,
+        ),
+        name="demo",
+    )
+    try:
+        either: list[asyncio.Future[Any]] = [demo, ready]
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        if demo.done():
+            demo.result()  # the demo ended before it was up: its error
+            return
+        await KioskApp(EdgeClient(ready.result()), station).run_async()
+    finally:
+        demo.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await demo
+
+
+def log_to_file(path: Path) -> None:
+    """Send the log to ``path`` instead of the terminal (which the kiosk has)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    handler = logging.FileHandler(path, encoding="utf-8")
+    if root.handlers:
+        handler.setFormatter(root.handlers[0].formatter)
+    root.handlers[:] = [handler]
 
 
 def _with_demo_station(config: EdgeConfig, scans: Path) -> EdgeConfig:
@@ -161,7 +250,7 @@ def _with_demo_station(config: EdgeConfig, scans: Path) -> EdgeConfig:
         flows=["ship.load", "lp.pack"],
         scanner=scanner(scans.with_name(f"{LOAD_STATION}.txt")),
     )
-    return config.model_copy(update={"stations": [station, pick, load]})
+    return config.model_copy(update={"stations": [station, pick, load, *KIOSK_STATIONS]})
 
 
 def _recalled(recall: plant_day.Recall | None, central: str) -> str:

@@ -36,6 +36,7 @@ ERROR_MEANINGS = {
     413: "the body is over the size limit",
     422: "the request does not match its schema, or names a record that does not fit",
     429: "too many failed calls from this client; retry after Retry-After seconds",
+    502: "a service this one forwards the call to refused it (its answer is in details)",
     503: "the database or a needed service is unavailable; retry later",
     507: "the disk is full: nothing was saved",
 }

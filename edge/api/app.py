@@ -8,11 +8,14 @@ from edge.api.deps import EdgeParts, LinkStatus
 from edge.api.errors import error_responses, install_error_handlers
 from edge.api.routes import API_ROUTERS, ROOT_ROUTERS
 from edge.config import EdgeConfig
+from edge.conflicts import ConflictDesk
 from edge.errors import ConfigError
 from edge.events import EventBus
 from edge.lookups import RefLookups
+from edge.progress import StationProgress
 from edge.queue import ActionQueue
 from edge.scanners.hub import ScannerHub
+from edge.station_log import StationLog
 from edge.stations import StationRunner
 from runtime.api_docs import install_api_docs
 from runtime.http_limits import BodyLimit, FailureLimit, remote_host
@@ -31,6 +34,7 @@ def create_edge_api(
     status: LinkStatus,
     scanners: ScannerHub | None = None,
     lookups: RefLookups | None = None,
+    conflicts: ConflictDesk | None = None,
 ) -> FastAPI:
     """The local API app; ``status`` supplies the sync loop's connectivity figures.
 
@@ -55,6 +59,8 @@ def create_edge_api(
         events=events,
         status=status,
         scanners=scanners if scanners is not None else ScannerHub(events),
+        progress=StationProgress(config, queue, stations, lookups),
+        conflicts=conflicts if conflicts is not None else ConflictDesk(config, StationLog(queue)),
         lookups=lookups,
     )
     # Every API call may meet the key check (401), the body limit and reader (400, 413) and

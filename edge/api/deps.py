@@ -7,9 +7,11 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from edge.config import EdgeConfig
+from edge.conflicts import ConflictDesk
 from edge.errors import RefCacheUnavailable
 from edge.events import EventBus
 from edge.lookups import RefLookups
+from edge.progress import StationProgress
 from edge.queue import ActionQueue
 from edge.scanners.hub import ScannerHub
 from edge.stations import StationRunner
@@ -27,6 +29,8 @@ class EdgeParts:
     events: EventBus
     status: LinkStatus
     scanners: ScannerHub
+    progress: StationProgress
+    conflicts: ConflictDesk
     lookups: RefLookups | None = None
 
 
@@ -76,6 +80,16 @@ def get_lookups(parts: PartsDep) -> RefLookups:
     return parts.lookups
 
 
+def get_progress(parts: PartsDep) -> StationProgress:
+    """The stations' running totals."""
+    return parts.progress
+
+
+def get_conflicts(parts: PartsDep) -> ConflictDesk:
+    """The conflicts list and the forwarding to central."""
+    return parts.conflicts
+
+
 ConfigDep = Annotated[EdgeConfig, Depends(get_config)]
 QueueDep = Annotated[ActionQueue, Depends(get_queue)]
 StationsDep = Annotated[StationRunner, Depends(get_stations)]
@@ -83,3 +97,5 @@ ScannersDep = Annotated[ScannerHub, Depends(get_scanners)]
 EventsDep = Annotated[EventBus, Depends(get_events)]
 LinkStatusDep = Annotated[LinkStatus, Depends(get_link_status)]
 LookupsDep = Annotated[RefLookups, Depends(get_lookups)]
+ProgressDep = Annotated[StationProgress, Depends(get_progress)]
+ConflictsDep = Annotated[ConflictDesk, Depends(get_conflicts)]

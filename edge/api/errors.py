@@ -4,13 +4,20 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from edge.errors import (
+    CentralCallError,
+    CentralNotConfigured,
+    CentralRefused,
+    CentralUnreachable,
+    ConflictNotFound,
     EdgeError,
+    NotASupervisor,
     NotInCacheError,
     OperatorNotSignedInError,
     QuantityOverLimitError,
     QueueError,
     QueueFullError,
     RefCacheUnavailable,
+    ResolutionFailed,
     ScanError,
     UnknownActionError,
     UnknownStationError,
@@ -31,6 +38,12 @@ STATUS: list[tuple[type[Exception], int, str | None]] = [
     (OperatorNotSignedInError, 409, "OPERATOR_NOT_SIGNED_IN"),
     (QuantityOverLimitError, 422, "QTY_OVER_LIMIT"),
     (ProtocolError, 422, None),
+    (NotASupervisor, 403, "NOT_A_SUPERVISOR"),
+    (ConflictNotFound, 404, None),
+    (ResolutionFailed, 409, None),  # central's own code: RESOLUTION_FAILED, CONFLICT_NOT_OPEN
+    (CentralRefused, 502, None),
+    (CentralUnreachable, 503, None),
+    (CentralNotConfigured, 503, None),
     (QueueFullError, 507, "QUEUE_FULL"),
     (QueueError, 503, "QUEUE_ERROR"),
     (EdgeError, 500, "EDGE_ERROR"),
@@ -46,6 +59,8 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
         return error_response(status, code or exc.code, exc.message)
     if isinstance(exc, NotInCacheError):
         return error_response(status, code or "NOT_IN_CACHE", str(exc), exc.details)
+    if isinstance(exc, CentralCallError):
+        return error_response(status, code or exc.code, str(exc), exc.details)
     if isinstance(exc, ScanError):
         return error_response(status, code or exc.code, str(exc))
     return error_response(status, code or "EDGE_ERROR", str(exc))

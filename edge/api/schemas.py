@@ -175,7 +175,8 @@ class EventOut(BaseModel):
     scan, and when an idle sequence is dropped): station, level (ok, error, info), sound (ok,
     error, prompt), message, code, expect, expected, flow, step, operator, action_id and
     action_type when an action was queued; ``action``: id, seq, state,
-    and type and station when queued, code and message once central answered;
+    and type and station when queued and when first sent, code and message once central
+    answered;
     ``connectivity``: broker_connected, central_online, in_flight; ``warning``: code and
     message or oldest_pending_ts.
     """
@@ -235,3 +236,97 @@ class RefStatusOut(BaseModel):
     refused: int = Field(description="messages dropped: not signed by central, or misplaced")
     snapshot_requests: int
     snapshots: int = Field(description="snapshots swapped in")
+
+
+class OperatorOut(BaseModel):
+    """An operator id as this edge knows it: whether its badge is a supervisor's."""
+
+    id: str
+    supervisor: bool = Field(description="listed in edge.toml's supervisors")
+
+
+class ResolutionOut(BaseModel):
+    """A resolution this edge forwarded and central confirmed."""
+
+    resolution: str = Field(description="apply, apply_with_changes or void")
+    by: str = Field(description="the supervisor's operator id")
+    at: str = Field(description="edge time central confirmed it")
+    status: str = Field(description="central's conflict status after it")
+
+
+class RefusedActionOut(BaseModel):
+    """One of this edge's actions central answered conflict or rejected."""
+
+    action_id: str
+    seq: int
+    type: str
+    station: str
+    operator: str
+    state: Literal["conflict", "rejected"]
+    code: str | None
+    message: str | None
+    conflict_id: int | None = Field(description="central's conflict inbox id (conflicts only)")
+    body: dict[str, Any]
+    ts: str
+    acked_at: str | None
+    resolution: ResolutionOut | None
+
+
+class ConflictsOut(BaseModel):
+    """This edge's refused actions (of a station, or all), newest first, from its own queue."""
+
+    station: str | None
+    conflicts: list[RefusedActionOut]
+
+
+class CentralConflictOut(BaseModel):
+    """Central's answer about one conflict, forwarded as central gave it."""
+
+    conflict_id: int
+    central: dict[str, Any] = Field(
+        description="central's JSON: GET /conflicts/{id}, or POST /conflicts/{id}/resolve"
+    )
+
+
+class ResolveIn(BaseModel):
+    """A supervisor's resolution of one of this edge's conflicts, forwarded to central."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    supervisor: str = Field(min_length=1, max_length=64, description="the supervisor's id")
+    resolution: Literal["apply", "apply_with_changes", "void"] = Field(
+        description="apply anyway, apply a changed body (apply with a body does that), or void"
+    )
+    reason: str = Field(min_length=1, max_length=400)
+    body: dict[str, Any] | None = Field(default=None, description="the changed action body")
+
+
+class RecentActionOut(BaseModel):
+    """One of the station's last actions, with a short line saying what it did."""
+
+    action_id: str
+    type: str
+    state: str
+    code: str | None
+    message: str | None
+    summary: str = Field(description='e.g. "move LP-1 to A-02"')
+    ts: str
+
+
+class ProgressOut(BaseModel):
+    """A station's running totals for its current job, and its recent actions.
+
+    ``job`` by flow (null when the flow has no context yet): ``consume``, ``output``, ``load``,
+    ``count``, ``pick``, or ``{"kind": <flow title>, "done": N}`` (actions of the flow saved
+    at the station today). Quantities are decimal strings; a figure the reference cache does
+    not hold is null, never zero (docs/edge.md#kiosk-support).
+    """
+
+    station: str
+    flow: str
+    as_of: str | None = Field(description="the oldest time central was heard for the figures")
+    stale: bool
+    stale_reasons: list[str]
+    stale_since: str | None = Field(description="since when the figures may be stale")
+    job: dict[str, Any] | None
+    recent: list[RecentActionOut]

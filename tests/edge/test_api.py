@@ -253,6 +253,11 @@ async def test_every_path_documents_its_answer(client: httpx.AsyncClient) -> Non
         "/api/v1/lookup/work-order/{number}",
         "/api/v1/lookup/shipment/{number}",
         "/api/v1/tasks",
+        "/api/v1/stations/{station}/progress",
+        "/api/v1/operators/{operator_id}",
+        "/api/v1/conflicts",
+        "/api/v1/conflicts/{conflict_id}",
+        "/api/v1/conflicts/{conflict_id}/resolve",
     }
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():

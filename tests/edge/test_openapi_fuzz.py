@@ -7,13 +7,18 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from central.api.app import create_app
+from central.db.engine import make_engine
+from central.settings import CentralSettings
 from edge.agent import ref_follower
 from edge.api import create_edge_api
 from edge.config import EdgeConfig
+from edge.conflicts import ConflictDesk
 from edge.events import EventBus
 from edge.lookups import RefLookups
 from edge.queue import ActionQueue
 from edge.ref_store import RefStore
+from edge.station_log import StationLog
 from edge.stations import StationRunner
 from protocol.ref import RefItem
 from tests.openapi_fuzz import brief, fuzz_app
@@ -31,9 +36,15 @@ SHIPMENT = RefItem(
 
 @pytest.fixture
 async def client(
-    config: EdgeConfig, queue: ActionQueue, bus: EventBus
+    config: EdgeConfig, queue: ActionQueue, bus: EventBus, migrated_database_url: str
 ) -> AsyncIterator[httpx.AsyncClient]:
-    keyed = config.model_copy(update={"api_key": API_KEY})
+    # A real central (in process) behind the conflicts the edge forwards.
+    keyed = config.model_copy(
+        update={"api_key": API_KEY, "central_url": "http://central", "supervisors": ["SUP-1"]}
+    )
+    engine = make_engine(migrated_database_url)
+    central = create_app(CentralSettings(db_url=migrated_database_url), engine=engine)
+    desk = ConflictDesk(keyed, StationLog(queue), transport=httpx.ASGITransport(app=central))
     store = await RefStore.open(keyed.ref_path)
     await store.apply_delta("shipment", 1, [SHIPMENT], synced=True, now=datetime.now(UTC))
     follower = ref_follower(keyed, store, keyed.central_public_key())
@@ -48,6 +59,7 @@ async def client(
         events=bus,
         status=link,
         lookups=RefLookups(store, follower, queue, link),
+        conflicts=desk,
     )
     try:
         async with httpx.AsyncClient(
@@ -57,6 +69,7 @@ async def client(
             yield c
     finally:
         await store.close()
+        await engine.dispose()
 
 
 async def test_edge_api_survives_fuzzing(client: httpx.AsyncClient) -> None:

@@ -20,18 +20,22 @@ def _actions(events: list[Event]) -> list[dict]:
     return [event.data for event in events if event.kind == "action"]
 
 
-async def test_one_enqueue_and_one_ack_give_two_events(queue: ActionQueue, bus: EventBus) -> None:
+async def test_one_enqueue_send_and_ack_give_three_events(
+    queue: ActionQueue, bus: EventBus
+) -> None:
     async with bus.subscribe() as events:
         action = await queue.enqueue(
             type="lp.move", station="pack-2", operator="op-1", body=move_body()
         )
-        await queue.mark_sent([action.id])  # not announced, as before
+        await queue.mark_sent([action.id])  # announced: the kiosk shows "sent"
+        await queue.mark_sent([action.id])  # a re-send after an ack timeout: not again
         await queue.apply_acks([Ack(id=action.id, seq=1, result=AckResult.APPLIED)])
         await queue.apply_acks([Ack(id=action.id, seq=1, result=AckResult.DUPLICATE)])  # final
         seen = events.drain()
-    assert [event.kind for event in seen] == ["action", "action"]
+    assert [event.kind for event in seen] == ["action", "action", "action"]
     assert _actions(seen) == [
         {"id": action.id, "seq": 1, "state": "queued", "type": "lp.move", "station": "pack-2"},
+        {"id": action.id, "seq": 1, "state": "sent", "type": "lp.move", "station": "pack-2"},
         {"id": action.id, "seq": 1, "state": "applied", "code": None, "message": None},
     ]
 
@@ -88,5 +92,5 @@ async def test_acks_over_mqtt_are_announced_once(
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-    assert states == ["queued", "applied"]
+    assert states == ["queued", "sent", "applied"]  # the life a kiosk shows
     assert (await queue.get(action.id)).state == "applied"

@@ -1,6 +1,17 @@
 """The local API's routers, one module per resource."""
 
-from edge.api.routes import actions, events, health, lookup, queue, scanners, stations, tasks
+from edge.api.routes import (
+    actions,
+    conflicts,
+    events,
+    health,
+    lookup,
+    operators,
+    queue,
+    scanners,
+    stations,
+    tasks,
+)
 
 API_ROUTERS = (  # under /api/v1
     stations.router,
@@ -10,5 +21,7 @@ API_ROUTERS = (  # under /api/v1
     events.router,
     lookup.router,
     tasks.router,
+    operators.router,
+    conflicts.router,
 )
 ROOT_ROUTERS = (health.router,)

@@ -5,9 +5,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from edge.api.deps import ConfigDep, ScannersDep, StationsDep
+from edge.api.deps import ConfigDep, ProgressDep, ScannersDep, StationsDep
 from edge.api.errors import error_responses
-from edge.api.schemas import ScanIn, ScanOut, StationOut
+from edge.api.schemas import ProgressOut, ScanIn, ScanOut, StationOut
 from edge.config import EdgeConfig
 from edge.scanners.hub import ScannerHub
 from edge.stations import StationRunner
@@ -52,3 +52,12 @@ async def get_station(
     """One station: operator, flow, step, what it expects next, what it has, its flows, and
     its scanner's state."""
     return _station_out(station, stations, config, scanners)
+
+
+@router.get(
+    "/{station}/progress", response_model=ProgressOut, responses=error_responses(404, 422, 503)
+)
+async def get_progress(station: str, progress: ProgressDep) -> ProgressOut:
+    """The running totals the station's current job needs (central's figures from the
+    reference cache, this edge's unacked actions on top) and its last actions."""
+    return ProgressOut.model_validate(await progress.of(station))

@@ -1,0 +1,1 @@
+"""The operator kiosk: a Textual app that speaks only to its edge's local HTTP API."""

@@ -1,0 +1,332 @@
+"""The kiosk's dialogs: help, LP lookup, the station's conflicts, one conflict, unlock.
+
+While a dialog is open its input line takes the scanner's keystrokes, so no scan is lost: a
+dialog that asks for something (an LP to look up, a supervisor badge) takes that; every other
+scan goes to the station exactly as on the main screen, and the dialog says so.
+"""
+
+import hmac
+import re
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Input, Static
+
+from terminals.kiosk.errors import EdgeRefused, EdgeUnreachable
+
+if TYPE_CHECKING:
+    from terminals.kiosk.app import KioskApp
+
+# A prefixed scan (LOC:, OP:, CMD:, ...) is an instruction to the station, never an LP number.
+PREFIXED = re.compile(r"^[A-Za-z]{2,6}:")
+BADGE = "OP:"
+
+
+class KioskDialog(ModalScreen[None]):
+    """A dialog with its own scan line; Escape closes it."""
+
+    BINDINGS = [Binding("escape", "close", "Close")]
+    TITLE_TEXT = ""
+
+    @property
+    def kiosk(self) -> "KioskApp":
+        """The kiosk app (its client, its model, its ordered scan worker)."""
+        from terminals.kiosk.app import KioskApp
+
+        assert isinstance(self.app, KioskApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(self.TITLE_TEXT, style="bold"), classes="dialog-title")
+            yield from self.compose_body()
+            yield Static("", id="dialog-note", classes="dialog-note")
+            yield Input(placeholder="scan here", id="dialog-scan")
+
+    def compose_body(self) -> ComposeResult:
+        """The dialog's own content."""
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.query_one("#dialog-scan", Input).focus()
+
+    def action_close(self) -> None:
+        """Close the dialog; the main scan line has the focus again."""
+        self.dismiss(None)
+
+    def note(self, message: str, *, error: bool = False) -> None:
+        """Say something in the dialog (an error rings the bell too)."""
+        style = "bold white on red" if error else "bold"
+        self.query_one("#dialog-note", Static).update(Text(message, style=style))
+        if error:
+            self.app.bell()
+
+    @on(Input.Submitted, "#dialog-scan")
+    async def _scanned(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        event.input.value = ""
+        if value and not await self.take_scan(value):
+            self.kiosk.submit_scan(value)
+            self.note(f"{value} went to the station as a scan (this dialog did not use it)")
+
+    async def take_scan(self, value: str) -> bool:
+        """Use a scan in the dialog; False hands it to the station."""
+        return False
+
+
+class HelpScreen(KioskDialog):
+    """The keys and what the screen shows."""
+
+    TITLE_TEXT = "HELP"
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(
+            "Scan as usual: every scan goes to the station, which decides the next step.\n"
+            "F1 help   F2 look up the next LP scanned   F3 this station's conflicts\n"
+            "F4 cancel the unfinished sequence   F5 done   F6 sign out   F10 quit\n"
+            "Escape closes a dialog. Badges (OP:...) sign in at the station.\n"
+            "SAVED = on this edge's disk, SENT = on its way to central,\n"
+            "APPLIED = central applied it; CONFLICT / REJECTED need a supervisor (F3):\n"
+            "in a conflict, F7 applies it as recorded and F8 voids it, with a supervisor badge."
+        )
+
+
+class LookupScreen(KioskDialog):
+    """The next LP scanned, from the edge's cache with its pending changes and stale mark."""
+
+    TITLE_TEXT = "LOOK UP AN LP: scan it"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.looked_up = False
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("scan or type the LP number", id="lookup-result")
+
+    async def take_scan(self, value: str) -> bool:
+        if self.looked_up or PREFIXED.match(value):
+            return False
+        self.looked_up = True
+        result = self.query_one("#lookup-result", Static)
+        try:
+            answer = await self.kiosk.client.lookup_lp(value)
+        except EdgeUnreachable:
+            self.note("the edge is unreachable: nothing can be looked up now", error=True)
+            return True
+        except EdgeRefused as err:
+            result.update(Text(f"NOT FOUND {err.code}: {err.message}", style="bold"))
+            self.app.bell()
+            return True
+        result.update(lookup_text(answer))
+        self.note("further scans go to the station; Escape closes")
+        return True
+
+
+def lookup_text(answer: dict[str, Any]) -> Text:
+    """An LP lookup answer: its fields, pending local changes, and whether it may be stale."""
+    data = answer.get("data") or {}
+    text = Text()
+    text.append(f"LP {data.get('number', answer.get('key'))}\n", style="bold")
+    for key in ("product", "lot", "qty", "uom", "location", "status", "parent", "expiry"):
+        if data.get(key) is not None:
+            text.append(f"  {key} {data[key]}\n")
+    if answer.get("pending"):
+        count = len(answer.get("pending_actions") or [])
+        text.append(
+            f"PENDING: {count} action(s) of this edge not yet applied by central are included\n",
+            style="bold black on cyan",
+        )
+    if answer.get("stale"):
+        reasons = ", ".join(answer.get("stale_reasons") or [])
+        since = answer.get("as_of") or "never"
+        text.append(
+            f"STALE since {since}: may be out of date ({reasons})", style="bold black on yellow"
+        )
+    else:
+        text.append(f"current as of {answer.get('as_of')}", style="green")
+    return text
+
+
+class ConflictsScreen(KioskDialog):
+    """The station's actions central could not apply; Enter opens one."""
+
+    TITLE_TEXT = "CONFLICTS AND REJECTIONS of this station (Enter opens one)"
+
+    def compose_body(self) -> ComposeResult:
+        table: DataTable[str] = DataTable(id="conflicts", cursor_type="row", zebra_stripes=True)
+        yield table
+
+    def on_mount(self) -> None:
+        table = self.query_one("#conflicts", DataTable)
+        table.add_columns("state", "code", "action", "when", "resolution")
+        self.load()
+        super().on_mount()
+
+    @work(exclusive=True, group="conflicts")
+    async def load(self) -> None:
+        """Read the station's conflicts from the edge's own queue (works offline)."""
+        table = self.query_one("#conflicts", DataTable)
+        try:
+            answer = await self.kiosk.client.conflicts(self.kiosk.station_name)
+        except EdgeUnreachable:
+            self.note("the edge is unreachable: conflicts cannot be read now", error=True)
+            return
+        except EdgeRefused as err:
+            self.note(f"REFUSED {err.code}: {err.message}", error=True)
+            return
+        table.clear()
+        self.rows: dict[str, dict[str, Any]] = {}
+        for item in answer.get("conflicts") or []:
+            key = str(item.get("action_id"))
+            self.rows[key] = item
+            resolution = item.get("resolution") or {}
+            table.add_row(
+                str(item.get("state", "")).upper(),
+                str(item.get("code") or ""),
+                f"{item.get('type')}: {item.get('message') or ''}",
+                str(item.get("ts") or "")[11:19],
+                str(resolution.get("resolution") or "open").upper(),
+                key=key,
+            )
+        if not self.rows:
+            self.note("no conflicts or rejections at this station")
+        else:
+            table.focus()
+
+    @on(DataTable.RowSelected, "#conflicts")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        item = self.rows.get(str(event.row_key.value))
+        if item is not None:
+            self.app.push_screen(ConflictScreen(item))
+
+
+class ConflictScreen(KioskDialog):
+    """One conflict: why, central's view, and a supervisor's resolution (F7 apply, F8 void)."""
+
+    TITLE_TEXT = "CONFLICT"
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        # Function keys: letters would go into the scan line that has the focus.
+        Binding("f7", "resolve('apply')", "Apply"),
+        Binding("f8", "resolve('void')", "Void"),
+    ]
+
+    def __init__(self, item: dict[str, Any]) -> None:
+        super().__init__()
+        self.item = item
+        self.resolution: str | None = None
+
+    def compose_body(self) -> ComposeResult:
+        item = self.item
+        text = Text()
+        text.append(f"{str(item.get('state', '')).upper()} {item.get('code') or ''}\n", "bold")
+        text.append(f"{item.get('message') or ''}\n")
+        text.append(f"action {item.get('type')} {item.get('action_id')} at {item.get('ts')}\n")
+        if item.get("resolution"):
+            done = item["resolution"]
+            text.append(f"RESOLVED: {done.get('resolution')} by {done.get('by')}\n", "bold")
+        yield Static(text, id="conflict-why")
+        yield Static("", id="conflict-central")
+        yield Static(
+            "F7 apply it as recorded, F8 void it: then scan a supervisor badge", id="conflict-keys"
+        )
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.item.get("conflict_id") is not None:
+            self.fetch()
+        else:
+            self.query_one("#conflict-central", Static).update(
+                "rejected envelopes have no conflict at central to resolve"
+            )
+
+    @work(exclusive=True, group="conflict")
+    async def fetch(self) -> None:
+        """Central's view of the conflict, through the edge (needs central online)."""
+        shown = self.query_one("#conflict-central", Static)
+        try:
+            answer = await self.kiosk.client.conflict(self.item["conflict_id"])
+        except EdgeUnreachable:
+            shown.update("the edge is unreachable")
+            return
+        except EdgeRefused as err:
+            shown.update(Text(f"central's view: {err.code}: {err.message}", style="bold"))
+            return
+        central = answer.get("central") or {}
+        shown.update(
+            Text(
+                f"at central: {str(central.get('status', '')).upper()} "
+                f"{central.get('code') or ''} {central.get('message') or ''}"
+            )
+        )
+
+    def action_resolve(self, resolution: str) -> None:
+        """Choose apply or void; a supervisor badge then confirms it."""
+        if self.item.get("conflict_id") is None:
+            self.note("nothing to resolve at central for this one", error=True)
+            return
+        self.resolution = resolution
+        self.note(f"{resolution.upper()}: scan a supervisor badge (OP:...) to confirm")
+
+    async def take_scan(self, value: str) -> bool:
+        if not value.upper().startswith(BADGE) or self.resolution is None:
+            return False
+        supervisor = value[len(BADGE) :]
+        try:
+            answer = await self.kiosk.client.resolve(
+                self.item["conflict_id"],
+                supervisor,
+                self.resolution,
+                f"{self.resolution} chosen at the kiosk",
+            )
+        except EdgeUnreachable:
+            self.note("the edge is unreachable: nothing was resolved", error=True)
+            return True
+        except EdgeRefused as err:
+            self.note(f"REFUSED {err.code}: {err.message}", error=True)
+            return True
+        status = (answer.get("central") or {}).get("status", "")
+        self.note(f"RESOLVED: {self.resolution} by {supervisor} (central: {status})")
+        self.resolution = None
+        return True
+
+
+class UnlockScreen(KioskDialog):
+    """Quitting a locked kiosk: a supervisor badge on the scan line, or the unlock key typed
+    in its own hidden field (Tab), so a scan is never taken for a wrong key."""
+
+    TITLE_TEXT = "LOCKED: scan a supervisor badge to quit"
+
+    def compose_body(self) -> ComposeResult:
+        if self.kiosk.unlock_key:
+            yield Static("or Tab to the key field and type the unlock key")
+            yield Input(placeholder="unlock key", password=True, id="unlock-key")
+
+    @on(Input.Submitted, "#unlock-key")
+    def _key(self, event: Input.Submitted) -> None:
+        typed, event.input.value = event.value, ""
+        key = self.kiosk.unlock_key or ""
+        if key and hmac.compare_digest(typed.encode(), key.encode()):
+            self.app.exit()
+        else:
+            self.note("wrong unlock key: the kiosk stays locked", error=True)
+
+    async def take_scan(self, value: str) -> bool:
+        if not value.upper().startswith(BADGE):
+            return False
+        badge = value[len(BADGE) :]
+        try:
+            answer = await self.kiosk.client.operator(badge)
+        except (EdgeUnreachable, EdgeRefused) as err:
+            self.note(f"the badge cannot be checked ({err}): the kiosk stays locked", error=True)
+            return True
+        if answer.get("supervisor"):
+            self.app.exit()
+        else:
+            self.note(f"{badge} is not a supervisor: the kiosk stays locked", error=True)
+        return True
