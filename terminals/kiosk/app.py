@@ -215,6 +215,8 @@ class KioskApp(App[None]):
                 self.model.apply_progress(await self.client.progress(self.station_name))
             except (EdgeUnreachable, EdgeRefused):
                 continue
+            if not self.is_running:
+                return  # quitting: the answer came while the screen was being taken down
             expect = self.model.station.get("expect")
             self.query_one(JobPanel).show(self.model.progress or {}, expect)
             self._redraw()
@@ -242,7 +244,8 @@ class KioskApp(App[None]):
 
     def _redraw(self) -> None:
         main = self.screen_stack[0] if self.screen_stack else None
-        if main is None or not main.is_mounted:
+        # Not while quitting: the workers' answers may arrive as the screen is taken down.
+        if main is None or not main.is_mounted or not self.is_running:
             return
         operator = self.model.operator
         if operator and operator not in self.model.supervisors and operator not in self._checking:
