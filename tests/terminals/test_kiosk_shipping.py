@@ -1,0 +1,208 @@
+"""The pick, load and count stations' kiosks driven through their flows against a real site
+(broker, central and edge as processes): what each screen expects scan by scan, the job's
+running totals as they move, a wrong scan refused with nothing queued, and a load that central
+answers with a conflict.
+
+With `IOE_KIOSK_SCREENSHOTS=<dir>` each happy path saves its screen as
+`<dir>/kiosk-<kind>.svg` (100x30) once its totals are on it: the images in docs/kiosk.md.
+"""
+
+import os
+from typing import Any
+
+from textual.widgets import DataTable
+
+from harness import wait_until
+from terminals.kiosk.client import EdgeClient
+from terminals.kiosk.figures import Ratio
+from tests.e2e.stack import SITE
+from tests.terminals.conftest import KioskSite, RecordingKiosk
+from tests.terminals.kiosk_helpers import scan, shown, until
+
+SIZE = (100, 30)
+
+
+def save_screenshot(app: RecordingKiosk, kind: str) -> None:
+    """The screen as docs/kiosk.md shows it, when IOE_KIOSK_SCREENSHOTS names a directory."""
+    directory = os.environ.get("IOE_KIOSK_SCREENSHOTS")
+    if directory:
+        app.save_screenshot(f"kiosk-{kind}.svg", directory)
+
+
+def released_order(site: KioskSite, lps: list[str]) -> tuple[int, list[dict[str, Any]]]:
+    """The LPs received at A-01 (5 kg of RAW-1 each) and a sales order for all of them
+    released into pick tasks (one per LP) staged at SHIP-1: the order's id and its tasks."""
+    site.stack.api(
+        "POST",
+        "/locations",
+        json={"site": SITE, "code": "SHIP-1", "name": "Shipping dock", "kind": "shipping"},
+    )
+    for lp in lps:
+        site.receive(lp)
+    order = site.stack.api(
+        "POST",
+        "/orders",
+        json={
+            "site": SITE,
+            "customer": "ACME",
+            "lines": [{"product": "RAW-1", "qty": str(5 * len(lps)), "unit_price": "2"}],
+        },
+    )
+    release = site.stack.api("POST", f"/orders/{order['id']}/release", json={})
+    tasks: list[dict[str, Any]] = release["tasks"]
+    assert len(tasks) == len(lps)
+    return int(order["id"]), tasks
+
+
+def edge_get(site: KioskSite, path: str) -> Any:
+    return site.stack.http.get(f"{site.edge_url}/api/v1{path}")
+
+
+def table_rows(app: RecordingKiosk, selector: str) -> list[list[str]]:
+    table: DataTable[Any] = app.query_one(selector, DataTable)
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def highlighted(app: RecordingKiosk) -> str | None:
+    """The task number in the pick table's highlighted (cursor) row, if it shows one."""
+    table: DataTable[Any] = app.query_one("#pick-tasks", DataTable)
+    if not table.show_cursor or not table.row_count:
+        return None
+    return str(table.get_row_at(table.cursor_row)[1])
+
+
+async def test_pick_station_walks_the_task_list(site: KioskSite) -> None:
+    _, tasks = released_order(site, ["LPP0001", "LPP0002", "LPP0003"])
+    numbers = [task["number"] for task in tasks]
+    first = tasks[0]
+    wait_until(
+        lambda: len(edge_get(site, "/tasks?station=pick-1").json()["tasks"]) == 3,
+        30,
+        what="the three pick tasks in the edge's cache",
+    )
+    app = RecordingKiosk(EdgeClient(site.edge_url), "pick-1")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.model.edge_up, "the event stream")
+        expect, context = app.query_one("#expect"), app.query_one("#context")
+        head = app.query_one("#pick-head")
+        await until(pilot, lambda: "3 open tasks" in shown(head), "the task list")
+        assert f"next: {numbers[0]}" in shown(head)
+        assert [row[1] for row in table_rows(app, "#pick-tasks")] == numbers
+        assert highlighted(app) == numbers[0]
+        assert table_rows(app, "#pick-tasks")[0][0] == "NEXT ▶"
+        assert "PICK TASK" in shown(expect)
+
+        # A wrong scan: a location before the task is refused at the edge, nothing queued.
+        before = site.queue()["next_seq"]
+        await scan(pilot, "LOC:A-01")
+        flash = app.query_one("#flash")
+        await until(pilot, lambda: "REFUSED" in shown(flash), "the refusal")
+        assert "REFUSED NEED_TASK" in shown(flash)
+        await until(pilot, lambda: app.bells == 1, "the bell")
+        assert site.queue()["next_seq"] == before
+
+        # The pick itself: task, location, LP, quantity.
+        await scan(pilot, numbers[0])
+        await until(pilot, lambda: f"FROM (LOC:)" in shown(expect), "the location prompt")
+        assert numbers[0] in shown(expect)
+        assert f"task {numbers[0]}" in shown(context)
+        await scan(pilot, f"LOC:{first['location']}")
+        await until(pilot, lambda: "SCAN THE LP" in shown(expect), "the LP prompt")
+        assert f"location {first['location']}" in shown(context)
+        await scan(pilot, first["lp"])
+        await until(pilot, lambda: "QUANTITY" in shown(expect), "the quantity prompt")
+        assert f"lp {first['lp']}" in shown(context)
+        await scan(pilot, "5")
+        await until(pilot, lambda: "SAVED" in shown(flash), "the pick saved")
+
+        # Applied at central: the task leaves the list, the highlight is on the next one.
+        log = app.query_one("#log")
+        await until(pilot, lambda: "APPLIED" in shown(log), "the pick applied")
+        await until(
+            pilot,
+            lambda: [row[1] for row in table_rows(app, "#pick-tasks")] == numbers[1:],
+            "the picked task gone from the list",
+        )
+        assert highlighted(app) == numbers[1]
+        assert "2 open tasks" in shown(head) and f"next: {numbers[1]}" in shown(head)
+        assert "PICK TASK" in shown(expect)
+        assert app.bells == 1
+        save_screenshot(app, "pick")
+
+
+def picked_and_planned(site: KioskSite, lps: list[str], picked: int) -> str:
+    """The LPs released to an order; the first `picked` of them picked (whole, at pick-1),
+    then a shipment planned for the order: its number, once the edge's cache has it."""
+    order_id, tasks = released_order(site, lps)
+    for task in tasks[:picked]:
+        response = site.stack.http.post(
+            f"{site.edge_url}/api/v1/actions",
+            json={
+                "type": "pick.confirm",
+                "station": "pick-1",
+                "operator": "op-picker",
+                "body": {"task": task["number"], "lp": task["lp"], "qty": "5"},
+            },
+        )
+        assert response.status_code == 201, response.text
+        action_id = str(response.json()["id"])
+        wait_until(
+            lambda: site.stack.action_state("edge-k", action_id)["state"] == "applied",
+            30,
+            what=f"pick of {task['number']} applied",
+        )
+    shipment = site.stack.api("POST", "/shipments", json={"site": SITE, "orders": [order_id]})
+    number = str(shipment["number"])
+
+    def planned() -> list[str]:
+        answer = edge_get(site, f"/lookup/shipment/{number}")
+        return list(answer.json()["data"]["planned"]) if answer.status_code == 200 else []
+
+    wait_until(lambda: len(planned()) == picked, 30, what=f"{number}'s plan in the edge's cache")
+    return number
+
+
+async def test_load_station_counts_loaded_against_planned(site: KioskSite) -> None:
+    shipment = picked_and_planned(site, ["LPL0001", "LPL0002", "LPL0003"], picked=2)
+    app = RecordingKiosk(EdgeClient(site.edge_url), "load-1")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.model.edge_up, "the event stream")
+        expect, context = app.query_one("#expect"), app.query_one("#context")
+        flash, log = app.query_one("#flash"), app.query_one("#log")
+        await until(pilot, lambda: "SHIPMENT" in shown(expect), "the shipment prompt")
+
+        await scan(pilot, shipment)
+        await until(pilot, lambda: f"ONTO {shipment}" in shown(expect), "the LP prompt")
+        assert f"shipment {shipment}" in shown(context)
+        ratio = app.query_one("#load-ratio", Ratio)
+        await until(pilot, lambda: ratio.value == ("0", "2"), "0 of 2 loaded")
+        assert "2 missing:" in shown(app.query_one("#load-plan"))
+        assert shown(app.query_one("#load-missing")) == "LPL0001, LPL0002"
+
+        # A wrong scan: a quantity where an LP is expected, refused, nothing queued.
+        before = site.queue()["next_seq"]
+        await scan(pilot, "QTY:5")
+        await until(pilot, lambda: "REFUSED" in shown(flash), "the refusal")
+        assert "REFUSED NEED_LP" in shown(flash)
+        await until(pilot, lambda: app.bells == 1, "the bell")
+        assert site.queue()["next_seq"] == before
+
+        # An LP of the plan: loaded, and the totals move with it.
+        await scan(pilot, "LPL0001")
+        await until(pilot, lambda: "SAVED" in shown(flash), "the load saved")
+        await until(pilot, lambda: "APPLIED" in shown(log), "the load applied")
+        await until(pilot, lambda: ratio.value == ("1", "2"), "1 of 2 loaded")
+        assert "1 missing:" in shown(app.query_one("#load-plan"))
+        assert shown(app.query_one("#load-missing")) == "LPL0002"
+        assert "nothing pending" in shown(app.query_one("#load-pending"))
+
+        # An LP that was never picked for the shipment's order: central's conflict, in words.
+        await scan(pilot, "LPL0003")
+        await until(pilot, lambda: "CONFLICT" in shown(log), "the conflict")
+        (life,) = app.model.trouble()
+        assert life.code == "NOT_PICKED"
+        assert f"CONFLICT {life.code}" in shown(flash)
+        assert life.message and life.message in shown(log)
+        assert app.bells == 2
+        assert ratio.value == ("1", "2")
+        save_screenshot(app, "load")
