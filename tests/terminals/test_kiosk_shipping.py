@@ -16,7 +16,7 @@ from harness import wait_until
 from terminals.kiosk.client import EdgeClient
 from terminals.kiosk.figures import Ratio
 from tests.e2e.stack import SITE
-from tests.terminals.conftest import KioskSite, RecordingKiosk
+from tests.terminals.conftest import EDGE, KioskSite, RecordingKiosk
 from tests.terminals.kiosk_helpers import scan, shown, until
 
 SIZE = (100, 30)
@@ -75,6 +75,7 @@ async def test_pick_station_walks_the_task_list(site: KioskSite) -> None:
     _, tasks = released_order(site, ["LPP0001", "LPP0002", "LPP0003"])
     numbers = [task["number"] for task in tasks]
     first = tasks[0]
+    site.receive("LPP0004")  # free stock for an order released while the kiosk runs
     wait_until(
         lambda: len(edge_get(site, "/tasks?station=pick-1").json()["tasks"]) == 3,
         30,
@@ -103,7 +104,7 @@ async def test_pick_station_walks_the_task_list(site: KioskSite) -> None:
 
         # The pick itself: task, location, LP, quantity.
         await scan(pilot, numbers[0])
-        await until(pilot, lambda: f"FROM (LOC:)" in shown(expect), "the location prompt")
+        await until(pilot, lambda: "FROM (LOC:)" in shown(expect), "the location prompt")
         assert numbers[0] in shown(expect)
         assert f"task {numbers[0]}" in shown(context)
         await scan(pilot, f"LOC:{first['location']}")
@@ -129,6 +130,32 @@ async def test_pick_station_walks_the_task_list(site: KioskSite) -> None:
         assert app.bells == 1
         save_screenshot(app, "pick")
 
+        # A task central releases now reaches the list without a scan at this station.
+        order = site.stack.api(
+            "POST",
+            "/orders",
+            json={
+                "site": SITE,
+                "customer": "BETA",
+                "lines": [{"product": "RAW-1", "qty": "5", "unit_price": "2"}],
+            },
+        )
+        (added,) = site.stack.api("POST", f"/orders/{order['id']}/release", json={})["tasks"]
+        await until(
+            pilot,
+            lambda: [row[1] for row in table_rows(app, "#pick-tasks")][-1:] == [added["number"]],
+            "the new task listed",
+        )
+        assert highlighted(app) == numbers[1]
+
+
+def wait_applied(site: KioskSite, action_id: str, what: str) -> None:
+    wait_until(
+        lambda: site.stack.action_state(EDGE, action_id)["state"] == "applied",
+        30,
+        what=f"{what} applied",
+    )
+
 
 def picked_and_planned(site: KioskSite, lps: list[str], picked: int) -> str:
     """The LPs released to an order; the first `picked` of them picked (whole, at pick-1),
@@ -145,12 +172,7 @@ def picked_and_planned(site: KioskSite, lps: list[str], picked: int) -> str:
             },
         )
         assert response.status_code == 201, response.text
-        action_id = str(response.json()["id"])
-        wait_until(
-            lambda: site.stack.action_state("edge-k", action_id)["state"] == "applied",
-            30,
-            what=f"pick of {task['number']} applied",
-        )
+        wait_applied(site, str(response.json()["id"]), f"pick of {task['number']}")
     shipment = site.stack.api("POST", "/shipments", json={"site": SITE, "orders": [order_id]})
     number = str(shipment["number"])
 
@@ -206,3 +228,61 @@ async def test_load_station_counts_loaded_against_planned(site: KioskSite) -> No
         assert app.bells == 2
         assert ratio.value == ("1", "2")
         save_screenshot(app, "load")
+
+
+async def test_count_station_totals_counted_lps_and_the_variance(site: KioskSite) -> None:
+    for lp in ("LPC0001", "LPC0002"):
+        site.receive(lp)
+    wait_until(lambda: site.lp_cached("LPC0002"), 30, what="the LPs in the edge's cache")
+    site.stack.api("POST", "/counts", json={"site": SITE, "location": "A-01", "number": "C-77"})
+    app = RecordingKiosk(EdgeClient(site.edge_url), "count-1")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.model.edge_up, "the event stream")
+        expect, context = app.query_one("#expect"), app.query_one("#context")
+        flash, log = app.query_one("#flash"), app.query_one("#log")
+        await until(pilot, lambda: "COUNT SESSION" in shown(expect), "the session prompt")
+
+        await scan(pilot, "CNT:C-77")
+        await until(pilot, lambda: "LOCATION YOU COUNT FOR C-77" in shown(expect), "location")
+        await scan(pilot, "LOC:A-01")
+        await until(pilot, lambda: "SCAN AN LP AT A-01" in shown(expect), "the LP prompt")
+        assert "session C-77" in shown(context) and "location A-01" in shown(context)
+        head = app.query_one("#count-head")
+        await until(pilot, lambda: "count C-77 at A-01" in shown(head), "the count panel")
+
+        # A wrong scan: a quantity label before its LP, refused, nothing queued.
+        before = site.queue()["next_seq"]
+        await scan(pilot, "QTY:5")
+        await until(pilot, lambda: "REFUSED" in shown(flash), "the refusal")
+        assert "REFUSED NEED_LP" in shown(flash)
+        await until(pilot, lambda: app.bells == 1, "the bell")
+        assert site.queue()["next_seq"] == before
+
+        counted = app.query_one("#count-counted")
+        variance = app.query_one("#count-variance")
+        await scan(pilot, "LPC0001")
+        await until(pilot, lambda: "FOUND ON LPC0001" in shown(expect), "quantity prompt")
+        await scan(pilot, "7")
+        await until(pilot, lambda: counted.value == "1", "one LP counted")  # type: ignore[attr-defined]
+        assert "variance so far +2 (over)" in shown(variance)
+        await scan(pilot, "LPC0002")
+        await until(pilot, lambda: "FOUND ON LPC0002" in shown(expect), "quantity prompt")
+        await scan(pilot, "4")
+        await until(pilot, lambda: counted.value == "2", "two LPs counted")  # type: ignore[attr-defined]
+        assert "variance so far +1 (over)" in shown(variance)
+        await until(pilot, lambda: shown(log).count("APPLIED") == 2, "both counts applied")
+        # Each line against the cached quantity (5 kg), signed and in words, with its state.
+        await until(
+            pilot,
+            lambda: (
+                table_rows(app, "#count-lines")
+                == [
+                    ["LPC0001", "7", "5", "+2 over", "kg", "applied"],
+                    ["LPC0002", "4", "5", "-1 short", "kg", "applied"],
+                ]
+            ),
+            "both lines applied",
+        )
+        assert "variance so far +1 (over)" in shown(variance)
+        assert app.bells == 1
+        save_screenshot(app, "count")
