@@ -18,6 +18,7 @@ from terminals.kiosk.figures import Ratio
 from tests.e2e.stack import SITE
 from tests.terminals.conftest import EDGE, KioskSite, RecordingKiosk
 from tests.terminals.kiosk_helpers import scan, shown, until
+from tests.terminals.panel_host import screen_text
 
 SIZE = (100, 30)
 
@@ -284,5 +285,6 @@ async def test_count_station_totals_counted_lps_and_the_variance(site: KioskSite
             "both lines applied",
         )
         assert "variance so far +1 (over)" in shown(variance)
+        assert "+1 (over)" in screen_text(app)  # on screen whole, not cut at the panel's edge
         assert app.bells == 1
         save_screenshot(app, "count")
