@@ -288,3 +288,50 @@ async def test_count_station_totals_counted_lps_and_the_variance(site: KioskSite
         assert "+1 (over)" in screen_text(app)  # on screen whole, not cut at the panel's edge
         assert app.bells == 1
         save_screenshot(app, "count")
+
+
+def stop_central(site: KioskSite) -> None:
+    """Central shut down (SIGTERM): its event relay hands its lease back, so the central that
+    starts next publishes reference data at once (a killed one's lease runs out first)."""
+    central = site.stack.central
+    assert central is not None
+    central.popen.terminate()
+    central.popen.wait(30)
+    site.stack.kill_central()
+
+
+async def test_load_station_offline_keeps_loading_on_its_cache_then_catches_up(
+    site: KioskSite,
+) -> None:
+    shipment = picked_and_planned(site, ["LPO0001", "LPO0002"], picked=2)
+    app = RecordingKiosk(EdgeClient(site.edge_url), "load-1")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.model.edge_up, "the event stream")
+        status, log = app.query_one("#status"), app.query_one("#log")
+        stale = app.query_one("#job-stale")
+        await scan(pilot, shipment)
+        ratio = app.query_one("#load-ratio", Ratio)
+        await until(pilot, lambda: ratio.value == ("0", "2"), "0 of 2 loaded")
+        assert not stale.has_class("-shown")
+
+        # Central away: the load is saved at the edge, counted as pending against the cached
+        # plan, and the totals say since when they may be stale.
+        stop_central(site)
+        await until(pilot, lambda: "CENTRAL OFFLINE" in shown(status), "central offline", 40)
+        await scan(pilot, "LPO0001")
+        await until(pilot, lambda: "SAVED" in shown(app.query_one("#flash")), "the load saved")
+        pending = app.query_one("#load-pending")
+        await until(pilot, lambda: "+1 pending" in shown(pending), "one load pending")
+        assert ratio.value == ("0", "2")
+        assert shown(app.query_one("#load-missing")) == "LPO0002"
+        await until(pilot, lambda: stale.has_class("-shown"), "the stale line")
+        assert "may be stale since" in shown(stale) and "central offline" in shown(stale)
+        assert app.bells == 0
+
+        # Central back: the load is applied and the plan's figures catch up.
+        site.stack.start_central()
+        await until(pilot, lambda: "APPLIED" in shown(log), "the load applied", 60)
+        await until(pilot, lambda: ratio.value == ("1", "2"), "1 of 2 loaded", 30)
+        await until(pilot, lambda: not stale.has_class("-shown"), "the totals current", 30)
+        assert "nothing pending" in shown(pending)
+        assert shown(app.query_one("#load-missing")) == "LPO0002"
