@@ -13,6 +13,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.widgets import Footer, Input
 
@@ -31,6 +32,7 @@ from terminals.kiosk.widgets import (
 )
 
 QUEUE_POLL_SECONDS = 1.0
+PROGRESS_POLL_SECONDS = 3.0
 RECONNECT_MAX_SECONDS = 5.0
 WIDE_COLUMNS = 120
 NOT_SAVED = "NOT SAVED: the edge is unreachable, scan again when it is back"
@@ -201,16 +203,21 @@ class KioskApp(App[None]):
 
     @work(group="progress")
     async def progress_worker(self) -> None:
-        """The job's running totals, read again after each scan or action event."""
+        """The job's running totals, read again after each scan or action event, and every
+        few seconds: central's figures reach the edge's cache after the ack that announced
+        them, and changes made elsewhere (at central, another edge) announce nothing here."""
         while True:
-            await self._progress_due.wait()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(PROGRESS_POLL_SECONDS):
+                    await self._progress_due.wait()
             self._progress_due.clear()
             try:
                 self.model.apply_progress(await self.client.progress(self.station_name))
             except (EdgeUnreachable, EdgeRefused):
                 continue
             expect = self.model.station.get("expect")
-            self.query_one(JobPanel).show(self.model.progress or {}, expect)
+            with contextlib.suppress(NoMatches):  # the app is exiting
+                self.query_one(JobPanel).show(self.model.progress or {}, expect)
             self._redraw()
 
     @work(group="operator")
@@ -241,11 +248,12 @@ class KioskApp(App[None]):
         operator = self.model.operator
         if operator and operator not in self.model.supervisors and operator not in self._checking:
             self.check_operator(operator)
-        self.query_one(StatusBar).show(self.model)
-        self.query_one(LinkBanner).show(self.model)
-        self.query_one(ExpectBanner).show(self.model)
-        self.query_one(ContextLine).show(self.model)
-        self.query_one(ActionLog).show(self.model)
+        with contextlib.suppress(NoMatches):  # the app is exiting: its widgets are going
+            self.query_one(StatusBar).show(self.model)
+            self.query_one(LinkBanner).show(self.model)
+            self.query_one(ExpectBanner).show(self.model)
+            self.query_one(ContextLine).show(self.model)
+            self.query_one(ActionLog).show(self.model)
 
     # -- keys ----------------------------------------------------------------------------
 
