@@ -13,13 +13,15 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.events import Resize
-from textual.widgets import Footer, Input
+from textual.widgets import Footer
 
 from terminals.kiosk.client import EdgeClient
 from terminals.kiosk.errors import EdgeRefused, EdgeUnreachable
 from terminals.kiosk.model import Flash, KioskModel
 from terminals.kiosk.panels import JobPanel
+from terminals.kiosk.scan_line import ScanLine
 from terminals.kiosk.screens import ConflictsScreen, HelpScreen, LookupScreen, UnlockScreen
 from terminals.kiosk.widgets import (
     ActionLog,
@@ -84,12 +86,12 @@ class KioskApp(App[None]):
                 yield FeedbackFlash("scan to begin", id="flash")
                 yield JobPanel(id="job")
             yield ActionLog(id="log")
-        yield Input(placeholder="scan here (or type and press Enter)", id="scan")
+        yield ScanLine(placeholder="scan here (or type and press Enter)", id="scan")
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = self.station_name
-        self.query_one("#scan", Input).focus()
+        self.query_one("#scan", ScanLine).focus()
         self._redraw()
         self.scan_worker()
         self.event_worker()
@@ -105,12 +107,9 @@ class KioskApp(App[None]):
 
     # -- scans ---------------------------------------------------------------------------
 
-    @on(Input.Submitted, "#scan")
-    def _scanned(self, event: Input.Submitted) -> None:
-        value = event.value.strip()
-        event.input.value = ""
-        if value:
-            self.submit_scan(value)
+    @on(ScanLine.Scanned, "#scan")
+    def _scanned(self, event: ScanLine.Scanned) -> None:
+        self.submit_scan(event.value)
 
     def submit_scan(self, value: str) -> None:
         """Hand a scan to the ordered worker: scans reach the edge in the order they came."""
@@ -210,7 +209,10 @@ class KioskApp(App[None]):
             except (EdgeUnreachable, EdgeRefused):
                 continue
             expect = self.model.station.get("expect")
-            self.query_one(JobPanel).show(self.model.progress or {}, expect)
+            try:
+                self.screen_stack[0].query_one(JobPanel).show(self.model.progress or {}, expect)
+            except (NoMatches, IndexError):
+                return  # the kiosk is closing: its widgets are already gone
             self._redraw()
 
     @work(group="operator")
@@ -230,7 +232,8 @@ class KioskApp(App[None]):
 
     def flash(self, flash: Flash) -> None:
         """Show the outcome of a scan or an action; an error rings the bell."""
-        self.query_one(FeedbackFlash).show_flash(flash)
+        with contextlib.suppress(NoMatches, IndexError):  # none while the kiosk is closing
+            self.screen_stack[0].query_one(FeedbackFlash).show_flash(flash)
         if flash.bell:
             self.bell()
 
@@ -241,11 +244,15 @@ class KioskApp(App[None]):
         operator = self.model.operator
         if operator and operator not in self.model.supervisors and operator not in self._checking:
             self.check_operator(operator)
-        self.query_one(StatusBar).show(self.model)
-        self.query_one(LinkBanner).show(self.model)
-        self.query_one(ExpectBanner).show(self.model)
-        self.query_one(ContextLine).show(self.model)
-        self.query_one(ActionLog).show(self.model)
+        try:
+            # The main screen's widgets, whichever dialog is on top of it.
+            main.query_one(StatusBar).show(self.model)
+            main.query_one(LinkBanner).show(self.model)
+            main.query_one(ExpectBanner).show(self.model)
+            main.query_one(ContextLine).show(self.model)
+            main.query_one(ActionLog).show(self.model)
+        except NoMatches:
+            return  # the kiosk is closing: its widgets are already gone
 
     # -- keys ----------------------------------------------------------------------------
 

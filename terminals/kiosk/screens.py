@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
 
 from terminals.kiosk.errors import EdgeRefused, EdgeUnreachable
+from terminals.kiosk.scan_line import ScanLine
 
 if TYPE_CHECKING:
     from terminals.kiosk.app import KioskApp
@@ -46,14 +47,14 @@ class KioskDialog(ModalScreen[None]):
             yield Static(Text(self.TITLE_TEXT, style="bold"), classes="dialog-title")
             yield from self.compose_body()
             yield Static("", id="dialog-note", classes="dialog-note")
-            yield Input(placeholder="scan here", id="dialog-scan")
+            yield ScanLine(placeholder="scan here", id="dialog-scan")
 
     def compose_body(self) -> ComposeResult:
         """The dialog's own content."""
         yield from ()
 
     def on_mount(self) -> None:
-        self.query_one("#dialog-scan", Input).focus()
+        self.query_one("#dialog-scan", ScanLine).focus()
 
     def action_close(self) -> None:
         """Close the dialog; the main scan line has the focus again."""
@@ -66,11 +67,10 @@ class KioskDialog(ModalScreen[None]):
         if error:
             self.app.bell()
 
-    @on(Input.Submitted, "#dialog-scan")
-    async def _scanned(self, event: Input.Submitted) -> None:
-        value = event.value.strip()
-        event.input.value = ""
-        if value and not await self.take_scan(value):
+    @on(ScanLine.Scanned, "#dialog-scan")
+    async def _scanned(self, event: ScanLine.Scanned) -> None:
+        value = event.value
+        if not await self.take_scan(value):
             self.kiosk.submit_scan(value)
             self.note(f"{value} went to the station as a scan (this dialog did not use it)")
 

@@ -4,6 +4,8 @@ import asyncio
 from collections.abc import Callable
 
 from rich.text import Text
+from textual import events
+from textual.keys import _character_to_key
 from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Input, Static
@@ -22,6 +24,22 @@ async def scan(pilot: Pilot[None], data: str, selector: str = "#scan") -> None:
     assert line.has_focus, f"{selector} should have the focus for the scanner"
     line.value = data
     await pilot.press("enter")
+
+
+def burst(pilot: Pilot[None], text: str) -> None:
+    """Keys as a wedge scanner types them, all at once: each character and each Enter
+    (``\n``) goes to the app the way the terminal driver hands it keys, without waiting for
+    the app to handle one before the next (``pilot.press`` waits, which hides merged scans)."""
+    driver = pilot.app._driver
+    assert driver is not None
+    for char in text:
+        if char == "\n":
+            key, character = "enter", "\r"
+        else:
+            key, character = (char if char.isalnum() else _character_to_key(char)), char
+        event = events.Key(key, character)
+        event.set_sender(pilot.app)
+        driver.send_message(event)
 
 
 async def until(
