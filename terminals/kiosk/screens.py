@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
 
 from terminals.kiosk.errors import EdgeRefused, EdgeUnreachable
+from terminals.kiosk.panels import stale_line
 from terminals.kiosk.scan_line import ScanLine
 
 if TYPE_CHECKING:
@@ -141,12 +142,9 @@ def lookup_text(answer: dict[str, Any]) -> Text:
             f"PENDING: {count} action(s) of this edge not yet applied by central are included\n",
             style="bold black on cyan",
         )
-    if answer.get("stale"):
-        reasons = ", ".join(answer.get("stale_reasons") or [])
-        since = answer.get("as_of") or "never"
-        text.append(
-            f"STALE since {since}: may be out of date ({reasons})", style="bold black on yellow"
-        )
+    stale = stale_line(answer)  # the lookup answers stale, stale_reasons, stale_since too
+    if stale is not None:
+        text.append(f"STALE: {stale}", style="bold black on yellow")
     else:
         text.append(f"current as of {answer.get('as_of')}", style="green")
     return text
