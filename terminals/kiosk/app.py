@@ -22,7 +22,13 @@ from terminals.kiosk.errors import EdgeRefused, EdgeUnreachable
 from terminals.kiosk.model import Flash, KioskModel
 from terminals.kiosk.panels import JobPanel
 from terminals.kiosk.scan_line import ScanLine
-from terminals.kiosk.screens import ConflictsScreen, HelpScreen, LookupScreen, UnlockScreen
+from terminals.kiosk.screens import (
+    ConflictsScreen,
+    HelpScreen,
+    KioskDialog,
+    LookupScreen,
+    UnlockScreen,
+)
 from terminals.kiosk.widgets import (
     ActionLog,
     ContextLine,
@@ -45,14 +51,17 @@ class KioskApp(App[None]):
     CSS_PATH = Path(__file__).with_name("kiosk.tcss")
     TITLE = "IOE kiosk"
     ENABLE_COMMAND_PALETTE = False  # nothing to offer, and it must not bypass lock mode
+    # Priority: a key is acted on as it comes, before the keys typed after it are handed on
+    # (else a scan typed right after F2 would go to the station instead of the lookup).
+    # The commands (F4-F6) work the same with a dialog open.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "help", "Help"),
-        Binding("f2", "lookup", "Look up"),
-        Binding("f3", "conflicts", "Conflicts"),
-        Binding("f4", "command('CMD:cancel')", "Cancel"),
-        Binding("f5", "command('CMD:done')", "Done"),
-        Binding("f6", "command('CMD:sign-out')", "Sign out"),
-        Binding("f10", "quit", "Quit"),
+        Binding("f1", "help", "Help", priority=True),
+        Binding("f2", "lookup", "Look up", priority=True),
+        Binding("f3", "conflicts", "Conflicts", priority=True),
+        Binding("f4", "command('CMD:cancel')", "Cancel", priority=True),
+        Binding("f5", "command('CMD:done')", "Done", priority=True),
+        Binding("f6", "command('CMD:sign-out')", "Sign out", priority=True),
+        Binding("f10", "quit", "Quit", priority=True),
         Binding("ctrl+q", "quit", show=False, priority=True),
         Binding("ctrl+c", "quit", show=False, priority=True),
     ]
@@ -258,15 +267,20 @@ class KioskApp(App[None]):
 
     def action_help(self) -> None:
         """F1: the keys."""
-        self.push_screen(HelpScreen())
+        self._open(HelpScreen())
 
     def action_lookup(self) -> None:
         """F2: look up the next LP scanned."""
-        self.push_screen(LookupScreen())
+        self._open(LookupScreen())
 
     def action_conflicts(self) -> None:
         """F3: the station's conflicts and rejections."""
-        self.push_screen(ConflictsScreen())
+        self._open(ConflictsScreen())
+
+    def _open(self, dialog: KioskDialog) -> None:
+        """One dialog at a time from the keys: with one open, Escape closes it first."""
+        if not isinstance(self.screen, KioskDialog):
+            self.push_screen(dialog)
 
     async def action_quit(self) -> None:
         """F10, Ctrl+Q, Ctrl+C: quit; a locked kiosk asks for a supervisor or the key first."""

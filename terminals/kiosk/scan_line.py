@@ -36,7 +36,7 @@ class ScanLine(Input):
             # Taken here, before the next key is handled: the scan ends at this Enter.
             event.stop()
             event.prevent_default()
-            self._end_scan()
+            self.end_scan()
 
     def _on_paste(self, event: events.Paste) -> None:
         """Each pasted line that ends in a newline is a scan; a last partial line stays typed."""
@@ -47,9 +47,10 @@ class ScanLine(Input):
             if line:
                 self.insert_text_at_cursor(line)
             if index < len(lines) - 1:
-                self._end_scan()
+                self.end_scan()
 
-    def _end_scan(self) -> None:
+    def end_scan(self) -> None:
+        """The scan typed so far is done: posted, and the line cleared for the next."""
         value, self.value = self.value.strip(), ""
         if value:
             self.post_message(self.Scanned(self, value))

@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -32,7 +32,9 @@ BADGE = "OP:"
 class KioskDialog(ModalScreen[None]):
     """A dialog with its own scan line; Escape closes it."""
 
-    BINDINGS = [Binding("escape", "close", "Close")]
+    # Priority, like the kiosk's F-keys: the dialog closes before the keys typed after
+    # Escape are handed on, so they reach the main scan line instead of a closing dialog.
+    BINDINGS = [Binding("escape", "close", "Close", priority=True)]
     TITLE_TEXT = ""
 
     @property
@@ -56,6 +58,19 @@ class KioskDialog(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#dialog-scan", ScanLine).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """Keys typed before the scan line had the focus (the dialog just opened) reach the
+        dialog itself: they go into the line, in order, not lost."""
+        if event.key != "enter" and not event.is_printable:
+            return
+        event.stop()
+        line = self.query_one("#dialog-scan", ScanLine)
+        line.focus()
+        if event.key == "enter":
+            line.end_scan()
+        elif event.character:
+            line.insert_text_at_cursor(event.character)
 
     def action_close(self) -> None:
         """Close the dialog; the main scan line has the focus again."""
@@ -208,7 +223,7 @@ class ConflictScreen(KioskDialog):
 
     TITLE_TEXT = "CONFLICT"
     BINDINGS = [
-        Binding("escape", "close", "Close"),
+        Binding("escape", "close", "Close", priority=True),
         # Function keys: letters would go into the scan line that has the focus.
         Binding("f7", "resolve('apply')", "Apply"),
         Binding("f8", "resolve('void')", "Void"),

@@ -26,17 +26,24 @@ async def scan(pilot: Pilot[None], data: str, selector: str = "#scan") -> None:
     await pilot.press("enter")
 
 
-def burst(pilot: Pilot[None], text: str) -> None:
+def burst(pilot: Pilot[None], *parts: str) -> None:
     """Keys as a wedge scanner types them, all at once: each character and each Enter
     (``\n``) goes to the app the way the terminal driver hands it keys, without waiting for
-    the app to handle one before the next (``pilot.press`` waits, which hides merged scans)."""
+    the app to handle one before the next (``pilot.press`` waits, which hides merged scans).
+    A part such as ``<f2>`` or ``<escape>`` is that key."""
     driver = pilot.app._driver
     assert driver is not None
-    for char in text:
-        if char == "\n":
-            key, character = "enter", "\r"
-        else:
-            key, character = (char if char.isalnum() else _character_to_key(char)), char
+    keys: list[tuple[str, str | None]] = []
+    for part in parts:
+        if part.startswith("<") and part.endswith(">"):
+            keys.append((part[1:-1], None))
+            continue
+        for char in part:
+            if char == "\n":
+                keys.append(("enter", "\r"))
+            else:
+                keys.append((char if char.isalnum() else _character_to_key(char), char))
+    for key, character in keys:
         event = events.Key(key, character)
         event.set_sender(pilot.app)
         driver.send_message(event)

@@ -6,7 +6,7 @@ from textual import events
 
 from terminals.kiosk.client import EdgeClient
 from terminals.kiosk.scan_line import ScanLine
-from terminals.kiosk.screens import LookupScreen
+from terminals.kiosk.screens import HelpScreen, LookupScreen
 from tests.terminals.conftest import KioskSite, RecordingKiosk
 from tests.terminals.kiosk_helpers import burst, shown, until
 
@@ -37,10 +37,10 @@ async def test_a_burst_in_a_dialog_is_split_and_routed_scan_by_scan(site: KioskS
     app = RecordingKiosk(EdgeClient(site.edge_url), "pack-2")
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.model.edge_up, "the event stream")
-        await pilot.press("f2")
+        # F2 and the scans right after it: the first is looked up (not taken for a move),
+        # the others go to the station, in order.
+        burst(pilot, "<f2>", "LPB0009\nLOC:A-02\nLPB0003\n")
         await until(pilot, lambda: isinstance(app.screen, LookupScreen), "the lookup dialog")
-        # The first scan is looked up; the others go to the station, in order.
-        burst(pilot, "LPB0009\nLOC:A-02\nLPB0003\n")
         result = app.screen.query_one("#lookup-result")
         await until(pilot, lambda: "LP LPB0009" in shown(result), "the lookup")
         await until(pilot, lambda: len(moves(site)) == 1, "the move at the edge")
@@ -56,3 +56,27 @@ async def test_a_pasted_block_is_one_scan_per_line(site: KioskSite) -> None:
         await until(pilot, lambda: len(moves(site)) == 1, "the move at the edge")
         assert moves(site) == ["move LPB0004 to A-02"]
         assert line.value == "LPB00"  # the unfinished line stays typed
+
+
+async def test_scans_right_after_escape_reach_the_station_and_commands_work_in_a_dialog(
+    site: KioskSite,
+) -> None:
+    app = RecordingKiosk(EdgeClient(site.edge_url), "pack-2")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.model.edge_up, "the event stream")
+        burst(pilot, "LOC:A-07\n", "<f1>")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+        await until(pilot, lambda: station(site).get("location") == "A-07", "A-07 taken")
+        burst(pilot, "<f4>")  # cancel the unfinished sequence, from the dialog
+        await until(pilot, lambda: station(site).get("location") is None, "the cancel")
+        # Escape and a scan at once: the dialog closes and the scan goes to the station.
+        burst(pilot, "<escape>", "LOC:A-08\nLPB0005\n")
+        await until(pilot, lambda: len(moves(site)) == 1, "the move at the edge")
+        assert moves(site) == ["move LPB0005 to A-08"]
+        assert not isinstance(app.screen, HelpScreen)
+
+
+def station(site: KioskSite) -> dict[str, Any]:
+    """The pack-2 station's state at the edge."""
+    answer: dict[str, Any] = site.stack.http.get(f"{site.edge_url}/api/v1/stations/pack-2").json()
+    return answer
