@@ -18,7 +18,7 @@ from textual.events import Resize
 from textual.widgets import Footer
 
 from terminals.kiosk.client import EdgeClient
-from terminals.kiosk.errors import EdgeRefused, EdgeUnreachable
+from terminals.kiosk.errors import EdgeAnswerLost, EdgeRefused, EdgeUnreachable
 from terminals.kiosk.model import Flash, KioskModel
 from terminals.kiosk.panels import JobPanel
 from terminals.kiosk.scan_line import ScanLine
@@ -42,6 +42,14 @@ QUEUE_POLL_SECONDS = 1.0
 RECONNECT_MAX_SECONDS = 5.0
 WIDE_COLUMNS = 120
 NOT_SAVED = "NOT SAVED: the edge is unreachable, scan again when it is back"
+
+
+def not_confirmed(value: str) -> str:
+    """What to tell when a scan reached the edge but its answer did not come back."""
+    return (
+        f"{value}: the edge did not answer, it may have saved it: check the action log "
+        "before scanning it again"
+    )
 
 
 class KioskApp(App[None]):
@@ -131,6 +139,11 @@ class KioskApp(App[None]):
             value = await self._scans.get()
             try:
                 answer = await self.client.scan(self.station_name, value)
+            except EdgeAnswerLost:
+                # It may be saved: scanning it again could make the action twice.
+                self._progress_due.set()  # the action log shows it if the edge has it
+                self.flash(Flash("error", "NOT CONFIRMED", not_confirmed(value), bell=True))
+                continue
             except EdgeUnreachable:
                 self._edge_lost()
                 self.flash(Flash("error", "NOT SAVED", NOT_SAVED, bell=True))
