@@ -31,6 +31,18 @@ class ScanLine(Input):
 
     # Textual calls the handlers of each class in the MRO (Input's after these) unless
     # prevent_default(): what these take is not handled again by Input.
+    class Blank(Message):
+        """Enter with nothing typed (a dialog may take it to open what is highlighted)."""
+
+        def __init__(self, line: "ScanLine") -> None:
+            super().__init__()
+            self.line = line
+
+        @property
+        def control(self) -> "ScanLine":
+            """The line Enter was pressed in."""
+            return self.line
+
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":
             # Taken here, before the next key is handled: the scan ends at this Enter.
@@ -52,5 +64,4 @@ class ScanLine(Input):
     def end_scan(self) -> None:
         """The scan typed so far is done: posted, and the line cleared for the next."""
         value, self.value = self.value.strip(), ""
-        if value:
-            self.post_message(self.Scanned(self, value))
+        self.post_message(self.Scanned(self, value) if value else self.Blank(self))

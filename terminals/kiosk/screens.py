@@ -62,8 +62,8 @@ class KioskDialog(ModalScreen[None]):
     def on_key(self, event: events.Key) -> None:
         """Keys typed before the scan line had the focus (the dialog just opened) reach the
         dialog itself: they go into the line, in order, not lost."""
-        if event.key != "enter" and not event.is_printable:
-            return
+        if self.focused is not None or (event.key != "enter" and not event.is_printable):
+            return  # a focused widget's own key (the unlock key's Enter, say): not ours
         event.stop()
         line = self.query_one("#dialog-scan", ScanLine)
         line.focus()
@@ -166,7 +166,16 @@ def lookup_text(answer: dict[str, Any]) -> Text:
 
 
 class ConflictsScreen(KioskDialog):
-    """The station's actions central could not apply; Enter opens one."""
+    """The station's actions central could not apply; Enter opens one.
+
+    The scan line keeps the focus (a badge or a scan typed here is never swallowed by the
+    table): Up and Down choose a row, Enter on the empty line opens it."""
+
+    BINDINGS = [
+        *KioskDialog.BINDINGS,
+        Binding("up", "row(-1)", "Previous", show=False),
+        Binding("down", "row(1)", "Next", show=False),
+    ]
 
     TITLE_TEXT = "CONFLICTS AND REJECTIONS of this station (Enter opens one)"
 
@@ -177,6 +186,7 @@ class ConflictsScreen(KioskDialog):
     def on_mount(self) -> None:
         table = self.query_one("#conflicts", DataTable)
         table.add_columns("state", "code", "action", "when", "resolution")
+        self.rows: dict[str, dict[str, Any]] = {}
         self.load()
         super().on_mount()
 
@@ -193,7 +203,7 @@ class ConflictsScreen(KioskDialog):
             self.note(f"REFUSED {err.code}: {err.message}", error=True)
             return
         table.clear()
-        self.rows: dict[str, dict[str, Any]] = {}
+        self.rows = {}
         for item in answer.get("conflicts") or []:
             key = str(item.get("action_id"))
             self.rows[key] = item
@@ -209,7 +219,21 @@ class ConflictsScreen(KioskDialog):
         if not self.rows:
             self.note("no conflicts or rejections at this station")
         else:
-            table.focus()
+            self.note("Up/Down choose, Enter opens; scans go to the station as usual")
+
+    def action_row(self, step: int) -> None:
+        """Up/Down: the row Enter opens."""
+        table = self.query_one("#conflicts", DataTable)
+        table.move_cursor(row=max(0, table.cursor_row + step))
+
+    @on(ScanLine.Blank, "#dialog-scan")
+    def _open_highlighted(self) -> None:
+        table = self.query_one("#conflicts", DataTable)
+        if table.row_count:
+            row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+            item = self.rows.get(str(row_key.value))
+            if item is not None:
+                self.app.push_screen(ConflictScreen(item))
 
     @on(DataTable.RowSelected, "#conflicts")
     def _open(self, event: DataTable.RowSelected) -> None:

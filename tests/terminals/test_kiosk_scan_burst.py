@@ -3,10 +3,11 @@
 from typing import Any
 
 from textual import events
+from textual.widgets import DataTable
 
 from terminals.kiosk.client import EdgeClient
 from terminals.kiosk.scan_line import ScanLine
-from terminals.kiosk.screens import HelpScreen, LookupScreen
+from terminals.kiosk.screens import ConflictScreen, ConflictsScreen, HelpScreen, LookupScreen
 from tests.terminals.conftest import KioskSite, RecordingKiosk
 from tests.terminals.kiosk_helpers import burst, shown, until
 
@@ -80,3 +81,21 @@ def station(site: KioskSite) -> dict[str, Any]:
     """The pack-2 station's state at the edge."""
     answer: dict[str, Any] = site.stack.http.get(f"{site.edge_url}/api/v1/stations/pack-2").json()
     return answer
+
+
+async def test_a_badge_scanned_in_the_conflicts_list_is_not_swallowed_by_the_table(
+    site: KioskSite,
+) -> None:
+    app = RecordingKiosk(EdgeClient(site.edge_url), "pack-2")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.model.edge_up, "the event stream")
+        burst(pilot, "LOC:A-02\nLPNOWHERE\n")
+        await until(pilot, lambda: app.model.trouble(), "the conflict")
+        burst(pilot, "<f3>")
+        await until(pilot, lambda: isinstance(app.screen, ConflictsScreen), "the conflicts")
+        table = app.screen.query_one("#conflicts", DataTable)
+        await until(pilot, lambda: table.row_count == 1, "one conflict listed")
+        burst(pilot, "OP:op-7\n")  # a badge goes to the station, as on the main screen
+        await until(pilot, lambda: station(site).get("operator") == "op-7", "op-7 signed in")
+        burst(pilot, "\n")  # Enter on the empty line opens the highlighted conflict
+        await until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the conflict")
