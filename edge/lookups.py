@@ -43,6 +43,7 @@ class Lookup:
     pending: bool = False
     pending_actions: list[str] = field(default_factory=list)
     cached: dict[str, Any] | None = None  # central's summary, when pending actions change it
+    stale_since: str | None = None  # since when it may be stale (None: current, never synced)
 
 
 @dataclass
@@ -54,6 +55,7 @@ class TaskList:
     as_of: str | None
     stale: bool
     stale_reasons: list[str]
+    stale_since: str | None = None
 
 
 def _sort_key(task: dict[str, Any]) -> tuple[str, int, str]:
@@ -95,11 +97,29 @@ class RefLookups:
             reasons.insert(0, "central_offline")
         return fresh.as_of, reasons
 
+    def stale_since(self, kind: str) -> str | None:
+        """Since when a kind may be stale: the moment the first of its reasons began (the
+        broker link dropped, central went offline, the kind fell behind). None when it is
+        current, or was never synced: no moment says since when."""
+        fresh = self.follower.freshness(kind)
+        if "never_synced" in fresh.reasons:
+            return None
+        link = self._link()
+        moments: list[str | None] = [fresh.since]
+        if not link.get("broker_connected"):
+            moments.append(link.get("broker_offline_since") or fresh.as_of)
+        elif not link.get("central_online"):
+            moments.append(link.get("central_offline_since") or fresh.as_of)
+        known = [str(m) for m in moments if m]
+        return min(known) if known else None
+
     async def _answer(self, kind: str, key: str, data: dict[str, Any] | None) -> Lookup:
         as_of, reasons = self.freshness(kind)
         if data is None:
             raise await self._missing(kind, key, as_of, reasons)
-        return Lookup(kind, key, data, as_of, bool(reasons), reasons)
+        return Lookup(
+            kind, key, data, as_of, bool(reasons), reasons, stale_since=self.stale_since(kind)
+        )
 
     async def _missing(
         self, kind: str, key: str, as_of: str | None, reasons: list[str]
@@ -159,6 +179,7 @@ class RefLookups:
             pending=bool(result.actions),
             pending_actions=result.actions,
             cached=cached if result.actions else None,
+            stale_since=self.stale_since("lp"),
         )
 
     async def _moved_with_parent(
@@ -206,7 +227,7 @@ class RefLookups:
             tasks = [t for t in tasks if location_matches(t.get("location"), locations)]
         tasks.sort(key=_sort_key)
         as_of, reasons = self.freshness("task")
-        return TaskList(station, tasks, as_of, bool(reasons), reasons)
+        return TaskList(station, tasks, as_of, bool(reasons), reasons, self.stale_since("task"))
 
 
 def _body(envelope: dict[str, Any], field: str) -> Any:

@@ -92,7 +92,8 @@ class StationProgress:
         view = self.stations.state(station)
         flow = view.flow
         job = await self._job(station, view)
-        as_of, reasons = self._freshness(JOB_KINDS.get(flow, ()))
+        kinds = JOB_KINDS.get(flow, ())
+        as_of, reasons = self._freshness(kinds)
         recent = [
             {
                 "action_id": a.id,
@@ -111,7 +112,7 @@ class StationProgress:
             "as_of": as_of,
             "stale": bool(reasons),
             "stale_reasons": reasons,
-            "stale_since": as_of if reasons else None,
+            "stale_since": self._stale_since(kinds, reasons),
             "job": job,
             "recent": recent,
         }
@@ -130,6 +131,14 @@ class StationProgress:
         known = [s for s in stamps if s is not None]
         as_of = min(known) if known and len(known) == len(stamps) else None
         return as_of, reasons
+
+    def _stale_since(self, kinds: tuple[str, ...], reasons: list[str]) -> str | None:
+        """The earliest moment since which one of the kinds may be stale; None when the
+        figures are current, or any of them was never synced (no moment says since when)."""
+        if not reasons or self.lookups is None or "never_synced" in reasons:
+            return None
+        moments = [m for m in (self.lookups.stale_since(k) for k in kinds) if m]
+        return min(moments) if moments else None
 
     async def _get(self, kind: str, key: str) -> Record:
         """A cached record, or None when the cache lacks it or cannot be read."""

@@ -66,6 +66,9 @@ class Freshness:
 
     as_of: str | None
     reasons: tuple[str, ...]  # empty: complete and up to the head central announced
+    # Since when the kind has trailed central (behind its head, or waiting for a snapshot);
+    # None when it does not, or was never synced (then no time says since when).
+    since: str | None = None
 
 
 @dataclass
@@ -106,6 +109,7 @@ class RefFollower:
         self._chains: dict[str, Chain] = {k: Chain(k) for k in REF_KINDS}
         self._heads: dict[str, int] = {}
         self._behind_since: dict[str, float] = {}
+        self._lagging_since: dict[str, str] = {}  # wall time a kind fell behind (Freshness)
         self._wanted: set[str] = set()
         # Kinds central is not known to publish: the later ones, until a head lists them.
         self._unpublished: set[str] = set(REF_KINDS) - set(FIRST_KINDS)
@@ -173,6 +177,7 @@ class RefFollower:
         """Give up on the request in progress; its kinds are asked for on the next link."""
         if self._request is not None:
             self._wanted |= set(self._request.kinds)
+            self._lag(self._request.kinds)
             self._request = None
 
     async def on_message(self, topic: str, payload: bytes) -> None:
@@ -211,7 +216,12 @@ class RefFollower:
             reasons.append("snapshot_pending")
         if self._heads.get(kind, 0) > chain.last_id:
             reasons.append("behind_head")
-        return Freshness(chain.as_of, tuple(reasons))
+        if "snapshot_pending" not in reasons and "behind_head" not in reasons:
+            self._lagging_since.pop(kind, None)  # caught up: a later lag starts afresh
+            return Freshness(chain.as_of, tuple(reasons))
+        # A lag noted by no event (none should be) dates from when central was last heard.
+        since = self._lagging_since.get(kind, chain.as_of)
+        return Freshness(chain.as_of, tuple(reasons), None if "never_synced" in reasons else since)
 
     def status(self) -> dict[str, object]:
         """Chain positions and counters, for the local API."""
@@ -286,6 +296,7 @@ class RefFollower:
         for kind in REF_KINDS:
             if self._heads.get(kind, 0) > self._chains[kind].last_id:
                 self._behind_since.setdefault(kind, now)
+                self._lag((kind,))
             else:
                 self._behind_since.pop(kind, None)
                 level.append(kind)
@@ -319,7 +330,14 @@ class RefFollower:
 
     def _want(self, kinds: tuple[str, ...] | list[str]) -> None:
         self._wanted |= set(kinds)
+        self._lag(kinds)
         self._poke.set()
+
+    def _lag(self, kinds: tuple[str, ...] | list[str] | set[str]) -> None:
+        """Note the moment these kinds started trailing central (the first, while they do)."""
+        stamp = format_ts(datetime.now(UTC))
+        for kind in kinds:
+            self._lagging_since.setdefault(kind, stamp)
 
     async def _ask(self) -> None:
         """Send a request for every kind wanted (and those of a request in progress)."""

@@ -89,10 +89,11 @@ class StationLog:
         return [_logged(row) for row in rows]
 
     async def count_since(self, station: str, type: str, since: str) -> int:
-        """How many actions of ``type`` the station saved since ``since`` (device time)."""
+        """How many actions of ``type`` the station saved since ``since`` (device time) that
+        central did not refuse: a conflict or a rejection is not work done."""
         rows = await self.queue.read(
             "SELECT count(*) FROM actions INDEXED BY actions_type_station_ts "
-            "WHERE type = ? AND station = ? AND ts >= ?",
+            f"WHERE type = ? AND station = ? AND ts >= ? AND NOT {REFUSED_SQL}",
             (type, station, since),
         )
         return int(rows[0][0])

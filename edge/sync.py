@@ -27,7 +27,14 @@ from edge.events import EventSink
 from edge.queue import ActionQueue
 from edge.queue_records import PendingAction
 from edge.ref_follow import RefFollower
-from protocol import EdgeState, SignatureRefused, parse_ts, read_acks, read_central_state
+from protocol import (
+    EdgeState,
+    SignatureRefused,
+    format_ts,
+    parse_ts,
+    read_acks,
+    read_central_state,
+)
 from protocol.topics import CENTRAL_STATE, ack_topic, act_topic, state_topic
 from protocol.wire import MAX_MESSAGE_BYTES, join_batch
 from runtime.errors import MqttDisconnected, MqttError
@@ -74,6 +81,11 @@ class SyncLoop:
         self.ref = ref  # follows central's reference data into the cache, when given
         self.broker_connected = False
         self._central_online = asyncio.Event()
+        # Since when the link has been down and central away (kept in memory: a kiosk says
+        # since when its figures may be stale). An edge starts with neither.
+        started = datetime.now(UTC)
+        self._broker_offline_since: datetime | None = started
+        self._central_offline_since: datetime | None = started
         self._wake = asyncio.Event()
         self._resend = asyncio.Event()
         self._in_flight: set[str] = set()
@@ -104,6 +116,8 @@ class SyncLoop:
             "in_flight": len(self._in_flight),
             "refused_acks": self.refused_acks,
             "refused_central_states": self.refused_central_states,
+            "broker_offline_since": _stamp(self._broker_offline_since),
+            "central_offline_since": _stamp(self._central_offline_since),
         }
 
     async def run(self) -> None:
@@ -129,6 +143,10 @@ class SyncLoop:
 
     def _on_link_change(self, up: bool) -> None:
         self.broker_connected = up
+        if up:
+            self._broker_offline_since = None
+        elif self._broker_offline_since is None:
+            self._broker_offline_since = datetime.now(UTC)
         if not up and self.ref is not None:
             self.ref.link_down()
         if not up:
@@ -213,6 +231,10 @@ class SyncLoop:
 
     def _set_central_online(self, online: bool) -> None:
         was = self._central_online.is_set()
+        if online:
+            self._central_offline_since = None
+        elif self._central_offline_since is None:
+            self._central_offline_since = datetime.now(UTC)
         if online and not was:
             self._central_online.set()
             self._resend.set()  # central (re)started: whatever was in flight may be lost
@@ -364,3 +386,7 @@ class SyncLoop:
     def _emit(self, kind: str, data: dict[str, Any]) -> None:
         if self.events is not None:
             self.events.publish(kind, data)
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    return None if moment is None else format_ts(moment)

@@ -163,6 +163,12 @@ class QueueOut(BaseModel):
     refused_central_states: int | None = Field(
         None, description="central state messages ignored since start: unsigned or badly signed"
     )
+    broker_offline_since: str | None = Field(
+        None, description="since when the broker link has been down (null while it is up)"
+    )
+    central_offline_since: str | None = Field(
+        None, description="since when central has been offline or unheard (null while online)"
+    )
     backlog_age_seconds: float | None
     backlog_warn_seconds: float
     backlog_warning: bool
@@ -202,6 +208,11 @@ class LookupOut(BaseModel):
     cached: dict[str, Any] | None = Field(
         default=None, description="central's own summary, when pending actions change it"
     )
+    stale_since: str | None = Field(
+        default=None,
+        description="since when the record may be stale (the broker link dropped, central "
+        "went offline, the kind fell behind); null when current or never synced",
+    )
 
 
 class TasksOut(BaseModel):
@@ -212,6 +223,9 @@ class TasksOut(BaseModel):
     as_of: str | None
     stale: bool
     stale_reasons: list[str]
+    stale_since: str | None = Field(
+        default=None, description="since when the tasks may be stale; null when current"
+    )
 
 
 class RefKindOut(BaseModel):

@@ -13,14 +13,22 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.events import Resize
-from textual.widgets import Footer, Input
+from textual.widgets import Footer
 
 from terminals.kiosk.client import EdgeClient
-from terminals.kiosk.errors import EdgeRefused, EdgeUnreachable
+from terminals.kiosk.errors import EdgeAnswerLost, EdgeRefused, EdgeUnreachable
 from terminals.kiosk.model import Flash, KioskModel
 from terminals.kiosk.panels import JobPanel
-from terminals.kiosk.screens import ConflictsScreen, HelpScreen, LookupScreen, UnlockScreen
+from terminals.kiosk.scan_line import ScanLine
+from terminals.kiosk.screens import (
+    ConflictsScreen,
+    HelpScreen,
+    KioskDialog,
+    LookupScreen,
+    UnlockScreen,
+)
 from terminals.kiosk.widgets import (
     ActionLog,
     ContextLine,
@@ -31,12 +39,18 @@ from terminals.kiosk.widgets import (
 )
 
 QUEUE_POLL_SECONDS = 1.0
-# Central's changes (a pick applied, a load, a task released) reach the edge's reference
-# cache without an event to the kiosk, often after the action's own event: read again.
 PROGRESS_POLL_SECONDS = 2.0
 RECONNECT_MAX_SECONDS = 5.0
 WIDE_COLUMNS = 120
 NOT_SAVED = "NOT SAVED: the edge is unreachable, scan again when it is back"
+
+
+def not_confirmed(value: str) -> str:
+    """What to tell when a scan reached the edge but its answer did not come back."""
+    return (
+        f"{value}: the edge did not answer, it may have saved it: check the action log "
+        "before scanning it again"
+    )
 
 
 class KioskApp(App[None]):
@@ -46,14 +60,17 @@ class KioskApp(App[None]):
     CSS_PATH = Path(__file__).with_name("kiosk.tcss")
     TITLE = "IOE kiosk"
     ENABLE_COMMAND_PALETTE = False  # nothing to offer, and it must not bypass lock mode
+    # Priority: a key is acted on as it comes, before the keys typed after it are handed on
+    # (else a scan typed right after F2 would go to the station instead of the lookup).
+    # The commands (F4-F6) work the same with a dialog open.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "help", "Help"),
-        Binding("f2", "lookup", "Look up"),
-        Binding("f3", "conflicts", "Conflicts"),
-        Binding("f4", "command('CMD:cancel')", "Cancel"),
-        Binding("f5", "command('CMD:done')", "Done"),
-        Binding("f6", "command('CMD:sign-out')", "Sign out"),
-        Binding("f10", "quit", "Quit"),
+        Binding("f1", "help", "Help", priority=True),
+        Binding("f2", "lookup", "Look up", priority=True),
+        Binding("f3", "conflicts", "Conflicts", priority=True),
+        Binding("f4", "command('CMD:cancel')", "Cancel", priority=True),
+        Binding("f5", "command('CMD:done')", "Done", priority=True),
+        Binding("f6", "command('CMD:sign-out')", "Sign out", priority=True),
+        Binding("f10", "quit", "Quit", priority=True),
         Binding("ctrl+q", "quit", show=False, priority=True),
         Binding("ctrl+c", "quit", show=False, priority=True),
     ]
@@ -87,12 +104,12 @@ class KioskApp(App[None]):
                 yield FeedbackFlash("scan to begin", id="flash")
                 yield JobPanel(id="job")
             yield ActionLog(id="log")
-        yield Input(placeholder="scan here (or type and press Enter)", id="scan")
+        yield ScanLine(placeholder="scan here (or type and press Enter)", id="scan")
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = self.station_name
-        self.query_one("#scan", Input).focus()
+        self.query_one("#scan", ScanLine).focus()
         self._redraw()
         self.scan_worker()
         self.event_worker()
@@ -108,12 +125,9 @@ class KioskApp(App[None]):
 
     # -- scans ---------------------------------------------------------------------------
 
-    @on(Input.Submitted, "#scan")
-    def _scanned(self, event: Input.Submitted) -> None:
-        value = event.value.strip()
-        event.input.value = ""
-        if value:
-            self.submit_scan(value)
+    @on(ScanLine.Scanned, "#scan")
+    def _scanned(self, event: ScanLine.Scanned) -> None:
+        self.submit_scan(event.value)
 
     def submit_scan(self, value: str) -> None:
         """Hand a scan to the ordered worker: scans reach the edge in the order they came."""
@@ -126,6 +140,11 @@ class KioskApp(App[None]):
             value = await self._scans.get()
             try:
                 answer = await self.client.scan(self.station_name, value)
+            except EdgeAnswerLost:
+                # It may be saved: scanning it again could make the action twice.
+                self._progress_due.set()  # the action log shows it if the edge has it
+                self.flash(Flash("error", "NOT CONFIRMED", not_confirmed(value), bell=True))
+                continue
             except EdgeUnreachable:
                 self._edge_lost()
                 self.flash(Flash("error", "NOT SAVED", NOT_SAVED, bell=True))
@@ -205,7 +224,8 @@ class KioskApp(App[None]):
     @work(group="progress")
     async def progress_worker(self) -> None:
         """The job's running totals, read again after each scan or action event, and every
-        PROGRESS_POLL_SECONDS for what central changed in the edge's cache meanwhile."""
+        few seconds: central's figures reach the edge's cache after the ack that announced
+        them, and changes made elsewhere (at central, another edge) announce nothing here."""
         while True:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(PROGRESS_POLL_SECONDS):
@@ -215,10 +235,11 @@ class KioskApp(App[None]):
                 self.model.apply_progress(await self.client.progress(self.station_name))
             except (EdgeUnreachable, EdgeRefused):
                 continue
-            if not self.is_running:
-                return  # quitting: the answer came while the screen was being taken down
             expect = self.model.station.get("expect")
-            self.query_one(JobPanel).show(self.model.progress or {}, expect)
+            try:
+                self.screen_stack[0].query_one(JobPanel).show(self.model.progress or {}, expect)
+            except (NoMatches, IndexError):
+                return  # the kiosk is closing: its widgets are already gone
             self._redraw()
 
     @work(group="operator")
@@ -238,37 +259,46 @@ class KioskApp(App[None]):
 
     def flash(self, flash: Flash) -> None:
         """Show the outcome of a scan or an action; an error rings the bell."""
-        self.query_one(FeedbackFlash).show_flash(flash)
+        with contextlib.suppress(NoMatches, IndexError):  # none while the kiosk is closing
+            self.screen_stack[0].query_one(FeedbackFlash).show_flash(flash)
         if flash.bell:
             self.bell()
 
     def _redraw(self) -> None:
         main = self.screen_stack[0] if self.screen_stack else None
-        # Not while quitting: the workers' answers may arrive as the screen is taken down.
-        if main is None or not main.is_mounted or not self.is_running:
+        if main is None or not main.is_mounted:
             return
         operator = self.model.operator
         if operator and operator not in self.model.supervisors and operator not in self._checking:
             self.check_operator(operator)
-        self.query_one(StatusBar).show(self.model)
-        self.query_one(LinkBanner).show(self.model)
-        self.query_one(ExpectBanner).show(self.model)
-        self.query_one(ContextLine).show(self.model)
-        self.query_one(ActionLog).show(self.model)
+        try:
+            # The main screen's widgets, whichever dialog is on top of it.
+            main.query_one(StatusBar).show(self.model)
+            main.query_one(LinkBanner).show(self.model)
+            main.query_one(ExpectBanner).show(self.model)
+            main.query_one(ContextLine).show(self.model)
+            main.query_one(ActionLog).show(self.model)
+        except NoMatches:
+            return  # the kiosk is closing: its widgets are already gone
 
     # -- keys ----------------------------------------------------------------------------
 
     def action_help(self) -> None:
         """F1: the keys."""
-        self.push_screen(HelpScreen())
+        self._open(HelpScreen())
 
     def action_lookup(self) -> None:
         """F2: look up the next LP scanned."""
-        self.push_screen(LookupScreen())
+        self._open(LookupScreen())
 
     def action_conflicts(self) -> None:
         """F3: the station's conflicts and rejections."""
-        self.push_screen(ConflictsScreen())
+        self._open(ConflictsScreen())
+
+    def _open(self, dialog: KioskDialog) -> None:
+        """One dialog at a time from the keys: with one open, Escape closes it first."""
+        if not isinstance(self.screen, KioskDialog):
+            self.push_screen(dialog)
 
     async def action_quit(self) -> None:
         """F10, Ctrl+Q, Ctrl+C: quit; a locked kiosk asks for a supervisor or the key first."""

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import httpx
 
-from terminals.kiosk.errors import EdgeRefused, EdgeUnreachable
+from terminals.kiosk.errors import EdgeAnswerLost, EdgeRefused, EdgeUnreachable
 
 # Short: a kiosk must tell the operator quickly that the edge is not answering.
 REQUEST_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
@@ -49,8 +49,14 @@ class EdgeClient:
     ) -> Any:
         try:
             response = await self._http.request(method, path, json=json_body, params=params)
-        except httpx.HTTPError as err:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as err:
+            # No connection was made: the request never reached the edge.
             raise EdgeUnreachable(f"the edge at {self.base_url} does not answer: {err!r}") from err
+        except httpx.HTTPError as err:
+            raise EdgeAnswerLost(
+                f"the edge at {self.base_url} did not answer a request it may have received: "
+                f"{err!r}"
+            ) from err
         if response.status_code >= 400:
             raise _refusal(response)
         try:

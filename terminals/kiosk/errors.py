@@ -8,7 +8,12 @@ class KioskError(Exception):
 
 
 class EdgeUnreachable(KioskError):
-    """The edge did not answer (refused, timed out, connection dropped): nothing was saved."""
+    """The edge could not be reached (refused, no route, no connection in time)."""
+
+
+class EdgeAnswerLost(EdgeUnreachable):
+    """The request went out but no answer came back (timed out, connection dropped): the
+    edge may have acted on it, so a scan must not be called "not saved" and made again."""
 
 
 class EdgeRefused(KioskError):

@@ -55,14 +55,17 @@ def stale_line(progress: dict[str, Any], today: date | None = None) -> str | Non
     """The stale line, e.g. "may be stale since 13:02:05 (central offline)"; None when current."""
     if not progress.get("stale"):
         return None
-    reasons = [
-        STALE_REASONS.get(str(reason), str(reason).replace("_", " "))
-        for reason in progress.get("stale_reasons") or []
-    ]
-    text = "may be stale"
+    raw = [str(reason) for reason in progress.get("stale_reasons") or []]
     since = progress.get("stale_since")
     if since:
-        text += f" since {_local_time(str(since), today or datetime.now().astimezone().date())}"
+        day = today or datetime.now().astimezone().date()
+        text = f"may be stale since {_local_time(str(since), day)}"
+    elif "never_synced" in raw:
+        text = "never synced with central"  # no moment says since when
+        raw.remove("never_synced")
+    else:
+        text = "may be stale"
+    reasons = [STALE_REASONS.get(reason, reason.replace("_", " ")) for reason in raw]
     return f"{text} ({', '.join(reasons)})" if reasons else text
 
 

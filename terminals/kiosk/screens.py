@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -18,6 +18,8 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
 
 from terminals.kiosk.errors import EdgeRefused, EdgeUnreachable
+from terminals.kiosk.panels import stale_line
+from terminals.kiosk.scan_line import ScanLine
 
 if TYPE_CHECKING:
     from terminals.kiosk.app import KioskApp
@@ -30,7 +32,9 @@ BADGE = "OP:"
 class KioskDialog(ModalScreen[None]):
     """A dialog with its own scan line; Escape closes it."""
 
-    BINDINGS = [Binding("escape", "close", "Close")]
+    # Priority, like the kiosk's F-keys: the dialog closes before the keys typed after
+    # Escape are handed on, so they reach the main scan line instead of a closing dialog.
+    BINDINGS = [Binding("escape", "close", "Close", priority=True)]
     TITLE_TEXT = ""
 
     @property
@@ -46,14 +50,27 @@ class KioskDialog(ModalScreen[None]):
             yield Static(Text(self.TITLE_TEXT, style="bold"), classes="dialog-title")
             yield from self.compose_body()
             yield Static("", id="dialog-note", classes="dialog-note")
-            yield Input(placeholder="scan here", id="dialog-scan")
+            yield ScanLine(placeholder="scan here", id="dialog-scan")
 
     def compose_body(self) -> ComposeResult:
         """The dialog's own content."""
         yield from ()
 
     def on_mount(self) -> None:
-        self.query_one("#dialog-scan", Input).focus()
+        self.query_one("#dialog-scan", ScanLine).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """Keys typed before the scan line had the focus (the dialog just opened) reach the
+        dialog itself: they go into the line, in order, not lost."""
+        if self.focused is not None or (event.key != "enter" and not event.is_printable):
+            return  # a focused widget's own key (the unlock key's Enter, say): not ours
+        event.stop()
+        line = self.query_one("#dialog-scan", ScanLine)
+        line.focus()
+        if event.key == "enter":
+            line.end_scan()
+        elif event.character:
+            line.insert_text_at_cursor(event.character)
 
     def action_close(self) -> None:
         """Close the dialog; the main scan line has the focus again."""
@@ -66,11 +83,10 @@ class KioskDialog(ModalScreen[None]):
         if error:
             self.app.bell()
 
-    @on(Input.Submitted, "#dialog-scan")
-    async def _scanned(self, event: Input.Submitted) -> None:
-        value = event.value.strip()
-        event.input.value = ""
-        if value and not await self.take_scan(value):
+    @on(ScanLine.Scanned, "#dialog-scan")
+    async def _scanned(self, event: ScanLine.Scanned) -> None:
+        value = event.value
+        if not await self.take_scan(value):
             self.kiosk.submit_scan(value)
             self.note(f"{value} went to the station as a scan (this dialog did not use it)")
 
@@ -141,19 +157,25 @@ def lookup_text(answer: dict[str, Any]) -> Text:
             f"PENDING: {count} action(s) of this edge not yet applied by central are included\n",
             style="bold black on cyan",
         )
-    if answer.get("stale"):
-        reasons = ", ".join(answer.get("stale_reasons") or [])
-        since = answer.get("as_of") or "never"
-        text.append(
-            f"STALE since {since}: may be out of date ({reasons})", style="bold black on yellow"
-        )
+    stale = stale_line(answer)  # the lookup answers stale, stale_reasons, stale_since too
+    if stale is not None:
+        text.append(f"STALE: {stale}", style="bold black on yellow")
     else:
         text.append(f"current as of {answer.get('as_of')}", style="green")
     return text
 
 
 class ConflictsScreen(KioskDialog):
-    """The station's actions central could not apply; Enter opens one."""
+    """The station's actions central could not apply; Enter opens one.
+
+    The scan line keeps the focus (a badge or a scan typed here is never swallowed by the
+    table): Up and Down choose a row, Enter on the empty line opens it."""
+
+    BINDINGS = [
+        *KioskDialog.BINDINGS,
+        Binding("up", "row(-1)", "Previous", show=False),
+        Binding("down", "row(1)", "Next", show=False),
+    ]
 
     TITLE_TEXT = "CONFLICTS AND REJECTIONS of this station (Enter opens one)"
 
@@ -164,6 +186,7 @@ class ConflictsScreen(KioskDialog):
     def on_mount(self) -> None:
         table = self.query_one("#conflicts", DataTable)
         table.add_columns("state", "code", "action", "when", "resolution")
+        self.rows: dict[str, dict[str, Any]] = {}
         self.load()
         super().on_mount()
 
@@ -180,7 +203,7 @@ class ConflictsScreen(KioskDialog):
             self.note(f"REFUSED {err.code}: {err.message}", error=True)
             return
         table.clear()
-        self.rows: dict[str, dict[str, Any]] = {}
+        self.rows = {}
         for item in answer.get("conflicts") or []:
             key = str(item.get("action_id"))
             self.rows[key] = item
@@ -196,7 +219,21 @@ class ConflictsScreen(KioskDialog):
         if not self.rows:
             self.note("no conflicts or rejections at this station")
         else:
-            table.focus()
+            self.note("Up/Down choose, Enter opens; scans go to the station as usual")
+
+    def action_row(self, step: int) -> None:
+        """Up/Down: the row Enter opens."""
+        table = self.query_one("#conflicts", DataTable)
+        table.move_cursor(row=max(0, table.cursor_row + step))
+
+    @on(ScanLine.Blank, "#dialog-scan")
+    def _open_highlighted(self) -> None:
+        table = self.query_one("#conflicts", DataTable)
+        if table.row_count:
+            row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+            item = self.rows.get(str(row_key.value))
+            if item is not None:
+                self.app.push_screen(ConflictScreen(item))
 
     @on(DataTable.RowSelected, "#conflicts")
     def _open(self, event: DataTable.RowSelected) -> None:
@@ -210,7 +247,7 @@ class ConflictScreen(KioskDialog):
 
     TITLE_TEXT = "CONFLICT"
     BINDINGS = [
-        Binding("escape", "close", "Close"),
+        Binding("escape", "close", "Close", priority=True),
         # Function keys: letters would go into the scan line that has the focus.
         Binding("f7", "resolve('apply')", "Apply"),
         Binding("f8", "resolve('void')", "Void"),

@@ -421,3 +421,33 @@ async def test_conflict_calls_without_central_url_say_so(client: httpx.AsyncClie
     unknown = await client.get("/api/v1/conflicts", params={"station": "nowhere"})
     assert (unknown.status_code, unknown.json()["code"]) == (404, "STATION_NOT_FOUND")
     assert (await client.get("/api/v1/conflicts")).json() == {"station": None, "conflicts": []}
+
+
+async def test_done_today_counts_only_what_central_did_not_refuse(
+    client: httpx.AsyncClient, queue: ActionQueue
+) -> None:
+    answers = await scan(
+        client, "pack-2", "LOC:A-02", "LP-50", "LP-51", "LP-52", "LP-53", "LP-54", "LP-55"
+    )
+    saved = [a["action"] for a in answers if a.get("action")]
+    assert len(saved) == 6
+    results = [
+        AckResult.APPLIED,
+        AckResult.DUPLICATE,
+        AckResult.CONFLICT,
+        AckResult.REJECTED,
+    ]
+    await queue.apply_acks(
+        [
+            Ack(
+                id=a["id"],
+                seq=a["seq"],
+                result=r,
+                code="X" if r in ("conflict", "rejected") else None,
+            )
+            for a, r in zip(saved, results, strict=False)
+        ]
+    )
+    await queue.mark_sent([saved[4]["id"]])  # the fifth on its way, the sixth still queued
+    # applied, duplicate, sent and queued count; the conflict and the rejection do not.
+    assert (await progress(client, "pack-2"))["job"] == {"kind": "move", "done": 4}

@@ -6,11 +6,13 @@ publisher would, signed with its key, and reads the edge's snapshot requests.
 """
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from harness import free_port
+from protocol import format_ts
 from protocol.ref import REF_KINDS, sign_ref
 from protocol.topics import ref_topic
 from runtime.mqtt import MqttConnection
@@ -198,15 +200,22 @@ async def test_an_edge_behind_the_head_asks_for_a_snapshot_when_no_delta_fills_i
         await central.publish(central.delta("lp", 8, [item("LP1", lp("LP1", location="C"))]))
         await central.head({"lp": 8, "task": 2})
         central.requests.clear()
+        restarted = format_ts(datetime.now(UTC))
         async with running_edge(config) as edge:
             request = await central.wait_requests(1)
             assert request.kinds == ["lp"], "only the kind behind the head"
-            assert body(await edge.get("/lookup/lp/LP1"))["data"]["location"] == "A-01"
+            behind = body(await edge.get("/lookup/lp/LP1"))
+            assert behind["data"]["location"] == "A-01"
+            # Stale since the kind fell behind: at or after this start, and it stays put.
+            since = edge.follower.freshness("lp").since
+            assert since is not None and since >= restarted
+            assert behind["stale"] and behind["stale_since"] >= restarted
             await central.answer(request, {"lp": [item("LP1", lp("LP1", location="C"))]}, {"lp": 8})
             await until(lambda: edge.follower.snapshots == 1, "the catch-up snapshot")
             answer = body(await edge.get("/lookup/lp/LP1"))
             assert answer["data"]["location"] == "C"
             assert "behind_head" not in answer["stale_reasons"]
+            assert edge.follower.freshness("lp").since is None  # caught up
 
 
 async def test_an_offline_move_shows_on_the_lp_until_central_acks_it(

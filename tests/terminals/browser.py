@@ -171,6 +171,22 @@ class Page:
         await self.send("Input.dispatchKeyEvent", type="rawKeyDown", **key)
         await self.send("Input.dispatchKeyEvent", type="keyUp", **key)
 
+    async def burst(self, *scans: str) -> None:
+        """Scans as a wedge scanner types them: every scan and its Enter sent at once, without
+        waiting for the page to answer one command before the next (DevTools runs them in
+        the order sent)."""
+        await self.evaluate("document.querySelector('.xterm-helper-textarea').focus()")
+        enter = {"key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13}
+        commands: list[tuple[str, dict[str, Any]]] = []
+        for scan in scans:
+            commands += [
+                ("Input.insertText", {"text": scan}),
+                ("Input.dispatchKeyEvent", {"type": "rawKeyDown", **enter}),
+                ("Input.dispatchKeyEvent", {"type": "keyUp", **enter}),
+            ]
+        # Tasks start in the order made, so their messages leave in that order.
+        await asyncio.gather(*(self.send(method, **params) for method, params in commands))
+
     async def screenshot(self, path: Path) -> bytes:
         """A PNG of the page, written to ``path``; its bytes."""
         answer = await self.send("Page.captureScreenshot", format="png")

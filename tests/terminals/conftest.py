@@ -25,6 +25,9 @@ STATIONS = [
     StationConfig(name="pack-2", operator="op-1", action="lp.move", idle_timeout_seconds=0),
     StationConfig(name="sign-1", require_sign_in=True, action="lp.move"),
     StationConfig(name="dock-1", operator="op-1", action="lp.receive"),
+    StationConfig(name="pick-1", operator="op-picker", action="pick.confirm"),
+    StationConfig(name="load-1", operator="op-loader", action="ship.load"),
+    StationConfig(name="count-1", operator="op-counter", action="count.record"),
     # The production stations' screens (test_kiosk_production.py).
     StationConfig(name="recv-1", operator="op-1", action="lp.receive", flows=["lp.receive"]),
     StationConfig(name="put-1", operator="op-1", action="lp.move", location="A-02"),

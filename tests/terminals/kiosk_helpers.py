@@ -4,6 +4,8 @@ import asyncio
 from collections.abc import Callable
 
 from rich.text import Text
+from textual import events
+from textual.keys import _character_to_key
 from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Input, Static
@@ -22,6 +24,29 @@ async def scan(pilot: Pilot[None], data: str, selector: str = "#scan") -> None:
     assert line.has_focus, f"{selector} should have the focus for the scanner"
     line.value = data
     await pilot.press("enter")
+
+
+def burst(pilot: Pilot[None], *parts: str) -> None:
+    """Keys as a wedge scanner types them, all at once: each character and each Enter
+    (``\n``) goes to the app the way the terminal driver hands it keys, without waiting for
+    the app to handle one before the next (``pilot.press`` waits, which hides merged scans).
+    A part such as ``<f2>`` or ``<escape>`` is that key."""
+    driver = pilot.app._driver
+    assert driver is not None
+    keys: list[tuple[str, str | None]] = []
+    for part in parts:
+        if part.startswith("<") and part.endswith(">"):
+            keys.append((part[1:-1], None))
+            continue
+        for char in part:
+            if char == "\n":
+                keys.append(("enter", "\r"))
+            else:
+                keys.append((char if char.isalnum() else _character_to_key(char), char))
+    for key, character in keys:
+        event = events.Key(key, character)
+        event.set_sender(pilot.app)
+        driver.send_message(event)
 
 
 async def until(

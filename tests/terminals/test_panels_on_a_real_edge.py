@@ -174,8 +174,10 @@ async def test_consume_on_a_real_edge_with_central_offline(edge: Edge) -> None:
         assert visible_digits(panel.query_one(ConsumePanel)) == ["2", "2"]
         text = screen_text(app)
         assert "work order WO-7 · making DOUGH · in_progress" in text
-        stale = next(line for line in text.splitlines() if line.startswith("! may be stale"))
+        stale = next(line for line in text.splitlines() if line.startswith("! "))
         assert "central offline" in stale
+        assert answer["stale_reasons"] == ["central_offline", "never_synced"]
+        assert stale.startswith("! never synced with central")  # no time says since when
 
 
 async def test_output_load_count_pick_and_done_on_a_real_edge(edge: Edge) -> None:

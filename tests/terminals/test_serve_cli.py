@@ -93,10 +93,15 @@ async def test_a_browser_shows_the_served_kiosk_and_saves_a_scan_typed_into_it(
                 queue = (await http.get("/api/v1/queue")).json()
                 recent = (await http.get("/api/v1/stations/pack-2/progress")).json()["recent"]
                 png = await page.screenshot(tmp_path / "kiosk-browser.png")
+                # A burst, as a wedge scanner types in the browser: one scan per Enter.
+                await page.burst("LOC:A-03", "LP0002", "LP0003")
+                await page.wait_for_text("move LP0003 to A-03")
+                wait_until(lambda: len(_moves(edge)) == 3, 10, what="three moves at the edge")
         assert png.startswith(PNG_MAGIC) and len(png) > 10_000
         assert queue["depth"] == 1
         assert [(a["type"], a["state"]) for a in recent] == [("lp.move", "queued")]
         assert recent[0]["summary"] == "move LP0001 to A-02"
+        assert _moves(edge) == ["move LP0001 to A-02", "move LP0002 to A-03", "move LP0003 to A-03"]
         if os.environ.get("IOE_KIOSK_SCREENSHOTS"):
             SCREENSHOT_FOR_DOCS.parent.mkdir(parents=True, exist_ok=True)
             SCREENSHOT_FOR_DOCS.write_bytes(png)
@@ -105,6 +110,12 @@ async def test_a_browser_shows_the_served_kiosk_and_saves_a_scan_typed_into_it(
         wait_until(lambda: not _group_alive(kiosk), 15, what="the served kiosks to end")
     finally:
         kiosk.stop()
+
+
+def _moves(edge: str) -> list[str]:
+    """The station's moves as the edge's queue holds them, oldest first."""
+    recent = httpx.get(f"{edge}/api/v1/stations/pack-2/progress").json()["recent"]
+    return [a["summary"] for a in reversed(recent) if a["type"] == "lp.move"]
 
 
 def _group_alive(proc: Proc) -> bool:

@@ -26,6 +26,12 @@ from terminals.kiosk.job_kinds.base import (
 class CountPanel(KindPanel):
     """count.record: LPs counted so far, the variance signed and in words, the last lines."""
 
+    # The variance takes the figures' room left and wraps there: beside the count in a short
+    # panel it would otherwise lose its sign and word at the panel's edge.
+    DEFAULT_CSS = """
+    CountPanel #count-variance { width: 1fr; }
+    """
+
     COLUMNS = ("LP", "counted", "expected", "variance", "uom", "state")
 
     def compose(self) -> ComposeResult:
