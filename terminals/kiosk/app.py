@@ -39,7 +39,7 @@ from terminals.kiosk.widgets import (
 )
 
 QUEUE_POLL_SECONDS = 1.0
-PROGRESS_POLL_SECONDS = 3.0
+PROGRESS_POLL_SECONDS = 2.0
 RECONNECT_MAX_SECONDS = 5.0
 WIDE_COLUMNS = 120
 NOT_SAVED = "NOT SAVED: the edge is unreachable, scan again when it is back"

@@ -28,6 +28,14 @@ STATIONS = [
     StationConfig(name="pick-1", operator="op-picker", action="pick.confirm"),
     StationConfig(name="load-1", operator="op-loader", action="ship.load"),
     StationConfig(name="count-1", operator="op-counter", action="count.record"),
+    # The production stations' screens (test_kiosk_production.py).
+    StationConfig(name="recv-1", operator="op-1", action="lp.receive", flows=["lp.receive"]),
+    StationConfig(name="put-1", operator="op-1", action="lp.move", location="A-02"),
+    StationConfig(name="line-1", operator="op-1", action="lp.consume"),
+    StationConfig(name="out-1", operator="op-1", action="wo.output"),
+    StationConfig(name="split-1", operator="op-1", action="lp.split"),
+    StationConfig(name="pack-1", operator="op-1", action="lp.pack", flows=["lp.pack", "lp.unpack"]),
+    StationConfig(name="qa-1", operator="op-1", action="qc.hold", flows=["qc.hold", "qc.release"]),
 ]
 
 

@@ -57,6 +57,8 @@ class KindPanel(Widget):
     JobPanel.-compact KindPanel .figures > * { margin-right: 2; }
     JobPanel.-wide KindPanel .body { layout: horizontal; }
     JobPanel.-wide KindPanel .figures { width: 1fr; height: 1fr; }
+    /* Short and wide: the caption wraps in what the figure leaves, never clipping the figure. */
+    JobPanel.-wide.-compact KindPanel .figures > .caption { width: 1fr; }
     JobPanel.-wide KindPanel .details { width: 2fr; margin-left: 2; }
     """
 
