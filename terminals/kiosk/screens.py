@@ -7,7 +7,7 @@ scan goes to the station exactly as on the main screen, and the dialog says so.
 
 import hmac
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, runtime_checkable
 
 from rich.text import Text
 from textual import events, on, work
@@ -17,16 +17,26 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
 
+from terminals.kiosk.client import EdgeClient
 from terminals.kiosk.errors import EdgeRefused, EdgeUnreachable
 from terminals.kiosk.panels import stale_line
 from terminals.kiosk.scan_line import ScanLine
 
-if TYPE_CHECKING:
-    from terminals.kiosk.app import KioskApp
-
 # A prefixed scan (LOC:, OP:, CMD:, ...) is an instruction to the station, never an LP number.
 PREFIXED = re.compile(r"^[A-Za-z]{2,6}:")
 BADGE = "OP:"
+
+
+@runtime_checkable
+class KioskHost(Protocol):
+    """What a dialog needs of the app it opens in: the edge client, the station, the ordered
+    scan worker and the unlock key (the kiosk app provides them; dialogs never import it)."""
+
+    client: EdgeClient
+    station_name: str
+    unlock_key: str | None
+
+    def submit_scan(self, value: str) -> None: ...
 
 
 class KioskDialog(ModalScreen[None]):
@@ -38,11 +48,9 @@ class KioskDialog(ModalScreen[None]):
     TITLE_TEXT = ""
 
     @property
-    def kiosk(self) -> "KioskApp":
-        """The kiosk app (its client, its model, its ordered scan worker)."""
-        from terminals.kiosk.app import KioskApp
-
-        assert isinstance(self.app, KioskApp)
+    def kiosk(self) -> KioskHost:
+        """The kiosk app (its client, its station, its ordered scan worker)."""
+        assert isinstance(self.app, KioskHost)
         return self.app
 
     def compose(self) -> ComposeResult:
