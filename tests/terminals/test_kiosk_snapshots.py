@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from terminals.kiosk.app import KioskApp
 from terminals.kiosk.client import EdgeClient
@@ -80,6 +81,13 @@ def final_states(answers: dict[str, Any]) -> dict[str, str]:
     return states
 
 
+async def steady(pilot: Pilot[None]) -> None:
+    """The scan lines' cursors stop blinking: a snapshot would catch them on or off."""
+    for line in pilot.app.screen.query(Input):
+        line.cursor_blink = False
+    await pilot.pause(0.2)
+
+
 async def settled(pilot: Pilot[None], edge: RecordedEdge) -> None:
     """Until the kiosk shows everything the recording says: events, queue, progress."""
     app = pilot.app
@@ -101,6 +109,7 @@ async def settled(pilot: Pilot[None], edge: RecordedEdge) -> None:
 
     await until(pilot, done, "the recorded answers on screen", timeout=15)
     await pilot.pause(0.3)  # the last redraws (the progress read again after the events)
+    await steady(pilot)
 
 
 def kiosk(edge: RecordedEdge, station: str, **kwargs: Any) -> KioskApp:
@@ -131,7 +140,7 @@ def test_conflicts_dialog(snap_compare: Snap, size: tuple[int, int]) -> None:
             await until(pilot, lambda: isinstance(pilot.app.screen, ConflictsScreen), "dialog")
             table = pilot.app.screen.query_one("#conflicts")
             await until(pilot, lambda: table.row_count == 1, "the conflict listed")  # type: ignore[attr-defined]
-            await pilot.pause(0.2)
+            await steady(pilot)
 
         assert snap_compare(kiosk(edge, "move-1"), terminal_size=size, run_before=run_before)
 
@@ -148,7 +157,7 @@ def test_lookup_stale_with_pending_changes(snap_compare: Snap, size: tuple[int, 
             result = pilot.app.screen.query_one("#lookup-result")
             await until(pilot, lambda: "STALE" in shown(result), "the stale lookup")
             assert "PENDING" in shown(result)
-            await pilot.pause(0.2)
+            await steady(pilot)
 
         assert snap_compare(kiosk(edge, "move-1"), terminal_size=size, run_before=run_before)
 
@@ -161,7 +170,7 @@ def test_unlock_dialog(snap_compare: Snap, size: tuple[int, int]) -> None:
             await settled(pilot, edge)
             await pilot.press("f10")
             await until(pilot, lambda: isinstance(pilot.app.screen, UnlockScreen), "dialog")
-            await pilot.pause(0.2)
+            await steady(pilot)
 
         app = kiosk(edge, "move-1", locked=True, unlock_key="not-shown")
         assert snap_compare(app, terminal_size=size, run_before=run_before)
@@ -176,7 +185,7 @@ def test_edge_unreachable_banner(snap_compare: Snap, size: tuple[int, int]) -> N
             await asyncio.get_running_loop().run_in_executor(None, edge.stop)
             banner = pilot.app.query_one("#link")
             await until(pilot, lambda: "EDGE UNREACHABLE" in shown(banner), "the banner")
-            await pilot.pause(0.2)
+            await steady(pilot)
 
         assert snap_compare(kiosk(edge, "move-1"), terminal_size=size, run_before=run_before)
 
