@@ -169,6 +169,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     broker = KillableBroker(args.broker, work)
     broker.start()
     db_url = args.db or f"sqlite+aiosqlite:///{work / 'central.db'}"
+    # A server database needs central's master key given; the run's own (a fresh database).
+    os.environ.setdefault("IOE_MASTER_KEY", os.urandom(32).hex())
     stack = Stack(work, db_url=db_url, mqtt_url=broker.url)
     try:
         stack.start_central()

@@ -191,11 +191,11 @@ async def record(out: Path) -> None:
         )
         store = await RefStore.open(config.ref_path)
         try:
-            follower = ref_follower(config, store, config.central_public_key())
-            await follower.load()
-            for kind, records in REFERENCE.items():
+            for kind, records in REFERENCE.items():  # as central's deltas put them there
                 items = [RefItem(op="upsert", key=key, data=value) for key, value in records]
                 await store.apply_delta(kind, 1, items, synced=True, now=datetime.now(UTC))
+            follower = ref_follower(config, store, config.central_public_key())
+            await follower.load()  # the cache as an edge restarted on it finds it: synced
             api = create_edge_api(
                 config=config,
                 queue=queue,
