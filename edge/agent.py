@@ -49,7 +49,12 @@ def ref_follower(config: EdgeConfig, store: RefStore, central_key: bytes) -> Ref
         central_key=central_key,
         snapshot_timeout=config.ref_snapshot_timeout_seconds,
         catchup_seconds=config.ref_catchup_seconds,
-        keep={"lp": timedelta(hours=config.ref_lp_keep_hours), "task": done, "hold": done},
+        keep={
+            "lp": timedelta(hours=config.ref_lp_keep_hours),
+            "task": done,
+            "hold": done,
+            "shipment": done,
+        },
         max_items=config.ref_max_items,
     )
 

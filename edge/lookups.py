@@ -26,6 +26,7 @@ KIND_NAMES = {
     "location": "location",
     "work_order": "work order",
     "task": "task",
+    "shipment": "shipment",
 }
 
 
@@ -193,6 +194,10 @@ class RefLookups:
     async def work_order(self, number: str) -> Lookup:
         """A work order by its number."""
         return await self._answer("work_order", number, await self.store.get("work_order", number))
+
+    async def shipment(self, number: str) -> Lookup:
+        """A shipment by its number: its orders, the LPs planned on it and those loaded."""
+        return await self._answer("shipment", number, await self.store.get("shipment", number))
 
     async def tasks(self, station: str | None, locations: list[str] | None) -> TaskList:
         """Open pick tasks (assigned or not), for a station's locations when it has some."""

@@ -7,6 +7,13 @@ never had a kind complete asks for it at the start of each link; the retained he
 edge coming back how far central got, and a kind still behind it after ``catchup_seconds``
 (the deltas did not come: they were published while the edge was away) is asked for too.
 
+Central may be older than the edge: a kind added after the first ones (``FIRST_KINDS``; the
+shipment) is asked for only once central's retained head lists it, since an older central
+refuses a request that names a kind it does not know. So a link's first request waits (at
+most ``HEAD_WAIT``) for the head, which the broker hands over at once when central ever
+published one. A request for exactly the first kinds is sent with no kinds (what edges of that
+time sent, and every central answers alike).
+
 A snapshot arrives as pages on the edge's own topic. They are staged on disk and swapped in
 together when the last one is in; deltas of those kinds arriving meanwhile are held and
 applied after the swap when they follow its ``as_of``. A request that gets no complete answer
@@ -30,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from edge.ref_store import Chain, RefStore, RefStoreError
 from protocol import SignatureRefused, format_ts
 from protocol.ref import (
+    FIRST_KINDS,
     HEAD,
     REF_KINDS,
     RefDelta,
@@ -47,6 +55,9 @@ Publish = Callable[[str, bytes], Awaitable[None]]
 MAX_HELD = 10_000  # deltas held per kind during a snapshot; beyond, the swap asks again
 MAX_SNAPSHOT_WAIT = 60.0
 MIN_WAIT = 0.05
+# How long a link's first request waits for central's retained head (it comes at once when
+# central ever published one), so one request asks for every kind central publishes.
+HEAD_WAIT = 1.0
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,11 @@ class RefFollower:
         self._heads: dict[str, int] = {}
         self._behind_since: dict[str, float] = {}
         self._wanted: set[str] = set()
+        # Kinds central is not known to publish: the later ones, until a head lists them.
+        self._unpublished: set[str] = set(REF_KINDS) - set(FIRST_KINDS)
+        self._told: set[str] = set()  # what the log last said central does not publish
+        self._head_seen = False
+        self._asks_from = 0.0  # monotonic time from which the link's first request may go
         self._request: _Request | None = None
         self._timeout = snapshot_timeout
         self._held: dict[str, list[RefDelta]] = {}
@@ -131,6 +147,7 @@ class RefFollower:
         self._requeue()  # an answer to a request of the previous link may never come
         self._timeout = self.snapshot_timeout
         self._wanted |= {k for k, c in self._chains.items() if not c.synced}
+        self._asks_from = time.monotonic() + (0.0 if self._head_seen else HEAD_WAIT)
         try:
             while True:
                 self._poke.clear()  # before the tick: a poke during it wakes the next wait
@@ -262,6 +279,8 @@ class RefFollower:
         if head.site != self.site:
             raise SignatureRefused("REF_WRONG_SITE", f"a head of site {head.site}")
         self._heads.update({k: v for k, v in head.heads.items() if k in self._chains})
+        self._head_seen = True
+        self._published(set(REF_KINDS) - set(head.heads))
         now = time.monotonic()
         level = []
         for kind in REF_KINDS:
@@ -277,6 +296,21 @@ class RefFollower:
             chain = self._chains[kind]
             self._chains[kind] = Chain(kind, chain.last_id, stamp, chain.synced)
         self._poke.set()
+
+    def _published(self, unpublished: set[str]) -> None:
+        """Central publishes every kind but ``unpublished``; a kind it now publishes that
+        this edge never had whole is asked for (central was upgraded)."""
+        added = self._unpublished - unpublished
+        if unpublished and unpublished != self._told:
+            log.warning(
+                "central does not publish %s (it is older than this edge): not asked for",
+                ", ".join(sorted(unpublished)),
+            )
+        self._unpublished, self._told = unpublished, unpublished
+        self._wanted -= unpublished
+        wanted = [k for k in REF_KINDS if k in added and not self._chains[k].synced]
+        if wanted:
+            self._want(wanted)
 
     # -- snapshots ------------------------------------------------------------------------
 
@@ -294,12 +328,17 @@ class RefFollower:
         kinds = set(self._wanted)
         if self._request is not None:
             kinds |= set(self._request.kinds)
+        kinds -= self._unpublished
+        self._wanted -= self._unpublished
         ordered = tuple(k for k in REF_KINDS if k in kinds)
+        if not ordered:
+            self._request = None
+            return
         request = RefSnapshotRequest(
             id=uuid.uuid4().hex,
             site=self.site,
             edge=self.edge,
-            kinds=[] if len(ordered) == len(REF_KINDS) else list(ordered),  # type: ignore[arg-type]
+            kinds=[] if ordered == FIRST_KINDS else list(ordered),  # type: ignore[arg-type]
             ts=format_ts(datetime.now(UTC)),
         )
         # Taken over before any await: a gap seen meanwhile is wanted anew, not lost.
@@ -369,7 +408,7 @@ class RefFollower:
                 self._timeout,
             )
             await self._ask()
-        elif self._wanted:
+        elif self._wanted and (self._head_seen or now >= self._asks_from):
             await self._ask()
         if now >= self._next_prune:
             self._next_prune = now + self.prune_interval
@@ -385,5 +424,7 @@ class RefFollower:
         times = [self._next_prune]
         if self._request is not None:
             times.append(self._request.deadline)
+        elif self._wanted and not self._head_seen:
+            times.append(self._asks_from)
         times += [since + self.catchup_seconds for since in self._behind_since.values()]
         return min(times)

@@ -20,7 +20,8 @@ ENDED = {
     "lp": ("status", ("consumed", "shipped")),
     "task": ("status", ("done", "cancelled")),
     "hold": ("status", ("released",)),
-    "shipment": ("status", ("dispatched", "cancelled")),
+    # Dispatched (and whatever the carrier reports after) or cancelled: nothing more loads.
+    "shipment": ("status", ("dispatched", "in_transit", "delivered", "exception", "cancelled")),
 }
 
 

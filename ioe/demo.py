@@ -118,8 +118,16 @@ async def run_demo(
             )
         config = load_config(config_path)
         # Ports may differ from the last run; the scanner follows the demo's scans file.
+        # Its kiosks forward conflict resolutions to this central; SUP-1 is the demo's
+        # supervisor badge (it unlocks a locked kiosk and resolves conflicts).
         config = config.model_copy(
-            update={"mqtt_url": broker.url, "port": edge_port, "data_dir": str(workdir / "edge")}
+            update={
+                "mqtt_url": broker.url,
+                "port": edge_port,
+                "data_dir": str(workdir / "edge"),
+                "central_url": central_url,
+                "supervisors": [DEMO_SUPERVISOR],
+            }
         )
         config = _with_demo_station(config, scans)
         write_config(config, config_path, overwrite=True)
@@ -143,6 +151,8 @@ async def run_demo(
         else:
             on_ready(edge_url, banner)
 
+
+DEMO_SUPERVISOR = "SUP-1"
 
 # Stations without a scanner, one of each kind, for `ioe demo --kiosk` and `ioe kiosk`;
 # split, pack and unpack are reached with ACT: on the move station.

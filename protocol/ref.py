@@ -1,13 +1,13 @@
 """Reference data from central to the edges: deltas, heads and snapshots, signed by central.
 
 An edge answers lookups from its own cache (LPs, products, locations, work orders, pick tasks,
-holds), so a station offline still knows what it scans. Central publishes each kind's changes
-on ``ioe/v1/{site}/ref/{kind}`` as ``RefDelta`` messages. Per (site, kind) the deltas form a
-chain: each names the id of the one before (``prev``), so an edge that missed one sees the
-gap. A retained ``RefHead`` on ``ioe/v1/{site}/ref/head`` tells an edge coming back how far
-every chain has got. An edge that starts empty or sees a gap asks for a snapshot on its own
-``ref-request`` topic (HMAC-signed with its key, like its actions) and gets the pages on its
-``ref-snapshot`` topic.
+holds, shipments), so a station offline still knows what it scans. Central publishes each
+kind's changes on ``ioe/v1/{site}/ref/{kind}`` as ``RefDelta`` messages. Per (site, kind) the
+deltas form a chain: each names the id of the one before (``prev``), so an edge that missed
+one sees the gap. A retained ``RefHead`` on ``ioe/v1/{site}/ref/head`` tells an edge coming
+back how far every chain has got. An edge that starts empty or sees a gap asks for a snapshot
+on its own ``ref-request`` topic (HMAC-signed with its key, like its actions) and gets the
+pages on its ``ref-snapshot`` topic.
 
 Everything central sends is signed with central's Ed25519 key (the one its state is signed
 with, under another domain tag), so no other client of the broker can feed an edge made-up
@@ -29,20 +29,24 @@ from protocol.errors import SignatureRefused
 from protocol.wire import dumps
 
 REF_VERSION = 1
-REF_KINDS = ("product", "location", "work_order", "task", "hold", "lp")
+REF_KINDS = ("product", "location", "work_order", "task", "hold", "lp", "shipment")
+# The kinds of the first reference data, which a request with no ``kinds`` asks for: edges
+# made before later kinds (shipment) send that, and could not read pages of a kind they do
+# not know. An edge names every later kind it wants.
+FIRST_KINDS = ("product", "location", "work_order", "task", "hold", "lp")
 HEAD = "head"  # the retained topic ioe/v1/{site}/ref/head
 # Prefixed to the signed bytes so a reference signature can never be taken for anything else.
 REF_DOMAIN = b"ioe/v1/ref\n"
 REQUEST_DOMAIN = b"ioe/v1/ref-request\n"
 
-RefKind = Literal["product", "location", "work_order", "task", "hold", "lp"]
+RefKind = Literal["product", "location", "work_order", "task", "hold", "lp", "shipment"]
 
 
 class RefItem(BaseModel):
     """One record's current state (``upsert``), or its removal (``delete``, ``data`` None).
 
     ``key`` per kind: product code, location code, work order number, task number, hold id
-    (as text), LP number. ``data`` shapes are in docs/events.md#reference-data."""
+    (as text), LP number, shipment number. ``data`` shapes are in docs/events.md#reference-data."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -82,7 +86,7 @@ class RefHead(BaseModel):
 
 class RefSnapshotRequest(BaseModel):
     """An edge asks for the whole current state (on ``ioe/v1/{site}/{edge}/ref-request``),
-    signed with its key like its actions; ``kinds`` empty means every kind."""
+    signed with its key like its actions; ``kinds`` empty means ``FIRST_KINDS``."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -38,6 +38,7 @@ class EventType(StrEnum):
     TASK_DONE = "task.done"
     TASK_CANCELLED = "task.cancelled"
     # Shipments (subject: the shipment number)
+    SHIPMENT_PLANNED = "shipment.planned"  # created from orders, or given more orders
     SHIPMENT_DISPATCHED = "shipment.dispatched"
     # Quality (subject: the held LP number, or product/lot for a lot hold)
     QUALITY_HOLD = "quality.hold"

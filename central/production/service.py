@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -26,12 +26,12 @@ from central.db.tables import (
     material_alternatives,
     products,
     reservations,
-    stock_moves,
     work_order_materials,
     work_orders,
 )
 from central.errors import AlreadyExists, CentralError, InvalidReference, NotFound
 from central.events.types import EventType
+from central.production.consumed import alternatives_of, consumed_by_product, line_consumed
 from central.production.lifecycle import transition
 from protocol.types import limit_of
 
@@ -419,33 +419,13 @@ async def list_materials(
                 lp=row.lp, qty=row.qty, lot=row.lot, expiry=row.expiry, location=row.location
             )
         )
-    consumed = dict(
-        (
-            await conn.execute(
-                select(stock_moves.c.product_id, func.sum(stock_moves.c.qty))
-                .where(
-                    stock_moves.c.work_order_id == work_order_id, stock_moves.c.kind == "CONSUME"
-                )
-                .group_by(stock_moves.c.product_id)
-            )
-        ).all()
-    )
-    alternatives: dict[int, list[tuple[int, str]]] = {}
-    for material_id, product_id, code in await conn.execute(
-        select(material_alternatives.c.material_id, products.c.id, products.c.code)
-        .join(products, products.c.id == material_alternatives.c.product_id)
-        .where(material_alternatives.c.material_id.in_([m.id for m in materials]))
-        .order_by(material_alternatives.c.id)
-    ):
-        alternatives.setdefault(material_id, []).append((product_id, code))
+    consumed = (await consumed_by_product(conn, [work_order_id]))[work_order_id]
+    alternatives = await alternatives_of(conn, [m.id for m in materials])
     items = []
     for material in materials:
         reserved_lps = lps.get(material.id, [])
         others = alternatives.get(material.id, [])
-        used = -sum(
-            (consumed.get(p, Decimal(0)) for p in (material.component_id, *(p for p, _ in others))),
-            Decimal(0),
-        )
+        used = line_consumed(material.component_id, others, consumed)
         tolerance = default_tolerance if material.tolerance is None else material.tolerance
         items.append(
             Material(
@@ -470,7 +450,7 @@ async def list_materials(
     }
     off_ids = sorted(p for p, qty in consumed.items() if p not in on_lines and qty)
     off_bom = [
-        OffBom(product=row.code, uom=row.uom, consumed=-consumed[row.id])
+        OffBom(product=row.code, uom=row.uom, consumed=consumed[row.id])
         for row in await conn.execute(
             select(products.c.id, products.c.code, products.c.uom)
             .where(products.c.id.in_(off_ids))

@@ -1,8 +1,10 @@
 """The reference publisher: an outbox consumer that turns events into signed deltas per kind.
 
 For the events of one relay step it works out which records changed (docs/events.md: the
-subject of lp.* / wo.* / task.* / product.changed / location.changed, every LP in
-``payload["lps"]``, a hold's ``payload["hold_id"]``), reads their current state in a few
+subject of lp.* / wo.* / task.* / shipment.* / product.changed / location.changed, every LP in
+``payload["lps"]``, the work order in ``payload["work_order"]`` and the shipment in
+``payload["shipment"]``, a hold's ``payload["hold_id"]``, and the open shipments of an order
+named by an order.* subject or a ``payload["order"]``), reads their current state in a few
 batched queries (central/ref/records.py), and publishes per (site, kind) one ``RefDelta``
 whose id is the newest event of that kind in the step and whose ``prev`` is the chain's head,
 then the site's retained ``RefHead``. The heads move in the consumer's transaction and the
@@ -30,6 +32,7 @@ from central.clock import now
 from central.db.tables import ref_heads
 from central.events.reading import StoredEvent
 from central.events.types import EventType
+from central.ref.details import open_shipments_of
 from central.ref.link import BrokerAway, BrokerLink
 from central.ref.records import read_items
 from protocol import ProtocolError, format_ts
@@ -42,7 +45,10 @@ log = logging.getLogger(__name__)
 CONSUMER = "ref"
 PUBLISH_TIMEOUT = 30.0  # seconds for the broker to confirm a snapshot's pages
 # Event types whose subject is a record of a kind.
-SUBJECT_KIND = {"lp.": "lp", "wo.": "work_order", "task.": "task"}
+SUBJECT_KIND = {"lp.": "lp", "wo.": "work_order", "task.": "task", "shipment.": "shipment"}
+# Payload fields that name a record of a kind besides the subject (a consume's or an
+# output's work order, a load's shipment).
+PAYLOAD_KIND = {"work_order": "work_order", "shipment": "shipment"}
 SUBJECT_TYPES = {EventType.PRODUCT_CHANGED.value: "product", "location.changed": "location"}
 # Event families that may change reference records (through their subject or payload).
 FAMILIES = ("lp.", "wo.", "task.", "order.", "shipment.", "quality.", "count.")
@@ -59,6 +65,9 @@ class Changes:
 
     keys: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     newest: dict[str, int] = field(default_factory=dict)
+    # Orders whose picks or cancels may change what their open shipments are to carry: the
+    # newest event naming each (resolved to shipments by ``add_order_shipments``).
+    orders: dict[str, int] = field(default_factory=dict)
 
     def add(self, kind: str, key: Any, event_id: int) -> None:
         """Record that ``key`` of ``kind`` changed in event ``event_id``."""
@@ -66,6 +75,11 @@ class Changes:
             return
         self.keys[kind].add(str(key))
         self.newest[kind] = max(self.newest.get(kind, 0), event_id)
+
+    def add_order(self, number: Any, event_id: int) -> None:
+        """Record that order ``number`` changed in event ``event_id``."""
+        if isinstance(number, str) and number:
+            self.orders[number] = max(self.orders.get(number, 0), event_id)
 
 
 def changed_records(events: list[StoredEvent]) -> dict[str, Changes]:
@@ -86,9 +100,24 @@ def changed_records(events: list[StoredEvent]) -> dict[str, Changes]:
             for number in lps:
                 if isinstance(number, str):
                     changes.add("lp", number, event.id)
+        for name, named in PAYLOAD_KIND.items():
+            if isinstance(payload.get(name), str):
+                changes.add(named, payload[name], event.id)
         if event.type.startswith("quality.") and payload.get("hold_id") is not None:
             changes.add("hold", payload["hold_id"], event.id)
-    return {site: changes for site, changes in sites.items() if changes.keys}
+        if event.type.startswith("order."):
+            changes.add_order(event.subject, event.id)
+        changes.add_order(payload.get("order"), event.id)
+    return {site: changes for site, changes in sites.items() if changes.keys or changes.orders}
+
+
+async def add_order_shipments(conn: AsyncConnection, site: str, changes: Changes) -> None:
+    """Add the open shipments of the orders ``changes`` names: a pick for an order, or its
+    cancel, changes what they are to carry."""
+    if not changes.orders:
+        return
+    for order, shipment in await open_shipments_of(conn, site, changes.orders):
+        changes.add("shipment", shipment, changes.orders[order])
 
 
 async def read_heads(conn: AsyncConnection, sites: Collection[str]) -> dict[str, dict[str, int]]:
@@ -146,6 +175,11 @@ class RefPublisher:
         # Never wait for the broker here: this transaction may hold the database's write
         # lock (SQLite). The relay is woken again when the connection is back.
         mqtt = self.link.current()
+        for site in sites:
+            await add_order_shipments(conn, site, changes[site])
+        sites = [site for site in sites if changes[site].keys]
+        if not sites:
+            return
         heads = await read_heads(conn, sites)
         at = format_ts(now())
         sent: list[asyncio.Future[Any]] = []

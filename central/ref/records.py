@@ -1,13 +1,14 @@
 """The current state of reference records, as the edges receive it (one reader per kind).
 
-Each kind is one SELECT with its joins, read either for the keys a step of events names
-(``read_items``: one query per kind and site, in chunks) or for everything an edge starting
+Each kind is one SELECT with its joins (and, for work orders and shipments, a few batched
+queries for the lines they hold: central/ref/details.py), read either for the keys a step of
+events names (``read_items``: per kind and site, in chunks) or for everything an edge starting
 empty needs (``live_items``: a snapshot). A row becomes a ``RefItem`` upsert with the data
 shape of docs/events.md#reference-data-to-the-edges; a key asked for and not found becomes a
 ``delete``. Quantities are decimal strings and dates ISO, as everywhere on the wire.
 """
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -18,6 +19,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central.clock import now
+from central.db.enums import SHIPMENT_NOT_LEFT
 from central.db.tables import (
     license_plates,
     locations,
@@ -25,13 +27,14 @@ from central.db.tables import (
     products,
     quality_holds,
     sales_orders,
+    shipments,
     stock_moves,
-    work_order_materials,
     work_orders,
 )
+from central.ref.details import chunks, materials, shipment_parts
+from protocol import format_ts
 from protocol.ref import RefItem
 
-CHUNK = 500  # keys per IN list
 WO_FINISHED = ("completed", "closed", "cancelled")
 LP_GONE = ("consumed", "shipped")
 
@@ -44,6 +47,10 @@ def _day(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+# Reads the parts of records that are not in their rows, for many records at once by id.
+Parts = Callable[[AsyncConnection, list[int]], Awaitable[dict[int, dict[str, Any]]]]
+
+
 @dataclass(frozen=True)
 class Kind:
     """How one kind is read: its query for a site, its key column, what is live, its data."""
@@ -54,6 +61,10 @@ class Kind:
     live: Callable[[datetime], ColumnElement[bool]]
     data: Callable[[Row[Any]], dict[str, Any]]
     key_of: Callable[[Row[Any]], str]
+    # What is not in the row, read for many records at once by their ids (central/ref/details.py).
+    parts: Callable[[AsyncConnection, list[int]], Awaitable[dict[int, dict[str, Any]]]] | None = (
+        None
+    )
 
 
 # -- product -----------------------------------------------------------------------------
@@ -85,7 +96,7 @@ def _location_data(row: Row[Any]) -> dict[str, Any]:
     return {"code": row.code, "name": row.name, "kind": row.kind}
 
 
-# -- work order (materials added by read_rows) -------------------------------------------
+# -- work order (materials added by details.materials) -----------------------------------
 
 _wo_product = products.alias("wo_product")
 
@@ -123,8 +134,11 @@ def _wo_data(row: Row[Any]) -> dict[str, Any]:
         "qty_produced": _qty(row.qty_produced),
         "uom": row.uom,
         "status": row.status,
-        "materials": [],
     }
+
+
+async def _wo_parts(conn: AsyncConnection, ids: list[int]) -> dict[int, dict[str, Any]]:
+    return {wo: {"materials": lines} for wo, lines in (await materials(conn, ids)).items()}
 
 
 # -- pick task ---------------------------------------------------------------------------
@@ -258,6 +272,34 @@ def _lp_data(row: Row[Any]) -> dict[str, Any]:
     }
 
 
+# -- shipment (orders and LPs added by details.shipment_parts) ---------------------------
+
+
+def _shipment_query(site: str) -> Select[Any]:
+    return select(
+        shipments.c.id,
+        shipments.c.number,
+        shipments.c.status,
+        shipments.c.carrier,
+        shipments.c.planned_date,
+        shipments.c.dispatched_at,
+    ).where(shipments.c.site == site)
+
+
+def _shipment_live(cutoff: datetime) -> ColumnElement[bool]:
+    return or_(shipments.c.status.in_(SHIPMENT_NOT_LEFT), shipments.c.dispatched_at >= cutoff)
+
+
+def _shipment_data(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "number": row.number,
+        "status": row.status,
+        "carrier": row.carrier,
+        "planned_date": _day(row.planned_date),
+        "dispatched_at": None if row.dispatched_at is None else format_ts(row.dispatched_at),
+    }
+
+
 def _everything(cutoff: datetime) -> ColumnElement[bool]:
     return true()
 
@@ -280,7 +322,13 @@ KINDS: dict[str, Kind] = {
         lambda row: str(row.code),
     ),
     "work_order": Kind(
-        "work_order", _wo_query, work_orders.c.number, _wo_live, _wo_data, lambda r: str(r.number)
+        "work_order",
+        _wo_query,
+        work_orders.c.number,
+        _wo_live,
+        _wo_data,
+        lambda r: str(r.number),
+        _wo_parts,
     ),
     "task": Kind(
         "task",
@@ -301,44 +349,25 @@ KINDS: dict[str, Kind] = {
     "lp": Kind(
         "lp", _lp_query, license_plates.c.number, _lp_live, _lp_data, lambda r: str(r.number)
     ),
+    "shipment": Kind(
+        "shipment",
+        _shipment_query,
+        shipments.c.number,
+        _shipment_live,
+        _shipment_data,
+        lambda r: str(r.number),
+        shipment_parts,
+    ),
 }
-
-
-def _chunks(keys: Collection[Any]) -> Iterable[list[Any]]:
-    ordered = sorted(keys)
-    for start in range(0, len(ordered), CHUNK):
-        yield ordered[start : start + CHUNK]
-
-
-async def _materials(conn: AsyncConnection, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """Each work order's materials, in line order (one query per chunk of work orders)."""
-    found: dict[int, list[dict[str, Any]]] = {wo: [] for wo in ids}
-    for chunk in _chunks(ids):
-        rows = await conn.execute(
-            select(
-                work_order_materials.c.work_order_id,
-                work_order_materials.c.qty_required,
-                products.c.code,
-                products.c.uom,
-            )
-            .join(products, products.c.id == work_order_materials.c.component_id)
-            .where(work_order_materials.c.work_order_id.in_(chunk))
-            .order_by(work_order_materials.c.work_order_id, work_order_materials.c.line)
-        )
-        for row in rows:
-            found[row.work_order_id].append(
-                {"product": row.code, "qty": _qty(row.qty_required), "uom": row.uom}
-            )
-    return found
 
 
 async def _items(conn: AsyncConnection, kind: Kind, query: Select[Any]) -> dict[str, RefItem]:
     rows = list(await conn.execute(query))
     datas = [kind.data(row) for row in rows]
-    if kind.name == "work_order" and rows:
-        materials = await _materials(conn, [row.id for row in rows])
+    if kind.parts is not None and rows:
+        parts = await kind.parts(conn, [row.id for row in rows])
         for row, data in zip(rows, datas, strict=True):
-            data["materials"] = materials[row.id]
+            data.update(parts[row.id])
     return {
         kind.key_of(row): RefItem(op="upsert", key=kind.key_of(row), data=data)
         for row, data in zip(rows, datas, strict=True)
@@ -359,7 +388,7 @@ async def read_items(
     record found, a delete per key not found."""
     kind = KINDS[kind_name]
     found: dict[str, RefItem] = {}
-    for chunk in _chunks(_typed_keys(kind, keys)):
+    for chunk in chunks(_typed_keys(kind, keys)):
         found.update(await _items(conn, kind, kind.query(site).where(kind.key.in_(chunk))))
     return [found.get(key) or RefItem(op="delete", key=key) for key in sorted(keys)]
 

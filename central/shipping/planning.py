@@ -15,6 +15,8 @@ from central.db.enums import ShipmentStatus
 from central.db.rows import page
 from central.db.tables import customers, sales_orders, shipment_orders, shipments
 from central.errors import ActionConflict, InvalidReference, NotFound
+from central.events.outbox import DomainEvent, write_events
+from central.events.types import EventType
 from central.orders.records import link_shipment, next_numbers
 from central.shipping.picked import LoadedLp, ShipLp, loaded_lps, planned_lps
 
@@ -56,7 +58,7 @@ class Shipment:
     missing: list[ShipLp] | None = None
 
 
-async def _orders_of(conn: AsyncConnection, ids: list[int]) -> dict[int, list[ShipmentOrder]]:
+async def orders_of(conn: AsyncConnection, ids: list[int]) -> dict[int, list[ShipmentOrder]]:
     """The orders each shipment serves, by order number."""
     found: dict[int, list[ShipmentOrder]] = {i: [] for i in ids}
     if not ids:
@@ -82,7 +84,7 @@ async def _orders_of(conn: AsyncConnection, ids: list[int]) -> dict[int, list[Sh
 async def _shipments(conn: AsyncConnection, rows: list[Any], *, whole: bool) -> list[Shipment]:
     """Shipments of ``rows`` with their orders (and, ``whole``, their LPs)."""
     ids = [row.id for row in rows]
-    orders = await _orders_of(conn, ids)
+    orders = await orders_of(conn, ids)
     loaded = await loaded_lps(conn, ids)
     answer = []
     for row in rows:
@@ -183,7 +185,7 @@ async def plan_shipment(
         )
     ).scalar_one()
     await link_shipment(conn, shipment_id, orders)
-    await audit.record(
+    entry = await audit.record(
         conn,
         caller=caller,
         action="shipment.plan",
@@ -191,7 +193,9 @@ async def plan_shipment(
         site=site,
         details={"orders": orders, "carrier": carrier},
     )
-    return await get_shipment(conn, caller=caller, shipment_id=shipment_id)
+    shipment = await get_shipment(conn, caller=caller, shipment_id=shipment_id)
+    await _planned(conn, shipment, added=orders, caller=caller, cause=entry)
+    return shipment
 
 
 async def add_orders(
@@ -209,7 +213,7 @@ async def add_orders(
         )
     orders = await _plannable_orders(conn, site=row.site, order_ids=order_ids)
     await link_shipment(conn, row.id, orders)
-    await audit.record(
+    entry = await audit.record(
         conn,
         caller=caller,
         action="shipment.add_orders",
@@ -217,7 +221,37 @@ async def add_orders(
         site=row.site,
         details={"orders": orders},
     )
-    return await get_shipment(conn, caller=caller, shipment_id=row.id)
+    shipment = await get_shipment(conn, caller=caller, shipment_id=row.id)
+    await _planned(conn, shipment, added=orders, caller=caller, cause=entry)
+    return shipment
+
+
+async def _planned(
+    conn: AsyncConnection, shipment: Shipment, *, added: list[int], caller: Caller, cause: str
+) -> None:
+    """Write ``shipment.planned``: the shipment got orders, and with them the LPs it is to
+    carry (the edges' load stations learn of it from this event)."""
+    new = set(added)
+    await write_events(
+        conn,
+        [
+            DomainEvent(
+                EventType.SHIPMENT_PLANNED,
+                shipment.site,
+                shipment.number,
+                {
+                    "status": shipment.status,
+                    "orders": [o.number for o in shipment.orders],
+                    "added": [o.number for o in shipment.orders if o.id in new],
+                    "carrier": shipment.carrier,
+                    "planned_date": shipment.planned_date,
+                    "planned": [lp.lp for lp in shipment.planned or []],
+                    "operator": caller.name,
+                },
+                cause=cause,
+            )
+        ],
+    )
 
 
 async def list_shipments(

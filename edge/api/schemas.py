@@ -189,7 +189,7 @@ class EventOut(BaseModel):
 class LookupOut(BaseModel):
     """A record from the edge's reference cache, and how far to trust it."""
 
-    kind: Literal["lp", "product", "location", "work_order"]
+    kind: Literal["lp", "product", "location", "work_order", "shipment"]
     key: str = Field(description="what was looked up (a GTIN finds its product)")
     data: dict[str, Any] = Field(description="the record (docs/events.md#reference-data)")
     as_of: str | None = Field(description="when central was last heard for this kind")

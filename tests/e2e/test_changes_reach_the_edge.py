@@ -45,6 +45,8 @@ def seed(stack: Stack) -> dict[str, int]:
     }
     for code in ("RECV", "A-01", "A-02"):
         stack.api("POST", "/locations", json={"site": SITE, "code": code, "name": f"Bay {code}"})
+    dock = {"site": SITE, "code": "SHIP-1", "name": "Dock 1", "kind": "shipping"}
+    stack.api("POST", "/locations", json=dock)  # where picks stage what ships
     bom = {"items": [{"component": "RAW-1", "qty_per": "2"}]}
     stack.api("POST", f"/products/{ids['FG-1']}/bom", json=bom)
     return ids
@@ -94,6 +96,12 @@ def settled(stack: Stack, path: str, check: Callable[[dict[str, Any]], bool]) ->
 
 def parse(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def to_ms(text: str) -> datetime:
+    """A time as the wire carries it: to the millisecond (central's REST answers have more)."""
+    at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
 
 
 def committed_at(stack: Stack, event_type: str, subject: str) -> float:
@@ -158,6 +166,20 @@ def central_view(stack: Stack, kind: str, key: str) -> dict[str, Any]:
             "gtins": [p["gtin"]] if p["gtin"] else [],
             "shelf_life_days": p["shelf_life_days"],
         }
+    if kind == "shipment":
+        (found,) = [
+            s
+            for s in stack.api("GET", "/shipments", params={"site": SITE, "limit": 500})["items"]
+            if s["number"] == key
+        ]
+        sh = stack.api("GET", f"/shipments/{found['id']}")
+        return {
+            "status": sh["status"],
+            "orders": [o["number"] for o in sh["orders"]],
+            "planned": [lp["lp"] for lp in sh["planned"]],
+            "loaded": [lp["lp"] for lp in sh["loaded"]],
+            "dispatched_at": sh["dispatched_at"] and to_ms(sh["dispatched_at"]),
+        }
     if kind == "location":
         (loc,) = [
             loc
@@ -177,7 +199,9 @@ def central_view(stack: Stack, kind: str, key: str) -> dict[str, Any]:
         "qty_produced": qty(wo["qty_produced"]),
         "uom": wo["uom"],
         "status": wo["status"],
-        "materials": [(m["component"], qty(m["required"]), m["uom"]) for m in materials],
+        "materials": [
+            (m["component"], qty(m["required"]), m["uom"], qty(m["consumed"])) for m in materials
+        ],
     }
 
 
@@ -190,17 +214,31 @@ def edge_view(data: dict[str, Any], kind: str) -> dict[str, Any]:
         return {f: data[f] for f in ("name", "uom", "type", "gtins", "shelf_life_days")}
     if kind == "location":
         return {f: data[f] for f in ("name", "kind")}
+    if kind == "shipment":
+        return {
+            **{f: data[f] for f in ("status", "orders", "planned", "loaded")},
+            "dispatched_at": data["dispatched_at"] and to_ms(data["dispatched_at"]),
+        }
     return {
         "product": data["product"],
         "qty_planned": qty(data["qty_planned"]),
         "qty_produced": qty(data["qty_produced"]),
         "uom": data["uom"],
         "status": data["status"],
-        "materials": [(m["product"], qty(m["qty"]), m["uom"]) for m in data["materials"]],
+        "materials": [
+            (m["product"], qty(m["qty"]), m["uom"], qty(m["qty_consumed"]))
+            for m in data["materials"]
+        ],
     }
 
 
-PATHS = {"lp": "lp", "product": "product", "location": "location", "work_order": "work-order"}
+PATHS = {
+    "lp": "lp",
+    "product": "product",
+    "location": "location",
+    "work_order": "work-order",
+    "shipment": "shipment",
+}
 
 
 def mismatches(stack: Stack, records: list[tuple[str, str]]) -> list[str]:
@@ -233,6 +271,44 @@ def agree(stack: Stack, records: list[tuple[str, str]]) -> None:
         wait_until(agrees, 60, interval=0.1, what="the edge's lookups to match central")
     except TimeoutError as err:
         raise AssertionError("\n".join(wrong)) from err
+
+
+def ship_live(stack: Stack, delays: list[float]) -> str:
+    """A shipment planned at the office, its order's LP picked and loaded at the edge, and
+    dispatched: each step reaches the edge's lookup of the shipment; its number."""
+    goods = {"item": "FG-1", "qty": "4", "uom": "ea", "location": "A-02", "lp": "LP-S"}
+    applied(stack, EDGE, act(stack, EDGE, "lp.receive", goods))
+    line = {"product": "FG-1", "qty": "4", "unit_price": "3"}
+    order = stack.api("POST", "/orders", json={"site": SITE, "customer": "ACME", "lines": [line]})
+    (task,) = stack.api("POST", f"/orders/{order['id']}/release", json={})["tasks"]
+    shipment = stack.api("POST", "/shipments", json={"site": SITE, "orders": [order["id"]]})
+    number = str(shipment["number"])
+    path = f"shipment/{number}"
+    seen = seen_after(stack, path, lambda d: d["orders"] == [order["number"]])
+    delays.append(
+        report("shipment planned (API)", committed_at(stack, "shipment.planned", number), seen)
+    )
+
+    pick = act(stack, EDGE, "pick.confirm", {"task": task["number"], "lp": "LP-S", "qty": "4"})
+    seen = seen_after(stack, path, lambda d: d["planned"] == ["LP-S"])
+    ack = parse(applied(stack, EDGE, pick)["acked_at"])
+    delays.append(
+        report("pick for its order (edge)", committed_at(stack, "lp.picked", "LP-S"), seen, ack)
+    )
+
+    load = act(stack, EDGE, "ship.load", {"shipment": number, "lp": "LP-S"})
+    seen = seen_after(stack, path, lambda d: d["loaded"] == ["LP-S"])
+    ack = parse(applied(stack, EDGE, load)["acked_at"])
+    delays.append(report("load (edge)", committed_at(stack, "lp.loaded", "LP-S"), seen, ack))
+
+    stack.api("POST", f"/shipments/{shipment['id']}/dispatch")
+    seen = seen_after(stack, path, lambda d: d["status"] == "dispatched")
+    delays.append(
+        report(
+            "shipment dispatched (API)", committed_at(stack, "shipment.dispatched", number), seen
+        )
+    )
+    return number
 
 
 # -- the test ---------------------------------------------------------------------------------
@@ -280,8 +356,26 @@ def test_changes_reach_the_edge_live_and_after_it_was_killed(
     delays.append(
         report("work order released (API)", committed_at(stack, "wo.released", "WO-1"), seen)
     )
+    # A consume on the floor (into a work order of its own: it starts the order it goes
+    # into, and WO-1 is started by the API below): the work order's figures follow it.
+    kit = {"site": SITE, "number": "WO-K", "product": "FG-1", "qty": "1", "status": "released"}
+    stack.api("POST", "/work-orders", json=kit)
+    consume = act(stack, EDGE, "lp.consume", {"lp": "LP-A", "work_order": "WO-K", "qty": "2"})
+    seen = seen_after(stack, "work-order/WO-K", lambda d: d["materials"][0]["qty_consumed"] == "2")
+    ack = parse(applied(stack, EDGE, consume)["acked_at"])
+    delays.append(report("consume (edge)", committed_at(stack, "lp.consumed", "LP-A"), seen, ack))
+    number = ship_live(stack, delays)
     print(f"live changes reached the edge's lookups within {1000 * max(delays):.0f} ms")
-    agree(stack, [("lp", "LP-A"), ("work_order", "WO-1"), ("product", "P-NEW")])
+    agree(
+        stack,
+        [
+            ("lp", "LP-A"),
+            ("work_order", "WO-1"),
+            ("work_order", "WO-K"),
+            ("product", "P-NEW"),
+            ("shipment", number),
+        ],
+    )
 
     # -- the edge is SIGKILLed; the plant goes on ------------------------------------------
     stack.kill_edge(EDGE)
@@ -305,8 +399,9 @@ def test_changes_reach_the_edge_live_and_after_it_was_killed(
         act(stack, OTHER, "lp.receive", pallet),
         act(stack, OTHER, "lp.move", {"lp": "LP-A", "to_location": "B-01"}),
         act(stack, OTHER, "lp.split", {"lp": "LP-A", "qty": "3", "new_lp": "LP-A1"}),
-        act(stack, OTHER, "lp.consume", {"lp": "LP-A", "work_order": "WO-1", "qty": "4"}),
+        act(stack, OTHER, "lp.consume", {"lp": "LP-A", "work_order": "WO-1", "qty": "2"}),
         act(stack, OTHER, "lp.consume", {"lp": "LP-C", "work_order": "WO-1"}),
+        act(stack, OTHER, "wo.output", {"work_order": "WO-1", "qty": "1", "location": "A-01"}),
         # LP-B goes where its pallet goes, and is held with it.
         act(stack, OTHER, "lp.pack", {"lp": "LP-B", "parent": "LP-P"}),
         act(stack, OTHER, "lp.move", {"lp": "LP-P", "to_location": "A-02"}),
@@ -329,7 +424,8 @@ def test_changes_reach_the_edge_live_and_after_it_was_killed(
         *(("lp", n) for n in ("LP-A", "LP-A1", "LP-B", "LP-C", "LP-P")),
         *(("product", c) for c in ("RAW-1", "FG-1", "PALLET", "P-NEW", "P-LATE")),
         *(("location", c) for c in ("RECV", "A-01", "A-02", "B-01")),
-        *(("work_order", n) for n in ("WO-1", "WO-2")),
+        *(("work_order", n) for n in ("WO-1", "WO-2", "WO-K")),
+        ("shipment", number),
     ]
     agree(stack, records)
     caught_up = time.monotonic() - back
@@ -353,5 +449,11 @@ def test_changes_reach_the_edge_live_and_after_it_was_killed(
     ) == ("A-02", "LP-P", "on_hold")
     assert lookup(stack, "lp/LP-C")["data"]["status"] == "consumed"  # type: ignore[index]
     assert lookup(stack, "lp/LP-A1")["data"]["location"] == "A-02"  # type: ignore[index]
-    assert lookup(stack, "work-order/WO-1")["data"]["status"] == "in_progress"  # type: ignore[index]
+    wo_1 = lookup(stack, "work-order/WO-1")
+    assert wo_1 is not None and wo_1["data"]["status"] == "in_progress"
+    assert (wo_1["data"]["qty_produced"], wo_1["data"]["materials"][0]["qty_consumed"]) == (
+        "1", "8",
+    )  # fmt: skip
+    shipped = lookup(stack, f"shipment/{number}")
+    assert shipped is not None and shipped["data"]["status"] == "dispatched"
     assert lookup(stack, f"product/{RAW_GTIN}")["data"]["code"] == "RAW-1"  # type: ignore[index]

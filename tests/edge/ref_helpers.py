@@ -151,9 +151,11 @@ class ScriptedCentral:
         as_of: dict[str, int],
         *,
         skip: set[int] = frozenset(),  # type: ignore[assignment]
+        published: tuple[str, ...] = REF_KINDS,
     ) -> None:
-        """Answer a request with one page per kind asked (pages listed in ``skip`` not sent)."""
-        kinds = list(request.kinds) or list(REF_KINDS)
+        """Answer a request with one page per kind asked (pages listed in ``skip`` not sent);
+        ``published``: the kinds this central knows (an older one knows fewer)."""
+        kinds = [k for k in list(request.kinds) or list(REF_KINDS) if k in published]
         for number, kind in enumerate(kinds, start=1):
             if number in skip:
                 continue

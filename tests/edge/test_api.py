@@ -251,6 +251,7 @@ async def test_every_path_documents_its_answer(client: httpx.AsyncClient) -> Non
         "/api/v1/lookup/product/{code}",
         "/api/v1/lookup/location/{code}",
         "/api/v1/lookup/work-order/{number}",
+        "/api/v1/lookup/shipment/{number}",
         "/api/v1/tasks",
         "/api/v1/stations/{station}/progress",
         "/api/v1/operators/{operator_id}",

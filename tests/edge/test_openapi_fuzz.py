@@ -2,6 +2,7 @@
 answer matches its documented schema, every status code is documented."""
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -19,11 +20,18 @@ from edge.queue import ActionQueue
 from edge.ref_store import RefStore
 from edge.station_log import StationLog
 from edge.stations import StationRunner
+from protocol.ref import RefItem
 from tests.openapi_fuzz import brief, fuzz_app
 
 # The event stream never ends, so it cannot be checked as request/response.
 STREAMS = ("GET /api/v1/events",)
 API_KEY = "fuzz-key-0123456789abcdef"
+# A record in the cache, so a lookup answers 200 too (``number`` is pinned to its key).
+SHIPMENT = RefItem(
+    op="upsert",
+    key="SH-000001",
+    data={"number": "SH-000001", "status": "planned", "planned": ["LP1"], "loaded": []},
+)
 
 
 @pytest.fixture
@@ -38,6 +46,7 @@ async def client(
     central = create_app(CentralSettings(db_url=migrated_database_url), engine=engine)
     desk = ConflictDesk(keyed, StationLog(queue), transport=httpx.ASGITransport(app=central))
     store = await RefStore.open(keyed.ref_path)
+    await store.apply_delta("shipment", 1, [SHIPMENT], synced=True, now=datetime.now(UTC))
     follower = ref_follower(keyed, store, keyed.central_public_key())
 
     def link() -> dict[str, bool]:
@@ -66,7 +75,11 @@ async def client(
 async def test_edge_api_survives_fuzzing(client: httpx.AsyncClient) -> None:
     app = client._transport.app  # type: ignore[attr-defined]
     report = await fuzz_app(
-        app.openapi(), client, skip=STREAMS, max_examples=40, known={"station": "pack-2"}
+        app.openapi(),
+        client,
+        skip=STREAMS,
+        max_examples=40,
+        known={"station": "pack-2", "number": SHIPMENT.key},
     )
     assert all(report.calls.values()), report.calls  # every operation was really called
     assert not report.failures, brief(report) + "\n\n" + report.summary()

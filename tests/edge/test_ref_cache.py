@@ -58,7 +58,7 @@ def site() -> str:
 async def synced(edge: Edge, central: ScriptedCentral, as_of: dict[str, int]) -> None:
     """Answer the edge's first snapshot request (every kind) with PRODUCT and LP1 at A-01."""
     request = await central.wait_requests(1)
-    assert request.kinds == [], "an empty cache asks for every kind"
+    assert request.kinds == [], "an empty cache asks for every kind (the first ones: no list)"
     records = {"product": [item("P-100", PRODUCT)], "lp": [item("LP1", lp("LP1"))]}
     await central.answer(request, records, as_of)
     await until(lambda: edge.follower.snapshots == 1, "the snapshot to be swapped in")
@@ -356,3 +356,79 @@ async def test_a_consumed_lp_leaves_the_cache_after_its_keep_time(
         await until(gone, "the consumed LP to leave")
         assert (await edge.get("/lookup/lp/LP8")).status_code == 200, "a live LP stays"
         assert (await edge.get("/lookup/lp/LP1")).status_code == 200
+
+
+async def test_a_shipment_is_looked_up_and_leaves_once_dispatched(
+    broker: KillableBroker, tmp_path: Path, site: str
+) -> None:
+    # Ended records kept no time at all, pruned every 0.2 s: the dispatched one goes next.
+    config = edge_config(tmp_path, site, broker.url, ref_done_keep_hours=0)
+    async with (
+        ScriptedCentral(broker.url, site) as central,
+        running_edge(config, prune_interval=0.2) as edge,
+    ):
+        await synced(edge, central, {"lp": 5})
+        loading = {
+            "number": "SH-1",
+            "status": "loading",
+            "order": "SO-1",
+            "orders": ["SO-1"],
+            "carrier": None,
+            "planned_date": None,
+            "planned": ["LP1", "LP2"],
+            "loaded": ["LP1"],
+            "dispatched_at": None,
+        }
+        await central.publish(
+            central.delta("shipment", 6, [item("SH-1", loading), item("SH-2", loading)])
+        )
+        await until(lambda: edge.follower.applied == 1, "the shipment delta")
+        found = body(await edge.get("/lookup/shipment/SH-1"))
+        assert (found["kind"], found["key"], found["data"]) == ("shipment", "SH-1", loading)
+        missing = await edge.get("/lookup/shipment/SH-9")
+        assert missing.status_code == 404
+        assert "shipment SH-9 is not in this edge's reference cache" in body(missing)["message"]
+
+        gone = {**loading, "status": "dispatched", "dispatched_at": "2026-12-02T10:00:00.000Z"}
+        await central.publish(central.delta("shipment", 7, [item("SH-1", gone)]))
+        await until(lambda: edge.follower.applied == 2, "the dispatch")
+
+        async def left() -> bool:
+            return (await edge.get("/lookup/shipment/SH-1")).status_code == 404
+
+        await until(left, "the dispatched shipment to leave")
+        assert (await edge.get("/lookup/shipment/SH-2")).status_code == 200, "an open one stays"
+
+
+async def test_a_later_kind_is_asked_for_only_once_centrals_head_lists_it(
+    broker: KillableBroker, tmp_path: Path, site: str
+) -> None:
+    older = tuple(k for k in REF_KINDS if k != "shipment")
+    async with (
+        ScriptedCentral(broker.url, site) as central,
+        running_edge(edge_config(tmp_path, site, broker.url)) as edge,
+    ):
+        await central.announce(True)
+        await central.head(dict.fromkeys(older, 0))
+        first = await central.wait_requests(1)
+        assert first.kinds == [], "the first kinds, as an older edge asks: every central answers"
+        await central.answer(first, {"lp": [item("LP1", lp("LP1"))]}, {}, published=older)
+        await until(lambda: edge.follower.snapshots == 1, "the snapshot to be swapped in")
+        # Messages are handled in order: once this delta is in, the snapshot was dealt with.
+        await central.publish(central.delta("lp", 3, [item("LP2", lp("LP2"))]))
+        await until(lambda: edge.follower.applied == 1, "the delta after the snapshot")
+        assert edge.follower.status()["snapshot_pending"] == []
+        assert edge.follower.snapshot_requests == 1, "the older central is not asked again"
+        lookup = await edge.get("/lookup/shipment/SH-1")
+        assert lookup.status_code == 404
+        assert body(lookup)["details"]["stale_reasons"] == ["never_synced"]
+
+        # Central upgraded: its head lists shipments, and the edge fetches them whole.
+        await central.head({**dict.fromkeys(older, 0), "lp": 3, "shipment": 0})
+        second = await central.wait_requests(2)
+        assert second.kinds == ["shipment"]
+        shipment = {"number": "SH-1", "status": "planned", "planned": [], "loaded": []}
+        await central.answer(second, {"shipment": [item("SH-1", shipment)]}, {"shipment": 0})
+        await until(lambda: edge.follower.snapshots == 2, "the shipments to be swapped in")
+        found = body(await edge.get("/lookup/shipment/SH-1"))
+        assert found["data"] == shipment and found["stale"] is False

@@ -79,6 +79,18 @@ async def test_done_tasks_and_released_holds_leave_too(store: RefStore) -> None:
     assert (await store.counts())["task"] == 1 and (await store.counts())["hold"] == 1
 
 
+async def test_shipments_gone_or_cancelled_leave_and_open_ones_stay(store: RefStore) -> None:
+    statuses = ("planned", "loading", "dispatched", "in_transit", "delivered", "cancelled")
+    shipments = [item(f"SH-{s}", {"number": f"SH-{s}", "status": s}) for s in statuses]
+    await store.apply_delta("shipment", 1, shipments, synced=True, now=T0)
+    open_now = sorted(r["status"] for r in await store.open_records("shipment"))
+    assert open_now == ["loading", "planned"]
+    keep = {**KEEP, "shipment": timedelta(hours=72)}
+    assert await store.prune(keep, 1000, T0 + timedelta(hours=71)) == {}
+    assert await store.prune(keep, 1000, T0 + timedelta(hours=73)) == {"shipment": 4}
+    assert await store.get("shipment", "SH-loading") is not None
+
+
 async def test_a_kind_over_its_cap_loses_its_ended_then_oldest_records_with_a_warning(
     store: RefStore, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -7,6 +7,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
+
 from harness import free_port, ioe_command
 
 F10 = b"\x1b[21~"
@@ -28,6 +30,7 @@ def read_until(fd: int, wanted: bytes, timeout: float) -> bytes:
 
 def test_the_demo_runs_behind_a_kiosk_and_stops_with_it(tmp_path: Path) -> None:
     workdir = tmp_path / "demo"
+    edge_port = free_port()
     leader, follower = pty.openpty()
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
     proc = subprocess.Popen(
@@ -41,7 +44,7 @@ def test_the_demo_runs_behind_a_kiosk_and_stops_with_it(tmp_path: Path) -> None:
             "--port",
             str(free_port()),
             "--edge-port",
-            str(free_port()),
+            str(edge_port),
             "--broker-port",
             str(free_port()),
         ),  # fmt: skip
@@ -56,6 +59,12 @@ def test_the_demo_runs_behind_a_kiosk_and_stops_with_it(tmp_path: Path) -> None:
         shown = read_until(leader, b"dock-1", 120)
         assert b"dock-1" in shown, shown[-2000:]
         shown += read_until(leader, b"UP", 30)
+        # The demo's edge knows its supervisor badge and forwards conflict reads to central.
+        edge = f"http://127.0.0.1:{edge_port}/api/v1"
+        assert httpx.get(f"{edge}/operators/SUP-1").json()["supervisor"] is True
+        missing = httpx.get(f"{edge}/conflicts/999999")
+        assert missing.status_code == 404, missing.text
+        assert missing.json()["code"] == "CONFLICT_NOT_FOUND"
         os.write(leader, F10)
         proc.wait(60)
         shown += read_until(leader, b"demo stopped", 5)

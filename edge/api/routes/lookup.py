@@ -1,4 +1,5 @@
-"""/lookup: LPs, products, locations and work orders from the reference cache, offline too."""
+"""/lookup: LPs, products, locations, work orders and shipments from the reference cache,
+offline too."""
 
 from dataclasses import asdict
 
@@ -40,3 +41,9 @@ async def lookup_location(code: str, lookups: LookupsDep) -> LookupOut:
 async def lookup_work_order(number: str, lookups: LookupsDep) -> LookupOut:
     """A work order by its number, with its materials."""
     return LookupOut.model_validate(asdict(await lookups.work_order(number)))
+
+
+@router.get("/shipment/{number}", response_model=LookupOut, responses=RESPONSES)
+async def lookup_shipment(number: str, lookups: LookupsDep) -> LookupOut:
+    """A shipment by its number: its orders, the LPs planned on it and those loaded."""
+    return LookupOut.model_validate(asdict(await lookups.shipment(number)))

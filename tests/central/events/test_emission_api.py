@@ -128,8 +128,19 @@ async def test_an_order_from_creation_to_dispatch(seeded: Central) -> None:
     has(written[0], **{"from": "A-01", "to": "SHIP-1"}, order=number, picked_qty="10")
     assert {e.cause for e in written} == {env["id"]}
 
-    shipment = await plan(seeded, order["id"])
-    assert await events.types() == []  # planning is not an event of its own
+    shipment = await plan(seeded, order["id"], carrier="DHL")
+    (planned,) = await events.new()
+    assert (planned.type, planned.subject) == ("shipment.planned", shipment["number"])
+    has(
+        planned,
+        status="planned",
+        orders=[number],
+        added=[number],
+        carrier="DHL",
+        planned_date=None,
+        planned=["A"],
+    )
+    caused_by([planned], (await audit_ids(seeded, "shipment.plan"))[0])
     await loaded(seeded, shipment["number"], "A")
     assert await events.types() == [("lp.loaded", "A")]
     sent = await dispatch(seeded, shipment["id"])

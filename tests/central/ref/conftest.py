@@ -4,6 +4,7 @@ seeded central's database; plus a watcher that reads and checks what the edges w
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from central.clock import now
 from central.db.tables import event_consumers
 from central.event_relay import build_relay
 from central.events.outbox import DomainEvent, write_events
@@ -20,10 +22,18 @@ from central.ingest import IngestWorker
 from central.ref.link import BrokerLink
 from central.ref.publisher import CONSUMER
 from central.ref.snapshots import SnapshotAnswerer
-from protocol import central_public_key
-from protocol.ref import RefDelta, RefHead, RefSnapshotPage, read_ref
+from protocol import central_public_key, format_ts
+from protocol.ref import (
+    RefDelta,
+    RefHead,
+    RefSnapshotPage,
+    RefSnapshotRequest,
+    read_ref,
+    sign_request,
+)
+from protocol.topics import ref_request_topic, ref_snapshot_topic
 from runtime.mqtt import Message, MqttConnection
-from tests.central.conftest import Central
+from tests.central.conftest import EDGE, SITE, Central
 
 PAGE_SIZE = 2  # small, so a snapshot of the seed takes several pages
 
@@ -102,6 +112,32 @@ async def messages_until(conn: MqttConnection, done: Any, timeout: float = 5.0) 
 
     await asyncio.wait_for(read(), timeout)
     return seen
+
+
+SNAPSHOT = ref_snapshot_topic(SITE, EDGE)
+REQUEST = ref_request_topic(SITE, EDGE)
+
+
+def request(secret: str, *, edge: str = EDGE, kinds: list[Any] | None = None) -> tuple[str, bytes]:
+    """A snapshot request's id and its signed payload."""
+    ask = RefSnapshotRequest(
+        id=uuid.uuid4().hex, site=SITE, edge=edge, kinds=kinds or [], ts=format_ts(now())
+    )
+    return ask.id, sign_request(ask, secret)
+
+
+async def pages_of(stack: RefStack, conn: MqttConnection, request_id: str) -> list[RefSnapshotPage]:
+    """Every page of one request, checked against central's key, in arrival order."""
+    pages: list[RefSnapshotPage] = []
+
+    def last(message: Message) -> bool:
+        page = stack.page(message)
+        assert page.request == request_id, "a page of another request arrived first"
+        pages.append(page)
+        return len(pages) == page.pages
+
+    await messages_until(conn, last)
+    return pages
 
 
 @contextlib.asynccontextmanager

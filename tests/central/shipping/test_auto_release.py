@@ -13,6 +13,7 @@ from central.access.callers import OPEN_CALLER
 from central.errors import ActionConflict
 from central.shipping.planning import add_orders
 from tests.central.conftest import SITE, Central
+from tests.central.events.emitted import Events
 from tests.central.orders.helpers import ORDERS, make_order, order_body, stock
 from tests.central.shipping.steps import act, loaded, plan, shipment
 
@@ -71,6 +72,13 @@ async def test_route_waves_share_a_shipment_per_route(seeded: Central) -> None:
     actions = await seeded.rows("SELECT action, target FROM audit_log ORDER BY at, id")
     assert ("shipment.add_orders", done["shipment"]) in actions
     assert [a for a, _ in actions].count("so.release") == 5
+    # Made with the first order and given the second: shipment.planned each time.
+    planned = [
+        (e.payload["orders"], e.payload["added"])
+        for e in await Events(seeded).new()
+        if (e.type, e.subject) == ("shipment.planned", done["shipment"])
+    ]
+    assert planned == [(["SO-000001"], ["SO-000001"]), (["SO-000001", "SO-000002"], ["SO-000002"])]
 
 
 async def test_day_waves_share_a_shipment_per_due_day(seeded: Central) -> None:
