@@ -170,6 +170,22 @@ REFERENCE: dict[str, list[tuple[str, dict[str, Any]]]] = {
 }
 
 
+def _after_acks() -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """What central re-publishes once it applied the acked actions (the edge's cache follows):
+    the work order's consumption, the shipment's loads, the LP moved."""
+    work_order = dict(REFERENCE["work_order"][0][1])
+    work_order["materials"] = [
+        line | {"qty_consumed": "18"} if line["product"] == "FLOUR-T55" else line
+        for line in work_order["materials"]
+    ]
+    shipment = REFERENCE["shipment"][0][1] | {"loaded": ["LP-9", "LP-10"]}
+    return {
+        "work_order": [("WO-7", work_order)],
+        "shipment": [("SH-1", shipment)],
+        "lp": [("LP-40", _lp("LP-40", "FLOUR-T55", "25", "A-02"))],
+    }
+
+
 async def record(out: Path) -> None:
     """Drive the edge and write its answers under ``out``."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -206,7 +222,11 @@ async def record(out: Path) -> None:
             )
             transport = httpx.ASGITransport(app=api)
             async with httpx.AsyncClient(transport=transport, base_url="http://edge") as http:
-                answers = await _drive(http, queue)
+                await _drive(http, queue)
+                for kind, records in _after_acks().items():
+                    items = [RefItem(op="upsert", key=key, data=value) for key, value in records]
+                    await store.apply_delta(kind, 2, items, synced=True, now=datetime.now(UTC))
+                answers = await _read(http)
                 await asyncio.sleep(0.05)  # the last events reach the subscription
                 answers["events"] = [
                     {"event": event.kind, "data": {"ts": event.ts, **event.data}}
@@ -228,8 +248,8 @@ async def _get(http: httpx.AsyncClient, path: str) -> Any:
     return answer.json()
 
 
-async def _drive(http: httpx.AsyncClient, queue: ActionQueue) -> dict[str, Any]:
-    """The scans, then central's outcomes, then everything a kiosk reads."""
+async def _drive(http: httpx.AsyncClient, queue: ActionQueue) -> None:
+    """The scans, then central's outcomes (its acks)."""
     last_of_station: set[str] = set()
     conflicted: set[str] = set()
     for station, scans in SCANS.items():
@@ -262,6 +282,10 @@ async def _drive(http: httpx.AsyncClient, queue: ActionQueue) -> dict[str, Any]:
         if str(item["id"]) not in last_of_station
     ]
     await queue.apply_acks(acks)
+
+
+async def _read(http: httpx.AsyncClient) -> dict[str, Any]:
+    """Everything a kiosk reads."""
     stations = {}
     for station in SCANS:
         stations[station] = {
