@@ -46,7 +46,6 @@ from tests.e2e.stack import KillableBroker, Stack  # noqa: E402
 
 EDGE = "edge-bench"
 STATION = "move-1"
-LOCATIONS = ("A-02", "A-01")
 GOAL_MS = 100.0
 STEP = 20.0  # seconds: bound on every wait (a feedback, the last APPLIED)
 
@@ -111,7 +110,7 @@ def figures(values: list[float]) -> dict[str, float]:
     }
 
 
-async def drive(edge_url: str, moves: int, lps: list[str]) -> dict[str, Any]:
+async def drive(edge_url: str, moves: int, lps: list[str], locations: list[str]) -> dict[str, Any]:
     """The moves through the kiosk; per scan its screen time, per move its APPLIED time."""
     client = TimedClient(edge_url)
     app = TimedKiosk(client, STATION)
@@ -127,7 +126,7 @@ async def drive(edge_url: str, moves: int, lps: list[str]) -> dict[str, Any]:
         location_scans: list[float] = []
         for move in range(moves):
             lp = lps[move % len(lps)]
-            location = LOCATIONS[(move // len(lps)) % 2]
+            location = locations[(move // len(lps)) % len(locations)]
             for value, wanted in ((lp, lp), (f"LOC:{location}", f"move {lp} to {location}")):
                 seen, answers = len(app.shown), len(client.answered)
                 line.value = value  # type: ignore[attr-defined]
@@ -150,6 +149,8 @@ async def drive(edge_url: str, moves: int, lps: list[str]) -> dict[str, Any]:
             location_scans.append(app.entered[-1])
         deadline = time.monotonic() + 120
         while len(app.saved) < moves or not all(i in app.applied for i in app.saved[:moves]):
+            trouble = app.model.trouble()
+            check(not trouble, f"moves conflicted or rejected: {[t.word for t in trouble[:3]]}")
             check(
                 time.monotonic() < deadline,
                 f"{sum(i in app.applied for i in app.saved)} of {moves} moves APPLIED in the kiosk",
@@ -196,7 +197,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             120,
             what="the receipts applied",
         )
-        result = asyncio.run(drive(edge_url, args.moves, lps))
+        result = asyncio.run(drive(edge_url, args.moves, lps, args.locations.split(",")))
         states = [stack.action_state(EDGE, i) for i in result["ids"]]
         wrong = [s for s in states if s["state"] != "applied"]
         check(not wrong, f"{len(wrong)} moves not applied at central: {wrong[:3]}")
@@ -260,6 +261,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moves", type=int, default=300, help="LP moves (two scans each)")
     parser.add_argument("--lps", type=int, default=20, help="LPs received and moved in turn")
+    parser.add_argument(
+        "--locations",
+        default="A-02,A-01",
+        help="where the LPs are moved, in turn (locations central does not know: every move "
+        "conflicts and the run fails, as its smoke test checks)",
+    )
     parser.add_argument("--broker", choices=("embedded", "mosquitto"), default="embedded")
     parser.add_argument("--db", default="", help="central database URL (default: SQLite file)")
     parser.add_argument("--json", default="", help="also write the figures to this file")
