@@ -277,7 +277,7 @@ def mqtt_url(request: pytest.FixtureRequest) -> str:
 def own_broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A broker of the test's own (URL): for tests of central's retained, global state topic,
     which tests sharing one broker would see from each other."""
-    from tests.e2e.stack import KillableBroker
+    from harness.stack import KillableBroker
 
     if request.param == "mosquitto" and not MQTT_URL:
         pytest.skip("Mosquitto tier: IOE_TEST_MQTT_URL is not set")

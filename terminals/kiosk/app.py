@@ -6,6 +6,8 @@ The kiosk never decides a step: scans go to the edge one at a time in the order 
 
 import asyncio
 import contextlib
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,7 +21,7 @@ from textual.widgets import Footer
 
 from terminals.kiosk.client import EdgeClient
 from terminals.kiosk.errors import EdgeAnswerLost, EdgeRefused, EdgeUnreachable
-from terminals.kiosk.model import Flash, KioskModel
+from terminals.kiosk.model import Flash, KioskModel, now_utc
 from terminals.kiosk.panels import JobPanel
 from terminals.kiosk.scan_line import ScanLine
 from terminals.kiosk.screens import (
@@ -82,13 +84,15 @@ class KioskApp(App[None]):
         *,
         locked: bool = False,
         unlock_key: str | None = None,
+        clock: Callable[[], datetime] = now_utc,
     ) -> None:
+        """`clock` is the wall clock unless a test fixes it (ages and "since" times)."""
         super().__init__()
         self.client = client
         self.station_name = station
         self.locked = locked
         self.unlock_key = unlock_key
-        self.model = KioskModel(station_name=station)
+        self.model = KioskModel(station_name=station, clock=clock)
         self._scans: asyncio.Queue[str] = asyncio.Queue()
         self._progress_due = asyncio.Event()
         self._queue_due = asyncio.Event()
@@ -102,7 +106,7 @@ class KioskApp(App[None]):
                 yield ExpectBanner(id="expect")
                 yield ContextLine(id="context")
                 yield FeedbackFlash("scan to begin", id="flash")
-                yield JobPanel(id="job")
+                yield JobPanel(id="job", clock=self.model.clock)
             yield ActionLog(id="log")
         yield ScanLine(placeholder="scan here (or type and press Enter)", id="scan")
         yield Footer()

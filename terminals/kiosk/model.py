@@ -6,6 +6,7 @@ a terminal.
 """
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -97,6 +98,8 @@ class KioskModel:
     edge_up: bool = False
     edge_down_since: datetime | None = None
     supervisors: dict[str, bool] = field(default_factory=dict)
+    # The wall clock; a fixed one makes the screen reproducible (the snapshot tests).
+    clock: Callable[[], datetime] = now_utc
     _errors_shown: dict[str, datetime] = field(default_factory=dict)
 
     # -- the edge link -------------------------------------------------------------------
@@ -106,7 +109,7 @@ class KioskModel:
         was_up = self.edge_up
         self.edge_up = False
         if self.edge_down_since is None:
-            self.edge_down_since = when or now_utc()
+            self.edge_down_since = when or self.clock()
         return was_up
 
     def edge_back(self) -> bool:
@@ -231,7 +234,7 @@ class KioskModel:
 
     def fresh_error(self, code: str, when: datetime | None = None) -> bool:
         """True unless the same error was flashed a moment ago (answer and event agree)."""
-        moment = when or now_utc()
+        moment = when or self.clock()
         last = self._errors_shown.get(code)
         self._errors_shown[code] = moment
         return last is None or (moment - last).total_seconds() > ECHO_SECONDS
@@ -269,7 +272,7 @@ class KioskModel:
         oldest = parse_ts(self.queue.get("oldest_pending_ts"))
         if oldest is None:
             return None
-        return max(0.0, ((when or now_utc()) - oldest).total_seconds())
+        return max(0.0, ((when or self.clock()) - oldest).total_seconds())
 
 
 def _summary(message: str) -> str | None:

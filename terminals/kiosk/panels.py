@@ -9,6 +9,7 @@ when it is too short for 3-row Digits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -124,8 +125,15 @@ class JobPanel(Widget):
         "pick": PickPanel,
     }
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        id: str | None = None,
+        classes: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
+        self._clock = clock  # None: the wall clock
         self._progress: dict[str, Any] | None = None
         self._expect: str | None = None
 
@@ -172,7 +180,8 @@ class JobPanel(Widget):
     def _paint(self) -> None:
         progress = self._progress or {}
         stale = self.query_one("#job-stale", Label)
-        text = stale_line(progress)
+        today = self._clock().astimezone().date() if self._clock else None
+        text = stale_line(progress, today)
         stale.update(f"! {text}" if text else "")
         stale.set_class(text is not None, "-shown")
         job = progress.get("job")

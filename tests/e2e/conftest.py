@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.stack import KillableBroker, Stack
 from tests.conftest import PG_URL, _fresh_pg_database
-from tests.e2e.stack import KillableBroker, Stack
 
 
 @pytest.fixture(params=["embedded+sqlite", "mosquitto+postgresql"])

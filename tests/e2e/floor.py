@@ -17,10 +17,10 @@ from typing import Any
 from edge.config import StationConfig, load_config, write_config
 from edge.queue import ActionQueue
 from harness import wait_until
+from harness.stack import SITE, KillableBroker, Stack
 from protocol.gs1 import gs1_check_digit
 from protocol.topics import state_topic
 from runtime.mqtt import MqttConnection
-from tests.e2e.stack import SITE, KillableBroker, Stack
 
 EDGE = "edge-floor"
 GS = "\x1d"  # FNC1 as a scanner sends it: ends a variable-length field

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from harness import wait_until
+from harness.stack import KillableBroker, Stack
 from protocol import Ack, AckResult, batch_ack, decode_batch
 from protocol.topics import ACT_FILTER, ack_topic, parse_act_topic, shared
 from runtime.mqtt import MqttConnection
 from tests.conftest import PG_URL, _fresh_pg_database
-from tests.e2e.stack import KillableBroker, Stack
 
 EDGE = "edge-1"
 ACTIONS = 30

@@ -8,8 +8,8 @@ import signal
 from pathlib import Path
 
 from harness import Proc, free_port, ioe_command, wait_for_port, wait_until
+from harness.stack import Stack
 from tests.central.broker.conftest import mosquitto_binary
-from tests.e2e.stack import Stack
 
 
 def broker_config(stack: Stack, out: Path, port: int, env: dict[str, str]) -> str:

@@ -20,8 +20,8 @@ from decimal import Decimal
 from typing import Any
 
 from harness import wait_until
+from harness.stack import SITE, KillableBroker, Stack
 from protocol import build_envelope
-from tests.e2e.stack import SITE, KillableBroker, Stack
 
 EDGE = "edge-1"  # the edge whose cache is watched, and killed
 OTHER = "edge-2"  # the floor that goes on while it is down

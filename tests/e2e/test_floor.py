@@ -13,6 +13,7 @@ from decimal import Decimal
 from edge.config import StationConfig
 from edge.scanners.serial import SerialScannerConfig
 from harness import wait_until
+from harness.stack import SITE, KillableBroker, Stack
 from tests.e2e.floor import (
     EDGE,
     Floor,
@@ -29,7 +30,6 @@ from tests.e2e.floor import (
     start_site,
     states_on_disk,
 )
-from tests.e2e.stack import SITE, KillableBroker, Stack
 
 FLOUR_GTIN = check_digit("0952123456789")
 UNKNOWN_GTIN = check_digit("0952123456790")

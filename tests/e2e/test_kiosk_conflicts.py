@@ -6,8 +6,8 @@ when central cannot be reached."""
 import time
 
 from edge.config import StationConfig, load_config, write_config
+from harness.stack import KillableBroker, Stack
 from tests.e2e.floor import EDGE, Floor, add_stations
-from tests.e2e.stack import KillableBroker, Stack
 
 
 def test_a_supervisor_resolves_a_conflict_through_the_edge(

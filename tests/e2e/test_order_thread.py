@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from edge.config import StationConfig
+from harness.stack import SITE, KillableBroker, Stack
 from tests.e2e.floor import (
     Floor,
     central_lp,
@@ -24,7 +25,6 @@ from tests.e2e.floor import (
     start_site,
     states_on_disk,
 )
-from tests.e2e.stack import SITE, KillableBroker, Stack
 
 FLOUR_GTIN = check_digit("0952123456789")
 SUGAR_GTIN = check_digit("0952123456796")

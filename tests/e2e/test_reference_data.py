@@ -11,11 +11,11 @@ from typing import Any
 
 from central.clock import now
 from harness import wait_until
+from harness.stack import SITE, KillableBroker, Stack
 from protocol import format_ts
 from protocol.ref import RefDelta, RefSnapshotPage, RefSnapshotRequest, read_ref, sign_request
 from protocol.topics import ref_filter, ref_request_topic, ref_snapshot_topic, ref_topic
 from runtime.mqtt import Message, MqttConnection
-from tests.e2e.stack import SITE, KillableBroker, Stack
 
 EDGE = "edge-1"
 

@@ -4,10 +4,10 @@ import asyncio
 import json
 
 from harness import wait_until
+from harness.stack import SITE, KillableBroker, Stack
 from protocol import build_envelope, encode_batch, read_acks
 from protocol.topics import ack_topic, act_topic
 from runtime.mqtt import MqttConnection
-from tests.e2e.stack import SITE, KillableBroker, Stack
 
 EDGE = "edge-1"
 

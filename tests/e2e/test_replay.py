@@ -7,9 +7,9 @@ import threading
 import asyncpg
 
 from harness import FaultyLink, wait_until
+from harness.stack import SITE, KillableBroker, Stack
 from protocol.topics import act_topic
 from runtime.mqtt import MqttConnection
-from tests.e2e.stack import SITE, KillableBroker, Stack
 
 EDGE = "edge-1"
 

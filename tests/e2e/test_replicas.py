@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from central.db.tables import license_plates, products
+from harness.stack import SITE, KillableBroker, Stack
 from protocol import build_envelope
 from tests.conftest import MQTT_URL, PG_URL, _fresh_pg_database
-from tests.e2e.stack import SITE, KillableBroker, Stack
 
 pytestmark = pytest.mark.skipif(
     not PG_URL, reason="PostgreSQL tier: IOE_TEST_DATABASE_URL is not set"

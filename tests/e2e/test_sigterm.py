@@ -5,9 +5,9 @@ applied exactly once."""
 import asyncio
 import json
 
+from harness.stack import SITE, KillableBroker, Stack
 from protocol.topics import CENTRAL_STATE, state_topic
 from runtime.mqtt import MqttConnection
-from tests.e2e.stack import SITE, KillableBroker, Stack
 from tests.e2e.test_replay import EDGE, _backlog, _wait_mid_replay
 
 BACKLOG = 3000

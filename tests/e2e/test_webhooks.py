@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 
 from harness import Proc, free_port, wait_for_port, wait_until
+from harness.stack import SITE, Stack
 from harness.webhook_receiver import CONTROL, Received, read_record
 from protocol import build_envelope
-from tests.e2e.stack import SITE, Stack
 
 EDGE = "edge-hook"  # signs the envelopes; it runs no agent
 SUBJECTS = [f"LP-{i}" for i in range(5)]

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from harness import free_port
+from harness.stack import KillableBroker
 from protocol import format_ts
 from protocol.ref import REF_KINDS, sign_ref
 from protocol.topics import ref_topic
 from runtime.mqtt import MqttConnection
 from tests.conftest import MQTT_URL
-from tests.e2e.stack import KillableBroker
 from tests.edge.ref_helpers import (
     CENTRAL_SEED,
     Edge,

@@ -14,10 +14,10 @@ import pytest
 
 from edge.config import StationConfig, load_config, write_config
 from harness import wait_until
+from harness.stack import KillableBroker, Stack
 from terminals.kiosk.app import KioskApp
 from terminals.kiosk.client import EdgeClient
 from tests.conftest import PG_URL, _fresh_pg_database
-from tests.e2e.stack import KillableBroker, Stack
 
 EDGE = "edge-k"
 SUPERVISOR = "SUP-1"

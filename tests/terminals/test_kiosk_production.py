@@ -18,9 +18,9 @@ from typing import Any
 from textual.widgets import DataTable, Label
 
 from harness import wait_until
+from harness.stack import SITE
 from terminals.kiosk.client import EdgeClient
 from terminals.kiosk.figures import Figure, Ratio
-from tests.e2e.stack import SITE
 from tests.terminals.conftest import EDGE, KioskSite, RecordingKiosk
 from tests.terminals.kiosk_helpers import scan, shown, until
 from tests.terminals.panel_host import rows, screen_text

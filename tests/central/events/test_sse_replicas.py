@@ -12,8 +12,8 @@ from central.db.engine import make_engine
 from central.events.outbox import DomainEvent, write_events
 from central.events.types import EventType
 from harness import Proc, free_port, ioe_command, wait_until
+from harness.stack import KillableBroker
 from tests.central.events.sse_client import stream
-from tests.e2e.stack import KillableBroker
 
 EVENTS = "/api/v1/events"
 

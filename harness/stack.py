@@ -1,4 +1,5 @@
-"""A real IOE site in processes: a broker that can be killed, central, edges. For e2e tests."""
+"""A real IOE site in processes: a broker that can be killed, central, edges (end-to-end
+tests, kiosk tests and benchmarks start them the same way)."""
 
 from __future__ import annotations
 
