@@ -157,7 +157,9 @@ class KioskApp(App[None]):
                 if self.model.fresh_error(err.code):
                     self.flash(Flash("error", f"REFUSED {err.code}", err.message, bell=True))
                 continue
-            self.model.apply_scan_answer(answer)
+            flash = self.model.apply_scan_answer(answer)
+            if flash is not None:
+                self.flash(flash)
             self._redraw()
             self._progress_due.set()
 

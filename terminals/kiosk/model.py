@@ -5,7 +5,7 @@ This model only keeps the latest of each so the screen can show it, and is teste
 a terminal.
 """
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +18,11 @@ TROUBLE_STATES = frozenset({"conflict", "rejected"})
 # The same refusal seen twice (the scan's answer and its feedback event) is flashed once.
 ECHO_SECONDS = 2.0
 MAX_ACTIONS = 50
+# A scan's answer is shown at once; its feedback event, which says the same, is then not
+# shown again (nor the other way round when the event comes first). Events of scans made
+# elsewhere (the station's own scanner) have no answer here: only the last few are kept.
+ECHOES_KEPT = 32
+LEVEL_OF_RESULT = {"queued": "ok", "context": "info", "refused": "error"}
 
 
 def now_utc() -> datetime:
@@ -101,6 +106,12 @@ class KioskModel:
     # The wall clock; a fixed one makes the screen reproducible (the snapshot tests).
     clock: Callable[[], datetime] = now_utc
     _errors_shown: dict[str, datetime] = field(default_factory=dict)
+    _answers_shown: "deque[tuple[Any, ...]]" = field(
+        default_factory=lambda: deque(maxlen=ECHOES_KEPT)
+    )
+    _events_shown: "deque[tuple[Any, ...]]" = field(
+        default_factory=lambda: deque(maxlen=ECHOES_KEPT)
+    )
 
     # -- the edge link -------------------------------------------------------------------
 
@@ -157,8 +168,9 @@ class KioskModel:
             life.ts = recent.get("ts") or life.ts
             self._advance(life, recent.get("state"), recent.get("code"), recent.get("message"))
 
-    def apply_scan_answer(self, answer: dict[str, Any]) -> None:
-        """The POST /scans answer: the station's new state and the action it queued."""
+    def apply_scan_answer(self, answer: dict[str, Any]) -> Flash | None:
+        """The POST /scans answer: the station's new state, the action it queued, and what to
+        flash (the same as its feedback event says, shown as soon as the answer is here)."""
         state = answer.get("state")
         if isinstance(state, dict):
             self.apply_station(state)
@@ -171,6 +183,15 @@ class KioskModel:
             if life.summary is None:
                 life.summary = _summary(str(answer.get("message") or ""))
             self._advance(life, action.get("state"), None, None)
+        feedback = _feedback_of(answer)
+        if feedback is None:
+            return None
+        key = _echo_key(feedback)
+        if key in self._events_shown:
+            self._events_shown.remove(key)  # its feedback event came first and was shown
+            return None
+        self._answers_shown.append(key)
+        return self._feedback(feedback)
 
     # -- events --------------------------------------------------------------------------
 
@@ -183,6 +204,11 @@ class KioskModel:
                 self.central_online = bool(data["central_online"])
             return None
         if kind == "feedback" and data.get("station") == self.station_name:
+            key = _echo_key(data)
+            if key in self._answers_shown:
+                self._answers_shown.remove(key)  # the scan's answer showed it already
+                return None
+            self._events_shown.append(key)
             return self._feedback(data)
         if kind == "action":
             return self._action(data)
@@ -292,3 +318,38 @@ def format_age(seconds: float | None) -> str:
     if whole < 3600:
         return f"{whole // 60}m{whole % 60:02d}s"
     return f"{whole // 3600}h{(whole % 3600) // 60:02d}m"
+
+
+def _feedback_of(answer: dict[str, Any]) -> dict[str, Any] | None:
+    """A scan's answer as the feedback event the edge publishes for it."""
+    level = LEVEL_OF_RESULT.get(str(answer.get("result")))
+    if level is None:
+        return None
+    state = answer.get("state") if isinstance(answer.get("state"), dict) else {}
+    action = answer.get("action") if isinstance(answer.get("action"), dict) else {}
+    assert isinstance(state, dict) and isinstance(action, dict)
+    feedback = {
+        "station": answer.get("station"),
+        "level": level,
+        "message": answer.get("message"),
+        "code": answer.get("code"),
+        "action_id": action.get("id"),
+        "action_type": answer.get("action_type"),
+    }
+    for key in ("expect", "expected"):
+        if key in answer:
+            feedback[key] = answer[key]
+    for key in ("flow", "step", "operator"):
+        if key in state:
+            feedback[key] = state[key]
+    return feedback
+
+
+def _echo_key(feedback: dict[str, Any]) -> tuple[Any, ...]:
+    """What a scan's answer and its feedback event have in common."""
+    return (
+        feedback.get("level"),
+        feedback.get("message"),
+        feedback.get("code"),
+        feedback.get("action_id") or None,
+    )

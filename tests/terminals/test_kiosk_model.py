@@ -79,3 +79,39 @@ def test_words_and_ages() -> None:
     assert format_age(5.2) == "5s"
     assert format_age(245) == "4m05s"
     assert format_age(7800) == "2h10m"
+
+
+def answer(message: str, action_id: str | None = None, result: str = "queued") -> dict[str, object]:
+    """A POST /scans answer as the edge gives it."""
+    action = {"id": action_id, "seq": 1, "state": "queued", "ts": "t"} if action_id else None
+    return {
+        "station": "pack-2",
+        "result": result,
+        "message": message,
+        "code": None,
+        "expect": "scan an LP",
+        "expected": ["lp"],
+        "action_type": "lp.move" if action_id else None,
+        "action": action,
+        "state": {"name": "pack-2", "flow": "lp.move", "step": "lp", "operator": "op-1"},
+    }
+
+
+def test_a_scan_is_shown_from_its_answer_and_its_feedback_event_is_not_shown_again() -> None:
+    model = KioskModel("pack-2")
+    message = "saved: move LP1 to A-02"
+    flash = model.apply_scan_answer(answer(message, "a1"))
+    assert flash is not None and flash.title == "SAVED" and "move LP1 to A-02" in flash.message
+    assert model.operator == "op-1"
+    echo = feedback(message=message, action_id="a1", action_type="lp.move")
+    assert model.apply_event("feedback", echo) is None
+    # The next identical event is another scan's (made at the station's own scanner).
+    assert model.apply_event("feedback", echo) is not None
+
+
+def test_a_feedback_event_before_its_answer_is_shown_once() -> None:
+    model = KioskModel("pack-2")
+    event = feedback(level="info", message="putting away to A-02")
+    assert model.apply_event("feedback", event) is not None
+    assert model.apply_scan_answer(answer("putting away to A-02", result="context")) is None
+    assert model.station["flow"] == "lp.move"  # the answer's state is still taken
