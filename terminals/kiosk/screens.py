@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Static
 
 from terminals.kiosk.client import EdgeClient
 from terminals.kiosk.errors import EdgeRefused, EdgeUnreachable
@@ -335,35 +335,47 @@ class ConflictScreen(KioskDialog):
         except EdgeRefused as err:
             self.note(f"REFUSED {err.code}: {err.message}", error=True)
             return True
-        status = (answer.get("central") or {}).get("status", "")
-        self.note(f"RESOLVED: {self.resolution} by {supervisor} (central: {status})")
+        central = answer.get("central") or {}
+        conflict = central.get("conflict") or {}
+        status = str(conflict.get("status") or "").upper()
+        self.note(f"RESOLVED: {self.resolution} by {supervisor}; at central now {status}")
+        self.query_one("#conflict-central", Static).update(
+            Text(f"at central: {status} {central.get('code') or ''}".rstrip())
+        )
         self.resolution = None
         return True
 
 
 class UnlockScreen(KioskDialog):
-    """Quitting a locked kiosk: a supervisor badge on the scan line, or the unlock key typed
-    in its own hidden field (Tab), so a scan is never taken for a wrong key."""
+    """Quitting a locked kiosk: a supervisor badge scanned, or the unlock key typed, into one
+    masked field. Nothing entered here ever goes to the station: a key typed there would be
+    saved as a scan (and sent to central) if it did."""
 
     TITLE_TEXT = "LOCKED: scan a supervisor badge to quit"
 
-    def compose_body(self) -> ComposeResult:
-        if self.kiosk.unlock_key:
-            yield Static("or Tab to the key field and type the unlock key")
-            yield Input(placeholder="unlock key", password=True, id="unlock-key")
-
-    @on(Input.Submitted, "#unlock-key")
-    def _key(self, event: Input.Submitted) -> None:
-        typed, event.input.value = event.value, ""
-        key = self.kiosk.unlock_key or ""
-        if key and hmac.compare_digest(typed.encode(), key.encode()):
-            self.app.exit()
-        else:
-            self.note("wrong unlock key: the kiosk stays locked", error=True)
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(self.TITLE_TEXT, style="bold"), classes="dialog-title")
+            if self.kiosk.unlock_key:
+                yield Static("or type the unlock key and press Enter")
+            yield Static(
+                "Escape goes back to the station; scans made here are not sent to it.",
+                classes="dialog-note",
+            )
+            yield Static("", id="dialog-note", classes="dialog-note")
+            yield ScanLine(placeholder="badge or key", password=True, id="dialog-scan")
 
     async def take_scan(self, value: str) -> bool:
+        """Every entry is a badge or a key (True: neither ever reaches the station)."""
         if not value.upper().startswith(BADGE):
-            return False
+            key = self.kiosk.unlock_key or ""
+            if key and hmac.compare_digest(value.encode(), key.encode()):
+                self.app.exit()
+            elif key:
+                self.note("not a supervisor badge nor the unlock key: still locked", error=True)
+            else:
+                self.note("not a badge (OP:...): the kiosk stays locked", error=True)
+            return True
         badge = value[len(BADGE) :]
         try:
             answer = await self.kiosk.client.operator(badge)

@@ -24,9 +24,14 @@ async def test_a_locked_kiosk_refuses_to_quit_and_unlocks_with_a_supervisor_badg
         note = dialog.query_one("#dialog-note")
         await until(pilot, lambda: "not a supervisor" in shown(note), "op-1 refused")
         assert app.is_running and app.bells == 1
-        # A station scan in the unlock dialog still reaches the station.
+        # Nothing entered in the unlock dialog reaches the station: it is refused, loudly.
+        before = site.queue()["next_seq"]
         await scan(pilot, "LOC:A-02", "#dialog-scan")
-        await until(pilot, lambda: app.model.station.get("location") == "A-02", "the scan")
+        await until(pilot, lambda: app.bells == 2, "the refusal's bell")
+        assert "still locked" in shown(note) or "stays locked" in shown(note)
+        await pilot.pause(0.3)
+        assert app.model.station.get("location") != "A-02"
+        assert site.queue()["next_seq"] == before
         await scan(pilot, "OP:SUP-1", "#dialog-scan")
         await until(pilot, lambda: not app.is_running, "the kiosk to quit")
 
@@ -36,12 +41,16 @@ async def test_a_locked_kiosk_unlocks_with_the_key(site: KioskSite) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f10")
         await until(pilot, lambda: isinstance(app.screen, UnlockScreen), "the unlock dialog")
-        await pilot.press("tab")
-        await scan(pilot, "wrong-key", "#unlock-key")
+        before = site.queue()["next_seq"]
+        # A mistyped key is never sent to the station as a scan (it would reach central).
+        await scan(pilot, "wrong-key", "#dialog-scan")
         note = app.screen.query_one("#dialog-note")
-        assert "wrong unlock key" in shown(note)
+        await until(pilot, lambda: "still locked" in shown(note), "the refusal")
         assert app.is_running and app.bells == 1
-        await scan(pilot, KEY, "#unlock-key")
+        await pilot.pause(0.3)
+        assert site.queue()["next_seq"] == before
+        assert all("wrong-key" not in (life.summary or "") for life in app.model.actions.values())
+        await scan(pilot, KEY, "#dialog-scan")
         await until(pilot, lambda: not app.is_running, "the kiosk to quit")
 
 
