@@ -95,6 +95,8 @@ async def test_a_conflict_is_shown_listed_and_resolved_by_a_supervisor(site: Kio
         assert app.bells == 2
         await scan(pilot, "OP:SUP-1", "#dialog-scan")
         await until(pilot, lambda: "RESOLVED: void by SUP-1" in shown(note), "resolved")
+        assert "at central now VOIDED" in shown(note)  # central's word, not an empty one
+        assert "at central: VOIDED" in shown(app.screen.query_one("#conflict-central"))
         conflicts = await app.client.conflicts("pack-2")
         (item,) = conflicts["conflicts"]
         assert item["resolution"]["by"] == "SUP-1"
