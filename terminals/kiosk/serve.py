@@ -12,11 +12,13 @@ elsewhere that learnt the token, e.g. from a link, still cannot drive a kiosk fr
 import asyncio
 import ipaddress
 import logging
+import re
 import secrets
 import shlex
 import socket
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp_jinja2
@@ -40,6 +42,9 @@ PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "frame-ancestors 'none'",
 }
+
+# A <link> to another host in textual-serve's page (its web font, from Google's servers).
+EXTERNAL_LINK = re.compile(r"<link\b[^>]*\bhref=\"https?://[^\"]*\"[^>]*/?>\s*", re.S)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -145,7 +150,7 @@ class KioskServer(Server):
     async def _make_app(self) -> web.Application:
         """The routes of textual-serve less its download route (a kiosk delivers no files)."""
         app = web.Application(middlewares=[self.guard])
-        aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(self.templates_path))
+        aiohttp_jinja2.setup(app, loader=jinja2.FunctionLoader(self._template))
         app.add_routes(
             [
                 web.get("/", self.handle_index, name="index"),
@@ -154,6 +159,12 @@ class KioskServer(Server):
             ]
         )
         return app
+
+    def _template(self, name: str) -> str:
+        """textual-serve's page without what it loads from other hosts (a web font): a tablet
+        on a floor without internet waits for nothing, and no request leaves the plant."""
+        page = (Path(self.templates_path) / name).read_text(encoding="utf-8")
+        return EXTERNAL_LINK.sub("", page)
 
     async def handle_index(self, request: web.Request) -> web.Response:
         """The page, its URLs built from the address the browser used (LAN name or proxy)."""

@@ -4,6 +4,7 @@ beyond loopback are printed. tests/terminals/test_serve_cli.py serves the real k
 
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -107,6 +108,9 @@ async def test_the_page_needs_the_token(served: Served) -> None:
     assert page.headers["Referrer-Policy"] == "no-referrer"
     assert page.headers["X-Frame-Options"] == "DENY"
     assert page.headers["Cache-Control"] == "no-store"
+    # Everything the page loads comes from the kiosk itself: nothing from another host.
+    assert "googleapis" not in page.text
+    assert not re.findall(r'(?:href|src)="https?://(?!127\.0\.0\.1)', page.text)
     assert not served.started.exists()
 
 
