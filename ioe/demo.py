@@ -303,4 +303,6 @@ The pick station {PICK_STATION} and the load station {LOAD_STATION} read their o
   echo 'PT-000001' >> {pick}          # a pick task of a released order, then
   echo 'LOC:A-01' >> {pick}           # its location, the LP, the quantity
   echo 'SH-000001' >> {load}          # a shipment, then each LP or pallet loaded onto it
+
+A station's kiosk: ioe kiosk --edge {edge} --station dock-1   (docs/kiosk.md, "The demo")
 """

@@ -44,6 +44,8 @@ def test_demo_runs_the_spine_stops_cleanly_and_resumes(tmp_path: Path) -> None:
         banner = proc.output()
         assert f"http://127.0.0.1:{ports['central']}/docs" in banner
         assert str(workdir / "scans.txt") in banner
+        # The banner says how to open a kiosk of one of the demo's stations.
+        assert f"ioe kiosk --edge http://127.0.0.1:{ports['edge']} --station dock-1" in banner
 
         def receipts() -> list[dict[str, str]]:
             return httpx.get(f"{central}/stock-moves", params={"kind": "RECEIPT"}).json()["items"]
