@@ -19,7 +19,7 @@ from terminals.kiosk.screens import ConflictsScreen, LookupScreen
 from tests.terminals.conftest import EDGE, KioskSite, RecordingKiosk
 from tests.terminals.kiosk_helpers import scan, shown, until
 from tests.terminals.test_kiosk_production import plan_work_order, receive
-from tests.terminals.test_kiosk_shipping import picked_and_planned, released_order
+from tests.terminals.test_kiosk_shipping import picked_and_planned
 
 SIZE = (100, 30)
 
@@ -55,7 +55,12 @@ def stations() -> list[Station]:
 async def ready(app: RecordingKiosk, pilot: Any) -> None:
     """The kiosk has its edge's events and shows the station's first prompt."""
     await until(pilot, lambda: app.model.edge_up, "the event stream")
-    await until(pilot, lambda: bool(app.model.station.get("expect")), "the station's prompt")
+    expect = app.query_one("#expect")
+    await until(
+        pilot,
+        lambda: bool(app.model.station.get("expect")) and "WAITING FOR" not in shown(expect),
+        "the station's prompt",
+    )
 
 
 async def scans(pilot: Any, data: list[str]) -> None:
@@ -109,10 +114,13 @@ def set_up_floor(site: KioskSite, every: list[Station]) -> None:
     """Stock, a work order, a pick task, a planned shipment and a count session, so that each
     station's scans make an action central applies."""
     by_kind = {station.kind: station for station in every}
-    shipment = picked_and_planned(site, ["LPE0001"], picked=1)
-    _, (task,) = released_order(site, ["LPE0002"])
+    # Two LPs released to an order, the first picked and planned to ship: the second's task
+    # is left open for the pick station.
+    shipment = picked_and_planned(site, ["LPE0001", "LPE0002"], picked=1)
+    (task,) = site.stack.http.get(f"{site.edge_url}/api/v1/tasks?station=pick-1").json()["tasks"]
+    assert task["lp"] == "LPE0002", task
     plan_work_order(site)  # WO-P1 on LPC0001..LPC0003
-    for lp in ("LPE0003", "LPE0004", "LPE0005", "LPE0006"):
+    for lp in ("LPE0003", "LPE0004", "LPE0005", "LPE0006", "PALE0001"):
         receive(site, lp)
     site.stack.api("POST", "/counts", json={"site": "plant-1", "location": "A-01", "number": "C-9"})
     by_kind["receive"].applies = ["ITEM:RAW-1", "12", "L-1", "LOC:A-01"]
@@ -141,7 +149,6 @@ async def test_every_station_offline_saves_shows_stale_lookups_and_catches_up(
     stopped = datetime.now(UTC).replace(microsecond=0)
     site.broker.kill()
     saved: dict[str, str] = {}  # action id -> station kind
-    since = ""
     for station in every:
         app = RecordingKiosk(EdgeClient(site.edge_url), station.name)
         async with app.run_test(size=SIZE) as pilot:
@@ -156,34 +163,30 @@ async def test_every_station_offline_saves_shows_stale_lookups_and_catches_up(
                 lambda: any(life.word == "SAVED" for life in app.model.actions.values()),
                 f"{station.kind}: the action saved",
             )
-            assert "SAVED" in shown(app.query_one("#log")), station.kind
+            log = app.query_one("#log")
+            assert "SAVED" in shown(log), station.kind
             (new,) = set(app.model.actions) - before
             saved[new] = station.kind
             assert queue(site)["depth"] == depth + 1, f"{station.kind}: in the edge's queue"
             assert site.stack.action_state(EDGE, new)["state"] == "queued", station.kind
-
-            # A cached LP looked up here may be stale since the edge lost the broker.
-            await pilot.press("f2")
-            await until(pilot, lambda: isinstance(app.screen, LookupScreen), "the lookup")
-            result = app.screen.query_one("#lookup-result")
-            await scan(pilot, "LPC0003", "#dialog-scan")
-            await until(pilot, lambda: "STALE" in shown(result), f"{station.kind}: stale")
-            if not since:
-                answer = site.stack.http.get(f"{site.edge_url}/api/v1/lookup/lp/LPC0003").json()
-                moment = datetime.fromisoformat(answer["stale_since"])
-                assert moment >= stopped
-                since = f"may be stale since {moment.astimezone():%H:%M:%S}"
-            assert since in shown(result), (station.kind, shown(result))
-            await pilot.press("escape")
+            await stale_lookup(site, app, pilot, stopped, station.kind)
             assert app.bells == 0, f"{station.kind}: nothing rang"
-
-    # The broker back: every saved action reaches central and is applied.
-    site.broker.start()
+            if station is not every[-1]:
+                continue
+            # The broker back, with the last station's kiosk open: its action goes from
+            # SAVED to APPLIED on screen, and every station's saved action is applied.
+            site.broker.start()
+            await until(pilot, lambda: "BROKER UP" in shown(status), "the broker up", 30)
+            await until(pilot, lambda: "APPLIED" in shown(log), "APPLIED in the log", 60)
+            await until(
+                pilot,
+                lambda: app.model.actions[new].word == "APPLIED",
+                f"{station.kind}: its saved action applied",
+            )
+            assert app.lives_seen[new][0] == "queued" and app.lives_seen[new][-1] == "applied"
 
     def states() -> dict[str, str]:
-        return {
-            action_id: site.stack.action_state(EDGE, action_id)["state"] for action_id in saved
-        }
+        return {kind: site.stack.action_state(EDGE, key)["state"] for key, kind in saved.items()}
 
     deadline = asyncio.get_running_loop().time() + 90
     done = await asyncio.to_thread(states)
@@ -191,15 +194,28 @@ async def test_every_station_offline_saves_shows_stale_lookups_and_catches_up(
         assert asyncio.get_running_loop().time() < deadline, done
         await asyncio.sleep(0.5)
         done = await asyncio.to_thread(states)
-    assert {saved[action_id]: state for action_id, state in done.items()} == {
-        station.kind: "applied" for station in every
-    }
-    # A kiosk opened now shows what it saved offline as applied.
-    app = RecordingKiosk(EdgeClient(site.edge_url), "qa-1")
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(app, pilot)
-        status = app.query_one("#status")
-        await until(pilot, lambda: "BROKER UP" in shown(status), "the broker up", 30)
+    assert done == {station.kind: "applied" for station in every}
+
+
+async def stale_lookup(
+    site: KioskSite, app: RecordingKiosk, pilot: Any, stopped: datetime, kind: str
+) -> None:
+    """F2 on a cached LP says it may be stale since the moment the edge lost the broker (the
+    edge's stale_since, at or after the test stopped it), in local time."""
+    await pilot.press("f2")
+    await until(pilot, lambda: isinstance(app.screen, LookupScreen), "the lookup")
+    result = app.screen.query_one("#lookup-result")
+    await scan(pilot, "LPC0003", "#dialog-scan")
+    await until(pilot, lambda: "STALE" in shown(result), f"{kind}: the stale mark")
+    answer = await app.client.lookup_lp("LPC0003")
+    moment = datetime.fromisoformat(answer["stale_since"])
+    assert moment >= stopped, kind
+    assert f"may be stale since {moment.astimezone():%H:%M:%S}" in shown(result), (
+        kind,
+        shown(result),
+    )
+    await pilot.press("escape")
+    await until(pilot, lambda: not isinstance(app.screen, LookupScreen), "the lookup closed")
 
 
 async def until_cached(site: KioskSite, lp: str) -> None:
@@ -236,6 +252,10 @@ async def test_every_station_with_the_edge_killed_saves_nothing_and_comes_back(
 
             await asyncio.to_thread(site.stack.start_edge, EDGE)
             await until(pilot, lambda: not banner.display, f"{station.kind}: banner gone", 30)
-            await until(pilot, lambda: shown(expect) == prompt, f"{station.kind}: its NEXT again")
+            await until(
+                pilot,
+                lambda: shown(expect) == prompt,
+                f"{station.kind}: its NEXT again ({prompt!r}, shown {shown(expect)!r})",
+            )
             assert "EDGE UP" in shown(app.query_one("#status"))
             assert queue(site)["next_seq"] == next_seq, f"{station.kind}: nothing was queued"
