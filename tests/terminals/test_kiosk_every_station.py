@@ -77,34 +77,38 @@ def queue(site: KioskSite) -> dict[str, Any]:
 
 async def test_every_station_shows_a_conflict_rings_once_and_lists_it(site: KioskSite) -> None:
     for station in stations():
-        app = RecordingKiosk(EdgeClient(site.edge_url), station.name)
-        async with app.run_test(size=SIZE) as pilot:
-            await ready(app, pilot)
-            await scans(pilot, station.conflict)
-            log, flash = app.query_one("#log"), app.query_one("#flash")
-            await until(
-                pilot, lambda: "CONFLICT" in shown(log), f"{station.kind}: the conflict", 30
-            )
-            (life,) = app.model.trouble()
-            assert life.code, station.kind
-            assert life.message, station.kind
-            await until(
-                pilot,
-                lambda: f"CONFLICT {life.code}" in shown(flash),
-                f"{station.kind}: CONFLICT {life.code} flashed",
-            )
-            assert life.message in shown(flash), (station.kind, shown(flash))
-            assert life.code in shown(log) and life.message in shown(log), station.kind
-            await pilot.pause(0.3)
-            assert app.bells == 1, f"{station.kind}: one bell for one conflict"
+        await conflict_at(site, station)
 
-            await pilot.press("f3")
-            await until(pilot, lambda: isinstance(app.screen, ConflictsScreen), "the list")
-            table = app.screen.query_one("#conflicts", DataTable)
-            await until(pilot, lambda: table.row_count == 1, f"{station.kind}: listed in F3")
-            row = " ".join(str(cell) for cell in table.get_row_at(0))
-            assert life.code in row, (station.kind, row)
-            await pilot.press("escape")
+
+async def conflict_at(site: KioskSite, station: Station) -> None:
+    """The station's scans make an action central cannot apply: CONFLICT and central's
+    message in the flash and the action log, one bell, and the action listed under F3."""
+    app = RecordingKiosk(EdgeClient(site.edge_url), station.name)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await scans(pilot, station.conflict)
+        log, flash = app.query_one("#log"), app.query_one("#flash")
+        await until(pilot, lambda: "CONFLICT" in shown(log), f"{station.kind}: the conflict", 30)
+        (life,) = app.model.trouble()
+        assert life.code, station.kind
+        assert life.message, station.kind
+        await until(
+            pilot,
+            lambda: f"CONFLICT {life.code}" in shown(flash),
+            f"{station.kind}: CONFLICT {life.code} flashed",
+        )
+        assert life.message in shown(flash), (station.kind, shown(flash))
+        assert life.code in shown(log) and life.message in shown(log), station.kind
+        await pilot.pause(0.3)
+        assert app.bells == 1, f"{station.kind}: one bell for one conflict"
+
+        await pilot.press("f3")
+        await until(pilot, lambda: isinstance(app.screen, ConflictsScreen), "the list")
+        table = app.screen.query_one("#conflicts", DataTable)
+        await until(pilot, lambda: table.row_count == 1, f"{station.kind}: listed in F3")
+        row = " ".join(str(cell) for cell in table.get_row_at(0))
+        assert life.code in row, (station.kind, row)
+        await pilot.press("escape")
 
 
 # -- offline with a stale cache --------------------------------------------------------------
@@ -150,40 +154,8 @@ async def test_every_station_offline_saves_shows_stale_lookups_and_catches_up(
     site.broker.kill()
     saved: dict[str, str] = {}  # action id -> station kind
     for station in every:
-        app = RecordingKiosk(EdgeClient(site.edge_url), station.name)
-        async with app.run_test(size=SIZE) as pilot:
-            await ready(app, pilot)
-            status = app.query_one("#status")
-            await until(pilot, lambda: "BROKER DOWN" in shown(status), "the broker down", 30)
-            depth = queue(site)["depth"]
-            before = set(app.model.actions)
-            await scans(pilot, station.applies)
-            await until(
-                pilot,
-                lambda: any(life.word == "SAVED" for life in app.model.actions.values()),
-                f"{station.kind}: the action saved",
-            )
-            log = app.query_one("#log")
-            assert "SAVED" in shown(log), station.kind
-            (new,) = set(app.model.actions) - before
-            saved[new] = station.kind
-            assert queue(site)["depth"] == depth + 1, f"{station.kind}: in the edge's queue"
-            assert site.stack.action_state(EDGE, new)["state"] == "queued", station.kind
-            await stale_lookup(site, app, pilot, stopped, station.kind)
-            assert app.bells == 0, f"{station.kind}: nothing rang"
-            if station is not every[-1]:
-                continue
-            # The broker back, with the last station's kiosk open: its action goes from
-            # SAVED to APPLIED on screen, and every station's saved action is applied.
-            site.broker.start()
-            await until(pilot, lambda: "BROKER UP" in shown(status), "the broker up", 30)
-            await until(pilot, lambda: "APPLIED" in shown(log), "APPLIED in the log", 60)
-            await until(
-                pilot,
-                lambda: app.model.actions[new].word == "APPLIED",
-                f"{station.kind}: its saved action applied",
-            )
-            assert app.lives_seen[new][0] == "queued" and app.lives_seen[new][-1] == "applied"
+        action_id = await offline_at(site, station, stopped, last=station is every[-1])
+        saved[action_id] = station.kind
 
     def states() -> dict[str, str]:
         return {kind: site.stack.action_state(EDGE, key)["state"] for key, kind in saved.items()}
@@ -197,9 +169,43 @@ async def test_every_station_offline_saves_shows_stale_lookups_and_catches_up(
     assert done == {station.kind: "applied" for station in every}
 
 
-async def stale_lookup(
-    site: KioskSite, app: RecordingKiosk, pilot: Any, stopped: datetime, kind: str
-) -> None:
+async def offline_at(site: KioskSite, station: Station, stopped: datetime, *, last: bool) -> str:
+    """With the broker down the station's scans make an action that is SAVED and waits in the
+    edge's queue, and a cached LP looks stale; at the last station the broker comes back and
+    the kiosk shows the action go from SAVED to APPLIED. The action's id."""
+    app = RecordingKiosk(EdgeClient(site.edge_url), station.name)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        status, log = app.query_one("#status"), app.query_one("#log")
+        await until(pilot, lambda: "BROKER DOWN" in shown(status), "the broker down", 30)
+        depth = queue(site)["depth"]
+        await scans(pilot, station.applies)
+        await until(
+            pilot,
+            lambda: any(life.word == "SAVED" for life in app.model.actions.values()),
+            f"{station.kind}: the action saved",
+        )
+        assert "SAVED" in shown(log), station.kind
+        # The one action saved here (the stream may also replay the station's earlier ones).
+        (new,) = [key for key, life in app.model.actions.items() if life.word == "SAVED"]
+        assert queue(site)["depth"] == depth + 1, f"{station.kind}: in the edge's queue"
+        assert site.stack.action_state(EDGE, new)["state"] == "queued", station.kind
+        await stale_lookup(app, pilot, stopped, station.kind)
+        assert app.bells == 0, f"{station.kind}: nothing rang"
+        if last:
+            site.broker.start()
+            await until(pilot, lambda: "BROKER UP" in shown(status), "the broker up", 30)
+            await until(pilot, lambda: "APPLIED" in shown(log), "APPLIED in the log", 60)
+            await until(
+                pilot,
+                lambda: app.model.actions[new].word == "APPLIED",
+                f"{station.kind}: its saved action applied",
+            )
+            assert app.lives_seen[new][0] == "queued" and app.lives_seen[new][-1] == "applied"
+        return new
+
+
+async def stale_lookup(app: RecordingKiosk, pilot: Any, stopped: datetime, kind: str) -> None:
     """F2 on a cached LP says it may be stale since the moment the edge lost the broker (the
     edge's stale_since, at or after the test stopped it), in local time."""
     await pilot.press("f2")
@@ -233,29 +239,35 @@ async def test_every_station_with_the_edge_killed_saves_nothing_and_comes_back(
     site: KioskSite,
 ) -> None:
     for station in stations():
-        app = RecordingKiosk(EdgeClient(site.edge_url), station.name)
-        async with app.run_test(size=SIZE) as pilot:
-            await ready(app, pilot)
-            expect, banner = app.query_one("#expect"), app.query_one("#link")
-            prompt = shown(expect)
-            assert prompt.startswith("NEXT: ") and len(prompt) > len("NEXT: ")
-            assert not banner.display
-            next_seq = queue(site)["next_seq"]
+        await reconnect_at(site, station)
 
-            site.stack.kill_edge(EDGE)
-            await until(pilot, lambda: banner.display, f"{station.kind}: the banner")
-            assert "EDGE UNREACHABLE since" in shown(banner)
-            flash = app.query_one("#flash")
-            await scan(pilot, station.conflict[0])
-            await until(pilot, lambda: "NOT SAVED" in shown(flash), f"{station.kind}: NOT SAVED")
-            assert app.bells == 1, station.kind
 
-            await asyncio.to_thread(site.stack.start_edge, EDGE)
-            await until(pilot, lambda: not banner.display, f"{station.kind}: banner gone", 30)
-            await until(
-                pilot,
-                lambda: shown(expect) == prompt,
-                f"{station.kind}: its NEXT again ({prompt!r}, shown {shown(expect)!r})",
-            )
-            assert "EDGE UP" in shown(app.query_one("#status"))
-            assert queue(site)["next_seq"] == next_seq, f"{station.kind}: nothing was queued"
+async def reconnect_at(site: KioskSite, station: Station) -> None:
+    """The edge SIGKILLed under the open kiosk: the banner, a scan NOT SAVED and never queued;
+    the edge started again: the banner gone and the station's prompt back."""
+    app = RecordingKiosk(EdgeClient(site.edge_url), station.name)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        expect, banner = app.query_one("#expect"), app.query_one("#link")
+        prompt = shown(expect)
+        assert prompt.startswith("NEXT: ") and len(prompt) > len("NEXT: ")
+        assert not banner.display
+        next_seq = queue(site)["next_seq"]
+
+        site.stack.kill_edge(EDGE)
+        await until(pilot, lambda: banner.display, f"{station.kind}: the banner")
+        assert "EDGE UNREACHABLE since" in shown(banner)
+        flash = app.query_one("#flash")
+        await scan(pilot, station.conflict[0])
+        await until(pilot, lambda: "NOT SAVED" in shown(flash), f"{station.kind}: NOT SAVED")
+        assert app.bells == 1, station.kind
+
+        await asyncio.to_thread(site.stack.start_edge, EDGE)
+        await until(pilot, lambda: not banner.display, f"{station.kind}: banner gone", 30)
+        await until(
+            pilot,
+            lambda: shown(expect) == prompt,
+            f"{station.kind}: its NEXT again ({prompt!r}, shown {shown(expect)!r})",
+        )
+        assert "EDGE UP" in shown(app.query_one("#status"))
+        assert queue(site)["next_seq"] == next_seq, f"{station.kind}: nothing was queued"
