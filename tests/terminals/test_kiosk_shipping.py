@@ -3,11 +3,10 @@
 running totals as they move, a wrong scan refused with nothing queued, and a load that central
 answers with a conflict.
 
-With `IOE_KIOSK_SCREENSHOTS=<dir>` each happy path saves its screen as
+With `IOE_KIOSK_SCREENSHOTS=<dir>` (`1`: docs/images) each happy path saves its screen as
 `<dir>/kiosk-<kind>.svg` (100x30) once its totals are on it: the images in docs/kiosk.md.
 """
 
-import os
 from typing import Any
 
 from textual.widgets import DataTable
@@ -19,15 +18,14 @@ from terminals.kiosk.figures import Ratio
 from tests.terminals.conftest import EDGE, KioskSite, RecordingKiosk
 from tests.terminals.kiosk_helpers import scan, shown, until
 from tests.terminals.panel_host import screen_text
+from tests.terminals.test_kiosk_production import screenshot
 
 SIZE = (100, 30)
 
 
 def save_screenshot(app: RecordingKiosk, kind: str) -> None:
-    """The screen as docs/kiosk.md shows it, when IOE_KIOSK_SCREENSHOTS names a directory."""
-    directory = os.environ.get("IOE_KIOSK_SCREENSHOTS")
-    if directory:
-        app.save_screenshot(f"kiosk-{kind}.svg", directory)
+    """The screen as docs/kiosk.md shows it (IOE_KIOSK_SCREENSHOTS: a directory, or 1)."""
+    screenshot(app, kind)
 
 
 def released_order(site: KioskSite, lps: list[str]) -> tuple[int, list[dict[str, Any]]]:
